@@ -1,0 +1,99 @@
+/**
+ * @file
+ * The dataplane as control sees it: packets in, packets out, through
+ * lock-free single-producer/single-consumer rte_rings, one pair per
+ * dataplane thread (lcore). Backends (kernel sockets, DPDK) hide behind
+ * struct dp_ops; control/ never knows which one runs.
+ *
+ *   NIC/socket -> dp lcore -> rx ring -> control -> swim -> tx ring -> dp lcore -> wire
+ *
+ * A ping addressed to this node is acked on the lcore itself (the fast
+ * path), from the snapshot control last published with dp_publish().
+ */
+#ifndef DP_H_INCLUDED
+#define DP_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "swim_msg.h"
+
+/** Largest datagram that crosses a ring (1400 budget + CRC + AES-GCM fits). */
+#define DP_PKT_MAX 2040
+/** Burst size on every ring and socket call. */
+#define DP_BURST 32
+/** Most dataplane threads one node runs. */
+#define DP_MAX_LCORES 16
+
+enum {
+	/** rx: the lcore already acked the pings to us in this packet. */
+	DP_PKT_F_PINGS_ANSWERED = 1u << 0,
+};
+
+/** One datagram crossing a ring, copied by value (size is a multiple of 8). */
+struct dp_pkt {
+	struct swim_addr addr;	/* rx: source; tx: destination */
+	uint16_t len;
+	uint16_t flags;
+	uint8_t data[DP_PKT_MAX];
+};
+
+/** Counters per lcore, written only by that lcore (relaxed atomics). */
+struct dp_stats {
+	uint64_t rx_pkts;
+	uint64_t tx_pkts;
+	uint64_t acks_fast;		/* pings answered on the lcore */
+	uint64_t to_control;		/* packets passed to control */
+	uint64_t drop_ring_full;	/* rx ring to control was full */
+	uint64_t drop_too_big;		/* datagram larger than DP_PKT_MAX */
+	uint64_t drop_malformed;	/* not a memberlist packet */
+	uint64_t drop_tx;		/* tx failed */
+	uint64_t drop_other;		/* frames not for us (DPDK: L2/L3 drops) */
+};
+
+/** What the fast path needs from control to build an ack itself. */
+struct dp_snapshot {
+	char name[SWIM_NAME_MAX + 1];
+	uint8_t ack_payload[256];	/* serf: 01 + Vivaldi coordinate */
+	uint16_t ack_payload_len;
+	uint8_t piggyback[1024];	/* compound parts, <u16 len BE><part>... */
+	uint16_t piggyback_len;
+	uint16_t nb_piggyback;
+};
+
+struct dp_cfg {
+	struct swim_addr bind;		/* address and port to listen on */
+	unsigned nb_lcores;		/* socket backend: threads (>= 1) */
+	unsigned ring_size;		/* elements per ring, power of 2 */
+	const char *eal_args;		/* DPDK backend: EAL argument string */
+	unsigned port_id;		/* DPDK backend: ethdev port */
+};
+
+struct dp;
+
+/** A backend: every function is called from the control thread. */
+struct dp_ops {
+	const char *name;
+	struct dp *(*create)(const struct dp_cfg *cfg, char *err, size_t errlen);
+	int (*start)(struct dp *dp);
+	void (*stop)(struct dp *dp);
+	void (*destroy)(struct dp *dp);
+};
+
+/* Control's side, the same for every backend (dp_ring.c). */
+
+/** Create and start the named backend ("socket" or "dpdk"). NULL + err. */
+struct dp *dp_new(const char *backend, const struct dp_cfg *cfg, char *err,
+		  size_t errlen);
+/** Stop every lcore and free everything. */
+void dp_delete(struct dp *dp);
+/** Dequeue up to n received packets from all lcores. @retval count. */
+unsigned dp_recv(struct dp *dp, struct dp_pkt *pkts, unsigned n);
+/** Queue one packet to send. @retval false when dropped (ring full). */
+bool dp_send(struct dp *dp, const struct dp_pkt *pkt);
+/** Publish the fast path snapshot; lcores pick it up without locks. */
+void dp_publish(struct dp *dp, const struct dp_snapshot *snap);
+/** Sum of every lcore's counters. */
+void dp_get_stats(const struct dp *dp, struct dp_stats *out);
+
+#endif /* DP_H_INCLUDED */

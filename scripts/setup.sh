@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what gossipd needs from Debian (idempotent, quiet when all is
+# there) and build into build/. Usage: scripts/setup.sh [meson options...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk
+      libsodium-dev libcriterion-dev libmsgpuck-dev serf iproute2 ethtool
+      valgrind python3)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+		|| missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD=${BUILD:-build}
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" "$@" >/dev/null
+elif [ $# -gt 0 ]; then
+	meson configure "$BUILD" "$@" >/dev/null
+fi
+ninja -C "$BUILD" >/dev/null

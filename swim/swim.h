@@ -1,0 +1,253 @@
+/**
+ * @file
+ * The SWIM + Lifeguard protocol core, with HashiCorp memberlist's semantics.
+ *
+ * Pure: no sockets, threads, clock reads or global state. The caller feeds
+ * it packets and the time, and pulls out what to send and what changed:
+ *
+ *   swim_on_packet(s, now_us, from, bytes, len, flags);   inbound UDP
+ *   swim_tick(s, now_us);                                  timers
+ *   while (swim_pop_output(s, &out)) send(out);            outbound
+ *   while (swim_pop_event(s, &ev)) notify(ev);             membership
+ *   sleep until swim_next_deadline(s);
+ *
+ * TCP work (push/pull, the fallback ping) is requested as outputs; the I/O
+ * layer runs the exchange and reports back with swim_push_pull_* and
+ * swim_on_tcp_ping_result. Randomness comes from a PRNG seeded by cfg.
+ */
+#ifndef SWIM_H_INCLUDED
+#define SWIM_H_INCLUDED
+
+#include "swim_msg.h"
+
+struct swim;
+
+/** memberlist's Config, the fields the protocol uses; times in µs. */
+struct swim_cfg {
+	char name[SWIM_NAME_MAX + 1];	/* this node's unique name */
+	struct swim_addr addr;		/* advertised address */
+	uint8_t meta[SWIM_META_MAX];	/* node meta (serf tags) */
+	uint32_t meta_len;
+	uint8_t vsn[SWIM_VSN_LEN];	/* advertised protocol versions */
+
+	uint64_t probe_interval_us;		/* ProbeInterval */
+	uint64_t probe_timeout_us;		/* ProbeTimeout */
+	uint64_t gossip_interval_us;		/* GossipInterval */
+	uint32_t gossip_nodes;			/* GossipNodes */
+	uint64_t gossip_to_the_dead_time_us;	/* GossipToTheDeadTime */
+	uint32_t retransmit_mult;		/* RetransmitMult */
+	uint32_t suspicion_mult;		/* SuspicionMult */
+	uint32_t suspicion_max_timeout_mult;	/* SuspicionMaxTimeoutMult */
+	uint32_t indirect_checks;		/* IndirectChecks */
+	uint32_t awareness_max_multiplier;	/* AwarenessMaxMultiplier */
+	uint64_t push_pull_interval_us;		/* PushPullInterval; 0 = off */
+	uint64_t tcp_timeout_us;		/* TCPTimeout */
+	uint64_t dead_node_reclaim_time_us;	/* DeadNodeReclaimTime; 0 = never */
+	uint32_t udp_buffer_size;		/* UDPBufferSize */
+	bool enable_compression;		/* EnableCompression */
+	bool disable_tcp_pings;			/* DisableTcpPings */
+	uint64_t seed;				/* PRNG seed */
+};
+
+/** memberlist profiles: DefaultLANConfig, DefaultWANConfig, DefaultLocalConfig. */
+void swim_cfg_default_lan(struct swim_cfg *cfg);
+void swim_cfg_default_wan(struct swim_cfg *cfg);
+void swim_cfg_default_local(struct swim_cfg *cfg);
+/** Pick a profile by name ("lan", "wan", "local"). @retval 0 or -1. */
+int swim_cfg_default_profile(struct swim_cfg *cfg, const char *profile);
+
+/**
+ * Create a core. The node is alive at incarnation 1 and knows only itself.
+ * @retval the core, or NULL with a static reason in *err.
+ */
+struct swim *swim_new(const struct swim_cfg *cfg, const char **err);
+void swim_delete(struct swim *s);
+
+/** Flags for swim_on_packet. */
+enum {
+	/** The dataplane already acked the pings to us in this packet. */
+	SWIM_PKT_PINGS_ANSWERED = 1u << 0,
+};
+
+/**
+ * Handle one inbound UDP packet (already decrypted): CRC, compound and
+ * compressed parts are unpacked here. Malformed packets are counted and
+ * dropped. buf is not kept after the call returns.
+ */
+void swim_on_packet(struct swim *s, uint64_t now_us,
+		    const struct swim_addr *from, const uint8_t *buf,
+		    size_t len, unsigned flags);
+
+/** Run every timer due at now_us: probes, gossip, suspicion, push/pull. */
+void swim_tick(struct swim *s, uint64_t now_us);
+
+/** The earliest time swim_tick has work to do. */
+uint64_t swim_next_deadline(const struct swim *s);
+
+/* --- outputs --- */
+
+enum swim_output_kind {
+	SWIM_OUT_PACKET,	/* send data as one UDP datagram to `to` */
+	SWIM_OUT_TCP_PING,	/* TCP fallback ping: see swim_on_tcp_ping_result */
+	SWIM_OUT_PUSH_PULL,	/* TCP push/pull with `to`: see swim_push_pull_* */
+};
+
+struct swim_output {
+	enum swim_output_kind kind;
+	struct swim_addr to;
+	/* SWIM_OUT_PACKET: the datagram, valid until the next pop. */
+	const uint8_t *data;
+	size_t len;
+	/* SWIM_OUT_TCP_PING: ping `node` with `seq_no` before deadline_us. */
+	char node[SWIM_NAME_MAX + 1];
+	uint32_t seq_no;
+	uint64_t deadline_us;
+	/* SWIM_OUT_PUSH_PULL: a join (true) or periodic sync (false). */
+	bool join;
+};
+
+/** Pop the next output. @retval false when there is none. */
+bool swim_pop_output(struct swim *s, struct swim_output *out);
+
+/* --- membership events --- */
+
+enum swim_event_kind {
+	SWIM_EV_JOIN,		/* a member became alive (new, or back from dead/left) */
+	SWIM_EV_UPDATE,		/* an alive member's meta changed */
+	SWIM_EV_SUSPECT,	/* a member became suspect */
+	SWIM_EV_LEAVE,		/* a member became dead (failed) or left */
+	SWIM_EV_USER,		/* a user message (serf payload) arrived */
+	SWIM_EV_PING,		/* a probe we sent was acked: rtt and ack payload */
+	SWIM_EV_COUNT,
+};
+
+/** A read-only view of one member. Slices stay valid until the next call. */
+struct swim_member_info {
+	struct swim_str name;
+	struct swim_addr addr;
+	uint32_t incarnation;
+	enum swim_status status;
+	struct swim_str meta;
+	uint8_t vsn[SWIM_VSN_LEN];
+	uint64_t state_change_us;
+	bool is_self;
+};
+
+struct swim_event {
+	enum swim_event_kind kind;
+	struct swim_member_info member;	/* all kinds except SWIM_EV_USER */
+	struct swim_str data;		/* USER: payload; PING: ack payload */
+	struct swim_addr from;		/* USER: packet source */
+	uint64_t rtt_us;		/* PING */
+};
+
+/** Pop the next event. @retval false when there is none. */
+bool swim_pop_event(struct swim *s, struct swim_event *ev);
+
+/* --- TCP exchanges run by the I/O layer --- */
+
+/** The outcome of a SWIM_OUT_TCP_PING: acked (true) or failed. */
+void swim_on_tcp_ping_result(struct swim *s, uint64_t now_us, uint32_t seq_no,
+			     bool acked);
+
+/**
+ * Encode our side of a push/pull: header + every member's pushNodeState,
+ * followed by user_state (the Serf delegate state, may be empty).
+ * @retval bytes written; if > cap nothing useful was written and the
+ *         caller retries with a buffer of the returned size.
+ */
+size_t swim_push_pull_encode(struct swim *s, bool join,
+			     const uint8_t *user_state, size_t user_state_len,
+			     uint8_t *out, size_t cap);
+
+/**
+ * Merge a peer's push/pull (the plain, decompressed stream bytes starting
+ * at the type byte 6) with memberlist's rules.
+ * @retval bytes consumed (> 0) with *user_state pointing into buf,
+ *         SWIM_WIRE_E_AGAIN when buf is incomplete, or another < 0 error.
+ */
+int swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
+			 size_t len, struct swim_str *user_state);
+
+/** A requested push/pull failed (connect, timeout, bad reply). */
+void swim_push_pull_failed(struct swim *s, uint64_t now_us,
+			   const struct swim_addr *to, bool join);
+
+/* --- local actions --- */
+
+/** Queue join push/pulls to nb seeds (SWIM_OUT_PUSH_PULL with join). */
+void swim_join(struct swim *s, uint64_t now_us, const struct swim_addr *seeds,
+	       unsigned nb);
+
+/** Graceful leave: broadcast dead{From: self}; stop probing. */
+void swim_leave(struct swim *s, uint64_t now_us);
+
+/** True once no leave broadcast is still waiting to be sent. */
+bool swim_leave_done(const struct swim *s);
+
+/** New meta (serf tags): incarnation + 1, alive broadcast. @retval 0 or -1. */
+int swim_set_meta(struct swim *s, uint64_t now_us, const uint8_t *meta,
+		  size_t len);
+
+/** The payload we put in acks we send (serf: 01 + Vivaldi coordinate). */
+void swim_set_ack_payload(struct swim *s, const uint8_t *data, size_t len);
+
+/**
+ * Queue a user message (a Serf message, without the 0x08 prefix) for
+ * piggybacked gossip with the retransmit limit. @retval 0 or -1.
+ */
+int swim_broadcast_user(struct swim *s, const uint8_t *data, size_t len);
+
+/** Send a user message (without 0x08) straight to one address over UDP. */
+void swim_send_user(struct swim *s, const struct swim_addr *to,
+		    const uint8_t *data, size_t len);
+
+/**
+ * Fill buf with piggyback parts for an ack the dataplane builds itself:
+ * broadcasts that fit in cap bytes, each counted as one transmit.
+ * @retval bytes of compound parts (each <u16 len BE><part>), 0 if none.
+ */
+size_t swim_take_piggyback(struct swim *s, uint8_t *buf, size_t cap,
+			   unsigned *nb_parts);
+
+/* --- queries --- */
+
+/** Number of members in the table, any status, self included. */
+uint32_t swim_member_count(const struct swim *s);
+/** Members that are alive or suspect, self included. */
+uint32_t swim_member_count_alive(const struct swim *s);
+
+/** Look a member up by name. @retval 0 and *info, or -1. */
+int swim_member_find(const struct swim *s, const char *name, size_t len,
+		     struct swim_member_info *info);
+
+/** Visit every member. Stops early when f returns non-zero. */
+typedef int (*swim_member_visit_f)(void *ctx,
+				   const struct swim_member_info *m);
+void swim_member_foreach(const struct swim *s, swim_member_visit_f f,
+			 void *ctx);
+
+/** Our incarnation, name and awareness (local health) score. */
+uint32_t swim_self_incarnation(const struct swim *s);
+const char *swim_self_name(const struct swim *s);
+uint32_t swim_awareness_score(const struct swim *s);
+
+/** Counters of the core, for `info` and tests. */
+struct swim_stats {
+	uint64_t packets_in;
+	uint64_t packets_bad;		/* malformed packets dropped */
+	uint64_t msgs_in;
+	uint64_t msgs_unknown;		/* unknown types dropped */
+	uint64_t packets_out;
+	uint64_t probes;
+	uint64_t probes_failed;
+	uint64_t indirect_probes;
+	uint64_t refutes;
+	uint64_t push_pulls;
+};
+void swim_get_stats(const struct swim *s, struct swim_stats *st);
+
+/** Current broadcast queue depths (memberlist's, user). */
+uint32_t swim_broadcast_queue_len(const struct swim *s);
+
+#endif /* SWIM_H_INCLUDED */
