@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Ethernet / ARP / IPv4 / UDP on plain byte buffers: classify a received
+ * frame, and build the frames the DPDK backend sends (ARP replies,
+ * requests and gratuitous ARP, UDP datagrams, a UDP reply rewritten in
+ * place over the frame it answers).
+ *
+ * This file owns header layout and checksums only. It must never touch
+ * DPDK, mbufs, sockets, clocks or global state: every function works on
+ * (pointer, length) and is tested without EAL (tests/dp/test_pkt.c).
+ * Every rejected frame gets exactly one enum dp_pkt_drop reason, which
+ * indexes the backend's per-lcore drop counters.
+ *
+ *   0        6        12   14                 34        42
+ *   +--------+--------+----+------------------+---------+--------------+
+ *   | dst MAC| src MAC|type| IPv4 (IHL*4 >= 20)| UDP (8) | payload ...  |
+ *   +--------+--------+----+------------------+---------+--------------+
+ *                       0x0806: ARP, 28 bytes for Ethernet/IPv4
+ *
+ * Addresses are host byte order uint32_t in this API (10.0.0.1 is
+ * 0x0a000001); ports are host byte order; MACs are 6 raw bytes.
+ */
+#ifndef DP_PKT_H_INCLUDED
+#define DP_PKT_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_ETH_ALEN 6
+#define DP_ETH_HLEN 14
+/** Shortest frame on the wire without FCS; shorter frames get padded. */
+#define DP_ETH_ZLEN 60
+#define DP_ETHERTYPE_IPV4 0x0800
+#define DP_ETHERTYPE_ARP 0x0806
+#define DP_ARP_LEN 28
+#define DP_IPV4_HLEN 20
+#define DP_UDP_HLEN 8
+#define DP_IPPROTO_UDP 17
+/** Offset of the UDP payload in a frame we build (IPv4 without options). */
+#define DP_UDP4_PAYLOAD_OFF (DP_ETH_HLEN + DP_IPV4_HLEN + DP_UDP_HLEN)
+
+enum {
+	DP_ARP_OP_REQUEST = 1,
+	DP_ARP_OP_REPLY = 2,
+};
+
+/** What to do with a received frame. */
+enum dp_pkt_class {
+	DP_PKT_DROP = 0,	/* malformed or not for us: see the reason */
+	DP_PKT_ARP,		/* well-formed Ethernet/IPv4 ARP */
+	DP_PKT_UDP_US,		/* IPv4/UDP to our address and port */
+	DP_PKT_EXCEPTION,	/* valid, not ours: the kernel's (tap) */
+	DP_PKT_CLASS_COUNT,
+};
+
+/** Why a frame was dropped; indexes dp_pkt_drop_str and drop counters. */
+enum dp_pkt_drop {
+	DP_PKT_DROP_NONE = 0,		/* not dropped */
+	DP_PKT_DROP_RUNT,		/* shorter than an Ethernet header */
+	DP_PKT_DROP_NOT_OUR_MAC,	/* unicast to another station */
+	DP_PKT_DROP_ARP_TRUNCATED,	/* ARP shorter than 28 bytes */
+	DP_PKT_DROP_ARP_FORMAT,		/* not Ethernet/IPv4 ARP, bad op */
+	DP_PKT_DROP_IP_TRUNCATED,	/* frame ends inside the IPv4 header */
+	DP_PKT_DROP_IP_VERSION,		/* version field is not 4 */
+	DP_PKT_DROP_IP_IHL,		/* header length below 20 bytes */
+	DP_PKT_DROP_IP_TOTLEN,		/* total length < IHL or > frame */
+	DP_PKT_DROP_IP_CSUM,		/* header checksum does not verify */
+	DP_PKT_DROP_IP_FRAGMENT,	/* MF set or offset != 0 */
+	DP_PKT_DROP_IP_SRC,		/* source is 0, broadcast or multicast */
+	DP_PKT_DROP_NOT_OUR_IP,		/* unicast to another address */
+	DP_PKT_DROP_UDP_TRUNCATED,	/* IP payload shorter than 8 bytes */
+	DP_PKT_DROP_UDP_LEN,		/* UDP length < 8 or > IP payload */
+	DP_PKT_DROP_UDP_CSUM,		/* non-zero checksum does not verify */
+	DP_PKT_DROP_COUNT,
+};
+
+/** Names of enum dp_pkt_drop, for logs and stats export. */
+extern const char *const dp_pkt_drop_str[DP_PKT_DROP_COUNT];
+
+/** Who we are on the wire; set once by the backend before any parse. */
+struct dp_pkt_self {
+	uint8_t mac[DP_ETH_ALEN];	/* the port's MAC */
+	uint32_t ip;			/* our IPv4 address, host order */
+	uint16_t port;			/* our UDP port, host order */
+};
+
+/** A classified frame: offsets into the buffer given to dp_pkt_parse. */
+struct dp_pkt_view {
+	enum dp_pkt_class cls;		/* what to do with it */
+	enum dp_pkt_drop drop;		/* reason when cls == DP_PKT_DROP */
+	uint16_t ethertype;		/* host order */
+	uint16_t l3_off;		/* IPv4 or ARP header offset (14) */
+	uint16_t l4_off;		/* UDP header offset, 0 unless UDP */
+	uint16_t payload_off;		/* UDP payload offset, 0 unless UDP */
+	uint16_t payload_len;		/* UDP payload bytes (UDP length - 8) */
+	uint8_t src_mac[DP_ETH_ALEN];	/* Ethernet source */
+	uint32_t src_ip;		/* IPv4 or ARP sender, host order */
+	uint32_t dst_ip;		/* IPv4 or ARP target, host order */
+	uint16_t src_port;		/* UDP, host order */
+	uint16_t dst_port;		/* UDP, host order */
+	uint16_t arp_op;		/* ARP opcode, host order */
+	uint8_t arp_sha[DP_ETH_ALEN];	/* ARP sender hardware address */
+};
+
+/** One UDP/IPv4 endpoint pair of a frame to build. */
+struct dp_udp4_hdrs {
+	uint8_t src_mac[DP_ETH_ALEN];
+	uint8_t dst_mac[DP_ETH_ALEN];
+	uint32_t src_ip;		/* host order */
+	uint32_t dst_ip;		/* host order */
+	uint16_t src_port;		/* host order */
+	uint16_t dst_port;		/* host order */
+};
+
+/**
+ * Classify a frame and check every header up to the UDP payload.
+ * IPv4 options are accepted; trailing Ethernet padding is ignored (the IP
+ * total length and UDP length bound the payload). A UDP checksum of 0 is
+ * accepted (RFC 768: "no checksum").
+ * @param frame  the frame, starting at the destination MAC
+ * @param len    bytes in frame (without FCS)
+ * @param self   our MAC, IP and port
+ * @param v      filled on every return, cls and drop always set
+ * @retval v->cls
+ */
+enum dp_pkt_class dp_pkt_parse(const uint8_t *frame, size_t len,
+			       const struct dp_pkt_self *self,
+			       struct dp_pkt_view *v);
+
+/**
+ * Build an Ethernet/IPv4 ARP frame (padded to DP_ETH_ZLEN).
+ * @param eth_dst  Ethernet destination (broadcast for requests)
+ * @param tha      ARP target hardware address (zeros for requests)
+ * @retval frame length (60), or -ENOSPC when cap is too small
+ */
+int dp_pkt_build_arp(uint8_t *buf, size_t cap, uint16_t op,
+		     const uint8_t eth_dst[DP_ETH_ALEN],
+		     const uint8_t sha[DP_ETH_ALEN], uint32_t spa,
+		     const uint8_t tha[DP_ETH_ALEN], uint32_t tpa);
+
+/**
+ * Build the reply to an ARP request that dp_pkt_parse accepted and whose
+ * target is self->ip. buf may be the request's own buffer (in place).
+ * @retval frame length, -EINVAL if the view is not such a request,
+ *         -ENOSPC when cap is too small
+ */
+int dp_pkt_build_arp_reply(uint8_t *buf, size_t cap,
+			   const struct dp_pkt_view *req,
+			   const struct dp_pkt_self *self);
+
+/** Broadcast "who has tpa, tell self". @retval as dp_pkt_build_arp */
+int dp_pkt_build_arp_request(uint8_t *buf, size_t cap,
+			     const struct dp_pkt_self *self, uint32_t tpa);
+
+/** Gratuitous ARP (a broadcast request for our own address). */
+int dp_pkt_build_garp(uint8_t *buf, size_t cap,
+		      const struct dp_pkt_self *self);
+
+/**
+ * Build Ethernet + IPv4 (no options, DF, TTL 64) + UDP headers in front
+ * of payload_len bytes that already sit at buf + DP_UDP4_PAYLOAD_OFF,
+ * with both checksums. Frames shorter than 60 bytes are zero padded.
+ * @retval frame length, -EMSGSIZE when the datagram cannot fit an IPv4
+ *         total length, -ENOSPC when cap is too small
+ */
+int dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap,
+			   const struct dp_udp4_hdrs *h, size_t payload_len);
+
+/**
+ * Build a whole UDP frame: copy payload (it may overlap buf) to
+ * buf + DP_UDP4_PAYLOAD_OFF, then the headers.
+ * @retval as dp_pkt_build_udp4_hdrs
+ */
+int dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
+		      const uint8_t *payload, size_t payload_len);
+
+/**
+ * Turn a parsed DP_PKT_UDP_US frame into its reply, in place: Ethernet
+ * and IP source become ours, the destination becomes (dst_mac, dst_ip,
+ * dst_port), the old payload is replaced by payload (which may point
+ * into buf), options are dropped and both checksums recomputed.
+ * @param dst_mac  next hop; usually v->src_mac
+ * @retval frame length, -EINVAL if v is not a UDP_US view, or an error
+ *         of dp_pkt_build_udp4_hdrs
+ */
+int dp_pkt_udp4_reply(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
+		      const struct dp_pkt_self *self,
+		      const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
+		      uint16_t dst_port, const uint8_t *payload,
+		      size_t payload_len);
+
+/** RFC 1071 ones' complement sum of len bytes folded into 16 bits. */
+uint16_t dp_pkt_csum(const void *data, size_t len, uint32_t seed);
+
+/** True for 0.0.0.0, 255.255.255.255 and 224.0.0.0/4 (never a peer). */
+bool dp_pkt_ip_is_special(uint32_t ip);
+
+#endif /* DP_PKT_H_INCLUDED */
