@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers shared by the wire codec tests: hex <-> bytes and
+ * swim_str construction. Test-only; header-only so each test links alone.
+ */
+#ifndef WIRE_UTIL_H_INCLUDED
+#define WIRE_UTIL_H_INCLUDED
+
+#include "swim_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decode hex into out (cap bytes). @retval length, or -1 on bad hex. */
+static inline int
+wire_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(hex);
+
+	if (n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (int)(n / 2);
+}
+
+/* A swim_str over a C string (no NUL). */
+static inline struct swim_str
+wire_s(const char *s)
+{
+	struct swim_str r = { (const uint8_t *)s, (uint32_t)strlen(s) };
+
+	return r;
+}
+
+/* A swim_str over bytes. */
+static inline struct swim_str
+wire_b(const void *p, size_t len)
+{
+	struct swim_str r = { (const uint8_t *)p, (uint32_t)len };
+
+	return r;
+}
+
+/* Whether a slice equals a C string (NULL slice equals ""). */
+static inline int
+wire_eq(struct swim_str s, const char *c)
+{
+	size_t n = strlen(c);
+
+	return s.len == n && (n == 0 || memcmp(s.ptr, c, n) == 0);
+}
+
+/* Whether a slice equals bytes. */
+static inline int
+wire_eqb(struct swim_str s, const void *p, size_t n)
+{
+	return s.len == n && (n == 0 || memcmp(s.ptr, p, n) == 0);
+}
+
+#endif /* WIRE_UTIL_H_INCLUDED */
