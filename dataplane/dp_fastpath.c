@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ping -> ack fast path (see dp_fastpath.h). Runs on an lcore: no
+ * locks, no allocation, no syscalls, no logging. It decides nothing about
+ * membership: it only answers "are you alive?" for this node, exactly as
+ * memberlist's handlePing would, from control's latest snapshot.
+ */
+#include "dp_fastpath.h"
+
+#include <string.h>
+
+#include "dp_internal.h"
+#include "swim_wire.h"
+
+/* Big enough for an ack: map header, two keys, a 256-byte payload, SeqNo. */
+#define DP_FP_ACK_MAX 320
+
+void
+dp_fp_init(struct dp_fp *fp)
+{
+	memset(fp, 0, sizeof(*fp));
+}
+
+/* Split "<u16 BE len><part>..." into fp->parts[1..]. false if malformed. */
+static bool
+dp_fp_split_piggyback(struct dp_fp *fp)
+{
+	const uint8_t *p = fp->snap.piggyback;
+	size_t len = fp->snap.piggyback_len;
+	size_t off = 0;
+	unsigned nb = 0;
+
+	if (len > sizeof(fp->snap.piggyback))
+		return false;
+	while (off < len && nb < fp->snap.nb_piggyback) {
+		size_t part_len;
+
+		if (nb == DP_FP_MAX_PARTS || len - off < 2)
+			return false;
+		part_len = (size_t)p[off] << 8 | p[off + 1];
+		off += 2;
+		/* an empty part would crash memberlist 0.2.2 (wire.md 4.1) */
+		if (part_len == 0 || part_len > len - off)
+			return false;
+		nb++;
+		fp->parts[nb].ptr = p + off;
+		fp->parts[nb].len = (uint32_t)part_len;
+		off += part_len;
+	}
+	fp->nb_parts = nb;
+	return true;
+}
+
+void
+dp_fp_set_snapshot(struct dp_fp *fp, const struct dp_snapshot *snap,
+		   uint64_t gen)
+{
+	if (snap != &fp->snap)
+		memcpy(&fp->snap, snap, sizeof(*snap));
+	fp->gen = gen;
+	/* the writer may have left no NUL: never read past the array */
+	fp->snap.name[SWIM_NAME_MAX] = '\0';
+	fp->name_len = strlen(fp->snap.name);
+	if (fp->snap.ack_payload_len > sizeof(fp->snap.ack_payload))
+		fp->snap.ack_payload_len = 0;
+	fp->nb_parts = 0;
+	if (!dp_fp_split_piggyback(fp))
+		fp->nb_parts = 0;
+}
+
+bool
+dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub)
+{
+	uint64_t gen = fp->gen;
+
+	/* into a scratch copy: a torn read must not clobber the good one */
+	if (!dp_snap_read(pub, &gen, &fp->next))
+		return false;
+	dp_fp_set_snapshot(fp, &fp->next, gen);
+	return true;
+}
+
+int
+dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
+{
+	uint8_t ack[DP_FP_ACK_MAX];
+	struct swim_msg m = { .type = SWIM_MSG_ACK };
+	int n;
+
+	m.ack.seq_no = seq_no;
+	if (fp->snap.ack_payload_len > 0) {
+		m.ack.payload.ptr = fp->snap.ack_payload;
+		m.ack.payload.len = fp->snap.ack_payload_len;
+	}
+	if (fp->nb_parts == 0)
+		return swim_wire_encode_msg(&m, out, cap);
+	n = swim_wire_encode_msg(&m, ack, sizeof(ack));
+	if (n < 0)
+		return n;
+	/* ack first, as memberlist's piggybacking puts the message first */
+	fp->parts[0].ptr = ack;
+	fp->parts[0].len = (uint32_t)n;
+	n = swim_wire_encode_compound(fp->parts, 1 + fp->nb_parts, out, cap);
+	fp->parts[0].ptr = NULL;
+	return n;
+}
+
+/* True when the whole datagram is the one ping find_ping found: a bare ping,
+ * maybe CRC-wrapped, maybe a compound of that single part. */
+static bool
+dp_fp_is_bare_ping(const uint8_t *buf, size_t len)
+{
+	if (len >= 5 && buf[0] == SWIM_MSG_HAS_CRC) {
+		buf += 5;
+		len -= 5;
+	}
+	if (len >= 1 && buf[0] == SWIM_MSG_PING)
+		return true;
+	/* compound: 07 01 <u16 len> <part> */
+	return len >= 5 && buf[0] == SWIM_MSG_COMPOUND && buf[1] == 1 &&
+	       buf[4] == SWIM_MSG_PING;
+}
+
+/* True when the outer message type (under a CRC) can arrive on UDP
+ * (wire.md 3): anything else is not memberlist. */
+static bool
+dp_fp_udp_type(const uint8_t *buf, size_t len)
+{
+	uint8_t t = buf[0];
+
+	if (t == SWIM_MSG_HAS_CRC) {
+		if (len < 6)
+			return false;
+		t = buf[5];
+	}
+	switch (t) {
+	case SWIM_MSG_PING: case SWIM_MSG_INDIRECT_PING: case SWIM_MSG_ACK:
+	case SWIM_MSG_SUSPECT: case SWIM_MSG_ALIVE: case SWIM_MSG_DEAD:
+	case SWIM_MSG_COMPOUND: case SWIM_MSG_USER: case SWIM_MSG_COMPRESS:
+	case SWIM_MSG_NACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Where the ack goes: SourceAddr:SourcePort when both are set (wire.md
+ * 5.1), else the datagram's source. */
+static void
+dp_fp_ack_dest(const struct swim_ping *ping, const struct swim_addr *src,
+	       struct swim_addr *dst)
+{
+	uint32_t alen = ping->source_addr.len;
+
+	if (ping->source_addr.ptr != NULL && (alen == 4 || alen == 16) &&
+	    ping->source_port != 0) {
+		memset(dst, 0, sizeof(*dst));
+		memcpy(dst->ip, ping->source_addr.ptr, alen);
+		dst->ip_len = (uint8_t)alen;
+		dst->port = ping->source_port;
+		return;
+	}
+	*dst = *src;
+}
+
+enum dp_fp_verdict
+dp_fp_process(struct dp_fp *fp, const uint8_t *buf, size_t len,
+	      const struct swim_addr *src, struct dp_pkt *ack)
+{
+	struct swim_ping ping;
+	int rc;
+
+	if (len == 0)
+		return DP_FP_MALFORMED;
+	if (fp->name_len == 0)
+		return DP_FP_PASS;	/* nothing published, or fast path off */
+	if (!dp_fp_udp_type(buf, len))
+		return DP_FP_MALFORMED;
+	rc = swim_wire_find_ping(buf, len, fp->snap.name, fp->name_len,
+				 &ping);
+	if (rc < 0)
+		return DP_FP_MALFORMED;
+	if (rc == 0)
+		return DP_FP_PASS;
+	rc = dp_fp_build_ack(fp, ping.seq_no, ack->data, sizeof(ack->data));
+	if (rc < 0)
+		return DP_FP_PASS;	/* let control answer it */
+	ack->len = (uint16_t)rc;
+	ack->flags = 0;
+	dp_fp_ack_dest(&ping, src, &ack->addr);
+	return dp_fp_is_bare_ping(buf, len) ? DP_FP_ACKED : DP_FP_PASS_ACKED;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The ping -> ack fast path, run on a dataplane lcore: find a ping
+ * addressed to this node in a received datagram and build the ack from
+ * the snapshot control published, so a probe of us never waits for the
+ * control thread. Backend-neutral: it works on a byte buffer, so the
+ * socket and DPDK backends both use it.
+ *
+ * Owns no state shared between threads: each lcore has its own struct
+ * dp_fp and refreshes it from the published snapshot without locks. Never
+ * allocates, blocks or logs. Encrypted packets are not handled here.
+ */
+#ifndef DP_FASTPATH_H_INCLUDED
+#define DP_FASTPATH_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp.h"
+
+struct dp_snap_pub;
+
+/** Most piggyback parts one ack carries: a compound holds 255 parts. */
+#define DP_FP_MAX_PARTS 254
+
+/** What to do with a received datagram after the fast path looked at it. */
+enum dp_fp_verdict {
+	DP_FP_PASS = 0,		/* no ping to us: hand to control as is */
+	DP_FP_PASS_ACKED,	/* acked here; hand to control, flagged
+				 * DP_PKT_F_PINGS_ANSWERED (it holds more) */
+	DP_FP_ACKED,		/* a bare ping, acked here: control needn't
+				 * see it */
+	DP_FP_MALFORMED,	/* not a memberlist packet: drop and count */
+	DP_FP_VERDICT_COUNT,
+};
+
+/** One lcore's private fast-path state. */
+struct dp_fp {
+	uint64_t gen;			/* generation of snap; 0: none yet */
+	struct dp_snapshot snap;	/* private copy of the published one */
+	struct dp_snapshot next;	/* scratch for dp_fp_refresh's read */
+	size_t name_len;		/* strlen(snap.name); 0: fast path off */
+	unsigned nb_parts;		/* piggyback parts parsed from snap */
+	struct swim_str parts[1 + DP_FP_MAX_PARTS]; /* [0]: the ack itself;
+						     * the rest point into
+						     * snap.piggyback */
+};
+
+/** Start with no snapshot: every packet goes to control. */
+void dp_fp_init(struct dp_fp *fp);
+
+/**
+ * Adopt snap (a private copy control published): cache the name length
+ * and split the piggyback blob into parts. A malformed blob (a part of
+ * length 0 or past the end) is ignored: acks then go out bare.
+ */
+void dp_fp_set_snapshot(struct dp_fp *fp, const struct dp_snapshot *snap,
+			uint64_t gen);
+
+/**
+ * Pick up a newer published snapshot, if any, without blocking.
+ * @retval true when fp changed.
+ */
+bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
+
+/**
+ * Build the ack for seq_no (payload and piggyback from the snapshot).
+ * @retval bytes written to out, or a negative swim_wire_err.
+ */
+int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
+		    size_t cap);
+
+/**
+ * Look at one received datagram. On DP_FP_ACKED and DP_FP_PASS_ACKED,
+ * *ack holds the ack and its destination (SourceAddr:SourcePort of the
+ * ping when both are set, else src).
+ */
+enum dp_fp_verdict dp_fp_process(struct dp_fp *fp, const uint8_t *buf,
+				 size_t len, const struct swim_addr *src,
+				 struct dp_pkt *ack);
+
+#endif /* DP_FASTPATH_H_INCLUDED */

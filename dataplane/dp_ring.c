@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control's side of the dataplane, the same for every backend: choosing a
+ * backend by name, the per-lcore SPSC rings (rte_ring without EAL), the
+ * counters and the snapshot seqlock. The lcore-side ring and snapshot
+ * helpers live here too, so each hand-off's two halves sit side by side.
+ *
+ * Everything except dp_lcore_* and dp_snap_read runs on the control
+ * thread. Nothing here may block; only dp_base_init allocates.
+ */
+#include "dp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dp_internal.h"
+
+static_assert(sizeof(struct dp_pkt) % 8 == 0, "ring elements: 8-byte multiple");
+static_assert(sizeof(struct dp_stats) == DP_STAT_COUNT * sizeof(uint64_t),
+	      "enum dp_stat must mirror struct dp_stats");
+
+static const struct dp_ops dp_null_ops;
+
+/* The null backend: rings and counters but no lcore thread. Lets tests (and
+ * control's tests) play the lcore side through dp_lcore_* by hand. */
+static struct dp *
+dp_null_create(const struct dp_cfg *cfg, char *err, size_t errlen)
+{
+	struct dp *dp = dp_calloc_lines(sizeof(*dp));
+
+	if (dp == NULL) {
+		snprintf(err, errlen, "aligned_alloc: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	if (dp_base_init(dp, &dp_null_ops, cfg, err, errlen) != 0) {
+		free(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+static int
+dp_null_start(struct dp *dp)
+{
+	(void)dp;
+	return 0;
+}
+
+static void
+dp_null_stop(struct dp *dp)
+{
+	(void)dp;
+}
+
+static void
+dp_null_destroy(struct dp *dp)
+{
+	dp_base_fini(dp);
+	free(dp);
+}
+
+static const struct dp_ops dp_null_ops = {
+	.name = "null",
+	.create = dp_null_create,
+	.start = dp_null_start,
+	.stop = dp_null_stop,
+	.destroy = dp_null_destroy,
+};
+
+#ifdef DP_HAVE_DPDK_BACKEND
+extern const struct dp_ops dp_dpdk_ops;
+#endif
+
+/* Every backend dp_new knows, by name. */
+static const struct dp_ops *const dp_backends[] = {
+	&dp_socket_ops,
+	&dp_null_ops,
+#ifdef DP_HAVE_DPDK_BACKEND
+	&dp_dpdk_ops,
+#endif
+};
+
+/* Where each enum dp_stat lands in struct dp_stats. */
+static const size_t dp_stat_off[DP_STAT_COUNT] = {
+	[DP_STAT_RX_PKTS] = offsetof(struct dp_stats, rx_pkts),
+	[DP_STAT_TX_PKTS] = offsetof(struct dp_stats, tx_pkts),
+	[DP_STAT_ACKS_FAST] = offsetof(struct dp_stats, acks_fast),
+	[DP_STAT_TO_CONTROL] = offsetof(struct dp_stats, to_control),
+	[DP_STAT_DROP_RING_FULL] = offsetof(struct dp_stats, drop_ring_full),
+	[DP_STAT_DROP_TOO_BIG] = offsetof(struct dp_stats, drop_too_big),
+	[DP_STAT_DROP_MALFORMED] = offsetof(struct dp_stats, drop_malformed),
+	[DP_STAT_DROP_TX] = offsetof(struct dp_stats, drop_tx),
+	[DP_STAT_DROP_OTHER] = offsetof(struct dp_stats, drop_other),
+};
+
+void *
+dp_calloc_lines(size_t size)
+{
+	size_t sz = (size + DP_CACHE_LINE - 1) & ~(size_t)(DP_CACHE_LINE - 1);
+	void *p = aligned_alloc(DP_CACHE_LINE, sz);
+
+	if (p != NULL)
+		memset(p, 0, sz);
+	return p;
+}
+
+/* Allocate and init one SPSC ring of struct dp_pkt without EAL. */
+static struct rte_ring *
+dp_ring_make(const char *name, unsigned size, void **mem)
+{
+	ssize_t sz = rte_ring_get_memsize_elem(sizeof(struct dp_pkt), size);
+	struct rte_ring *r;
+
+	*mem = NULL;
+	if (sz < 0)
+		return NULL;
+	/* aligned_alloc wants a multiple of the alignment */
+	sz = (sz + RTE_CACHE_LINE_SIZE - 1) & ~(ssize_t)(RTE_CACHE_LINE_SIZE - 1);
+	r = aligned_alloc(RTE_CACHE_LINE_SIZE, (size_t)sz);
+	if (r == NULL)
+		return NULL;
+	if (rte_ring_init(r, name, size, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+		free(r);
+		return NULL;
+	}
+	*mem = r;
+	return r;
+}
+
+static int
+dp_cfg_check(const struct dp_cfg *cfg, char *err, size_t errlen)
+{
+	unsigned rs = cfg->ring_size;
+
+	if (cfg->nb_lcores < 1 || cfg->nb_lcores > DP_MAX_LCORES) {
+		snprintf(err, errlen, "nb_lcores %u not in 1..%u",
+			 cfg->nb_lcores, DP_MAX_LCORES);
+		return -EINVAL;
+	}
+	if (rs != 0 && (rs < 2 || rs > DP_RING_SIZE_MAX || (rs & (rs - 1)))) {
+		snprintf(err, errlen,
+			 "ring_size %u: not a power of 2 in 2..%u", rs,
+			 DP_RING_SIZE_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+dp_base_init(struct dp *dp, const struct dp_ops *ops,
+	     const struct dp_cfg *cfg, char *err, size_t errlen)
+{
+	unsigned size;
+	char name[RTE_RING_NAMESIZE];
+	int rc = dp_cfg_check(cfg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	memset(dp, 0, sizeof(*dp));
+	dp->ops = ops;
+	dp->cfg = *cfg;
+	dp->cfg.eal_args = NULL;	/* the caller's string may not outlive us */
+	dp->nb_lcores = cfg->nb_lcores;
+	size = cfg->ring_size ? cfg->ring_size : DP_RING_SIZE_DEFAULT;
+	dp->cfg.ring_size = size;
+	for (unsigned i = 0; i < dp->nb_lcores; i++) {
+		struct dp_lcore *lc = &dp->lcore[i];
+
+		snprintf(name, sizeof(name), "dp_rx%u", i);
+		lc->rx = dp_ring_make(name, size, &lc->rx_mem);
+		snprintf(name, sizeof(name), "dp_tx%u", i);
+		lc->tx = dp_ring_make(name, size, &lc->tx_mem);
+		if (lc->rx == NULL || lc->tx == NULL) {
+			snprintf(err, errlen, "ring of %u packets: %s", size,
+				 strerror(ENOMEM));
+			dp_base_fini(dp);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void
+dp_base_fini(struct dp *dp)
+{
+	for (unsigned i = 0; i < DP_MAX_LCORES; i++) {
+		free(dp->lcore[i].rx_mem);
+		free(dp->lcore[i].tx_mem);
+		dp->lcore[i].rx_mem = dp->lcore[i].tx_mem = NULL;
+		dp->lcore[i].rx = dp->lcore[i].tx = NULL;
+	}
+}
+
+struct dp *
+dp_new(const char *backend, const struct dp_cfg *cfg, char *err,
+       size_t errlen)
+{
+	const struct dp_ops *ops = NULL;
+	struct dp *dp;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(dp_backends) / sizeof(*dp_backends); i++)
+		if (backend != NULL && strcmp(dp_backends[i]->name, backend) == 0)
+			ops = dp_backends[i];
+	if (ops == NULL) {
+		snprintf(err, errlen, "unknown dataplane backend '%s'",
+			 backend ? backend : "(null)");
+		return NULL;
+	}
+	dp = ops->create(cfg, err, errlen);
+	if (dp == NULL)
+		return NULL;
+	rc = ops->start(dp);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s backend start: %s", ops->name,
+			 strerror(-rc));
+		ops->destroy(dp);
+		return NULL;
+	}
+	dp->is_started = true;
+	return dp;
+}
+
+void
+dp_delete(struct dp *dp)
+{
+	if (dp == NULL)
+		return;
+	if (dp->is_started)
+		dp->ops->stop(dp);
+	dp->ops->destroy(dp);
+}
+
+unsigned
+dp_recv(struct dp *dp, struct dp_pkt *pkts, unsigned n)
+{
+	unsigned got = 0;
+	unsigned first = dp->recv_next;
+
+	/* Start one lcore further each call so no lcore starves the rest. */
+	dp->recv_next = (first + 1) % dp->nb_lcores;
+	for (unsigned k = 0; k < dp->nb_lcores && got < n; k++) {
+		struct dp_lcore *lc = &dp->lcore[(first + k) % dp->nb_lcores];
+
+		/* SC dequeue; pairs with the lcore's SP enqueue in
+		 * dp_lcore_to_control */
+		got += rte_ring_sc_dequeue_burst_elem(lc->rx, &pkts[got],
+						      sizeof(struct dp_pkt),
+						      n - got, NULL);
+	}
+	return got;
+}
+
+/* FNV-1a of the destination: one peer always goes through one lcore, so
+ * the packets control sends it leave in order. */
+static unsigned
+dp_addr_hash(const struct swim_addr *a)
+{
+	uint32_t h = 2166136261u;
+
+	for (unsigned i = 0; i < a->ip_len && i < sizeof(a->ip); i++)
+		h = (h ^ a->ip[i]) * 16777619u;
+	h = (h ^ (a->port & 0xff)) * 16777619u;
+	h = (h ^ (a->port >> 8)) * 16777619u;
+	return h;
+}
+
+bool
+dp_send(struct dp *dp, const struct dp_pkt *pkt)
+{
+	unsigned first = dp_addr_hash(&pkt->addr) % dp->nb_lcores;
+
+	if (pkt->len > DP_PKT_MAX) {
+		dp->send_too_big++;
+		return false;
+	}
+	/* The hashed lcore first; another one rather than a drop when full. */
+	for (unsigned k = 0; k < dp->nb_lcores; k++) {
+		struct dp_lcore *lc = &dp->lcore[(first + k) % dp->nb_lcores];
+
+		/* SP enqueue; pairs with the lcore's SC dequeue in
+		 * dp_lcore_from_control */
+		if (rte_ring_sp_enqueue_bulk_elem(lc->tx, pkt,
+						  sizeof(struct dp_pkt), 1,
+						  NULL) == 1)
+			return true;
+	}
+	dp->send_full++;
+	return false;
+}
+
+void
+dp_publish(struct dp *dp, const struct dp_snapshot *snap)
+{
+	struct dp_snap_pub *pub = &dp->pub;
+	uint64_t gen = atomic_load_explicit(&pub->gen, memory_order_relaxed);
+	struct dp_snap_slot *s = &pub->slot[(gen + 1) & 1];
+	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	/* Seqlock write: odd, then the bytes, then even. The release fence
+	 * orders the odd store before the copy (pairs with the reader's
+	 * acquire fence before its second seq load). */
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	memcpy(&s->snap, snap, sizeof(*snap));
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+	/* Point readers at the new slot; pairs with the load-acquire of gen
+	 * in dp_snap_read. */
+	atomic_store_explicit(&pub->gen, gen + 1, memory_order_release);
+}
+
+bool
+dp_snap_read(const struct dp_snap_pub *pub, uint64_t *gen,
+	     struct dp_snapshot *out)
+{
+	for (unsigned t = 0; t < DP_SNAP_READ_TRIES; t++) {
+		uint64_t g = atomic_load_explicit(
+			&pub->gen, memory_order_acquire);
+		const struct dp_snap_slot *s = &pub->slot[g & 1];
+		uint64_t q1, q2;
+
+		if (g == *gen)
+			return false;
+		q1 = atomic_load_explicit(&s->seq,
+					  memory_order_acquire);
+		if (q1 & 1)
+			continue;	/* control is rewriting this slot */
+		memcpy(out, &s->snap, sizeof(*out));
+		atomic_thread_fence(memory_order_acquire);
+		q2 = atomic_load_explicit(&s->seq,
+					  memory_order_relaxed);
+		if (q1 == q2) {
+			*gen = g;
+			return true;
+		}
+	}
+	return false;	/* keep the old copy; the next burst tries again */
+}
+
+void
+dp_get_stats(const struct dp *dp, struct dp_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->nb_lcores; i++) {
+		const struct dp_lcore *lc = &dp->lcore[i];
+
+		for (unsigned s = 0; s < DP_STAT_COUNT; s++) {
+			uint64_t *dst = (uint64_t *)((char *)out +
+						     dp_stat_off[s]);
+
+			/* pairs with the relaxed store in dp_stat_add */
+			*dst += atomic_load_explicit(
+				&lc->stats.v[s],
+				memory_order_relaxed);
+		}
+	}
+	out->drop_tx += dp->send_full;
+	out->drop_too_big += dp->send_too_big;
+}
+
+unsigned
+dp_lcore_to_control(struct dp_lcore *lc, const struct dp_pkt *pkts,
+		    unsigned n)
+{
+	unsigned done;
+
+	if (n == 0)
+		return 0;
+	/* SP enqueue; pairs with control's SC dequeue in dp_recv */
+	done = rte_ring_sp_enqueue_burst_elem(lc->rx, pkts,
+					      sizeof(struct dp_pkt), n, NULL);
+	dp_stat_add(lc, DP_STAT_TO_CONTROL, done);
+	if (done < n)
+		dp_stat_add(lc, DP_STAT_DROP_RING_FULL, n - done);
+	return done;
+}
+
+unsigned
+dp_lcore_from_control(struct dp_lcore *lc, struct dp_pkt *pkts, unsigned n)
+{
+	/* SC dequeue; pairs with control's SP enqueue in dp_send */
+	return rte_ring_sc_dequeue_burst_elem(lc->tx, pkts,
+					      sizeof(struct dp_pkt), n, NULL);
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The socket backend on real loopback sockets (127.0.0.1, free ports):
+ * pings acked by the dataplane thread with no control involvement,
+ * gossip delivered to dp_recv, control's packets sent, bad datagrams
+ * counted. Waits are bounded (2 s) and assert arrival, never speed.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dp.h"
+
+#define WAIT_MS 2000
+
+static const uint8_t ping_me[] = {
+	0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa2, 'm', 'e',
+	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
+};
+static const uint8_t ack_42[] = {
+	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
+	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
+};
+static const uint8_t suspect_c[] = {
+	0x03, 0x83, 0xa4, 'F', 'r', 'o', 'm', 0xa1, 'b',
+	0xab, 'I', 'n', 'c', 'a', 'r', 'n', 'a', 't', 'i', 'o', 'n', 0x01,
+	0xa4, 'N', 'o', 'd', 'e', 0xa1, 'c',
+};
+
+/* A UDP socket on 127.0.0.1:port (0: any free port); its port in *out. */
+static int
+udp_open(uint16_t port, uint16_t *out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*out = ntohs(sa.sin_port);
+	return fd;
+}
+
+static uint16_t
+free_port(void)
+{
+	uint16_t port;
+	int fd = udp_open(0, &port);
+
+	close(fd);
+	return port;
+}
+
+static struct dp *
+sock_dp(unsigned nb_lcores, uint16_t *port, const char *name)
+{
+	struct dp_cfg cfg = { .nb_lcores = nb_lcores, .ring_size = 256 };
+	struct dp_snapshot snap;
+	char err[128] = "";
+	struct dp *dp;
+
+	*port = free_port();
+	cfg.bind.ip_len = 4;
+	memcpy(cfg.bind.ip, "\x7f\x00\x00\x01", 4);
+	cfg.bind.port = *port;
+	dp = dp_new("socket", &cfg, err, sizeof(err));
+	cr_assert_not_null(dp, "dp_new: %s", err);
+	if (name != NULL) {
+		memset(&snap, 0, sizeof(snap));
+		strcpy(snap.name, name);
+		dp_publish(dp, &snap);
+	}
+	return dp;
+}
+
+static void
+send_to(int fd, uint16_t port, const void *buf, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(sendto(fd, buf, len, 0, (struct sockaddr *)&sa,
+			    sizeof(sa)), (ssize_t)len);
+}
+
+/* Receive one datagram within WAIT_MS. @retval its length, -1 on timeout. */
+static ssize_t
+recv_wait(int fd, uint8_t *buf, size_t cap)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, WAIT_MS) != 1)
+		return -1;
+	return recv(fd, buf, cap, 0);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* dp_recv until one packet arrives or WAIT_MS passes. */
+static unsigned
+recv_dp_wait(struct dp *dp, struct dp_pkt *pkt)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (now_ms() < end) {
+		if (dp_recv(dp, pkt, 1) == 1)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* Wait until the field at off of dp_stats reaches want (bounded). */
+static uint64_t
+stat_wait(struct dp *dp, size_t off, uint64_t want)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	struct dp_stats st;
+	uint64_t v = 0;
+
+	while (now_ms() < end) {
+		dp_get_stats(dp, &st);
+		memcpy(&v, (char *)&st + off, sizeof(v));
+		if (v >= want)
+			break;
+		usleep(1000);
+	}
+	return v;
+}
+
+Test(dp_socket, ping_is_acked_byte_exact_without_control)
+{
+	uint16_t port, cport;
+	struct dp *dp = sock_dp(1, &port, "me");
+	int fd = udp_open(0, &cport);
+	uint8_t buf[2048];
+	struct dp_pkt pkt;
+	struct dp_stats st;
+
+	send_to(fd, port, ping_me, sizeof(ping_me));
+	cr_assert_eq(recv_wait(fd, buf, sizeof(buf)), (ssize_t)sizeof(ack_42),
+		     "no ack within %d ms", WAIT_MS);
+	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
+	cr_assert_eq(dp_recv(dp, &pkt, 1), 0, "a bare ping stays off control");
+	dp_get_stats(dp, &st);
+	cr_assert_eq(st.acks_fast, 1);
+	cr_assert_eq(st.rx_pkts, 1);
+	cr_assert_eq(st.to_control, 0);
+	cr_assert_eq(stat_wait(dp, offsetof(struct dp_stats, tx_pkts), 1), 1);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, ack_follows_source_addr_and_port)
+{
+	uint16_t port, cport, rport;
+	struct dp *dp = sock_dp(1, &port, "me");
+	int fd = udp_open(0, &cport);
+	int rfd = udp_open(0, &rport);
+	uint8_t ping[64], buf[2048];
+	size_t len = 0;
+
+	/* ping me seq 42 {SourceAddr 127.0.0.1, SourcePort rport} */
+	memcpy(ping, ping_me, sizeof(ping_me));
+	ping[1] = 0x84;
+	len = sizeof(ping_me);
+	memcpy(ping + len, "\xaaSourceAddr\xa4\x7f\x00\x00\x01", 16);
+	len += 16;
+	memcpy(ping + len, "\xaaSourcePort\xcd", 12);
+	len += 12;
+	ping[len++] = (uint8_t)(rport >> 8);
+	ping[len++] = (uint8_t)rport;
+	send_to(fd, port, ping, len);
+	cr_assert_eq(recv_wait(rfd, buf, sizeof(buf)), (ssize_t)sizeof(ack_42));
+	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
+	close(fd);
+	close(rfd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, gossip_reaches_dp_recv_with_its_source)
+{
+	uint16_t port, cport;
+	struct dp *dp = sock_dp(1, &port, "me");
+	int fd = udp_open(0, &cport);
+	struct dp_pkt pkt;
+
+	send_to(fd, port, suspect_c, sizeof(suspect_c));
+	cr_assert_eq(recv_dp_wait(dp, &pkt), 1);
+	cr_assert_eq(pkt.len, sizeof(suspect_c));
+	cr_assert_eq(memcmp(pkt.data, suspect_c, sizeof(suspect_c)), 0);
+	cr_assert_eq(pkt.flags, 0);
+	cr_assert_eq(pkt.addr.ip_len, 4);
+	cr_assert_eq(memcmp(pkt.addr.ip, "\x7f\x00\x00\x01", 4), 0);
+	cr_assert_eq(pkt.addr.port, cport);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, ping_plus_gossip_is_acked_and_flagged)
+{
+	uint16_t port, cport;
+	struct dp *dp = sock_dp(1, &port, "me");
+	int fd = udp_open(0, &cport);
+	uint8_t buf[2048];
+	size_t len = 0;
+	struct dp_pkt pkt;
+
+	buf[len++] = SWIM_MSG_COMPOUND;
+	buf[len++] = 2;
+	buf[len++] = 0;
+	buf[len++] = sizeof(ping_me);
+	buf[len++] = 0;
+	buf[len++] = sizeof(suspect_c);
+	memcpy(buf + len, ping_me, sizeof(ping_me));
+	len += sizeof(ping_me);
+	memcpy(buf + len, suspect_c, sizeof(suspect_c));
+	len += sizeof(suspect_c);
+	send_to(fd, port, buf, len);
+	cr_assert_eq(recv_dp_wait(dp, &pkt), 1);
+	cr_assert_eq(pkt.flags, DP_PKT_F_PINGS_ANSWERED);
+	cr_assert_eq(pkt.len, len);
+	cr_assert_eq(recv_wait(fd, buf, sizeof(buf)), (ssize_t)sizeof(ack_42));
+	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, control_packets_are_sent)
+{
+	uint16_t port, cport;
+	struct dp *dp = sock_dp(2, &port, NULL);
+	int fd = udp_open(0, &cport);
+	struct dp_pkt pkt;
+	uint8_t buf[2048];
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.addr.ip_len = 4;
+	memcpy(pkt.addr.ip, "\x7f\x00\x00\x01", 4);
+	pkt.addr.port = cport;
+	pkt.len = sizeof(suspect_c);
+	memcpy(pkt.data, suspect_c, sizeof(suspect_c));
+	cr_assert(dp_send(dp, &pkt));
+	cr_assert_eq(recv_wait(fd, buf, sizeof(buf)), (ssize_t)sizeof(suspect_c));
+	cr_assert_eq(memcmp(buf, suspect_c, sizeof(suspect_c)), 0);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, unsendable_destinations_are_counted)
+{
+	uint16_t port;
+	struct dp *dp = sock_dp(1, &port, NULL);
+	struct dp_pkt pkt;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.len = 4;		/* no address at all */
+	cr_assert(dp_send(dp, &pkt));
+	pkt.addr.ip_len = 7;	/* neither IPv4 nor IPv6 */
+	cr_assert(dp_send(dp, &pkt));
+	cr_assert_eq(stat_wait(dp, offsetof(struct dp_stats, drop_tx), 2), 2);
+	dp_delete(dp);
+}
+
+Test(dp_socket, malformed_and_oversized_datagrams_are_counted)
+{
+	uint16_t port, cport;
+	struct dp *dp = sock_dp(1, &port, "me");
+	int fd = udp_open(0, &cport);
+	static uint8_t big[DP_PKT_MAX + 100];
+	struct dp_pkt pkt;
+
+	send_to(fd, port, ping_me, 5);		/* a ping cut short */
+	send_to(fd, port, big, sizeof(big));	/* larger than DP_PKT_MAX */
+	send_to(fd, port, "", 0);		/* empty */
+	cr_assert_eq(stat_wait(dp, offsetof(struct dp_stats, drop_malformed),
+			       2), 2);
+	cr_assert_eq(stat_wait(dp, offsetof(struct dp_stats, drop_too_big), 1),
+		     1);
+	cr_assert_eq(dp_recv(dp, &pkt, 1), 0);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, every_reuseport_thread_answers)
+{
+	uint16_t port, cport[8];
+	struct dp *dp = sock_dp(4, &port, "me");
+	int fd[8];
+	uint8_t buf[2048];
+	struct dp_stats st;
+
+	/* 8 source ports spread over the 4 sockets by the kernel's hash */
+	for (int i = 0; i < 8; i++) {
+		fd[i] = udp_open(0, &cport[i]);
+		send_to(fd[i], port, ping_me, sizeof(ping_me));
+	}
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(recv_wait(fd[i], buf, sizeof(buf)),
+			     (ssize_t)sizeof(ack_42), "client %d", i);
+		cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
+		close(fd[i]);
+	}
+	dp_get_stats(dp, &st);
+	cr_assert_eq(st.acks_fast, 8);
+	dp_delete(dp);
+}
+
+Test(dp_socket, bind_conflict_fails_with_a_reason)
+{
+	uint16_t port;
+	int fd = udp_open(0, &port);
+	struct dp_cfg cfg = { .nb_lcores = 1 };
+	char err[128] = "";
+
+	cfg.bind.ip_len = 4;
+	memcpy(cfg.bind.ip, "\x7f\x00\x00\x01", 4);
+	cfg.bind.port = port;
+	cr_assert_null(dp_new("socket", &cfg, err, sizeof(err)));
+	cr_assert(strstr(err, "bind") != NULL, "err: %s", err);
+	cfg.bind.port = 0;
+	cfg.bind.ip_len = 5;
+	cr_assert_null(dp_new("socket", &cfg, err, sizeof(err)));
+	cr_assert(strstr(err, "bind address length 5") != NULL, "err: %s",
+		  err);
+	close(fd);
+}
