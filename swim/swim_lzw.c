@@ -239,13 +239,17 @@ swim_lzw_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 			if (n < 0)
 				return n;
 		}
-		/* Literal codes expand to themselves in place. */
-		d.pos[code] = (uint32_t)o;
-		d.len[code] = (uint32_t)n;
+		/* New entry: the last code's output, which is adjacent. */
 		if (d.last != SWIM_LZW_INVALID) {
 			d.pos[d.hi] = d.pos[d.last];
 			d.len[d.hi] = d.len[d.last] + 1;
 		}
+		/*
+		 * Then remember where this code's output is, after the
+		 * entry (code may equal last), so the next entry is adjacent.
+		 */
+		d.pos[code] = (uint32_t)o;
+		d.len[code] = (uint32_t)n;
 		o += (size_t)n;
 		d.last = (uint32_t)code;
 		d.hi++;
