@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control loop: the only caller of the SWIM core. One iteration drains
+ * the dataplane rings into swim_on_packet, runs swim_tick, flushes outputs
+ * (UDP to the tx ring, TCP requests to cp_sync), dispatches events to the
+ * Serf layer, publishes the fast-path snapshot, then waits in the reactor
+ * for TCP and RPC work at most min(next deadline, 1 ms).
+ *
+ * Also here: the join bookkeeping (--join, --retry-join, RPC join) and the
+ * graceful leave. Control thread only; never blocks outside epoll_wait.
+ */
+#include "cp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cp_rpc.h"
+#include "dp.h"
+
+/* Serf's LeavePropagateDelay: keep answering after the dead is sent. */
+#define CP_LEAVE_PROPAGATE_US (1000ull * 1000)
+/* Hard cap on a graceful leave. */
+#define CP_LEAVE_MAX_US (5000ull * 1000)
+/* How often the dataplane drop counters are checked for warnings. */
+#define CP_STATS_PERIOD_US (10000ull * 1000)
+
+/* --- dataplane in and out --- */
+
+/* Drain every rx ring into the core. */
+static void
+cp_loop_rx(struct cp *cp, uint64_t now_us)
+{
+	unsigned n;
+
+	do {
+		n = dp_recv(cp->dp, cp->rx, DP_BURST);
+		for (unsigned i = 0; i < n; i++) {
+			const struct dp_pkt *p = &cp->rx[i];
+			unsigned flags = 0;
+
+			if (p->flags & DP_PKT_F_PINGS_ANSWERED)
+				flags |= SWIM_PKT_PINGS_ANSWERED;
+			swim_on_packet(cp->swim, now_us, &p->addr, p->data,
+				       p->len, flags);
+		}
+	} while (n == DP_BURST);
+}
+
+/* Send one datagram through the tx ring; too big or ring full = drop. */
+static void
+cp_loop_send(struct cp *cp, const struct swim_output *o)
+{
+	static struct dp_pkt pkt;	/* 2 KiB: not on the stack */
+
+	if (o->len > DP_PKT_MAX) {
+		CP_LOG(WARN, "memberlist: dropping %zu-byte packet", o->len);
+		return;
+	}
+	pkt.addr = o->to;
+	pkt.len = (uint16_t)o->len;
+	pkt.flags = 0;
+	memcpy(pkt.data, o->data, o->len);
+	dp_send(cp->dp, &pkt);
+}
+
+/* Flush every pending core output. */
+static void
+cp_loop_outputs(struct cp *cp, uint64_t now_us)
+{
+	struct swim_output o;
+
+	while (swim_pop_output(cp->swim, &o)) {
+		switch (o.kind) {
+		case SWIM_OUT_PACKET:
+			cp_loop_send(cp, &o);
+			break;
+		case SWIM_OUT_TCP_PING:
+			cp_sync_ping(cp->sync, now_us, &o.to, o.node, o.seq_no,
+				     o.deadline_us);
+			break;
+		case SWIM_OUT_PUSH_PULL:
+			cp_sync_push_pull(cp->sync, now_us, &o.to, o.join);
+			break;
+		}
+	}
+}
+
+/* Dispatch membership events: the Serf layer logs and reacts. */
+static void
+cp_loop_events(struct cp *cp, uint64_t now_us)
+{
+	struct swim_event ev;
+
+	while (swim_pop_event(cp->swim, &ev)) {
+		if (ev.kind == SWIM_EV_SUSPECT)
+			CP_LOG(INFO, "memberlist: Suspect %.*s has failed, "
+			       "no acks received", (int)ev.member.name.len,
+			       (const char *)ev.member.name.ptr);
+		cp_serf_on_event(cp, now_us, &ev);
+	}
+}
+
+/* Publish the fast-path snapshot when gossip is pending or periodically. */
+static void
+cp_loop_publish(struct cp *cp, uint64_t now_us)
+{
+	static struct dp_snapshot snap;
+	uint32_t qlen = swim_broadcast_queue_len(cp->swim);
+	unsigned nb = 0;
+	size_t n;
+
+	if (now_us < cp->publish_next_us &&
+	    (qlen == cp->publish_bcast_len || qlen == 0))
+		return;
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.name, sizeof(snap.name), "%s", cp->cfg.name);
+	n = cp_serf_ack_payload(cp, snap.ack_payload,
+				sizeof(snap.ack_payload));
+	snap.ack_payload_len = (uint16_t)n;
+	n = 0;
+	if (qlen > 0)
+		n = swim_take_piggyback(cp->swim, snap.piggyback,
+					sizeof(snap.piggyback), &nb);
+	snap.piggyback_len = (uint16_t)n;
+	snap.nb_piggyback = (uint16_t)nb;
+	dp_publish(cp->dp, &snap);
+	cp->publish_bcast_len = swim_broadcast_queue_len(cp->swim);
+	cp->publish_next_us = now_us + cp->gossip_interval_us;
+}
+
+/* Warn (rate-limited) when the dataplane dropped packets. */
+static void
+cp_loop_stats(struct cp *cp, uint64_t now_us)
+{
+	struct dp_stats st;
+	uint64_t drops;
+
+	if (now_us < cp->stats_next_us)
+		return;
+	cp->stats_next_us = now_us + CP_STATS_PERIOD_US;
+	dp_get_stats(cp->dp, &st);
+	drops = st.drop_malformed + st.drop_ring_full + st.drop_too_big +
+		st.drop_tx;
+	if (drops > cp->last_drops)
+		CP_LOG(WARN, "dataplane: %llu packets dropped in the last "
+		       "period (malformed %llu, ring full %llu, tx %llu)",
+		       (unsigned long long)(drops - cp->last_drops),
+		       (unsigned long long)st.drop_malformed,
+		       (unsigned long long)st.drop_ring_full,
+		       (unsigned long long)st.drop_tx);
+	cp->last_drops = drops;
+}
+
+/* --- joins --- */
+
+int
+cp_join_start(struct cp *cp, uint64_t now_us, enum cp_join_kind kind,
+	      uint64_t req_id, const struct swim_addr *seeds, unsigned nb)
+{
+	struct cp_join_group *g = NULL;
+
+	for (unsigned i = 0; i < CP_JOIN_GROUPS && g == NULL; i++)
+		if (!cp->joins[i].in_use)
+			g = &cp->joins[i];
+	if (g == NULL || nb == 0)
+		return -EBUSY;
+	if (nb > CP_SEEDS_MAX)
+		nb = CP_SEEDS_MAX;
+	memset(g, 0, sizeof(*g));
+	g->in_use = true;
+	g->kind = kind;
+	g->req_id = req_id;
+	g->nb = nb;
+	memcpy(g->addrs, seeds, nb * sizeof(*seeds));
+	swim_join(cp->swim, now_us, seeds, nb);
+	cp_loop_outputs(cp, now_us);
+	return 0;
+}
+
+static bool
+cp_addr_eq(const struct swim_addr *a, const struct swim_addr *b)
+{
+	return a->ip_len == b->ip_len && a->port == b->port &&
+	       memcmp(a->ip, b->ip, a->ip_len) == 0;
+}
+
+/* A group got every answer: tell whoever asked. */
+static void
+cp_join_finish(struct cp *cp, uint64_t now_us, struct cp_join_group *g)
+{
+	g->in_use = false;
+	if (g->nb_ok > 0) {
+		CP_LOG(INFO, "agent: Join completed. Synced with %u initial "
+		       "agents", g->nb_ok);
+		if (!cp->is_joined)
+			cp_serf_joined(cp, now_us);
+		cp->is_joined = true;
+	}
+	switch (g->kind) {
+	case CP_JOIN_START:
+		if (g->nb_ok > 0)
+			return;
+		CP_LOG(ERR, "agent: Error joining the cluster: none of the "
+		       "%u --join addresses could be contacted", g->nb);
+		cp->exit_code = 1;
+		cp->is_done = true;
+		return;
+	case CP_JOIN_RETRY:
+		if (g->nb_ok > 0) {
+			cp->retry_next_us = 0;
+			return;
+		}
+		cp->retry_attempts++;
+		if (cp->cfg.retry_max != 0 &&
+		    cp->retry_attempts >= cp->cfg.retry_max) {
+			CP_LOG(ERR, "agent: max join retry exhausted");
+			cp->retry_next_us = 0;
+			return;
+		}
+		CP_LOG(WARN, "agent: Join failed, retrying in %llu ms",
+		       (unsigned long long)(cp->cfg.retry_interval_us / 1000));
+		cp->retry_next_us = now_us + cp->cfg.retry_interval_us;
+		return;
+	case CP_JOIN_RPC:
+		if (cp->rpc != NULL)
+			cp_rpc_complete_join(cp->rpc, g->req_id, g->nb_ok,
+					     g->nb_ok > 0 ? NULL :
+					     "no seed could be joined");
+		return;
+	}
+}
+
+void
+cp_join_done(struct cp *cp, uint64_t now_us, const struct swim_addr *to,
+	     int err)
+{
+	for (unsigned i = 0; i < CP_JOIN_GROUPS; i++) {
+		struct cp_join_group *g = &cp->joins[i];
+
+		if (!g->in_use)
+			continue;
+		for (unsigned j = 0; j < g->nb; j++) {
+			if (g->is_done[j] || !cp_addr_eq(&g->addrs[j], to))
+				continue;
+			g->is_done[j] = true;
+			g->nb_done++;
+			if (err == 0)
+				g->nb_ok++;
+			if (g->nb_done == g->nb)
+				cp_join_finish(cp, now_us, g);
+			return;
+		}
+	}
+}
+
+/* Start a --retry-join attempt when one is due. */
+static void
+cp_loop_retry(struct cp *cp, uint64_t now_us)
+{
+	if (cp->retry_next_us == 0 || now_us < cp->retry_next_us ||
+	    cp->leave != CP_LEAVE_NONE)
+		return;
+	cp->retry_next_us = UINT64_MAX;	/* until this attempt finishes */
+	CP_LOG(INFO, "agent: Joining cluster... (retry-join attempt %u)",
+	       cp->retry_attempts + 1);
+	if (cp_join_start(cp, now_us, CP_JOIN_RETRY, 0, cp->cfg.retry_join,
+			  cp->cfg.nb_retry_join) != 0)
+		cp->retry_next_us = now_us + cp->cfg.retry_interval_us;
+}
+
+/* --- graceful leave --- */
+
+void
+cp_leave_start(struct cp *cp, uint64_t now_us)
+{
+	if (cp->leave != CP_LEAVE_NONE)
+		return;
+	CP_LOG(INFO, "agent: Gracefully shutting down agent...");
+	CP_LOG(INFO, "serf: EventMemberLeave (intent): %s", cp->cfg.name);
+	cp_serf_leave(cp, now_us);
+	cp->leave = CP_LEAVE_INTENT;
+	cp->leave_start_us = now_us;
+}
+
+/* Intent first, then dead{From: self} a gossip round later, as serf. */
+static void
+cp_loop_leave(struct cp *cp, uint64_t now_us)
+{
+	if (cp->nb_signals > 1 && cp->leave != CP_LEAVE_NONE) {
+		cp->is_done = true;	/* second signal: stop at once */
+		return;
+	}
+	if (cp->nb_signals > 0 && cp->leave == CP_LEAVE_NONE)
+		cp_leave_start(cp, now_us);
+	switch (cp->leave) {
+	case CP_LEAVE_NONE:
+		return;
+	case CP_LEAVE_INTENT:
+		if (now_us - cp->leave_start_us < cp->gossip_interval_us + 100000)
+			return;
+		swim_leave(cp->swim, now_us);
+		cp->leave = CP_LEAVE_DEAD;
+		return;
+	case CP_LEAVE_DEAD:
+		if (cp->leave_done_us == 0 && swim_leave_done(cp->swim))
+			cp->leave_done_us = now_us;
+		if ((cp->leave_done_us != 0 &&
+		     now_us - cp->leave_done_us >= CP_LEAVE_PROPAGATE_US) ||
+		    now_us - cp->leave_start_us >= CP_LEAVE_MAX_US)
+			cp->is_done = true;
+		return;
+	}
+}
+
+/* --- the loop --- */
+
+/* ms to wait in epoll: 0 if the core is due, else at most 1 ms. */
+static int
+cp_loop_timeout_ms(struct cp *cp, uint64_t now_us)
+{
+	uint64_t next = swim_next_deadline(cp->swim);
+
+	return next <= now_us ? 0 : 1;
+}
+
+int
+cp_loop_run(struct cp *cp)
+{
+	while (!cp->is_done) {
+		uint64_t now_us = cp_now_us();
+
+		cp_loop_rx(cp, now_us);
+		swim_tick(cp->swim, now_us);
+		cp_serf_tick(cp, now_us);
+		cp_loop_outputs(cp, now_us);
+		cp_loop_events(cp, now_us);
+		cp_loop_outputs(cp, now_us);
+		cp_loop_publish(cp, now_us);
+		cp_loop_retry(cp, now_us);
+		cp_loop_leave(cp, now_us);
+		cp_loop_stats(cp, now_us);
+		if (cp_io_poll(cp->epfd, cp_loop_timeout_ms(cp, now_us)) < 0)
+			CP_LOG(ERR, "agent: epoll_wait failed");
+		cp_sync_expire(cp->sync, cp_now_us());
+	}
+	if (cp->has_leave_rpc && cp->rpc != NULL) {
+		cp_rpc_complete_leave(cp->rpc, cp->leave_rpc_id, NULL);
+		cp_rpc_poll(cp->rpc, 0);
+	}
+	return cp->exit_code;
+}

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The callbacks that tie the daemon's parts together: cp_sync's handler
+ * (push/pull state in and out, TCP ping results, stream user messages) and
+ * the RPC server's ops table (members, join, leave, force-leave, tags,
+ * stats, user events). Owns no state; every call lands on the core or the
+ * Serf layer. Control thread only.
+ */
+#include "cp.h"
+
+#include <errno.h>
+#include <msgpuck.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cp_rpc.h"
+#include "dp.h"
+#include "swim_wire.h"
+
+/* --- cp_sync's handler --- */
+
+/* Scratch for the Serf user state; control thread only. */
+static uint8_t cp_ops_user_state[256 * 1024];
+
+static size_t
+cp_ops_local_state(void *ctx, bool join, uint8_t *out, size_t cap)
+{
+	struct cp *cp = ctx;
+	size_t n;
+
+	n = cp_serf_local_state(cp, cp_ops_user_state,
+				sizeof(cp_ops_user_state));
+	if (n > sizeof(cp_ops_user_state))
+		n = 0;
+	return swim_push_pull_encode(cp->swim, join, cp_ops_user_state, n,
+				     out, cap);
+}
+
+/* Push/pull decode just for the Join flag; nodes are the core's. */
+static int
+cp_ops_skip_node(void *ctx, const struct swim_push_node *node)
+{
+	(void)ctx;
+	(void)node;
+	return 0;
+}
+
+static int
+cp_ops_merge(void *ctx, uint64_t now_us, const uint8_t *buf, size_t len)
+{
+	struct cp *cp = ctx;
+	struct swim_push_pull_header hdr;
+	struct swim_str us = {NULL, 0};
+	int rc;
+
+	memset(&hdr, 0, sizeof(hdr));
+	swim_wire_decode_push_pull(buf, len, &hdr, cp_ops_skip_node, NULL,
+				   &us);
+	rc = swim_push_pull_merge(cp->swim, now_us, buf, len, &us);
+	if (rc < 0) {
+		CP_LOG(WARN, "memberlist: Failed to merge remote state: %s",
+		       swim_wire_strerror(rc));
+		return rc;
+	}
+	if (us.len > 0 && us.ptr != NULL)
+		cp_serf_merge_remote(cp, now_us, us.ptr, us.len, hdr.join);
+	return 0;
+}
+
+static void
+cp_ops_push_pull_done(void *ctx, uint64_t now_us, const struct swim_addr *to,
+		      bool join, int err)
+{
+	struct cp *cp = ctx;
+	char as[CP_ADDR_STRLEN];
+
+	cp_addr_str(to, as, sizeof(as));
+	if (err != 0) {
+		cp_log(join ? CP_LOG_WARN : CP_LOG_DEBUG,
+		       "memberlist: Failed to %s %s: %s",
+		       join ? "join" : "push/pull with", as,
+		       strerror(err < 0 && err > -4096 ? -err : EIO));
+		swim_push_pull_failed(cp->swim, now_us, to, join);
+	} else {
+		CP_LOG(DEBUG, "memberlist: Push/pull with %s done (join %d)",
+		       as, join);
+	}
+	if (join)
+		cp_join_done(cp, now_us, to, err);
+}
+
+static void
+cp_ops_ping_done(void *ctx, uint64_t now_us, uint32_t seq_no, bool acked)
+{
+	struct cp *cp = ctx;
+
+	swim_on_tcp_ping_result(cp->swim, now_us, seq_no, acked);
+}
+
+static void
+cp_ops_user_msg(void *ctx, uint64_t now_us, const uint8_t *data, size_t len)
+{
+	struct cp *cp = ctx;
+	struct swim_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SWIM_EV_USER;
+	ev.data.ptr = data;
+	ev.data.len = (uint32_t)len;
+	cp_serf_on_event(cp, now_us, &ev);
+}
+
+void
+cp_sync_handler_init(struct cp *cp, struct cp_sync_handler *h)
+{
+	h->ctx = cp;
+	h->local_state = cp_ops_local_state;
+	h->merge = cp_ops_merge;
+	h->push_pull_done = cp_ops_push_pull_done;
+	h->ping_done = cp_ops_ping_done;
+	h->user_msg = cp_ops_user_msg;
+}
+
+/* --- RPC: members --- */
+
+/* Tags decoded from a meta blob into NUL-terminated strings. */
+struct cp_ops_tags {
+	struct cp_rpc_kv kv[64];
+	char strs[SWIM_META_MAX * 2 + 128];
+	uint32_t nb;
+};
+
+/* Copy a msgpack str at *p into the string area. NULL when out of room. */
+static const char *
+cp_ops_tag_str(const char **p, const char *end, char **o, const char *oend)
+{
+	const char *s;
+	const char *ret = *o;
+	uint32_t len;
+
+	if (mp_typeof(**p) != MP_STR && mp_typeof(**p) != MP_BIN)
+		return NULL;
+	if (mp_check(&(const char *){*p}, end) != 0)
+		return NULL;
+	s = mp_typeof(**p) == MP_STR ? mp_decode_str(p, &len)
+				     : mp_decode_bin(p, &len);
+	if ((size_t)(oend - *o) < (size_t)len + 1)
+		return NULL;
+	memcpy(*o, s, len);
+	(*o)[len] = '\0';
+	*o += len + 1;
+	return ret;
+}
+
+/* Serf's tag decoding: 0xff + map, anything else is legacy {"role": m}. */
+static void
+cp_ops_tags_decode(const struct swim_str *meta, struct cp_ops_tags *t)
+{
+	const char *p = (const char *)meta->ptr + 1;
+	const char *end = (const char *)meta->ptr + meta->len;
+	char *o = t->strs;
+	const char *oend = t->strs + sizeof(t->strs);
+	uint32_t nb;
+
+	t->nb = 0;
+	if (meta->len == 0 || meta->ptr == NULL)
+		return;
+	if (meta->ptr[0] != 0xff) {
+		size_t n = meta->len < 255 ? meta->len : 255;
+
+		memcpy(t->strs, meta->ptr, n);
+		t->strs[n] = '\0';
+		t->kv[0] = (struct cp_rpc_kv){"role", t->strs};
+		t->nb = 1;
+		return;
+	}
+	if (p >= end || mp_typeof(*p) != MP_MAP ||
+	    mp_check(&(const char *){p}, end) != 0)
+		return;
+	nb = mp_decode_map(&p);
+	for (uint32_t i = 0; i < nb && t->nb < 64; i++) {
+		const char *k = cp_ops_tag_str(&p, end, &o, oend);
+		const char *v = k != NULL ? cp_ops_tag_str(&p, end, &o, oend)
+					  : NULL;
+
+		if (v == NULL)
+			return;
+		t->kv[t->nb++] = (struct cp_rpc_kv){k, v};
+	}
+}
+
+/* Walk state for cp_ops_members. */
+struct cp_ops_walk {
+	struct cp *cp;
+	cp_rpc_member_visit_f visit;
+	void *arg;
+	int rc;
+};
+
+static int
+cp_ops_member_visit(void *ctx, const struct swim_member_info *m)
+{
+	static struct cp_ops_tags tags;
+	struct cp_ops_walk *w = ctx;
+	struct cp_rpc_member r;
+	char name[SWIM_NAME_MAX + 1];
+	size_t nl = m->name.len < SWIM_NAME_MAX ? m->name.len : SWIM_NAME_MAX;
+
+	memcpy(name, m->name.ptr, nl);
+	name[nl] = '\0';
+	cp_ops_tags_decode(&m->meta, &tags);
+	memset(&r, 0, sizeof(r));
+	r.name = name;
+	memcpy(r.addr, m->addr.ip, sizeof(r.addr));
+	r.addr_len = m->addr.ip_len;
+	r.port = m->addr.port;
+	r.tags = tags.kv;
+	r.nb_tags = tags.nb;
+	r.status = (enum cp_rpc_status)cp_serf_status(w->cp, m);
+	r.protocol_min = m->vsn[0];
+	r.protocol_max = m->vsn[1];
+	r.protocol_cur = m->vsn[2];
+	r.delegate_min = m->vsn[3];
+	r.delegate_max = m->vsn[4];
+	r.delegate_cur = m->vsn[5];
+	r.incarnation = m->incarnation;
+	w->rc = w->visit(w->arg, &r);
+	return w->rc;
+}
+
+static int
+cp_ops_members(void *ctx, cp_rpc_member_visit_f visit, void *arg)
+{
+	struct cp_ops_walk w = {ctx, visit, arg, 0};
+
+	swim_member_foreach(w.cp->swim, cp_ops_member_visit, &w);
+	return w.rc;
+}
+
+_Static_assert((int)CP_SERF_FAILED == (int)CP_RPC_STATUS_FAILED &&
+	       (int)CP_SERF_LEFT == (int)CP_RPC_STATUS_LEFT &&
+	       (int)CP_SERF_STATUS_COUNT == (int)CP_RPC_STATUS_COUNT,
+	       "cp_serf_status mirrors cp_rpc_status");
+
+/* --- RPC: commands --- */
+
+static int
+cp_ops_join(void *ctx, uint64_t req_id, const char *const *addrs,
+	    uint32_t nb_addrs, bool replay, uint32_t *nb_joined, char *err,
+	    size_t errlen)
+{
+	struct cp *cp = ctx;
+	struct swim_addr seeds[CP_SEEDS_MAX];
+	unsigned nb = 0;
+
+	(void)replay;
+	*nb_joined = 0;
+	for (uint32_t i = 0; i < nb_addrs && nb < CP_SEEDS_MAX; i++) {
+		if (cp_addr_parse(addrs[i], CP_DEFAULT_PORT, &seeds[nb]) != 0) {
+			snprintf(err, errlen, "Failed to join %s: bad address",
+				 addrs[i]);
+			return -EINVAL;
+		}
+		nb++;
+	}
+	if (nb == 0) {
+		snprintf(err, errlen, "no address to join");
+		return -EINVAL;
+	}
+	if (cp_join_start(cp, cp_now_us(), CP_JOIN_RPC, req_id, seeds, nb)) {
+		snprintf(err, errlen, "too many joins in progress");
+		return -EBUSY;
+	}
+	return CP_RPC_PENDING;
+}
+
+static int
+cp_ops_leave(void *ctx, uint64_t req_id, char *err, size_t errlen)
+{
+	struct cp *cp = ctx;
+
+	(void)err;
+	(void)errlen;
+	cp->leave_rpc_id = req_id;
+	cp->has_leave_rpc = true;
+	cp_leave_start(cp, cp_now_us());
+	return CP_RPC_PENDING;
+}
+
+static int
+cp_ops_force_leave(void *ctx, const char *node, bool prune, char *err,
+		   size_t errlen)
+{
+	struct cp *cp = ctx;
+	int rc = cp_serf_force_leave(cp, cp_now_us(), node, prune);
+
+	if (rc != 0)
+		snprintf(err, errlen, "force-leave %s failed: %s", node,
+			 strerror(-rc));
+	return rc;
+}
+
+/* Drop a key from cfg->tags (order kept). */
+static void
+cp_ops_tag_del(struct cp_cfg *cfg, const char *key)
+{
+	for (unsigned i = 0; i < cfg->nb_tags; i++) {
+		if (strcmp(cfg->tags[i].key, key) != 0)
+			continue;
+		memmove(&cfg->tags[i], &cfg->tags[i + 1],
+			(cfg->nb_tags - i - 1) * sizeof(cfg->tags[0]));
+		cfg->nb_tags--;
+		return;
+	}
+}
+
+/* Set key=value in cfg->tags. @retval 0 or -E2BIG. */
+static int
+cp_ops_tag_set(struct cp_cfg *cfg, const char *key, const char *value)
+{
+	unsigned i;
+
+	if (strlen(key) > CP_TAG_LEN_MAX || strlen(value) > CP_TAG_LEN_MAX)
+		return -E2BIG;
+	for (i = 0; i < cfg->nb_tags; i++)
+		if (strcmp(cfg->tags[i].key, key) == 0)
+			break;
+	if (i == CP_TAGS_MAX)
+		return -E2BIG;
+	snprintf(cfg->tags[i].key, sizeof(cfg->tags[i].key), "%s", key);
+	snprintf(cfg->tags[i].value, sizeof(cfg->tags[i].value), "%s",
+		 value);
+	if (i == cfg->nb_tags)
+		cfg->nb_tags++;
+	return 0;
+}
+
+static int
+cp_ops_tags(void *ctx, const struct cp_rpc_kv *set, uint32_t nb_set,
+	    const char *const *del, uint32_t nb_del, char *err, size_t errlen)
+{
+	struct cp *cp = ctx;
+	struct cp_cfg next = cp->cfg;
+	uint8_t meta[SWIM_META_MAX];
+	int n;
+
+	for (uint32_t i = 0; i < nb_del; i++)
+		cp_ops_tag_del(&next, del[i]);
+	for (uint32_t i = 0; i < nb_set; i++) {
+		if (cp_ops_tag_set(&next, set[i].key, set[i].value) != 0) {
+			snprintf(err, errlen, "too many or too long tags");
+			return -E2BIG;
+		}
+	}
+	n = cp_tags_encode(next.tags, next.nb_tags, meta, sizeof(meta));
+	if (n < 0 || swim_set_meta(cp->swim, cp_now_us(), meta,
+				   (size_t)n) != 0) {
+		snprintf(err, errlen, "Encoded length of tags exceeds limit "
+			 "of %d bytes", SWIM_META_MAX);
+		return -E2BIG;
+	}
+	memcpy(cp->cfg.tags, next.tags, sizeof(next.tags));
+	cp->cfg.nb_tags = next.nb_tags;
+	CP_LOG(INFO, "serf: Tags updated (%u tags)", cp->cfg.nb_tags);
+	return 0;
+}
+
+/* Counts of members by Serf status, for stats. */
+struct cp_ops_count {
+	struct cp *cp;
+	unsigned by_status[CP_SERF_STATUS_COUNT];
+};
+
+static int
+cp_ops_count_visit(void *ctx, const struct swim_member_info *m)
+{
+	struct cp_ops_count *c = ctx;
+
+	c->by_status[cp_serf_status(c->cp, m)]++;
+	return 0;
+}
+
+static void
+cp_ops_emit_u64(cp_rpc_stat_emit_f emit, void *arg, const char *section,
+		const char *key, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	emit(arg, section, key, buf);
+}
+
+static int
+cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
+{
+	struct cp *cp = ctx;
+	struct cp_ops_count c = {.cp = cp};
+	struct swim_stats ss;
+	struct dp_stats ds;
+
+	swim_member_foreach(cp->swim, cp_ops_count_visit, &c);
+	swim_get_stats(cp->swim, &ss);
+	dp_get_stats(cp->dp, &ds);
+	emit(arg, "agent", "name", cp->cfg.name);
+	emit(arg, "runtime", "os", "linux");
+	emit(arg, "runtime", "arch", "amd64");
+	emit(arg, "runtime", "version", "gossipd");
+	cp_ops_emit_u64(emit, arg, "serf", "members", swim_member_count(cp->swim));
+	cp_ops_emit_u64(emit, arg, "serf", "failed", c.by_status[CP_SERF_FAILED]);
+	cp_ops_emit_u64(emit, arg, "serf", "left", c.by_status[CP_SERF_LEFT]);
+	cp_ops_emit_u64(emit, arg, "serf", "health_score",
+			swim_awareness_score(cp->swim));
+	cp_ops_emit_u64(emit, arg, "serf", "intent_queue",
+			swim_broadcast_queue_len(cp->swim));
+	cp_ops_emit_u64(emit, arg, "serf", "encrypted", 0);
+	cp_ops_emit_u64(emit, arg, "gossipd", "packets_in", ss.packets_in);
+	cp_ops_emit_u64(emit, arg, "gossipd", "packets_bad", ss.packets_bad);
+	cp_ops_emit_u64(emit, arg, "gossipd", "dp_rx", ds.rx_pkts);
+	cp_ops_emit_u64(emit, arg, "gossipd", "dp_drop_malformed",
+			ds.drop_malformed);
+	for (unsigned i = 0; i < cp->cfg.nb_tags; i++)
+		emit(arg, "tags", cp->cfg.tags[i].key, cp->cfg.tags[i].value);
+	return 0;
+}
+
+static int
+cp_ops_user_event(void *ctx, const char *name, const uint8_t *payload,
+		  size_t payload_len, bool coalesce, char *err, size_t errlen)
+{
+	struct cp *cp = ctx;
+	int rc = cp_serf_user_event(cp, name, payload, payload_len, coalesce);
+
+	if (rc != 0)
+		snprintf(err, errlen, "user event failed: %s", strerror(-rc));
+	return rc;
+}
+
+void
+cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+	ops->ctx = cp;
+	ops->members = cp_ops_members;
+	ops->join = cp_ops_join;
+	ops->leave = cp_ops_leave;
+	ops->force_leave = cp_ops_force_leave;
+	ops->tags = cp_ops_tags;
+	ops->stats = cp_ops_stats;
+	ops->user_event = cp_ops_user_event;
+}
