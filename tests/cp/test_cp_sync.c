@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The TCP sync state machine (control/cp_sync.c) over loopback sockets:
+ * inbound push/pull (plain, byte by byte, compressed), TCP ping, user
+ * message, encrypted and garbage streams; outbound push/pull and ping
+ * against a scripted peer; timeouts, the stream cap and the byte cap.
+ * The handler is a fake that records what the engine hands it.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cp.h"
+#include "swim_wire.h"
+
+/* What the fake handler saw. */
+static struct {
+	int nb_local, nb_merge, nb_pp_done, nb_ping_done, nb_user;
+	bool last_join;			/* local_state's join flag */
+	uint8_t merged[4096];
+	size_t merged_len;
+	int pp_err;
+	bool pp_join;
+	uint32_t ping_seq;
+	bool ping_acked;
+	uint8_t user[256];
+	size_t user_len;
+} seen;
+
+/* Our canned push/pull: header (Nodes 0, no user state). */
+static size_t
+fake_local_state(void *ctx, bool join, uint8_t *out, size_t cap)
+{
+	struct swim_push_pull_header h = {.join = join};
+
+	(void)ctx;
+	seen.nb_local++;
+	seen.last_join = join;
+	return (size_t)swim_wire_encode_push_pull_header(&h, out, cap);
+}
+
+static int
+fake_merge(void *ctx, uint64_t now_us, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)now_us;
+	seen.nb_merge++;
+	seen.merged_len = len < sizeof(seen.merged) ? len : sizeof(seen.merged);
+	memcpy(seen.merged, buf, seen.merged_len);
+	return 0;
+}
+
+static void
+fake_pp_done(void *ctx, uint64_t now_us, const struct swim_addr *to,
+	     bool join, int err)
+{
+	(void)ctx;
+	(void)now_us;
+	(void)to;
+	seen.nb_pp_done++;
+	seen.pp_err = err;
+	seen.pp_join = join;
+}
+
+static void
+fake_ping_done(void *ctx, uint64_t now_us, uint32_t seq_no, bool acked)
+{
+	(void)ctx;
+	(void)now_us;
+	seen.nb_ping_done++;
+	seen.ping_seq = seq_no;
+	seen.ping_acked = acked;
+}
+
+static void
+fake_user(void *ctx, uint64_t now_us, const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	(void)now_us;
+	seen.nb_user++;
+	seen.user_len = len < sizeof(seen.user) ? len : sizeof(seen.user);
+	memcpy(seen.user, data, seen.user_len);
+}
+
+static int epfd = -1;
+static struct cp_sync *sync_;
+
+/* A fresh engine on 127.0.0.1:<any> with the given caps. */
+static void
+start(uint64_t timeout_us, unsigned max_streams, size_t max_bytes)
+{
+	struct cp_sync_cfg cfg;
+	char err[256];
+
+	memset(&seen, 0, sizeof(seen));
+	epfd = epoll_create1(0);
+	cr_assert(epfd >= 0);
+	cp_sync_cfg_default(&cfg);
+	cfg.epfd = epfd;
+	cp_addr_parse("127.0.0.1:1", 0, &cfg.bind);
+	cfg.bind.port = 0;
+	cfg.advertise = cfg.bind;
+	cfg.advertise.port = 4242;
+	cfg.name = "me";
+	if (timeout_us != 0)
+		cfg.tcp_timeout_us = timeout_us;
+	if (max_streams != 0)
+		cfg.max_streams = max_streams;
+	if (max_bytes != 0)
+		cfg.max_bytes = max_bytes;
+	cfg.h = (struct cp_sync_handler){NULL, fake_local_state, fake_merge,
+					 fake_pp_done, fake_ping_done,
+					 fake_user};
+	sync_ = cp_sync_new(&cfg, err, sizeof(err));
+	cr_assert_not_null(sync_, "%s", err);
+}
+
+static void
+stop(void)
+{
+	cp_sync_delete(sync_);
+	sync_ = NULL;
+	close(epfd);
+}
+
+/* Run the reactor for up to ms, or until *flag becomes non-zero. */
+static void
+pump(int ms, const int *flag)
+{
+	uint64_t end = cp_now_us() + (uint64_t)ms * 1000;
+
+	while (cp_now_us() < end && (flag == NULL || *flag == 0)) {
+		cp_io_poll(epfd, 1);
+		cp_sync_expire(sync_, cp_now_us());
+	}
+}
+
+/* A blocking client connected to the engine's listener. */
+static int
+client(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 10000};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_port = htons(cp_sync_port(sync_));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Read everything the engine sends until it closes (pumping meanwhile). */
+static size_t
+read_reply(int fd, uint8_t *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < 300; i++) {
+		ssize_t n;
+
+		pump(1, NULL);
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n == 0)
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	return len;
+}
+
+/* A push/pull from node "peer" with a 3-byte user state. */
+static size_t
+make_push_pull(uint8_t *out, size_t cap, bool join)
+{
+	static const uint8_t ip[4] = {127, 0, 0, 1};
+	static const uint8_t vsn[6] = {1, 5, 2, 2, 5, 5};
+	struct swim_push_pull_header h = {join, 1, 3};
+	struct swim_push_node n = {
+		.name = {(const uint8_t *)"peer", 4},
+		.addr = {ip, 4},
+		.port = 7946,
+		.incarnation = 1,
+		.state = SWIM_STATUS_ALIVE,
+		.vsn = {vsn, 6},
+	};
+	int a = swim_wire_encode_push_pull_header(&h, out, cap);
+	int b = swim_wire_encode_push_node(&n, out + a, cap - (size_t)a);
+
+	cr_assert(a > 0 && b > 0);
+	memcpy(out + a + b, "\x02\x80\x80", 3);
+	return (size_t)(a + b + 3);
+}
+
+Test(cp_sync, inbound_push_pull_replies_then_merges)
+{
+	uint8_t req[512], rep[512];
+	size_t len, n;
+	int fd;
+
+	start(0, 0, 0);
+	len = make_push_pull(req, sizeof(req), true);
+	fd = client();
+	cr_assert_eq(send(fd, req, len, 0), (ssize_t)len);
+	n = read_reply(fd, rep, sizeof(rep));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(rep[0], SWIM_MSG_PUSH_PULL);
+	cr_assert(seen.last_join, "the Join flag is copied into the reply");
+	cr_assert_eq(seen.nb_merge, 1);
+	cr_assert_eq(seen.merged_len, len);
+	cr_assert_arr_eq(seen.merged, req, len);
+	close(fd);
+	stop();
+}
+
+Test(cp_sync, inbound_push_pull_byte_by_byte)
+{
+	uint8_t req[512], rep[512];
+	size_t len;
+	int fd;
+
+	start(0, 0, 0);
+	len = make_push_pull(req, sizeof(req), false);
+	fd = client();
+	for (size_t i = 0; i < len; i++) {
+		cr_assert_eq(send(fd, req + i, 1, 0), 1);
+		pump(1, NULL);
+		if (i + 1 < len)
+			cr_assert_eq(seen.nb_merge, 0, "merged early at %zu", i);
+	}
+	cr_assert_gt(read_reply(fd, rep, sizeof(rep)), 0);
+	cr_assert_eq(seen.nb_merge, 1);
+	cr_assert_not(seen.last_join);
+	close(fd);
+	stop();
+}
+
+Test(cp_sync, inbound_compressed_push_pull)
+{
+	uint8_t req[512], z[1024], rep[512];
+	size_t len;
+	int zl, fd;
+
+	start(0, 0, 0);
+	len = make_push_pull(req, sizeof(req), true);
+	zl = swim_wire_encode_compress(req, len, z, sizeof(z));
+	cr_assert_gt(zl, 0);
+	cr_assert_eq(z[0], SWIM_MSG_COMPRESS);
+	fd = client();
+	cr_assert_eq(send(fd, z, (size_t)zl, 0), zl);
+	cr_assert_gt(read_reply(fd, rep, sizeof(rep)), 0);
+	cr_assert_eq(seen.nb_merge, 1);
+	cr_assert_eq(seen.merged_len, len, "merge sees the plain bytes");
+	cr_assert_arr_eq(seen.merged, req, len);
+	close(fd);
+	stop();
+}
+
+/* Send one encoded message on a fresh client, return the reply length. */
+static size_t
+exchange(const struct swim_msg *m, uint8_t *rep, size_t cap)
+{
+	uint8_t req[512];
+	int n = swim_wire_encode_msg(m, req, sizeof(req));
+	int fd = client();
+	size_t r;
+
+	cr_assert_gt(n, 0);
+	cr_assert_eq(send(fd, req, (size_t)n, 0), n);
+	r = read_reply(fd, rep, cap);
+	close(fd);
+	return r;
+}
+
+Test(cp_sync, inbound_tcp_ping_is_acked)
+{
+	struct swim_msg m = {.type = SWIM_MSG_PING};
+	struct swim_msg ack;
+	uint8_t rep[128];
+	size_t n;
+
+	start(0, 0, 0);
+	m.ping.seq_no = 77;
+	m.ping.node = (struct swim_str){(const uint8_t *)"me", 2};
+	n = exchange(&m, rep, sizeof(rep));
+	cr_assert_eq(swim_wire_decode_msg(rep, n, &ack), 0);
+	cr_assert_eq(ack.type, SWIM_MSG_ACK);
+	cr_assert_eq(ack.ack.seq_no, 77);
+	cr_assert_null(ack.ack.payload.ptr, "nil payload");
+	m.ping.node = (struct swim_str){(const uint8_t *)"other", 5};
+	cr_assert_eq(exchange(&m, rep, sizeof(rep)), 0,
+		     "a ping for another node gets no reply");
+	struct cp_sync_stats st;
+
+	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(st.in_ping, 1);
+	cr_assert_eq(st.bad_input, 1);
+	stop();
+}
+
+Test(cp_sync, inbound_user_message)
+{
+	static const uint8_t req[] = {0x08, 0x81, 0xaa, 'U', 's', 'e', 'r',
+				      'M', 's', 'g', 'L', 'e', 'n', 0x03,
+				      'a', 'b', 'c'};
+	uint8_t rep[16];
+	int fd;
+
+	start(0, 0, 0);
+	fd = client();
+	cr_assert_eq(send(fd, req, sizeof(req) - 2, 0), sizeof(req) - 2);
+	pump(5, NULL);
+	cr_assert_eq(seen.nb_user, 0, "waits for the whole payload");
+	cr_assert_eq(send(fd, req + sizeof(req) - 2, 2, 0), 2);
+	cr_assert_eq(read_reply(fd, rep, sizeof(rep)), 0, "no reply");
+	cr_assert_eq(seen.nb_user, 1);
+	cr_assert_eq(seen.user_len, 3);
+	cr_assert_arr_eq(seen.user, "abc", 3);
+	close(fd);
+	stop();
+}
+
+Test(cp_sync, encrypted_stream_gets_memberlists_error)
+{
+	static const uint8_t req[] = {0x0a, 0, 0, 0, 0x2f, 1, 2, 3};
+	uint8_t rep[256];
+	struct swim_msg m;
+	size_t n;
+	int fd;
+
+	start(0, 0, 0);
+	fd = client();
+	cr_assert_eq(send(fd, req, sizeof(req), 0), sizeof(req));
+	n = read_reply(fd, rep, sizeof(rep));
+	cr_assert_eq(swim_wire_decode_msg(rep, n, &m), 0);
+	cr_assert_eq(m.type, SWIM_MSG_ERR);
+	cr_assert_eq(m.err.error.len, strlen(CP_SYNC_ERR_ENCRYPTED));
+	cr_assert_arr_eq(m.err.error.ptr, CP_SYNC_ERR_ENCRYPTED,
+			 m.err.error.len);
+	cr_assert_eq(seen.nb_merge, 0);
+	close(fd);
+	stop();
+}
+
+Test(cp_sync, garbage_is_closed_and_counted)
+{
+	static const uint8_t unknown[] = {0x42, 1, 2, 3};
+	static const uint8_t bad_pp[] = {0x06, 0xc3};	/* header not a map */
+	uint8_t rep[256];
+	struct cp_sync_stats st;
+	struct swim_msg m;
+	size_t n;
+	int fd;
+
+	start(0, 0, 0);
+	fd = client();
+	send(fd, unknown, sizeof(unknown), 0);
+	cr_assert_eq(read_reply(fd, rep, sizeof(rep)), 0,
+		     "unknown type: closed without reply");
+	close(fd);
+	fd = client();
+	send(fd, bad_pp, sizeof(bad_pp), 0);
+	n = read_reply(fd, rep, sizeof(rep));
+	cr_assert_eq(swim_wire_decode_msg(rep, n, &m), 0);
+	cr_assert_eq(m.type, SWIM_MSG_ERR, "decode failure: errResp");
+	close(fd);
+	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(st.bad_input, 2);
+	cr_assert_eq(seen.nb_merge, 0);
+	cr_assert_eq(cp_sync_nb_streams(sync_), 0);
+	stop();
+}
+
+Test(cp_sync, idle_inbound_stream_times_out)
+{
+	struct cp_sync_stats st;
+	uint8_t rep[16];
+	int fd;
+
+	start(30000, 0, 0);
+	fd = client();
+	send(fd, "\x06", 1, 0);
+	cr_assert_eq(read_reply(fd, rep, sizeof(rep)), 0);
+	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(st.timeouts, 1);
+	cr_assert_eq(cp_sync_nb_streams(sync_), 0);
+	close(fd);
+	stop();
+}
+
+Test(cp_sync, stream_cap_refuses_extra_connections)
+{
+	struct cp_sync_stats st;
+	int fds[3];
+
+	start(0, 2, 0);
+	for (int i = 0; i < 3; i++) {
+		fds[i] = client();
+		pump(5, NULL);
+	}
+	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(st.accepted, 3);
+	cr_assert_eq(st.refused_full, 1);
+	cr_assert_eq(cp_sync_nb_streams(sync_), 2);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	stop();
+}
+
+Test(cp_sync, byte_cap_closes_stream)
+{
+	static const uint8_t hdr[] = {0x06, 0x83, 0xa4, 'J', 'o', 'i', 'n',
+				      0xc3, 0xa5, 'N', 'o', 'd', 'e', 's',
+				      0xcd, 0x01, 0x00, 0xac, 'U', 's', 'e',
+				      'r', 'S', 't', 'a', 't', 'e', 'L', 'e',
+				      'n', 0x00};
+	static uint8_t junk[8192];
+	struct cp_sync_stats st;
+	int fd;
+
+	start(0, 0, 4096);
+	fd = client();
+	send(fd, hdr, sizeof(hdr), 0);
+	/* 256 node maps promised; send one huge fixstr-ish blob instead. */
+	memset(junk, 0x87, sizeof(junk));
+	send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
+	pump(50, NULL);
+	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(st.too_big + st.bad_input, 1);
+	cr_assert_eq(seen.nb_merge, 0);
+	close(fd);
+	stop();
+}
+
+/* A scripted peer: a listener the engine connects to. */
+static int
+peer_listen(uint16_t *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Accept the engine's connection and read its request. */
+static int
+peer_accept(int lfd, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 20000};
+	int fd = -1;
+
+	for (int i = 0; i < 200 && fd < 0; i++) {
+		pump(1, NULL);
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+	}
+	cr_assert(fd >= 0);
+	*len = 0;
+	for (int i = 0; i < 50; i++) {
+		ssize_t n;
+
+		pump(1, NULL);
+		n = recv(fd, buf + *len, cap - *len, 0);
+		if (n > 0)
+			*len += (size_t)n;
+	}
+	(void)tv;
+	return fd;
+}
+
+Test(cp_sync, outbound_push_pull_merges_reply)
+{
+	uint8_t req[512], rep[512];
+	struct swim_addr to;
+	size_t len, rl;
+	uint16_t port;
+	int lfd, fd;
+
+	start(0, 0, 0);
+	lfd = peer_listen(&port);
+	cp_addr_parse("127.0.0.1:1", 0, &to);
+	to.port = port;
+	cp_sync_push_pull(sync_, cp_now_us(), &to, true);
+	fd = peer_accept(lfd, req, sizeof(req), &len);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(req[0], SWIM_MSG_PUSH_PULL, "we push first");
+	rl = make_push_pull(rep, sizeof(rep), true);
+	send(fd, rep, rl, 0);
+	pump(200, &seen.nb_pp_done);
+	cr_assert_eq(seen.nb_pp_done, 1);
+	cr_assert_eq(seen.pp_err, 0);
+	cr_assert(seen.pp_join);
+	cr_assert_eq(seen.nb_merge, 1);
+	cr_assert_arr_eq(seen.merged, rep, rl);
+	close(fd);
+	close(lfd);
+	stop();
+}
+
+Test(cp_sync, outbound_push_pull_failures)
+{
+	static const uint8_t err_rep[] = {0x0d, 0x81, 0xa5, 'E', 'r', 'r',
+					  'o', 'r', 0xa1, 'x'};
+	struct cp_sync_stats st;
+	struct swim_addr to;
+	uint8_t req[512];
+	uint16_t port;
+	size_t len;
+	int lfd, fd;
+
+	start(150000, 0, 0);
+	lfd = peer_listen(&port);
+	cp_addr_parse("127.0.0.1:1", 0, &to);
+	/* connection refused */
+	to.port = port;
+	close(lfd);
+	cp_sync_push_pull(sync_, cp_now_us(), &to, false);
+	pump(200, &seen.nb_pp_done);
+	cr_assert_eq(seen.nb_pp_done, 1);
+	cr_assert_lt(seen.pp_err, 0);
+	/* an errResp */
+	seen.nb_pp_done = 0;
+	lfd = peer_listen(&port);
+	to.port = port;
+	cp_sync_push_pull(sync_, cp_now_us(), &to, false);
+	fd = peer_accept(lfd, req, sizeof(req), &len);
+	send(fd, err_rep, sizeof(err_rep), 0);
+	pump(200, &seen.nb_pp_done);
+	cr_assert_eq(seen.pp_err, -EPROTO, "err %d", seen.pp_err);
+	close(fd);
+	/* silence: TCPTimeout */
+	seen.nb_pp_done = 0;
+	cp_sync_push_pull(sync_, cp_now_us(), &to, false);
+	fd = peer_accept(lfd, req, sizeof(req), &len);
+	pump(500, &seen.nb_pp_done);
+	cr_assert_eq(seen.pp_err, -ETIMEDOUT);
+	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(st.out_failed, 3);
+	cr_assert_eq(st.err_replies, 1);
+	cr_assert_eq(st.timeouts, 1);
+	cr_assert_eq(seen.nb_merge, 0);
+	close(fd);
+	close(lfd);
+	stop();
+}
+
+Test(cp_sync, outbound_tcp_ping)
+{
+	struct swim_msg ack = {.type = SWIM_MSG_ACK};
+	struct swim_msg ping;
+	struct swim_addr to;
+	uint8_t req[512], rep[64];
+	uint16_t port;
+	size_t len;
+	int lfd, fd, n;
+
+	start(0, 0, 0);
+	lfd = peer_listen(&port);
+	cp_addr_parse("127.0.0.1:1", 0, &to);
+	to.port = port;
+	cp_sync_ping(sync_, cp_now_us(), &to, "peer", 9,
+		     cp_now_us() + 500000);
+	fd = peer_accept(lfd, req, sizeof(req), &len);
+	cr_assert_eq(swim_wire_decode_msg(req, len, &ping), 0);
+	cr_assert_eq(ping.type, SWIM_MSG_PING);
+	cr_assert_eq(ping.ping.seq_no, 9);
+	cr_assert_arr_eq(ping.ping.node.ptr, "peer", 4);
+	cr_assert_arr_eq(ping.ping.source_node.ptr, "me", 2);
+	cr_assert_eq(ping.ping.source_port, 4242);
+	ack.ack.seq_no = 9;
+	n = swim_wire_encode_msg(&ack, rep, sizeof(rep));
+	send(fd, rep, (size_t)n, 0);
+	pump(200, &seen.nb_ping_done);
+	cr_assert_eq(seen.nb_ping_done, 1);
+	cr_assert(seen.ping_acked);
+	cr_assert_eq(seen.ping_seq, 9);
+	close(fd);
+	/* a wrong SeqNo is a failure */
+	seen.nb_ping_done = 0;
+	cp_sync_ping(sync_, cp_now_us(), &to, "peer", 10,
+		     cp_now_us() + 500000);
+	fd = peer_accept(lfd, req, sizeof(req), &len);
+	send(fd, rep, (size_t)n, 0);
+	pump(200, &seen.nb_ping_done);
+	cr_assert_eq(seen.nb_ping_done, 1);
+	cr_assert_not(seen.ping_acked);
+	close(fd);
+	close(lfd);
+	stop();
+}
+
+Test(cp_sync, listen_on_busy_port_names_address)
+{
+	struct cp_sync_cfg cfg;
+	char err[256];
+	uint16_t port;
+	int lfd;
+
+	start(0, 0, 0);
+	lfd = peer_listen(&port);
+	cp_sync_cfg_default(&cfg);
+	cfg.epfd = epfd;
+	cp_addr_parse("127.0.0.1:1", 0, &cfg.bind);
+	cfg.bind.port = port;
+	cr_assert_null(cp_sync_new(&cfg, err, sizeof(err)));
+	char want[128];
+
+	snprintf(want, sizeof(want),
+		 "listen tcp 127.0.0.1:%u: Address already in use", port);
+	cr_assert_str_eq(err, want);
+	close(lfd);
+	stop();
+}
