@@ -309,3 +309,95 @@ Test(dp_fastpath, refresh_picks_up_a_publication_once)
 		     DP_FP_PASS, "renamed: the ping is no longer ours");
 	dp_delete(dp);
 }
+
+Test(dp_fastpath, ping_with_empty_node_is_for_anyone)
+{
+	static const uint8_t ping_any[] = {
+		0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa0,
+		0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
+	};
+	struct dp_fp fp;
+	struct dp_pkt ack;
+
+	/* memberlist only ignores a ping whose Node is set and not ours */
+	fp_with(&fp, "b");
+	cr_assert_eq(dp_fp_process(&fp, ping_any, sizeof(ping_any), &src_9,
+				   &ack), DP_FP_ACKED);
+	cr_assert_eq(memcmp(ack.data, ack_1_nil, sizeof(ack_1_nil)), 0);
+}
+
+Test(dp_fastpath, bad_crc_is_malformed)
+{
+	struct dp_fp fp;
+	struct dp_pkt ack;
+	uint8_t buf[64] = { SWIM_MSG_HAS_CRC, 0xde, 0xad, 0xbe, 0xef };
+
+	memcpy(buf + 5, ping_b, sizeof(ping_b));
+	fp_with(&fp, "b");
+	cr_assert_eq(dp_fp_process(&fp, buf, 5 + sizeof(ping_b), &src_9, &ack),
+		     DP_FP_MALFORMED);
+	/* a CRC header with nothing under it */
+	cr_assert_eq(dp_fp_process(&fp, buf, 5, &src_9, &ack),
+		     DP_FP_MALFORMED);
+}
+
+Test(dp_fastpath, types_that_never_travel_on_udp_are_malformed)
+{
+	static const uint8_t types[] = {
+		SWIM_MSG_PUSH_PULL, SWIM_MSG_ENCRYPT, SWIM_MSG_ERR,
+		SWIM_MSG_HAS_LABEL, 14, 0x42, 0xff,
+	};
+	struct dp_fp fp;
+	struct dp_pkt ack;
+	uint8_t buf[8] = { 0, 0x80 };
+
+	fp_with(&fp, "b");
+	for (size_t i = 0; i < sizeof(types); i++) {
+		buf[0] = types[i];
+		cr_assert_eq(dp_fp_process(&fp, buf, 2, &src_9, &ack),
+			     DP_FP_MALFORMED, "type %u", types[i]);
+	}
+}
+
+Test(dp_fastpath, truncated_compound_is_malformed)
+{
+	struct dp_fp fp;
+	struct dp_pkt ack;
+	uint8_t buf[128];
+	size_t len = compound2(ping_b, sizeof(ping_b), suspect_c,
+			       sizeof(suspect_c), buf);
+
+	fp_with(&fp, "b");
+	/* the header promises more parts than the datagram holds */
+	cr_assert_eq(dp_fp_process(&fp, buf, 4, &src_9, &ack),
+		     DP_FP_MALFORMED);
+	cr_assert_neq(dp_fp_process(&fp, buf, len, &src_9, &ack),
+		      DP_FP_MALFORMED);
+}
+
+Test(dp_fastpath, compressed_packets_go_to_control)
+{
+	struct dp_fp fp;
+	struct dp_pkt ack;
+	uint8_t buf[256];
+	int n = swim_wire_encode_compress(ping_b, sizeof(ping_b), buf,
+					  sizeof(buf));
+
+	cr_assert_gt(n, 0);
+	fp_with(&fp, "b");
+	/* the fast path does not inflate LZW: control answers these */
+	cr_assert_eq(dp_fp_process(&fp, buf, (size_t)n, &src_9, &ack),
+		     DP_FP_PASS);
+}
+
+Test(dp_fastpath, ack_too_big_for_the_buffer_is_left_to_control)
+{
+	struct dp_snapshot snap = { .name = "b" };
+	struct dp_fp fp;
+	uint8_t out[16];
+
+	dp_fp_init(&fp);
+	dp_fp_set_snapshot(&fp, &snap, 1);
+	cr_assert_eq(dp_fp_build_ack(&fp, 1, out, sizeof(out)),
+		     SWIM_WIRE_E_NOSPACE);
+}
