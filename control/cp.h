@@ -25,6 +25,7 @@
 struct dp;
 struct dp_pkt;
 struct cp_rpc;
+struct serf;
 
 /* --- the reactor: redis's ae, reduced to one callback per fd --- */
 
@@ -165,19 +166,9 @@ unsigned cp_sync_nb_streams(const struct cp_sync *sync);
 
 void cp_sync_get_stats(const struct cp_sync *sync, struct cp_sync_stats *st);
 
-/* --- the Serf layer as the daemon uses it (cp_serf.c adapts serf.h) --- */
+/* --- the Serf layer as the daemon uses it (cp_serf.c wraps serf.h) --- */
 
 struct cp;
-
-/** Serf's view of a member's status (serf.MemberStatus). */
-enum cp_serf_status {
-	CP_SERF_NONE,
-	CP_SERF_ALIVE,
-	CP_SERF_LEAVING,
-	CP_SERF_LEFT,
-	CP_SERF_FAILED,
-	CP_SERF_STATUS_COUNT,
-};
 
 /** Create the Serf layer for cp (tags from cp->cfg). @retval 0 or -1. */
 int cp_serf_init(struct cp *cp);
@@ -198,9 +189,10 @@ void cp_serf_joined(struct cp *cp, uint64_t now_us);
 void cp_serf_leave(struct cp *cp, uint64_t now_us);
 /** The ack payload for the fast path (01 + coordinate). @retval bytes. */
 size_t cp_serf_ack_payload(struct cp *cp, uint8_t *out, size_t cap);
-/** Serf's status of a member the core reports. */
-enum cp_serf_status cp_serf_status(struct cp *cp,
-				   const struct swim_member_info *m);
+/** swim_leave was called: Serf's own state becomes left. */
+void cp_serf_left(struct cp *cp);
+/** Replace our tags (new meta, incarnation + 1). @retval 0 or -errno. */
+int cp_serf_set_tags(struct cp *cp, const struct cp_tag *tags, unsigned nb);
 /** Mark a failed node left (force-leave). @retval 0 or -errno. */
 int cp_serf_force_leave(struct cp *cp, uint64_t now_us, const char *node,
 			bool prune);
@@ -246,7 +238,9 @@ struct cp {
 	struct dp *dp;			/* the dataplane (rings) */
 	struct cp_sync *sync;		/* TCP streams */
 	struct cp_rpc *rpc;		/* RPC server; may be NULL */
-	void *serf;			/* the Serf layer, cp_serf.c's */
+	struct serf *serf;		/* the Serf layer over swim */
+	uint64_t seed;			/* PRNG seed for core and Serf */
+	uint64_t leave_propagate_us;	/* Serf's LeavePropagateDelay */
 	int epfd;			/* the reactor */
 	struct cp_io rpc_io;		/* the RPC server's nested epoll fd */
 	uint64_t probe_interval_us;	/* the profile's, for timing */

@@ -18,8 +18,6 @@
 #include "cp_rpc.h"
 #include "dp.h"
 
-/* Serf's LeavePropagateDelay: keep answering after the dead is sent. */
-#define CP_LEAVE_PROPAGATE_US (1000ull * 1000)
 /* Hard cap on a graceful leave. */
 #define CP_LEAVE_MAX_US (5000ull * 1000)
 /* How often the dataplane drop counters are checked for warnings. */
@@ -300,13 +298,14 @@ cp_loop_leave(struct cp *cp, uint64_t now_us)
 		if (now_us - cp->leave_start_us < cp->gossip_interval_us + 100000)
 			return;
 		swim_leave(cp->swim, now_us);
+		cp_serf_left(cp);
 		cp->leave = CP_LEAVE_DEAD;
 		return;
 	case CP_LEAVE_DEAD:
 		if (cp->leave_done_us == 0 && swim_leave_done(cp->swim))
 			cp->leave_done_us = now_us;
 		if ((cp->leave_done_us != 0 &&
-		     now_us - cp->leave_done_us >= CP_LEAVE_PROPAGATE_US) ||
+		     now_us - cp->leave_done_us >= cp->leave_propagate_us) ||
 		    now_us - cp->leave_start_us >= CP_LEAVE_MAX_US)
 			cp->is_done = true;
 		return;

@@ -9,12 +9,12 @@
 #include "cp.h"
 
 #include <errno.h>
-#include <msgpuck.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cp_rpc.h"
 #include "dp.h"
+#include "serf.h"
 #include "swim_wire.h"
 
 /* --- cp_sync's handler --- */
@@ -123,100 +123,35 @@ cp_sync_handler_init(struct cp *cp, struct cp_sync_handler *h)
 
 /* --- RPC: members --- */
 
-/* Tags decoded from a meta blob into NUL-terminated strings. */
-struct cp_ops_tags {
-	struct cp_rpc_kv kv[64];
-	char strs[SWIM_META_MAX * 2 + 128];
-	uint32_t nb;
-};
-
-/* Copy a msgpack str at *p into the string area. NULL when out of room. */
-static const char *
-cp_ops_tag_str(const char **p, const char *end, char **o, const char *oend)
-{
-	const char *s;
-	const char *ret = *o;
-	uint32_t len;
-
-	if (mp_typeof(**p) != MP_STR && mp_typeof(**p) != MP_BIN)
-		return NULL;
-	if (mp_check(&(const char *){*p}, end) != 0)
-		return NULL;
-	s = mp_typeof(**p) == MP_STR ? mp_decode_str(p, &len)
-				     : mp_decode_bin(p, &len);
-	if ((size_t)(oend - *o) < (size_t)len + 1)
-		return NULL;
-	memcpy(*o, s, len);
-	(*o)[len] = '\0';
-	*o += len + 1;
-	return ret;
-}
-
-/* Serf's tag decoding: 0xff + map, anything else is legacy {"role": m}. */
-static void
-cp_ops_tags_decode(const struct swim_str *meta, struct cp_ops_tags *t)
-{
-	const char *p = (const char *)meta->ptr + 1;
-	const char *end = (const char *)meta->ptr + meta->len;
-	char *o = t->strs;
-	const char *oend = t->strs + sizeof(t->strs);
-	uint32_t nb;
-
-	t->nb = 0;
-	if (meta->len == 0 || meta->ptr == NULL)
-		return;
-	if (meta->ptr[0] != 0xff) {
-		size_t n = meta->len < 255 ? meta->len : 255;
-
-		memcpy(t->strs, meta->ptr, n);
-		t->strs[n] = '\0';
-		t->kv[0] = (struct cp_rpc_kv){"role", t->strs};
-		t->nb = 1;
-		return;
-	}
-	if (p >= end || mp_typeof(*p) != MP_MAP ||
-	    mp_check(&(const char *){p}, end) != 0)
-		return;
-	nb = mp_decode_map(&p);
-	for (uint32_t i = 0; i < nb && t->nb < 64; i++) {
-		const char *k = cp_ops_tag_str(&p, end, &o, oend);
-		const char *v = k != NULL ? cp_ops_tag_str(&p, end, &o, oend)
-					  : NULL;
-
-		if (v == NULL)
-			return;
-		t->kv[t->nb++] = (struct cp_rpc_kv){k, v};
-	}
-}
-
 /* Walk state for cp_ops_members. */
 struct cp_ops_walk {
-	struct cp *cp;
 	cp_rpc_member_visit_f visit;
 	void *arg;
 	int rc;
 };
 
 static int
-cp_ops_member_visit(void *ctx, const struct swim_member_info *m)
+cp_ops_member_visit(void *ctx, const struct serf_member_info *m)
 {
-	static struct cp_ops_tags tags;
+	static struct cp_rpc_kv kv[SERF_TAGS_MAX];
 	struct cp_ops_walk *w = ctx;
 	struct cp_rpc_member r;
 	char name[SWIM_NAME_MAX + 1];
 	size_t nl = m->name.len < SWIM_NAME_MAX ? m->name.len : SWIM_NAME_MAX;
+	uint32_t nb = m->nb_tags < SERF_TAGS_MAX ? m->nb_tags : SERF_TAGS_MAX;
 
 	memcpy(name, m->name.ptr, nl);
 	name[nl] = '\0';
-	cp_ops_tags_decode(&m->meta, &tags);
+	for (uint32_t i = 0; i < nb; i++)
+		kv[i] = (struct cp_rpc_kv){m->tags[i].key, m->tags[i].value};
 	memset(&r, 0, sizeof(r));
 	r.name = name;
 	memcpy(r.addr, m->addr.ip, sizeof(r.addr));
 	r.addr_len = m->addr.ip_len;
 	r.port = m->addr.port;
-	r.tags = tags.kv;
-	r.nb_tags = tags.nb;
-	r.status = (enum cp_rpc_status)cp_serf_status(w->cp, m);
+	r.tags = kv;
+	r.nb_tags = nb;
+	r.status = (enum cp_rpc_status)m->status;
 	r.protocol_min = m->vsn[0];
 	r.protocol_max = m->vsn[1];
 	r.protocol_cur = m->vsn[2];
@@ -231,16 +166,17 @@ cp_ops_member_visit(void *ctx, const struct swim_member_info *m)
 static int
 cp_ops_members(void *ctx, cp_rpc_member_visit_f visit, void *arg)
 {
-	struct cp_ops_walk w = {ctx, visit, arg, 0};
+	struct cp *cp = ctx;
+	struct cp_ops_walk w = {visit, arg, 0};
 
-	swim_member_foreach(w.cp->swim, cp_ops_member_visit, &w);
+	serf_member_foreach(cp->serf, cp_ops_member_visit, &w);
 	return w.rc;
 }
 
-_Static_assert((int)CP_SERF_FAILED == (int)CP_RPC_STATUS_FAILED &&
-	       (int)CP_SERF_LEFT == (int)CP_RPC_STATUS_LEFT &&
-	       (int)CP_SERF_STATUS_COUNT == (int)CP_RPC_STATUS_COUNT,
-	       "cp_serf_status mirrors cp_rpc_status");
+_Static_assert((int)SERF_STATUS_FAILED == (int)CP_RPC_STATUS_FAILED &&
+	       (int)SERF_STATUS_LEFT == (int)CP_RPC_STATUS_LEFT &&
+	       (int)SERF_STATUS_COUNT == (int)CP_RPC_STATUS_COUNT,
+	       "serf_member_status mirrors cp_rpc_status");
 
 /* --- RPC: commands --- */
 
@@ -353,8 +289,7 @@ cp_ops_tags(void *ctx, const struct cp_rpc_kv *set, uint32_t nb_set,
 		}
 	}
 	n = cp_tags_encode(next.tags, next.nb_tags, meta, sizeof(meta));
-	if (n < 0 || swim_set_meta(cp->swim, cp_now_us(), meta,
-				   (size_t)n) != 0) {
+	if (n < 0 || cp_serf_set_tags(cp, next.tags, next.nb_tags) != 0) {
 		snprintf(err, errlen, "Encoded length of tags exceeds limit "
 			 "of %d bytes", SWIM_META_MAX);
 		return -E2BIG;
@@ -362,21 +297,6 @@ cp_ops_tags(void *ctx, const struct cp_rpc_kv *set, uint32_t nb_set,
 	memcpy(cp->cfg.tags, next.tags, sizeof(next.tags));
 	cp->cfg.nb_tags = next.nb_tags;
 	CP_LOG(INFO, "serf: Tags updated (%u tags)", cp->cfg.nb_tags);
-	return 0;
-}
-
-/* Counts of members by Serf status, for stats. */
-struct cp_ops_count {
-	struct cp *cp;
-	unsigned by_status[CP_SERF_STATUS_COUNT];
-};
-
-static int
-cp_ops_count_visit(void *ctx, const struct swim_member_info *m)
-{
-	struct cp_ops_count *c = ctx;
-
-	c->by_status[cp_serf_status(c->cp, m)]++;
 	return 0;
 }
 
@@ -394,20 +314,23 @@ static int
 cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 {
 	struct cp *cp = ctx;
-	struct cp_ops_count c = {.cp = cp};
+	struct serf_stats sf;
 	struct swim_stats ss;
 	struct dp_stats ds;
 
-	swim_member_foreach(cp->swim, cp_ops_count_visit, &c);
+	serf_get_stats(cp->serf, &sf);
 	swim_get_stats(cp->swim, &ss);
 	dp_get_stats(cp->dp, &ds);
 	emit(arg, "agent", "name", cp->cfg.name);
 	emit(arg, "runtime", "os", "linux");
 	emit(arg, "runtime", "arch", "amd64");
 	emit(arg, "runtime", "version", "gossipd");
-	cp_ops_emit_u64(emit, arg, "serf", "members", swim_member_count(cp->swim));
-	cp_ops_emit_u64(emit, arg, "serf", "failed", c.by_status[CP_SERF_FAILED]);
-	cp_ops_emit_u64(emit, arg, "serf", "left", c.by_status[CP_SERF_LEFT]);
+	cp_ops_emit_u64(emit, arg, "serf", "members", sf.members);
+	cp_ops_emit_u64(emit, arg, "serf", "failed", sf.failed);
+	cp_ops_emit_u64(emit, arg, "serf", "left", sf.left);
+	cp_ops_emit_u64(emit, arg, "serf", "member_time", sf.member_time);
+	cp_ops_emit_u64(emit, arg, "serf", "event_time", sf.event_time);
+	cp_ops_emit_u64(emit, arg, "serf", "query_time", sf.query_time);
 	cp_ops_emit_u64(emit, arg, "serf", "health_score",
 			swim_awareness_score(cp->swim));
 	cp_ops_emit_u64(emit, arg, "serf", "intent_queue",

@@ -1,363 +1,283 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's Serf layer, minimal: what a foreign node needs to show as
- * alive with its tags and leave as left (memberlist-wire.md §10.6): the
- * member Lamport clock, join and leave intents, Serf's member status and
- * serf-style membership log lines. Adapts to the full Serf layer (serf.h)
- * when that lands; until then this is the whole of it.
+ * The daemon's side of the Serf layer (swim/serf.h): creates it over the
+ * core, feeds it core events and TCP push/pull user state, drains its
+ * events into serf-style log lines and RPC `stream` subscribers.
  *
- * Owns: the Lamport clock and a small name -> intent table. Control thread
- * only. Never sends by itself: everything goes out through the core.
+ * Owns: nothing but the glue. Control thread only. The Serf layer itself
+ * is pure and talks to the network only through the core.
  */
 #include "cp.h"
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "serf_msg.h"
-
-/* Most members whose intents we remember. */
-#define CP_SERF_MAX_MEMBERS 1024
-
-/* The last intent seen for one member (serf's statusLTime). */
-struct cp_serf_member {
-	char name[SWIM_NAME_MAX + 1];
-	uint64_t status_ltime;		/* LTime of the last applied intent */
-	bool is_leaving;		/* a newer leave intent than any join */
-};
-
-struct cp_serf {
-	struct serf_clock clock;	/* member clock */
-	struct serf_clock event_clock;	/* user events */
-	struct cp_serf_member *members;	/* CP_SERF_MAX_MEMBERS entries */
-	unsigned nb_members;
-};
-
-static struct cp_serf *
-cp_serf_of(struct cp *cp)
-{
-	return cp->serf;
-}
+#include "cp_rpc.h"
+#include "serf.h"
 
 int
 cp_serf_init(struct cp *cp)
 {
-	struct cp_serf *s = calloc(1, sizeof(*s));
+	struct serf_tag tags[CP_TAGS_MAX];
+	struct serf_cfg sc;
+	const char *err = NULL;
 
-	if (s == NULL)
-		return -1;
-	s->members = calloc(CP_SERF_MAX_MEMBERS, sizeof(*s->members));
-	if (s->members == NULL) {
-		free(s);
+	serf_cfg_default(&sc);
+	snprintf(sc.name, sizeof(sc.name), "%s", cp->cfg.name);
+	for (unsigned i = 0; i < cp->cfg.nb_tags; i++) {
+		tags[i].key = cp->cfg.tags[i].key;
+		tags[i].key_len = (uint32_t)strlen(cp->cfg.tags[i].key);
+		tags[i].value = cp->cfg.tags[i].value;
+		tags[i].value_len = (uint32_t)strlen(cp->cfg.tags[i].value);
+	}
+	sc.tags = tags;
+	sc.nb_tags = cp->cfg.nb_tags;
+	sc.gossip_interval_us = cp->gossip_interval_us;
+	sc.seed = cp->seed ^ 0x5e2f;
+	cp->serf = serf_new(&sc, cp->swim, &err);
+	if (cp->serf == NULL) {
+		CP_LOG(ERR, "serf: %s", err != NULL ? err : "failed");
 		return -1;
 	}
-	s->clock.time = 1;
-	s->event_clock.time = 1;
-	cp->serf = s;
+	cp->leave_propagate_us = sc.leave_propagate_delay_us;
 	return 0;
 }
 
 void
 cp_serf_fini(struct cp *cp)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-
-	if (s == NULL)
-		return;
-	free(s->members);
-	free(s);
+	if (cp->serf != NULL)
+		serf_delete(cp->serf);
 	cp->serf = NULL;
 }
 
-/* Find (or add, when add) a member's intent record. */
-static struct cp_serf_member *
-cp_serf_member(struct cp_serf *s, const uint8_t *name, size_t len, bool add)
+/* serf_event kinds that are member changes -> the RPC stream's kinds. */
+static int
+cp_serf_rpc_kind(enum serf_event_kind k)
 {
-	struct cp_serf_member *m;
-
-	if (len > SWIM_NAME_MAX)
-		return NULL;
-	for (unsigned i = 0; i < s->nb_members; i++) {
-		m = &s->members[i];
-		if (strlen(m->name) == len && memcmp(m->name, name, len) == 0)
-			return m;
+	switch (k) {
+	case SERF_EV_MEMBER_JOIN:
+		return CP_RPC_EVENT_MEMBER_JOIN;
+	case SERF_EV_MEMBER_LEAVE:
+		return CP_RPC_EVENT_MEMBER_LEAVE;
+	case SERF_EV_MEMBER_FAILED:
+		return CP_RPC_EVENT_MEMBER_FAILED;
+	case SERF_EV_MEMBER_UPDATE:
+		return CP_RPC_EVENT_MEMBER_UPDATE;
+	case SERF_EV_MEMBER_REAP:
+		return CP_RPC_EVENT_MEMBER_REAP;
+	case SERF_EV_USER:
+	case SERF_EV_QUERY:
+	case SERF_EV_QUERY_ACK:
+	case SERF_EV_QUERY_RESPONSE:
+	case SERF_EV_QUERY_DONE:
+	case SERF_EV_COUNT:
+		break;
 	}
-	if (!add || s->nb_members == CP_SERF_MAX_MEMBERS)
-		return NULL;
-	m = &s->members[s->nb_members++];
-	memcpy(m->name, name, len);
-	m->name[len] = '\0';
-	return m;
+	return -1;
 }
 
-/* Apply a join (is_leave false) or leave intent with serf's LTime rule. */
-static bool
-cp_serf_intent(struct cp_serf *s, const struct swim_str *node, uint64_t lt,
-	       bool is_leave)
+/* serf's log names for member events. */
+static const char *const cp_serf_ev_log[] = {
+	[SERF_EV_MEMBER_JOIN] = "EventMemberJoin",
+	[SERF_EV_MEMBER_LEAVE] = "EventMemberLeave",
+	[SERF_EV_MEMBER_FAILED] = "EventMemberFailed",
+	[SERF_EV_MEMBER_UPDATE] = "EventMemberUpdate",
+	[SERF_EV_MEMBER_REAP] = "EventMemberReap",
+};
+
+/* Tags of an event's meta as NUL-terminated kv pairs for the RPC. */
+struct cp_serf_kv {
+	struct cp_rpc_kv kv[SERF_TAGS_MAX];
+	char strs[SWIM_META_MAX * 2 + SERF_TAGS_MAX * 2];
+};
+
+static uint32_t
+cp_serf_kv_fill(const struct serf_event *ev, struct cp_serf_kv *out)
 {
-	struct cp_serf_member *m;
+	struct serf_tag tags[SERF_TAGS_MAX];
+	char *o = out->strs;
+	int n = serf_msg_decode_tags(ev->meta, ev->meta_len, tags,
+				     SERF_TAGS_MAX);
 
-	serf_clock_witness(&s->clock, lt);
-	m = cp_serf_member(s, node->ptr, node->len, true);
-	if (m == NULL || lt <= m->status_ltime)
-		return false;
-	m->status_ltime = lt;
-	m->is_leaving = is_leave;
-	return true;
-}
-
-/* Gossip a Serf message through the core's user broadcast queue. */
-static void
-cp_serf_broadcast(struct cp *cp, const uint8_t *msg, int len)
-{
-	if (len > 0 && swim_broadcast_user(cp->swim, msg, (size_t)len) != 0)
-		CP_LOG(WARN, "serf: broadcast queue refused a message");
-}
-
-/* A gossiped Serf message: apply intents, re-gossip the new ones. */
-static void
-cp_serf_on_user(struct cp *cp, const struct swim_str *data)
-{
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_join j;
-	struct serf_msg_leave l;
-	struct serf_msg_user_event ue;
-
-	switch (serf_msg_type(data->ptr, data->len)) {
-	case SERF_MSG_JOIN:
-		if (serf_msg_decode_join(data->ptr, data->len, &j) == 0 &&
-		    cp_serf_intent(s, &j.node, j.ltime, false))
-			cp_serf_broadcast(cp, data->ptr, (int)data->len);
-		return;
-	case SERF_MSG_LEAVE:
-		if (serf_msg_decode_leave(data->ptr, data->len, &l) != 0)
-			return;
-		if (l.node.len == strlen(cp->cfg.name) &&
-		    memcmp(l.node.ptr, cp->cfg.name, l.node.len) == 0 &&
-		    cp->leave == CP_LEAVE_NONE) {
-			/* A leave about us while we stay: refute with a join. */
-			serf_clock_witness(&s->clock, l.ltime);
-			cp_serf_joined(cp, 0);
-			return;
-		}
-		if (cp_serf_intent(s, &l.node, l.ltime, true))
-			cp_serf_broadcast(cp, data->ptr, (int)data->len);
-		return;
-	case SERF_MSG_USER_EVENT:
-		if (serf_msg_decode_user_event(data->ptr, data->len, &ue) == 0)
-			serf_clock_witness(&s->event_clock, ue.ltime);
-		return;
-	default:
-		return;
+	if (n < 0)
+		return 0;
+	if (n > SERF_TAGS_MAX)
+		n = SERF_TAGS_MAX;
+	for (int i = 0; i < n; i++) {
+		out->kv[i].key = o;
+		memcpy(o, tags[i].key, tags[i].key_len);
+		o += tags[i].key_len;
+		*o++ = '\0';
+		out->kv[i].value = o;
+		memcpy(o, tags[i].value, tags[i].value_len);
+		o += tags[i].value_len;
+		*o++ = '\0';
 	}
+	return (uint32_t)n;
 }
 
-/* serf's member event log lines. */
+/* Send a member event to the RPC `stream` subscribers. */
 static void
-cp_serf_log_member(struct cp *cp, const struct swim_event *ev)
+cp_serf_publish_member(struct cp *cp, const struct serf_event *ev, int kind)
+{
+	static struct cp_serf_kv kv;
+	struct cp_rpc_member m;
+
+	memset(&m, 0, sizeof(m));
+	m.name = ev->name;
+	memcpy(m.addr, ev->addr.ip, sizeof(m.addr));
+	m.addr_len = ev->addr.ip_len;
+	m.port = ev->addr.port;
+	m.nb_tags = cp_serf_kv_fill(ev, &kv);
+	m.tags = kv.kv;
+	m.status = (enum cp_rpc_status)ev->status;
+	m.protocol_min = ev->vsn[0];
+	m.protocol_max = ev->vsn[1];
+	m.protocol_cur = ev->vsn[2];
+	m.delegate_min = ev->vsn[3];
+	m.delegate_max = ev->vsn[4];
+	m.delegate_cur = ev->vsn[5];
+	m.incarnation = ev->incarnation;
+	cp_rpc_publish_members(cp->rpc, (enum cp_rpc_event)kind, &m, 1);
+}
+
+/* One Serf event: a log line, and the RPC streams when there are any. */
+static void
+cp_serf_dispatch(struct cp *cp, const struct serf_event *ev)
 {
 	char ip[CP_ADDR_STRLEN];
-	const char *what = NULL;
+	int kind = cp_serf_rpc_kind(ev->kind);
 
-	switch (ev->kind) {
-	case SWIM_EV_JOIN:
-		what = "EventMemberJoin";
-		break;
-	case SWIM_EV_UPDATE:
-		what = "EventMemberUpdate";
-		break;
-	case SWIM_EV_LEAVE:
-		what = cp_serf_status(cp, &ev->member) == CP_SERF_LEFT
-			       ? "EventMemberLeave"
-			       : "EventMemberFailed";
-		break;
-	case SWIM_EV_SUSPECT:
-	case SWIM_EV_USER:
-	case SWIM_EV_PING:
-	case SWIM_EV_COUNT:
+	if (kind >= 0) {
+		CP_LOG(INFO, "serf: %s: %s %s", cp_serf_ev_log[ev->kind],
+		       ev->name, cp_ip_str(&ev->addr, ip, sizeof(ip)));
+		if (cp->rpc != NULL)
+			cp_serf_publish_member(cp, ev, kind);
 		return;
 	}
-	cp_ip_str(&ev->member.addr, ip, sizeof(ip));
-	CP_LOG(INFO, "serf: %s: %.*s %s", what, (int)ev->member.name.len,
-	       (const char *)ev->member.name.ptr, ip);
+	switch (ev->kind) {
+	case SERF_EV_USER:
+		CP_LOG(INFO, "agent: Received event: user-event: %s",
+		       ev->name);
+		if (cp->rpc != NULL)
+			cp_rpc_publish_user_event(cp->rpc, ev->ltime, ev->name,
+						  ev->has_payload ? ev->payload
+								  : NULL,
+						  ev->payload_len,
+						  ev->coalesce);
+		return;
+	case SERF_EV_QUERY:
+		CP_LOG(INFO, "agent: Received event: query: %s", ev->name);
+		return;
+	default:
+		CP_LOG(DEBUG, "serf: event %s", serf_event_kind_str[ev->kind]);
+		return;
+	}
+}
+
+/* Drain the Serf layer's events. */
+static void
+cp_serf_drain(struct cp *cp)
+{
+	static struct serf_event ev;	/* 2 KiB payload: not on the stack */
+
+	while (serf_pop_event(cp->serf, &ev))
+		cp_serf_dispatch(cp, &ev);
 }
 
 void
 cp_serf_on_event(struct cp *cp, uint64_t now_us, const struct swim_event *ev)
 {
-	(void)now_us;
-	if (ev->kind == SWIM_EV_USER) {
-		cp_serf_on_user(cp, &ev->data);
-		return;
-	}
-	cp_serf_log_member(cp, ev);
+	serf_on_swim_event(cp->serf, now_us, ev);
+	cp_serf_drain(cp);
 }
 
 void
 cp_serf_tick(struct cp *cp, uint64_t now_us)
 {
-	(void)cp;
-	(void)now_us;
+	if (serf_next_deadline(cp->serf) <= now_us)
+		serf_tick(cp->serf, now_us);
+	cp_serf_drain(cp);
 }
 
 size_t
 cp_serf_local_state(struct cp *cp, uint8_t *out, size_t cap)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_push_pull pp;
-	struct serf_msg_pp_status st[1];
-	int n;
-
-	/* Our own StatusLTime, as serf records it; others learn theirs. */
-	memset(&pp, 0, sizeof(pp));
-	st[0].name = (struct swim_str){(const uint8_t *)cp->cfg.name,
-				       (uint32_t)strlen(cp->cfg.name)};
-	st[0].ltime = s->clock.time > 1 ? s->clock.time - 1 : 1;
-	pp.ltime = s->clock.time;
-	pp.event_ltime = s->event_clock.time;
-	pp.query_ltime = 1;
-	pp.status = st;
-	pp.nb_status = 1;
-	n = serf_msg_encode_push_pull(&pp, out, cap);
-	return n > 0 ? (size_t)n : 0;
+	return serf_local_state(cp->serf, out, cap);
 }
 
 void
 cp_serf_merge_remote(struct cp *cp, uint64_t now_us, const uint8_t *buf,
 		     size_t len, bool join)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_push_pull pp;
-	struct serf_msg_pp_status st;
-	const uint8_t *pos, *end;
+	int rc = serf_merge_remote_state(cp->serf, now_us, buf, len, join);
 
-	(void)now_us;
-	(void)join;
-	if (serf_msg_decode_push_pull(buf, len, &pp) != 0)
-		return;
-	if (pp.ltime > 0)
-		serf_clock_witness(&s->clock, pp.ltime - 1);
-	if (pp.event_ltime > 0)
-		serf_clock_witness(&s->event_clock, pp.event_ltime - 1);
-	pos = pp.raw_status.ptr;
-	end = pos + pp.raw_status.len;
-	while (pos != NULL && serf_msg_pp_status_next(&pos, end, &st) == 1)
-		cp_serf_intent(s, &st.name, st.ltime, false);
-	pos = pp.raw_left.ptr;
-	end = pos + pp.raw_left.len;
-	while (pos != NULL && serf_msg_pp_left_next(&pos, end, &st.name) == 1) {
-		struct cp_serf_member *m = cp_serf_member(s, st.name.ptr,
-							  st.name.len, true);
-
-		if (m != NULL)
-			m->is_leaving = true;
-	}
+	if (rc < 0)
+		CP_LOG(WARN, "serf: Failed to merge remote user state: %s",
+		       swim_wire_strerror(rc));
+	cp_serf_drain(cp);
 }
 
 void
 cp_serf_joined(struct cp *cp, uint64_t now_us)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_join j;
-	uint8_t buf[SWIM_NAME_MAX + 64];
-
-	(void)now_us;
-	j.ltime = s->clock.time;
-	j.node = (struct swim_str){(const uint8_t *)cp->cfg.name,
-				   (uint32_t)strlen(cp->cfg.name)};
-	cp_serf_intent(s, &j.node, j.ltime, false);
-	cp_serf_broadcast(cp, buf, serf_msg_encode_join(&j, buf, sizeof(buf)));
+	serf_join_intent(cp->serf, now_us);
 }
 
 void
 cp_serf_leave(struct cp *cp, uint64_t now_us)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_leave l;
-	uint8_t buf[SWIM_NAME_MAX + 64];
+	serf_leave(cp->serf, now_us);
+}
 
-	(void)now_us;
-	memset(&l, 0, sizeof(l));
-	l.ltime = s->clock.time;
-	l.node = (struct swim_str){(const uint8_t *)cp->cfg.name,
-				   (uint32_t)strlen(cp->cfg.name)};
-	cp_serf_intent(s, &l.node, l.ltime, true);
-	serf_clock_increment(&s->clock);
-	cp_serf_broadcast(cp, buf,
-			  serf_msg_encode_leave(&l, buf, sizeof(buf)));
+void
+cp_serf_left(struct cp *cp)
+{
+	serf_leave_done(cp->serf);
 }
 
 size_t
 cp_serf_ack_payload(struct cp *cp, uint8_t *out, size_t cap)
 {
-	(void)cp;
-	(void)out;
-	(void)cap;
-	return 0;	/* no Vivaldi coordinate yet: nil payload is allowed */
-}
+	const struct serf_coord *c = serf_coordinate(cp->serf);
+	int n;
 
-enum cp_serf_status
-cp_serf_status(struct cp *cp, const struct swim_member_info *m)
-{
-	struct cp_serf_member *sm;
-	bool leaving;
-
-	sm = cp_serf_member(cp_serf_of(cp), m->name.ptr, m->name.len, false);
-	leaving = sm != NULL && sm->is_leaving;
-	switch (m->status) {
-	case SWIM_STATUS_ALIVE:
-	case SWIM_STATUS_SUSPECT:
-		return leaving ? CP_SERF_LEAVING : CP_SERF_ALIVE;
-	case SWIM_STATUS_DEAD:
-	case SWIM_STATUS_LEFT:
-		return leaving ? CP_SERF_LEFT : CP_SERF_FAILED;
-	case SWIM_STATUS_COUNT:
-		break;
-	}
-	return CP_SERF_NONE;
+	if (c == NULL)
+		return 0;
+	n = serf_coord_encode_payload(c, out, cap);
+	return n > 0 ? (size_t)n : 0;
 }
 
 int
 cp_serf_force_leave(struct cp *cp, uint64_t now_us, const char *node,
 		    bool prune)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_leave l;
-	uint8_t buf[SWIM_NAME_MAX + 64];
-
-	(void)now_us;
-	l.ltime = serf_clock_increment(&s->clock);
-	l.node = (struct swim_str){(const uint8_t *)node,
-				   (uint32_t)strlen(node)};
-	l.prune = prune;
-	cp_serf_intent(s, &l.node, l.ltime, true);
-	cp_serf_broadcast(cp, buf,
-			  serf_msg_encode_leave(&l, buf, sizeof(buf)));
-	return 0;
+	return serf_force_leave(cp->serf, now_us, node, strlen(node), prune);
 }
 
 int
 cp_serf_user_event(struct cp *cp, const char *name, const uint8_t *data,
 		   size_t len, bool coalesce)
 {
-	struct cp_serf *s = cp_serf_of(cp);
-	struct serf_msg_user_event ue;
-	uint8_t buf[1024];
-	int n;
+	int rc = serf_user_event(cp->serf, cp_now_us(), name, strlen(name),
+				 data, len, coalesce);
 
-	if (strlen(name) + len > 512)
-		return -E2BIG;
-	ue.ltime = s->event_clock.time;
-	serf_clock_increment(&s->event_clock);
-	ue.name = (struct swim_str){(const uint8_t *)name,
-				    (uint32_t)strlen(name)};
-	ue.payload = (struct swim_str){data, (uint32_t)len};
-	ue.cc = coalesce;
-	n = serf_msg_encode_user_event(&ue, buf, sizeof(buf));
-	if (n <= 0)
-		return -EINVAL;
-	cp_serf_broadcast(cp, buf, n);
-	return 0;
+	cp_serf_drain(cp);
+	return rc;
+}
+
+int
+cp_serf_set_tags(struct cp *cp, const struct cp_tag *tags, unsigned nb)
+{
+	struct serf_tag st[CP_TAGS_MAX];
+
+	for (unsigned i = 0; i < nb && i < CP_TAGS_MAX; i++) {
+		st[i].key = tags[i].key;
+		st[i].key_len = (uint32_t)strlen(tags[i].key);
+		st[i].value = tags[i].value;
+		st[i].value_len = (uint32_t)strlen(tags[i].value);
+	}
+	return serf_set_tags(cp->serf, cp_now_us(), st, nb);
 }

@@ -108,7 +108,8 @@ cp_core_init(struct cp *cp)
 	}
 	sc.meta_len = (uint32_t)n;
 	memcpy(sc.vsn, vsn, sizeof(vsn));
-	sc.seed = cp_seed();
+	cp->seed = cp_seed();
+	sc.seed = cp->seed;
 	cp->swim = swim_new(&sc, &err);
 	if (cp->swim == NULL) {
 		fprintf(stderr, "gossipd: core: %s\n", err ? err : "failed");
