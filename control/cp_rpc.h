@@ -76,7 +76,10 @@ struct cp_rpc_member {
 typedef int (*cp_rpc_member_visit_f)(void *arg,
 				     const struct cp_rpc_member *m);
 
-/** Called by ops->stats once per value; strings are copied at once. */
+/**
+ * Called by ops->stats once per value; strings are copied at once. A NULL
+ * key declares a section that may stay empty (event_handlers: {}).
+ */
 typedef void (*cp_rpc_stat_emit_f)(void *arg, const char *section,
 				   const char *key, const char *value);
 
