@@ -280,24 +280,45 @@ static const uint8_t swim_compress_hdr[] = {
 	0xa3, 'B', 'u', 'f',
 };
 
+/* LZW buf into out + at with at most cap bytes. @retval length or < 0. */
+static int
+swim_wire_lzw_at(const uint8_t *buf, size_t len, uint8_t *out, size_t at,
+		 size_t cap)
+{
+	return at > cap ? SWIM_WIRE_E_NOSPACE :
+			  swim_lzw_compress(buf, len, out + at, cap - at);
+}
+
+/*
+ * Buf's str header is 1, 3 or 5 bytes depending on the LZW length, known
+ * only afterwards: compress behind a 3-byte header (the usual str16) and
+ * slide; a fixstr result that only fits with its 1-byte header is retried.
+ */
 int
 swim_wire_encode_compress(const uint8_t *buf, size_t len, uint8_t *out,
 			  size_t cap)
 {
 	const size_t hdr = sizeof(swim_compress_hdr);
-	const size_t room = hdr + 5;	/* + the largest str header */
-	uint8_t strl[5];
 	size_t strl_len;
+	uint8_t strl[5];
 	int n;
 
-	if (cap < room)
-		return SWIM_WIRE_E_NOSPACE;
-	/* Compress after the worst-case header, then slide into place. */
-	n = swim_lzw_compress(buf, len, out + room, cap - room);
+	n = swim_wire_lzw_at(buf, len, out, hdr + 3, cap);
+	if (n == SWIM_WIRE_E_NOSPACE) {
+		n = swim_wire_lzw_at(buf, len, out, hdr + 1,
+				     cap < hdr + 32 ? cap : hdr + 32);
+		if (n < 0 || n >= 32)
+			return SWIM_WIRE_E_NOSPACE;
+		memcpy(out, swim_compress_hdr, hdr);
+		out[hdr] = (uint8_t)(0xa0 | n);
+		return (int)hdr + 1 + n;
+	}
 	if (n < 0)
 		return n;
 	strl_len = (size_t)(swim_mp_encode_strl(strl, (uint32_t)n) - strl);
-	memmove(out + hdr + strl_len, out + room, (size_t)n);
+	if (hdr + strl_len + (size_t)n > cap)
+		return SWIM_WIRE_E_NOSPACE;
+	memmove(out + hdr + strl_len, out + hdr + 3, (size_t)n);
 	memcpy(out, swim_compress_hdr, hdr);
 	memcpy(out + hdr, strl, strl_len);
 	return (int)(hdr + strl_len + (size_t)n);
