@@ -8,7 +8,7 @@
  * and whatever control queues on its tx ring goes out of its socket.
  *
  * Sockets are non-blocking: an idle thread sleeps at most
- * DP_SOCK_IDLE_US in ppoll and so never blocks on a ring. After create()
+ * DP_SOCK_IDLE_MAX_US in ppoll and so never blocks on a ring. After create()
  * nothing allocates; per-packet trouble goes to counters, never to a log.
  */
 #include <errno.h>
@@ -25,9 +25,12 @@
 #include "dp_fastpath.h"
 #include "dp_internal.h"
 
-/* Longest idle sleep: bounds the delay of a packet control queues while
- * the thread sleeps (SWIM timeouts are hundreds of ms) and of stop(). */
-#define DP_SOCK_IDLE_US 200
+/* Idle sleeps start short and double while nothing happens, up to the
+ * max: that bounds the delay of a packet control queues while the thread
+ * sleeps (SWIM timeouts are hundreds of ms) and of stop(), yet an idle
+ * node wakes only ~2000 times a second. */
+#define DP_SOCK_IDLE_MIN_US 20
+#define DP_SOCK_IDLE_MAX_US 500
 /* memberlist asks for a 2 MiB receive buffer, halving until accepted. */
 #define DP_SOCK_RCVBUF (2 * 1024 * 1024)
 /* Staging for one loop turn: acks of one rx burst + one ring burst. */
@@ -44,6 +47,7 @@ struct dp_sock_lcore {
 	int fd;				/* its UDP socket; -1 when closed */
 	pthread_t thread;		/* valid when has_thread */
 	bool has_thread;		/* control: pthread_create succeeded */
+	unsigned idle_us;		/* next idle sleep, MIN..MAX */
 	struct dp_fp fp;		/* fast path snapshot copy */
 	struct dp_pkt rx[DP_BURST];	/* one recvmmsg burst */
 	bool rx_keep[DP_BURST];		/* rx[i] goes to control */
@@ -204,6 +208,7 @@ dp_sock_lcore_prepare(struct dp_sock_lcore *sl)
 		sl->tx_msg[i].msg_hdr.msg_name = &sl->tx_name[i];
 	}
 	dp_fp_init(&sl->fp);
+	sl->idle_us = DP_SOCK_IDLE_MIN_US;
 }
 
 static void dp_sock_destroy(struct dp *dp);
@@ -402,15 +407,19 @@ dp_sock_tx(struct dp_sock_lcore *sl)
 	return got;
 }
 
-/* Nothing to do: sleep until a datagram or DP_SOCK_IDLE_US, whichever
- * first. The tx ring has no fd, hence the bound. */
+/* Nothing to do: sleep until a datagram arrives or idle_us passes. The
+ * tx ring has no fd, hence the bound. */
 static void
 dp_sock_idle(struct dp_sock_lcore *sl)
 {
 	struct pollfd pfd = { .fd = sl->fd, .events = POLLIN };
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = DP_SOCK_IDLE_US * 1000 };
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = sl->idle_us * 1000L };
 
 	(void)ppoll(&pfd, 1, &ts, NULL);
+	if (sl->idle_us < DP_SOCK_IDLE_MAX_US / 2)
+		sl->idle_us *= 2;
+	else
+		sl->idle_us = DP_SOCK_IDLE_MAX_US;
 }
 
 /* The thread: phases rx+ack, tx, idle, until stop() sets quit. */
@@ -429,6 +438,8 @@ dp_sock_loop(void *arg)
 		nb_tx = dp_sock_tx(sl);		/* acks + control's packets */
 		if (nb_rx == 0 && nb_tx == 0)
 			dp_sock_idle(sl);
+		else
+			sl->idle_us = DP_SOCK_IDLE_MIN_US;
 	}
 	return NULL;
 }

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "dp.h"
@@ -278,4 +279,55 @@ Test(dp_ring, snapshot_read_never_returns_a_slot_being_written)
 Test(dp_ring, delete_accepts_null)
 {
 	dp_delete(NULL);
+}
+
+/* Stress: control publishes snapshots whose every byte is one value; an
+ * lcore thread must never see a mix of two publications. */
+struct snap_race {
+	struct dp *dp;
+	_Atomic bool done;
+	unsigned nb_reads;	/* successful reads by the reader */
+	unsigned nb_torn;	/* reads mixing two publications */
+};
+
+static void *
+snap_race_reader(void *arg)
+{
+	struct snap_race *r = arg;
+	static struct dp_snapshot got;
+	uint64_t gen = 0;
+
+	while (!atomic_load(&r->done)) {
+		if (!dp_snap_read(&r->dp->pub, &gen, &got))
+			continue;
+		r->nb_reads++;
+		for (size_t i = 1; i < sizeof(got.piggyback); i++)
+			if (got.piggyback[i] != got.piggyback[0] ||
+			    got.ack_payload[i % 256] != got.piggyback[0]) {
+				r->nb_torn++;
+				break;
+			}
+	}
+	return NULL;
+}
+
+Test(dp_ring, snapshot_reads_are_never_torn)
+{
+	struct snap_race r = { .dp = ring_dp(1, 4) };
+	static struct dp_snapshot snap;
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, snap_race_reader, &r), 0);
+	for (unsigned i = 0; i < 200000; i++) {
+		memset(snap.piggyback, (int)(i & 0xff), sizeof(snap.piggyback));
+		memset(snap.ack_payload, (int)(i & 0xff),
+		       sizeof(snap.ack_payload));
+		dp_publish(r.dp, &snap);
+	}
+	atomic_store(&r.done, true);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.nb_torn, 0, "%u torn of %u reads", r.nb_torn,
+		     r.nb_reads);
+	cr_assert_gt(r.nb_reads, 0);
+	dp_delete(r.dp);
 }
