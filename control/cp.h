@@ -131,6 +131,30 @@ struct cp_sync_stats {
 
 struct cp_sync;
 
+/** cp_sync_frame's errors that are not a swim_wire_err. */
+enum {
+	CP_FRAME_ENCRYPTED = -1000,	/* 0x0a: we have no keyring */
+	CP_FRAME_UNKNOWN = -1001,	/* a type streams never carry */
+};
+
+/** One whole plain message found in a stream by cp_sync_frame. */
+struct cp_frame {
+	const uint8_t *buf;		/* from the type byte; rx or *plain */
+	size_t len;			/* bytes of the message */
+	struct swim_push_pull_header hdr;	/* PUSH_PULL: the header */
+	struct swim_msg msg;		/* PING, ACK, ERR: decoded */
+	struct swim_str user;		/* USER: raw payload; PUSH_PULL: state */
+};
+
+/**
+ * Is there one whole message at the start of rx? A compressed stream is
+ * inflated into *plain (grown up to max bytes; the caller frees it).
+ * @retval 0 found (f filled), 1 need more bytes, < 0 a swim_wire_err or
+ *         CP_FRAME_ENCRYPTED / CP_FRAME_UNKNOWN.
+ */
+int cp_sync_frame(const uint8_t *rx, size_t len, uint8_t **plain,
+		  size_t *plain_cap, size_t max, struct cp_frame *f);
+
 /** Defaults: 10 s timeout, 128 streams, 20 MiB. Caller fills the rest. */
 void cp_sync_cfg_default(struct cp_sync_cfg *cfg);
 

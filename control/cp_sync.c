@@ -249,148 +249,6 @@ cp_sess_reply_err(struct cp_sess *s, const char *text)
 		cp_sess_close(s);
 }
 
-/* --- recognising one complete message in the bytes read so far --- */
-
-/* Not a swim_wire_err: the stream is encrypted and we have no keyring. */
-#define CP_FRAME_ENCRYPTED (-1000)
-/* Not a swim_wire_err: a type byte streams never carry. */
-#define CP_FRAME_UNKNOWN (-1001)
-
-/* A complete plain message found in a stream. */
-struct cp_frame {
-	const uint8_t *buf;		/* from the type byte; rx or plain */
-	size_t len;
-	struct swim_push_pull_header hdr;	/* PUSH_PULL */
-	struct swim_msg msg;		/* PING, ACK, ERR */
-	struct swim_str user;		/* USER: the raw payload */
-};
-
-/* Push/pull decode just to learn that it is complete. */
-static int
-cp_frame_skip_node(void *ctx, const struct swim_push_node *node)
-{
-	(void)ctx;
-	(void)node;
-	return 0;
-}
-
-/* Stream user message: 08 {UserMsgLen: n} <n bytes>. 0, 1 (more) or < 0. */
-static int
-cp_frame_user(const uint8_t *buf, size_t len, struct swim_str *user)
-{
-	const char *p = (const char *)buf + 1;
-	const char *end = (const char *)buf + len;
-	const char *chk = p;
-	uint64_t n = 0;
-	uint32_t nb;
-
-	if (mp_check(&chk, end) != 0)
-		return 1;	/* header map still incomplete (or garbage) */
-	if (mp_typeof(*p) != MP_MAP)
-		return SWIM_WIRE_E_TYPE;
-	nb = mp_decode_map(&p);
-	for (uint32_t i = 0; i < nb; i++) {
-		uint32_t kl;
-		const char *k;
-
-		if (mp_typeof(*p) != MP_STR)
-			return SWIM_WIRE_E_TYPE;
-		k = mp_decode_str(&p, &kl);
-		if (kl == 10 && memcmp(k, "UserMsgLen", 10) == 0 &&
-		    mp_typeof(*p) == MP_UINT)
-			n = mp_decode_uint(&p);
-		else
-			mp_next(&p);
-	}
-	if (n > CP_SYNC_MAX_BYTES)
-		return SWIM_WIRE_E_LENGTH;
-	if ((size_t)(end - p) < n)
-		return 1;
-	user->ptr = (const uint8_t *)p;
-	user->len = (uint32_t)n;
-	return 0;
-}
-
-/* Is buf one whole plain message? 0 yes (f filled), 1 need more, < 0. */
-static int
-cp_frame_plain(const uint8_t *buf, size_t len, struct cp_frame *f)
-{
-	int rc;
-
-	f->buf = buf;
-	f->len = len;
-	switch (buf[0]) {
-	case SWIM_MSG_PUSH_PULL:
-		rc = swim_wire_decode_push_pull(buf, len, &f->hdr,
-						cp_frame_skip_node, NULL,
-						&f->user);
-		break;
-	case SWIM_MSG_PING:
-	case SWIM_MSG_ACK:
-	case SWIM_MSG_ERR:
-		rc = swim_wire_decode_msg(buf, len, &f->msg);
-		break;
-	case SWIM_MSG_USER:
-		return cp_frame_user(buf, len, &f->user);
-	case SWIM_MSG_ENCRYPT:
-		return CP_FRAME_ENCRYPTED;
-	default:
-		return CP_FRAME_UNKNOWN;
-	}
-	if (rc == SWIM_WIRE_E_AGAIN || rc == SWIM_WIRE_E_TRUNCATED)
-		return 1;
-	return rc < 0 ? rc : 0;
-}
-
-/* Decompress rx (a 0x09 stream) into s->plain, growing it as needed. */
-static int
-cp_sess_inflate(struct cp_sess *s)
-{
-	size_t max = s->sync->cfg.max_bytes;
-	int n;
-
-	for (;;) {
-		if (s->plain == NULL) {
-			s->plain_cap = 64 * 1024;
-			s->plain = malloc(s->plain_cap);
-			if (s->plain == NULL)
-				return SWIM_WIRE_E_NOSPACE;
-		}
-		n = swim_wire_decode_compress(s->rx + 1, s->rx_len - 1,
-					      s->plain, s->plain_cap);
-		if (n != SWIM_WIRE_E_NOSPACE || s->plain_cap >= max)
-			return n;
-		free(s->plain);
-		s->plain = NULL;
-		s->plain_cap *= 2;
-		s->plain = malloc(s->plain_cap);
-		if (s->plain == NULL)
-			return SWIM_WIRE_E_NOSPACE;
-	}
-}
-
-/* Look for a whole message in rx. 0 found, 1 need more, < 0 error. */
-static int
-cp_sess_frame(struct cp_sess *s, struct cp_frame *f)
-{
-	int n;
-
-	if (s->rx_len == 0)
-		return 1;
-	if (s->rx[0] != SWIM_MSG_COMPRESS)
-		return cp_frame_plain(s->rx, s->rx_len, f);
-	n = cp_sess_inflate(s);
-	if (n == SWIM_WIRE_E_TRUNCATED || n == SWIM_WIRE_E_AGAIN)
-		return 1;
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return SWIM_WIRE_E_EMPTY;
-	n = cp_frame_plain(s->plain, (size_t)n, f);
-	/* A compressed message is whole by construction. */
-	return n == 1 ? SWIM_WIRE_E_TRUNCATED : n;
-}
-
 /* --- handling a complete message --- */
 
 /* Reply to an inbound push/pull with ours, then merge theirs. */
@@ -599,8 +457,8 @@ cp_sess_read(struct cp_sess *s, uint64_t now_us)
 			eof = true;
 		break;
 	}
-	memset(&f, 0, sizeof(f));
-	rc = cp_sess_frame(s, &f);
+	rc = cp_sync_frame(s->rx, s->rx_len, &s->plain, &s->plain_cap,
+			   s->sync->cfg.max_bytes, &f);
 	if (rc == 1 && !eof)
 		return;
 	if (rc == 1) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -620,4 +621,38 @@ Test(cp_sync, listen_on_busy_port_names_address)
 	cr_assert_str_eq(err, want);
 	close(lfd);
 	stop();
+}
+
+Test(cp_sync_frame, pure_recognition)
+{
+	struct swim_msg m = {.type = SWIM_MSG_PING};
+	uint8_t plain_msg[128], z[256];
+	uint8_t *plain = NULL;
+	size_t cap = 0;
+	struct cp_frame f;
+	int n, zl;
+
+	m.ping.seq_no = 5;
+	n = swim_wire_encode_msg(&m, plain_msg, sizeof(plain_msg));
+	zl = swim_wire_encode_compress(plain_msg, (size_t)n, z, sizeof(z));
+	cr_assert_gt(zl, 0);
+	cr_assert_eq(cp_sync_frame(z, 0, &plain, &cap, 1 << 20, &f), 1);
+	for (int i = 1; i < zl; i++)
+		cr_assert_eq(cp_sync_frame(z, (size_t)i, &plain, &cap, 1 << 20,
+					   &f), 1, "prefix %d", i);
+	cr_assert_eq(cp_sync_frame(z, (size_t)zl, &plain, &cap, 1 << 20, &f),
+		     0);
+	cr_assert_eq(f.len, (size_t)n);
+	cr_assert_eq(f.msg.ping.seq_no, 5);
+	for (int i = 1; i < n; i++)
+		cr_assert_eq(cp_sync_frame(plain_msg, (size_t)i, &plain, &cap,
+					   1 << 20, &f), 1, "plain prefix %d", i);
+	cr_assert_eq(cp_sync_frame((const uint8_t *)"\x0a\0", 2, &plain, &cap,
+				   1 << 20, &f), CP_FRAME_ENCRYPTED);
+	cr_assert_eq(cp_sync_frame((const uint8_t *)"\x07\x01", 2, &plain,
+				   &cap, 1 << 20, &f), CP_FRAME_UNKNOWN);
+	cr_assert_eq(cp_sync_frame((const uint8_t *)"\x08\xc3", 2, &plain,
+				   &cap, 1 << 20, &f), SWIM_WIRE_E_TYPE,
+		     "user header must be a map");
+	free(plain);
 }
