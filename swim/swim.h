@@ -169,6 +169,13 @@ size_t swim_push_pull_encode(struct swim *s, bool join,
 int swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
 			 size_t len, struct swim_str *user_state);
 
+/**
+ * swim_push_pull_merge's error when the peer's protocol versions are
+ * incompatible with the cluster's (memberlist's verifyProtocol, doc §9.2).
+ * Below every enum swim_wire_err value.
+ */
+#define SWIM_E_PROTO_VERSION (-100)
+
 /** A requested push/pull failed (connect, timeout, bad reply). */
 void swim_push_pull_failed(struct swim *s, uint64_t now_us,
 			   const struct swim_addr *to, bool join);

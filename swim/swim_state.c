@@ -1,0 +1,304 @@
+/*
+ * memberlist's state transitions (state.go aliveNode, suspectNode,
+ * deadNode, refute), applied to the member table. Every accepted change
+ * is re-broadcast, keyed by member so only the newest news about a node
+ * is gossiped.
+ */
+#include "swim_int.h"
+
+#include <string.h>
+
+static struct swim_str
+swim_str_of(const void *p, uint32_t len)
+{
+	struct swim_str s = { .ptr = p, .len = len };
+	return s;
+}
+
+int
+swim_queue_msg(struct swim *s, const struct swim_msg *msg,
+	       struct swim_member *about, uint32_t flags)
+{
+	int len = swim_wire_encode_msg(msg, s->buf_c, SWIM_UDP_MAX);
+
+	if (len <= 0)
+		return -1;
+	return swim_diss_push(&s->bq, s->buf_c, (size_t)len,
+			      about != NULL ? &about->bcast : NULL, flags);
+}
+
+static void
+swim_member_set_status(struct swim *s, struct swim_member *m,
+		       enum swim_status st)
+{
+	swim_members_set_status(&s->mt, &s->rnd, m, st);
+	m->state_change_us = s->now;
+	if (st != SWIM_STATUS_DEAD)
+		swim_timer_cancel(&s->timers, &m->t_reap);
+	else if (!m->is_self)
+		swim_timer_arm(&s->timers, &m->t_reap,
+			       s->now + s->cfg.gossip_to_the_dead_time_us);
+}
+
+/* Refute an accusation about ourselves: a higher incarnation, re-gossiped. */
+static void
+swim_refute(struct swim *s, uint32_t accused)
+{
+	struct swim_member *me = s->self;
+	uint32_t inc = me->incarnation + 1;
+	struct swim_msg msg = { .type = SWIM_MSG_ALIVE };
+
+	if (accused >= inc)
+		inc = accused + 1;
+	me->incarnation = inc;
+	swim_awareness_apply(&s->aware, 1);
+	s->stats.refutes++;
+	msg.alive.incarnation = inc;
+	msg.alive.node = swim_str_of(me->name, me->name_len);
+	msg.alive.addr = swim_str_of(me->addr.ip, me->addr.ip_len);
+	msg.alive.port = me->addr.port;
+	msg.alive.meta = swim_str_of(me->meta_len ? me->meta : NULL,
+				     me->meta_len);
+	msg.alive.vsn = swim_str_of(me->vsn, SWIM_VSN_LEN);
+	swim_queue_msg(s, &msg, me, 0);
+}
+
+void
+swim_member_forget(struct swim *s, struct swim_member *m)
+{
+	swim_timer_cancel(&s->timers, &m->t_suspect);
+	swim_timer_cancel(&s->timers, &m->t_reap);
+	swim_diss_detach(m->bcast);
+	m->bcast = NULL;
+	swim_members_remove(&s->mt, m);
+}
+
+static bool
+swim_alive_sane(const struct swim_alive *a)
+{
+	if (a->vsn.len != 0 && a->vsn.len != SWIM_VSN_LEN)
+		return false;
+	if (a->vsn.len >= 3) {
+		uint8_t pmin = a->vsn.ptr[0];
+		uint8_t pmax = a->vsn.ptr[1];
+		if (pmin == 0 || pmax == 0 || pmin > pmax)
+			return false;
+	}
+	return (a->addr.len == 4 || a->addr.len == 16) &&
+	       a->node.len > 0 && a->node.len <= SWIM_NAME_MAX &&
+	       a->meta.len <= SWIM_META_MAX;
+}
+
+static bool
+swim_addr_equal(const struct swim_addr *m, const struct swim_alive *a)
+{
+	return m->ip_len == a->addr.len && m->port == a->port &&
+	       memcmp(m->ip, a->addr.ptr, a->addr.len) == 0;
+}
+
+/*
+ * Find or create the member an alive is about. *updates is set when a
+ * left (or reclaimable dead) member changes address. NULL: drop it.
+ */
+static struct swim_member *
+swim_alive_target(struct swim *s, const struct swim_alive *a, bool *updates,
+		  bool *created)
+{
+	struct swim_member *m = swim_find_str(s, &a->node);
+
+	*updates = false;
+	*created = false;
+	if (m == NULL) {
+		bool is_self = a->node.len == strlen(s->cfg.name) &&
+			memcmp(a->node.ptr, s->cfg.name, a->node.len) == 0;
+		m = swim_members_add(&s->mt, &s->rnd, (const char *)a->node.ptr,
+				     a->node.len, is_self);
+		if (m == NULL)
+			return NULL;
+		*created = true;
+		swim_addr_from_str(&m->addr, &a->addr, a->port);
+		if (a->vsn.len == SWIM_VSN_LEN)
+			memcpy(m->vsn, a->vsn.ptr, SWIM_VSN_LEN);
+		swim_member_added(s, m);
+		return m;
+	}
+	if (swim_addr_equal(&m->addr, a))
+		return m;
+	uint64_t reclaim = s->cfg.dead_node_reclaim_time_us;
+	bool can_reclaim = reclaim > 0 &&
+			   s->now - m->state_change_us > reclaim;
+	if (m->status == SWIM_STATUS_LEFT ||
+	    (m->status == SWIM_STATUS_DEAD && can_reclaim)) {
+		*updates = true;
+		return m;
+	}
+	/* A name conflict: another node claims this name. */
+	return NULL;
+}
+
+static void
+swim_alive_apply(struct swim *s, struct swim_member *m,
+		 const struct swim_alive *a)
+{
+	struct swim_msg msg = { .type = SWIM_MSG_ALIVE, .alive = *a };
+
+	swim_queue_msg(s, &msg, m, 0);
+	if (a->vsn.len == SWIM_VSN_LEN)
+		memmove(m->vsn, a->vsn.ptr, SWIM_VSN_LEN);
+	m->incarnation = a->incarnation;
+	m->meta_len = a->meta.len;
+	if (a->meta.len > 0)
+		memmove(m->meta, a->meta.ptr, a->meta.len);
+	swim_addr_from_str(&m->addr, &a->addr, a->port);
+	if (m->status != SWIM_STATUS_ALIVE)
+		swim_member_set_status(s, m, SWIM_STATUS_ALIVE);
+}
+
+static bool
+swim_self_same(const struct swim_member *m, const struct swim_alive *a,
+	       bool meta_changed)
+{
+	return a->incarnation == m->incarnation && !meta_changed &&
+	       a->vsn.len == SWIM_VSN_LEN &&
+	       memcmp(a->vsn.ptr, m->vsn, SWIM_VSN_LEN) == 0;
+}
+
+void
+swim_alive_node(struct swim *s, const struct swim_alive *a, bool bootstrap)
+{
+	bool updates;
+	bool created;
+
+	if (!swim_alive_sane(a))
+		return;
+	if (s->leaving && s->self != NULL &&
+	    a->node.len == s->self->name_len &&
+	    memcmp(a->node.ptr, s->self->name, a->node.len) == 0)
+		return;
+	struct swim_member *m = swim_alive_target(s, a, &updates, &created);
+	if (m == NULL)
+		return;
+	bool is_local = m->is_self;
+	if ((!is_local && !updates && a->incarnation <= m->incarnation) ||
+	    (is_local && a->incarnation < m->incarnation)) {
+		if (created)
+			swim_member_forget(s, m);
+		return;
+	}
+	swim_timer_cancel(&s->timers, &m->t_suspect);
+	enum swim_status old = m->status;
+	bool meta_changed = a->meta.len != m->meta_len ||
+		(a->meta.len > 0 &&
+		 memcmp(a->meta.ptr, m->meta, a->meta.len) != 0);
+	if (!bootstrap && is_local) {
+		if (swim_self_same(m, a, meta_changed))
+			return;
+		swim_refute(s, a->incarnation);
+		return;
+	}
+	swim_alive_apply(s, m, a);
+	if (old == SWIM_STATUS_DEAD || old == SWIM_STATUS_LEFT)
+		swim_event_member(s, SWIM_EV_JOIN, m);
+	else if (meta_changed)
+		swim_event_member(s, SWIM_EV_UPDATE, m);
+}
+
+static void
+swim_suspect_start(struct swim *s, struct swim_member *m,
+		   const struct swim_accuse *sus)
+{
+	uint32_t n = swim_members_count(&s->mt);
+	uint32_t mult = s->cfg.suspicion_mult;
+	uint64_t min = swim_suspicion_min_us(mult, n, s->cfg.probe_interval_us);
+	uint64_t max = (uint64_t)s->cfg.suspicion_max_timeout_mult * min;
+
+	if (max < min)
+		max = min;
+	swim_suspicion_start(&m->susp,
+			     swim_name_hash((const char *)sus->from.ptr,
+					    sus->from.len),
+			     swim_suspicion_k(mult, n), min, max, s->now);
+	swim_timer_arm(&s->timers, &m->t_suspect, m->susp.deadline_us);
+}
+
+void
+swim_suspect_node(struct swim *s, const struct swim_accuse *sus)
+{
+	struct swim_member *m = swim_find_str(s, &sus->node);
+	struct swim_msg msg = { .type = SWIM_MSG_SUSPECT, .suspect = *sus };
+
+	if (m == NULL || sus->incarnation < m->incarnation)
+		return;
+	if (swim_timer_armed(&m->t_suspect)) {
+		uint64_t from = swim_name_hash((const char *)sus->from.ptr,
+					       sus->from.len);
+		if (!swim_suspicion_confirm(&m->susp, from))
+			return;
+		swim_queue_msg(s, &msg, m, 0);
+		if (m->susp.deadline_us <= s->now)
+			swim_suspect_timeout(s, m);
+		else
+			swim_timer_arm(&s->timers, &m->t_suspect,
+				       m->susp.deadline_us);
+		return;
+	}
+	if (m->status != SWIM_STATUS_ALIVE)
+		return;
+	if (m->is_self) {
+		swim_refute(s, sus->incarnation);
+		return;
+	}
+	swim_queue_msg(s, &msg, m, 0);
+	m->incarnation = sus->incarnation;
+	swim_member_set_status(s, m, SWIM_STATUS_SUSPECT);
+	swim_suspect_start(s, m, sus);
+	swim_event_member(s, SWIM_EV_SUSPECT, m);
+}
+
+void
+swim_dead_node(struct swim *s, const struct swim_accuse *d)
+{
+	struct swim_member *m = swim_find_str(s, &d->node);
+	struct swim_msg msg = { .type = SWIM_MSG_DEAD, .dead = *d };
+
+	if (m == NULL || d->incarnation < m->incarnation)
+		return;
+	swim_timer_cancel(&s->timers, &m->t_suspect);
+	if (m->status == SWIM_STATUS_DEAD || m->status == SWIM_STATUS_LEFT)
+		return;
+	if (m->is_self && !s->leaving) {
+		swim_refute(s, d->incarnation);
+		return;
+	}
+	swim_queue_msg(s, &msg, m, m->is_self ? SWIM_BCAST_LEAVE : 0);
+	m->incarnation = d->incarnation;
+	/* A node declaring itself dead has left. */
+	bool left = d->node.len == d->from.len &&
+		    memcmp(d->node.ptr, d->from.ptr, d->node.len) == 0;
+	swim_member_set_status(s, m, left ? SWIM_STATUS_LEFT :
+					    SWIM_STATUS_DEAD);
+	swim_event_member(s, SWIM_EV_LEAVE, m);
+}
+
+void
+swim_suspect_timeout(struct swim *s, struct swim_member *m)
+{
+	struct swim_accuse d;
+
+	swim_timer_cancel(&s->timers, &m->t_suspect);
+	if (m->status != SWIM_STATUS_SUSPECT)
+		return;
+	d.incarnation = m->incarnation;
+	d.node = swim_str_of(m->name, m->name_len);
+	d.from = swim_str_of(s->self->name, s->self->name_len);
+	swim_dead_node(s, &d);
+}
+
+void
+swim_reap_member(struct swim *s, struct swim_member *m)
+{
+	/* memberlist 0.2.2 drops dead nodes only; left ones stay listed. */
+	if (m->status != SWIM_STATUS_DEAD || m->is_self)
+		return;
+	swim_member_forget(s, m);
+}

@@ -1,0 +1,102 @@
+/*
+ * End-to-end behaviour of the core on the tiny test network: join,
+ * convergence, failure detection with Lifeguard timing, refutation,
+ * graceful leave.
+ */
+#include "test_core_net.h"
+
+#define S 1000000ull
+
+Test(core_cluster, join_converges)
+{
+	struct tn *n = tn_new(5);
+	tn_join_all(n, 0);
+	tn_run_until(n, 5 * S);
+	for (unsigned i = 0; i < n->nb; i++) {
+		cr_assert_eq(swim_member_count(n->s[i]), 5, "n%u", i);
+		cr_assert_eq(swim_member_count_alive(n->s[i]), 5, "n%u", i);
+		/* self + 4 others */
+		cr_assert_eq(n->ev[i].nb[SWIM_EV_JOIN], 5, "n%u", i);
+	}
+	tn_run_until(n, 30 * S);
+	for (unsigned i = 0; i < n->nb; i++) {
+		cr_assert_eq(swim_member_count_alive(n->s[i]), 5);
+		cr_assert_eq(n->ev[i].nb[SWIM_EV_SUSPECT], 0);
+		cr_assert(n->ev[i].nb[SWIM_EV_PING] > 10);
+		cr_assert_eq(swim_broadcast_queue_len(n->s[i]), 0);
+	}
+	tn_delete(n);
+}
+
+Test(core_cluster, failure_detected)
+{
+	struct tn *n = tn_new(5);
+	tn_join_all(n, 0);
+	tn_run_until(n, 10 * S);
+	n->down[4] = true;
+	n->tcp_down[4] = true;
+	uint64_t t0 = n->now;
+	tn_run_until(n, t0 + 25 * S);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert_eq(tn_status(n, i, 4), SWIM_STATUS_DEAD, "n%u", i);
+		cr_assert_eq(n->ev[i].nb[SWIM_EV_SUSPECT], 1);
+		cr_assert_eq(n->ev[i].nb[SWIM_EV_LEAVE], 1);
+		cr_assert_eq(swim_member_count_alive(n->s[i]), 4);
+	}
+	/* GossipToTheDeadTime (30 s) after death it leaves the table. */
+	tn_run_until(n, t0 + 60 * S);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert_eq(tn_status(n, i, 4), -1, "n%u", i);
+		cr_assert_eq(swim_member_count(n->s[i]), 4);
+	}
+	tn_delete(n);
+}
+
+Test(core_cluster, tcp_ping_keeps_udp_deaf_node_alive)
+{
+	struct tn *n = tn_new(3);
+	tn_join_all(n, 0);
+	tn_run_until(n, 5 * S);
+	n->down[2] = true;	/* UDP only: TCP pings still work */
+	tn_run_until(n, 60 * S);
+	for (unsigned i = 0; i < 2; i++)
+		cr_assert_eq(tn_status(n, i, 2), SWIM_STATUS_ALIVE);
+	tn_delete(n);
+}
+
+Test(core_cluster, graceful_leave_is_left)
+{
+	struct tn *n = tn_new(4);
+	tn_join_all(n, 0);
+	tn_run_until(n, 5 * S);
+	swim_leave(n->s[3], n->now);
+	cr_assert_not(swim_leave_done(n->s[3]));
+	tn_drain(n, 3);
+	tn_run_until(n, n->now + 3 * S);
+	cr_assert(swim_leave_done(n->s[3]));
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(tn_status(n, i, 3), SWIM_STATUS_LEFT, "n%u", i);
+	tn_delete(n);
+}
+
+Test(core_cluster, revived_node_refutes)
+{
+	struct tn *n = tn_new(4);
+	tn_join_all(n, 0);
+	tn_run_until(n, 5 * S);
+	n->down[3] = true;
+	n->tcp_down[3] = true;
+	tn_run_until(n, n->now + 3 * S);
+	/* Suspected by someone but not dead yet. */
+	bool suspected = false;
+	for (unsigned i = 0; i < 3; i++)
+		suspected |= tn_status(n, i, 3) == SWIM_STATUS_SUSPECT;
+	cr_assert(suspected);
+	n->down[3] = false;
+	n->tcp_down[3] = false;
+	tn_run_until(n, n->now + 10 * S);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(tn_status(n, i, 3), SWIM_STATUS_ALIVE);
+	cr_assert(swim_self_incarnation(n->s[3]) >= 2);
+	tn_delete(n);
+}
