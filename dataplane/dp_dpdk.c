@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DPDK poll-mode backend's lifecycle (gossipd --dataplane dpdk):
+ * split the --eal string and run rte_eal_init, check the worker lcores,
+ * set up ports and per-lcore state, launch one loop per worker
+ * (dp_dpdk_lcore.c), and on the way out stop the loops, close the ports,
+ * free the mempool and run rte_eal_cleanup.
+ *
+ * Runs on the control thread only (dp_ops). Errors are returned with a
+ * message in the caller's buffer; nothing here exits. EAL can be brought
+ * up once per process: with cfg->eal_args NULL the caller has already
+ * run rte_eal_init (tests, embedding) and keeps ownership of it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "dp_dpdk_int.h"
+
+RTE_LOG_REGISTER(dp_dpdk_logtype, user.gossipd.dp.dpdk, INFO);
+
+static const char *const dp_dpdk_ctr_str[DP_DPDK_CTR_COUNT] = {
+	[DP_DPDK_ARP_ANSWERED] = "arp_answered",
+	[DP_DPDK_ARP_REQUESTS] = "arp_requests",
+	[DP_DPDK_ARP_HELD_DROP] = "arp_held_drop",
+	[DP_DPDK_ARP_FULL] = "arp_full",
+	[DP_DPDK_EXC_TO_KERNEL] = "exc_to_kernel",
+	[DP_DPDK_EXC_FROM_KERNEL] = "exc_from_kernel",
+	[DP_DPDK_EXC_NO_PATH] = "exc_no_path",
+	[DP_DPDK_EXC_TX_FULL] = "exc_tx_full",
+	[DP_DPDK_MBUF_FAIL] = "mbuf_fail",
+	[DP_DPDK_SEGMENTED] = "segmented",
+	[DP_DPDK_NOT_IPV4] = "not_ipv4",
+};
+
+static void dp_dpdk_destroy(struct dp *dp);
+
+/* Our IPv4 address and port from cfg->bind: a real unicast address. */
+static int
+dp_dpdk_self_init(struct dp_dpdk *dd, const struct dp_cfg *cfg, char *err,
+		  size_t errlen)
+{
+	const struct swim_addr *b = &cfg->bind;
+
+	if (b->ip_len != 4) {
+		snprintf(err, errlen, "the DPDK dataplane speaks IPv4 only");
+		return -EAFNOSUPPORT;
+	}
+	dd->self.ip = (uint32_t)b->ip[0] << 24 | (uint32_t)b->ip[1] << 16 |
+		      (uint32_t)b->ip[2] << 8 | b->ip[3];
+	dd->self.port = b->port;
+	if (dp_pkt_ip_is_special(dd->self.ip) || dd->self.port == 0) {
+		snprintf(err, errlen,
+			 "the DPDK dataplane needs a unicast bind address and a port (it answers ARP for it)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+dp_dpdk_eal_init(struct dp_dpdk *dd, const char *eal_args, char *err,
+		 size_t errlen)
+{
+	int argc;
+
+	if (eal_args == NULL) {
+		if (rte_lcore_count() == 0) {
+			snprintf(err, errlen,
+				 "EAL is not initialised: give EAL arguments (--eal)");
+			return -EINVAL;
+		}
+		return 0;	/* the caller owns EAL */
+	}
+	argc = dp_eal_args_split("gossipd", eal_args, dd->eal_buf,
+				 sizeof(dd->eal_buf), dd->eal_argv,
+				 DP_EAL_ARGC_MAX);
+	if (argc < 0) {
+		snprintf(err, errlen, "EAL arguments: %s", strerror(-argc));
+		return argc;
+	}
+	if (rte_eal_init(argc, dd->eal_argv) < 0) {
+		int rc = rte_errno;
+
+		snprintf(err, errlen, "rte_eal_init: %s", rte_strerror(rc));
+		return rc > 0 ? -rc : -EINVAL;
+	}
+	dd->has_eal = true;
+	return 0;
+}
+
+/* One worker lcore per dp lcore; the caller's (main) lcore is control. */
+static int
+dp_dpdk_lcores_init(struct dp_dpdk *dd, char *err, size_t errlen)
+{
+	unsigned nb = dd->base.nb_lcores;
+	unsigned i = 0;
+	unsigned id;
+	struct dp_arp_cfg acfg;
+	int rc = 0;
+
+	if (rte_lcore_count() - 1 < nb) {
+		snprintf(err, errlen,
+			 "too few lcores: %u dataplane lcores need %u workers, EAL has %u (give more with -l, e.g. -l 0-%u)",
+			 nb, nb, rte_lcore_count() - 1, nb);
+		return -EINVAL;
+	}
+	dp_arp_cfg_default(&acfg);
+	RTE_LCORE_FOREACH_WORKER(id) {
+		struct dp_dpdk_lcore *dl;
+
+		if (i == nb)
+			break;
+		dl = dp_calloc_lines(sizeof(*dl));
+		if (dl == NULL)
+			return -ENOMEM;
+		dd->dl[i] = dl;
+		dl->arp = dp_arp_new(&acfg, &rc);
+		if (dl->arp == NULL) {
+			snprintf(err, errlen, "ARP cache: %s", strerror(-rc));
+			return rc;
+		}
+		dl->owner = dd;
+		dl->lc = &dd->base.lcore[i];
+		dl->queue = (uint16_t)i;
+		dl->lcore_id = id;
+		dp_fp_init(&dl->fp);
+		i++;
+	}
+	return 0;
+}
+
+static struct dp *
+dp_dpdk_create(const struct dp_cfg *cfg, char *err, size_t errlen)
+{
+	struct dp_dpdk *dd = dp_calloc_lines(sizeof(*dd));
+	int rc;
+
+	if (dd == NULL) {
+		snprintf(err, errlen, "aligned_alloc: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	if (dp_base_init(&dd->base, &dp_dpdk_ops, cfg, err, errlen) != 0) {
+		free(dd);
+		return NULL;
+	}
+	dd->exc_port = DP_DPDK_NO_PORT;
+	dd->port = (uint16_t)cfg->port_id;
+	rc = dp_dpdk_self_init(dd, cfg, err, errlen);
+	if (rc == 0)
+		rc = dp_dpdk_eal_init(dd, cfg->eal_args, err, errlen);
+	if (rc == 0 && cfg->port_id >= RTE_MAX_ETHPORTS) {
+		snprintf(err, errlen, "port %u does not exist", cfg->port_id);
+		rc = -ENODEV;
+	}
+	if (rc == 0)
+		rc = dp_dpdk_lcores_init(dd, err, errlen);
+	if (rc == 0)
+		rc = dp_dpdk_port_init(dd, err, errlen);
+	if (rc != 0) {
+		dp_dpdk_destroy(&dd->base);
+		return NULL;
+	}
+	dd->tsc_per_us = rte_get_tsc_hz() / 1000000;
+	if (dd->tsc_per_us == 0)
+		dd->tsc_per_us = 1;
+	DP_LOG(INFO, "port %u, %u lcores, exception path %s", dd->port,
+	       dd->base.nb_lcores,
+	       dd->exc_port == DP_DPDK_NO_PORT ? "none" : "tap");
+	return &dd->base;
+}
+
+static void dp_dpdk_stop(struct dp *dp);
+
+static int
+dp_dpdk_start(struct dp *dp)
+{
+	struct dp_dpdk *dd = (struct dp_dpdk *)dp;
+
+	atomic_store_explicit(&dd->quit, false, memory_order_relaxed);
+	for (unsigned i = 0; i < dp->nb_lcores; i++) {
+		struct dp_dpdk_lcore *dl = dd->dl[i];
+		int rc = rte_eal_remote_launch(dp_dpdk_lcore_main, dl,
+					       dl->lcore_id);
+
+		if (rc != 0) {
+			dp_dpdk_stop(dp);
+			return rc;
+		}
+		dd->nb_launched++;
+	}
+	return 0;
+}
+
+/* One line per lcore with every non-zero counter, for the operator. */
+static void
+dp_dpdk_log_lcore(const struct dp_dpdk_lcore *dl)
+{
+	char line[1024];
+	size_t off = 0;
+
+	for (unsigned c = 0; c < DP_DPDK_CTR_COUNT && off < sizeof(line); c++)
+		if (dl->ctr[c] != 0)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+						" %s=%" PRIu64,
+						dp_dpdk_ctr_str[c], dl->ctr[c]);
+	for (unsigned d = 1; d < DP_PKT_DROP_COUNT && off < sizeof(line); d++)
+		if (dl->drop[d] != 0)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+						" drop_%s=%" PRIu64,
+						dp_pkt_drop_str[d], dl->drop[d]);
+	line[off < sizeof(line) ? off : sizeof(line) - 1] = '\0';
+	DP_LOG(INFO, "lcore %u:%s", dl->lcore_id, off ? line : " idle");
+}
+
+static void
+dp_dpdk_stop(struct dp *dp)
+{
+	struct dp_dpdk *dd = (struct dp_dpdk *)dp;
+
+	/* pairs with the acquire load in dp_dpdk_lcore_main */
+	atomic_store_explicit(&dd->quit, true, memory_order_release);
+	for (unsigned i = 0; i < dd->nb_launched; i++) {
+		rte_eal_wait_lcore(dd->dl[i]->lcore_id);
+		dp_dpdk_log_lcore(dd->dl[i]);
+	}
+	dd->nb_launched = 0;
+}
+
+/* dp_arp_delete's callback: a held frame nobody will send. */
+static void
+dp_dpdk_free_held(void *pkt, void *ctx)
+{
+	(void)ctx;
+	rte_pktmbuf_free(pkt);
+}
+
+static void
+dp_dpdk_destroy(struct dp *dp)
+{
+	struct dp_dpdk *dd = (struct dp_dpdk *)dp;
+
+	for (unsigned i = 0; i < DP_MAX_LCORES; i++) {
+		if (dd->dl[i] == NULL)
+			continue;
+		dp_arp_delete(dd->dl[i]->arp, dp_dpdk_free_held, NULL);
+		free(dd->dl[i]);
+		dd->dl[i] = NULL;
+	}
+	dp_dpdk_port_fini(dd);
+	if (dd->has_eal)
+		rte_eal_cleanup();
+	dp_base_fini(dp);
+	free(dd);
+}
+
+const struct dp_ops dp_dpdk_ops = {
+	.name = "dpdk",
+	.create = dp_dpdk_create,
+	.start = dp_dpdk_start,
+	.stop = dp_dpdk_stop,
+	.destroy = dp_dpdk_destroy,
+};
+

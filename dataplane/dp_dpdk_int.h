@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * The DPDK poll-mode backend's private layout, shared by its three files:
+ * dp_dpdk.c (lifecycle: EAL, launch, stop), dp_dpdk_port.c (mempool and
+ * ports) and dp_dpdk_lcore.c (the per-lcore loop).
+ *
+ * Threads: struct dp_dpdk is written by control during create/start/
+ * stop/destroy only; lcores read it (ports, pool, self) after launch.
+ * struct dp_dpdk_lcore belongs to its lcore once launched; control reads
+ * its counters only after rte_eal_wait_lcore() (a full barrier).
+ */
+#ifndef DP_DPDK_INT_H_INCLUDED
+#define DP_DPDK_INT_H_INCLUDED
+
+#include <stdatomic.h>
+
+#include <rte_log.h>
+
+#include "dp_arp.h"
+#include "dp_dpdk_args.h"
+#include "dp_fastpath.h"
+#include "dp_internal.h"
+#include "dp_pkt.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+extern int dp_dpdk_logtype;
+#define DP_LOG(level, fmt, ...)                                         \
+	rte_log(RTE_LOG_##level, dp_dpdk_logtype, "%s(): " fmt "\n",    \
+		__func__, ##__VA_ARGS__)
+
+/** mbufs staged for one tx_burst on the main port. */
+#define DP_DPDK_TX_MAX (4 * DP_BURST)
+/** How often an lcore ages its ARP cache. */
+#define DP_DPDK_AGE_US 100000
+/** No port: what exc_port holds when there is no exception path. */
+#define DP_DPDK_NO_PORT 0xffff
+
+/** Counters beyond struct dp_stats; written by the owning lcore only. */
+enum dp_dpdk_ctr {
+	DP_DPDK_ARP_ANSWERED,		/* ARP requests for us answered */
+	DP_DPDK_ARP_REQUESTS,		/* ARP requests we sent */
+	DP_DPDK_ARP_HELD_DROP,		/* held packets ARP gave up on */
+	DP_DPDK_ARP_FULL,		/* packets refused: hold queue full */
+	DP_DPDK_EXC_TO_KERNEL,		/* frames sent to the tap */
+	DP_DPDK_EXC_FROM_KERNEL,	/* tap frames sent out the port */
+	DP_DPDK_EXC_NO_PATH,		/* exception frames, no tap: freed */
+	DP_DPDK_EXC_TX_FULL,		/* tap tx_burst refused */
+	DP_DPDK_MBUF_FAIL,		/* mbuf allocation failed */
+	DP_DPDK_SEGMENTED,		/* multi-segment frame: freed */
+	DP_DPDK_NOT_IPV4,		/* IPv6 destination from control */
+	DP_DPDK_CTR_COUNT,
+};
+
+/** One worker lcore: owned by it after launch. */
+struct dp_dpdk_lcore {
+	struct dp_dpdk *owner;		/* the backend */
+	struct dp_lcore *lc;		/* rings + dp_stats, shared w/ control */
+	uint16_t queue;			/* rx/tx queue on every port, 0..n-1 */
+	unsigned lcore_id;		/* EAL lcore running it */
+	struct dp_fp fp;		/* fast-path snapshot copy */
+	struct dp_arp *arp;		/* this lcore's ARP cache */
+	uint64_t now_us;		/* TSC time of this loop turn */
+	uint64_t next_age_us;		/* when to age the ARP cache */
+	unsigned nb_tx;			/* mbufs in tx[] */
+	unsigned nb_exc;		/* mbufs in exc[] */
+	unsigned nb_ctl;		/* packets in ctl[] */
+	uint64_t drop[DP_PKT_DROP_COUNT]; /* dp_pkt drop reasons */
+	uint64_t ctr[DP_DPDK_CTR_COUNT];  /* enum dp_dpdk_ctr */
+	struct rte_mbuf *tx[DP_DPDK_TX_MAX]; /* for the main port */
+	struct rte_mbuf *exc[DP_BURST];	/* for the tap */
+	struct dp_pkt ctl[DP_BURST];	/* datagrams for control */
+	struct dp_pkt out[DP_BURST];	/* datagrams from control */
+	struct dp_pkt ack;		/* the fast path's ack */
+};
+
+/** The backend; struct dp first (dp_internal.h). */
+struct dp_dpdk {
+	struct dp base;			/* must stay first */
+	/* set by stop() (release), polled by lcores (acquire) */
+	_Atomic bool quit;
+	bool has_eal;			/* we ran rte_eal_init: clean it up */
+	bool port_started;		/* main port configured: close it */
+	bool exc_started;		/* tap configured: close it */
+	uint16_t port;			/* main ethdev port */
+	uint16_t exc_port;		/* net_tap port or DP_DPDK_NO_PORT */
+	uint16_t max_frame;		/* MTU + Ethernet header */
+	uint64_t tsc_per_us;		/* rte_get_tsc_hz() / 1e6 */
+	struct rte_mempool *pool;	/* every mbuf of every port */
+	struct dp_pkt_self self;	/* MAC, IPv4, UDP port */
+	unsigned nb_launched;		/* lcores launched so far */
+	struct dp_dpdk_lcore *dl[DP_MAX_LCORES]; /* per worker */
+	char *eal_argv[DP_EAL_ARGC_MAX + 1]; /* rte_eal_init's argv */
+	char eal_buf[DP_EAL_ARGS_MAX];	/* storage of eal_argv */
+};
+
+/**
+ * Create the mempool, find the tap, configure and start the ports.
+ * @retval 0 or -errno with a message in err.
+ */
+int dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen);
+/** Stop and close what dp_dpdk_port_init opened; free the pool. */
+void dp_dpdk_port_fini(struct dp_dpdk *dd);
+
+/** The loop each worker runs (rte_eal_remote_launch). */
+int dp_dpdk_lcore_main(void *arg);
+
+/** The DPDK backend's ops (dp_ring.c lists it). */
+extern const struct dp_ops dp_dpdk_ops;
+
+#endif /* DP_DPDK_INT_H_INCLUDED */

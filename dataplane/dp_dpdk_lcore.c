@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DPDK backend's per-lcore loop. Each worker owns one rx/tx queue
+ * pair on the main port (and on the tap), one ARP cache, one fast-path
+ * snapshot copy and its staging arrays, and shares with control only its
+ * two SPSC rings and its counters (dp_internal.h).
+ *
+ * Per frame: classify (dp_pkt) -> ARP: learn, answer requests for us in
+ * the same mbuf -> UDP to our port: a ping to us is acked in the same
+ * mbuf (dp_fastpath builds the ack), other memberlist datagrams are
+ * copied to control -> anything else goes to the kernel through the tap,
+ * or is freed and counted when there is none.
+ *
+ * Never: locks, malloc, syscalls of our own, logs (except at entry and
+ * exit), or a drop without a counter. mbufs never leave this lcore except
+ * into a tx_burst.
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "dp_dpdk_int.h"
+
+static void
+ctr_add(struct dp_dpdk_lcore *dl, enum dp_dpdk_ctr c, uint64_t n)
+{
+	dl->ctr[c] += n;
+}
+
+/* Room from the data start to the buffer end: what a rewrite may use. */
+static size_t
+mbuf_cap(const struct rte_mbuf *m)
+{
+	return (size_t)m->buf_len - m->data_off;
+}
+
+/* Set the frame length after a rewrite; the frame carries no offloads. */
+static void
+mbuf_set_len(struct rte_mbuf *m, int len)
+{
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	m->ol_flags = 0;
+}
+
+static void
+mbuf_drop(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, enum dp_stat why)
+{
+	dp_stat_add(dl->lc, why, 1);
+	rte_pktmbuf_free(m);
+}
+
+static void
+tx_flush(struct dp_dpdk_lcore *dl)
+{
+	uint16_t sent;
+
+	if (dl->nb_tx == 0)
+		return;
+	sent = rte_eth_tx_burst(dl->owner->port, dl->queue, dl->tx,
+				(uint16_t)dl->nb_tx);
+	dp_stat_add(dl->lc, DP_STAT_TX_PKTS, sent);
+	if (sent < dl->nb_tx) {
+		rte_pktmbuf_free_bulk(dl->tx + sent, dl->nb_tx - sent);
+		dp_stat_add(dl->lc, DP_STAT_DROP_TX, dl->nb_tx - sent);
+	}
+	dl->nb_tx = 0;
+}
+
+static void
+tx_push(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
+{
+	if (dl->nb_tx == DP_DPDK_TX_MAX)
+		tx_flush(dl);
+	dl->tx[dl->nb_tx++] = m;
+}
+
+static void
+exc_flush(struct dp_dpdk_lcore *dl)
+{
+	uint16_t sent;
+
+	if (dl->nb_exc == 0)
+		return;
+	sent = rte_eth_tx_burst(dl->owner->exc_port, dl->queue, dl->exc,
+				(uint16_t)dl->nb_exc);
+	ctr_add(dl, DP_DPDK_EXC_TO_KERNEL, sent);
+	if (sent < dl->nb_exc) {
+		rte_pktmbuf_free_bulk(dl->exc + sent, dl->nb_exc - sent);
+		ctr_add(dl, DP_DPDK_EXC_TX_FULL, dl->nb_exc - sent);
+		dp_stat_add(dl->lc, DP_STAT_DROP_OTHER, dl->nb_exc - sent);
+	}
+	dl->nb_exc = 0;
+}
+
+/* A frame for the kernel: to the tap, or freed and counted without one. */
+static void
+exc_push(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
+{
+	if (dl->owner->exc_port == DP_DPDK_NO_PORT) {
+		ctr_add(dl, DP_DPDK_EXC_NO_PATH, 1);
+		mbuf_drop(dl, m, DP_STAT_DROP_OTHER);
+		return;
+	}
+	if (dl->nb_exc == DP_BURST)
+		exc_flush(dl);
+	dl->exc[dl->nb_exc++] = m;
+}
+
+static void
+ctl_flush(struct dp_dpdk_lcore *dl)
+{
+	/* counts to_control and drop_ring_full itself */
+	dp_lcore_to_control(dl->lc, dl->ctl, dl->nb_ctl);
+	dl->nb_ctl = 0;
+}
+
+/* Copy one datagram for control; the mbuf stays ours. */
+static void
+ctl_push(struct dp_dpdk_lcore *dl, const struct swim_addr *src,
+	 const uint8_t *data, uint16_t len, uint16_t flags)
+{
+	struct dp_pkt *p;
+
+	if (dl->nb_ctl == DP_BURST)
+		ctl_flush(dl);
+	p = &dl->ctl[dl->nb_ctl++];
+	p->addr = *src;
+	p->len = len;
+	p->flags = flags;
+	memcpy(p->data, data, len);
+}
+
+static void
+send_arp_request(struct dp_dpdk_lcore *dl, uint32_t ip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dl->owner->pool);
+	int n;
+
+	if (m == NULL) {
+		ctr_add(dl, DP_DPDK_MBUF_FAIL, 1);
+		return;
+	}
+	n = dp_pkt_build_arp_request(rte_pktmbuf_mtod(m, uint8_t *),
+				     mbuf_cap(m), &dl->owner->self, ip);
+	if (n < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	mbuf_set_len(m, n);
+	ctr_add(dl, DP_DPDK_ARP_REQUESTS, 1);
+	tx_push(dl, m);
+}
+
+/* Record ip -> mac and send what was waiting for it. */
+static void
+arp_learn(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6],
+	  bool create)
+{
+	void *rel[DP_ARP_HOLD];
+	unsigned n = dp_arp_learn(dl->arp, ip, mac, dl->now_us, create, rel,
+				  DP_ARP_HOLD);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = rel[i];
+
+		memcpy(rte_pktmbuf_mtod(m, uint8_t *), mac, DP_ETH_ALEN);
+		tx_push(dl, m);
+	}
+}
+
+static uint32_t
+addr_ip4(const struct swim_addr *a)
+{
+	return (uint32_t)a->ip[0] << 24 | (uint32_t)a->ip[1] << 16 |
+	       (uint32_t)a->ip[2] << 8 | a->ip[3];
+}
+
+static void
+ip4_addr(uint32_t ip, uint16_t port, struct swim_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ip[0] = (uint8_t)(ip >> 24);
+	a->ip[1] = (uint8_t)(ip >> 16);
+	a->ip[2] = (uint8_t)(ip >> 8);
+	a->ip[3] = (uint8_t)ip;
+	a->ip_len = 4;
+	a->port = port;
+}
+
+/*
+ * Send one datagram in a fresh mbuf, resolving the next hop's MAC: on a
+ * miss the frame waits in the ARP cache and a request goes out.
+ */
+static void
+send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
+{
+	struct dp_dpdk *dd = dl->owner;
+	struct dp_udp4_hdrs h = { .src_ip = dd->self.ip,
+				  .src_port = dd->self.port };
+	struct rte_mbuf *m;
+	bool ask = false;
+	int n;
+
+	if (pkt->addr.ip_len != 4 || dp_pkt_ip_is_special(addr_ip4(&pkt->addr))) {
+		ctr_add(dl, DP_DPDK_NOT_IPV4, 1);
+		dp_stat_add(dl->lc, DP_STAT_DROP_TX, 1);
+		return;
+	}
+	if (DP_UDP4_PAYLOAD_OFF + (size_t)pkt->len > dd->max_frame) {
+		dp_stat_add(dl->lc, DP_STAT_DROP_TOO_BIG, 1);
+		return;
+	}
+	m = rte_pktmbuf_alloc(dd->pool);
+	if (m == NULL) {
+		ctr_add(dl, DP_DPDK_MBUF_FAIL, 1);
+		dp_stat_add(dl->lc, DP_STAT_DROP_TX, 1);
+		return;
+	}
+	memcpy(h.src_mac, dd->self.mac, DP_ETH_ALEN);
+	h.dst_ip = addr_ip4(&pkt->addr);
+	h.dst_port = pkt->addr.port;
+	n = dp_pkt_build_udp4(rte_pktmbuf_mtod(m, uint8_t *), mbuf_cap(m), &h,
+			      pkt->data, pkt->len);
+	if (n < 0) {
+		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
+		return;
+	}
+	mbuf_set_len(m, n);
+	switch (dp_arp_resolve(dl->arp, h.dst_ip, dl->now_us, m, h.dst_mac,
+			       &ask)) {
+	case DP_ARP_HIT:
+		memcpy(rte_pktmbuf_mtod(m, uint8_t *), h.dst_mac, DP_ETH_ALEN);
+		tx_push(dl, m);
+		break;
+	case DP_ARP_HELD:
+		break;
+	case DP_ARP_FULL:
+		ctr_add(dl, DP_DPDK_ARP_FULL, 1);
+		mbuf_drop(dl, m, DP_STAT_DROP_TX);
+		break;
+	}
+	if (ask)
+		send_arp_request(dl, h.dst_ip);
+}
+
+/* The fast path's ack, written over the ping's own mbuf. */
+static void
+send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
+	 const struct dp_pkt_view *v)
+{
+	const struct swim_addr *to = &dl->ack.addr;
+	uint8_t mac[DP_ETH_ALEN];
+	uint32_t ip;
+	int n;
+
+	ip = to->ip_len == 4 ? addr_ip4(to) : 0;
+	/* SourceAddr elsewhere than the sender: resolve like control's. */
+	if (ip != v->src_ip && !dp_arp_lookup(dl->arp, ip, dl->now_us, mac)) {
+		send_datagram(dl, &dl->ack);
+		dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (ip == v->src_ip)
+		memcpy(mac, v->src_mac, DP_ETH_ALEN);
+	n = dp_pkt_udp4_reply(rte_pktmbuf_mtod(m, uint8_t *), mbuf_cap(m), v,
+			      &dl->owner->self, mac, ip, to->port,
+			      dl->ack.data, dl->ack.len);
+	if (n < 0 || n > dl->owner->max_frame) {
+		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
+		return;
+	}
+	mbuf_set_len(m, n);
+	dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, 1);
+	tx_push(dl, m);
+}
+
+static void
+on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
+       const struct dp_pkt_view *v)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *) + v->payload_off;
+	struct swim_addr src;
+
+	/* The sender's MAC is our next hop back to it. */
+	arp_learn(dl, v->src_ip, v->src_mac, true);
+	if (v->payload_len > DP_PKT_MAX) {
+		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
+		return;
+	}
+	ip4_addr(v->src_ip, v->src_port, &src);
+	switch (dp_fp_process(&dl->fp, data, v->payload_len, &src, &dl->ack)) {
+	case DP_FP_PASS:
+		ctl_push(dl, &src, data, v->payload_len, 0);
+		rte_pktmbuf_free(m);
+		break;
+	case DP_FP_PASS_ACKED:
+		ctl_push(dl, &src, data, v->payload_len,
+			 DP_PKT_F_PINGS_ANSWERED);
+		send_ack(dl, m, v);
+		break;
+	case DP_FP_ACKED:
+		send_ack(dl, m, v);
+		break;
+	case DP_FP_MALFORMED:
+	case DP_FP_VERDICT_COUNT:
+		mbuf_drop(dl, m, DP_STAT_DROP_MALFORMED);
+		break;
+	}
+}
+
+static void
+on_arp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
+       const struct dp_pkt_view *v)
+{
+	const struct dp_pkt_self *self = &dl->owner->self;
+	int n;
+
+	if (!dp_pkt_ip_is_special(v->src_ip) && v->src_ip != self->ip)
+		arp_learn(dl, v->src_ip, v->arp_sha, v->dst_ip == self->ip);
+	if (v->arp_op != DP_ARP_OP_REQUEST || v->dst_ip != self->ip) {
+		/* Replies and GARPs teach the kernel too, when there is one;
+		 * without it they were consumed here, not dropped. */
+		if (dl->owner->exc_port != DP_DPDK_NO_PORT)
+			exc_push(dl, m);
+		else
+			rte_pktmbuf_free(m);
+		return;
+	}
+	n = dp_pkt_build_arp_reply(rte_pktmbuf_mtod(m, uint8_t *),
+				   mbuf_cap(m), v, self);
+	if (n < 0) {
+		mbuf_drop(dl, m, DP_STAT_DROP_OTHER);
+		return;
+	}
+	mbuf_set_len(m, n);
+	ctr_add(dl, DP_DPDK_ARP_ANSWERED, 1);
+	tx_push(dl, m);
+}
+
+static void
+on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
+{
+	struct dp_pkt_view v;
+
+	if (m->nb_segs != 1) {
+		ctr_add(dl, DP_DPDK_SEGMENTED, 1);
+		mbuf_drop(dl, m, DP_STAT_DROP_OTHER);
+		return;
+	}
+	switch (dp_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+			     &dl->owner->self, &v)) {
+	case DP_PKT_ARP:
+		on_arp(dl, m, &v);
+		break;
+	case DP_PKT_UDP_US:
+		on_udp(dl, m, &v);
+		break;
+	case DP_PKT_EXCEPTION:
+		exc_push(dl, m);
+		break;
+	case DP_PKT_DROP:
+	case DP_PKT_CLASS_COUNT:
+		dl->drop[v.drop]++;
+		mbuf_drop(dl, m, DP_STAT_DROP_OTHER);
+		break;
+	}
+}
+
+/* Whatever the kernel sends through the tap leaves by the main port. */
+static void
+exc_from_kernel(struct dp_dpdk_lcore *dl)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	uint16_t nb;
+
+	if (dl->owner->exc_port == DP_DPDK_NO_PORT)
+		return;
+	nb = rte_eth_rx_burst(dl->owner->exc_port, dl->queue, pkts, DP_BURST);
+	ctr_add(dl, DP_DPDK_EXC_FROM_KERNEL, nb);
+	for (uint16_t i = 0; i < nb; i++)
+		tx_push(dl, pkts[i]);
+}
+
+static void
+from_control(struct dp_dpdk_lcore *dl)
+{
+	unsigned nb = dp_lcore_from_control(dl->lc, dl->out, DP_BURST);
+
+	for (unsigned i = 0; i < nb; i++)
+		send_datagram(dl, &dl->out[i]);
+}
+
+/* Expire ARP entries, retry requests, free packets given up on. */
+static void
+arp_age(struct dp_dpdk_lcore *dl)
+{
+	void *dropped[DP_BURST];
+	uint32_t retry[DP_BURST];
+	unsigned nb_retry;
+	unsigned nb;
+
+	if (dl->now_us < dl->next_age_us)
+		return;
+	dl->next_age_us = dl->now_us + DP_DPDK_AGE_US;
+	nb = dp_arp_age(dl->arp, dl->now_us, dropped, DP_BURST, retry,
+			DP_BURST, &nb_retry);
+	for (unsigned i = 0; i < nb; i++)
+		mbuf_drop(dl, dropped[i], DP_STAT_DROP_TX);
+	ctr_add(dl, DP_DPDK_ARP_HELD_DROP, nb);
+	for (unsigned i = 0; i < nb_retry; i++)
+		send_arp_request(dl, retry[i]);
+}
+
+static void
+send_garp(struct dp_dpdk_lcore *dl)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dl->owner->pool);
+	int n;
+
+	if (m == NULL)
+		return;
+	n = dp_pkt_build_garp(rte_pktmbuf_mtod(m, uint8_t *), mbuf_cap(m),
+			      &dl->owner->self);
+	if (n < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	mbuf_set_len(m, n);
+	tx_push(dl, m);
+}
+
+int
+dp_dpdk_lcore_main(void *arg)
+{
+	struct dp_dpdk_lcore *dl = arg;
+	struct dp_dpdk *dd = dl->owner;
+	struct rte_mbuf *pkts[DP_BURST];
+
+	DP_LOG(INFO, "lcore %u polls port %u queue %u", dl->lcore_id,
+	       dd->port, dl->queue);
+	dl->now_us = rte_rdtsc() / dd->tsc_per_us;
+	if (dl->queue == 0)
+		send_garp(dl);	/* tell the segment where we are */
+	/* pairs with the release store in dp_dpdk_stop */
+	while (!atomic_load_explicit(&dd->quit, memory_order_acquire)) {
+		uint16_t nb;
+
+		dl->now_us = rte_rdtsc() / dd->tsc_per_us;
+		dp_fp_refresh(&dl->fp, &dd->base.pub);
+
+		/* 1. main port: classify, answer, pass on */
+		nb = rte_eth_rx_burst(dd->port, dl->queue, pkts, DP_BURST);
+		dp_stat_add(dl->lc, DP_STAT_RX_PKTS, nb);
+		for (uint16_t i = 0; i < nb; i++)
+			on_frame(dl, pkts[i]);
+		ctl_flush(dl);
+
+		/* 2. kernel -> wire, control -> wire, ARP timers */
+		exc_from_kernel(dl);
+		from_control(dl);
+		arp_age(dl);
+
+		/* 3. one tx_burst per port per turn */
+		tx_flush(dl);
+		exc_flush(dl);
+	}
+	DP_LOG(INFO, "lcore %u leaves", dl->lcore_id);
+	return 0;
+}

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DPDK backend driven for real: EAL (--no-pci --no-huge, a unique
+ * --file-prefix, --no-shconf), an ethdev port made of two rte_rings
+ * (rte_eth_from_rings) and a worker lcore running the backend's loop.
+ * The test plays the wire: it enqueues frames on the port's rx ring and
+ * dequeues what the lcore transmits. Skips when EAL cannot start.
+ *
+ * Criterion runs every Test in its own process, so each one brings EAL
+ * up once (it cannot be brought up twice in a process).
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+
+#define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
+#define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
+#define OTHER_IP 0xc6120003u	/* 198.18.0.3: not yet in the ARP cache */
+#define US_PORT 7946
+#define PEER_PORT 7947
+
+static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const uint8_t other_mac[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+
+/* ping {SeqNo 1, Node "b"} and ack {SeqNo 1, nil}: wire.md Appendix A. */
+static const uint8_t ping[] = {
+	0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa1, 'b',
+	0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
+};
+static const uint8_t ack[] = {
+	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
+	0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
+};
+/* nack {SeqNo 300}: memberlist, but not a ping: goes to control. */
+static const uint8_t nack[] = {
+	0x0b, 0x81, 0xa5, 'S', 'e', 'q', 'N', 'o', 0xcd, 0x01, 0x2c,
+};
+
+/* The test's side of the port and the backend under test. */
+struct rig {
+	struct rte_ring *wire_in;	/* test -> port rx */
+	struct rte_ring *wire_out;	/* port tx -> test */
+	struct rte_mempool *pool;	/* the test's frames */
+	uint16_t port;
+	struct dp *dp;
+	struct dp_pkt_self us;		/* what the backend should be */
+	uint8_t frame[2048];		/* last frame read off the wire */
+	size_t frame_len;
+};
+
+static struct rig rig;
+
+/* EAL in this process, or skip: no hugepages, no shared files. */
+static void
+eal_up(const char *lcores)
+{
+	char prefix[64];
+	char *argv[16];
+	int argc = 0;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=gdtest%d", getpid());
+	argv[argc++] = "test_dpdk_ring";
+	argv[argc++] = (char *)lcores;
+	argv[argc++] = "--no-pci";
+	argv[argc++] = "--no-huge";
+	argv[argc++] = "-m";
+	argv[argc++] = "256";
+	argv[argc++] = "--no-shconf";
+	argv[argc++] = "--no-telemetry";
+	argv[argc++] = prefix;
+	argv[argc++] = "--log-level=lib.eal:error";
+	argv[argc] = NULL;
+	if (rte_eal_init(argc, argv) < 0)
+		cr_skip_test("EAL cannot start here: %s",
+			     rte_strerror(rte_errno));
+}
+
+static void
+rig_up(void)
+{
+	char err[256] = "";
+	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256 };
+	struct rte_ether_addr mac;
+
+	eal_up(sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "-l0-1" : "--lcores=0@0,1@0");
+	rig.wire_in = rte_ring_create("wire_in", 1024, SOCKET_ID_ANY,
+				      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	rig.wire_out = rte_ring_create("wire_out", 1024, SOCKET_ID_ANY,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	rig.pool = rte_pktmbuf_pool_create("test_pool", 1023, 0, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	cr_assert(rig.wire_in && rig.wire_out && rig.pool);
+	int p = rte_eth_from_rings("gdring", &rig.wire_in, 1, &rig.wire_out,
+				   1, SOCKET_ID_ANY);
+	cr_assert_geq(p, 0, "rte_eth_from_rings: %s", rte_strerror(rte_errno));
+	rig.port = (uint16_t)p;
+	cr_assert_eq(rte_eth_macaddr_get(rig.port, &mac), 0);
+	memcpy(rig.us.mac, mac.addr_bytes, 6);
+	rig.us.ip = US_IP;
+	rig.us.port = US_PORT;
+	cfg.bind.ip_len = 4;
+	cfg.bind.ip[0] = 198;
+	cfg.bind.ip[1] = 18;
+	cfg.bind.ip[3] = 1;
+	cfg.bind.port = US_PORT;
+	cfg.port_id = rig.port;
+	cfg.eal_args = NULL;	/* we own EAL */
+	rig.dp = dp_new("dpdk", &cfg, err, sizeof(err));
+	cr_assert_not_null(rig.dp, "dp_new: %s", err);
+}
+
+static void
+rig_down(void)
+{
+	dp_delete(rig.dp);
+	rte_mempool_free(rig.pool);
+	rte_eal_cleanup();
+}
+
+/* Put one frame on the port's rx side. */
+static void
+wire_send(const uint8_t *f, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.pool);
+
+	cr_assert_not_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
+	cr_assert_eq(rte_ring_enqueue(rig.wire_in, m), 0);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Next transmitted frame into rig.frame, waiting up to 2 s. */
+static bool
+wire_recv(void)
+{
+	uint64_t deadline = now_ms() + 2000;
+	void *obj;
+
+	while (rte_ring_dequeue(rig.wire_out, &obj) != 0) {
+		if (now_ms() > deadline)
+			return false;
+		usleep(100);
+	}
+	struct rte_mbuf *m = obj;
+
+	rig.frame_len = rte_pktmbuf_data_len(m);
+	memcpy(rig.frame, rte_pktmbuf_mtod(m, void *), rig.frame_len);
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+/* Next frame that is not a gratuitous ARP (the lcore sends one at start). */
+static bool
+wire_recv_no_garp(void)
+{
+	struct dp_pkt_self anyone = { .ip = 1 };
+	struct dp_pkt_view v;
+
+	while (wire_recv()) {
+		memcpy(anyone.mac, rig.frame, 6);
+		if (dp_pkt_parse(rig.frame, rig.frame_len, &anyone, &v) ==
+			    DP_PKT_ARP && v.src_ip == v.dst_ip)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* A UDP frame from peer (mac, ip) to us carrying payload. */
+static size_t
+peer_udp(uint8_t *buf, const uint8_t mac[6], uint32_t ip,
+	 const uint8_t *payload, size_t len)
+{
+	struct dp_udp4_hdrs h = { .src_ip = ip, .dst_ip = US_IP,
+				  .src_port = PEER_PORT, .dst_port = US_PORT };
+	int n;
+
+	memcpy(h.src_mac, mac, 6);
+	memcpy(h.dst_mac, rig.us.mac, 6);
+	n = dp_pkt_build_udp4(buf, 2048, &h, payload, len);
+	cr_assert_gt(n, 0);
+	return (size_t)n;
+}
+
+static void
+publish_name(const char *name)
+{
+	struct dp_snapshot snap;
+
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.name, sizeof(snap.name), "%s", name);
+	dp_publish(rig.dp, &snap);
+}
+
+/* Wait until control sees n datagrams (2 s at most). */
+static unsigned
+recv_wait(struct dp_pkt *pkts, unsigned n)
+{
+	uint64_t deadline = now_ms() + 2000;
+	unsigned got = 0;
+
+	while (got < n && now_ms() < deadline) {
+		got += dp_recv(rig.dp, pkts + got, n - got);
+		if (got < n)
+			usleep(100);
+	}
+	return got;
+}
+
+static struct dp_stats
+stats_wait(size_t off, uint64_t at_least)
+{
+	uint64_t deadline = now_ms() + 2000;
+	struct dp_stats st;
+
+	do {
+		dp_get_stats(rig.dp, &st);
+		if (*(uint64_t *)((char *)&st + off) >= at_least)
+			break;
+		usleep(100);
+	} while (now_ms() < deadline);
+	return st;
+}
+
+TestSuite(dpdk_ring, .init = rig_up, .fini = rig_down, .timeout = 30);
+
+Test(dpdk_ring, arp_request_for_us_is_answered)
+{
+	uint8_t f[64];
+	struct dp_pkt_self peer = { .ip = PEER_IP };
+	struct dp_pkt_view v;
+
+	memcpy(peer.mac, peer_mac, 6);
+	cr_assert_eq(dp_pkt_build_arp_request(f, sizeof(f), &peer, US_IP), 60);
+	wire_send(f, 60);
+	cr_assert(wire_recv_no_garp(), "no ARP reply");
+	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &peer, &v),
+		     DP_PKT_ARP);
+	cr_assert_eq(v.arp_op, DP_ARP_OP_REPLY);
+	cr_assert_eq(v.src_ip, US_IP);
+	cr_assert_eq(v.dst_ip, PEER_IP);
+	cr_assert_arr_eq(v.arp_sha, rig.us.mac, 6);
+	cr_assert_arr_eq(rig.frame, peer_mac, 6, "unicast to the asker");
+}
+
+Test(dpdk_ring, ping_to_us_is_acked_byte_exact_on_the_lcore)
+{
+	uint8_t f[2048];
+	uint8_t want[2048];
+	struct dp_udp4_hdrs h = { .src_ip = US_IP, .dst_ip = PEER_IP,
+				  .src_port = US_PORT,
+				  .dst_port = PEER_PORT };
+	size_t len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
+	int want_len;
+	struct dp_stats st;
+
+	memcpy(h.src_mac, rig.us.mac, 6);
+	memcpy(h.dst_mac, peer_mac, 6);
+	want_len = dp_pkt_build_udp4(want, sizeof(want), &h, ack, sizeof(ack));
+	publish_name("b");
+	usleep(20000);	/* the lcore picks the snapshot up every turn */
+	wire_send(f, len);
+	cr_assert(wire_recv_no_garp(), "no ack");
+	cr_assert_eq(rig.frame_len, (size_t)want_len);
+	cr_assert_arr_eq(rig.frame, want, (size_t)want_len);
+	st = stats_wait(offsetof(struct dp_stats, acks_fast), 1);
+	cr_assert_eq(st.acks_fast, 1);
+	cr_assert_eq(st.to_control, 0, "a bare ping never reaches control");
+}
+
+Test(dpdk_ring, ping_before_a_snapshot_goes_to_control)
+{
+	uint8_t f[2048];
+	size_t len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
+	struct dp_pkt got;
+
+	wire_send(f, len);
+	cr_assert_eq(recv_wait(&got, 1), 1);
+	cr_assert_eq(got.len, sizeof(ping));
+	cr_assert_arr_eq(got.data, ping, sizeof(ping));
+}
+
+Test(dpdk_ring, other_memberlist_datagrams_reach_control_with_source)
+{
+	uint8_t f[2048];
+	size_t len = peer_udp(f, peer_mac, PEER_IP, nack, sizeof(nack));
+	struct dp_pkt got;
+
+	publish_name("b");
+	wire_send(f, len);
+	cr_assert_eq(recv_wait(&got, 1), 1);
+	cr_assert_eq(got.len, sizeof(nack));
+	cr_assert_arr_eq(got.data, nack, sizeof(nack));
+	cr_assert_eq(got.addr.ip_len, 4);
+	cr_assert_eq(got.addr.ip[3], 2);
+	cr_assert_eq(got.addr.port, PEER_PORT);
+	cr_assert_eq(got.flags, 0);
+}
+
+Test(dpdk_ring, control_datagram_to_a_known_peer_leaves_at_once)
+{
+	uint8_t f[2048];
+	size_t len = peer_udp(f, peer_mac, PEER_IP, nack, sizeof(nack));
+	struct dp_pkt out = { .len = sizeof(ack) };
+	struct dp_pkt got;
+	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
+	struct dp_pkt_view v;
+
+	wire_send(f, len);	/* teaches the lcore the peer's MAC */
+	cr_assert_eq(recv_wait(&got, 1), 1);
+	out.addr = got.addr;
+	memcpy(out.data, ack, sizeof(ack));
+	cr_assert(dp_send(rig.dp, &out));
+	cr_assert(wire_recv_no_garp());
+	memcpy(peer.mac, peer_mac, 6);
+	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &peer, &v),
+		     DP_PKT_UDP_US);
+	cr_assert_eq(v.src_port, US_PORT);
+	cr_assert_eq(v.payload_len, sizeof(ack));
+	cr_assert_arr_eq(rig.frame + v.payload_off, ack, sizeof(ack));
+}
+
+Test(dpdk_ring, datagram_to_unknown_peer_waits_for_arp_then_leaves)
+{
+	struct dp_pkt out = { .len = sizeof(ack) };
+	struct dp_pkt_self other = { .ip = OTHER_IP, .port = PEER_PORT };
+	struct dp_pkt_view v;
+	uint8_t f[64];
+
+	memcpy(other.mac, other_mac, 6);
+	out.addr.ip_len = 4;
+	out.addr.ip[0] = 198;
+	out.addr.ip[1] = 18;
+	out.addr.ip[3] = 3;
+	out.addr.port = PEER_PORT;
+	memcpy(out.data, ack, sizeof(ack));
+	cr_assert(dp_send(rig.dp, &out));
+	cr_assert(wire_recv_no_garp(), "no ARP request");
+	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
+		     DP_PKT_ARP, "a broadcast who-has");
+	cr_assert_eq(v.arp_op, DP_ARP_OP_REQUEST);
+	cr_assert_eq(v.dst_ip, OTHER_IP);
+	cr_assert_eq(v.src_ip, US_IP);
+	/* The answer releases the held datagram. */
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.us.mac, other_mac,
+			 OTHER_IP, rig.us.mac, US_IP);
+	wire_send(f, 60);
+	cr_assert(wire_recv_no_garp(), "held datagram not sent");
+	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
+		     DP_PKT_UDP_US);
+	cr_assert_arr_eq(rig.frame + v.payload_off, ack, sizeof(ack));
+}
+
+Test(dpdk_ring, malformed_and_foreign_frames_are_counted_drops)
+{
+	uint8_t f[2048];
+	size_t len = peer_udp(f, peer_mac, PEER_IP, nack, sizeof(nack));
+	struct dp_stats st;
+
+	f[24] ^= 0xff;			/* IPv4 header checksum */
+	wire_send(f, len);
+	len = peer_udp(f, peer_mac, PEER_IP, nack, sizeof(nack));
+	f[23] = 6;			/* TCP: no tap, so no kernel */
+	f[24] = f[25] = 0;
+	uint16_t c = (uint16_t)~dp_pkt_csum(f + 14, 20, 0);
+
+	f[24] = (uint8_t)(c >> 8);
+	f[25] = (uint8_t)c;
+	wire_send(f, len);
+	st = stats_wait(offsetof(struct dp_stats, drop_other), 2);
+	cr_assert_eq(st.drop_other, 2);
+	cr_assert_eq(st.rx_pkts, 2);
+	cr_assert_eq(st.to_control, 0);
+}
+
+Test(dpdk_ring, corrupt_memberlist_udp_to_our_port_is_malformed)
+{
+	uint8_t f[2048];
+	/* A CRC wrapper whose CRC does not match. */
+	const uint8_t junk[] = { 0x0c, 0, 0, 0, 0, 0x00, 0x80 };
+	size_t len = peer_udp(f, peer_mac, PEER_IP, junk, sizeof(junk));
+	struct dp_stats st;
+
+	publish_name("b");
+	usleep(20000);
+	wire_send(f, len);
+	st = stats_wait(offsetof(struct dp_stats, drop_malformed), 1);
+	cr_assert_eq(st.drop_malformed, 1);
+}
+
+/*
+ * Error paths of create, each in its own process: the backend brings EAL
+ * up itself from the --eal string here (cfg.eal_args), so these also
+ * cover the string splitting and rte_eal_cleanup after a failure.
+ */
+static struct dp *
+dpdk_new(const char *eal, unsigned nb_lcores, unsigned port, char *err,
+	 size_t errlen)
+{
+	struct dp_cfg cfg = { .nb_lcores = nb_lcores, .port_id = port };
+	char args[512];
+
+	cfg.bind.ip_len = 4;
+	cfg.bind.ip[0] = 198;
+	cfg.bind.ip[1] = 18;
+	cfg.bind.ip[3] = 1;
+	cfg.bind.port = US_PORT;
+	snprintf(args, sizeof(args),
+		 "--no-pci --no-huge --no-shconf --no-telemetry --file-prefix=gderr%d --log-level=lib.eal:error %s",
+		 getpid(), eal);
+	cfg.eal_args = args;
+	return dp_new("dpdk", &cfg, err, errlen);
+}
+
+/* Expect create to fail with msg in the error; skip if EAL can't start. */
+static void
+expect_fail(const char *eal, unsigned nb_lcores, unsigned port,
+	    const char *msg)
+{
+	char err[256] = "";
+	struct dp *dp = dpdk_new(eal, nb_lcores, port, err, sizeof(err));
+
+	if (dp != NULL)
+		dp_delete(dp);
+	cr_assert_null(dp, "create should fail with '%s'", msg);
+	if (strstr(msg, "rte_eal_init") == NULL &&
+	    strstr(err, "rte_eal_init") != NULL)
+		cr_skip_test("EAL cannot start here: %s", err);
+	cr_assert(strstr(err, msg) != NULL, "got '%s', expected '%s'", err,
+		  msg);
+}
+
+TestSuite(dpdk_create, .timeout = 30);
+
+Test(dpdk_create, no_ports_is_a_clear_error)
+{
+	expect_fail("-l 0-1 -m 64", 1, 0, "no DPDK ports");
+}
+
+Test(dpdk_create, too_few_lcores_is_a_clear_error)
+{
+	expect_fail("-l 0 -m 256 --vdev=net_ring0", 1, 0, "too few lcores");
+}
+
+Test(dpdk_create, missing_port_is_a_clear_error)
+{
+	expect_fail("-l 0-1 -m 256 --vdev=net_ring0", 1, 3,
+		    "port 3 does not exist");
+	/* (a later test covers ids beyond RTE_MAX_ETHPORTS) */
+}
+
+Test(dpdk_create, port_id_beyond_the_ethdev_table_is_refused)
+{
+	expect_fail("-l 0-1 -m 256 --vdev=net_ring0", 1, 100000,
+		    "port 100000 does not exist");
+}
+
+Test(dpdk_create, port_with_too_few_queues_fails_configuration)
+{
+	/* A one-queue ring port; two lcores need two queue pairs. */
+	struct rte_ring *r;
+	struct dp_cfg cfg = { .nb_lcores = 2, .eal_args = NULL };
+	char err[256] = "";
+	int p;
+
+	eal_up("--lcores=0@0,1@0,2@0");
+	r = rte_ring_create("one", 64, SOCKET_ID_ANY, 0);
+	cr_assert_not_null(r);
+	p = rte_eth_from_rings("oneq", &r, 1, &r, 1, SOCKET_ID_ANY);
+	cr_assert_geq(p, 0);
+	cfg.port_id = (unsigned)p;
+	cfg.bind.ip_len = 4;
+	cfg.bind.ip[0] = 198;
+	cfg.bind.ip[3] = 1;
+	cfg.bind.port = US_PORT;
+	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
+	cr_assert(strstr(err, "has 1 rx / 1 tx queues") != NULL, "got '%s'",
+		  err);
+	rte_eal_cleanup();
+}
+
+Test(dpdk_create, mempool_failure_is_a_clear_error)
+{
+	/* 16 MB of 4 KB pages cannot hold 8191 mbufs. */
+	expect_fail("-l 0-1 -m 16 --vdev=net_ring0", 1, 0,
+		    "rte_pktmbuf_pool_create");
+}
+
+Test(dpdk_create, bad_eal_option_fails_eal_init)
+{
+	expect_fail("-l 0-1 --no-such-eal-option", 1, 0, "rte_eal_init");
+}
+
+Test(dpdk_create, unterminated_quote_is_refused_before_eal)
+{
+	expect_fail("-l 0-1 '--vdev=net_ring0", 1, 0, "EAL arguments");
+}
+
+Test(dpdk_create, ipv6_bind_is_refused)
+{
+	struct dp_cfg cfg = { .nb_lcores = 1, .eal_args = "-l 0-1" };
+	char err[256] = "";
+
+	cfg.bind.ip_len = 16;
+	cfg.bind.port = US_PORT;
+	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
+	cr_assert(strstr(err, "IPv4 only") != NULL, "got '%s'", err);
+	cfg.bind.ip_len = 4;	/* 0.0.0.0 */
+	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
+	cr_assert(strstr(err, "unicast bind address") != NULL, "got '%s'",
+		  err);
+}
+
+Test(dpdk_create, no_eal_args_without_eal_is_refused)
+{
+	struct dp_cfg cfg = { .nb_lcores = 1, .eal_args = NULL };
+	char err[256] = "";
+
+	cfg.bind.ip_len = 4;
+	cfg.bind.ip[0] = 198;
+	cfg.bind.ip[3] = 1;
+	cfg.bind.port = US_PORT;
+	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
+	cr_assert(strstr(err, "EAL is not initialised") != NULL, "got '%s'",
+		  err);
+}
