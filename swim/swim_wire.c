@@ -481,7 +481,8 @@ swim_wire_walk_buf(struct swim_wire_walk *w, const uint8_t *buf, size_t len,
 		return;
 	}
 	w->nb_visited++;
-	w->stop_rc = w->visit(w->ctx, &msg);
+	if (w->visit != NULL)
+		w->stop_rc = w->visit(w->ctx, &msg);
 }
 
 /* Verify and strip the CRC wrapper if the packet has one. */

@@ -9,7 +9,7 @@
 #include "swim_wire.h"
 #include "wire_util.h"
 
-TestSuite(wire_err, .timeout = 30);
+TestSuite(wire_err, .timeout = 60);
 
 #define HEX_PING59                                                          \
 	"0085a44e6f6465a162a55365714e6f01aa536f7572636541646472a47f000001"  \
