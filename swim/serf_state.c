@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Serf layer's replicated state: the user event buffer (dedupe,
+ * delivery, re-gossip decisions) and the push/pull user state that
+ * carries the three Lamport clocks, every member's status LTime, the
+ * left members and the event buffer across TCP syncs.
+ *
+ * Must never: touch sockets, read a clock, log, or call rand().
+ */
+#include "serf_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- user events --- */
+
+static void
+ev_slot_clear(struct serf_ev_slot *slot)
+{
+	for (uint32_t i = 0; i < slot->nb; i++)
+		free(slot->recs[i].data);
+	slot->nb = 0;
+}
+
+/** Same name and payload (a nil payload equals an empty one, as Go). */
+static bool
+ev_rec_eq(const struct serf_ev_rec *r, const struct swim_str *name,
+	  const struct swim_str *payload)
+{
+	return r->name_len == name->len && r->payload_len == payload->len &&
+	       (name->len == 0 || memcmp(r->data, name->ptr, name->len) == 0) &&
+	       (payload->len == 0 ||
+		memcmp(r->data + r->name_len, payload->ptr, payload->len) == 0);
+}
+
+static int
+ev_slot_add(struct serf_ev_slot *slot, const struct swim_str *name,
+	    const struct swim_str *payload)
+{
+	struct serf_ev_rec *r;
+
+	if (serf_grow((void **)&slot->recs, &slot->cap, slot->nb,
+		      sizeof(*slot->recs)) != 0)
+		return -ENOMEM;
+	r = &slot->recs[slot->nb];
+	r->data = malloc((size_t)name->len + payload->len + 1);
+	if (r->data == NULL)
+		return -ENOMEM;
+	if (name->len > 0)
+		memcpy(r->data, name->ptr, name->len);
+	if (payload->len > 0)
+		memcpy(r->data + name->len, payload->ptr, payload->len);
+	r->name_len = name->len;
+	r->payload_len = payload->len;
+	r->payload_nil = payload->ptr == NULL;
+	slot->nb++;
+	return 0;
+}
+
+/** handleUserEvent: dedupe in the event buffer. @retval true if new. */
+bool
+serf_user_event_handle(struct serf *serf, const struct serf_msg_user_event *m)
+{
+	uint64_t n = serf->cfg.event_buffer;
+	uint64_t cur;
+	struct serf_ev_slot *slot;
+
+	serf_clock_witness(&serf->event_clock, m->ltime);
+	cur = serf->event_clock.time;
+	if (m->ltime < serf->event_min_time || (cur > n && m->ltime < cur - n))
+		return false;
+	slot = &serf->ev_slots[m->ltime % n];
+	if (slot->is_used && slot->ltime == m->ltime) {
+		for (uint32_t i = 0; i < slot->nb; i++) {
+			if (ev_rec_eq(&slot->recs[i], &m->name, &m->payload))
+				return false;
+		}
+	} else {
+		ev_slot_clear(slot);
+		slot->is_used = true;
+		slot->ltime = m->ltime;
+	}
+	if (ev_slot_add(slot, &m->name, &m->payload) != 0)
+		return false;
+	struct serf_event *ev = serf_event_next(serf, SERF_EV_USER);
+	if (ev != NULL) {
+		ev->ltime = m->ltime;
+		ev->coalesce = m->cc;
+		if (!serf_event_set_name(ev, &m->name) ||
+		    !serf_event_set_payload(ev, &m->payload))
+			serf->stats.events_dropped++;
+	}
+	return true;
+}
+
+int
+serf_user_event(struct serf *serf, uint64_t now_us, const char *name,
+		size_t name_len, const uint8_t *payload, size_t payload_len,
+		bool coalesce)
+{
+	uint8_t buf[SERF_PAYLOAD_MAX + SWIM_NAME_MAX + 64];
+	struct serf_msg_user_event m;
+	int len;
+
+	(void)now_us;
+	if (name_len == 0 || name_len > SWIM_NAME_MAX)
+		return -EINVAL;
+	if (name_len + payload_len > serf->cfg.user_event_size_limit ||
+	    payload_len > SERF_PAYLOAD_MAX)
+		return -EMSGSIZE;
+	m = (struct serf_msg_user_event){
+		.ltime = serf->event_clock.time,
+		.name = { (const uint8_t *)name, (uint32_t)name_len },
+		.payload = { payload, (uint32_t)payload_len },
+		.cc = coalesce,
+	};
+	len = serf_msg_encode_user_event(&m, buf, sizeof(buf));
+	if (len < 0)
+		return -EMSGSIZE;
+	serf_clock_increment(&serf->event_clock);
+	serf_user_event_handle(serf, &m);
+	serf_broadcast(serf, buf, len);
+	return 0;
+}
+
+void
+serf_ev_slots_free(struct serf *serf)
+{
+	if (serf->ev_slots == NULL)
+		return;
+	for (uint32_t i = 0; i < serf->cfg.event_buffer; i++) {
+		ev_slot_clear(&serf->ev_slots[i]);
+		free(serf->ev_slots[i].recs);
+	}
+	free(serf->ev_slots);
+	serf->ev_slots = NULL;
+}
+
+/* --- push/pull --- */
+
+/** Scratch arrays that LocalState needs, sized for this call. */
+struct pp_scratch {
+	struct serf_msg_pp_status *status;
+	struct swim_str *left;
+	struct serf_msg_pp_group *groups;
+	struct serf_msg_pp_event *events;
+};
+
+static void
+pp_scratch_free(struct pp_scratch *s)
+{
+	free(s->status);
+	free(s->left);
+	free(s->groups);
+	free(s->events);
+}
+
+static int
+pp_scratch_alloc(struct serf *serf, struct pp_scratch *s)
+{
+	uint32_t nb_events = 0;
+
+	for (uint32_t i = 0; i < serf->cfg.event_buffer; i++)
+		nb_events += serf->ev_slots[i].nb;
+	s->status = calloc(serf->nb_members + 1, sizeof(*s->status));
+	s->left = calloc(serf->nb_members + 1, sizeof(*s->left));
+	s->groups = calloc(serf->cfg.event_buffer, sizeof(*s->groups));
+	s->events = calloc(nb_events + 1, sizeof(*s->events));
+	if (s->status == NULL || s->left == NULL || s->groups == NULL ||
+	    s->events == NULL) {
+		pp_scratch_free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/** The event buffer's used slots, oldest slot index first. */
+static uint32_t
+pp_fill_groups(struct serf *serf, struct pp_scratch *s)
+{
+	uint32_t nb = 0;
+	struct serf_msg_pp_event *ev = s->events;
+
+	for (uint32_t i = 0; i < serf->cfg.event_buffer; i++) {
+		const struct serf_ev_slot *slot = &serf->ev_slots[i];
+		if (!slot->is_used)
+			continue;
+		struct serf_msg_pp_group *g = &s->groups[nb++];
+		g->ltime = slot->ltime;
+		g->events = ev;
+		g->nb_events = slot->nb;
+		for (uint32_t j = 0; j < slot->nb; j++, ev++) {
+			const struct serf_ev_rec *r = &slot->recs[j];
+			ev->name = (struct swim_str){ r->data, r->name_len };
+			ev->payload = (struct swim_str){
+				r->payload_nil ? NULL : r->data + r->name_len,
+				r->payload_len };
+		}
+	}
+	return nb;
+}
+
+size_t
+serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
+{
+	struct pp_scratch s;
+	struct serf_msg_pp_status *st;
+	uint32_t nb_left = 0;
+
+	if (pp_scratch_alloc(serf, &s) != 0)
+		return 0;
+	for (uint32_t i = 0; i < serf->nb_members; i++) {
+		const struct serf_member *m = serf->members[i];
+		st = &s.status[i];
+		st->name = (struct swim_str){ (const uint8_t *)m->name.str,
+					      m->name.len };
+		st->ltime = m->status_ltime;
+		if (m->status == SERF_STATUS_LEFT)
+			s.left[nb_left++] = st->name;
+	}
+	struct serf_msg_push_pull pp = {
+		.ltime = serf->clock.time,
+		.event_ltime = serf->event_clock.time,
+		.query_ltime = serf->query_clock.time,
+		.status = s.status, .nb_status = serf->nb_members,
+		.left = s.left, .nb_left = nb_left,
+		.groups = s.groups, .nb_groups = pp_fill_groups(serf, &s),
+	};
+	int rc = serf_msg_encode_push_pull(&pp, buf, cap);
+	if (rc == SWIM_WIRE_E_NOSPACE) {
+		/* Measure: encode into a buffer big enough, then report. */
+		size_t need = cap * 2 + 4096;
+		uint8_t *tmp = malloc(need);
+		while (tmp != NULL &&
+		       (rc = serf_msg_encode_push_pull(&pp, tmp, need)) ==
+		       SWIM_WIRE_E_NOSPACE) {
+			free(tmp);
+			need *= 2;
+			tmp = malloc(need);
+		}
+		free(tmp);
+	}
+	pp_scratch_free(&s);
+	return rc < 0 ? 0 : (size_t)rc;
+}
+
+/** StatusLTimes[name], 0 when absent (Go's zero value). */
+static uint64_t
+pp_status_of(const struct serf_msg_push_pull *pp, const struct swim_str *n)
+{
+	const uint8_t *p = pp->raw_status.ptr;
+	const uint8_t *end = p + pp->raw_status.len;
+	struct serf_msg_pp_status st;
+
+	while (serf_msg_pp_status_next(&p, end, &st) == 1) {
+		if (st.name.len == n->len &&
+		    (n->len == 0 || memcmp(st.name.ptr, n->ptr, n->len) == 0))
+			return st.ltime;
+	}
+	return 0;
+}
+
+static bool
+pp_is_left(const struct serf_msg_push_pull *pp, const struct swim_str *n)
+{
+	const uint8_t *p = pp->raw_left.ptr;
+	const uint8_t *end = p + pp->raw_left.len;
+	struct swim_str left;
+
+	while (serf_msg_pp_left_next(&p, end, &left) == 1) {
+		if (left.len == n->len &&
+		    (n->len == 0 || memcmp(left.ptr, n->ptr, n->len) == 0))
+			return true;
+	}
+	return false;
+}
+
+/** Left members first (synthetic leave intents), then joins. */
+static void
+pp_apply_intents(struct serf *serf, uint64_t now_us,
+		 const struct serf_msg_push_pull *pp)
+{
+	const uint8_t *p = pp->raw_left.ptr;
+	const uint8_t *end = p + pp->raw_left.len;
+	struct swim_str name;
+	struct serf_msg_pp_status st;
+
+	while (serf_msg_pp_left_next(&p, end, &name) == 1) {
+		if (name.ptr != NULL)
+			serf_intent_leave(serf, now_us, &name,
+					  pp_status_of(pp, &name), false);
+	}
+	p = pp->raw_status.ptr;
+	end = p + pp->raw_status.len;
+	while (serf_msg_pp_status_next(&p, end, &st) == 1) {
+		if (st.name.ptr != NULL && !pp_is_left(pp, &st.name))
+			serf_intent_join(serf, now_us, &st.name, st.ltime);
+	}
+}
+
+/** Replay the peer's event buffer (delivered, never re-gossiped). */
+static void
+pp_apply_events(struct serf *serf, const struct serf_msg_push_pull *pp)
+{
+	const uint8_t *p = pp->raw_events.ptr;
+	const uint8_t *end = p + pp->raw_events.len;
+	struct serf_msg_pp_group g;
+	struct serf_msg_pp_event e;
+
+	while (serf_msg_pp_group_next(&p, end, &g) == 1) {
+		if (g.is_nil)
+			continue;
+		const uint8_t *q = g.raw_events.ptr;
+		const uint8_t *qe = q + g.raw_events.len;
+		while (serf_msg_pp_event_next(&q, qe, &e) == 1) {
+			struct serf_msg_user_event m = {
+				.ltime = g.ltime, .name = e.name,
+				.payload = e.payload,
+			};
+			serf_user_event_handle(serf, &m);
+		}
+	}
+}
+
+int
+serf_merge_remote_state(struct serf *serf, uint64_t now_us,
+			const uint8_t *buf, size_t len, bool join)
+{
+	struct serf_msg_push_pull pp;
+	int rc;
+
+	if (len == 0)
+		return 0;	/* a foreign node may send no state */
+	rc = serf_msg_decode_push_pull(buf, len, &pp);
+	if (rc != 0) {
+		serf->stats.msgs_bad++;
+		return rc;
+	}
+	/* Witness v - 1: no message at the peer's current time exists yet. */
+	if (pp.ltime > 0)
+		serf_clock_witness(&serf->clock, pp.ltime - 1);
+	if (pp.event_ltime > 0)
+		serf_clock_witness(&serf->event_clock, pp.event_ltime - 1);
+	if (pp.query_ltime > 0)
+		serf_clock_witness(&serf->query_clock, pp.query_ltime - 1);
+	pp_apply_intents(serf, now_us, &pp);
+	/* Our own join without replay: older events are not ours to see. */
+	if (join && pp.event_ltime > serf->event_min_time)
+		serf->event_min_time = pp.event_ltime;
+	pp_apply_events(serf, &pp);
+	return 0;
+}
