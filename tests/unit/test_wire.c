@@ -562,3 +562,71 @@ Test(wire, push_pull_incremental)
 	cr_assert_eq(s.state[2], SWIM_STATUS_DEAD);
 	cr_assert(wire_eq(us, "hello"));
 }
+
+Test(wire, mp_strl_boundaries)
+{
+	static const struct {
+		uint32_t len;		/* string length */
+		uint8_t hdr[5];		/* expected header */
+		size_t hdr_len;		/* its size */
+	} cases[] = {
+		{ 0, { 0xa0 }, 1 },
+		{ 31, { 0xbf }, 1 },
+		{ 32, { 0xda, 0x00, 0x20 }, 3 },	/* never str8 (d9) */
+		{ 255, { 0xda, 0x00, 0xff }, 3 },
+		{ 65535, { 0xda, 0xff, 0xff }, 3 },
+		{ 65536, { 0xdb, 0x00, 0x01, 0x00, 0x00 }, 5 },
+	};
+	static uint8_t data[70000], out[70010];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct swim_str s = wire_b(data, cases[i].len);
+		uint8_t *end = swim_mp_encode_strl(out, cases[i].len);
+
+		cr_assert_eq((size_t)(end - out), cases[i].hdr_len);
+		cr_assert_arr_eq(out, cases[i].hdr, cases[i].hdr_len);
+		end = swim_mp_encode_bytes(out, &s);
+		cr_assert_eq((size_t)(end - out), swim_mp_sizeof_bytes(&s));
+		cr_assert_eq(swim_mp_sizeof_bytes(&s),
+			     cases[i].hdr_len + cases[i].len);
+	}
+	struct swim_str nil = { NULL, 0 };
+
+	cr_assert_eq(swim_mp_encode_bytes(out, &nil) - out, 1);
+	cr_assert_eq(out[0], 0xc0);
+	cr_assert_eq(swim_mp_sizeof_bytes(&nil), 1);
+}
+
+Test(wire, round_trip_all_types_large_fields)
+{
+	static uint8_t big[70000];
+	static uint8_t out[120000];
+	struct swim_msg m = { .type = SWIM_MSG_ACK }, d;
+	int n;
+
+	/* A str32 payload (> 65535 bytes) survives the round trip. */
+	memset(big, 0x5a, sizeof(big));
+	m.ack.seq_no = 0xffffffffu;
+	m.ack.payload = wire_b(big, sizeof(big));
+	n = swim_wire_encode_msg(&m, out, sizeof(out));
+	cr_assert_gt(n, 70000);
+	cr_assert_eq(swim_wire_decode_msg(out, (size_t)n, &d), 0);
+	cr_assert_eq(d.ack.seq_no, 0xffffffffu);
+	cr_assert(wire_eqb(d.ack.payload, big, sizeof(big)));
+	/* Compress of a str32-sized LZW output, and back. */
+	uint64_t r = 88172645463325252ull;
+
+	for (size_t i = 0; i < sizeof(big); i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		big[i] = (uint8_t)r;
+	}
+	n = swim_wire_encode_compress(big, sizeof(big), out, sizeof(out));
+	cr_assert_gt(n, 65535);
+	cr_assert_eq(out[12], 0xdb);
+	static uint8_t back[70000];
+
+	cr_assert_eq(swim_wire_decode_compress(out + 1, (size_t)n - 1, back,
+					       sizeof(back)),
+		     (int)sizeof(big));
+	cr_assert_arr_eq(back, big, sizeof(big));
+}
