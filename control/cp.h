@@ -280,7 +280,8 @@ struct cp {
 	uint64_t leave_rpc_id;		/* RPC leave waiting; 0 = none */
 	bool has_leave_rpc;
 	uint64_t publish_next_us;	/* next periodic snapshot */
-	uint32_t publish_bcast_len;	/* queue length at last publish */
+	uint64_t last_acks_fast;	/* dp acks_fast at the last take */
+	bool has_published;		/* a snapshot went out already */
 	uint64_t stats_next_us;		/* next drop-counter warning check */
 	uint64_t last_drops;		/* dp drops at the last check */
 	bool is_done;			/* leave the loop */

@@ -99,32 +99,39 @@ cp_loop_events(struct cp *cp, uint64_t now_us)
 	}
 }
 
-/* Publish the fast-path snapshot when gossip is pending or periodically. */
+/*
+ * Publish the fast-path snapshot once per gossip interval. Piggyback is
+ * taken from the core (which counts each take as one transmit) only when
+ * the lcores answered pings since the last take, so broadcasts are not
+ * used up by snapshots nobody sends.
+ */
 static void
 cp_loop_publish(struct cp *cp, uint64_t now_us)
 {
 	static struct dp_snapshot snap;
-	uint32_t qlen = swim_broadcast_queue_len(cp->swim);
+	struct dp_stats st;
 	unsigned nb = 0;
 	size_t n;
 
-	if (now_us < cp->publish_next_us &&
-	    (qlen == cp->publish_bcast_len || qlen == 0))
+	if (now_us < cp->publish_next_us)
 		return;
-	memset(&snap, 0, sizeof(snap));
+	cp->publish_next_us = now_us + cp->gossip_interval_us;
+	dp_get_stats(cp->dp, &st);
+	if (st.acks_fast != cp->last_acks_fast || !cp->has_published) {
+		cp->last_acks_fast = st.acks_fast;
+		n = 0;
+		if (swim_broadcast_queue_len(cp->swim) > 0)
+			n = swim_take_piggyback(cp->swim, snap.piggyback,
+						sizeof(snap.piggyback), &nb);
+		snap.piggyback_len = (uint16_t)n;
+		snap.nb_piggyback = (uint16_t)nb;
+	}
 	snprintf(snap.name, sizeof(snap.name), "%s", cp->cfg.name);
 	n = cp_serf_ack_payload(cp, snap.ack_payload,
 				sizeof(snap.ack_payload));
 	snap.ack_payload_len = (uint16_t)n;
-	n = 0;
-	if (qlen > 0)
-		n = swim_take_piggyback(cp->swim, snap.piggyback,
-					sizeof(snap.piggyback), &nb);
-	snap.piggyback_len = (uint16_t)n;
-	snap.nb_piggyback = (uint16_t)nb;
 	dp_publish(cp->dp, &snap);
-	cp->publish_bcast_len = swim_broadcast_queue_len(cp->swim);
-	cp->publish_next_us = now_us + cp->gossip_interval_us;
+	cp->has_published = true;
 }
 
 /* Warn (rate-limited) when the dataplane dropped packets. */

@@ -317,7 +317,9 @@ cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 	struct serf_stats sf;
 	struct swim_stats ss;
 	struct dp_stats ds;
+	struct cp_sync_stats ts;
 
+	cp_sync_get_stats(cp->sync, &ts);
 	serf_get_stats(cp->serf, &sf);
 	swim_get_stats(cp->swim, &ss);
 	dp_get_stats(cp->dp, &ds);
@@ -341,6 +343,18 @@ cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 	cp_ops_emit_u64(emit, arg, "gossipd", "dp_rx", ds.rx_pkts);
 	cp_ops_emit_u64(emit, arg, "gossipd", "dp_drop_malformed",
 			ds.drop_malformed);
+	cp_ops_emit_u64(emit, arg, "gossipd", "dp_drop_ring_full",
+			ds.drop_ring_full);
+	cp_ops_emit_u64(emit, arg, "gossipd", "dp_acks_fast", ds.acks_fast);
+	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_accepted", ts.accepted);
+	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_bad_input", ts.bad_input);
+	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_encrypted", ts.encrypted);
+	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_timeouts", ts.timeouts);
+	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_refused_full",
+			ts.refused_full);
+	cp_ops_emit_u64(emit, arg, "gossipd", "push_pulls_in",
+			ts.in_push_pull);
+	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_out_failed", ts.out_failed);
 	for (unsigned i = 0; i < cp->cfg.nb_tags; i++)
 		emit(arg, "tags", cp->cfg.tags[i].key, cp->cfg.tags[i].value);
 	return 0;

@@ -273,7 +273,9 @@ cp_rpc_client_flush(struct cp_rpc *rpc, struct cp_rpc_client *c)
 		}
 		cp_rpc_buf_consume(&c->out, (size_t)n);
 	}
-	if (c->out.len == 0 && (c->is_closing || c->is_eof)) {
+	/* A pending request keeps a half-closed peer for its late reply. */
+	if (c->out.len == 0 && (c->is_closing || c->is_eof) &&
+	    c->pend == CP_RPC_PEND_NONE) {
 		cp_rpc_client_kill(rpc, c);
 		return;
 	}

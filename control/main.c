@@ -209,7 +209,7 @@ cp_rpc_server_init(struct cp *cp)
 	cp_rpc_ops_init(cp, &rc.ops);
 	cp->rpc = cp_rpc_new(&rc, err, sizeof(err));
 	if (cp->rpc == NULL) {
-		fprintf(stderr, "gossipd: rpc %s: %s\n", bind, err);
+		fprintf(stderr, "gossipd: %s\n", err);
 		return -1;
 	}
 	cp->rpc_io.fd = cp_rpc_fd(cp->rpc);
@@ -231,8 +231,6 @@ cp_join_init(struct cp *cp)
 	       cp_addr_str(&cp->cfg.advertise, a, sizeof(a)),
 	       cp_addr_str(&cp->cfg.rpc_addr, r, sizeof(r)),
 	       cp->cfg.profile, cp->cfg.dataplane);
-	CP_LOG(INFO, "serf: EventMemberJoin: %s %s", cp->cfg.name,
-	       cp_ip_str(&cp->cfg.advertise, a, sizeof(a)));
 	if (cp->cfg.nb_join > 0) {
 		CP_LOG(INFO, "agent: Joining cluster...(replay: false)");
 		cp_join_start(cp, now_us, CP_JOIN_START, 0, cp->cfg.join,

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""gossipd and a real serf agent join each other, both ways, and list each
+other alive with tags within 5 s on both sides (serf CLI against both RPC
+servers, and gossipctl when it is built). Also two gossipd processes."""
+import os
+import subprocess
+
+import gossip_lib as g
+
+c = g.Checks()
+nodes = []
+
+# 1. gossipd joins serf.
+s1 = g.start_serf("s1", tags={"role": "serf"})
+nodes.append(s1)
+c.check(g.wait_rpc(s1, 10), "serf agent s1 is up")
+g1 = g.start_gossipd("g1", join=[s1.addr], tags={"role": "web", "dc": "x1"})
+nodes.append(g1)
+ok, dt = g.wait_status(s1, "g1", "alive", 5, {"role": "web", "dc": "x1"})
+c.check(ok, f"serf lists gossipd g1 alive with tags ({dt:.2f}s)")
+ok, dt = g.wait_status(g1, "s1", "alive", 5, {"role": "serf"})
+c.check(ok, f"gossipd g1 lists serf s1 alive with tags ({dt:.2f}s)")
+
+# 2. serf joins gossipd.
+g2 = g.start_gossipd("g2", tags={"role": "db"})
+nodes.append(g2)
+c.check(g.wait_rpc(g2, 5), "gossipd g2 is up")
+s2 = g.start_serf("s2", join=[g2.addr], tags={"role": "serf2"})
+nodes.append(s2)
+ok, dt = g.wait_status(g2, "s2", "alive", 5, {"role": "serf2"})
+c.check(ok, f"gossipd g2 lists serf s2 (which joined it) alive ({dt:.2f}s)")
+ok, dt = g.wait_status(s2, "g2", "alive", 5, {"role": "db"})
+c.check(ok, f"serf s2 lists gossipd g2 alive with tags ({dt:.2f}s)")
+
+# 3. two gossipd processes.
+g3 = g.start_gossipd("g3", tags={"k": "v"})
+nodes.append(g3)
+c.check(g.wait_rpc(g3, 5), "gossipd g3 is up")
+g4 = g.start_gossipd("g4", join=[g3.addr])
+nodes.append(g4)
+ok, dt = g.wait_status(g3, "g4", "alive", 5)
+c.check(ok, f"g3 lists g4 alive ({dt:.2f}s)")
+ok, dt = g.wait_status(g4, "g3", "alive", 5, {"k": "v"})
+c.check(ok, f"g4 lists g3 alive with tags ({dt:.2f}s)")
+c.check("EventMemberJoin: g4 127.0.0.1" in g3.log_text(),
+        "g3 logs serf-style 'EventMemberJoin: g4 127.0.0.1'")
+
+# 4. gossipctl, when built.
+if g.GOSSIPCTL and os.path.exists(g.GOSSIPCTL):
+    out = subprocess.run([g.GOSSIPCTL, "--rpc-addr", g1.rpc_addr, "members"],
+                         capture_output=True, text=True, timeout=5)
+    c.check(out.returncode == 0 and "s1" in out.stdout
+            and "alive" in out.stdout,
+            f"gossipctl members lists s1 alive: {out.stdout.strip()!r}")
+c.finish(nodes)
