@@ -225,3 +225,33 @@ Test(lzw, bomb_is_capped)
 	cr_assert_eq(swim_lzw_decompress(z_buf, (size_t)z, out_buf, 1024),
 		     SWIM_WIRE_E_NOSPACE);
 }
+
+/* Decoder vectors of Go's compress/lzw reader tests (LSB, litWidth 8). */
+Test(lzw, go_reader_vectors)
+{
+	static const uint8_t tobe_z[] = {
+		0x54, 0x9e, 0x08, 0x29, 0xf2, 0x44, 0x8a, 0x93, 0x27, 0x54,
+		0x04, 0x12, 0x34, 0xb8, 0xb0, 0xe0, 0xc1, 0x84, 0x01, 0x01,
+	};
+	static const uint8_t gif_z[] = { 0x00, 0x51, 0xfc, 0x1b, 0x28, 0x70,
+					 0xa0, 0xc1, 0x83, 0x01, 0x01 };
+	static const uint8_t gif[] = { 0x28, 0xff, 0xff, 0xff, 0x28, 0xff,
+				       0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				       0xff, 0xff, 0xff };
+	static const uint8_t eof_only[] = { 0x01, 0x01 };
+	const char *tobe = "TOBEORNOTTOBEORTOBEORNOT";
+	uint8_t out[64];
+
+	cr_assert_eq(swim_lzw_decompress(eof_only, 2, out, sizeof(out)), 0);
+	cr_assert_eq(swim_lzw_decompress(tobe_z, sizeof(tobe_z), out,
+					 sizeof(out)),
+		     24);
+	cr_assert_arr_eq(out, tobe, 24);
+	cr_assert_eq(swim_lzw_decompress(gif_z, sizeof(gif_z), out,
+					 sizeof(out)),
+		     (int)sizeof(gif));
+	cr_assert_arr_eq(out, gif, sizeof(gif));
+	/* tobe-truncated: Go says io.ErrUnexpectedEOF. */
+	cr_assert_eq(swim_lzw_decompress(tobe_z, 11, out, sizeof(out)),
+		     SWIM_WIRE_E_LZW);
+}
