@@ -62,6 +62,15 @@ struct dp_lcore {
 	struct rte_ring *tx;		/* control -> lcore; SP control, SC lcore */
 	void *rx_mem;			/* aligned_alloc'ed memory of rx */
 	void *tx_mem;			/* aligned_alloc'ed memory of tx */
+	/*
+	 * Doorbell for backends whose lcores sleep when idle (socket). The
+	 * lcore sets is_parked, then rechecks its tx ring, then sleeps on
+	 * kick_fd too; dp_send enqueues, then exchanges is_parked to 0 and
+	 * writes kick_fd if it was 1. Both sides use seq_cst so one of them
+	 * always sees the other (Dekker). kick_fd is -1 for busy pollers.
+	 */
+	_Atomic unsigned is_parked;	/* 1: lcore asleep or about to be */
+	int kick_fd;			/* eventfd, or -1: never kicked */
 	struct dp_lcore_stats stats;	/* written by this lcore only */
 };
 
@@ -93,6 +102,7 @@ struct dp {
 	unsigned recv_next;		/* control: first lcore dp_recv drains */
 	uint64_t send_full;		/* control: dp_send refusals, rings full */
 	uint64_t send_too_big;		/* control: dp_send refusals, len > max */
+	uint64_t nb_kicks;		/* control: doorbells rung by dp_send */
 	bool is_started;		/* control: start() succeeded */
 	struct dp_snap_pub pub;		/* the published snapshot */
 	struct dp_lcore lcore[DP_MAX_LCORES]; /* per-lcore rings + stats */
@@ -127,6 +137,10 @@ dp_stat_add(struct dp_lcore *lc, enum dp_stat s, uint64_t n)
  */
 unsigned dp_lcore_to_control(struct dp_lcore *lc, const struct dp_pkt *pkts,
 			     unsigned n);
+/** Control side: wake lcore lc if it is parked (see struct dp_lcore). */
+void dp_lcore_kick(struct dp *dp, struct dp_lcore *lc);
+/** Lcore side: true when control queued nothing for this lcore. */
+bool dp_lcore_tx_empty(const struct dp_lcore *lc);
 /** Lcore side: take up to n packets control queued for sending. */
 unsigned dp_lcore_from_control(struct dp_lcore *lc, struct dp_pkt *pkts,
 			       unsigned n);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -168,6 +169,8 @@ dp_base_init(struct dp *dp, const struct dp_ops *ops,
 	dp->nb_lcores = cfg->nb_lcores;
 	size = cfg->ring_size ? cfg->ring_size : DP_RING_SIZE_DEFAULT;
 	dp->cfg.ring_size = size;
+	for (unsigned i = 0; i < DP_MAX_LCORES; i++)
+		dp->lcore[i].kick_fd = -1;
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
 		struct dp_lcore *lc = &dp->lcore[i];
 
@@ -287,8 +290,10 @@ dp_send(struct dp *dp, const struct dp_pkt *pkt)
 		 * dp_lcore_from_control */
 		if (rte_ring_sp_enqueue_bulk_elem(lc->tx, pkt,
 						  sizeof(struct dp_pkt), 1,
-						  NULL) == 1)
+						  NULL) == 1) {
+			dp_lcore_kick(dp, lc);
 			return true;
+		}
 	}
 	dp->send_full++;
 	return false;
@@ -378,6 +383,31 @@ dp_lcore_to_control(struct dp_lcore *lc, const struct dp_pkt *pkts,
 	if (done < n)
 		dp_stat_add(lc, DP_STAT_DROP_RING_FULL, n - done);
 	return done;
+}
+
+void
+dp_lcore_kick(struct dp *dp, struct dp_lcore *lc)
+{
+	uint64_t one = 1;
+
+	if (lc->kick_fd < 0)
+		return;
+	/* After the enqueue: pairs with the lcore's seq_cst store of
+	 * is_parked before it rechecks the ring (dp_lcore_tx_empty). The
+	 * exchange makes one kick per nap, not one per packet. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&lc->is_parked, memory_order_relaxed) == 0 ||
+	    atomic_exchange(&lc->is_parked, 0) == 0)
+		return;
+	dp->nb_kicks++;
+	/* eventfd: cannot block (the counter would need 2^64 - 1 kicks) */
+	(void)!write(lc->kick_fd, &one, sizeof(one));
+}
+
+bool
+dp_lcore_tx_empty(const struct dp_lcore *lc)
+{
+	return rte_ring_empty(lc->tx);
 }
 
 unsigned

@@ -7,8 +7,11 @@
  * everything else received goes to control through the thread's rx ring,
  * and whatever control queues on its tx ring goes out of its socket.
  *
- * Sockets are non-blocking: an idle thread sleeps at most
- * DP_SOCK_IDLE_MAX_US in ppoll and so never blocks on a ring. After create()
+ * Sockets are non-blocking and nothing waits on a ring: after
+ * DP_SOCK_SPIN_TURNS empty turns a thread naps in poll() on its socket
+ * and its eventfd doorbell, which dp_send rings only while it naps
+ * (struct dp_lcore), so an idle node costs ~nothing and control's packets
+ * still leave at once. After create()
  * nothing allocates; per-packet trouble goes to counters, never to a log.
  */
 #include <errno.h>
@@ -18,19 +21,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dp_fastpath.h"
 #include "dp_internal.h"
 
-/* Idle sleeps start short and double while nothing happens, up to the
- * max: that bounds the delay of a packet control queues while the thread
- * sleeps (SWIM timeouts are hundreds of ms) and of stop(), yet an idle
- * node wakes only ~2000 times a second. */
-#define DP_SOCK_IDLE_MIN_US 20
-#define DP_SOCK_IDLE_MAX_US 500
+/* Empty loop turns (one recvmmsg each, ~1 us) before napping: stays hot
+ * between bursts of a busy peer. */
+#define DP_SOCK_SPIN_TURNS 64
+/* Longest nap: only a safety net, as both a datagram and the doorbell
+ * end a nap at once. */
+#define DP_SOCK_NAP_MS 100
 /* memberlist asks for a 2 MiB receive buffer, halving until accepted. */
 #define DP_SOCK_RCVBUF (2 * 1024 * 1024)
 /* Staging for one loop turn: acks of one rx burst + one ring burst. */
@@ -47,7 +50,7 @@ struct dp_sock_lcore {
 	int fd;				/* its UDP socket; -1 when closed */
 	pthread_t thread;		/* valid when has_thread */
 	bool has_thread;		/* control: pthread_create succeeded */
-	unsigned idle_us;		/* next idle sleep, MIN..MAX */
+	unsigned nb_empty;		/* empty turns in a row */
 	struct dp_fp fp;		/* fast path snapshot copy */
 	struct dp_pkt rx[DP_BURST];	/* one recvmmsg burst */
 	bool rx_keep[DP_BURST];		/* rx[i] goes to control */
@@ -208,7 +211,6 @@ dp_sock_lcore_prepare(struct dp_sock_lcore *sl)
 		sl->tx_msg[i].msg_hdr.msg_name = &sl->tx_name[i];
 	}
 	dp_fp_init(&sl->fp);
-	sl->idle_us = DP_SOCK_IDLE_MIN_US;
 }
 
 static void dp_sock_destroy(struct dp *dp);
@@ -233,6 +235,11 @@ dp_sock_lcores_open(struct dp_sock *ds, char *err, size_t errlen)
 		sl->fd = dp_sock_open(ds, &bind_addr, err, errlen);
 		if (sl->fd < 0)
 			return -EADDRNOTAVAIL;
+		sl->lc->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (sl->lc->kick_fd < 0) {
+			snprintf(err, errlen, "eventfd: %s", strerror(errno));
+			return -EMFILE;
+		}
 		if (i == 0 && bind_addr.port == 0)
 			bind_addr.port = dp_sock_bound_port(sl->fd);
 		dp_sock_lcore_prepare(sl);
@@ -407,19 +414,31 @@ dp_sock_tx(struct dp_sock_lcore *sl)
 	return got;
 }
 
-/* Nothing to do: sleep until a datagram arrives or idle_us passes. The
- * tx ring has no fd, hence the bound. */
+/* Nothing to do for a while: nap until a datagram, the doorbell or
+ * DP_SOCK_NAP_MS. The tx ring is rechecked AFTER is_parked is set, so a
+ * packet enqueued meanwhile is either seen here or rings the doorbell. */
 static void
 dp_sock_idle(struct dp_sock_lcore *sl)
 {
-	struct pollfd pfd = { .fd = sl->fd, .events = POLLIN };
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = sl->idle_us * 1000L };
+	struct dp_lcore *lc = sl->lc;
+	struct pollfd pfd[2] = {
+		{ .fd = sl->fd, .events = POLLIN },
+		{ .fd = lc->kick_fd, .events = POLLIN },
+	};
+	uint64_t v;
 
-	(void)ppoll(&pfd, 1, &ts, NULL);
-	if (sl->idle_us < DP_SOCK_IDLE_MAX_US / 2)
-		sl->idle_us *= 2;
-	else
-		sl->idle_us = DP_SOCK_IDLE_MAX_US;
+	if (++sl->nb_empty < DP_SOCK_SPIN_TURNS)
+		return;
+	sl->nb_empty = 0;
+	/* seq_cst store; pairs with the fence + exchange in dp_lcore_kick */
+	atomic_store(&lc->is_parked, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (dp_lcore_tx_empty(lc) &&
+	    !atomic_load_explicit(&sl->owner->quit, memory_order_acquire))
+		(void)poll(pfd, 2, DP_SOCK_NAP_MS);
+	atomic_store(&lc->is_parked, 0);
+	if (pfd[1].revents & POLLIN)
+		(void)!read(lc->kick_fd, &v, sizeof(v));	/* reset it */
 }
 
 /* The thread: phases rx+ack, tx, idle, until stop() sets quit. */
@@ -439,7 +458,7 @@ dp_sock_loop(void *arg)
 		if (nb_rx == 0 && nb_tx == 0)
 			dp_sock_idle(sl);
 		else
-			sl->idle_us = DP_SOCK_IDLE_MIN_US;
+			sl->nb_empty = 0;
 	}
 	return NULL;
 }
@@ -473,12 +492,16 @@ dp_sock_stop(struct dp *dp)
 {
 	struct dp_sock *ds = (struct dp_sock *)dp;
 
-	/* pairs with the acquire load in dp_sock_loop */
+	uint64_t one = 1;
+
+	/* pairs with the acquire loads in dp_sock_loop and dp_sock_idle */
 	atomic_store_explicit(&ds->quit, true, memory_order_release);
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
 		struct dp_sock_lcore *sl = ds->sl[i];
 
 		if (sl != NULL && sl->has_thread) {
+			/* end its nap now rather than after DP_SOCK_NAP_MS */
+			(void)!write(sl->lc->kick_fd, &one, sizeof(one));
 			pthread_join(sl->thread, NULL);
 			sl->has_thread = false;
 		}
@@ -497,6 +520,9 @@ dp_sock_destroy(struct dp *dp)
 			continue;
 		if (sl->fd >= 0)
 			close(sl->fd);
+		if (sl->lc->kick_fd >= 0)
+			close(sl->lc->kick_fd);
+		sl->lc->kick_fd = -1;
 		free(sl);
 		ds->sl[i] = NULL;
 	}

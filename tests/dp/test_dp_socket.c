@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dp.h"
+#include "dp_internal.h"
 
 #define WAIT_MS 2000
 
@@ -400,6 +401,38 @@ Test(dp_socket, ipv6_loopback_ping_is_acked)
 		     (ssize_t)sizeof(ping_me));
 	cr_assert_eq(recv_wait(fd, buf, sizeof(buf)), (ssize_t)sizeof(ack_42));
 	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_socket, control_rings_the_doorbell_of_a_napping_thread)
+{
+	uint16_t port, cport;
+	struct dp *dp = sock_dp(1, &port, NULL);
+	int fd = udp_open(0, &cport);
+	struct dp_pkt pkt;
+	uint8_t buf[64];
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.addr.ip_len = 4;
+	memcpy(pkt.addr.ip, "\x7f\x00\x00\x01", 4);
+	pkt.addr.port = cport;
+	pkt.len = sizeof(suspect_c);
+	memcpy(pkt.data, suspect_c, sizeof(suspect_c));
+	/* a few tries: the thread may just be between two naps */
+	for (int t = 0; t < 5 && dp->nb_kicks == 0; t++) {
+		uint64_t end = now_ms() + WAIT_MS;
+
+		while (atomic_load(&dp->lcore[0].is_parked) == 0 &&
+		       now_ms() < end)
+			usleep(1000);
+		cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
+			     "an idle thread naps");
+		cr_assert(dp_send(dp, &pkt));
+		cr_assert_eq(recv_wait(fd, buf, sizeof(buf)),
+			     (ssize_t)sizeof(suspect_c));
+	}
+	cr_assert_geq(dp->nb_kicks, 1, "the napping thread must be woken");
 	close(fd);
 	dp_delete(dp);
 }
