@@ -204,9 +204,22 @@ dp_dpdk_start(struct dp *dp)
 static void
 dp_dpdk_log_lcore(const struct dp_dpdk_lcore *dl)
 {
+	static const char *const base[DP_STAT_COUNT] = {
+		"rx", "tx", "acks_fast", "to_control", "drop_ring_full",
+		"drop_too_big", "drop_malformed", "drop_tx", "drop_other",
+	};
 	char line[1024];
 	size_t off = 0;
 
+	for (unsigned s = 0; s < DP_STAT_COUNT && off < sizeof(line); s++) {
+		/* after rte_eal_wait_lcore: the lcore is done writing */
+		uint64_t v = atomic_load_explicit(&dl->lc->stats.v[s],
+						  memory_order_relaxed);
+
+		if (v != 0)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+						" %s=%" PRIu64, base[s], v);
+	}
 	for (unsigned c = 0; c < DP_DPDK_CTR_COUNT && off < sizeof(line); c++)
 		if (dl->ctr[c] != 0)
 			off += (size_t)snprintf(line + off, sizeof(line) - off,
