@@ -51,22 +51,25 @@ ctl_err(const char *fmt, ...)
 	fprintf(stderr, "%s\n", out);
 }
 
+/* Usage errors are one line on stderr; --help prints the full text. */
 static int
 ctl_usage(const char *why)
 {
-	if (why != NULL)
-		ctl_err("gossipctl: %s", why);
-	fprintf(stderr,
-		"usage: gossipctl [--rpc-addr IP:PORT] [--rpc-auth KEY] [--timeout SEC] COMMAND\n"
-		"  members [--status RE] [--name RE] [--tag K=RE]... [--detailed] [--json]\n"
-		"  join [--replay] ADDR...\n"
-		"  leave\n"
-		"  force-leave [--prune] NAME\n"
-		"  info [--json]\n"
-		"  tags [--set K=V]... [--delete K]...\n"
-		"  event [--no-coalesce] NAME [PAYLOAD]\n"
-		"rpc-addr defaults to $SERF_RPC_ADDR, then 127.0.0.1:7373\n");
-	return CTL_EXIT_USAGE;
+	if (why != NULL) {
+		ctl_err("gossipctl: %s (see gossipctl --help)", why);
+		return CTL_EXIT_USAGE;
+	}
+	printf("usage: gossipctl [--rpc-addr IP:PORT] [--rpc-auth KEY] [--timeout SEC] COMMAND\n"
+	       "  members [--status RE] [--name RE] [--tag K=RE]... [--detailed] [--json]\n"
+	       "  join [--replay] ADDR...\n"
+	       "  leave\n"
+	       "  force-leave [--prune] NAME\n"
+	       "  info [--json]\n"
+	       "  tags [--set K=V]... [--delete K]...\n"
+	       "  event [--no-coalesce] NAME [PAYLOAD]\n"
+	       "rpc-addr defaults to $SERF_RPC_ADDR, then 127.0.0.1:7373;\n"
+	       "rpc-auth to $SERF_RPC_AUTH. Exit: 0 ok, 1 RPC error, 2 usage.\n");
+	return 0;
 }
 
 /* host:port (host may be [v6]) -> connected socket, or -1 with err set. */
@@ -465,7 +468,8 @@ ctl_parse(int argc, char **argv, struct ctl_opts *o)
 			ok = strchr(optarg, '=') != NULL && optarg[0] != '=' &&
 			     ctl_push(&o->kv, &o->nb_kv, optarg);
 			if (!ok)
-				ctl_err("gossipctl: invalid tag '%s'", optarg);
+				ctl_err("gossipctl: invalid tag '%s' (want K=V)",
+					optarg);
 			break;
 		case 'd': ok = ctl_push(&o->del, &o->nb_del, optarg); break;
 		case 'j': o->json = true; break;
@@ -491,6 +495,8 @@ main(int argc, char **argv)
 	int timeout_s = 30;
 	int i = 1;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+		if (strcmp(argv[i], "--help") == 0)
+			return ctl_usage(NULL);
 		if (strncmp(argv[i], "--rpc-addr=", 11) == 0) {
 			addr = argv[i--] + 11;	/* one word, not two */
 			continue;
@@ -508,6 +514,8 @@ main(int argc, char **argv)
 	}
 	if (i >= argc)
 		return ctl_usage("missing command");
+	if (strcmp(argv[i], "help") == 0 || strcmp(argv[i], "-h") == 0)
+		return ctl_usage(NULL);
 	if (addr == NULL || addr[0] == '\0')
 		addr = "127.0.0.1:7373";
 	const struct ctl_cmd *cmd = NULL;

@@ -172,6 +172,21 @@ rpc_fake_leave(void *ctx, uint64_t req_id, char *err, size_t errlen)
 	return CP_RPC_PENDING;
 }
 
+/* Drop node i, keeping the order; the moved nodes' self pointers follow. */
+static void
+rpc_fake_remove(struct rpc_fake *f, uint32_t i)
+{
+	for (uint32_t j = i; j + 1 < f->nb_nodes; j++) {
+		struct rpc_fake_node *n = &f->node[j];
+		*n = f->node[j + 1];
+		n->m.name = n->name;
+		n->m.tags = n->kv;
+		for (uint32_t t = 0; t < n->m.nb_tags; t++)
+			n->kv[t] = (struct cp_rpc_kv){ n->k[t], n->v[t] };
+	}
+	f->nb_nodes--;
+}
+
 static int
 rpc_fake_force_leave(void *ctx, const char *node, bool prune, char *err,
 		     size_t errlen)
@@ -185,13 +200,7 @@ rpc_fake_force_leave(void *ctx, const char *node, bool prune, char *err,
 		if (strcmp(f->node[i].name, node) != 0)
 			continue;
 		if (prune) {
-			f->node[i] = f->node[--f->nb_nodes];
-			/* re-point the moved node's self references */
-			f->node[i].m.name = f->node[i].name;
-			f->node[i].m.tags = f->node[i].kv;
-			for (uint32_t t = 0; t < f->node[i].m.nb_tags; t++)
-				f->node[i].kv[t] = (struct cp_rpc_kv){
-					f->node[i].k[t], f->node[i].v[t] };
+			rpc_fake_remove(f, i);
 		} else if (f->node[i].m.status == CP_RPC_STATUS_FAILED) {
 			f->node[i].m.status = CP_RPC_STATUS_LEFT;
 		}

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cp_rpc limits, auth and streaming: client cap, input and output caps,
+ * malformed msgpack, the auth gate (body skipped), stream filters and
+ * record framing, monitor levels, stop.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rpc_tc.h"
+
+static struct rpc_tc_env env;
+static struct rpc_tc cli;
+
+static void
+teardown(void)
+{
+	rpc_tc_close(&cli);
+	rpc_tc_env_stop(&env);
+}
+
+/* Start with the defaults changed by one callback-free tweak. */
+static void
+start(uint32_t max_clients, uint32_t max_in, uint32_t max_out,
+      const char *auth)
+{
+	struct cp_rpc_cfg cfg;
+	cp_rpc_cfg_default(&cfg);
+	cfg.max_clients = max_clients;
+	cfg.max_in_bytes = max_in;
+	cfg.max_out_bytes = max_out;
+	cfg.auth_key = auth;
+	rpc_tc_env_start(&env, &cfg, false);
+	rpc_tc_connect(&env, &cli);
+}
+
+static void
+setup(void)
+{
+	start(64, 64 * 1024, 16 << 20, NULL);
+}
+
+TestSuite(rpc_limits, .init = setup, .fini = teardown, .timeout = 20);
+
+static void
+expect_reply_seq(uint64_t want_seq, const char *want)
+{
+	uint64_t seq;
+	char err[256];
+	cr_assert_eq(rpc_tc_header(&env, &cli, &seq, err, sizeof(err)), 0);
+	cr_assert_eq(seq, want_seq);
+	cr_assert_str_eq(err, want);
+}
+
+static void
+expect_reply(const char *want)
+{
+	expect_reply_seq(cli.seq, want);
+}
+
+static struct cp_rpc_counters
+counters(void)
+{
+	struct cp_rpc_counters c;
+	cp_rpc_get_counters(env.f.rpc, &c);
+	return c;
+}
+
+Test(rpc_limits, client_cap_closes_extra_connection)
+{
+	teardown();
+	start(1, 64 * 1024, 16 << 20, NULL);
+	struct rpc_tc second;
+	rpc_tc_pump(&env, &cli, 2);
+	rpc_tc_connect(&env, &second);
+	cr_assert(rpc_tc_closed(&env, &second));
+	rpc_tc_close(&second);
+	cr_assert_eq(counters().refused_full, 1);
+	cr_assert_eq(counters().nb_clients, 1);
+	rpc_tc_handshake(&env, &cli);	/* the first one still works */
+}
+
+Test(rpc_limits, oversized_request_closes)
+{
+	teardown();
+	start(64, 1024, 16 << 20, NULL);
+	rpc_tc_handshake(&env, &cli);
+	char big[4096];
+	memset(big, 'n', sizeof(big));
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 8192);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "Node");
+	cp_rpc_enc_strn(&b, big, sizeof(big));
+	rpc_tc_send(&cli, "force-leave", &b);
+	cp_rpc_buf_destroy(&b);
+	cr_assert(rpc_tc_closed(&env, &cli));
+	cr_assert_eq(counters().overflow, 1);
+}
+
+Test(rpc_limits, never_valid_byte_closes)
+{
+	rpc_tc_send_raw(&cli, "\xc1", 1);
+	cr_assert(rpc_tc_closed(&env, &cli));
+	cr_assert_eq(counters().bad_input, 1);
+}
+
+Test(rpc_limits, header_not_a_map_closes)
+{
+	rpc_tc_send_raw(&cli, "\x93\x01\x02\x03", 4);
+	cr_assert(rpc_tc_closed(&env, &cli));
+	cr_assert_eq(counters().bad_input, 1);
+}
+
+Test(rpc_limits, negative_seq_closes)
+{
+	rpc_tc_send_raw(&cli, "\x82\xa7" "Command" "\xa9" "handshake"
+			"\xa3" "Seq" "\xff", 24);
+	cr_assert(rpc_tc_closed(&env, &cli));
+	cr_assert_eq(counters().bad_input, 1);
+}
+
+Test(rpc_limits, huge_declared_array_waits_then_overflows)
+{
+	teardown();
+	start(64, 256, 16 << 20, NULL);
+	/* array32 of 2^32-1 elements: a prefix, never decodable in 256 B */
+	rpc_tc_send_raw(&cli, "\xdd\xff\xff\xff\xff", 5);
+	rpc_tc_pump(&env, &cli, 5);
+	cr_assert(!cli.is_eof, "a prefix alone is not an error");
+	char zeros[300] = { 0 };
+	rpc_tc_send_raw(&cli, zeros, sizeof(zeros));
+	cr_assert(rpc_tc_closed(&env, &cli));
+	cr_assert_eq(counters().overflow, 1);
+}
+
+Test(rpc_limits, unread_output_backlog_drops_client)
+{
+	teardown();
+	start(64, 64 * 1024, 4096, NULL);
+	rpc_tc_handshake(&env, &cli);
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "Type");
+	cp_rpc_enc_str(&b, "user");
+	rpc_tc_send(&cli, "stream", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply("");
+	/* the client never reads: fill the socket, then our backlog */
+	char payload[400] = { 0 };
+	for (int i = 0; i < 20000 && counters().nb_clients == 1; i++) {
+		cp_rpc_publish_user_event(env.f.rpc, (uint64_t)i, "ev",
+					  (const uint8_t *)payload,
+					  sizeof(payload), false);
+	}
+	cr_assert_eq(counters().nb_clients, 0);
+	cr_assert_eq(counters().overflow, 1);
+}
+
+Test(rpc_limits, auth_required_skips_body)
+{
+	teardown();
+	start(64, 64 * 1024, 16 << 20, "s3cret");
+	rpc_tc_handshake(&env, &cli);
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 128);
+	cp_rpc_enc_map(&b, 3);
+	cp_rpc_enc_str(&b, "Name");
+	cp_rpc_enc_str(&b, "");
+	cp_rpc_enc_str(&b, "Status");
+	cp_rpc_enc_str(&b, "");
+	cp_rpc_enc_str(&b, "Tags");
+	cp_rpc_enc_map(&b, 0);
+	rpc_tc_send(&cli, "members-filtered", &b);
+	expect_reply("Authentication required");
+	b.len = 0;
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "AuthKey");
+	cp_rpc_enc_str(&b, "wrong");
+	rpc_tc_send(&cli, "auth", &b);
+	expect_reply("Invalid authentication token");
+	b.len = 0;
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "AuthKey");
+	cp_rpc_enc_str(&b, "s3cret");
+	rpc_tc_send(&cli, "auth", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply("");
+	rpc_tc_send(&cli, "stats", NULL);
+	expect_reply("");
+}
+
+Test(rpc_limits, unknown_command_before_auth_closes)
+{
+	teardown();
+	start(64, 64 * 1024, 16 << 20, "k");
+	rpc_tc_handshake(&env, &cli);
+	rpc_tc_send(&cli, "bogus", NULL);
+	expect_reply("Authentication required");
+	cr_assert(rpc_tc_closed(&env, &cli));
+}
+
+Test(rpc_limits, auth_without_key_configured)
+{
+	rpc_tc_handshake(&env, &cli);
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "AuthKey");
+	cp_rpc_enc_str(&b, "x");
+	rpc_tc_send(&cli, "auth", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply("Invalid authentication token");
+}
+
+static void
+open_stream(const char *type, const char *want)
+{
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 512);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "Type");
+	cp_rpc_enc_str(&b, type);
+	rpc_tc_send(&cli, "stream", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply(want);
+}
+
+static void
+stop(uint64_t seq)
+{
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "Stop");
+	cp_rpc_enc_uint(&b, seq);
+	rpc_tc_send(&cli, "stop", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply("");
+}
+
+/* The next record: header for seq, then a map whose first key is want. */
+static void
+expect_record(uint64_t seq, uint32_t nb_keys, const char *event)
+{
+	size_t len;
+	expect_reply_seq(seq, "");
+	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+	const char *p = cli.in, *end = cli.in + len, *k, *s;
+	uint32_t n, kl, sl;
+	cr_assert_eq(cp_rpc_dec_map(&p, end, &n), 0);
+	cr_assert_eq(n, nb_keys);
+	for (uint32_t i = 0; i < n; i++) {
+		cr_assert_eq(cp_rpc_dec_strn(&p, end, &k, &kl), 0);
+		if (cp_rpc_key_is(k, kl, "Event")) {
+			cr_assert_eq(cp_rpc_dec_strn(&p, end, &s, &sl), 0);
+			cr_assert_eq(sl, strlen(event));
+			cr_assert_arr_eq(s, event, sl);
+		} else {
+			cp_rpc_dec_skip(&p, end);
+		}
+	}
+	rpc_tc_consume(&cli, len);
+}
+
+Test(rpc_limits, stream_filter_validation)
+{
+	rpc_tc_handshake(&env, &cli);
+	open_stream("member-join,nope", "Invalid event filter");
+	open_stream("member-join,user:deploy,query:q,*", "");
+	cli.seq--;	/* reuse the same Seq */
+	open_stream("user", "Stream with given sequence exists");
+}
+
+Test(rpc_limits, stream_records_follow_ack_and_stop)
+{
+	rpc_tc_handshake(&env, &cli);
+	open_stream("user:deploy,member-update", "");
+	uint64_t sseq = cli.seq;
+	cp_rpc_publish_user_event(env.f.rpc, 1, "other", NULL, 0, true);
+	cp_rpc_publish_user_event(env.f.rpc, 2, "deploy",
+				  (const uint8_t *)"p1", 2, true);
+	cp_rpc_publish_members(env.f.rpc, CP_RPC_EVENT_MEMBER_JOIN,
+			       &env.f.node[1].m, 1);
+	cp_rpc_publish_members(env.f.rpc, CP_RPC_EVENT_MEMBER_UPDATE,
+			       &env.f.node[1].m, 1);
+	expect_record(sseq, 5, "user");
+	expect_record(sseq, 2, "member-update");
+	stop(sseq);
+	cp_rpc_publish_user_event(env.f.rpc, 3, "deploy", NULL, 0, true);
+	rpc_tc_pump(&env, &cli, 5);
+	cr_assert_eq(cli.len, 0, "nothing after stop");
+}
+
+Test(rpc_limits, stream_user_event_bytes_exact)
+{
+	/* serf-rpc.md 7.1: 85 a8'Coalesce' c3 a5'Event' a4'user' ... */
+	static const char want[] =
+		"\x85\xa8" "Coalesce" "\xc3\xa5" "Event" "\xa4" "user"
+		"\xa5" "LTime" "\x03\xa4" "Name" "\xa5" "evmon"
+		"\xa7" "Payload" "\xc4\x02" "p1";
+	size_t len;
+	rpc_tc_handshake(&env, &cli);
+	open_stream("*", "");
+	cp_rpc_publish_user_event(env.f.rpc, 3, "evmon",
+				  (const uint8_t *)"p1", 2, true);
+	expect_reply("");
+	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+	cr_assert_eq(len, sizeof(want) - 1);
+	cr_assert_arr_eq(cli.in, want, len);
+}
+
+Test(rpc_limits, event_command_reaches_stream)
+{
+	rpc_tc_handshake(&env, &cli);
+	open_stream("", "");	/* "" means "*" */
+	uint64_t sseq = cli.seq;
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "Name");
+	cp_rpc_enc_str(&b, "e");
+	rpc_tc_send(&cli, "event", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_record(sseq, 5, "user");	/* published inside the op */
+	expect_reply("");
+}
+
+Test(rpc_limits, stream_cap_per_connection)
+{
+	rpc_tc_handshake(&env, &cli);
+	for (int i = 0; i < 4; i++)
+		open_stream("*", "");
+	open_stream("*", "too many streams on this connection");
+}
+
+static void
+monitor(const char *level, const char *want)
+{
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "LogLevel");
+	cp_rpc_enc_str(&b, level);
+	rpc_tc_send(&cli, "monitor", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply(want);
+}
+
+Test(rpc_limits, monitor_levels_and_filtering)
+{
+	size_t len;
+	rpc_tc_handshake(&env, &cli);
+	monitor("bogus", "Unknown log level: BOGUS");
+	monitor("warn", "");
+	uint64_t mseq = cli.seq;
+	monitor("info", "Monitor already exists");
+	cp_rpc_publish_log(env.f.rpc, "t [DEBUG] hidden");
+	cp_rpc_publish_log(env.f.rpc, "t [ERR] shown");
+	cp_rpc_publish_log(env.f.rpc, "no level at all");
+	expect_reply_seq(mseq, "");
+	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+	cr_assert_eq(len, 5 + 1 + 13);	/* 81 a3'Log' ad"t [ERR] shown" */
+	cr_assert_arr_eq(cli.in + 6, "t [ERR] shown", 13);
+	rpc_tc_consume(&cli, len);
+	expect_reply_seq(mseq, "");
+	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+	rpc_tc_consume(&cli, len);
+	stop(mseq);
+	cp_rpc_publish_log(env.f.rpc, "t [ERR] after stop");
+	rpc_tc_pump(&env, &cli, 5);
+	cr_assert_eq(cli.len, 0);
+}
+
+Test(rpc_limits, stop_unknown_is_ok)
+{
+	rpc_tc_handshake(&env, &cli);
+	stop(12345);
+}
+
+Test(rpc_limits, publish_with_no_clients_is_cheap_noop)
+{
+	cp_rpc_publish_log(env.f.rpc, "[INFO] x");
+	cp_rpc_publish_user_event(env.f.rpc, 1, "n", NULL, 0, false);
+	cp_rpc_publish_members(env.f.rpc, CP_RPC_EVENT_COUNT, NULL, 0);
+	cr_assert_eq(counters().overflow, 0);
+}
