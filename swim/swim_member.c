@@ -12,6 +12,8 @@
 #define OFF_ALL offsetof(struct swim_member, idx_all)
 #define OFF_LIST offsetof(struct swim_member, idx_list)
 #define OFF_ORDER offsetof(struct swim_member, idx_order)
+/** Up to this many candidates, sampling is exact (a lazy shuffle). */
+#define SWIM_RANDOM_SMALL 256
 
 uint64_t
 swim_name_hash(const char *name, size_t len)
@@ -310,23 +312,54 @@ swim_picked(struct swim_member **out, uint32_t nb, const struct swim_member *m)
 	return false;
 }
 
+static struct swim_member *
+swim_members_at(const struct swim_members *t, uint32_t idx)
+{
+	return idx < t->live.nb ? t->live.v[idx] : t->dead.v[idx - t->live.nb];
+}
+
+/* Small tables: walk a lazy random permutation, so nobody is missed. */
+static uint32_t
+swim_members_random_small(const struct swim_members *t, struct swim_rand *rnd,
+			  uint32_t n, uint32_t k, swim_member_filter_f filter,
+			  void *ctx, struct swim_member **out)
+{
+	uint16_t perm[SWIM_RANDOM_SMALL];
+	uint32_t nb = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		perm[i] = (uint16_t)i;
+	for (uint32_t i = 0; i < n && nb < k; i++) {
+		uint32_t j = i + (uint32_t)swim_rand_below(rnd, n - i);
+		uint16_t tmp = perm[i];
+		perm[i] = perm[j];
+		perm[j] = tmp;
+		struct swim_member *m = swim_members_at(t, perm[i]);
+		if (filter == NULL || filter(ctx, m))
+			out[nb++] = m;
+	}
+	return nb;
+}
+
 uint32_t
 swim_members_random(const struct swim_members *t, struct swim_rand *rnd,
 		    bool with_dead, uint32_t k, swim_member_filter_f filter,
 		    void *ctx, struct swim_member **out)
 {
 	uint32_t n = t->live.nb + (with_dead ? t->dead.nb : 0);
-	/* memberlist draws 3n times; cap it so large tables stay cheap. */
-	uint64_t draws = 3ull * n;
-	uint64_t cap = 32ull * k + 64;
 	uint32_t nb = 0;
 
+	if (n <= SWIM_RANDOM_SMALL)
+		return swim_members_random_small(t, rnd, n, k, filter, ctx,
+						 out);
+	/* memberlist draws up to 3n times; expected O(k) draws here. */
+	uint64_t draws = 3ull * n;
+	uint64_t cap = 64ull * k + 256;
 	if (draws > cap)
 		draws = cap;
 	for (uint64_t i = 0; i < draws && nb < k; i++) {
-		uint32_t idx = (uint32_t)swim_rand_below(rnd, n);
-		struct swim_member *m = idx < t->live.nb ?
-			t->live.v[idx] : t->dead.v[idx - t->live.nb];
+		struct swim_member *m = swim_members_at(t,
+			(uint32_t)swim_rand_below(rnd, n));
 		if (filter != NULL && !filter(ctx, m))
 			continue;
 		if (swim_picked(out, nb, m))

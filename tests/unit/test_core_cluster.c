@@ -86,12 +86,16 @@ Test(core_cluster, revived_node_refutes)
 	tn_run_until(n, 5 * S);
 	n->down[3] = true;
 	n->tcp_down[3] = true;
-	tn_run_until(n, n->now + 3 * S);
-	/* Suspected by someone but not dead yet. */
+	/* Wait until someone suspects it (not dead yet: k = 2, 24 s). */
 	bool suspected = false;
-	for (unsigned i = 0; i < 3; i++)
-		suspected |= tn_status(n, i, 3) == SWIM_STATUS_SUSPECT;
+	for (int step = 0; step < 40 && !suspected; step++) {
+		tn_run_until(n, n->now + S / 2);
+		for (unsigned i = 0; i < 3; i++)
+			suspected |= tn_status(n, i, 3) == SWIM_STATUS_SUSPECT;
+	}
 	cr_assert(suspected);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_neq(tn_status(n, i, 3), SWIM_STATUS_DEAD);
 	n->down[3] = false;
 	n->tcp_down[3] = false;
 	tn_run_until(n, n->now + 10 * S);
