@@ -141,6 +141,11 @@ cp_rpc_new(const struct cp_rpc_cfg *cfg, char *err, size_t errlen)
 		goto out_free;
 	}
 	rpc->cfg.auth_key = rpc->auth;
+	rpc->log_ring = calloc(CP_RPC_LOG_RING, sizeof(*rpc->log_ring));
+	if (rpc->log_ring == NULL) {
+		snprintf(err, errlen, "rpc: out of memory");
+		goto out_free;
+	}
 	cp_rpc_buf_create(&rpc->scratch, rpc->cfg.max_out_bytes);
 	if (cp_rpc_listen(rpc, err, errlen) != 0)
 		goto out_free;
@@ -183,6 +188,9 @@ cp_rpc_delete(struct cp_rpc *rpc)
 	if (rpc->epfd > 0)
 		close(rpc->epfd);
 	cp_rpc_buf_destroy(&rpc->scratch);
+	for (uint32_t i = 0; rpc->log_ring != NULL && i < CP_RPC_LOG_RING; i++)
+		free(rpc->log_ring[i]);
+	free(rpc->log_ring);
 	free(rpc->clients);
 	free(rpc->auth);
 	free(rpc);

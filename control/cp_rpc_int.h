@@ -14,6 +14,10 @@
 #define CP_RPC_CMD_MAX 32
 /** Longest `stream` Type filter we keep. */
 #define CP_RPC_FILTER_MAX 256
+/** Log lines kept for a new `monitor` (the agent replays its last 512). */
+#define CP_RPC_LOG_RING 512
+/** Longest log line kept in the ring (longer ones are cut). */
+#define CP_RPC_LOG_LINE_MAX 1024
 /** Serf's default UserEventSizeLimit (name + payload). */
 #define CP_RPC_USER_EVENT_MAX 512
 
@@ -69,6 +73,8 @@ struct cp_rpc {
 	struct cp_rpc_buf scratch;	/* body staging (members, stats) */
 	struct cp_rpc_counters cnt;	/* exported counters */
 	bool in_poll;			/* reap is deferred to poll's end */
+	char **log_ring;		/* CP_RPC_LOG_RING lines, heap or NULL */
+	uint32_t log_next;		/* slot the next line goes to */
 };
 
 /** Log levels in Serf order; monitor filters lines below its level. */
@@ -146,6 +152,9 @@ int cp_rpc_cmd_query(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		     const char *body, const char *end);
 int cp_rpc_cmd_respond(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		       const char *body, const char *end);
+
+/** Replay the log ring to a monitor that has just been acked. */
+void cp_rpc_log_replay(struct cp_rpc *rpc, struct cp_rpc_client *c);
 
 /** Does a validated stream filter take this event? name: user event. */
 bool cp_rpc_filter_takes(const char *filter, const char *kind,

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const cp_rpc_log_levels[5] = {
@@ -122,7 +123,6 @@ int
 cp_rpc_cmd_monitor(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		   const char *body, const char *end)
 {
-	(void)rpc;
 	struct cp_rpc_sv lvl = { NULL, 0 };
 	const struct cp_rpc_field f[] = {
 		{ "LogLevel", CP_RPC_FT_STR, &lvl, 0 },
@@ -147,7 +147,8 @@ cp_rpc_cmd_monitor(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		c->has_monitor = true;
 		c->monitor_seq = c->seq;
 		c->monitor_level = level;
-		cp_rpc_reply(c, c->seq, "");
+		cp_rpc_reply(c, c->seq, "");	/* the ack, then the replay */
+		cp_rpc_log_replay(rpc, c);
 	}
 	return 0;
 }
@@ -275,19 +276,49 @@ cp_rpc_line_level(const char *line)
 	return -1;	/* unknown levels are never filtered */
 }
 
+/* One {Log} record to a monitor, if the line passes its level. */
+static void
+cp_rpc_log_send(struct cp_rpc_client *c, const char *line)
+{
+	int level = cp_rpc_line_level(line);
+	if (level >= 0 && (unsigned)level < c->monitor_level)
+		return;
+	cp_rpc_reply(c, c->monitor_seq, "");
+	cp_rpc_enc_map(&c->out, 1);
+	cp_rpc_enc_str(&c->out, "Log");
+	cp_rpc_enc_str(&c->out, line);
+}
+
+void
+cp_rpc_log_replay(struct cp_rpc *rpc, struct cp_rpc_client *c)
+{
+	for (uint32_t i = 0; i < CP_RPC_LOG_RING; i++) {
+		const char *line = rpc->log_ring[(rpc->log_next + i) %
+						 CP_RPC_LOG_RING];
+		if (line != NULL)
+			cp_rpc_log_send(c, line);
+	}
+}
+
+/* Keep a copy (cut to CP_RPC_LOG_LINE_MAX) for monitors yet to come. */
+static void
+cp_rpc_log_keep(struct cp_rpc *rpc, const char *line)
+{
+	char **slot = &rpc->log_ring[rpc->log_next];
+	free(*slot);
+	*slot = strndup(line, CP_RPC_LOG_LINE_MAX);
+	rpc->log_next = (rpc->log_next + 1) % CP_RPC_LOG_RING;
+}
+
 void
 cp_rpc_publish_log(struct cp_rpc *rpc, const char *line)
 {
-	int level = cp_rpc_line_level(line);
+	cp_rpc_log_keep(rpc, line);
 	for (uint32_t i = 0; i < rpc->cfg.max_clients; i++) {
 		struct cp_rpc_client *c = rpc->clients[i];
-		if (c == NULL || c->is_dead || !c->has_monitor ||
-		    (level >= 0 && (unsigned)level < c->monitor_level))
+		if (c == NULL || c->is_dead || !c->has_monitor)
 			continue;
-		cp_rpc_reply(c, c->monitor_seq, "");
-		cp_rpc_enc_map(&c->out, 1);
-		cp_rpc_enc_str(&c->out, "Log");
-		cp_rpc_enc_str(&c->out, line);
+		cp_rpc_log_send(c, line);
 		cp_rpc_client_flush(rpc, c);
 	}
 	cp_rpc_reap_if_idle(rpc);

@@ -15,6 +15,7 @@ command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skip"; exit 77; }
 
 TMP=$(mktemp -d)
 PIDS=()
+FAKE_PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -31,6 +32,7 @@ start_fake() {
 	local out=$TMP/fake.$RANDOM
 	"$FAKE" --max-seconds 120 "$@" > "$out" 2>&1 &
 	PIDS+=($!)
+	FAKE_PIDS+=($!)
 	for _ in $(seq 1 100); do
 		[ -s "$out" ] && break
 		sleep 0.05
@@ -266,5 +268,14 @@ stderr:
 rc=0" leave
 fi
 
+# Stop the fakes cleanly (SIGTERM: cp_rpc_delete runs); under ASan a leak
+# or UB report lands in their output.
+for p in "${FAKE_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+if grep -lE "Sanitizer|runtime error" "$TMP"/fake.* >/dev/null 2>&1; then
+	fail "fake server sanitizer report"
+	grep -hE -A5 "Sanitizer|runtime error" "$TMP"/fake.* | head -20
+else
+	ok "fake servers exited clean"
+fi
 echo "# $NOK passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

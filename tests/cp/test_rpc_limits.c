@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -387,4 +388,96 @@ Test(rpc_limits, publish_with_no_clients_is_cheap_noop)
 	cp_rpc_publish_user_event(env.f.rpc, 1, "n", NULL, 0, false);
 	cp_rpc_publish_members(env.f.rpc, CP_RPC_EVENT_COUNT, NULL, 0);
 	cr_assert_eq(counters().overflow, 0);
+}
+
+/* Count {Log} records queued for seq, checking the first one's text. */
+static int
+count_logs(uint64_t seq, const char *first)
+{
+	int n = 0;
+	size_t len;
+	rpc_tc_pump(&env, &cli, 20);
+	while (cli.len > 0) {
+		expect_reply_seq(seq, "");
+		cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+		const char *p = cli.in, *end = cli.in + len, *k, *s;
+		uint32_t m, kl, sl;
+		cr_assert_eq(cp_rpc_dec_map(&p, end, &m), 0);
+		cr_assert_eq(cp_rpc_dec_strn(&p, end, &k, &kl), 0);
+		cr_assert(cp_rpc_key_is(k, kl, "Log"));
+		cr_assert_eq(cp_rpc_dec_strn(&p, end, &s, &sl), 0);
+		if (n++ == 0 && first != NULL)
+			cr_assert(sl == strlen(first) && !memcmp(s, first, sl),
+				  "first replayed line is %.*s", (int)sl, s);
+		rpc_tc_consume(&cli, len);
+	}
+	return n;
+}
+
+Test(rpc_limits, monitor_replays_recent_lines_after_ack)
+{
+	rpc_tc_handshake(&env, &cli);
+	cp_rpc_publish_log(env.f.rpc, "x [DEBUG] old debug");
+	cp_rpc_publish_log(env.f.rpc, "x [INFO] old info");
+	cp_rpc_publish_log(env.f.rpc, "x [WARN] old warn");
+	monitor("INFO", "");	/* the ack comes first */
+	cr_assert_eq(count_logs(cli.seq, "x [INFO] old info"), 2);
+}
+
+Test(rpc_limits, monitor_replay_ring_keeps_last_512)
+{
+	char line[64];
+	rpc_tc_handshake(&env, &cli);
+	for (int i = 0; i < 600; i++) {
+		snprintf(line, sizeof(line), "[INFO] line %d", i);
+		cp_rpc_publish_log(env.f.rpc, line);
+	}
+	monitor("trace", "");
+	cr_assert_eq(count_logs(cli.seq, "[INFO] line 88"), 512);
+}
+
+/* xorshift64: deterministic garbage for the robustness test. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+Test(rpc_limits, random_garbage_never_kills_the_server)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	static const char *const cmds[] = {
+		"handshake", "members-filtered", "join", "tags", "stream",
+		"monitor", "stop", "event", "force-leave", "auth",
+	};
+	for (int round = 0; round < 300; round++) {
+		struct rpc_tc c;
+		char junk[256];
+		rpc_tc_connect(&env, &c);
+		size_t n = rnd(&seed) % sizeof(junk);
+		for (size_t i = 0; i < n; i++)
+			junk[i] = (char)rnd(&seed);
+		/* even rounds: a real handshake and command, junk as body */
+		if (round % 2 == 0) {
+			struct cp_rpc_buf b;
+			cp_rpc_buf_create(&b, 64);
+			cp_rpc_enc_map(&b, 1);
+			cp_rpc_enc_str(&b, "Version");
+			cp_rpc_enc_uint(&b, 1);
+			rpc_tc_send(&c, "handshake", &b);
+			rpc_tc_send(&c, cmds[rnd(&seed) % 10], NULL);
+			cp_rpc_buf_destroy(&b);
+		}
+		rpc_tc_send_raw(&c, junk, n);
+		rpc_tc_pump(&env, &c, 2);
+		rpc_tc_close(&c);
+	}
+	rpc_tc_pump(&env, NULL, 10);
+	rpc_tc_handshake(&env, &cli);	/* still serving */
+	rpc_tc_send(&cli, "stats", NULL);
+	expect_reply("");
+	cr_assert_leq(counters().nb_clients, 2);
 }
