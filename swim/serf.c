@@ -327,7 +327,7 @@ serf_add_self(struct serf *serf)
 			     &info) == 0)
 		serf_member_refresh(m, &info);
 	/* Our tags are ours, whatever the core's Meta says yet. */
-	m->tags = serf->self_tags;
+	serf_tagset_copy(&m->tags, &serf->self_tags);
 	int len = serf_msg_encode_tags(serf->self_tags.tags, serf->self_tags.nb,
 				       m->meta, sizeof(m->meta));
 	m->meta_len = len > 0 ? (uint32_t)len : 0;
@@ -592,12 +592,12 @@ serf_set_tags(struct serf *serf, uint64_t now_us, const struct serf_tag *tags,
 		return -EMSGSIZE;
 	if (swim_set_meta(serf->swim, now_us, meta, (size_t)len) != 0)
 		return -EMSGSIZE;
-	serf->self_tags = ts;
+	serf_tagset_copy(&serf->self_tags, &ts);
 	serf->cfg.tags = serf->self_tags.tags;
 	m = serf_member_get(serf, (const uint8_t *)serf->self.str,
 			    serf->self.len);
 	if (m != NULL) {
-		m->tags = ts;
+		serf_tagset_copy(&m->tags, &ts);
 		memcpy(m->meta, meta, (size_t)len);
 		m->meta_len = (uint32_t)len;
 	}

@@ -155,6 +155,8 @@ bool serf_name_eq(const struct serf_name *n, const void *ptr, size_t len);
 /* serf_member.c */
 int serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags,
 		    uint32_t nb);
+/** Copy a tagset; its tag pointers are rebased onto dst's strings. */
+void serf_tagset_copy(struct serf_tagset *dst, const struct serf_tagset *src);
 void serf_member_refresh(struct serf_member *m,
 			 const struct swim_member_info *info);
 struct serf_member *serf_member_add(struct serf *serf,

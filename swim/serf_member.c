@@ -55,6 +55,22 @@ serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags, uint32_t nb
 	return 0;
 }
 
+void
+serf_tagset_copy(struct serf_tagset *dst, const struct serf_tagset *src)
+{
+	if (dst == src)
+		return;
+	memcpy(dst->strs, src->strs, sizeof(dst->strs));
+	dst->nb = src->nb;
+	for (uint32_t i = 0; i < src->nb; i++) {
+		dst->tags[i] = src->tags[i];
+		/* Rebase: the strings live in the tagset itself. */
+		dst->tags[i].key = dst->strs + (src->tags[i].key - src->strs);
+		dst->tags[i].value = dst->strs +
+				     (src->tags[i].value - src->strs);
+	}
+}
+
 /** Decode Meta into a tagset; undecodable Meta gives no tags (as Go). */
 static void
 tagset_decode(struct serf_tagset *ts, const uint8_t *meta, size_t len)
