@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -48,7 +49,27 @@ cp_rpc_cfg_default(struct cp_rpc_cfg *cfg)
 	cfg->max_streams = 4;		/* serf monitor opens one */
 }
 
-/* "1.2.3.4:7373" or "[::1]:7373" into a sockaddr. */
+/* A host name ("localhost"): resolved once, at init, where blocking is ok. */
+static int
+cp_rpc_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+	       socklen_t *sslen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	if (host[0] == '\0' || getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -EINVAL;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "1.2.3.4:7373", "[::1]:7373" or "localhost:7373" into a sockaddr. */
 static int
 cp_rpc_parse_bind(const char *bind, struct sockaddr_storage *ss,
 		  socklen_t *sslen)
@@ -81,8 +102,9 @@ cp_rpc_parse_bind(const char *bind, struct sockaddr_storage *ss,
 			*sslen = sizeof(*in6);
 			return 0;
 		}
+		return -EINVAL;
 	}
-	return -EINVAL;
+	return cp_rpc_resolve(host, (uint16_t)port, ss, sslen);
 }
 
 /* socket, bind, listen; fills rpc->lfd and rpc->port. */

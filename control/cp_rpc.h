@@ -141,7 +141,8 @@ struct cp_rpc_ops {
 
 /** Server configuration; start from cp_rpc_cfg_default(). */
 struct cp_rpc_cfg {
-	const char *bind;	/* "IPv4:port" or "[IPv6]:port"; port 0 = any */
+	const char *bind;	/* "IPv4:port", "[IPv6]:port" or "host:port"
+				 * (resolved once in cp_rpc_new); port 0 = any */
 	const char *auth_key;	/* NULL or "" = no auth (as rpc_auth) */
 	uint32_t max_clients;	/* connections beyond this are closed */
 	uint32_t max_in_bytes;	/* per client: largest request buffered */

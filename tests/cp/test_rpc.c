@@ -593,6 +593,13 @@ Test(rpc, bad_bind_address_is_refused)
 	cr_assert_str_eq(err, "rpc: bad bind address 'nonsense'");
 	cfg.bind = "127.0.0.1:99999";
 	cr_assert_null(cp_rpc_new(&cfg, err, sizeof(err)));
+	cfg.bind = "[nonsense]:7373";
+	cr_assert_null(cp_rpc_new(&cfg, err, sizeof(err)));
+	cr_assert_str_eq(err, "rpc: bad bind address '[nonsense]:7373'");
+	cfg.bind = "localhost:0";
+	struct cp_rpc *l = cp_rpc_new(&cfg, err, sizeof(err));
+	cr_assert_not_null(l, "%s", err);
+	cp_rpc_delete(l);
 	cfg.bind = "[::1]:0";
 	struct cp_rpc *r = cp_rpc_new(&cfg, err, sizeof(err));
 	if (r != NULL)	/* IPv6 may be off in this sandbox */
