@@ -40,6 +40,7 @@ static const char *const dp_dpdk_ctr_str[DP_DPDK_CTR_COUNT] = {
 	[DP_DPDK_MBUF_FAIL] = "mbuf_fail",
 	[DP_DPDK_SEGMENTED] = "segmented",
 	[DP_DPDK_NOT_IPV4] = "not_ipv4",
+	[DP_DPDK_BUSY_TSC] = "busy_tsc",
 };
 
 static void dp_dpdk_destroy(struct dp *dp);
@@ -210,6 +211,7 @@ dp_dpdk_log_lcore(const struct dp_dpdk_lcore *dl)
 	};
 	char line[1024];
 	size_t off = 0;
+	uint64_t rx;
 
 	for (unsigned s = 0; s < DP_STAT_COUNT && off < sizeof(line); s++) {
 		/* after rte_eal_wait_lcore: the lcore is done writing */
@@ -232,6 +234,12 @@ dp_dpdk_log_lcore(const struct dp_dpdk_lcore *dl)
 						dp_pkt_drop_str[d], dl->drop[d]);
 	line[off < sizeof(line) ? off : sizeof(line) - 1] = '\0';
 	DP_LOG(INFO, "lcore %u:%s", dl->lcore_id, off ? line : " idle");
+	rx = atomic_load_explicit(&dl->lc->stats.v[DP_STAT_RX_PKTS],
+				  memory_order_relaxed);
+	if (rx != 0)
+		DP_LOG(INFO, "lcore %u: %.1f ns per received frame when busy",
+		       dl->lcore_id, (double)dl->ctr[DP_DPDK_BUSY_TSC] * 1e3 /
+		       ((double)dl->owner->tsc_per_us * (double)rx));
 }
 
 static void

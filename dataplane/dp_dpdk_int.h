@@ -51,6 +51,8 @@ enum dp_dpdk_ctr {
 	DP_DPDK_MBUF_FAIL,		/* mbuf allocation failed */
 	DP_DPDK_SEGMENTED,		/* multi-segment frame: freed */
 	DP_DPDK_NOT_IPV4,		/* IPv6 destination from control */
+	DP_DPDK_BUSY_TSC,		/* TSC cycles in loop turns that got
+					 * frames: / rx = cost per frame */
 	DP_DPDK_CTR_COUNT,
 };
 

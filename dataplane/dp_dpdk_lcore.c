@@ -447,9 +447,10 @@ dp_dpdk_lcore_main(void *arg)
 		send_garp(dl);	/* tell the segment where we are */
 	/* pairs with the release store in dp_dpdk_stop */
 	while (!atomic_load_explicit(&dd->quit, memory_order_acquire)) {
+		uint64_t start_tsc = rte_rdtsc();
 		uint16_t nb;
 
-		dl->now_us = rte_rdtsc() / dd->tsc_per_us;
+		dl->now_us = start_tsc / dd->tsc_per_us;
 		dp_fp_refresh(&dl->fp, &dd->base.pub);
 
 		/* 1. main port: classify, answer, pass on */
@@ -467,6 +468,8 @@ dp_dpdk_lcore_main(void *arg)
 		/* 3. one tx_burst per port per turn */
 		tx_flush(dl);
 		exc_flush(dl);
+		if (nb != 0)
+			ctr_add(dl, DP_DPDK_BUSY_TSC, rte_rdtsc() - start_tsc);
 	}
 	DP_LOG(INFO, "lcore %u leaves", dl->lcore_id);
 	return 0;
