@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -149,7 +150,9 @@ cp_rpc_new(const struct cp_rpc_cfg *cfg, char *err, size_t errlen)
 	}
 	rpc->cfg = *cfg;
 	rpc->lfd = -1;
+	rpc->epfd = -1;
 	rpc->next_req_id = 1;
+	rpc->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (rpc->cfg.max_clients == 0 || rpc->cfg.max_in_bytes < 64 ||
 	    rpc->cfg.max_out_bytes < 4096 || rpc->cfg.bind == NULL) {
 		snprintf(err, errlen, "rpc: bad limits in config");
@@ -207,8 +210,10 @@ cp_rpc_delete(struct cp_rpc *rpc)
 	}
 	if (rpc->lfd >= 0)
 		close(rpc->lfd);
-	if (rpc->epfd > 0)
+	if (rpc->epfd >= 0)
 		close(rpc->epfd);
+	if (rpc->spare_fd >= 0)
+		close(rpc->spare_fd);
 	cp_rpc_buf_destroy(&rpc->scratch);
 	for (uint32_t i = 0; rpc->log_ring != NULL && i < CP_RPC_LOG_RING; i++)
 		free(rpc->log_ring[i]);
@@ -358,15 +363,38 @@ cp_rpc_accept_one(struct cp_rpc *rpc, int fd)
 	rpc->cnt.accepted++;
 }
 
+/*
+ * Out of fds: the pending connection would keep the listener readable and
+ * the loop spinning. Give back the spare fd, accept and close at once
+ * (the client sees a close, as when the cap is hit), take the spare again.
+ */
+static void
+cp_rpc_accept_shed(struct cp_rpc *rpc)
+{
+	if (rpc->spare_fd < 0)
+		return;
+	close(rpc->spare_fd);
+	int fd = accept4(rpc->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		rpc->cnt.refused_full++;
+	}
+	rpc->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void
 cp_rpc_accept(struct cp_rpc *rpc)
 {
 	for (int i = 0; i < CP_RPC_EVENTS_MAX; i++) {
 		int fd = accept4(rpc->lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;	/* EAGAIN, or a transient error: retry later */
-		cp_rpc_accept_one(rpc, fd);
+		if (fd >= 0) {
+			cp_rpc_accept_one(rpc, fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE)
+			cp_rpc_accept_shed(rpc);
+		return;	/* EAGAIN, or a transient error: retry later */
 	}
 }
 

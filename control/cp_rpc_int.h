@@ -73,6 +73,7 @@ struct cp_rpc {
 	struct cp_rpc_buf scratch;	/* body staging (members, stats) */
 	struct cp_rpc_counters cnt;	/* exported counters */
 	bool in_poll;			/* reap is deferred to poll's end */
+	int spare_fd;			/* /dev/null, given up on EMFILE */
 	char **log_ring;		/* CP_RPC_LOG_RING lines, heap or NULL */
 	uint32_t log_next;		/* slot the next line goes to */
 };

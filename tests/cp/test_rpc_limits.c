@@ -4,8 +4,14 @@
  * malformed msgpack, the auth gate (body skipped), stream filters and
  * record framing, monitor levels, stop.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -480,4 +486,51 @@ Test(rpc_limits, random_garbage_never_kills_the_server)
 	rpc_tc_send(&cli, "stats", NULL);
 	expect_reply("");
 	cr_assert_leq(counters().nb_clients, 2);
+}
+
+/* Highest fd open in this process (from /proc/self/fd). */
+static int
+max_open_fd(void)
+{
+	int max = 2;
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		int fd = atoi(e->d_name);
+		max = fd > max ? fd : max;
+	}
+	closedir(d);
+	return max;
+}
+
+Test(rpc_limits, out_of_fds_sheds_the_connection_without_spinning)
+{
+	struct rlimit old, lim;
+	int holes[1024], nb_holes = 0;
+	rpc_tc_pump(&env, &cli, 2);	/* cli accepted */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(s, 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)max_open_fd() + 1;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	while (nb_holes < 1024 && (holes[nb_holes] = dup(0)) >= 0)
+		nb_holes++;	/* no free fd number is left below the limit */
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(cp_rpc_port(env.f.rpc)),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	cr_assert_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	for (int i = 0; i < 5; i++)
+		cp_rpc_poll(env.f.rpc, 5);
+	cr_assert_eq(counters().refused_full, 1);
+	cr_assert_eq(cp_rpc_poll(env.f.rpc, 0), 0, "listener not spinning");
+	char b;
+	cr_assert_eq(recv(s, &b, 1, 0), 0, "shed client sees a close");
+	for (int i = 0; i < nb_holes; i++)
+		close(holes[i]);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	close(s);
+	rpc_tc_handshake(&env, &cli);	/* existing client unaffected */
 }
