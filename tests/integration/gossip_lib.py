@@ -10,6 +10,7 @@ Traffic stays on loopback.
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -224,4 +225,6 @@ class Checks:
                     pass
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         _cleanup()
+        if not self.failed:
+            shutil.rmtree(LOGDIR, ignore_errors=True)
         sys.exit(1 if self.failed else 0)
