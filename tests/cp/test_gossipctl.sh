@@ -28,6 +28,8 @@ NOK=0
 ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
 fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
 
+# Start a fake server (extra args go to it); sets FP to its port. Not
+# in a $(...) subshell, so that its PID is recorded for the cleanup.
 start_fake() {
 	local out=$TMP/fake.$RANDOM
 	"$FAKE" --max-seconds 120 "$@" > "$out" 2>&1 &
@@ -37,7 +39,7 @@ start_fake() {
 		[ -s "$out" ] && break
 		sleep 0.05
 	done
-	head -n1 "$out"
+	FP=$(head -n1 "$out")
 }
 
 # ctl ARGS...: stdout, then "stderr:<text>", then "rc=N"
@@ -73,7 +75,7 @@ pycheck() {
 	fi
 }
 
-FP=$(start_fake)
+start_fake
 [ -n "$FP" ] || { echo "fake server did not start"; exit 1; }
 ADDR=127.0.0.1:$FP
 
@@ -222,7 +224,7 @@ else
 	fail "connection refused: $got"
 fi
 
-FP=$(start_fake --auth k3y)
+start_fake --auth k3y
 ADDR=127.0.0.1:$FP
 check "auth required" \
 "

@@ -41,7 +41,8 @@ run() {
 	echo "rc=$?"
 }
 
-# Start a fake server; prints its port. Extra args go to the server.
+# Start a fake server (extra args go to it); sets FP to its port. Not
+# in a $(...) subshell, so that its PID is recorded for the cleanup.
 start_fake() {
 	local out=$TMP/fake.$RANDOM
 	"$FAKE" --max-seconds 120 "$@" > "$out" 2>&1 &
@@ -51,7 +52,7 @@ start_fake() {
 		[ -s "$out" ] && break
 		sleep 0.05
 	done
-	head -n1 "$out"
+	FP=$(head -n1 "$out")
 }
 
 GP=$(free_port)
@@ -65,7 +66,7 @@ for _ in $(seq 1 100); do
 	serf members -rpc-addr="$REAL" >/dev/null 2>&1 && break
 	sleep 0.1
 done
-FP=$(start_fake --alpha-port "$GP")
+start_fake --alpha-port "$GP"
 FAKEADDR=127.0.0.1:$FP
 [ -n "$FP" ] || { echo "fake server did not start"; exit 1; }
 
@@ -129,7 +130,7 @@ expect() {
 	fi
 }
 
-FP=$(start_fake)
+start_fake
 FAKEADDR=127.0.0.1:$FP
 expect "members: four members, serf's column layout" \
 "alpha          127.0.0.1:7946  alive    role=web
@@ -189,7 +190,7 @@ fi
 expect "leave" "Graceful leave complete
 rc=0" leave
 
-FP=$(start_fake --auth s3cret)
+start_fake --auth s3cret
 FAKEADDR=127.0.0.1:$FP
 expect "auth: none given" \
 "Error retrieving members: Authentication required
