@@ -380,7 +380,8 @@ serf_new(const struct serf_cfg *cfg, struct swim *swim, const char **err)
 	}
 	serf->cfg = *cfg;
 	serf->swim = swim;
-	serf_name_set(&serf->self, cfg->name, strnlen(cfg->name, SWIM_NAME_MAX));
+	serf_name_set(&serf->self, cfg->name,
+		      strnlen(cfg->name, SWIM_NAME_MAX));
 	serf->rand_state = cfg->seed != 0 ? cfg->seed : 0x9e3779b97f4a7c15ull;
 	/* Clocks start at 1 so that a zero LTime is always old. */
 	serf->clock.time = serf->event_clock.time = serf->query_clock.time = 1;
@@ -436,8 +437,10 @@ serf_reap(struct serf *serf, uint64_t now_us)
 			timeout = serf->cfg.tombstone_timeout_us;
 		else
 			timeout = UINT64_MAX;
-		if (timeout != UINT64_MAX && now_us - m->leave_time_us > timeout)
-			serf_member_erase(serf, m);	/* swaps in the last: recheck i */
+		if (timeout != UINT64_MAX &&
+		    now_us - m->leave_time_us > timeout)
+			/* swaps in the last: recheck i */
+			serf_member_erase(serf, m);
 		else
 			i++;
 	}
@@ -472,9 +475,36 @@ serf_reconnect(struct serf *serf, uint64_t now_us)
 	swim_join(serf->swim, now_us, &pick->addr, 1);
 }
 
+/** Erase pruned members whose grace period is over. */
+static void
+serf_prune_due(struct serf *serf, uint64_t now_us)
+{
+	for (uint32_t i = 0; serf->nb_prune > 0 && i < serf->nb_members;) {
+		struct serf_member *m = serf->members[i];
+		if (m->prune_at_us != 0 && now_us >= m->prune_at_us)
+			serf_member_erase(serf, m);	/* recheck i */
+		else
+			i++;
+	}
+}
+
+static uint64_t
+serf_prune_deadline(const struct serf *serf)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (uint32_t i = 0; serf->nb_prune > 0 && i < serf->nb_members; i++) {
+		uint64_t at = serf->members[i]->prune_at_us;
+		if (at != 0 && at < next)
+			next = at;
+	}
+	return next;
+}
+
 void
 serf_tick(struct serf *serf, uint64_t now_us)
 {
+	serf_prune_due(serf, now_us);
 	if (serf->next_reap_us == 0)
 		serf->next_reap_us = now_us + serf->cfg.reap_interval_us;
 	if (now_us >= serf->next_reap_us) {
@@ -499,10 +529,13 @@ serf_next_deadline(const struct serf *serf)
 {
 	uint64_t next = serf->next_reap_us;
 	uint64_t q = serf_query_next_deadline(serf);
+	uint64_t p = serf_prune_deadline(serf);
 
 	if (serf->cfg.reconnect_interval_us != 0 &&
 	    serf->next_reconnect_us < next)
 		next = serf->next_reconnect_us;
+	if (p < next)
+		next = p;
 	return q < next ? q : next;
 }
 

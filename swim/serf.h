@@ -109,7 +109,7 @@ void serf_on_swim_event(struct serf *serf, uint64_t now_us,
 
 /** Periodic work: reaping, intent expiry, reconnects, query deadlines. */
 void serf_tick(struct serf *serf, uint64_t now_us);
-/** The earliest time serf_tick has work to do. */
+/** The earliest time serf_tick has work to do (0 before the first tick). */
 uint64_t serf_next_deadline(const struct serf *serf);
 
 /* --- local actions --- */
@@ -164,8 +164,14 @@ int serf_user_event(struct serf *serf, uint64_t now_us, const char *name,
 size_t serf_local_state(struct serf *serf, uint8_t *buf, size_t cap);
 
 /**
- * Merge a peer's user state (the bytes after its push/pull node list).
+ * Merge a peer's user state (the bytes after its push/pull node list):
+ * witness its clocks, apply its left members as leave intents and its
+ * status LTimes as join intents, replay its events (never re-gossiped).
  * An empty state is fine (foreign nodes may send none).
+ * @param join true only for the reply to OUR join when old events are
+ *        to be ignored (`serf join` without -replay): events older than
+ *        the peer's event clock are then not delivered. The responder
+ *        side of a push/pull passes false, as serf does.
  * @retval 0 or a negative enum swim_wire_err (nothing applied then).
  */
 int serf_merge_remote_state(struct serf *serf, uint64_t now_us,

@@ -44,6 +44,7 @@ struct serf_member {
 	bool has_coord;			/* coord below is known */
 	struct serf_coord coord;	/* the peer's last ping payload */
 	struct serf_coord_filter rtt;	/* its RTT median filter */
+	uint64_t prune_at_us;		/* erase then (force-leave -prune) */
 };
 
 /** nodeIntent: an intent about a node we do not know yet. */
@@ -145,6 +146,7 @@ struct serf {
 	uint64_t rand_state;		/* xorshift64* */
 	uint64_t next_reap_us;
 	uint64_t next_reconnect_us;
+	uint32_t nb_prune;		/* members with prune_at_us set */
 	struct serf_stats stats;
 };
 

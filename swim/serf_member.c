@@ -31,7 +31,8 @@
 
 /** Copy tags into a tagset with NUL-terminated strings. */
 int
-serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags, uint32_t nb)
+serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags,
+		uint32_t nb)
 {
 	size_t used = 0;
 
@@ -169,6 +170,8 @@ serf_member_erase(struct serf *serf, struct serf_member *m)
 		serf->members[i] = serf->members[--serf->nb_members];
 		break;
 	}
+	if (m->prune_at_us != 0)
+		serf->nb_prune--;
 	serf_member_event(serf, SERF_EV_MEMBER_REAP, m);
 	free(m);
 }
@@ -338,11 +341,22 @@ serf_intent_join(struct serf *serf, uint64_t now_us,
 	return true;
 }
 
-/** handlePrune: erase now, or once a leaving member had time to go. */
+/**
+ * handlePrune: erase the member (member-reap). A leaving member first
+ * gets the time serf gives its leave to spread (BroadcastTimeout +
+ * LeavePropagateDelay; serf sleeps, we set a deadline for serf_tick).
+ */
 static void
-prune(struct serf *serf, struct serf_member *m)
+prune(struct serf *serf, uint64_t now_us, struct serf_member *m)
 {
-	serf_member_erase(serf, m);
+	if (m->status != SERF_STATUS_LEAVING) {
+		serf_member_erase(serf, m);
+		return;
+	}
+	if (m->prune_at_us == 0)
+		serf->nb_prune++;
+	m->prune_at_us = now_us + serf->cfg.broadcast_timeout_us +
+			 serf->cfg.leave_propagate_delay_us;
 }
 
 /** handleNodeLeaveIntent. @retval true to re-gossip. */
@@ -386,7 +400,7 @@ serf_intent_leave(struct serf *serf, uint64_t now_us,
 		return false;
 	}
 	if (do_prune)
-		prune(serf, m);
+		prune(serf, now_us, m);
 	return true;
 }
 

@@ -179,14 +179,18 @@ rd_fixed(uint8_t c, enum serf_mp_kind *kind, unsigned *n)
 {
 	static const struct { uint8_t c; uint8_t kind; uint8_t n; } tab[] = {
 		{0xca, SERF_MPK_FLOAT, 4}, {0xcb, SERF_MPK_FLOAT, 8},
-		{0xcc, SERF_MPK_UINT, 1}, {0xcd, SERF_MPK_UINT, 2}, {0xce, SERF_MPK_UINT, 4},
-		{0xcf, SERF_MPK_UINT, 8}, {0xd0, SERF_MPK_INT, 1}, {0xd1, SERF_MPK_INT, 2},
+		{0xcc, SERF_MPK_UINT, 1}, {0xcd, SERF_MPK_UINT, 2},
+		{0xce, SERF_MPK_UINT, 4}, {0xcf, SERF_MPK_UINT, 8},
+		{0xd0, SERF_MPK_INT, 1}, {0xd1, SERF_MPK_INT, 2},
 		{0xd2, SERF_MPK_INT, 4}, {0xd3, SERF_MPK_INT, 8},
-		{0xc4, SERF_MPK_BIN, 1}, {0xc5, SERF_MPK_BIN, 2}, {0xc6, SERF_MPK_BIN, 4},
-		{0xd9, SERF_MPK_STR, 1}, {0xda, SERF_MPK_STR, 2}, {0xdb, SERF_MPK_STR, 4},
+		{0xc4, SERF_MPK_BIN, 1}, {0xc5, SERF_MPK_BIN, 2},
+		{0xc6, SERF_MPK_BIN, 4},
+		{0xd9, SERF_MPK_STR, 1}, {0xda, SERF_MPK_STR, 2},
+		{0xdb, SERF_MPK_STR, 4},
 		{0xdc, SERF_MPK_ARRAY, 2}, {0xdd, SERF_MPK_ARRAY, 4},
 		{0xde, SERF_MPK_MAP, 2}, {0xdf, SERF_MPK_MAP, 4},
-		{0xc7, SERF_MPK_EXT, 1}, {0xc8, SERF_MPK_EXT, 2}, {0xc9, SERF_MPK_EXT, 4},
+		{0xc7, SERF_MPK_EXT, 1}, {0xc8, SERF_MPK_EXT, 2},
+		{0xc9, SERF_MPK_EXT, 4},
 	};
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 		if (tab[i].c == c) {
@@ -282,13 +286,15 @@ serf_rd_head(const uint8_t **pos, const uint8_t *end, struct serf_mp_head *h)
 		p++;		/* the ext type */
 		left--;
 	}
-	if (h->kind == SERF_MPK_STR || h->kind == SERF_MPK_BIN || h->kind == SERF_MPK_EXT) {
+	if (h->kind == SERF_MPK_STR || h->kind == SERF_MPK_BIN ||
+	    h->kind == SERF_MPK_EXT) {
 		if (left < h->len)
 			return SWIM_WIRE_E_TRUNCATED;
 		h->body = p;
 		p += h->len;
 	} else if (h->kind == SERF_MPK_ARRAY || h->kind == SERF_MPK_MAP) {
-		uint64_t need = (uint64_t)h->len * (h->kind == SERF_MPK_MAP ? 2 : 1);
+		uint64_t need = (uint64_t)h->len *
+				(h->kind == SERF_MPK_MAP ? 2 : 1);
 		if (need > left)
 			return SWIM_WIRE_E_LENGTH;
 	}

@@ -376,7 +376,8 @@ rd_filters(const uint8_t **pos, const uint8_t *end, struct serf_msg_query *m)
 	const uint8_t *start = *pos;
 	const uint8_t *p;
 	struct swim_str f;
-	int rc = serf_rd_body(pos, end, false, &m->filters_body, &m->nb_filters);
+	int rc = serf_rd_body(pos, end, false, &m->filters_body,
+			      &m->nb_filters);
 
 	p = m->filters_body.ptr;
 	for (uint32_t i = 0; rc == 0 && i < m->nb_filters; i++)

@@ -150,7 +150,8 @@ struct serf_msg_pp_event {
 /** One slot of Serf's event buffer: the events seen at one LTime. */
 struct serf_msg_pp_group {
 	uint64_t ltime;
-	bool is_nil;				/* an empty slot: nil on the wire */
+	/* an empty slot: nil on the wire */
+	bool is_nil;
 	const struct serf_msg_pp_event *events;	/* encode only */
 	uint32_t nb_events;
 	struct swim_str raw_events;		/* decode only: entries */
@@ -196,7 +197,8 @@ struct serf_msg_member {
 	uint16_t port;
 	const struct serf_tag *tags;
 	uint32_t nb_tags;
-	uint32_t status;		/* Serf MemberStatus: 0 none .. 4 failed */
+	/* Serf MemberStatus: 0 none .. 4 failed */
+	uint32_t status;
 	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
 };
 
@@ -292,7 +294,7 @@ int serf_msg_filter_next(const uint8_t **pos, const uint8_t *end,
 int serf_msg_decode_tags(const uint8_t *meta, size_t len,
 			 struct serf_tag *tags, uint32_t max);
 
-/** A node filter body (after its type byte): does it list name? @retval 1/0/<0 */
+/** Does a node filter body (after its type byte) list name? @retval 1/0/<0 */
 int serf_msg_node_filter_has(const uint8_t *buf, size_t len,
 			     const char *name, size_t name_len);
 /** A tag filter body (after its type byte): {Expr, Tag}. @retval 0 or < 0 */

@@ -121,11 +121,13 @@ push_pull_field(void *arg, const struct swim_str *k, const uint8_t **pos,
 	if (serf_key_is(k, "QueryLTime"))
 		return serf_rd_uint(pos, end, UINT64_MAX, &m->query_ltime);
 	if (serf_key_is(k, "Events"))
-		return serf_rd_body(pos, end, false, &m->raw_events, &m->nb_groups);
+		return serf_rd_body(pos, end, false, &m->raw_events,
+				    &m->nb_groups);
 	if (serf_key_is(k, "LeftMembers"))
 		return serf_rd_body(pos, end, false, &m->raw_left, &m->nb_left);
 	if (serf_key_is(k, "StatusLTimes"))
-		return serf_rd_body(pos, end, true, &m->raw_status, &m->nb_status);
+		return serf_rd_body(pos, end, true, &m->raw_status,
+				    &m->nb_status);
 	return 1;
 }
 
@@ -187,7 +189,8 @@ group_field(void *arg, const struct swim_str *k, const uint8_t **pos,
 	if (serf_key_is(k, "LTime"))
 		return serf_rd_uint(pos, end, UINT64_MAX, &g->ltime);
 	if (serf_key_is(k, "Events"))
-		return serf_rd_body(pos, end, false, &g->raw_events, &g->nb_events);
+		return serf_rd_body(pos, end, false, &g->raw_events,
+				    &g->nb_events);
 	return 1;
 }
 

@@ -139,6 +139,9 @@ serf_ev_slots_free(struct serf *serf)
 
 /* --- push/pull --- */
 
+/* memberlist refuses push/pull states above 20 MiB (maxPushStateBytes). */
+#define PP_MEASURE_MAX (64u * 1024 * 1024)
+
 /** Scratch arrays that LocalState needs, sized for this call. */
 struct pp_scratch {
 	struct serf_msg_pp_status *status;
@@ -228,17 +231,13 @@ serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 		.groups = s.groups, .nb_groups = pp_fill_groups(serf, &s),
 	};
 	int rc = serf_msg_encode_push_pull(&pp, buf, cap);
-	if (rc == SWIM_WIRE_E_NOSPACE) {
-		/* Measure: encode into a buffer big enough, then report. */
-		size_t need = cap * 2 + 4096;
+	/* Too small: encode into scratch space to learn the size needed. */
+	for (size_t need = cap * 2 + 4096;
+	     rc == SWIM_WIRE_E_NOSPACE && need <= PP_MEASURE_MAX; need *= 2) {
 		uint8_t *tmp = malloc(need);
-		while (tmp != NULL &&
-		       (rc = serf_msg_encode_push_pull(&pp, tmp, need)) ==
-		       SWIM_WIRE_E_NOSPACE) {
-			free(tmp);
-			need *= 2;
-			tmp = malloc(need);
-		}
+		if (tmp == NULL)
+			break;
+		rc = serf_msg_encode_push_pull(&pp, tmp, need);
 		free(tmp);
 	}
 	pp_scratch_free(&s);

@@ -388,6 +388,23 @@ Test(serf, force_leave_prune_erases_the_member)
 	cr_assert_eq(serf_force_leave(serf, 0, "", 0, false), -EINVAL);
 }
 
+Test(serf, prune_of_a_leaving_member_waits_for_its_leave)
+{
+	join("b", 2);
+	serf_tick(serf, 0);	/* arms reap (15 s) and reconnect (30 s) */
+	intent(SERF_MSG_LEAVE, "b", 3, false);
+	drain(SERF_EV_COUNT);
+	intent(SERF_MSG_LEAVE, "b", 4, true);	/* leaving, prune */
+	cr_assert_eq(status_of("b"), SERF_STATUS_LEAVING);
+	/* BroadcastTimeout 5 s + LeavePropagateDelay 1 s. */
+	cr_assert_eq(serf_next_deadline(serf), 6 * US);
+	serf_tick(serf, 6 * US - 1);
+	cr_assert_eq(drain(SERF_EV_MEMBER_REAP), 0);
+	serf_tick(serf, 6 * US);
+	cr_assert_eq(drain(SERF_EV_MEMBER_REAP), 1);
+	cr_assert_eq(status_of("b"), SERF_STATUS_NONE);
+}
+
 Test(serf, force_leave_is_gossiped_when_peers_are_alive)
 {
 	struct fake_member *m = join("b", 2);
@@ -482,7 +499,8 @@ Test(serf, leave_intent_about_us_while_leaving_is_accepted)
 
 Test(serf, set_tags_sends_meta)
 {
-	struct serf_tag t[2] = { { "role", "db", 4, 2 }, { "zone", "z1", 4, 2 } };
+	struct serf_tag t[2] = { { "role", "db", 4, 2 },
+				 { "zone", "z1", 4, 2 } };
 	struct serf_member_info info;
 	uint32_t nb;
 

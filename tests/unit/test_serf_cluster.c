@@ -99,7 +99,8 @@ sn_serf_events(unsigned i)
 		n->last[i][e.kind] = e;
 		if (e.kind == SERF_EV_QUERY && n->auto_respond) {
 			char reply[32];
-			int l = snprintf(reply, sizeof(reply), "hi from n%u", i);
+			int l = snprintf(reply, sizeof(reply), "hi from n%u",
+					 i);
 			serf_query_respond(n->f[i], n->now, e.query_handle,
 					   (const uint8_t *)reply, (size_t)l);
 		}
@@ -166,7 +167,8 @@ sn_drain(unsigned i)
 		if (to < 0)
 			continue;
 		if (o.kind == SWIM_OUT_PACKET) {
-			if (n->down[i] || n->down[to] || n->nb_pkts >= SN_PKTS ||
+			if (n->down[i] || n->down[to] ||
+			    n->nb_pkts >= SN_PKTS ||
 			    o.len > sizeof(n->pkts[0].data))
 				continue;
 			struct sn_pkt *p = &n->pkts[n->nb_pkts++];
