@@ -13,6 +13,10 @@
 
 /** Capacity of the outgoing event ring (serf_pop_event). */
 #define SERF_EVENT_RING 256
+/** Intents about unknown names kept at most (the oldest go first). */
+#define SERF_INTENTS_MAX 4096
+/** Queries awaiting serf_query_respond kept at most (soonest due go). */
+#define SERF_INQ_MAX 1024
 /** Room for a member's tag strings, NUL-terminated, legacy role included. */
 #define SERF_TAG_STRS (SWIM_META_MAX + 2 * SERF_TAGS_MAX + 8)
 

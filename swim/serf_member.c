@@ -188,6 +188,26 @@ intent_find(struct serf *serf, const uint8_t *name, size_t len)
 	return NULL;
 }
 
+/** Room for one more intent; past the cap the oldest one goes. */
+static struct serf_intent *
+intent_slot(struct serf *serf)
+{
+	struct serf_intent *oldest;
+
+	if (serf->nb_intents < SERF_INTENTS_MAX) {
+		if (serf_grow((void **)&serf->intents, &serf->cap_intents,
+			      serf->nb_intents, sizeof(*serf->intents)) != 0)
+			return NULL;
+		return &serf->intents[serf->nb_intents++];
+	}
+	oldest = &serf->intents[0];
+	for (uint32_t i = 1; i < serf->nb_intents; i++) {
+		if (serf->intents[i].wall_us < oldest->wall_us)
+			oldest = &serf->intents[i];
+	}
+	return oldest;
+}
+
 /** upsertIntent: keep the newest intent per name. @retval true if stored. */
 static bool
 intent_upsert(struct serf *serf, uint64_t now_us, const struct swim_str *n,
@@ -198,11 +218,11 @@ intent_upsert(struct serf *serf, uint64_t now_us, const struct swim_str *n,
 	if (in != NULL && ltime <= in->ltime)
 		return false;
 	if (in == NULL) {
-		if (n->len > SWIM_NAME_MAX ||
-		    serf_grow((void **)&serf->intents, &serf->cap_intents,
-			      serf->nb_intents, sizeof(*serf->intents)) != 0)
+		if (n->len > SWIM_NAME_MAX)
 			return false;
-		in = &serf->intents[serf->nb_intents++];
+		in = intent_slot(serf);
+		if (in == NULL)
+			return false;
 		serf_name_set(&in->node, n->ptr, n->len);
 	}
 	in->type = type;

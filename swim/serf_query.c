@@ -240,6 +240,26 @@ serf_query_respond(struct serf *serf, uint64_t now_us, uint64_t handle,
 	return inq_respond(serf, now_us, in, payload, payload_len);
 }
 
+/** Room for one more pending query; past the cap the soonest due goes. */
+static struct serf_inq *
+inq_slot(struct serf *serf)
+{
+	struct serf_inq *first;
+
+	if (serf->nb_inq < SERF_INQ_MAX) {
+		if (serf_grow((void **)&serf->inq, &serf->cap_inq,
+			      serf->nb_inq, sizeof(*serf->inq)) != 0)
+			return NULL;
+		return &serf->inq[serf->nb_inq++];
+	}
+	first = &serf->inq[0];
+	for (uint32_t i = 1; i < serf->nb_inq; i++) {
+		if (serf->inq[i].deadline_us < first->deadline_us)
+			first = &serf->inq[i];
+	}
+	return first;
+}
+
 /** Remember a query we may answer; NULL if it cannot be (bad Addr...). */
 static struct serf_inq *
 inq_add(struct serf *serf, uint64_t now_us, const struct serf_msg_query *q)
@@ -248,11 +268,11 @@ inq_add(struct serf *serf, uint64_t now_us, const struct serf_msg_query *q)
 	struct swim_addr to;
 
 	if (!serf_addr_from(&to, &q->addr, q->port) ||
-	    q->source_node.len > SWIM_NAME_MAX ||
-	    serf_grow((void **)&serf->inq, &serf->cap_inq, serf->nb_inq,
-		      sizeof(*serf->inq)) != 0)
+	    q->source_node.len > SWIM_NAME_MAX)
 		return NULL;
-	in = &serf->inq[serf->nb_inq++];
+	in = inq_slot(serf);
+	if (in == NULL)
+		return NULL;
 	memset(in, 0, sizeof(*in));
 	in->handle = serf->next_handle++;
 	in->ltime = q->ltime;

@@ -335,6 +335,17 @@ Test(serf, intents_about_unknown_nodes_dedupe)
 	cr_assert_eq(fake_count_out(&sw, SERF_MSG_LEAVE, true), 1);
 }
 
+Test(serf, intents_about_unknown_nodes_are_capped)
+{
+	char name[16];
+
+	for (int i = 0; i < SERF_INTENTS_MAX + 10; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		intent(SERF_MSG_JOIN, name, 2, false);
+	}
+	cr_assert_eq(serf->nb_intents, SERF_INTENTS_MAX);
+}
+
 Test(serf, leave_intent_about_failed_member_is_forced_left)
 {
 	struct fake_member *m = join("b", 2);

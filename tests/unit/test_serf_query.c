@@ -301,6 +301,17 @@ Test(serf_query, respond_past_the_deadline)
 					(const uint8_t *)"x", 1), -ENOENT);
 }
 
+Test(serf_query, pending_queries_are_capped)
+{
+	uint8_t q[256];
+
+	for (uint64_t i = 1; i <= SERF_INQ_MAX + 5; i++) {
+		size_t n = query(q, sizeof(q), "x", i, 0, NIL, NIL);
+		deliver(q, n, i);
+	}
+	cr_assert_eq(serf->nb_inq, SERF_INQ_MAX);
+}
+
 Test(serf_query, relay_factor_sends_wrapped_copies_through_pmax5_peers)
 {
 	uint8_t q[256];
