@@ -24,7 +24,10 @@
  * push/pull send serf_local_state as the user state and hand the peer's
  * user state to serf_merge_remote_state; for a graceful leave call
  * serf_leave, wait for the broadcast (about serf_cfg.broadcast_timeout_us),
- * then swim_leave.
+ * then swim_leave and serf_leave_done. Hand each core event over before
+ * the next core call (USER data points into the packet). With
+ * cfg.keyring_enabled, answer the _serf_*-key SERF_EV_QUERY events with
+ * serf_query_respond(serf_msg_encode_key_response(...)).
  */
 #ifndef SERF_H_INCLUDED
 #define SERF_H_INCLUDED
