@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "serf_msg.h"
+
 const char cp_cfg_usage[] =
 	"usage: gossipd --name NAME --bind IP:PORT [--advertise IP:PORT] "
 	"[--join IP:PORT]... [--retry-join IP:PORT]... [--retry-interval DUR] "
@@ -197,65 +199,29 @@ cp_duration_parse(const char *s, uint64_t *us)
 	return 0;
 }
 
-/* msgpack str header as go-msgpack writes it (no str8). */
-static uint8_t *
-cp_mp_strl(uint8_t *p, uint32_t len)
+void
+cp_cfg_serf_tags(const struct cp_tag *tags, unsigned nb, struct serf_tag *out)
 {
-	if (len < 32) {
-		*p++ = (uint8_t)(0xa0 | len);
-	} else if (len < 65536) {
-		*p++ = 0xda;
-		*p++ = (uint8_t)(len >> 8);
-		*p++ = (uint8_t)len;
-	} else {
-		*p++ = 0xdb;
-		for (int sh = 24; sh >= 0; sh -= 8)
-			*p++ = (uint8_t)(len >> sh);
+	for (unsigned i = 0; i < nb; i++) {
+		out[i].key = tags[i].key;
+		out[i].key_len = (uint32_t)strlen(tags[i].key);
+		out[i].value = tags[i].value;
+		out[i].value_len = (uint32_t)strlen(tags[i].value);
 	}
-	return p;
-}
-
-/* Bytes cp_mp_strl plus the string take. */
-static size_t
-cp_mp_sizeof_str(size_t len)
-{
-	return len + (len < 32 ? 1 : len < 65536 ? 3 : 5);
 }
 
 int
 cp_tags_encode(const struct cp_tag *tags, unsigned nb, uint8_t *out,
 	       size_t cap)
 {
-	size_t need = 1 + 3;
-	uint8_t *p = out;
+	struct serf_tag st[CP_TAGS_MAX];
+	int n;
 
-	if (nb < 16)
-		need = 2;
-	for (unsigned i = 0; i < nb; i++)
-		need += cp_mp_sizeof_str(strlen(tags[i].key)) +
-			cp_mp_sizeof_str(strlen(tags[i].value));
-	if (need > cap)
+	if (nb > CP_TAGS_MAX)
 		return -E2BIG;
-	*p++ = 0xff;	/* serf's tag magic byte */
-	if (nb < 16) {
-		*p++ = (uint8_t)(0x80 | nb);
-	} else {
-		*p++ = 0xde;
-		*p++ = (uint8_t)(nb >> 8);
-		*p++ = (uint8_t)nb;
-	}
-	for (unsigned i = 0; i < nb; i++) {
-		uint32_t kl = (uint32_t)strlen(tags[i].key);
-		uint32_t vl = (uint32_t)strlen(tags[i].value);
-
-		p = cp_mp_strl(p, kl);
-		memcpy(p, tags[i].key, kl);
-		p += kl;
-		p = cp_mp_strl(p, vl);
-		memcpy(p, tags[i].value, vl);
-		p += vl;
-	}
-	return (int)(p - out);
+	cp_cfg_serf_tags(tags, nb, st);
+	n = serf_msg_encode_tags(st, nb, out, cap);
+	return n < 0 ? -E2BIG : n;
 }
 
 /* --- flags --- */

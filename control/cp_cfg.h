@@ -99,6 +99,12 @@ const char *cp_ip_str(const struct swim_addr *a, char *buf, size_t len);
  */
 int cp_duration_parse(const char *s, uint64_t *us);
 
+struct serf_tag;
+
+/** View tags as the Serf layer's serf_tag array (out holds nb entries). */
+void cp_cfg_serf_tags(const struct cp_tag *tags, unsigned nb,
+		      struct serf_tag *out);
+
 /**
  * Encode the tags as serf's node meta: 0xff + msgpack map str -> str.
  * @retval bytes written, or -E2BIG when they do not fit cap.

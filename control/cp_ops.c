@@ -277,8 +277,6 @@ cp_ops_tags(void *ctx, const struct cp_rpc_kv *set, uint32_t nb_set,
 {
 	struct cp *cp = ctx;
 	struct cp_cfg next = cp->cfg;
-	uint8_t meta[SWIM_META_MAX];
-	int n;
 
 	for (uint32_t i = 0; i < nb_del; i++)
 		cp_ops_tag_del(&next, del[i]);
@@ -288,8 +286,7 @@ cp_ops_tags(void *ctx, const struct cp_rpc_kv *set, uint32_t nb_set,
 			return -E2BIG;
 		}
 	}
-	n = cp_tags_encode(next.tags, next.nb_tags, meta, sizeof(meta));
-	if (n < 0 || cp_serf_set_tags(cp, next.tags, next.nb_tags) != 0) {
+	if (cp_serf_set_tags(cp, next.tags, next.nb_tags) != 0) {
 		snprintf(err, errlen, "Encoded length of tags exceeds limit "
 			 "of %d bytes", SWIM_META_MAX);
 		return -E2BIG;

@@ -25,12 +25,7 @@ cp_serf_init(struct cp *cp)
 
 	serf_cfg_default(&sc);
 	snprintf(sc.name, sizeof(sc.name), "%s", cp->cfg.name);
-	for (unsigned i = 0; i < cp->cfg.nb_tags; i++) {
-		tags[i].key = cp->cfg.tags[i].key;
-		tags[i].key_len = (uint32_t)strlen(cp->cfg.tags[i].key);
-		tags[i].value = cp->cfg.tags[i].value;
-		tags[i].value_len = (uint32_t)strlen(cp->cfg.tags[i].value);
-	}
+	cp_cfg_serf_tags(cp->cfg.tags, cp->cfg.nb_tags, tags);
 	sc.tags = tags;
 	sc.nb_tags = cp->cfg.nb_tags;
 	sc.gossip_interval_us = cp->gossip_interval_us;
@@ -273,11 +268,8 @@ cp_serf_set_tags(struct cp *cp, const struct cp_tag *tags, unsigned nb)
 {
 	struct serf_tag st[CP_TAGS_MAX];
 
-	for (unsigned i = 0; i < nb && i < CP_TAGS_MAX; i++) {
-		st[i].key = tags[i].key;
-		st[i].key_len = (uint32_t)strlen(tags[i].key);
-		st[i].value = tags[i].value;
-		st[i].value_len = (uint32_t)strlen(tags[i].value);
-	}
+	if (nb > CP_TAGS_MAX)
+		return -E2BIG;
+	cp_cfg_serf_tags(tags, nb, st);
 	return serf_set_tags(cp->serf, cp_now_us(), st, nb);
 }
