@@ -373,6 +373,7 @@ sim_node_drain_ex(struct sim *sim, unsigned i, bool just_ticked)
 	while (swim_pop_output(sim->nodes[i].swim, &o))
 		sim_net_output(sim, i, &o);
 	sim_node_events(sim, i);
+	sim_view_refresh_suspects(sim, i);
 	sim_node_schedule(sim, i, just_ticked);
 }
 

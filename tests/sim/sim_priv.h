@@ -73,6 +73,10 @@ struct sim {
 	/* [member * SWIM_STATUS_COUNT + status]: up observers != member
 	 * whose view has member in that status. */
 	uint32_t *seeing;
+	/* [observer]: cells of that row in SUSPECT. memberlist emits no
+	 * event when a suspect is cleared (suspect -> alive), so these
+	 * cells are re-read from the core after each of its steps. */
+	uint32_t *nb_suspect_cells;
 	bool view_dirty;	/* a view entry changed since the last check */
 
 	sim_event_f hook;
@@ -100,6 +104,7 @@ void sim_net_fini(struct sim *sim);
 /* sim_view.c */
 void sim_view_event(struct sim *sim, unsigned node, const struct swim_event *ev);
 void sim_view_reset_row(struct sim *sim, unsigned node);
+void sim_view_refresh_suspects(struct sim *sim, unsigned node);
 void sim_view_recount(struct sim *sim);
 int sim_view_init(struct sim *sim);
 void sim_view_fini(struct sim *sim);

@@ -19,7 +19,9 @@ sim_view_init(struct sim *sim)
 
 	sim->view = calloc(n * n, 1);
 	sim->seeing = calloc(n * SWIM_STATUS_COUNT, sizeof(*sim->seeing));
-	return sim->view != NULL && sim->seeing != NULL ? 0 : -1;
+	sim->nb_suspect_cells = calloc(n, sizeof(*sim->nb_suspect_cells));
+	return sim->view != NULL && sim->seeing != NULL &&
+	       sim->nb_suspect_cells != NULL ? 0 : -1;
 }
 
 void
@@ -27,6 +29,7 @@ sim_view_fini(struct sim *sim)
 {
 	free(sim->view);
 	free(sim->seeing);
+	free(sim->nb_suspect_cells);
 }
 
 /* Set view[o][m] to v (0 or 1 + status), keeping seeing[] in step. */
@@ -44,6 +47,10 @@ sim_view_set(struct sim *sim, unsigned o, unsigned m, uint8_t v)
 		if (v != 0)
 			cnt[v - 1]++;
 	}
+	if (*cell == 1 + SWIM_STATUS_SUSPECT)
+		sim->nb_suspect_cells[o]--;
+	if (v == 1 + SWIM_STATUS_SUSPECT)
+		sim->nb_suspect_cells[o]++;
 	*cell = v;
 	sim->view_dirty = true;
 }
@@ -83,6 +90,7 @@ void
 sim_view_reset_row(struct sim *sim, unsigned node)
 {
 	memset(&sim->view[(size_t)node * sim->nb_nodes], 0, sim->nb_nodes);
+	sim->nb_suspect_cells[node] = 0;
 	sim->view_dirty = true;
 }
 
@@ -150,6 +158,23 @@ sim_incarnation(struct sim *sim, unsigned observer, unsigned member)
 	if (sim_find(sim, observer, member, &info) != 0)
 		return 0;
 	return info.incarnation;
+}
+
+void
+sim_view_refresh_suspects(struct sim *sim, unsigned node)
+{
+	uint8_t *row = &sim->view[(size_t)node * sim->nb_nodes];
+	unsigned m;
+
+	for (m = 0; m < sim->nb_nodes && sim->nb_suspect_cells[node] > 0; m++) {
+		int st;
+
+		if (row[m] != 1 + SWIM_STATUS_SUSPECT)
+			continue;
+		st = sim_status(sim, node, m);
+		if (st != SWIM_STATUS_SUSPECT)
+			sim_view_set(sim, node, m, st < 0 ? 0 : (uint8_t)(1 + st));
+	}
 }
 
 /* --- waiters --- */
