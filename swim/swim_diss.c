@@ -79,7 +79,11 @@ swim_treap_remove(struct swim_bcast **link, struct swim_bcast *it)
 	it->right = NULL;
 }
 
-/* First item at tier `transmits` that is at most `room` bytes long. */
+/*
+ * Lower bound of (transmits, room): the first item at tier `transmits`
+ * that is at most `room` bytes long, or else the first item of a later
+ * tier (so the caller can skip empty tiers), or NULL.
+ */
 static struct swim_bcast *
 swim_treap_fit(struct swim_bcast *t, uint32_t transmits, size_t room)
 {
@@ -95,8 +99,6 @@ swim_treap_fit(struct swim_bcast *t, uint32_t transmits, size_t room)
 			t = t->left;
 		}
 	}
-	if (best != NULL && best->transmits != transmits)
-		return NULL;
 	return best;
 }
 
@@ -258,8 +260,11 @@ swim_diss_take(struct swim_diss *q, size_t overhead, size_t limit,
 			break;
 		size_t room = limit - *used - overhead;
 		struct swim_bcast *b = swim_treap_fit(q->root, tier, room);
-		if (b == NULL) {
-			tier++;
+		if (b == NULL)
+			break;
+		if (b->transmits != tier) {
+			/* Nothing fits at this tier: go to the next non-empty. */
+			tier = b->transmits;
 			continue;
 		}
 		parts[nb].ptr = b->data;
