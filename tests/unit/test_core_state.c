@@ -451,3 +451,40 @@ Test(core_state, dead_reaped_left_kept)
 	cr_assert_eq(tu_status(t, "p3"), SWIM_STATUS_LEFT);
 	cr_assert_eq(swim_member_count(t->s), 3);
 }
+
+Test(core_state, ipv6_members)
+{
+	struct swim_cfg cfg;
+	tu_cfg(&cfg);
+	memset(&cfg.addr, 0, sizeof(cfg.addr));
+	cfg.addr.ip[15] = 1;
+	cfg.addr.ip_len = 16;
+	cfg.addr.port = 7946;
+	struct tu *u = tu_new_cfg(&cfg);
+	uint8_t v6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9 };
+	struct swim_msg m = { .type = SWIM_MSG_ALIVE };
+	m.alive.incarnation = 1;
+	m.alive.node = tu_s("six");
+	m.alive.addr.ptr = v6;
+	m.alive.addr.len = 16;
+	m.alive.port = 8000;
+	tu_send(u, 2, &m);
+	struct swim_member_info info;
+	cr_assert_eq(swim_member_find(u->s, "six", 3, &info), 0);
+	cr_assert_eq(info.addr.ip_len, 16);
+	cr_assert_eq(info.addr.ip[15], 9);
+	cr_assert_eq(info.addr.port, 8000);
+	/* a ping to us from a v6 source is acked there */
+	struct swim_msg p = { .type = SWIM_MSG_PING };
+	p.ping.seq_no = 3;
+	p.ping.source_addr.ptr = v6;
+	p.ping.source_addr.len = 16;
+	p.ping.source_port = 8000;
+	tu_send(u, 2, &p);
+	tu_collect(u);
+	const struct tu_msg *ack = tu_find(u, SWIM_MSG_ACK, NULL);
+	cr_assert_not_null(ack);
+	cr_assert_eq(ack->to.ip_len, 16);
+	cr_assert_eq(ack->to.ip[0], 0xfd);
+	tu_delete(u);
+}
