@@ -57,7 +57,10 @@ void swim_cfg_default_local(struct swim_cfg *cfg);
 int swim_cfg_default_profile(struct swim_cfg *cfg, const char *profile);
 
 /**
- * Create a core. The node is alive at incarnation 1 and knows only itself.
+ * Create a core. The node is alive at incarnation 1 and knows only itself;
+ * like memberlist, a SWIM_EV_JOIN for the local node is queued, and its
+ * own alive is queued for gossip. Timers start at the first call that
+ * passes a time (swim_next_deadline is 0 until then).
  * @retval the core, or NULL with a static reason in *err.
  */
 struct swim *swim_new(const struct swim_cfg *cfg, const char **err);
@@ -254,7 +257,7 @@ struct swim_stats {
 };
 void swim_get_stats(const struct swim *s, struct swim_stats *st);
 
-/** Current broadcast queue depths (memberlist's, user). */
+/** Current broadcast queue depths: memberlist's plus the user queue's. */
 uint32_t swim_broadcast_queue_len(const struct swim *s);
 
 #endif /* SWIM_H_INCLUDED */

@@ -104,3 +104,46 @@ Test(core_cluster, revived_node_refutes)
 	cr_assert(swim_self_incarnation(n->s[3]) >= 2);
 	tn_delete(n);
 }
+
+static void
+profile_run(void (*profile)(struct swim_cfg *), uint64_t detect_within)
+{
+	struct tn *n = calloc(1, sizeof(*n));
+	n->pkts = calloc(TN_PKTS, sizeof(*n->pkts));
+	n->nb = 4;
+	for (unsigned i = 0; i < n->nb; i++) {
+		struct swim_cfg cfg;
+		const char *err = NULL;
+		tn_cfg(i, &cfg);
+		char name[SWIM_NAME_MAX + 1];
+		struct swim_addr addr = cfg.addr;
+		memcpy(name, cfg.name, sizeof(name));
+		profile(&cfg);
+		memcpy(cfg.name, name, sizeof(name));
+		cfg.addr = addr;
+		cfg.seed = 77 + i;
+		n->s[i] = swim_new(&cfg, &err);
+		cr_assert_not_null(n->s[i], "%s", err);
+	}
+	tn_join_all(n, 0);
+	tn_run_until(n, 20 * S);
+	for (unsigned i = 0; i < n->nb; i++)
+		cr_assert_eq(swim_member_count_alive(n->s[i]), 4);
+	n->down[3] = true;
+	n->tcp_down[3] = true;
+	tn_run_until(n, n->now + detect_within);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(tn_status(n, i, 3), SWIM_STATUS_DEAD, "n%u", i);
+	tn_delete(n);
+}
+
+Test(core_cluster, wan_profile_detects)
+{
+	/* n = 4: k = 4 > n - 2, so min = 6 * 5 s = 30 s after suspicion */
+	profile_run(swim_cfg_default_wan, 60 * S);
+}
+
+Test(core_cluster, local_profile_detects)
+{
+	profile_run(swim_cfg_default_local, 15 * S);
+}
