@@ -244,35 +244,56 @@ serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 	return rc < 0 ? 0 : (size_t)rc;
 }
 
-/** StatusLTimes[name], 0 when absent (Go's zero value). */
-static uint64_t
-pp_status_of(const struct serf_msg_push_pull *pp, const struct swim_str *n)
+/** Names compare by length, then bytes: any total order will do. */
+static int
+pp_name_cmp(const struct swim_str *x, const struct swim_str *y)
+{
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->len == 0 ? 0 : memcmp(x->ptr, y->ptr, x->len);
+}
+
+static int
+pp_status_cmp(const void *x, const void *y)
+{
+	return pp_name_cmp(&((const struct serf_msg_pp_status *)x)->name,
+			   &((const struct serf_msg_pp_status *)y)->name);
+}
+
+static int
+pp_str_cmp(const void *x, const void *y)
+{
+	return pp_name_cmp(x, y);
+}
+
+/**
+ * The peer's StatusLTimes and LeftMembers as sorted arrays, so that
+ * merging n entries costs n log n, not n * n, whatever a peer sends.
+ */
+static int
+pp_index(const struct serf_msg_push_pull *pp, struct serf_msg_pp_status **st,
+	 struct swim_str **left)
 {
 	const uint8_t *p = pp->raw_status.ptr;
 	const uint8_t *end = p + pp->raw_status.len;
-	struct serf_msg_pp_status st;
+	uint32_t n = 0;
 
-	while (serf_msg_pp_status_next(&p, end, &st) == 1) {
-		if (st.name.len == n->len &&
-		    (n->len == 0 || memcmp(st.name.ptr, n->ptr, n->len) == 0))
-			return st.ltime;
-	}
+	*st = malloc(((size_t)pp->nb_status + 1) * sizeof(**st));
+	*left = malloc(((size_t)pp->nb_left + 1) * sizeof(**left));
+	if (*st == NULL || *left == NULL)
+		return -ENOMEM;
+	while (n < pp->nb_status &&
+	       serf_msg_pp_status_next(&p, end, &(*st)[n]) == 1)
+		n++;
+	qsort(*st, n, sizeof(**st), pp_status_cmp);
+	p = pp->raw_left.ptr;
+	end = p + pp->raw_left.len;
+	n = 0;
+	while (n < pp->nb_left &&
+	       serf_msg_pp_left_next(&p, end, &(*left)[n]) == 1)
+		n++;
+	qsort(*left, n, sizeof(**left), pp_str_cmp);
 	return 0;
-}
-
-static bool
-pp_is_left(const struct serf_msg_push_pull *pp, const struct swim_str *n)
-{
-	const uint8_t *p = pp->raw_left.ptr;
-	const uint8_t *end = p + pp->raw_left.len;
-	struct swim_str left;
-
-	while (serf_msg_pp_left_next(&p, end, &left) == 1) {
-		if (left.len == n->len &&
-		    (n->len == 0 || memcmp(left.ptr, n->ptr, n->len) == 0))
-			return true;
-	}
-	return false;
 }
 
 /** Left members first (synthetic leave intents), then joins. */
@@ -280,22 +301,32 @@ static void
 pp_apply_intents(struct serf *serf, uint64_t now_us,
 		 const struct serf_msg_push_pull *pp)
 {
-	const uint8_t *p = pp->raw_left.ptr;
-	const uint8_t *end = p + pp->raw_left.len;
-	struct swim_str name;
-	struct serf_msg_pp_status st;
+	struct serf_msg_pp_status *st = NULL;
+	struct swim_str *left = NULL;
 
-	while (serf_msg_pp_left_next(&p, end, &name) == 1) {
-		if (name.ptr != NULL)
-			serf_intent_leave(serf, now_us, &name,
-					  pp_status_of(pp, &name), false);
+	if (pp_index(pp, &st, &left) != 0)
+		goto out_free;
+	for (uint32_t i = 0; i < pp->nb_left; i++) {
+		struct serf_msg_pp_status key = { .name = left[i] };
+		const struct serf_msg_pp_status *found =
+			bsearch(&key, st, pp->nb_status, sizeof(*st),
+				pp_status_cmp);
+		/* StatusLTimes[name]: 0 when absent, Go's zero value. */
+		if (left[i].ptr != NULL)
+			serf_intent_leave(serf, now_us, &left[i],
+					  found != NULL ? found->ltime : 0,
+					  false);
 	}
-	p = pp->raw_status.ptr;
-	end = p + pp->raw_status.len;
-	while (serf_msg_pp_status_next(&p, end, &st) == 1) {
-		if (st.name.ptr != NULL && !pp_is_left(pp, &st.name))
-			serf_intent_join(serf, now_us, &st.name, st.ltime);
+	for (uint32_t i = 0; i < pp->nb_status; i++) {
+		if (st[i].name.ptr == NULL ||
+		    bsearch(&st[i].name, left, pp->nb_left, sizeof(*left),
+			    pp_str_cmp) != NULL)
+			continue;
+		serf_intent_join(serf, now_us, &st[i].name, st[i].ltime);
 	}
+out_free:
+	free(st);
+	free(left);
 }
 
 /** Replay the peer's event buffer (delivered, never re-gossiped). */

@@ -665,6 +665,39 @@ Test(serf, merge_left_members_become_left)
 	cr_assert_eq(ltime_of("b"), 7);
 }
 
+Test(serf, merge_big_state_is_indexed_and_applied)
+{
+	enum { NB = 3000, NB_LEFT = 1000 };
+	static char names[NB][8];
+	static struct serf_msg_pp_status st[NB];
+	static struct swim_str left[NB_LEFT];
+	static uint8_t buf[1 << 17];
+	struct serf_msg_push_pull pp = { .ltime = 5000, .event_ltime = 1,
+					 .query_ltime = 1 };
+
+	for (int i = 0; i < NB; i++) {
+		int l = snprintf(names[i], sizeof(names[i]), "m%d", i);
+		st[i] = (struct serf_msg_pp_status){
+			{ (const uint8_t *)names[i], (uint32_t)l }, 10 + i };
+		if (i < NB_LEFT)
+			left[i] = st[i].name;
+	}
+	pp.status = st;
+	pp.nb_status = NB;
+	pp.left = left;
+	pp.nb_left = NB_LEFT;
+	int n = serf_msg_encode_push_pull(&pp, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(serf_merge_remote_state(serf, 0, buf, (size_t)n, false),
+		     0);
+	join("m5", 2);
+	cr_assert_eq(status_of("m5"), SERF_STATUS_LEAVING);
+	cr_assert_eq(ltime_of("m5"), 15);
+	join("m2000", 3);
+	cr_assert_eq(status_of("m2000"), SERF_STATUS_ALIVE);
+	cr_assert_eq(ltime_of("m2000"), 2010);
+}
+
 Test(serf, merge_on_join_ignores_older_events)
 {
 	uint8_t pp[128];
