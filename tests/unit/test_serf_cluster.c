@@ -386,3 +386,21 @@ Test(serf_cluster, coordinates_come_with_pings)
 	cr_assert_not_null(info.coord);
 	cr_assert_lt(serf_coordinate(n->f[0])->error, 1.5);
 }
+
+Test(serf_cluster, new_tags_reach_everyone_as_an_update)
+{
+	struct serf_tag t[2] = { { "zone", "z9", 4, 2 },
+				 { "role", "db", 4, 2 } };
+	struct serf_member_info info;
+
+	cr_assert_eq(serf_set_tags(n->f[1], n->now, t, 2), 0);
+	sn_run_until(n->now + 5 * US);
+	for (unsigned i = 0; i < n->nb; i++) {
+		cr_assert_eq(serf_member_find(n->f[i], "n1", 2, &info), 0);
+		cr_assert_eq(info.nb_tags, 2, "n%u", i);
+		cr_assert_eq(info.incarnation, 2, "n%u", i);
+		if (i != 1)
+			cr_assert_eq(n->nb_ev[i][SERF_EV_MEMBER_UPDATE], 1,
+				     "n%u", i);
+	}
+}
