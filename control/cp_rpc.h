@@ -83,6 +83,20 @@ typedef int (*cp_rpc_member_visit_f)(void *arg,
 typedef void (*cp_rpc_stat_emit_f)(void *arg, const char *section,
 				   const char *key, const char *value);
 
+/** A `query` request (`serf query`, `serf reachability`): serf-rpc.md 7.3. */
+struct cp_rpc_query {
+	const char *name;			/* query name, NUL-terminated */
+	const uint8_t *payload;			/* NULL: nil payload */
+	size_t payload_len;			/* bytes at payload */
+	const char *const *filter_nodes;	/* only these nodes, if any */
+	uint32_t nb_filter_nodes;		/* count */
+	const struct cp_rpc_kv *filter_tags;	/* tag -> regex, all must match */
+	uint32_t nb_filter_tags;		/* count */
+	bool request_ack;			/* ask for acks */
+	uint8_t relay_factor;			/* 0..5 in Serf */
+	uint64_t timeout_us;			/* 0: control's default */
+};
+
 /**
  * Returned by ops->join and ops->leave when the result comes later through
  * cp_rpc_complete_join / cp_rpc_complete_leave (a join's TCP push/pull or a
@@ -137,6 +151,22 @@ struct cp_rpc_ops {
 	int (*user_event)(void *ctx, const char *name, const uint8_t *payload,
 			  size_t payload_len, bool coalesce,
 			  char *err, size_t errlen);
+	/**
+	 * Start a query (the "_serf_" prefix is refused before this is
+	 * called). On 0, *handle names it: control then calls
+	 * cp_rpc_query_ack / cp_rpc_query_response for it and finally
+	 * cp_rpc_query_done exactly once -- never from inside this callback.
+	 */
+	int (*query)(void *ctx, const struct cp_rpc_query *q, uint64_t *handle,
+		     char *err, size_t errlen);
+	/**
+	 * Answer a query that cp_rpc_publish_query delivered (its handle).
+	 * -ENOENT, -EALREADY, -ETIMEDOUT and -EMSGSIZE with err left empty
+	 * become the agent's texts ("No pending queries matching ID",
+	 * "failed to respond to key query: response already sent", ...).
+	 */
+	int (*respond)(void *ctx, uint64_t handle, const uint8_t *payload,
+		       size_t payload_len, char *err, size_t errlen);
 };
 
 /** Server configuration; start from cp_rpc_cfg_default(). */
@@ -224,6 +254,28 @@ void cp_rpc_publish_user_event(struct cp_rpc *rpc, uint64_t ltime,
  * taken from the first "[LEVEL]" token, lines without one always pass.
  */
 void cp_rpc_publish_log(struct cp_rpc *rpc, const char *line);
+
+/*
+ * Query results for the client whose `query` got this handle: records
+ * {From, Payload, Type:"ack"|"response"|"done"} after the ack. Unknown
+ * handles (the client went away) are ignored. done ends the stream: the
+ * serf CLI waits for it, so control must always send it.
+ */
+void cp_rpc_query_ack(struct cp_rpc *rpc, uint64_t handle, const char *from);
+void cp_rpc_query_response(struct cp_rpc *rpc, uint64_t handle,
+			   const char *from, const uint8_t *payload,
+			   size_t payload_len);
+void cp_rpc_query_done(struct cp_rpc *rpc, uint64_t handle);
+
+/**
+ * Deliver a query to answer to every `stream` taking "query" or
+ * "query:<name>": {Event:"query", ID, LTime, Name, Payload}, ID being a
+ * per-connection number that `respond` quotes; the server maps it back to
+ * handle for ops->respond.
+ */
+void cp_rpc_publish_query(struct cp_rpc *rpc, uint64_t handle, uint64_t ltime,
+			  const char *name, const uint8_t *payload,
+			  size_t payload_len);
 
 /** Counters for export; all monotonic except nb_clients. */
 struct cp_rpc_counters {

@@ -87,13 +87,7 @@ cp_rpc_body_decode(const char *p, const char *end,
 	return 0;
 }
 
-/* A list of NUL-terminated strings decoded from a request. */
-struct cp_rpc_strv {
-	char **v;	/* n strings, heap */
-	uint32_t n;	/* count */
-};
-
-static void
+void
 cp_rpc_strv_free(struct cp_rpc_strv *sv)
 {
 	for (uint32_t i = 0; i < sv->n; i++)
@@ -102,12 +96,7 @@ cp_rpc_strv_free(struct cp_rpc_strv *sv)
 	memset(sv, 0, sizeof(*sv));
 }
 
-/*
- * An array of strings (pairs = false) or a map of string to string
- * (pairs = true, 2n entries: k0 v0 k1 v1 ...). p NULL (absent) or nil
- * gives an empty list.
- */
-static int
+int
 cp_rpc_strv_decode(const char *p, const char *end, bool pairs,
 		   struct cp_rpc_strv *out)
 {

@@ -21,6 +21,24 @@
 /** Serf's default UserEventSizeLimit (name + payload). */
 #define CP_RPC_USER_EVENT_MAX 512
 
+/** Queries one connection may run at once (the CLI runs one). */
+#define CP_RPC_QUERIES_MAX 4
+/** Delivered queries a connection can still `respond` to (oldest lost). */
+#define CP_RPC_QUERY_IDS 64
+
+/** A query this connection started: its records go out with seq. */
+struct cp_rpc_qout {
+	bool is_used;		/* slot taken */
+	uint64_t handle;	/* ops->query's handle */
+	uint64_t seq;		/* Seq of the query request */
+};
+
+/** A query delivered to this connection, by the ID the client sees. */
+struct cp_rpc_qin {
+	uint64_t id;		/* per-connection, from 1; 0 = empty slot */
+	uint64_t handle;	/* cp_rpc_publish_query's handle */
+};
+
 /** One open `stream` request on a connection. */
 struct cp_rpc_stream {
 	uint64_t seq;			/* Seq of the stream request */
@@ -59,6 +77,10 @@ struct cp_rpc_client {
 	unsigned monitor_level;		/* index in cp_rpc_log_levels */
 	struct cp_rpc_stream *streams;	/* max_streams slots */
 	uint32_t nb_streams;		/* used slots */
+	struct cp_rpc_qout qout[CP_RPC_QUERIES_MAX];	/* queries started */
+	struct cp_rpc_qin qin[CP_RPC_QUERY_IDS];	/* ring, delivered */
+	uint32_t qin_next;		/* ring slot for the next one */
+	uint64_t next_query_id;		/* last ID given out */
 };
 
 /** The server. */
@@ -138,6 +160,21 @@ struct cp_rpc_field {
  */
 int cp_rpc_body_decode(const char *p, const char *end,
 		       const struct cp_rpc_field *f, unsigned nb_f);
+
+/** A list of NUL-terminated strings decoded from a request. */
+struct cp_rpc_strv {
+	char **v;	/* n strings, heap */
+	uint32_t n;	/* count */
+};
+
+/**
+ * An array of strings (pairs false) or a map of string to string (pairs
+ * true: k0 v0 k1 v1 ...); p NULL (absent) or nil gives an empty list.
+ * @retval 0, -EINVAL (bad type, NUL inside, too long), -ENOMEM.
+ */
+int cp_rpc_strv_decode(const char *p, const char *end, bool pairs,
+		       struct cp_rpc_strv *out);
+void cp_rpc_strv_free(struct cp_rpc_strv *sv);
 
 /** Encode one 11-key Member record (stream records reuse it). */
 void cp_rpc_encode_member(struct cp_rpc_buf *b, const struct cp_rpc_member *m);

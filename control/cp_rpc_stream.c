@@ -5,8 +5,7 @@
  * something happens. Every record is a header {Error:"", Seq} plus a body,
  * appended to the client's output in one go (single thread: nothing can
  * come between them), and only after the bodiless ack (serf-rpc.md 7).
- * `query`/`respond` are answered with errors: gossipd has no Serf queries
- * through RPC yet.
+ * Queries (`query`, `respond`) are in cp_rpc_query.c.
  */
 #include "cp_rpc_int.h"
 
@@ -173,28 +172,6 @@ cp_rpc_cmd_stop(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		}
 	}
 	cp_rpc_reply(c, c->seq, "");	/* always "", as the agent */
-	return 0;
-}
-
-int
-cp_rpc_cmd_query(struct cp_rpc *rpc, struct cp_rpc_client *c,
-		 const char *body, const char *end)
-{
-	(void)rpc;
-	(void)body;
-	(void)end;
-	cp_rpc_reply(c, c->seq, "queries are not supported by gossipd");
-	return 0;
-}
-
-int
-cp_rpc_cmd_respond(struct cp_rpc *rpc, struct cp_rpc_client *c,
-		   const char *body, const char *end)
-{
-	(void)rpc;
-	(void)body;
-	(void)end;
-	cp_rpc_reply(c, c->seq, "No pending queries matching ID");
 	return 0;
 }
 

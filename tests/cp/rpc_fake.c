@@ -273,6 +273,72 @@ rpc_fake_user_event(void *ctx, const char *name, const uint8_t *payload,
 	return 0;
 }
 
+static int
+rpc_fake_query(void *ctx, const struct cp_rpc_query *q, uint64_t *handle,
+	       char *err, size_t errlen)
+{
+	struct rpc_fake *f = ctx;
+	if (f->query_handle != 0) {
+		snprintf(err, errlen, "fake: one query at a time");
+		return -EBUSY;
+	}
+	snprintf(f->last_query, sizeof(f->last_query), "%s", q->name);
+	f->last_query_nodes = q->nb_filter_nodes;
+	f->last_query_tags = q->nb_filter_tags;
+	f->last_query_timeout_us = q->timeout_us;
+	f->last_relay = q->relay_factor;
+	f->query_handle = 1000 + f->now_ms;
+	f->query_acked = false;
+	f->query_ack = q->request_ack;
+	f->query_echo = strcmp(q->name, "echo") == 0;
+	f->query_ack_ms = f->now_ms + 10;
+	f->query_done_ms = f->now_ms + (q->timeout_us != 0 ?
+					q->timeout_us / 1000 : 200);
+	*handle = f->query_handle;
+	return 0;
+}
+
+static int
+rpc_fake_respond(void *ctx, uint64_t handle, const uint8_t *payload,
+		 size_t len, char *err, size_t errlen)
+{
+	(void)payload;
+	(void)err;
+	(void)errlen;
+	struct rpc_fake *f = ctx;
+	if (handle != f->known_query || handle == 0)
+		return -ENOENT;
+	if (f->nb_responds > 0)
+		return -EALREADY;
+	f->nb_responds++;
+	f->respond_len = (uint32_t)len;
+	return 0;
+}
+
+/* Acks, the echo response and done for the query in flight, when due. */
+static void
+rpc_fake_query_tick(struct rpc_fake *f)
+{
+	if (f->query_handle == 0 || f->rpc == NULL)
+		return;
+	if (!f->query_acked && f->now_ms >= f->query_ack_ms) {
+		f->query_acked = true;
+		for (uint32_t i = 0; f->query_ack && i < f->nb_nodes; i++) {
+			if (f->node[i].m.status == CP_RPC_STATUS_ALIVE)
+				cp_rpc_query_ack(f->rpc, f->query_handle,
+						 f->node[i].name);
+		}
+		if (f->query_echo)
+			cp_rpc_query_response(f->rpc, f->query_handle,
+					      f->node[0].name,
+					      (const uint8_t *)"pong", 4);
+	}
+	if (f->now_ms >= f->query_done_ms) {
+		cp_rpc_query_done(f->rpc, f->query_handle);
+		f->query_handle = 0;
+	}
+}
+
 void
 rpc_fake_ops(struct rpc_fake *f, struct cp_rpc_ops *ops)
 {
@@ -285,6 +351,8 @@ rpc_fake_ops(struct rpc_fake *f, struct cp_rpc_ops *ops)
 		.tags = rpc_fake_tags,
 		.stats = rpc_fake_stats,
 		.user_event = rpc_fake_user_event,
+		.query = rpc_fake_query,
+		.respond = rpc_fake_respond,
 	};
 }
 
@@ -297,6 +365,7 @@ rpc_fake_tick(struct rpc_fake *f, uint64_t now_ms)
 		f->join_id = 0;
 		cp_rpc_complete_join(f->rpc, id, f->join_num, NULL);
 	}
+	rpc_fake_query_tick(f);
 	if (f->leave_id != 0 && now_ms >= f->leave_due_ms) {
 		uint64_t id = f->leave_id;
 		f->leave_id = 0;

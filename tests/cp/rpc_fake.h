@@ -46,6 +46,20 @@ struct rpc_fake {
 	uint32_t last_event_len;	/* its payload length */
 	bool last_coalesce;		/* its Coalesce */
 	uint64_t ltime;			/* user event Lamport time */
+	uint64_t query_handle;		/* query in flight, 0 = none */
+	bool query_acked;		/* its acks/response were sent */
+	bool query_ack;			/* RequestAck */
+	bool query_echo;		/* name "echo": alpha responds */
+	uint64_t query_ack_ms;		/* when acks go out */
+	uint64_t query_done_ms;		/* when done goes out */
+	char last_query[64];		/* Name of the last query */
+	uint32_t last_query_nodes;	/* its FilterNodes count */
+	uint32_t last_query_tags;	/* its FilterTags count */
+	uint64_t last_query_timeout_us;	/* its Timeout */
+	uint8_t last_relay;		/* its RelayFactor */
+	uint64_t known_query;		/* handle respond accepts, 0 = none */
+	uint32_t nb_responds;		/* successful responds */
+	uint32_t respond_len;		/* payload length of the last one */
 };
 
 /**
@@ -59,7 +73,13 @@ void rpc_fake_init(struct rpc_fake *f, uint16_t alpha_port, bool capture);
 /** The ops table pointing at f. */
 void rpc_fake_ops(struct rpc_fake *f, struct cp_rpc_ops *ops);
 
-/** Advance the fake clock; completes async join/leave that are due. */
+/**
+ * Queries: acks from every alive member 10 ms after the start (when asked),
+ * a response "pong" from alpha to a query named "echo", done at the
+ * query's timeout (200 ms by default). respond accepts known_query once.
+ */
+
+/** Advance the fake clock; completes async join/leave/query when due. */
 void rpc_fake_tick(struct rpc_fake *f, uint64_t now_ms);
 
 #endif /* RPC_FAKE_H_INCLUDED */

@@ -548,10 +548,6 @@ Test(rpc, stubs_send_their_bodies)
 	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
 	cr_assert_eq((uint8_t)cli.in[0], 0x82);
 	rpc_tc_consume(&cli, len);
-	rpc_tc_send(&cli, "query", &b);
-	expect_reply("queries are not supported by gossipd");
-	rpc_tc_send(&cli, "respond", &b);
-	expect_reply("No pending queries matching ID");
 	cp_rpc_buf_destroy(&b);
 	rpc_tc_pump(&env, &cli, 5);
 	cr_assert_eq(cli.len, 0, "no stray bytes");

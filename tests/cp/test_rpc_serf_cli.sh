@@ -114,6 +114,10 @@ else
 	fail "same: info sections"; shape "$REAL"; shape "$FAKEADDR"
 fi
 
+same "query -timeout=500ms q (acks from the live node)" query -timeout=500ms q
+same "query -no-ack -timeout=300ms q" query -no-ack -timeout=300ms q
+same "query _serf_x (internal prefix)" query _serf_x
+same "query -format=json -timeout=300ms q" query -format=json -timeout=300ms q
 same "leave (the agent then exits)" leave
 wait "$AGENT" 2>/dev/null
 
@@ -168,9 +172,18 @@ expect "members after prune" \
 c6     [::1]:7948      left$(printf '%5s' '')
 d      127.0.0.4:7949  leaving
 rc=0" members
-expect "query answered with an error, no hang" \
-"Error sending query: queries are not supported by gossipd
-rc=1" query q
+expect "query echo: ack, response, totals" \
+"Query 'echo' dispatched
+Ack from 'alpha'
+Response from 'alpha': pong
+Total Acks: 1
+Total Responses: 1
+rc=0" query -timeout=300ms echo hi
+expect "reachability: acks of every live member" \
+"Total members: 3, live members: 1
+Starting reachability test...
+Successfully contacted all live nodes
+rc=0" reachability
 expect "rtt without coordinates" \
 "Could not find a coordinate for node \"alpha\"
 rc=1" rtt alpha d
