@@ -304,6 +304,21 @@ void cp_sync_handler_init(struct cp *cp, struct cp_sync_handler *h);
 struct cp_rpc_ops;
 void cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops);
 
+/* Init steps (cp_init.c), in main()'s order; each prints its error. */
+int cp_core_init(struct cp *cp);		/* swim core from cp->cfg */
+int cp_serf_layer_init(struct cp *cp);	/* the Serf layer over it */
+int cp_reactor_init(struct cp *cp);	/* epoll + rx burst buffer */
+int cp_sync_init(struct cp *cp);	/* TCP listener: busy port fails */
+int cp_dp_init(struct cp *cp);		/* dataplane (UDP) */
+int cp_rpc_server_init(struct cp *cp);	/* RPC listener */
+void cp_join_init(struct cp *cp);	/* log the start, --join */
+void cp_fini(struct cp *cp);		/* undo whatever was set up */
+
+/**
+ * One loop iteration: rings, tick, outputs, events, snapshot, retry-join,
+ * leave, then at most 1 ms in the reactor.
+ */
+void cp_loop_once(struct cp *cp);
 /** Run the loop until the daemon is done. @retval exit status. */
 int cp_loop_run(struct cp *cp);
 

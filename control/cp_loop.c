@@ -330,26 +330,31 @@ cp_loop_timeout_ms(struct cp *cp, uint64_t now_us)
 	return next <= now_us ? 0 : 1;
 }
 
+void
+cp_loop_once(struct cp *cp)
+{
+	uint64_t now_us = cp_now_us();
+
+	cp_loop_rx(cp, now_us);
+	swim_tick(cp->swim, now_us);
+	cp_serf_tick(cp, now_us);
+	cp_loop_outputs(cp, now_us);
+	cp_loop_events(cp, now_us);
+	cp_loop_outputs(cp, now_us);
+	cp_loop_publish(cp, now_us);
+	cp_loop_retry(cp, now_us);
+	cp_loop_leave(cp, now_us);
+	cp_loop_stats(cp, now_us);
+	if (cp_io_poll(cp->epfd, cp_loop_timeout_ms(cp, now_us)) < 0)
+		CP_LOG(ERR, "agent: epoll_wait failed");
+	cp_sync_expire(cp->sync, cp_now_us());
+}
+
 int
 cp_loop_run(struct cp *cp)
 {
-	while (!cp->is_done) {
-		uint64_t now_us = cp_now_us();
-
-		cp_loop_rx(cp, now_us);
-		swim_tick(cp->swim, now_us);
-		cp_serf_tick(cp, now_us);
-		cp_loop_outputs(cp, now_us);
-		cp_loop_events(cp, now_us);
-		cp_loop_outputs(cp, now_us);
-		cp_loop_publish(cp, now_us);
-		cp_loop_retry(cp, now_us);
-		cp_loop_leave(cp, now_us);
-		cp_loop_stats(cp, now_us);
-		if (cp_io_poll(cp->epfd, cp_loop_timeout_ms(cp, now_us)) < 0)
-			CP_LOG(ERR, "agent: epoll_wait failed");
-		cp_sync_expire(cp->sync, cp_now_us());
-	}
+	while (!cp->is_done)
+		cp_loop_once(cp);
 	if (cp->has_leave_rpc && cp->rpc != NULL) {
 		cp_rpc_complete_leave(cp->rpc, cp->leave_rpc_id, NULL);
 		cp_rpc_poll(cp->rpc, 0);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's init steps, in the order main() calls them, and the
+ * teardown. Each step prints its own one-line error to stderr (a person
+ * reads it) and returns -1; main() maps the step to an exit status.
+ * Runs before the loop starts, on the thread that becomes control.
+ */
+#include "cp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "cp_rpc.h"
+#include "dp.h"
+
+/* A seed for the core's PRNG; the kernel's, or time and pid. */
+static uint64_t
+cp_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	return cp_now_us() ^ ((uint64_t)getpid() << 32);
+}
+
+int
+cp_core_init(struct cp *cp)
+{
+	static const uint8_t vsn[SWIM_VSN_LEN] = {1, 5, 2, 2, 5, 5};
+	struct swim_cfg sc;
+	const char *err = NULL;
+	int n;
+
+	memset(&sc, 0, sizeof(sc));
+	if (swim_cfg_default_profile(&sc, cp->cfg.profile) != 0) {
+		fprintf(stderr, "gossipd: unknown profile %s\n",
+			cp->cfg.profile);
+		return -1;
+	}
+	snprintf(sc.name, sizeof(sc.name), "%s", cp->cfg.name);
+	sc.addr = cp->cfg.advertise;
+	n = cp_tags_encode(cp->cfg.tags, cp->cfg.nb_tags, sc.meta,
+			   sizeof(sc.meta));
+	if (n < 0) {
+		fprintf(stderr, "gossipd: tags exceed %d bytes of meta\n",
+			SWIM_META_MAX);
+		return -1;
+	}
+	sc.meta_len = (uint32_t)n;
+	memcpy(sc.vsn, vsn, sizeof(vsn));
+	cp->seed = cp_seed();
+	sc.seed = cp->seed;
+	cp->swim = swim_new(&sc, &err);
+	if (cp->swim == NULL) {
+		fprintf(stderr, "gossipd: core: %s\n", err ? err : "failed");
+		return -1;
+	}
+	cp->probe_interval_us = sc.probe_interval_us;
+	cp->gossip_interval_us = sc.gossip_interval_us;
+	cp->tcp_timeout_us = sc.tcp_timeout_us;
+	return 0;
+}
+
+int
+cp_serf_layer_init(struct cp *cp)
+{
+	if (cp_serf_init(cp) != 0) {
+		fprintf(stderr, "gossipd: serf layer: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+cp_reactor_init(struct cp *cp)
+{
+	cp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	cp->rx = calloc(DP_BURST, sizeof(*cp->rx));
+	if (cp->epfd < 0 || cp->rx == NULL) {
+		fprintf(stderr, "gossipd: epoll_create1: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* TCP first: the same IP:port as UDP, so a busy port fails here. */
+int
+cp_sync_init(struct cp *cp)
+{
+	struct cp_sync_cfg sc;
+	char err[256];
+
+	cp_sync_cfg_default(&sc);
+	sc.epfd = cp->epfd;
+	sc.bind = cp->cfg.bind;
+	sc.advertise = cp->cfg.advertise;
+	sc.name = cp->cfg.name;
+	sc.tcp_timeout_us = cp->tcp_timeout_us;
+	cp_sync_handler_init(cp, &sc.h);
+	cp->sync = cp_sync_new(&sc, err, sizeof(err));
+	if (cp->sync == NULL) {
+		fprintf(stderr, "gossipd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cp_dp_init(struct cp *cp)
+{
+	struct dp_cfg dc;
+	char err[256] = "";
+
+	memset(&dc, 0, sizeof(dc));
+	dc.bind = cp->cfg.bind;
+	dc.nb_lcores = 1;
+	dc.ring_size = 1024;
+	dc.eal_args = cp->cfg.eal[0] != '\0' ? cp->cfg.eal : NULL;
+	cp->dp = dp_new(cp->cfg.dataplane, &dc, err, sizeof(err));
+	if (cp->dp == NULL) {
+		fprintf(stderr, "gossipd: dataplane %s: %s\n",
+			cp->cfg.dataplane, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The RPC server's nested epoll fd became readable. */
+static void
+cp_rpc_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
+{
+	struct cp *cp = io->ctx;
+
+	(void)events;
+	(void)now_us;
+	cp_rpc_poll(cp->rpc, 0);
+}
+
+int
+cp_rpc_server_init(struct cp *cp)
+{
+	struct cp_rpc_cfg rc;
+	char bind[CP_ADDR_STRLEN];
+	char err[256] = "";
+
+	cp_rpc_cfg_default(&rc);
+	rc.bind = cp_addr_str(&cp->cfg.rpc_addr, bind, sizeof(bind));
+	cp_rpc_ops_init(cp, &rc.ops);
+	cp->rpc = cp_rpc_new(&rc, err, sizeof(err));
+	if (cp->rpc == NULL) {
+		fprintf(stderr, "gossipd: %s\n", err);
+		return -1;
+	}
+	cp->rpc_io.fd = cp_rpc_fd(cp->rpc);
+	cp->rpc_io.on_event = cp_rpc_on_event;
+	cp->rpc_io.ctx = cp;
+	return cp_io_add(cp->epfd, &cp->rpc_io, EPOLLIN);
+}
+
+/* Log the start like serf and begin --join / --retry-join. */
+void
+cp_join_init(struct cp *cp)
+{
+	char b[CP_ADDR_STRLEN], a[CP_ADDR_STRLEN], r[CP_ADDR_STRLEN];
+	uint64_t now_us = cp_now_us();
+
+	CP_LOG(INFO, "agent: gossipd agent running: node '%s' bind %s "
+	       "advertise %s rpc %s profile %s dataplane %s", cp->cfg.name,
+	       cp_addr_str(&cp->cfg.bind, b, sizeof(b)),
+	       cp_addr_str(&cp->cfg.advertise, a, sizeof(a)),
+	       cp_addr_str(&cp->cfg.rpc_addr, r, sizeof(r)),
+	       cp->cfg.profile, cp->cfg.dataplane);
+	if (cp->cfg.nb_join > 0) {
+		CP_LOG(INFO, "agent: Joining cluster...(replay: false)");
+		cp_join_start(cp, now_us, CP_JOIN_START, 0, cp->cfg.join,
+			      cp->cfg.nb_join);
+	}
+	if (cp->cfg.nb_retry_join > 0)
+		cp->retry_next_us = now_us;
+}
+
+void
+cp_fini(struct cp *cp)
+{
+	cp_rpc_delete(cp->rpc);
+	cp_sync_delete(cp->sync);
+	if (cp->dp != NULL)
+		dp_delete(cp->dp);
+	cp_serf_fini(cp);
+	if (cp->swim != NULL)
+		swim_delete(cp->swim);
+	if (cp->epfd >= 0)
+		close(cp->epfd);
+	free(cp->rx);
+}
+
