@@ -165,6 +165,14 @@ serf_event_next(struct serf *serf, enum serf_event_kind kind)
 	return ev;
 }
 
+void
+serf_event_drop_last(struct serf *serf)
+{
+	if (serf->ring_len > 0)
+		serf->ring_len--;
+	serf->stats.events_dropped++;
+}
+
 bool
 serf_pop_event(struct serf *serf, struct serf_event *ev)
 {

@@ -187,6 +187,8 @@ struct serf_member *serf_member_get(const struct serf *serf,
 /** The next event slot, zeroed, already queued; NULL if full (counted). */
 struct serf_event *serf_event_next(struct serf *serf,
 				   enum serf_event_kind kind);
+/** Take back the event serf_event_next just queued (counted dropped). */
+void serf_event_drop_last(struct serf *serf);
 /** Copy a name slice into an event; false if it is too long. */
 bool serf_event_set_name(struct serf_event *ev, const struct swim_str *s);
 /** Copy a payload into an event; false if it is too long. */

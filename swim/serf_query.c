@@ -394,7 +394,7 @@ query_event(struct serf *serf, const struct serf_inq *in,
 	ev->deadline_us = in->deadline_us;
 	if (!serf_event_set_name(ev, &q->name) ||
 	    !serf_event_set_payload(ev, &q->payload))
-		serf->stats.events_dropped++;
+		serf_event_drop_last(serf);
 }
 
 bool
@@ -481,9 +481,9 @@ serf_query_handle_response(struct serf *serf, uint64_t now_us,
 		return;
 	ev->ltime = r->ltime;
 	ev->query_handle = q->handle;
-	serf_event_set_name(ev, &r->from);
+	serf_event_set_name(ev, &r->from);	/* checked above */
 	if (!is_ack && !serf_event_set_payload(ev, &r->payload))
-		serf->stats.events_dropped++;
+		serf_event_drop_last(serf);
 }
 
 /** Encode the query we are about to send; filters go in buf first. */

@@ -89,7 +89,7 @@ serf_user_event_handle(struct serf *serf, const struct serf_msg_user_event *m)
 		ev->coalesce = m->cc;
 		if (!serf_event_set_name(ev, &m->name) ||
 		    !serf_event_set_payload(ev, &m->payload))
-			serf->stats.events_dropped++;
+			serf_event_drop_last(serf);
 	}
 	return true;
 }

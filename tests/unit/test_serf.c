@@ -577,6 +577,22 @@ Test(serf, user_event_is_delivered_once_and_regossiped_once)
 	cr_assert_eq(drain(SERF_EV_USER), 1);
 }
 
+Test(serf, user_event_with_an_oversized_name_is_regossiped_not_delivered)
+{
+	static char name[SWIM_NAME_MAX + 10];
+	uint8_t buf[512];
+	struct serf_stats st;
+
+	memset(name, 'n', sizeof(name) - 1);
+	int len = event_msg(2, name, "p", buf, sizeof(buf));
+	drain(SERF_EV_COUNT);
+	deliver(buf, len, 0);
+	cr_assert_eq(drain(SERF_EV_USER), 0);
+	cr_assert_eq(fake_count_out(&sw, SERF_MSG_USER_EVENT, true), 1);
+	serf_get_stats(serf, &st);
+	cr_assert_eq(st.events_dropped, 1);
+}
+
 Test(serf, old_user_events_are_dropped)
 {
 	uint8_t buf[128];
