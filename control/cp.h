@@ -220,6 +220,15 @@ int cp_serf_set_tags(struct cp *cp, const struct cp_tag *tags, unsigned nb);
 /** Mark a failed node left (force-leave). @retval 0 or -errno. */
 int cp_serf_force_leave(struct cp *cp, uint64_t now_us, const char *node,
 			bool prune);
+/** Most node or tag filters one RPC query carries. */
+#define CP_SERF_FILTERS_MAX 64
+struct cp_rpc_query;
+/** Start a query for the RPC; results come as cp_rpc_query_* calls. */
+int cp_serf_query(struct cp *cp, const struct cp_rpc_query *q,
+		  uint64_t *handle);
+/** Answer a query delivered to RPC streams. @retval 0 or -errno. */
+int cp_serf_respond(struct cp *cp, uint64_t handle, const uint8_t *payload,
+		    size_t len);
 /** Broadcast a user event. @retval 0 or -errno. */
 int cp_serf_user_event(struct cp *cp, const char *name, const uint8_t *data,
 		       size_t len, bool coalesce);

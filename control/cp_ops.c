@@ -369,6 +369,26 @@ cp_ops_user_event(void *ctx, const char *name, const uint8_t *payload,
 	return rc;
 }
 
+static int
+cp_ops_query(void *ctx, const struct cp_rpc_query *q, uint64_t *handle,
+	     char *err, size_t errlen)
+{
+	int rc = cp_serf_query(ctx, q, handle);
+
+	if (rc != 0)
+		snprintf(err, errlen, "query failed: %s", strerror(-rc));
+	return rc;
+}
+
+static int
+cp_ops_respond(void *ctx, uint64_t handle, const uint8_t *payload,
+	       size_t payload_len, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return cp_serf_respond(ctx, handle, payload, payload_len);
+}
+
 void
 cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops)
 {
@@ -381,4 +401,6 @@ cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops)
 	ops->tags = cp_ops_tags;
 	ops->stats = cp_ops_stats;
 	ops->user_event = cp_ops_user_event;
+	ops->query = cp_ops_query;
+	ops->respond = cp_ops_respond;
 }

@@ -138,6 +138,37 @@ cp_serf_publish_member(struct cp *cp, const struct serf_event *ev, int kind)
 	cp_rpc_publish_members(cp->rpc, (enum cp_rpc_event)kind, &m, 1);
 }
 
+/* Query events: to answer (streams), or results of an RPC `query`. */
+static void
+cp_serf_dispatch_query(struct cp *cp, const struct serf_event *ev)
+{
+	const uint8_t *payload = ev->has_payload ? ev->payload : NULL;
+
+	if (ev->kind == SERF_EV_QUERY)
+		CP_LOG(INFO, "agent: Received event: query: %s", ev->name);
+	if (cp->rpc == NULL)
+		return;
+	switch (ev->kind) {
+	case SERF_EV_QUERY:
+		cp_rpc_publish_query(cp->rpc, ev->query_handle, ev->ltime,
+				     ev->name, payload, ev->payload_len);
+		return;
+	case SERF_EV_QUERY_ACK:
+		cp_rpc_query_ack(cp->rpc, ev->query_handle, ev->name);
+		return;
+	case SERF_EV_QUERY_RESPONSE:
+		cp_rpc_query_response(cp->rpc, ev->query_handle, ev->name,
+				      payload, ev->payload_len);
+		return;
+	case SERF_EV_QUERY_DONE:
+		cp_rpc_query_done(cp->rpc, ev->query_handle);
+		return;
+	default:
+		CP_LOG(DEBUG, "serf: event %s", serf_event_kind_str[ev->kind]);
+		return;
+	}
+}
+
 /* One Serf event: a log line, and the RPC streams when there are any. */
 static void
 cp_serf_dispatch(struct cp *cp, const struct serf_event *ev)
@@ -163,11 +194,8 @@ cp_serf_dispatch(struct cp *cp, const struct serf_event *ev)
 						  ev->payload_len,
 						  ev->coalesce);
 		return;
-	case SERF_EV_QUERY:
-		CP_LOG(INFO, "agent: Received event: query: %s", ev->name);
-		return;
 	default:
-		CP_LOG(DEBUG, "serf: event %s", serf_event_kind_str[ev->kind]);
+		cp_serf_dispatch_query(cp, ev);
 		return;
 	}
 }
@@ -272,4 +300,47 @@ cp_serf_set_tags(struct cp *cp, const struct cp_tag *tags, unsigned nb)
 		return -E2BIG;
 	cp_cfg_serf_tags(tags, nb, st);
 	return serf_set_tags(cp->serf, cp_now_us(), st, nb);
+}
+
+/* --- queries started over RPC --- */
+
+int
+cp_serf_query(struct cp *cp, const struct cp_rpc_query *q, uint64_t *handle)
+{
+	struct swim_str nodes[CP_SERF_FILTERS_MAX];
+	struct serf_tag tags[CP_SERF_FILTERS_MAX];
+	struct serf_query_param p;
+	int rc;
+
+	if (q->nb_filter_nodes > CP_SERF_FILTERS_MAX ||
+	    q->nb_filter_tags > CP_SERF_FILTERS_MAX)
+		return -E2BIG;
+	for (uint32_t i = 0; i < q->nb_filter_nodes; i++)
+		nodes[i] = (struct swim_str){
+			(const uint8_t *)q->filter_nodes[i],
+			(uint32_t)strlen(q->filter_nodes[i])};
+	for (uint32_t i = 0; i < q->nb_filter_tags; i++)
+		tags[i] = (struct serf_tag){
+			q->filter_tags[i].key, q->filter_tags[i].value,
+			(uint32_t)strlen(q->filter_tags[i].key),
+			(uint32_t)strlen(q->filter_tags[i].value)};
+	memset(&p, 0, sizeof(p));
+	p.filter_nodes = nodes;
+	p.nb_filter_nodes = q->nb_filter_nodes;
+	p.filter_tags = tags;
+	p.nb_filter_tags = q->nb_filter_tags;
+	p.request_ack = q->request_ack;
+	p.relay_factor = q->relay_factor;
+	p.timeout_us = q->timeout_us;
+	rc = serf_query(cp->serf, cp_now_us(), q->name, strlen(q->name),
+			q->payload, q->payload_len, &p, handle);
+	cp_serf_drain(cp);
+	return rc;
+}
+
+int
+cp_serf_respond(struct cp *cp, uint64_t handle, const uint8_t *payload,
+		size_t len)
+{
+	return serf_query_respond(cp->serf, cp_now_us(), handle, payload, len);
 }

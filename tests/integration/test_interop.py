@@ -22,6 +22,20 @@ c.check(ok, f"serf lists gossipd g1 alive with tags ({dt:.2f}s)")
 ok, dt = g.wait_status(g1, "s1", "alive", 5, {"role": "serf"})
 c.check(ok, f"gossipd g1 lists serf s1 alive with tags ({dt:.2f}s)")
 
+# Queries both ways: serf's `query` through gossipd's RPC, and a query
+# from the serf agent that gossipd acks.
+out = subprocess.run(["serf", "query", f"-rpc-addr={g1.rpc_addr}",
+                      "-timeout=2s", "ping", "hi"],
+                     capture_output=True, text=True, timeout=15)
+c.check(out.returncode == 0 and "Ack from 's1'" in out.stdout
+        and "Ack from 'g1'" in out.stdout,
+        f"serf query via gossipd's RPC gets acks from both: {out.stdout!r}")
+out = subprocess.run(["serf", "query", f"-rpc-addr={s1.rpc_addr}",
+                      "-timeout=2s", "ping", "hi"],
+                     capture_output=True, text=True, timeout=15)
+c.check(out.returncode == 0 and "Ack from 'g1'" in out.stdout,
+        f"a query from the serf agent is acked by gossipd: {out.stdout!r}")
+
 # 2. serf joins gossipd.
 g2 = g.start_gossipd("g2", tags={"role": "db"})
 nodes.append(g2)
