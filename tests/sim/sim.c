@@ -133,6 +133,20 @@ sim_addr(unsigned i, struct swim_addr *addr)
 	addr->port = (uint16_t)(SIM_PORT_BASE + i);
 }
 
+/* Drop what a paused node held (it is being killed or deleted). */
+static void
+sim_node_unhold(struct sim_node *n)
+{
+	uint32_t k;
+
+	for (k = 0; k < n->nb_held; k++)
+		free(n->held[k].pkt);
+	free(n->held);
+	n->held = NULL;
+	n->nb_held = n->cap_held = 0;
+	n->is_paused = false;
+}
+
 /* A per-node, per-restart core seed drawn from the run seed. */
 static uint64_t
 sim_node_seed(const struct sim *sim, unsigned i)
@@ -219,8 +233,10 @@ sim_delete(struct sim *sim)
 
 	if (sim == NULL)
 		return;
-	for (i = 0; sim->nodes != NULL && i < sim->nb_nodes; i++)
+	for (i = 0; sim->nodes != NULL && i < sim->nb_nodes; i++) {
+		sim_node_unhold(&sim->nodes[i]);
 		swim_delete(sim->nodes[i].swim);
+	}
 	for (i = 0; i < sim->heap_len; i++)
 		free(sim->heap[i].pkt);
 	free(sim->heap);
@@ -427,10 +443,51 @@ sim_hev_report(struct sim *sim, const struct sim_hev *ev)
 	sim_node_drain(sim, ev->node);
 }
 
-static void
+/* Keep an input of a paused node for sim_resume. @retval true if kept. */
+static bool
+sim_hev_hold(struct sim *sim, struct sim_hev *ev)
+{
+	struct sim_node *n = &sim->nodes[ev->node];
+
+	if (n->nb_held == n->cap_held) {
+		uint32_t cap = n->cap_held ? n->cap_held * 2 : 64;
+		struct sim_hev *h;
+
+		if (cap > SIM_HELD_MAX)
+			return false;
+		h = realloc(n->held, cap * sizeof(*h));
+		if (h == NULL)
+			return false;
+		n->held = h;
+		n->cap_held = cap;
+	}
+	n->held[n->nb_held++] = *ev;
+	return true;
+}
+
+/* Is this event an input of a node that is paused right now? */
+static bool
+sim_hev_for_paused(const struct sim *sim, const struct sim_hev *ev)
+{
+	if (ev->kind == SIM_HEV_RECONNECT || ev->node >= sim->nb_nodes)
+		return false;
+	return sim->nodes[ev->node].is_paused;
+}
+
+/* @retval true when the event kept its packet (held for a paused node). */
+static bool
 sim_hev_run(struct sim *sim, struct sim_hev *ev)
 {
 	sim->cnt.events++;
+	if (sim_hev_for_paused(sim, ev)) {
+		if (ev->kind == SIM_HEV_TICK)
+			return false;	/* sim_resume reschedules */
+		if (sim_hev_hold(sim, ev))
+			return true;
+		if (ev->kind == SIM_HEV_DELIVER)
+			sim->cnt.packets_dropped++;
+		return false;
+	}
 	switch ((enum sim_hev_kind)ev->kind) {
 	case SIM_HEV_DELIVER:
 		sim_net_deliver(sim, ev);
@@ -453,6 +510,7 @@ sim_hev_run(struct sim *sim, struct sim_hev *ev)
 		sim_net_reconnect(sim, ev);
 		break;
 	}
+	return false;
 }
 
 /* Pop and run one event due by t_us. @retval false when none is due. */
@@ -466,8 +524,8 @@ sim_step(struct sim *sim, uint64_t t_us)
 	sim_heap_pop(sim, &ev);
 	if (ev.at_us > sim->now_us)
 		sim->now_us = ev.at_us;
-	sim_hev_run(sim, &ev);
-	free(ev.pkt);
+	if (!sim_hev_run(sim, &ev))
+		free(ev.pkt);
 	return true;
 }
 
@@ -560,12 +618,45 @@ sim_kill(struct sim *sim, unsigned i)
 	if (!sim_is_up(sim, i))
 		return;
 	n = &sim->nodes[i];
+	sim_node_unhold(n);
 	swim_delete(n->swim);
 	n->swim = NULL;
 	n->gen++;
 	n->sched_us = UINT64_MAX;
 	sim->nb_up--;
 	sim_view_recount(sim);
+}
+
+void
+sim_pause(struct sim *sim, unsigned i)
+{
+	if (sim_is_up(sim, i))
+		sim->nodes[i].is_paused = true;
+}
+
+bool
+sim_is_paused(const struct sim *sim, unsigned i)
+{
+	return i < sim->nb_nodes && sim->nodes[i].is_paused;
+}
+
+void
+sim_resume(struct sim *sim, unsigned i)
+{
+	struct sim_node *n;
+	uint32_t k;
+
+	if (!sim_is_paused(sim, i))
+		return;
+	n = &sim->nodes[i];
+	n->is_paused = false;
+	for (k = 0; k < n->nb_held; k++) {
+		n->held[k].at_us = sim->now_us;	/* seq keeps their order */
+		sim_heap_push(sim, &n->held[k]);
+	}
+	n->nb_held = 0;
+	n->sched_us = UINT64_MAX;
+	sim_drain(sim, i);
 }
 
 int

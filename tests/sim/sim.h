@@ -163,6 +163,16 @@ void sim_join_all(struct sim *sim, unsigned seed, uint64_t stagger_us);
 void sim_leave(struct sim *sim, unsigned i);
 /** Crash node i: it stops processing and sending; TCP to it is refused. */
 void sim_kill(struct sim *sim, unsigned i);
+/**
+ * Freeze node i (a stopped process, a long GC pause): its timers do not
+ * run, packets and TCP results addressed to it wait (up to SIM_HELD_MAX,
+ * like socket buffers), TCP exchanges it should answer time out. It still
+ * counts as up. sim_resume replays what waited, in order, at the current
+ * time, and lets its overdue timers fire.
+ */
+void sim_pause(struct sim *sim, unsigned i);
+void sim_resume(struct sim *sim, unsigned i);
+bool sim_is_paused(const struct sim *sim, unsigned i);
 /** Start a fresh core with node i's name and address (incarnation 1). */
 int sim_restart(struct sim *sim, unsigned i);
 
@@ -183,6 +193,8 @@ void sim_set_reconnect(struct sim *sim, uint64_t interval_us);
 void sim_set_drop(struct sim *sim, int from, int to, unsigned pct);
 /** Every UDP packet takes fixed_us + uniform [0, jitter_us] to arrive. */
 void sim_set_latency(struct sim *sim, uint64_t fixed_us, uint64_t jitter_us);
+/** Add extra_us one-way delay on from -> to (SIM_ANY ok), UDP and TCP. */
+void sim_set_link_delay(struct sim *sim, int from, int to, uint32_t extra_us);
 /** Block (what = SIM_BLOCK_*) or unblock (what = 0) from -> to; SIM_ANY ok. */
 void sim_block(struct sim *sim, int from, int to, unsigned what);
 /** Cut node i off in both directions (what = SIM_BLOCK_*, 0 unblocks). */

@@ -20,7 +20,9 @@ sim_net_init(struct sim *sim)
 
 	sim->link_drop = calloc(nn, 1);
 	sim->link_block = calloc(nn, 1);
-	if (sim->link_drop == NULL || sim->link_block == NULL)
+	sim->link_delay = calloc(nn, sizeof(*sim->link_delay));
+	if (sim->link_drop == NULL || sim->link_block == NULL ||
+	    sim->link_delay == NULL)
 		return -1;
 	for (k = 0; k < 2; k++) {
 		sim->pp_cap[k] = 64 * 1024;
@@ -36,25 +38,44 @@ sim_net_fini(struct sim *sim)
 {
 	free(sim->link_drop);
 	free(sim->link_block);
+	free(sim->link_delay);
 	free(sim->pp_buf[0]);
 	free(sim->pp_buf[1]);
 }
 
 /* --- filters --- */
 
-/* Apply f to every (from, to) link the wildcards select. */
+/* Does the (from, to) selector with SIM_ANY wildcards match a -> b? */
+static bool
+sim_link_match(int from, int to, unsigned a, unsigned b)
+{
+	return (from == SIM_ANY || (unsigned)from == a) &&
+	       (to == SIM_ANY || (unsigned)to == b);
+}
+
+/* Set v on every (from, to) link the wildcards select. */
 static void
 sim_links_set(struct sim *sim, uint8_t *matrix, int from, int to, uint8_t v)
 {
 	unsigned n = sim->nb_nodes, a, b;
 
 	for (a = 0; a < n; a++) {
-		if (from != SIM_ANY && (unsigned)from != a)
-			continue;
 		for (b = 0; b < n; b++) {
-			if (to != SIM_ANY && (unsigned)to != b)
-				continue;
-			matrix[(size_t)a * n + b] = v;
+			if (sim_link_match(from, to, a, b))
+				matrix[(size_t)a * n + b] = v;
+		}
+	}
+}
+
+void
+sim_set_link_delay(struct sim *sim, int from, int to, uint32_t extra_us)
+{
+	unsigned n = sim->nb_nodes, a, b;
+
+	for (a = 0; a < n; a++) {
+		for (b = 0; b < n; b++) {
+			if (sim_link_match(from, to, a, b))
+				sim->link_delay[(size_t)a * n + b] = extra_us;
 		}
 	}
 }
@@ -127,10 +148,19 @@ sim_tcp_blocked(const struct sim *sim, unsigned a, unsigned b)
 	       sim_link_blocked(sim, b, a, SIM_BLOCK_TCP);
 }
 
+/* One-way delay of a packet a -> b: global fixed + jitter + link extra. */
 static uint64_t
-sim_latency(struct sim *sim)
+sim_latency(struct sim *sim, unsigned a, unsigned b)
 {
-	return sim->lat_fixed_us + sim_rand_below(sim, sim->lat_jitter_us + 1);
+	return sim->lat_fixed_us + sim_rand_below(sim, sim->lat_jitter_us + 1) +
+	       sim->link_delay[(size_t)a * sim->nb_nodes + b];
+}
+
+/* A TCP exchange a <-> b: out and back. */
+static uint64_t
+sim_rtt(struct sim *sim, unsigned a, unsigned b)
+{
+	return sim_latency(sim, a, b) + sim_latency(sim, b, a);
 }
 
 /* --- UDP --- */
@@ -169,7 +199,7 @@ sim_udp_send(struct sim *sim, unsigned i, const struct swim_output *o)
 	memcpy(ev.pkt, o->data, o->len);
 	ev.len = (uint32_t)o->len;
 	ev.node = (uint32_t)j;
-	ev.at_us = sim->now_us + sim_latency(sim);
+	ev.at_us = sim->now_us + sim_latency(sim, i, (unsigned)j);
 	sim_heap_push(sim, &ev);
 }
 
@@ -196,7 +226,7 @@ static void
 sim_tcp_ping(struct sim *sim, unsigned i, const struct swim_output *o)
 {
 	int j = sim_idx_by_addr(sim, &o->to);
-	uint64_t rtt = 2 * sim_latency(sim);
+	uint64_t rtt = j < 0 ? 0 : sim_rtt(sim, i, (unsigned)j);
 	struct sim_hev ev = { .kind = SIM_HEV_TCP_PING, .node = i,
 			      .gen = sim->nodes[i].gen, .seq_no = o->seq_no,
 			      .at_us = sim->now_us };
@@ -205,6 +235,7 @@ sim_tcp_ping(struct sim *sim, unsigned i, const struct swim_output *o)
 	if (j < 0 || !sim_is_up(sim, (unsigned)j)) {
 		ev.flag = false;	/* connection refused */
 	} else if (sim_tcp_blocked(sim, i, (unsigned)j) ||
+		   sim_is_paused(sim, (unsigned)j) ||
 		   sim->now_us + rtt > o->deadline_us) {
 		ev.flag = false;	/* black hole: times out */
 		if (o->deadline_us > ev.at_us)
@@ -286,7 +317,7 @@ sim_net_push_pull(struct sim *sim, const struct sim_hev *ev)
 		sim_pp_fail(sim, ev, sim->now_us);	/* refused */
 		return;
 	}
-	if (sim_tcp_blocked(sim, i, j)) {
+	if (sim_tcp_blocked(sim, i, j) || sim_is_paused(sim, j)) {
 		sim_pp_fail(sim, ev, sim->now_us +
 			    sim->nodes[i].cfg.tcp_timeout_us);
 		return;
@@ -318,7 +349,7 @@ sim_push_pull_start(struct sim *sim, unsigned i, const struct swim_output *o)
 		return;
 	}
 	ev.peer = (uint32_t)j;
-	ev.at_us = sim->now_us + 2 * sim_latency(sim);	/* connect */
+	ev.at_us = sim->now_us + sim_rtt(sim, i, (unsigned)j);	/* connect */
 	sim_heap_push(sim, &ev);
 }
 

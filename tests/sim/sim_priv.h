@@ -43,7 +43,14 @@ struct sim_node {
 	uint32_t nb_restarts;	/* feeds the per-node PRNG seed */
 	uint64_t sched_us;	/* earliest TICK in the heap, UINT64_MAX: none */
 	uint8_t group;		/* partition side */
+	bool is_paused;		/* frozen: inputs are held, not processed */
+	struct sim_hev *held;	/* inputs that arrived while paused */
+	uint32_t nb_held;
+	uint32_t cap_held;
 };
+
+/** Inputs a paused node holds (its socket buffers); the rest are lost. */
+#define SIM_HELD_MAX 4096
 
 struct sim {
 	uint64_t seed;		/* run seed, printed by every assertion */
@@ -62,6 +69,7 @@ struct sim {
 	unsigned drop_pct;	/* global UDP drop percent */
 	uint8_t *link_drop;	/* [from * n + to] percent */
 	uint8_t *link_block;	/* [from * n + to] SIM_BLOCK_* */
+	uint32_t *link_delay;	/* [from * n + to] extra µs one way */
 	uint64_t lat_fixed_us;
 	uint64_t lat_jitter_us;
 	uint64_t reconnect_us;	/* 0: off */

@@ -260,3 +260,56 @@ Test(sim, sizes_out_of_range_are_refused)
 	cr_assert_null(sim_new(0, NULL, SEED));
 	cr_assert_null(sim_new(SIM_NODES_MAX + 1, NULL, SEED));
 }
+
+Test(sim, paused_node_holds_its_inputs_and_replays_them_on_resume)
+{
+	struct sim *sim = fake_sim(2, 100);
+
+	sim_join(sim, 1, 0);
+	sim_run_until(sim, SIM_MS(500));
+	sim_pause(sim, 0);
+	cr_assert(sim_is_paused(sim, 0));
+	cr_assert(sim_is_up(sim, 0));
+	sim_run_until(sim, SIM_MS(5500));
+	cr_assert_eq(st(sim, 0)->rx, 0);
+	sim_resume(sim, 0);
+	cr_assert(!sim_is_paused(sim, 0));
+	sim_run_for(sim, 0);
+	cr_assert_eq(st(sim, 0)->rx, 5);
+	cr_assert_eq(st(sim, 0)->last_rx_us, SIM_MS(5500));
+	sim_delete(sim);
+}
+
+Test(sim, paused_node_lets_tcp_time_out)
+{
+	struct sim *sim = fake_sim(2, 100);
+	struct swim_addr a0;
+
+	sim_pause(sim, 0);
+	sim_join(sim, 1, 0);
+	sim_addr(0, &a0);
+	swim_send_user(sim_swim(sim, 1), &a0, (const uint8_t *)"n0", 2);
+	sim_drain(sim, 1);
+	sim_run_for(sim, SIM_S(11));
+	cr_assert_eq(st(sim, 1)->tcp_results, 1);
+	cr_assert_eq(st(sim, 1)->tcp_acked, 0);
+	cr_assert_eq(st(sim, 1)->last_tcp_us, SIM_S(1));
+	cr_assert_eq(st(sim, 1)->pp_failed, 1);
+	cr_assert_eq(st(sim, 1)->last_pp_failed_us, 200 + SIM_S(10));
+	cr_assert_eq(st(sim, 0)->merges, 0);
+	sim_kill(sim, 0);	/* frees what it held */
+	sim_delete(sim);
+}
+
+Test(sim, link_delay_adds_to_one_direction)
+{
+	struct sim *sim = fake_sim(2, 100);
+
+	sim_set_link_delay(sim, 1, 0, 5000);
+	sim_join(sim, 1, 0);	/* connect: 100 + 5100 µs */
+	sim_join(sim, 0, 1);
+	sim_run_until(sim, SIM_S(2));
+	cr_assert_eq(st(sim, 0)->last_rx_us, SIM_S(1) + 5100);
+	cr_assert_eq(st(sim, 1)->last_rx_us, SIM_S(1) + 100);
+	sim_delete(sim);
+}
