@@ -93,6 +93,17 @@ out=$(serf event -rpc-addr="$GRPC" deploy v1 2>&1)
 [ "$out" == "Event 'deploy' dispatched! Coalescing enabled: true" ] &&
 	ok "serf event" || fail "serf event: $out"
 
+out=$(timeout 20 serf query -rpc-addr="$GRPC" -timeout=1s q 2>&1)
+if [[ "$out" == *"Ack from 'serf1'"* && "$out" == *"Ack from 'g1'"* &&
+      "$out" == *"Total Acks: 2"* ]]; then
+	ok "serf query through gossipd: both nodes ack"
+else
+	fail "serf query: $out"
+fi
+out=$(timeout 20 serf reachability -rpc-addr="$GRPC" 2>&1)
+[[ "$out" == *"Successfully contacted all live nodes"* ]] &&
+	ok "serf reachability through gossipd" || fail "reachability: $out"
+
 out=$(timeout 20 serf leave -rpc-addr="$GRPC" 2>&1)
 [ "$out" == "Graceful leave complete" ] && ok "serf leave" || fail "serf leave: $out"
 gone() { ! kill -0 "$GPID" 2>/dev/null; }
