@@ -30,7 +30,8 @@ stop_all() {
 	trap - INT TERM EXIT
 	echo
 	echo "run.sh: leaving gracefully (logs in $LOGDIR)"
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	# SIGINT: serf agents leave gracefully only on an interrupt.
+	for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	exit 0
 }
