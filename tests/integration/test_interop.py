@@ -60,7 +60,18 @@ c.check(ok, f"g4 lists g3 alive with tags ({dt:.2f}s)")
 c.check("EventMemberJoin: g4 127.0.0.1" in g3.log_text(),
         "g3 logs serf-style 'EventMemberJoin: g4 127.0.0.1'")
 
-# 4. gossipctl, when built.
+# 4. --retry-join to a seed that comes up later: joined in the background.
+sport = g.free_port()
+g5 = g.start_gossipd("g5", retry_join=[f"127.0.0.1:{sport}"],
+                     extra=["--retry-interval", "300ms"], tags={"r": "1"})
+nodes.append(g5)
+c.check(g.wait_rpc(g5, 5), "g5 runs while its retry-join seed is down")
+s3 = g.start_serf("s3", port=sport)
+nodes.append(s3)
+ok, dt = g.wait_status(s3, "g5", "alive", 8, {"r": "1"})
+c.check(ok, f"retry-join reached the late seed: g5 alive in serf s3 ({dt:.2f}s)")
+
+# 5. gossipctl, when built.
 if g.GOSSIPCTL and os.path.exists(g.GOSSIPCTL):
     out = subprocess.run([g.GOSSIPCTL, "--rpc-addr", g1.rpc_addr, "members"],
                          capture_output=True, text=True, timeout=5)
