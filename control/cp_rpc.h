@@ -97,6 +97,18 @@ struct cp_rpc_query {
 	uint64_t timeout_us;			/* 0: control's default */
 };
 
+/** Most Vivaldi dimensions a coordinate carries (Serf uses 8). */
+#define CP_RPC_COORD_DIM_MAX 8
+
+/** A network coordinate for `get-coordinate` (`serf rtt`). */
+struct cp_rpc_coord {
+	double vec[CP_RPC_COORD_DIM_MAX];	/* Euclidean part, seconds */
+	uint32_t dim;				/* entries of vec used */
+	double error;				/* confidence */
+	double adjustment;			/* per-node offset, seconds */
+	double height;				/* access-link part, seconds */
+};
+
 /**
  * Returned by ops->join and ops->leave when the result comes later through
  * cp_rpc_complete_join / cp_rpc_complete_leave (a join's TCP push/pull or a
@@ -167,6 +179,11 @@ struct cp_rpc_ops {
 	 */
 	int (*respond)(void *ctx, uint64_t handle, const uint8_t *payload,
 		       size_t payload_len, char *err, size_t errlen);
+	/**
+	 * Last known coordinate of node (this node included).
+	 * @retval 0 found; any error (-ENOENT) answers Ok:false.
+	 */
+	int (*coordinate)(void *ctx, const char *node, struct cp_rpc_coord *out);
 };
 
 /** Server configuration; start from cp_rpc_cfg_default(). */

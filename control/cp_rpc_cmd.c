@@ -681,28 +681,47 @@ cp_rpc_cmd_keys(struct cp_rpc *rpc, struct cp_rpc_client *c,
 	return 0;
 }
 
-/* No Vivaldi coordinates here: always Ok false, as for an unknown node. */
+/* {Coord:{Adjustment, Error, Height, Vec}, Ok}; zero and Ok false when
+ * the node (or the op) is unknown, as the agent answers. */
 static int
 cp_rpc_cmd_get_coordinate(struct cp_rpc *rpc, struct cp_rpc_client *c,
 			  const char *body, const char *end)
 {
-	(void)rpc;
-	(void)body;
-	(void)end;
+	struct cp_rpc_sv node = { NULL, 0 };
+	const struct cp_rpc_field f[] = {
+		{ "Node", CP_RPC_FT_STR, &node, 0 },
+	};
+	char *name;
+	if (cp_rpc_body_decode(body, end, f, 1) != 0 ||
+	    (name = cp_rpc_sv_dup(node)) == NULL)
+		return -EINVAL;
+	const struct cp_rpc_ops *ops = &rpc->cfg.ops;
+	struct cp_rpc_coord co;
+	memset(&co, 0, sizeof(co));
+	bool ok = ops->coordinate != NULL &&
+		  ops->coordinate(ops->ctx, name, &co) == 0;
+	free(name);
+	if (!ok || co.dim > CP_RPC_COORD_DIM_MAX)
+		memset(&co, 0, sizeof(co));
 	cp_rpc_reply(c, c->seq, "");
 	cp_rpc_enc_map(&c->out, 2);
 	cp_rpc_enc_str(&c->out, "Coord");
 	cp_rpc_enc_map(&c->out, 4);
 	cp_rpc_enc_str(&c->out, "Adjustment");
-	cp_rpc_enc_double(&c->out, 0.0);
+	cp_rpc_enc_double(&c->out, co.adjustment);
 	cp_rpc_enc_str(&c->out, "Error");
-	cp_rpc_enc_double(&c->out, 0.0);
+	cp_rpc_enc_double(&c->out, co.error);
 	cp_rpc_enc_str(&c->out, "Height");
-	cp_rpc_enc_double(&c->out, 0.0);
+	cp_rpc_enc_double(&c->out, co.height);
 	cp_rpc_enc_str(&c->out, "Vec");
-	cp_rpc_enc_nil(&c->out);
+	if (co.dim == 0)
+		cp_rpc_enc_nil(&c->out);	/* Go's nil slice */
+	else
+		cp_rpc_enc_array(&c->out, co.dim);
+	for (uint32_t i = 0; i < co.dim; i++)
+		cp_rpc_enc_double(&c->out, co.vec[i]);
 	cp_rpc_enc_str(&c->out, "Ok");
-	cp_rpc_enc_bool(&c->out, false);
+	cp_rpc_enc_bool(&c->out, ok);
 	return 0;
 }
 

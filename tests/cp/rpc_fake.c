@@ -339,6 +339,22 @@ rpc_fake_query_tick(struct rpc_fake *f)
 	}
 }
 
+/* alpha at the origin, d 2 ms away; heights 10 us, as Serf's minimum. */
+static int
+rpc_fake_coordinate(void *ctx, const char *node, struct cp_rpc_coord *out)
+{
+	(void)ctx;
+	if (strcmp(node, "alpha") != 0 && strcmp(node, "d") != 0)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->dim = 8;
+	out->error = 1.5;
+	out->height = 1e-5;
+	if (strcmp(node, "d") == 0)
+		out->vec[0] = 0.002;
+	return 0;
+}
+
 void
 rpc_fake_ops(struct rpc_fake *f, struct cp_rpc_ops *ops)
 {
@@ -353,6 +369,7 @@ rpc_fake_ops(struct rpc_fake *f, struct cp_rpc_ops *ops)
 		.user_event = rpc_fake_user_event,
 		.query = rpc_fake_query,
 		.respond = rpc_fake_respond,
+		.coordinate = rpc_fake_coordinate,
 	};
 }
 

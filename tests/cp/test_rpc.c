@@ -602,3 +602,46 @@ Test(rpc, bad_bind_address_is_refused)
 		cr_assert_neq(cp_rpc_port(r), 0);
 	cp_rpc_delete(r);
 }
+
+static void
+get_coordinate(const char *node)
+{
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, "Node");
+	cp_rpc_enc_str(&b, node);
+	rpc_tc_send(&cli, "get-coordinate", &b);
+	cp_rpc_buf_destroy(&b);
+	expect_reply("");
+}
+
+Test(rpc, get_coordinate_bytes_exact_and_unknown)
+{
+	/* serf-rpc.md 10.3: the agent's reply for its own node */
+	struct cp_rpc_buf w;
+	size_t len;
+	cp_rpc_buf_create(&w, 512);
+	cp_rpc_enc_raw(&w, "\x82\xa5" "Coord" "\x84\xaa" "Adjustment", 19);
+	cp_rpc_enc_double(&w, 0.0);
+	cp_rpc_enc_str(&w, "Error");
+	cp_rpc_enc_double(&w, 1.5);
+	cp_rpc_enc_str(&w, "Height");
+	cp_rpc_enc_double(&w, 1e-05);
+	cp_rpc_enc_str(&w, "Vec");
+	cp_rpc_enc_raw(&w, "\x98", 1);
+	for (int i = 0; i < 8; i++)
+		cp_rpc_enc_double(&w, 0.0);
+	cp_rpc_enc_raw(&w, "\xa2" "Ok" "\xc3", 4);
+	rpc_tc_handshake(&env, &cli);
+	get_coordinate("alpha");
+	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+	cr_assert_eq(len, w.len);
+	cr_assert_arr_eq(cli.in, w.data, len);
+	rpc_tc_consume(&cli, len);
+	cp_rpc_buf_destroy(&w);
+	get_coordinate("nosuch");
+	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
+	cr_assert_eq((uint8_t)cli.in[len - 1], 0xc2, "Ok false");
+	cr_assert_arr_eq(cli.in + len - 9, "\xa3" "Vec" "\xc0\xa2" "Ok", 8);
+}

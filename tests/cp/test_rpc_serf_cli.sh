@@ -184,9 +184,15 @@ expect "reachability: acks of every live member" \
 Starting reachability test...
 Successfully contacted all live nodes
 rc=0" reachability
-expect "rtt without coordinates" \
-"Could not find a coordinate for node \"alpha\"
-rc=1" rtt alpha d
+expect "rtt alpha d (coordinates from ops)" \
+"Estimated alpha <-> d rtt: 2.020 ms
+rc=0" rtt alpha d
+expect "rtt d (the other end from stats' agent.name)" \
+"Estimated d <-> alpha rtt: 2.020 ms
+rc=0" rtt d
+expect "rtt to a node without a coordinate" \
+"Could not find a coordinate for node \"c6\"
+rc=1" rtt alpha c6
 
 mon=$(timeout 2 serf monitor -rpc-addr="$FAKEADDR" 2>&1)
 if echo "$mon" | grep -q '\[INFO\] fake: tick' && ! echo "$mon" | grep -q DEBUG; then
