@@ -534,3 +534,90 @@ Test(rpc_limits, out_of_fds_sheds_the_connection_without_spinning)
 	close(s);
 	rpc_tc_handshake(&env, &cli);	/* existing client unaffected */
 }
+
+/* A valid session: handshake and one request of each kind with its body. */
+static void
+valid_session(struct cp_rpc_buf *b)
+{
+	cp_rpc_enc_request(b, "handshake", 1);
+	cp_rpc_enc_map(b, 1);
+	cp_rpc_enc_str(b, "Version");
+	cp_rpc_enc_uint(b, 1);
+	cp_rpc_enc_request(b, "members-filtered", 2);
+	cp_rpc_enc_map(b, 3);
+	cp_rpc_enc_str(b, "Name");
+	cp_rpc_enc_str(b, "a.*");
+	cp_rpc_enc_str(b, "Status");
+	cp_rpc_enc_str(b, "alive|failed");
+	cp_rpc_enc_str(b, "Tags");
+	cp_rpc_enc_map(b, 1);
+	cp_rpc_enc_str(b, "role");
+	cp_rpc_enc_str(b, "w[a-z]+");
+	cp_rpc_enc_request(b, "join", 3);
+	cp_rpc_enc_map(b, 2);
+	cp_rpc_enc_str(b, "Existing");
+	cp_rpc_enc_array(b, 2);
+	cp_rpc_enc_str(b, "127.0.0.1:7000");
+	cp_rpc_enc_str(b, "127.0.0.1:1");
+	cp_rpc_enc_str(b, "Replay");
+	cp_rpc_enc_bool(b, false);
+	cp_rpc_enc_request(b, "tags", 4);
+	cp_rpc_enc_map(b, 2);
+	cp_rpc_enc_str(b, "Tags");
+	cp_rpc_enc_map(b, 1);
+	cp_rpc_enc_str(b, "k");
+	cp_rpc_enc_str(b, "v");
+	cp_rpc_enc_str(b, "DeleteTags");
+	cp_rpc_enc_array(b, 1);
+	cp_rpc_enc_str(b, "role");
+	cp_rpc_enc_request(b, "stream", 5);
+	cp_rpc_enc_map(b, 1);
+	cp_rpc_enc_str(b, "Type");
+	cp_rpc_enc_str(b, "member-join,user:x,query");
+	cp_rpc_enc_request(b, "query", 6);
+	cp_rpc_enc_map(b, 3);
+	cp_rpc_enc_str(b, "Name");
+	cp_rpc_enc_str(b, "q");
+	cp_rpc_enc_str(b, "FilterNodes");
+	cp_rpc_enc_array(b, 1);
+	cp_rpc_enc_str(b, "alpha");
+	cp_rpc_enc_str(b, "Timeout");
+	cp_rpc_enc_uint(b, 20000000);
+	cp_rpc_enc_request(b, "stats", 7);
+	cp_rpc_enc_request(b, "force-leave", 8);
+	cp_rpc_enc_map(b, 1);
+	cp_rpc_enc_str(b, "Node");
+	cp_rpc_enc_str(b, "d");
+}
+
+Test(rpc_limits, mutated_valid_sessions_never_kill_the_server)
+{
+	uint64_t seed = 0x243f6a8885a308d3ull;
+	struct cp_rpc_buf good;
+	cp_rpc_buf_create(&good, 4096);
+	valid_session(&good);
+	cr_assert(!good.overflow);
+	char *m = malloc(good.len);
+	cr_assert_not_null(m);
+	for (int round = 0; round < 400; round++) {
+		struct rpc_tc c;
+		size_t len = good.len;
+		memcpy(m, good.data, len);
+		int flips = 1 + (int)(rnd(&seed) % 4);
+		for (int i = 0; i < flips; i++)
+			m[rnd(&seed) % len] = (char)rnd(&seed);
+		if (round % 3 == 0)
+			len = rnd(&seed) % len;	/* cut anywhere */
+		rpc_tc_connect(&env, &c);
+		rpc_tc_send_raw(&c, m, len);
+		rpc_tc_pump(&env, &c, 3);
+		rpc_tc_close(&c);
+	}
+	free(m);
+	cp_rpc_buf_destroy(&good);
+	rpc_tc_pump(&env, NULL, 40);	/* let async joins/queries finish */
+	rpc_tc_handshake(&env, &cli);
+	rpc_tc_send(&cli, "stats", NULL);
+	expect_reply("");
+	cr_assert_leq(counters().nb_clients, 2);
+}
