@@ -111,6 +111,10 @@ struct cp_sync_cfg {
 	unsigned max_streams;		/* concurrent streams, in and out */
 	size_t max_bytes;		/* largest stream we read */
 	struct cp_sync_handler h;	/* callbacks, copied */
+	/* Non-NULL: every stream is a sealed 0x0a frame both ways and
+	 * plaintext is refused, as memberlist with a keyring (§8.1).
+	 * Not owned; must outlive the engine. */
+	const struct swim_keyring *keyring;
 };
 
 /** Counters; monotonic, read by the owner for stats and tests. */

@@ -16,13 +16,15 @@
 #include <unistd.h>
 
 #include "serf_msg.h"
+#include "swim_crypto.h"
 
 const char cp_cfg_usage[] =
 	"usage: gossipd --name NAME --bind IP:PORT [--advertise IP:PORT] "
 	"[--join IP:PORT]... [--retry-join IP:PORT]... [--retry-interval DUR] "
 	"[--retry-max N] [--tag KEY=VALUE]... [--rpc-addr IP:PORT] "
 	"[--profile lan|wan|local] [--dataplane socket|dpdk] [--eal \"ARGS\"] "
-	"[--log-level debug|info|warn|error]";
+	"[--log-level debug|info|warn|error] [--encrypt BASE64KEY] "
+	"[--keyring-file PATH]";
 
 void
 cp_cfg_default(struct cp_cfg *cfg)
@@ -320,13 +322,14 @@ cp_cfg_choice(char *dst, size_t cap, const char *v, const char *const *ok)
 enum cp_flag {
 	CP_F_NAME, CP_F_BIND, CP_F_ADVERTISE, CP_F_JOIN, CP_F_RETRY_JOIN,
 	CP_F_RETRY_INTERVAL, CP_F_RETRY_MAX, CP_F_TAG, CP_F_RPC_ADDR,
-	CP_F_PROFILE, CP_F_DATAPLANE, CP_F_EAL, CP_F_LOG_LEVEL, CP_F_COUNT,
+	CP_F_PROFILE, CP_F_DATAPLANE, CP_F_EAL, CP_F_LOG_LEVEL, CP_F_ENCRYPT,
+	CP_F_KEYRING_FILE, CP_F_COUNT,
 };
 
 static const char *const cp_flag_names[CP_F_COUNT] = {
 	"name", "bind", "advertise", "join", "retry-join", "retry-interval",
 	"retry-max", "tag", "rpc-addr", "profile", "dataplane", "eal",
-	"log-level",
+	"log-level", "encrypt", "keyring-file",
 };
 
 /* What each flag's value must look like, for the error line. */
@@ -335,7 +338,8 @@ static const char *const cp_flag_want[CP_F_COUNT] = {
 	"IP:PORT", "IP:PORT", "a duration such as 30s or 1m",
 	"a non-negative integer", "KEY=VALUE", "IP:PORT", "lan, wan or local",
 	"socket or dpdk", "an EAL argument string",
-	"debug, info, warn or error",
+	"debug, info, warn or error", "a base64 key (serf keygen)",
+	"a file path",
 };
 
 /* Apply one flag's value. @retval 0 or -EINVAL. */
@@ -375,6 +379,11 @@ cp_cfg_apply(struct cp_cfg *cfg, enum cp_flag f, const char *v, bool *has_adv)
 		return cp_cfg_str(cfg->eal, sizeof(cfg->eal), v);
 	case CP_F_LOG_LEVEL:
 		return cp_log_level_parse(v, &cfg->log_level);
+	case CP_F_ENCRYPT:
+		return cp_cfg_str(cfg->encrypt, sizeof(cfg->encrypt), v);
+	case CP_F_KEYRING_FILE:
+		return cp_cfg_str(cfg->keyring_file, sizeof(cfg->keyring_file),
+				  v);
 	case CP_F_COUNT:
 		break;
 	}
@@ -413,6 +422,117 @@ cp_cfg_finish(struct cp_cfg *cfg, bool has_adv)
 	}
 }
 
+/* --- encryption (memberlist-wire.md §8) --- */
+
+/* A bad --encrypt is a usage error, found without libsodium's allocator:
+ * decode it here so the flag fails before anything starts. */
+static int
+cp_cfg_check_encrypt(const struct cp_cfg *cfg, char *err, size_t errlen)
+{
+	uint8_t key[64];
+	int n;
+
+	if (cfg->encrypt[0] == '\0')
+		return 0;
+	n = swim_crypto_key_from_base64(cfg->encrypt, strlen(cfg->encrypt),
+					key, sizeof(key));
+	memset(key, 0, sizeof(key));
+	if (n == 16 || n == 24)
+		n = SWIM_CRYPTO_E_AES128;
+	else if (n >= 0 && n != SWIM_CRYPTO_KEY_LEN)
+		n = SWIM_CRYPTO_E_KEYLEN;
+	if (n < 0)
+		return cp_cfg_fail(err, errlen, "invalid --encrypt: %s",
+				   swim_crypto_strerror(n));
+	return 0;
+}
+
+/* Read a whole small file into a malloc'ed, NUL-terminated buffer. */
+static char *
+cp_cfg_read_file(const char *path, size_t max, size_t *len, int *err_no)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+
+	*err_no = 0;
+	if (f == NULL) {
+		*err_no = errno;
+		return NULL;
+	}
+	buf = malloc(max + 1);
+	if (buf != NULL) {
+		*len = fread(buf, 1, max + 1, f);
+		if (ferror(f) || *len > max) {
+			*err_no = ferror(f) ? EIO : EFBIG;
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[*len] = '\0';
+		}
+	} else {
+		*err_no = ENOMEM;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Install serf's keyring file into ring. */
+static int
+cp_cfg_keyring_file(struct swim_keyring *ring, const char *path, char *err,
+		    size_t errlen)
+{
+	size_t len = 0;
+	int err_no;
+	char *text = cp_cfg_read_file(path, 64 * 1024, &len, &err_no);
+	int rc;
+
+	if (text == NULL)
+		return cp_cfg_fail(err, errlen, "invalid --keyring-file %s: %s",
+				   path, strerror(err_no));
+	rc = swim_keyring_add_json(ring, text, len);
+	memset(text, 0, len);
+	free(text);
+	if (rc < 0)
+		return cp_cfg_fail(err, errlen, "invalid --keyring-file %s: %s",
+				   path, swim_crypto_strerror(rc));
+	return 0;
+}
+
+int
+cp_cfg_keyring_new(const struct cp_cfg *cfg, struct swim_keyring **out,
+		   char *err, size_t errlen)
+{
+	struct swim_keyring *ring;
+	int rc = 0;
+
+	*out = NULL;
+	if (cfg->encrypt[0] == '\0' && cfg->keyring_file[0] == '\0')
+		return 0;
+	if (strcmp(cfg->dataplane, "socket") != 0)
+		return cp_cfg_fail(err, errlen, "--encrypt and --keyring-file "
+				   "need --dataplane socket (dpdk does not "
+				   "encrypt yet)");
+	ring = swim_keyring_new(&rc);
+	if (ring == NULL)
+		return cp_cfg_fail(err, errlen, "encryption: %s",
+				   swim_crypto_strerror(rc));
+	if (cfg->keyring_file[0] != '\0')
+		rc = cp_cfg_keyring_file(ring, cfg->keyring_file, err, errlen);
+	if (rc == 0 && cfg->encrypt[0] != '\0') {
+		rc = swim_keyring_add_base64(ring, cfg->encrypt,
+					     strlen(cfg->encrypt));
+		if (rc != 0)
+			rc = cp_cfg_fail(err, errlen, "invalid --encrypt: %s",
+					 swim_crypto_strerror(rc));
+	}
+	if (rc != 0) {
+		swim_keyring_delete(ring);
+		return -EINVAL;
+	}
+	*out = ring;
+	return 0;
+}
+
 int
 cp_cfg_parse(struct cp_cfg *cfg, int argc, char **argv, char *err,
 	     size_t errlen)
@@ -423,7 +543,7 @@ cp_cfg_parse(struct cp_cfg *cfg, int argc, char **argv, char *err,
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *v;
-		int f;
+		int f, rc;
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			snprintf(err, errlen, "%s", cp_cfg_usage);
@@ -444,7 +564,12 @@ cp_cfg_parse(struct cp_cfg *cfg, int argc, char **argv, char *err,
 						   cp_flag_want[f]);
 			v = argv[++i];
 		}
-		if (cp_cfg_apply(cfg, (enum cp_flag)f, v, &has_adv) != 0)
+		rc = cp_cfg_apply(cfg, (enum cp_flag)f, v, &has_adv);
+		/* The key is a secret: never echo it. */
+		if (rc != 0 && f == CP_F_ENCRYPT)
+			return cp_cfg_fail(err, errlen, "invalid --encrypt: "
+					   "want %s", cp_flag_want[f]);
+		if (rc != 0)
 			return cp_cfg_fail(err, errlen,
 					   "invalid --%s \"%s\": want %s",
 					   cp_flag_names[f], v,
@@ -454,5 +579,5 @@ cp_cfg_parse(struct cp_cfg *cfg, int argc, char **argv, char *err,
 	if (cp_tags_encode(cfg->tags, cfg->nb_tags, meta, sizeof(meta)) < 0)
 		return cp_cfg_fail(err, errlen, "tags take more than %d bytes "
 				   "of node meta", SWIM_META_MAX);
-	return 0;
+	return cp_cfg_check_encrypt(cfg, err, errlen);
 }

@@ -10,6 +10,7 @@
  *           [--rpc-addr IP:PORT] [--profile lan|wan|local]
  *           [--dataplane socket|dpdk] [--eal "ARGS"]
  *           [--log-level debug|info|warn|error]
+ *           [--encrypt BASE64KEY] [--keyring-file PATH]
  *
  * Pure parsing: no sockets, no logging. Every problem is reported as one
  * line naming the flag, for main() to print before exiting with status 2.
@@ -22,6 +23,8 @@
 
 #include "cp_log.h"
 #include "swim_msg.h"
+
+struct swim_keyring;
 
 /** Most --join / --retry-join seeds, each. */
 #define CP_SEEDS_MAX 16
@@ -58,6 +61,15 @@ struct cp_cfg {
 	char dataplane[8];		/* "socket" or "dpdk" */
 	char eal[512];			/* --eal string for the DPDK backend */
 	enum cp_log_level log_level;	/* default info */
+	/* --encrypt: serf's base64 AES-256 key; "" = none. A secret:
+	 * never echoed in errors or logs. */
+	char encrypt[512];
+	/* --keyring-file: serf's keyring (JSON array of base64 keys, the
+	 * first primary); "" = none. */
+	char keyring_file[1024];
+	/* Built from the two above by cp_cfg_keyring_new (NULL: plaintext);
+	 * owned by main, read-only once the dataplane runs. */
+	struct swim_keyring *keyring;
 };
 
 /** serf's defaults: bind 0.0.0.0:7946, rpc 127.0.0.1:7373, lan, ... */
@@ -73,6 +85,18 @@ void cp_cfg_default(struct cp_cfg *cfg);
  */
 int cp_cfg_parse(struct cp_cfg *cfg, int argc, char **argv, char *err,
 		 size_t errlen);
+
+/**
+ * Build the keyring --encrypt / --keyring-file ask for (sodium_init()
+ * must have run). The keyring file's keys come first, its first key
+ * primary; an --encrypt key is then added (primary when alone,
+ * secondary otherwise).
+ * @param[out] out the keyring, or NULL when neither flag was given.
+ * @retval 0, or -EINVAL with one line in err naming the flag and the
+ *         problem (never the key itself).
+ */
+int cp_cfg_keyring_new(const struct cp_cfg *cfg, struct swim_keyring **out,
+		       char *err, size_t errlen);
 
 /** The usage text. */
 extern const char cp_cfg_usage[];

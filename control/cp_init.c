@@ -17,6 +17,7 @@
 
 #include "cp_rpc.h"
 #include "dp.h"
+#include "swim_crypto.h"
 
 /* A seed for the core's PRNG; the kernel's, or time and pid. */
 static uint64_t
@@ -103,6 +104,7 @@ cp_sync_init(struct cp *cp)
 	sc.advertise = cp->cfg.advertise;
 	sc.name = cp->cfg.name;
 	sc.tcp_timeout_us = cp->tcp_timeout_us;
+	sc.keyring = cp->cfg.keyring;
 	cp_sync_handler_init(cp, &sc.h);
 	cp->sync = cp_sync_new(&sc, err, sizeof(err));
 	if (cp->sync == NULL) {
@@ -123,6 +125,7 @@ cp_dp_init(struct cp *cp)
 	dc.nb_lcores = 1;
 	dc.ring_size = 1024;
 	dc.eal_args = cp->cfg.eal[0] != '\0' ? cp->cfg.eal : NULL;
+	dc.keyring = cp->cfg.keyring;
 	cp->dp = dp_new(cp->cfg.dataplane, &dc, err, sizeof(err));
 	if (cp->dp == NULL) {
 		fprintf(stderr, "gossipd: dataplane %s: %s\n",
@@ -199,5 +202,8 @@ cp_fini(struct cp *cp)
 	if (cp->epfd >= 0)
 		close(cp->epfd);
 	free(cp->rx);
+	/* After dp and sync: their threads and streams read it. */
+	swim_keyring_delete(cp->cfg.keyring);
+	cp->cfg.keyring = NULL;
 }
 

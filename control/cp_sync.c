@@ -25,9 +25,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "swim_crypto.h"
 #include "swim_wire.h"
 
 /* --- streams --- */
+
+/* Stream errors of an encrypting engine (beside cp.h's CP_FRAME_*). */
+enum {
+	CP_SYNC_E_PLAIN = -1100,	/* keyring set, stream not sealed */
+	CP_SYNC_E_OPEN = -1101,		/* no installed key opens it */
+};
+
+/* memberlist's texts for those two, in the errResp it sends back. */
+#define CP_SYNC_ERR_PLAIN \
+	"Encryption is configured but remote state is not encrypted"
+#define CP_SYNC_ERR_OPEN "No installed keys could decrypt the message"
 
 /* Which exchange a stream carries, by who opened it. */
 enum cp_sess_kind {
@@ -61,6 +73,8 @@ struct cp_sess {
 	size_t tx_off;
 	uint8_t *plain;			/* decompressed message, if 0x09 */
 	size_t plain_cap;
+	bool is_opened;			/* keyring: rx now holds the opened
+					 * plaintext of the 0x0a frame */
 };
 
 struct cp_sync {
@@ -195,10 +209,42 @@ cp_sess_fail(struct cp_sess *s, uint64_t now_us, int err)
 	cp_sess_close(s);
 }
 
+/*
+ * With a keyring, replace *buf (malloc'ed, len bytes) by its sealed 0x0a
+ * frame, as memberlist's rawSendMsgStream does for everything it writes.
+ * @retval 0, or -ENOMEM / -EMSGSIZE (then *buf is unchanged).
+ */
+static int
+cp_sync_seal(const struct cp_sync *sync, uint8_t **buf, size_t *len)
+{
+	size_t cap = *len + SWIM_CRYPTO_STREAM_OVERHEAD;
+	uint8_t *out;
+	int n;
+
+	if (sync->cfg.keyring == NULL)
+		return 0;
+	out = malloc(cap);
+	if (out == NULL)
+		return -ENOMEM;
+	n = swim_crypto_seal_stream(sync->cfg.keyring, *buf, *len, out, cap);
+	if (n < 0) {
+		free(out);
+		return -EMSGSIZE;
+	}
+	free(*buf);
+	*buf = out;
+	*len = (size_t)n;
+	return 0;
+}
+
 /* Queue bytes to write (takes ownership of buf) and switch to writing. */
 static int
 cp_sess_send(struct cp_sess *s, uint8_t *buf, size_t len)
 {
+	if (cp_sync_seal(s->sync, &buf, &len) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
 	free(s->tx);
 	s->tx = buf;
 	s->tx_len = len;
@@ -389,6 +435,16 @@ cp_sess_got(struct cp_sess *s, uint64_t now_us, int rc,
 			cp_sess_out_msg(s, now_us, f);
 		return;
 	}
+	if (rc == CP_SYNC_E_PLAIN || rc == CP_SYNC_E_OPEN) {
+		/* memberlist's readStream errors, sent back sealed */
+		s->sync->st.bad_input++;
+		if (s->kind == CP_SESS_IN)
+			cp_sess_reply_err(s, rc == CP_SYNC_E_PLAIN ?
+					  CP_SYNC_ERR_PLAIN : CP_SYNC_ERR_OPEN);
+		else
+			cp_sess_fail(s, now_us, -EPROTO);
+		return;
+	}
 	if (rc == CP_FRAME_ENCRYPTED) {
 		s->sync->st.encrypted++;
 		if (s->kind == CP_SESS_IN)
@@ -429,6 +485,49 @@ cp_sess_rx_grow(struct cp_sess *s)
 	return true;
 }
 
+/*
+ * With a keyring: once the whole 0x0a frame is in rx, replace rx by its
+ * plaintext, which the frame parser then reads like a plain stream.
+ * @retval 0 (opened, or no keyring), 1 need more bytes, or
+ *         CP_SYNC_E_PLAIN / CP_SYNC_E_OPEN / SWIM_WIRE_E_NOSPACE.
+ */
+static int
+cp_sess_open(struct cp_sess *s)
+{
+	const struct swim_keyring *ring = s->sync->cfg.keyring;
+	long flen;
+	uint8_t *out;
+	int n;
+
+	if (ring == NULL || s->is_opened)
+		return 0;
+	if (s->rx_len == 0)
+		return 1;
+	flen = swim_crypto_stream_frame_len(s->rx, s->rx_len);
+	if (flen == SWIM_CRYPTO_E_FRAME)
+		return CP_SYNC_E_PLAIN;
+	if (flen == SWIM_CRYPTO_E_AGAIN ||
+	    (flen > 0 && s->rx_len < (size_t)flen))
+		return 1;
+	if (flen < 0)
+		return SWIM_WIRE_E_LENGTH;
+	out = malloc((size_t)flen);
+	if (out == NULL)
+		return SWIM_WIRE_E_NOSPACE;
+	n = swim_crypto_open_stream(ring, s->rx, s->rx_len, out, (size_t)flen,
+				    NULL);
+	if (n <= 0) {
+		free(out);
+		return n == 0 ? SWIM_WIRE_E_EMPTY : CP_SYNC_E_OPEN;
+	}
+	free(s->rx);
+	s->rx = out;
+	s->rx_len = (size_t)n;
+	s->rx_cap = (size_t)flen;
+	s->is_opened = true;
+	return 0;
+}
+
 /* Read what is there; then see whether a whole message arrived. */
 static void
 cp_sess_read(struct cp_sess *s, uint64_t now_us)
@@ -457,8 +556,12 @@ cp_sess_read(struct cp_sess *s, uint64_t now_us)
 			eof = true;
 		break;
 	}
-	rc = cp_sync_frame(s->rx, s->rx_len, &s->plain, &s->plain_cap,
-			   s->sync->cfg.max_bytes, &f);
+	rc = cp_sess_open(s);
+	if (rc == 0)
+		rc = cp_sync_frame(s->rx, s->rx_len, &s->plain, &s->plain_cap,
+				   s->sync->cfg.max_bytes, &f);
+	if (rc == 1 && s->is_opened)
+		rc = SWIM_WIRE_E_TRUNCATED;	/* a sealed message is whole */
 	if (rc == 1 && !eof)
 		return;
 	if (rc == 1) {
@@ -730,6 +833,13 @@ cp_sync_push_pull(struct cp_sync *sync, uint64_t now_us,
 		return;
 	}
 	s->join = join;
+	if (cp_sync_seal(sync, &tx, &len) != 0) {
+		free(tx);
+		cp_sess_close(s);
+		sync->st.out_failed++;
+		h->push_pull_done(h->ctx, now_us, to, join, -ENOMEM);
+		return;
+	}
 	s->tx = tx;
 	s->tx_len = len;
 }

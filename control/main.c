@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 /* The daemon; static so the signal handler can count into it. */
 static struct cp cp_daemon;
 
@@ -35,6 +37,16 @@ cp_cfg_init(struct cp *cp, int argc, char **argv)
 		exit(0);
 	}
 	if (rc != 0) {
+		fprintf(stderr, "gossipd: %s\n", err);
+		return -1;
+	}
+	/* --encrypt / --keyring-file: a bad key is a usage error too. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "gossipd: sodium_init failed\n");
+		return -1;
+	}
+	if (cp_cfg_keyring_new(&cp->cfg, &cp->cfg.keyring, err,
+			       sizeof(err)) != 0) {
 		fprintf(stderr, "gossipd: %s\n", err);
 		return -1;
 	}

@@ -67,9 +67,14 @@ struct dp_cfg {
 	unsigned ring_size;		/* elements per ring, power of 2 */
 	const char *eal_args;		/* DPDK backend: EAL argument string */
 	unsigned port_id;		/* DPDK backend: ethdev port */
+	/* Non-NULL: open every received datagram and seal every sent one
+	 * (memberlist §8; socket backend). Read by lcores without locks,
+	 * so it must not change after create and must outlive the dp. */
+	const struct swim_keyring *keyring;
 };
 
 struct dp;
+struct swim_keyring;
 
 /** A backend: every function is called from the control thread. */
 struct dp_ops {

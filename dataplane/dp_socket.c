@@ -27,6 +27,7 @@
 
 #include "dp_fastpath.h"
 #include "dp_internal.h"
+#include "swim_crypto.h"
 
 /* Empty loop turns (one recvmmsg each, ~1 us) before napping: stays hot
  * between bursts of a busy peer. */
@@ -62,6 +63,8 @@ struct dp_sock_lcore {
 	struct mmsghdr tx_msg[DP_SOCK_TX_MAX];
 	struct iovec tx_iov[DP_SOCK_TX_MAX];
 	struct sockaddr_storage tx_name[DP_SOCK_TX_MAX];
+	struct swim_crypto_nonce_gen nonce; /* keyring: this thread's nonces */
+	uint8_t crypt[DP_PKT_MAX];	/* keyring: open/seal scratch */
 };
 
 struct dp_sock {
@@ -211,6 +214,8 @@ dp_sock_lcore_prepare(struct dp_sock_lcore *sl)
 		sl->tx_msg[i].msg_hdr.msg_name = &sl->tx_name[i];
 	}
 	dp_fp_init(&sl->fp);
+	if (sl->owner->base.cfg.keyring != NULL)
+		swim_crypto_nonce_gen_init(&sl->nonce);
 }
 
 static void dp_sock_destroy(struct dp *dp);
@@ -283,6 +288,46 @@ dp_sock_rx_flush(struct dp_sock_lcore *sl, unsigned from, unsigned to)
 		dp_lcore_to_control(sl->lc, &sl->rx[from], to - from);
 }
 
+/* Keyring: replace pkt's sealed bytes by their plaintext, before the
+ * fast path and control see them. false: it does not open (dropped, as
+ * memberlist drops what fails to decrypt). */
+static bool
+dp_sock_rx_open(struct dp_sock_lcore *sl, struct dp_pkt *pkt)
+{
+	const struct swim_keyring *ring = sl->owner->base.cfg.keyring;
+	int n;
+
+	if (ring == NULL)
+		return true;
+	n = swim_crypto_open_udp(ring, pkt->data, pkt->len, sl->crypt,
+				 sizeof(sl->crypt));
+	if (n <= 0)
+		return false;
+	memcpy(pkt->data, sl->crypt, (size_t)n);
+	pkt->len = (uint16_t)n;
+	return true;
+}
+
+/* Keyring: seal pkt in place (version 1, this thread's nonce). */
+static bool
+dp_sock_tx_seal(struct dp_sock_lcore *sl, struct dp_pkt *pkt)
+{
+	const struct swim_keyring *ring = sl->owner->base.cfg.keyring;
+	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN];
+	int n;
+
+	if (ring == NULL)
+		return true;
+	swim_crypto_nonce_gen_next(&sl->nonce, nonce);
+	n = swim_crypto_seal_udp_nonce(ring, nonce, pkt->data, pkt->len,
+				       sl->crypt, sizeof(sl->crypt));
+	if (n < 0)
+		return false;
+	memcpy(pkt->data, sl->crypt, (size_t)n);
+	pkt->len = (uint16_t)n;
+	return true;
+}
+
 /* Classify rx[i]: fast-path ack, pass to control, or drop. */
 static void
 dp_sock_rx_one(struct dp_sock_lcore *sl, unsigned i)
@@ -299,6 +344,10 @@ dp_sock_rx_one(struct dp_sock_lcore *sl, unsigned i)
 	pkt->len = (uint16_t)sl->rx_msg[i].msg_len;
 	pkt->flags = 0;
 	dp_sock_from_sa(&sl->rx_name[i], &pkt->addr);
+	if (!dp_sock_rx_open(sl, pkt)) {
+		dp_stat_add(sl->lc, DP_STAT_DROP_MALFORMED, 1);
+		return;
+	}
 	v = dp_fp_process(&sl->fp, pkt->data, pkt->len, &pkt->addr,
 			  &sl->tx[sl->nb_tx]);
 	switch (v) {
@@ -360,7 +409,8 @@ dp_sock_tx_prepare(struct dp_sock_lcore *sl, unsigned i)
 
 	if (!dp_sock_to_sa(sl->owner->family, &sl->tx[i].addr,
 			   &sl->tx_name[i], &sslen) ||
-	    sl->tx[i].addr.ip_len == 0 || sl->tx[i].len > DP_PKT_MAX)
+	    sl->tx[i].addr.ip_len == 0 || sl->tx[i].len > DP_PKT_MAX ||
+	    !dp_sock_tx_seal(sl, &sl->tx[i]))
 		return false;
 	h->msg_namelen = sslen;
 	sl->tx_iov[i].iov_base = sl->tx[i].data;
