@@ -18,6 +18,8 @@
 #include "cp_rpc.h"
 #include "dp.h"
 
+/* Extra wait after one gossip interval before dead{From: self}. */
+#define CP_LEAVE_INTENT_SLACK_US (100ull * 1000)
 /* Hard cap on a graceful leave. */
 #define CP_LEAVE_MAX_US (5000ull * 1000)
 /* How often the dataplane drop counters are checked for warnings. */
@@ -302,7 +304,9 @@ cp_loop_leave(struct cp *cp, uint64_t now_us)
 	case CP_LEAVE_NONE:
 		return;
 	case CP_LEAVE_INTENT:
-		if (now_us - cp->leave_start_us < cp->gossip_interval_us + 100000)
+		/* A gossip round for the intent to go out first, as serf. */
+		if (now_us - cp->leave_start_us <
+		    cp->gossip_interval_us + CP_LEAVE_INTENT_SLACK_US)
 			return;
 		swim_leave(cp->swim, now_us);
 		cp_serf_left(cp);

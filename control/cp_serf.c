@@ -204,7 +204,7 @@ cp_serf_dispatch(struct cp *cp, const struct serf_event *ev)
 static void
 cp_serf_drain(struct cp *cp)
 {
-	static struct serf_event ev;	/* 2 KiB payload: not on the stack */
+	static struct serf_event ev;	/* 2 KiB: not on the stack */
 
 	while (serf_pop_event(cp->serf, &ev))
 		cp_serf_dispatch(cp, &ev);
