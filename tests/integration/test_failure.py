@@ -6,6 +6,7 @@ SIGTERM -> left; SIGKILL of a serf agent -> gossipd lists it failed, and a
 restart with the same name -> alive again; SIGSTOP 3 s then SIGCONT ->
 never failed."""
 import signal
+import subprocess
 import threading
 import time
 
@@ -74,6 +75,12 @@ s2.wait_exit(5)
 ok, dt = g.wait_status(gc, "s2", "failed", BOUND_S + 2)
 c.check(ok and dt <= BOUND_S,
         f"SIGKILL serf: failed in gossipd after {dt:.2f}s")
+# force-leave through gossipd's RPC: failed -> left.
+out = subprocess.run(["serf", "force-leave", f"-rpc-addr={gc.rpc_addr}", "s2"],
+                     capture_output=True, text=True, timeout=10)
+ok, dt = g.wait_status(gc, "s2", "left", 5)
+c.check(out.returncode == 0 and ok,
+        f"serf force-leave via gossipd: s2 failed -> left ({dt:.2f}s)")
 s2b = g.start_serf("s2", port=s2.port, rpc=s2.rpc, join=[gc.addr])
 nodes.append(s2b)
 ok, dt = g.wait_status(gc, "s2", "alive", 10)
