@@ -115,9 +115,12 @@ void sim_run_for(struct sim *sim, uint64_t dt_us);
 /** A condition the simulator checks after each event a core pops. */
 typedef bool (*sim_pred_f)(void *ctx, struct sim *sim);
 /**
- * Run until pred holds (checked once now, then after each membership
- * event) or timeout_us has passed. @retval 0 with the clock at the
- * moment it first held, or -1 with the clock at now + timeout_us.
+ * Run until pred holds (checked once now, then after each heap event
+ * in which a core popped a membership event or the view changed) or
+ * timeout_us has passed. Conditions on anything else (queue lengths,
+ * incarnations) are better polled in steps with sim_run_for.
+ * @retval 0 with the clock at the moment it first held, or -1 with the
+ * clock at now + timeout_us.
  */
 int sim_wait(struct sim *sim, sim_pred_f pred, void *ctx, uint64_t timeout_us);
 
