@@ -127,7 +127,7 @@ def start_gossipd(name, port=None, rpc=None, join=(), retry_join=(),
     return Node("gossipd", name, port, rpc, p, logpath)
 
 
-def start_serf(name, port=None, rpc=None, join=(), tags=None):
+def start_serf(name, port=None, rpc=None, join=(), tags=None, extra=()):
     port = port or free_port()
     rpc = rpc or free_port()
     args = [SERF, "agent", f"-node={name}", f"-bind=127.0.0.1:{port}",
@@ -136,6 +136,7 @@ def start_serf(name, port=None, rpc=None, join=(), tags=None):
         args.append(f"-join={j}")
     for k, v in (tags or {}).items():
         args.append(f"-tag={k}={v}")
+    args += list(extra)
     logpath = os.path.join(LOGDIR, f"{name}.log")
     f = open(logpath, "a")
     p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
