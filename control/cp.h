@@ -97,18 +97,18 @@ struct cp_sync_handler {
 	/** An outbound TCP ping finished. */
 	void (*ping_done)(void *ctx, uint64_t now_us, uint32_t seq_no,
 			  bool acked);
-	/** A reliable user message (type 8 stream), raw bytes after the header. */
+	/** A reliable user message (type 8 stream): the raw payload. */
 	void (*user_msg)(void *ctx, uint64_t now_us, const uint8_t *data,
 			 size_t len);
 };
 
 struct cp_sync_cfg {
 	int epfd;			/* the reactor the streams live in */
-	struct swim_addr bind;		/* TCP listener: same IP:port as UDP */
-	struct swim_addr advertise;	/* SourceAddr/Port of our TCP pings */
-	const char *name;		/* our node name: pings must match it */
+	struct swim_addr bind;		/* listener: UDP's IP:port */
+	struct swim_addr advertise;	/* Source* of our TCP pings */
+	const char *name;		/* our name: pings must match */
 	uint64_t tcp_timeout_us;	/* TCPTimeout, per exchange phase */
-	unsigned max_streams;		/* concurrent streams, in and out */
+	unsigned max_streams;		/* concurrent streams, in + out */
 	size_t max_bytes;		/* largest stream we read */
 	struct cp_sync_handler h;	/* callbacks, copied */
 	/* Non-NULL: every stream is a sealed 0x0a frame both ways and
@@ -120,7 +120,7 @@ struct cp_sync_cfg {
 /** Counters; monotonic, read by the owner for stats and tests. */
 struct cp_sync_stats {
 	uint64_t accepted;		/* inbound connections accepted */
-	uint64_t refused_full;		/* closed at once: stream cap hit */
+	uint64_t refused_full;		/* closed at once: cap hit */
 	uint64_t in_push_pull;		/* inbound push/pulls answered */
 	uint64_t in_ping;		/* inbound TCP pings acked */
 	uint64_t in_user;		/* inbound user messages delivered */
@@ -143,11 +143,11 @@ enum {
 
 /** One whole plain message found in a stream by cp_sync_frame. */
 struct cp_frame {
-	const uint8_t *buf;		/* from the type byte; rx or *plain */
+	const uint8_t *buf;		/* at the type byte; rx or *plain */
 	size_t len;			/* bytes of the message */
 	struct swim_push_pull_header hdr;	/* PUSH_PULL: the header */
 	struct swim_msg msg;		/* PING, ACK, ERR: decoded */
-	struct swim_str user;		/* USER: raw payload; PUSH_PULL: state */
+	struct swim_str user;		/* USER payload; PUSH_PULL state */
 };
 
 /**
@@ -242,7 +242,7 @@ int cp_serf_user_event(struct cp *cp, const char *name, const uint8_t *data,
 /** Who asked for a group of join push/pulls, and so who hears back. */
 enum cp_join_kind {
 	CP_JOIN_START,		/* --join: none succeeds -> exit 1 */
-	CP_JOIN_RETRY,		/* --retry-join: retried in the background */
+	CP_JOIN_RETRY,		/* --retry-join: retried in background */
 	CP_JOIN_RPC,		/* the RPC join command: reply when done */
 };
 
@@ -255,10 +255,10 @@ struct cp_join_group {
 	enum cp_join_kind kind;
 	uint64_t req_id;			/* CP_JOIN_RPC: request id */
 	struct swim_addr addrs[CP_SEEDS_MAX];	/* seeds asked */
-	bool is_done[CP_SEEDS_MAX];		/* answer came for addrs[i] */
+	bool is_done[CP_SEEDS_MAX];		/* addrs[i] answered */
 	unsigned nb;
 	unsigned nb_done;
-	unsigned nb_ok;				/* push/pulls that merged */
+	unsigned nb_ok;				/* push/pulls merged */
 };
 
 /** The graceful leave, driven by the loop after SIGINT/SIGTERM or RPC. */
@@ -279,7 +279,7 @@ struct cp {
 	uint64_t seed;			/* PRNG seed for core and Serf */
 	uint64_t leave_propagate_us;	/* Serf's LeavePropagateDelay */
 	int epfd;			/* the reactor */
-	struct cp_io rpc_io;		/* the RPC server's nested epoll fd */
+	struct cp_io rpc_io;		/* RPC server's nested epoll */
 	uint64_t probe_interval_us;	/* the profile's, for timing */
 	uint64_t gossip_interval_us;	/* the profile's, for publishing */
 	uint64_t tcp_timeout_us;	/* the profile's */
@@ -289,13 +289,13 @@ struct cp {
 	unsigned retry_attempts;	/* --retry-join attempts made */
 	enum cp_leave_state leave;	/* graceful leave progress */
 	uint64_t leave_start_us;	/* when the leave started */
-	uint64_t leave_done_us;		/* when swim_leave_done became true */
+	uint64_t leave_done_us;		/* when swim_leave_done held */
 	uint64_t leave_rpc_id;		/* RPC leave waiting; 0 = none */
 	bool has_leave_rpc;
 	uint64_t publish_next_us;	/* next periodic snapshot */
 	uint64_t last_acks_fast;	/* dp acks_fast at the last take */
 	bool has_published;		/* a snapshot went out already */
-	uint64_t stats_next_us;		/* next drop-counter warning check */
+	uint64_t stats_next_us;		/* next drop-warning check */
 	uint64_t last_drops;		/* dp drops at the last check */
 	bool is_done;			/* leave the loop */
 	int exit_code;			/* main's return value */
