@@ -39,7 +39,7 @@ cp_cfg_default(struct cp_cfg *cfg)
 	cfg->rpc_addr.ip[0] = 127;
 	cfg->rpc_addr.ip[3] = 1;
 	cfg->rpc_addr.port = CP_DEFAULT_RPC_PORT;
-	cfg->retry_interval_us = 30ull * 1000 * 1000;	/* serf's default */
+	cfg->retry_interval_us = 30ull * 1000 * 1000;	/* serf's */
 	snprintf(cfg->profile, sizeof(cfg->profile), "lan");
 	snprintf(cfg->dataplane, sizeof(cfg->dataplane), "socket");
 	cfg->log_level = CP_LOG_INFO;

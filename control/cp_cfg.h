@@ -47,19 +47,19 @@ struct cp_tag {
 struct cp_cfg {
 	char name[SWIM_NAME_MAX + 1];	/* node name; default: host name */
 	struct swim_addr bind;		/* UDP+TCP listen address */
-	struct swim_addr advertise;	/* what peers see; see cp_cfg_parse */
+	struct swim_addr advertise;	/* what peers see: cp_cfg_parse */
 	struct swim_addr join[CP_SEEDS_MAX];	/* --join: must succeed */
 	unsigned nb_join;
-	struct swim_addr retry_join[CP_SEEDS_MAX]; /* --retry-join: background */
+	struct swim_addr retry_join[CP_SEEDS_MAX]; /* --retry-join */
 	unsigned nb_retry_join;
-	uint64_t retry_interval_us;	/* between retry-join attempts; 30 s */
+	uint64_t retry_interval_us;	/* between retry-joins; 30 s */
 	unsigned retry_max;		/* attempts; 0 = forever (serf) */
 	struct cp_tag tags[CP_TAGS_MAX];	/* unique keys, flag order */
 	unsigned nb_tags;
 	struct swim_addr rpc_addr;	/* RPC listener; 127.0.0.1:7373 */
 	char profile[8];		/* "lan", "wan" or "local" */
 	char dataplane[8];		/* "socket" or "dpdk" */
-	char eal[512];			/* --eal string for the DPDK backend */
+	char eal[512];			/* --eal for the DPDK backend */
 	enum cp_log_level log_level;	/* default info */
 	/* --encrypt: serf's base64 AES-256 key; "" = none. A secret:
 	 * never echoed in errors or logs. */

@@ -71,18 +71,18 @@ struct cp_sess {
 	uint8_t *tx;			/* bytes to write */
 	size_t tx_len;
 	size_t tx_off;
-	uint8_t *plain;			/* decompressed message, if 0x09 */
+	uint8_t *plain;			/* inflated message (0x09) */
 	size_t plain_cap;
-	bool is_opened;			/* keyring: rx now holds the opened
-					 * plaintext of the 0x0a frame */
+	/* keyring: rx now holds the opened plaintext of the 0x0a frame */
+	bool is_opened;
 };
 
 struct cp_sync {
-	struct cp_sync_cfg cfg;		/* copy; cfg.name points at name */
+	struct cp_sync_cfg cfg;		/* copy; cfg.name = name */
 	char name[SWIM_NAME_MAX + 1];	/* our node name */
 	struct cp_io listen_io;		/* the listener */
 	uint16_t port;			/* bound port */
-	struct cp_sess **sess;		/* max_streams slots, NULL = free */
+	struct cp_sess **sess;		/* max_streams slots; NULL free */
 	unsigned nb_sess;
 	struct cp_sync_stats st;
 };
@@ -398,7 +398,8 @@ cp_sess_out_msg(struct cp_sess *s, uint64_t now_us, const struct cp_frame *f)
 		return;
 	}
 	if (s->kind == CP_SESS_OUT_PING) {
-		if (f->buf[0] != SWIM_MSG_ACK || f->msg.ack.seq_no != s->seq_no) {
+		if (f->buf[0] != SWIM_MSG_ACK ||
+		    f->msg.ack.seq_no != s->seq_no) {
 			s->sync->st.bad_input++;
 			cp_sess_fail(s, now_us, -EPROTO);
 			return;
@@ -560,8 +561,9 @@ cp_sess_read(struct cp_sess *s, uint64_t now_us)
 	if (rc == 0)
 		rc = cp_sync_frame(s->rx, s->rx_len, &s->plain, &s->plain_cap,
 				   s->sync->cfg.max_bytes, &f);
+	/* A sealed message is whole: more bytes will not complete it. */
 	if (rc == 1 && s->is_opened)
-		rc = SWIM_WIRE_E_TRUNCATED;	/* a sealed message is whole */
+		rc = SWIM_WIRE_E_TRUNCATED;
 	if (rc == 1 && !eof)
 		return;
 	if (rc == 1) {
@@ -614,8 +616,8 @@ cp_sess_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
 
 	switch (s->state) {
 	case CP_SESS_CONNECTING:
-		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
-		    soerr != 0) {
+		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &soerr,
+			       &sl) != 0 || soerr != 0) {
 			cp_sess_fail(s, now_us, -(soerr != 0 ? soerr : errno));
 			return;
 		}
