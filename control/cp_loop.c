@@ -27,26 +27,6 @@
 
 /* --- dataplane in and out --- */
 
-/* Drain every rx ring into the core. */
-static void
-cp_loop_rx(struct cp *cp, uint64_t now_us)
-{
-	unsigned n;
-
-	do {
-		n = dp_recv(cp->dp, cp->rx, DP_BURST);
-		for (unsigned i = 0; i < n; i++) {
-			const struct dp_pkt *p = &cp->rx[i];
-			unsigned flags = 0;
-
-			if (p->flags & DP_PKT_F_PINGS_ANSWERED)
-				flags |= SWIM_PKT_PINGS_ANSWERED;
-			swim_on_packet(cp->swim, now_us, &p->addr, p->data,
-				       p->len, flags);
-		}
-	} while (n == DP_BURST);
-}
-
 /* Send one datagram through the tx ring; too big or ring full = drop. */
 static void
 cp_loop_send(struct cp *cp, const struct swim_output *o)
@@ -99,6 +79,32 @@ cp_loop_events(struct cp *cp, uint64_t now_us)
 			       (const char *)ev.member.name.ptr);
 		cp_serf_on_event(cp, now_us, &ev);
 	}
+}
+
+/*
+ * Drain every rx ring into the core. Events and outputs are taken after
+ * each packet, so the core's bounded event and output queues never fill
+ * within a burst.
+ */
+static void
+cp_loop_rx(struct cp *cp, uint64_t now_us)
+{
+	unsigned n;
+
+	do {
+		n = dp_recv(cp->dp, cp->rx, DP_BURST);
+		for (unsigned i = 0; i < n; i++) {
+			const struct dp_pkt *p = &cp->rx[i];
+			unsigned flags = 0;
+
+			if (p->flags & DP_PKT_F_PINGS_ANSWERED)
+				flags |= SWIM_PKT_PINGS_ANSWERED;
+			swim_on_packet(cp->swim, now_us, &p->addr, p->data,
+				       p->len, flags);
+			cp_loop_events(cp, now_us);
+			cp_loop_outputs(cp, now_us);
+		}
+	} while (n == DP_BURST);
 }
 
 /*
