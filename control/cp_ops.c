@@ -334,7 +334,9 @@ cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 			swim_awareness_score(cp->swim));
 	cp_ops_emit_u64(emit, arg, "serf", "intent_queue",
 			swim_broadcast_queue_len(cp->swim));
-	cp_ops_emit_u64(emit, arg, "serf", "encrypted", 0);
+	/* as the agent: "true" when a keyring is installed */
+	emit(arg, "serf", "encrypted",
+	     cp->cfg.keyring != NULL ? "true" : "false");
 	cp_ops_emit_u64(emit, arg, "gossipd", "packets_in", ss.packets_in);
 	cp_ops_emit_u64(emit, arg, "gossipd", "packets_bad", ss.packets_bad);
 	cp_ops_emit_u64(emit, arg, "gossipd", "dp_rx", ds.rx_pkts);

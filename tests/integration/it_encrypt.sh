@@ -151,6 +151,9 @@ check "g acked sealed pings on the fast path" \
 	'[ "$(info_of $R_G dp_acks_fast)" -gt 0 ] 2>/dev/null'
 check "g dropped no datagram as unopenable" \
 	'[ "$(info_of $R_G dp_drop_malformed)" = 0 ]'
+check "serf info on g says encrypted = true, as on sa" \
+	'[ "$(info_of $R_G encrypted)" = true ] &&
+	 [ "$(info_of $R_SA encrypted)" = true ]'
 
 # A wrong key, and no key at all: the join fails (exit 1), never listed.
 P_W=$(free_port); R_W=$(free_port)
