@@ -47,6 +47,13 @@ sc_track_accuse(struct sc_track *t, struct sim *sim, unsigned m,
 			mt->first_dead_us = now;
 		mt->nb_false_dead += up;
 		t->false_deads += up;
+		if (up) {
+			/* The view is updated after the hook: count this one. */
+			uint32_t nb = sim_nb_seeing(sim, m, SWIM_STATUS_DEAD) + 1;
+
+			if (nb > t->max_false_dead_observers)
+				t->max_false_dead_observers = nb;
+		}
 		if (up && mt->nb_false_dead == 1)
 			printf("SIM-FALSE-DEAD t=%.6fs n%u declared dead "
 			       "(inc %u) while up\n", now / 1e6, m,
@@ -123,6 +130,7 @@ sc_track_reset(struct sc_track *t)
 	t->false_suspects = 0;
 	t->false_deads = 0;
 	t->leaves_as_dead = 0;
+	t->max_false_dead_observers = 0;
 }
 
 void

@@ -48,6 +48,9 @@ struct sc_track {
 	uint64_t false_suspects;	/* sums over members */
 	uint64_t false_deads;
 	uint64_t leaves_as_dead;	/* dead about a node that had left */
+	/* Most up observers that had one up member dead at the same time:
+	 * 1 means every false death stayed local to its accuser. */
+	uint32_t max_false_dead_observers;
 	uint8_t *update_seen;		/* [observer * n + member] */
 	uint8_t *has_left;		/* [member]: sc_track_left() called */
 	/* Serf re-broadcasts a user event the first time it sees it
