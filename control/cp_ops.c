@@ -297,6 +297,18 @@ cp_ops_tags(void *ctx, const struct cp_rpc_kv *set, uint32_t nb_set,
 	return 0;
 }
 
+/* Go's GOARCH spelling, as `serf info` shows it. */
+#if defined(__x86_64__)
+#define CP_OPS_ARCH "amd64"
+#elif defined(__aarch64__)
+#define CP_OPS_ARCH "arm64"
+#else
+#define CP_OPS_ARCH "unknown"
+#endif
+#ifndef CP_OPS_VERSION
+#define CP_OPS_VERSION "0.1.0"
+#endif
+
 static void
 cp_ops_emit_u64(cp_rpc_stat_emit_f emit, void *arg, const char *section,
 		const char *key, uint64_t v)
@@ -322,8 +334,8 @@ cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 	dp_get_stats(cp->dp, &ds);
 	emit(arg, "agent", "name", cp->cfg.name);
 	emit(arg, "runtime", "os", "linux");
-	emit(arg, "runtime", "arch", "amd64");
-	emit(arg, "runtime", "version", "gossipd");
+	emit(arg, "runtime", "arch", CP_OPS_ARCH);
+	emit(arg, "runtime", "version", "gossipd " CP_OPS_VERSION);
 	cp_ops_emit_u64(emit, arg, "serf", "members", sf.members);
 	cp_ops_emit_u64(emit, arg, "serf", "failed", sf.failed);
 	cp_ops_emit_u64(emit, arg, "serf", "left", sf.left);
