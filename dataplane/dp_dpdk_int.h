@@ -106,6 +106,9 @@ int dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen);
 /** Stop and close what dp_dpdk_port_init opened; free the pool. */
 void dp_dpdk_port_fini(struct dp_dpdk *dd);
 
+/** Process one received burst (the loop's phase 1; callgrind's unit). */
+void dp_dpdk_lcore_handle(struct dp_dpdk_lcore *dl, struct rte_mbuf **pkts,
+			  uint16_t nb);
 /** The loop each worker runs (rte_eal_remote_launch). */
 int dp_dpdk_lcore_main(void *arg);
 
