@@ -49,11 +49,12 @@ detect_bound_us(const struct swim_cfg *cfg, unsigned n, uint32_t awareness)
 }
 
 static void
-detect_print(struct sim *sim, unsigned n, const struct detect_fig *f)
+detect_print(struct sim *sim, const char *profile, unsigned n,
+	     const struct detect_fig *f)
 {
 	char sc[32];
 
-	snprintf(sc, sizeof(sc), "detect_n%u", n);
+	snprintf(sc, sizeof(sc), "detect_%s_n%u", profile, n);
 	sim_result(sim, sc, "first_suspect", f->first_suspect_s, "s");
 	sim_result(sim, sc, "first_dead", f->first_dead_s, "s");
 	sim_result(sim, sc, "all_dead", f->all_dead_s, "s");
@@ -84,7 +85,7 @@ detect_check(struct sim *sim, const struct sc_track *t, unsigned v,
 }
 
 static void
-detect_run(unsigned n)
+detect_run(const char *profile, unsigned n)
 {
 	struct swim_cfg cfg;
 	struct sc_track t;
@@ -94,7 +95,7 @@ detect_run(unsigned n)
 	uint64_t t0, bound;
 	int rc;
 
-	swim_cfg_default_lan(&cfg);
+	cr_assert_eq(swim_cfg_default_profile(&cfg, profile), 0);
 	sim = sc_cluster(n, &cfg, SIM_MS(10), SIM_S(30 + n));
 	sc_track_init(&t, sim);
 	sim_run_for(sim, SIM_S(5));	/* let join gossip settle */
@@ -113,7 +114,7 @@ detect_run(unsigned n)
 	f.bound_s = (double)bound / 1e6;
 	f.min_s = (double)sc_suspicion_min_us(&cfg, n) / 1e6;
 	f.max_s = (double)sc_suspicion_max_us(&cfg, n) / 1e6;
-	detect_print(sim, n, &f);
+	detect_print(sim, profile, n, &f);
 	detect_check(sim, &t, v, &f);
 	sc_track_fini(&t);
 	sim_delete(sim);
@@ -121,16 +122,28 @@ detect_run(unsigned n)
 
 Test(detect, crashed_member_is_dead_everywhere_within_bound_n5, .timeout = 60)
 {
-	detect_run(5);
+	detect_run("lan", 5);
 }
 
 Test(detect, crashed_member_is_dead_everywhere_within_bound_n50, .timeout = 120)
 {
-	detect_run(50);
+	detect_run("lan", 50);
 }
 
 Test(detect, crashed_member_is_dead_everywhere_within_bound_n100,
      .timeout = 180)
 {
-	detect_run(100);
+	detect_run("lan", 100);
+}
+
+/* The other profiles: Local (IndirectChecks 1, ProbeTimeout 200 ms) and
+ * WAN (ProbeInterval 5 s, SuspicionMult 6: minutes of virtual time). */
+Test(detect, crashed_member_is_dead_within_bound_local_n20, .timeout = 60)
+{
+	detect_run("local", 20);
+}
+
+Test(detect, crashed_member_is_dead_within_bound_wan_n20, .timeout = 60)
+{
+	detect_run("wan", 20);
 }
