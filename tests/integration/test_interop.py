@@ -4,6 +4,7 @@
 other alive with tags within 5 s on both sides (serf CLI against both RPC
 servers, and gossipctl when it is built). Also two gossipd processes."""
 import os
+import socket
 import subprocess
 
 import gossip_lib as g
@@ -59,6 +60,27 @@ ok, dt = g.wait_status(g4, "g3", "alive", 5, {"k": "v"})
 c.check(ok, f"g4 lists g3 alive with tags ({dt:.2f}s)")
 c.check("EventMemberJoin: g4 127.0.0.1" in g3.log_text(),
         "g3 logs serf-style 'EventMemberJoin: g4 127.0.0.1'")
+
+# 3b. IPv6 loopback, when the kernel has it.
+try:
+    t6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    t6.bind(("::1", 0))
+    t6.close()
+    has_v6 = True
+except OSError:
+    has_v6 = False
+if has_v6:
+    p6a, p6b = g.free_port(), g.free_port()
+    v6a = g.start_gossipd("v6a", extra=["--bind", f"[::1]:{p6a}"])
+    c.check(g.wait_rpc(v6a, 5), "IPv6: v6a up")
+    v6b = g.start_gossipd("v6b", join=[f"[::1]:{p6a}"],
+                          extra=["--bind", f"[::1]:{p6b}"])
+    nodes += [v6a, v6b]
+    ok, dt = g.wait_status(v6a, "v6b", "alive", 5)
+    c.check(ok, f"IPv6: v6a lists v6b alive over [::1] ({dt:.2f}s)")
+    m = g.members(v6b) or {}
+    c.check(m.get("v6a", ("", {}, ""))[2] == f"[::1]:{p6a}",
+            f"IPv6: v6b lists v6a at [::1]:{p6a}: {m.get('v6a')}")
 
 # 4. --retry-join to a seed that comes up later: joined in the background.
 sport = g.free_port()
