@@ -49,9 +49,9 @@ struct dp_arp_stats {
 	uint64_t hits;			/* lookups answered from the table */
 	uint64_t misses;		/* lookups that created or hit an
 					 * unresolved entry */
-	uint64_t requests;		/* requests the caller was told to send */
+	uint64_t requests;	/* requests the caller was told to send */
 	uint64_t learned;		/* entries created or refreshed */
-	uint64_t evicted;		/* live entries pushed out of a bucket */
+	uint64_t evicted;	/* live entries pushed out of a bucket */
 	uint64_t expired;		/* entries aged out */
 	uint64_t held_dropped;		/* held packets given back to drop */
 };

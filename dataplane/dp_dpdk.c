@@ -227,11 +227,14 @@ dp_dpdk_log_lcore(const struct dp_dpdk_lcore *dl)
 			off += (size_t)snprintf(line + off, sizeof(line) - off,
 						" %s=%" PRIu64,
 						dp_dpdk_ctr_str[c], dl->ctr[c]);
-	for (unsigned d = 1; d < DP_PKT_DROP_COUNT && off < sizeof(line); d++)
+	for (unsigned d = 1; d < DP_PKT_DROP_COUNT && off < sizeof(line); d++) {
+		const char *why = dp_pkt_drop_str[d];
+
 		if (dl->drop[d] != 0)
 			off += (size_t)snprintf(line + off, sizeof(line) - off,
-						" drop_%s=%" PRIu64,
-						dp_pkt_drop_str[d], dl->drop[d]);
+						" drop_%s=%" PRIu64, why,
+						dl->drop[d]);
+	}
 	line[off < sizeof(line) ? off : sizeof(line) - 1] = '\0';
 	DP_LOG(INFO, "lcore %u:%s", dl->lcore_id, off ? line : " idle");
 	rx = atomic_load_explicit(&dl->lc->stats.v[DP_STAT_RX_PKTS],

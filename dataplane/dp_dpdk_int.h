@@ -59,7 +59,7 @@ enum dp_dpdk_ctr {
 /** One worker lcore: owned by it after launch. */
 struct dp_dpdk_lcore {
 	struct dp_dpdk *owner;		/* the backend */
-	struct dp_lcore *lc;		/* rings + dp_stats, shared w/ control */
+	struct dp_lcore *lc;	/* rings + dp_stats, shared w/ control */
 	uint16_t queue;			/* rx/tx queue on every port, 0..n-1 */
 	unsigned lcore_id;		/* EAL lcore running it */
 	struct dp_fp fp;		/* fast-path snapshot copy */

@@ -204,7 +204,8 @@ send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
 	bool ask = false;
 	int n;
 
-	if (pkt->addr.ip_len != 4 || dp_pkt_ip_is_special(addr_ip4(&pkt->addr))) {
+	if (pkt->addr.ip_len != 4 ||
+	    dp_pkt_ip_is_special(addr_ip4(&pkt->addr))) {
 		ctr_add(dl, DP_DPDK_NOT_IPV4, 1);
 		dp_stat_add(dl->lc, DP_STAT_DROP_TX, 1);
 		return;

@@ -68,7 +68,7 @@ enum dp_pkt_drop {
 	DP_PKT_DROP_IP_TOTLEN,		/* total length < IHL or > frame */
 	DP_PKT_DROP_IP_CSUM,		/* header checksum does not verify */
 	DP_PKT_DROP_IP_FRAGMENT,	/* MF set or offset != 0 */
-	DP_PKT_DROP_IP_SRC,		/* source is 0, broadcast or multicast */
+	DP_PKT_DROP_IP_SRC,	/* source is 0, broadcast or multicast */
 	DP_PKT_DROP_NOT_OUR_IP,		/* unicast to another address */
 	DP_PKT_DROP_UDP_TRUNCATED,	/* IP payload shorter than 8 bytes */
 	DP_PKT_DROP_UDP_LEN,		/* UDP length < 8 or > IP payload */

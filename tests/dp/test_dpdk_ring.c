@@ -251,11 +251,12 @@ publish_and_wait(const char *name)
 				usleep(100);
 				continue;
 			}
-			rig.frame_len = rte_pktmbuf_data_len(
-				(struct rte_mbuf *)obj);
-			memcpy(rig.frame, rte_pktmbuf_mtod((struct rte_mbuf *)obj,
-							   void *), rig.frame_len);
-			rte_pktmbuf_free(obj);
+			struct rte_mbuf *m = obj;
+
+			rig.frame_len = rte_pktmbuf_data_len(m);
+			memcpy(rig.frame, rte_pktmbuf_mtod(m, void *),
+			       rig.frame_len);
+			rte_pktmbuf_free(m);
 			if (dp_pkt_parse(rig.frame, rig.frame_len, &peer, &v) ==
 				    DP_PKT_UDP_US &&
 			    v.payload_len == sizeof(ack)) {
@@ -339,7 +340,8 @@ Test(dpdk_ring, ping_to_us_is_acked_byte_exact_on_the_lcore)
 	cr_assert(wire_recv_no_garp(), "no ack");
 	cr_assert_eq(rig.frame_len, (size_t)want_len);
 	cr_assert_arr_eq(rig.frame, want, (size_t)want_len);
-	st = stats_wait(offsetof(struct dp_stats, acks_fast), st0.acks_fast + 1);
+	st = stats_wait(offsetof(struct dp_stats, acks_fast),
+			st0.acks_fast + 1);
 	cr_assert_eq(st.acks_fast, st0.acks_fast + 1);
 	cr_assert_eq(st.to_control, st0.to_control,
 		     "a bare ping never reaches control");
@@ -663,15 +665,13 @@ Test(dpdk_create, no_eal_args_without_eal_is_refused)
  * Two worker lcores: each owns one rx/tx queue pair of a two-queue ring
  * port and answers what arrives on its own queue, on its own queue.
  */
-Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
+/* A two-queue ring port under the backend with two worker lcores. */
+static void
+two_queue_rig(struct rte_ring **in, struct rte_ring **out)
 {
-	struct rte_ring *in[2], *out[2];
 	struct dp_cfg cfg = { .nb_lcores = 2, .ring_size = 256 };
 	struct rte_ether_addr mac;
 	char err[256] = "";
-	uint8_t f[2048];
-	size_t len;
-	void *obj;
 	int p;
 
 	eal_up("--lcores=0@0,1@0,2@1");
@@ -699,6 +699,51 @@ Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
 	cfg.bind.port = US_PORT;
 	rig.dp = dp_new("dpdk", &cfg, err, sizeof(err));
 	cr_assert_not_null(rig.dp, "dp_new: %s", err);
+}
+
+/* Ping on in[q] until an ack shows up on out[q] (4 s at most). */
+static bool
+ack_on_queue(struct rte_ring *in, struct rte_ring *out)
+{
+	uint8_t f[2048];
+	size_t len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
+	uint64_t deadline = now_ms() + 4000;
+	uint64_t resend = 0;
+	bool got_ack = false;
+	void *obj;
+
+	while (!got_ack && now_ms() < deadline) {
+		struct rte_mbuf *m;
+
+		/* Until the lcore adopts the snapshot, pings go to control:
+		 * ask again every 200 ms. */
+		if (now_ms() >= resend) {
+			m = rte_pktmbuf_alloc(rig.pool);
+			memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
+			cr_assert_eq(rte_ring_enqueue(in, m), 0);
+			resend = now_ms() + 200;
+		}
+		if (rte_ring_dequeue(out, &obj) != 0) {
+			usleep(100);
+			continue;
+		}
+		m = obj;
+		got_ack = rte_pktmbuf_data_len(m) >=
+				  DP_UDP4_PAYLOAD_OFF + sizeof(ack) &&
+			  memcmp(rte_pktmbuf_mtod_offset(m, uint8_t *,
+							 DP_UDP4_PAYLOAD_OFF),
+				 ack, sizeof(ack)) == 0;
+		rte_pktmbuf_free(m);
+	}
+	return got_ack;
+}
+
+Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
+{
+	struct rte_ring *in[2], *out[2];
+	void *obj;
+
+	two_queue_rig(in, out);
 	publish_name("b");
 	/* Lcore 0 announces us first (gratuitous ARP on queue 0). */
 	for (uint64_t d = now_ms() + 2000; now_ms() < d;)
@@ -707,36 +752,7 @@ Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
 			break;
 		}
 	for (int q = 1; q >= 0; q--) {
-		uint64_t deadline = now_ms() + 4000;
-		uint64_t resend = 0;
-		bool got_ack = false;
-
-		len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
-		while (!got_ack && now_ms() < deadline) {
-			struct rte_mbuf *m;
-
-			/* Until the lcore adopts the snapshot, pings go to
-			 * control: ask again every 200 ms. */
-			if (now_ms() >= resend) {
-				m = rte_pktmbuf_alloc(rig.pool);
-				memcpy(rte_pktmbuf_append(m, (uint16_t)len), f,
-				       len);
-				cr_assert_eq(rte_ring_enqueue(in[q], m), 0);
-				resend = now_ms() + 200;
-			}
-			if (rte_ring_dequeue(out[q], &obj) != 0) {
-				usleep(100);
-				continue;
-			}
-			m = obj;
-			got_ack = rte_pktmbuf_data_len(m) >=
-					  DP_UDP4_PAYLOAD_OFF + sizeof(ack) &&
-				  memcmp(rte_pktmbuf_mtod_offset(m, uint8_t *,
-							  DP_UDP4_PAYLOAD_OFF),
-					 ack, sizeof(ack)) == 0;
-			rte_pktmbuf_free(m);
-		}
-		cr_assert(got_ack, "no ack on queue %d", q);
+		cr_assert(ack_on_queue(in[q], out[q]), "no ack on queue %d", q);
 		cr_assert_eq(rte_ring_count(out[1 - q]), 0,
 			     "nothing on the other queue");
 	}
