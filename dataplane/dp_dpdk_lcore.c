@@ -257,7 +257,13 @@ send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 	uint32_t ip;
 	int n;
 
-	ip = to->ip_len == 4 ? addr_ip4(to) : 0;
+	if (to->ip_len != 4) {
+		/* An IPv6 SourceAddr: this backend cannot reach it. */
+		ctr_add(dl, DP_DPDK_NOT_IPV4, 1);
+		mbuf_drop(dl, m, DP_STAT_DROP_TX);
+		return;
+	}
+	ip = addr_ip4(to);
 	/* SourceAddr elsewhere than the sender: resolve like control's. */
 	if (ip != v->src_ip && !dp_arp_lookup(dl->arp, ip, dl->now_us, mac)) {
 		send_datagram(dl, &dl->ack);

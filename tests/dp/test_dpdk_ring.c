@@ -488,6 +488,31 @@ Test(dpdk_ring, ack_to_another_source_addr_is_resolved_by_arp)
 	cr_assert_arr_eq(rig.frame + v.payload_off, ack, sizeof(ack));
 }
 
+Test(dpdk_ring, ack_to_an_ipv6_source_addr_is_a_counted_drop)
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+	struct swim_msg m = { .type = SWIM_MSG_PING };
+	uint8_t body[128], f[2048];
+	struct dp_stats st0, st;
+	int n;
+
+	m.ping.seq_no = 1;
+	m.ping.node.ptr = (const uint8_t *)"b";
+	m.ping.node.len = 1;
+	m.ping.source_addr.ptr = v6;
+	m.ping.source_addr.len = 16;
+	m.ping.source_port = 7948;
+	n = swim_wire_encode_msg(&m, body, sizeof(body));
+	cr_assert_gt(n, 0);
+	publish_and_wait("b");
+	dp_get_stats(rig.dp, &st0);
+	wire_send(f, peer_udp(f, peer_mac, PEER_IP, body, (size_t)n));
+	st = stats_wait(offsetof(struct dp_stats, drop_tx), st0.drop_tx + 1);
+	cr_assert_eq(st.drop_tx, st0.drop_tx + 1);
+	cr_assert_eq(st.acks_fast, st0.acks_fast);
+	cr_assert_eq(rte_ring_count(rig.wire_out), 0, "nothing sent");
+}
+
 Test(dpdk_ring, malformed_and_foreign_frames_are_counted_drops)
 {
 	uint8_t f[2048];
