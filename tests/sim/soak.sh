@@ -13,7 +13,9 @@ shift $(( $# < 3 ? $# : 3 ))
 dir="$build/tests/scenario"
 [ -d "$dir" ] || { echo "soak: no $dir" >&2; exit 2; }
 if [ $# -eq 0 ]; then
-	set -- $(cd "$dir" && ls test_sc_* | grep -v '\.p$' | sed 's/^test_sc_//')
+	for f in "$dir"/test_sc_*; do
+		[ -f "$f" ] && [ -x "$f" ] && set -- "$@" "${f##*/test_sc_}"
+	done
 fi
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
