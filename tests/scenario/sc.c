@@ -143,8 +143,8 @@ sc_track_init(struct sc_track *t, struct sim *sim)
 	t->m = calloc(n, sizeof(*t->m));
 	t->update_seen = calloc((size_t)n * n, 1);
 	t->has_left = calloc(n, 1);
-	cr_assert(t->m != NULL && t->update_seen != NULL &&
-		  t->has_left != NULL);
+	sc_assert(sim, t->m != NULL && t->update_seen != NULL &&
+		  t->has_left != NULL, "%s", "tracker allocation");
 	t->trace_member = getenv("GOSSIPD_SIM_TRACE") ?
 			  atoi(getenv("GOSSIPD_SIM_TRACE")) : -1;
 	sc_track_reset(t);

@@ -95,7 +95,9 @@ detect_run(const char *profile, unsigned n)
 	uint64_t t0, bound;
 	int rc;
 
-	cr_assert_eq(swim_cfg_default_profile(&cfg, profile), 0);
+	cr_assert_eq(swim_cfg_default_profile(&cfg, profile), 0,
+		     "[GOSSIPD_TEST_SEED=%" PRIu64 "] profile %s",
+		     sim_seed_from_env(), profile);
 	sim = sc_cluster(n, &cfg, SIM_MS(10), SIM_S(30 + n));
 	sc_track_init(&t, sim);
 	sim_run_for(sim, SIM_S(5));	/* let join gossip settle */

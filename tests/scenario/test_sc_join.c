@@ -52,7 +52,8 @@ Test(join, nodes_joining_one_seed_converge_to_full_mesh, .timeout = 60)
 	struct sim *sim = sim_new(JOIN_N, NULL, sim_seed_from_env());
 	int rc;
 
-	cr_assert(sim != NULL);
+	cr_assert(sim != NULL, "[GOSSIPD_TEST_SEED=%" PRIu64 "] sim_new",
+		  sim_seed_from_env());
 	sim_join_all(sim, 0, SIM_MS(50));
 	rc = sim_wait_fullmesh(sim, SIM_S(60));
 	sim_result(sim, "join", "fullmesh_after", sim_now(sim) / 1e6, "s");
