@@ -23,6 +23,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "dp_dpdk_int.h"
 
@@ -40,6 +42,8 @@ static const char *const dp_dpdk_ctr_str[DP_DPDK_CTR_COUNT] = {
 	[DP_DPDK_MBUF_FAIL] = "mbuf_fail",
 	[DP_DPDK_SEGMENTED] = "segmented",
 	[DP_DPDK_NOT_IPV4] = "not_ipv4",
+	[DP_DPDK_ARP_SHARED] = "arp_shared",
+	[DP_DPDK_ARP_MBOX_FULL] = "arp_mbox_full",
 	[DP_DPDK_BUSY_TSC] = "busy_tsc",
 };
 
@@ -128,6 +132,20 @@ dp_dpdk_lcores_init(struct dp_dpdk *dd, char *err, size_t errlen)
 		if (dl->arp == NULL) {
 			snprintf(err, errlen, "ARP cache: %s", strerror(-rc));
 			return rc;
+		}
+		if (nb > 1) {
+			char name[RTE_RING_NAMESIZE];
+
+			snprintf(name, sizeof(name), "dp_arp_mbox%u", i);
+			dl->arp_mbox = rte_ring_create_elem(name,
+				sizeof(struct dp_dpdk_arp_news),
+				DP_DPDK_ARP_MBOX, (int)rte_socket_id(),
+				RING_F_SC_DEQ);
+			if (dl->arp_mbox == NULL) {
+				snprintf(err, errlen, "ARP mailbox: %s",
+					 rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
 		}
 		dl->owner = dd;
 		dl->lc = &dd->base.lcore[i];
@@ -276,6 +294,7 @@ dp_dpdk_destroy(struct dp *dp)
 		if (dd->dl[i] == NULL)
 			continue;
 		dp_arp_delete(dd->dl[i]->arp, dp_dpdk_free_held, NULL);
+		rte_ring_free(dd->dl[i]->arp_mbox);
 		free(dd->dl[i]);
 		dd->dl[i] = NULL;
 	}

@@ -25,6 +25,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_ring;
 
 extern int dp_dpdk_logtype;
 #define DP_LOG(level, fmt, ...)                                         \
@@ -33,6 +34,16 @@ extern int dp_dpdk_logtype;
 
 /** mbufs staged for one tx_burst on the main port. */
 #define DP_DPDK_TX_MAX (4 * DP_BURST)
+/** ARP news an lcore's mailbox holds (struct dp_dpdk_arp_news). */
+#define DP_DPDK_ARP_MBOX 256
+
+/** One IP -> MAC binding an lcore learned from an ARP frame. */
+struct dp_dpdk_arp_news {
+	uint32_t ip;			/* host order */
+	uint8_t mac[6];
+	uint8_t pad[6];			/* ring elements: multiple of 4 */
+};
+
 /** How often an lcore ages its ARP cache. */
 #define DP_DPDK_AGE_US 100000
 /** No port: what exc_port holds when there is no exception path. */
@@ -51,6 +62,8 @@ enum dp_dpdk_ctr {
 	DP_DPDK_MBUF_FAIL,		/* mbuf allocation failed */
 	DP_DPDK_SEGMENTED,		/* multi-segment frame: freed */
 	DP_DPDK_NOT_IPV4,		/* IPv6 destination from control */
+	DP_DPDK_ARP_SHARED,		/* ARP news from other lcores applied */
+	DP_DPDK_ARP_MBOX_FULL,		/* ARP news another lcore missed */
 	DP_DPDK_BUSY_TSC,		/* TSC cycles in loop turns that got
 					 * frames: / rx = cost per frame */
 	DP_DPDK_CTR_COUNT,
@@ -64,6 +77,10 @@ struct dp_dpdk_lcore {
 	unsigned lcore_id;		/* EAL lcore running it */
 	struct dp_fp fp;		/* fast-path snapshot copy */
 	struct dp_arp *arp;		/* this lcore's ARP cache */
+	/* ARP news from the other lcores: MP enqueue by them, SC dequeue
+	 * here; NULL with one lcore. An ARP reply lands on one queue but
+	 * any lcore may be waiting for it. */
+	struct rte_ring *arp_mbox;
 	uint64_t now_us;		/* TSC time of this loop turn */
 	uint64_t next_age_us;		/* when to age the ARP cache */
 	unsigned nb_tx;			/* mbufs in tx[] */

@@ -20,6 +20,8 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "dp_dpdk_int.h"
 
@@ -169,6 +171,42 @@ arp_learn(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6],
 		memcpy(rte_pktmbuf_mtod(m, uint8_t *), mac, DP_ETH_ALEN);
 		tx_push(dl, m);
 	}
+}
+
+/* Tell every other lcore what an ARP frame taught us. */
+static void
+arp_share(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
+{
+	struct dp_dpdk *dd = dl->owner;
+	struct dp_dpdk_arp_news news = { .ip = ip };
+
+	memcpy(news.mac, mac, DP_ETH_ALEN);
+	for (unsigned i = 0; i < dd->base.nb_lcores; i++) {
+		struct rte_ring *mbox = dd->dl[i]->arp_mbox;
+
+		/* MP enqueue; pairs with the owner's SC dequeue in
+		 * arp_news_apply */
+		if (i == dl->queue || mbox == NULL)
+			continue;
+		if (rte_ring_mp_enqueue_elem(mbox, &news, sizeof(news)) != 0)
+			ctr_add(dl, DP_DPDK_ARP_MBOX_FULL, 1);
+	}
+}
+
+/* Refresh (never create) entries with the other lcores' ARP news. */
+static void
+arp_news_apply(struct dp_dpdk_lcore *dl)
+{
+	struct dp_dpdk_arp_news news[8];
+	unsigned nb;
+
+	if (dl->arp_mbox == NULL)
+		return;
+	nb = rte_ring_sc_dequeue_burst_elem(dl->arp_mbox, news, sizeof(*news),
+					    8, NULL);
+	for (unsigned i = 0; i < nb; i++)
+		arp_learn(dl, news[i].ip, news[i].mac, false);
+	ctr_add(dl, DP_DPDK_ARP_SHARED, nb);
 }
 
 static uint32_t
@@ -326,8 +364,10 @@ on_arp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 	const struct dp_pkt_self *self = &dl->owner->self;
 	int n;
 
-	if (!dp_pkt_ip_is_special(v->src_ip) && v->src_ip != self->ip)
+	if (!dp_pkt_ip_is_special(v->src_ip) && v->src_ip != self->ip) {
 		arp_learn(dl, v->src_ip, v->arp_sha, v->dst_ip == self->ip);
+		arp_share(dl, v->src_ip, v->arp_sha);
+	}
 	if (v->arp_op != DP_ARP_OP_REQUEST || v->dst_ip != self->ip) {
 		/* Replies and GARPs teach the kernel too, when there is one;
 		 * without it they were consumed here, not dropped. */
@@ -483,6 +523,7 @@ dp_dpdk_lcore_main(void *arg)
 
 		/* 2. kernel -> wire, control -> wire, ARP timers */
 		exc_from_kernel(dl);
+		arp_news_apply(dl);
 		from_control(dl);
 		arp_age(dl);
 

@@ -785,3 +785,82 @@ Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
 	rte_mempool_free(rig.pool);
 	rte_eal_cleanup();
 }
+
+/* Which of the two queues sends who-has other->ip (2 s); -1: none. */
+static int
+queue_asking_for(struct rte_ring **out, const struct dp_pkt_self *other)
+{
+	struct dp_pkt_view v;
+	void *obj;
+
+	for (uint64_t d = now_ms() + 2000; now_ms() < d; usleep(100)) {
+		for (int q = 0; q < 2; q++) {
+			struct rte_mbuf *m;
+			bool hit;
+
+			if (rte_ring_dequeue(out[q], &obj) != 0)
+				continue;
+			m = obj;
+			hit = dp_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+					   rte_pktmbuf_data_len(m), other,
+					   &v) == DP_PKT_ARP &&
+			      v.dst_ip == other->ip;
+			rte_pktmbuf_free(m);
+			if (hit)
+				return q;
+		}
+	}
+	return -1;
+}
+
+/*
+ * An ARP reply reaches whichever queue the port picks; the lcore whose
+ * datagram waits for it must still hear of it (the ARP mailboxes).
+ */
+Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
+     .timeout = 30)
+{
+	struct rte_ring *in[2], *out[2];
+	struct dp_pkt out_pkt = { .len = sizeof(ack) };
+	struct dp_pkt_self other = { .ip = OTHER_IP, .port = PEER_PORT };
+	struct dp_pkt_view v;
+	uint8_t f[64];
+	int asked;
+	void *obj;
+
+	two_queue_rig(in, out);
+	memcpy(other.mac, other_mac, 6);
+	out_pkt.addr.ip_len = 4;
+	out_pkt.addr.ip[0] = 198;
+	out_pkt.addr.ip[1] = 18;
+	out_pkt.addr.ip[3] = 3;
+	out_pkt.addr.port = PEER_PORT;
+	memcpy(out_pkt.data, ack, sizeof(ack));
+	cr_assert(dp_send(rig.dp, &out_pkt));
+	asked = queue_asking_for(out, &other);
+	cr_assert_geq(asked, 0, "no ARP request");
+	/* The reply arrives on the OTHER queue. */
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.pool);
+
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.us.mac, other_mac,
+			 OTHER_IP, rig.us.mac, US_IP);
+	memcpy(rte_pktmbuf_append(m, 60), f, 60);
+	cr_assert_eq(rte_ring_enqueue(in[1 - asked], m), 0);
+	bool sent = false;
+
+	for (uint64_t d = now_ms() + 2000; !sent && now_ms() < d;) {
+		if (rte_ring_dequeue(out[asked], &obj) != 0) {
+			usleep(100);
+			continue;
+		}
+		m = obj;
+		sent = dp_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				    rte_pktmbuf_data_len(m), &other, &v) ==
+		       DP_PKT_UDP_US;
+		rte_pktmbuf_free(m);
+	}
+	cr_assert(sent, "the held datagram never left queue %d", asked);
+	dp_delete(rig.dp);
+	rte_mempool_free(rig.pool);
+	rte_eal_cleanup();
+}
