@@ -297,6 +297,7 @@ struct cp {
 	bool has_published;		/* a snapshot went out already */
 	uint64_t stats_next_us;		/* next drop-warning check */
 	uint64_t last_drops;		/* dp drops at the last check */
+	uint64_t last_tcp_bad;		/* refused streams, last check */
 	bool is_done;			/* leave the loop */
 	int exit_code;			/* main's return value */
 	volatile sig_atomic_t nb_signals;	/* SIGINT/SIGTERM seen */

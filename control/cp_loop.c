@@ -142,12 +142,13 @@ cp_loop_publish(struct cp *cp, uint64_t now_us)
 	cp->has_published = true;
 }
 
-/* Warn (rate-limited) when the dataplane dropped packets. */
+/* Warn (rate-limited) when the dataplane or TCP streams dropped input. */
 static void
 cp_loop_stats(struct cp *cp, uint64_t now_us)
 {
+	struct cp_sync_stats ts;
 	struct dp_stats st;
-	uint64_t drops;
+	uint64_t drops, bad;
 
 	if (now_us < cp->stats_next_us)
 		return;
@@ -163,6 +164,18 @@ cp_loop_stats(struct cp *cp, uint64_t now_us)
 		       (unsigned long long)st.drop_ring_full,
 		       (unsigned long long)st.drop_tx);
 	cp->last_drops = drops;
+	cp_sync_get_stats(cp->sync, &ts);
+	bad = ts.bad_input + ts.encrypted + ts.too_big + ts.refused_full;
+	if (bad > cp->last_tcp_bad)
+		CP_LOG(WARN, "memberlist: %llu TCP streams refused in the last "
+		       "period (malformed %llu, encrypted %llu, too big %llu, "
+		       "over the stream cap %llu)",
+		       (unsigned long long)(bad - cp->last_tcp_bad),
+		       (unsigned long long)ts.bad_input,
+		       (unsigned long long)ts.encrypted,
+		       (unsigned long long)ts.too_big,
+		       (unsigned long long)ts.refused_full);
+	cp->last_tcp_bad = bad;
 }
 
 /* --- joins --- */
