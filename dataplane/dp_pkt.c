@@ -90,9 +90,19 @@ dp_pkt_csum(const void *data, size_t len, uint32_t seed)
 	uint16_t native;
 
 	/*
-	 * Sum native-order words 4 bytes at a time; a ones' complement sum
-	 * is byte-order independent up to one final swap (RFC 1071 §2(B)).
+	 * Sum native-order words, 16 bytes a turn as four 32-bit halves of
+	 * two 64-bit loads (no carry lost: len < 2^16), then 4 at a time;
+	 * a ones' complement sum is byte-order independent up to one final
+	 * swap (RFC 1071 §2(B)).
 	 */
+	for (; len >= 16; p += 16, len -= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) +
+		       (b >> 32);
+	}
 	for (; len >= 4; p += 4, len -= 4) {
 		uint32_t w;
 
