@@ -201,7 +201,8 @@ int swim_crypto_key_from_base64(const char *b64, size_t len, uint8_t *out,
  * Encrypt in into out as the payload format above, with the primary key,
  * the given version (0 or 1) and nonce, and aad (may be NULL if 0 long).
  * The building block of the two seal calls; tests use it to reproduce
- * fixed vectors and version 0.
+ * fixed vectors and version 0. out may not overlap in (version 0 aside,
+ * which copies in first).
  * @retval bytes written, SWIM_CRYPTO_E_NOKEY, _E_VERSION or _E_NOSPACE.
  */
 int swim_crypto_seal_payload(const struct swim_keyring *ring, unsigned vsn,
@@ -224,7 +225,7 @@ int swim_crypto_open_payload(const struct swim_keyring *ring,
 
 /**
  * Seal a UDP packet: version 1, nonce from the ring's source, empty AAD.
- * out needs len + SWIM_CRYPTO_OVERHEAD bytes.
+ * out needs len + SWIM_CRYPTO_OVERHEAD bytes and may not overlap in.
  * @retval bytes written, or a negative swim_crypto_err.
  */
 int swim_crypto_seal_udp(const struct swim_keyring *ring, const uint8_t *in,
