@@ -9,7 +9,7 @@
  * distance between coordinates picks a random unit direction.
  */
 #include "serf_coord.h"
-#include "serf_mp.h"
+#include "swim_mp.h"
 
 #include <errno.h>
 #include <math.h>
@@ -255,66 +255,36 @@ serf_coord_update(struct serf_coord_client *cl,
 	return 0;
 }
 
-/** float64 as go-msgpack writes it: 0xcb + IEEE-754 big-endian. */
-static void
-w_double(struct serf_w *w, double v)
-{
-	uint64_t u;
-	uint8_t b[9];
-
-	memcpy(&u, &v, sizeof(u));
-	b[0] = 0xcb;
-	for (int i = 0; i < 8; i++)
-		b[1 + i] = (uint8_t)(u >> (56 - 8 * i));
-	serf_w_raw(w, b, sizeof(b));
-}
-
 int
 serf_coord_encode_payload(const struct serf_coord *c, uint8_t *out,
 			  size_t cap)
 {
-	struct serf_w w;
+	struct swim_mp_w w;
 
-	serf_w_init(&w, out, cap);
-	serf_w_u8(&w, SERF_COORD_PING_VERSION);
-	serf_w_map(&w, 4);
-	serf_w_key(&w, "Adjustment");
-	w_double(&w, c->adjustment);
-	serf_w_key(&w, "Error");
-	w_double(&w, c->error);
-	serf_w_key(&w, "Height");
-	w_double(&w, c->height);
-	serf_w_key(&w, "Vec");
-	serf_w_array(&w, c->dim);
+	swim_mp_w_create(&w, out, cap);
+	swim_mp_put_u8(&w, SERF_COORD_PING_VERSION);
+	swim_mp_put_map(&w, 4);
+	swim_mp_put_key(&w, "Adjustment");
+	swim_mp_put_f64(&w, c->adjustment);
+	swim_mp_put_key(&w, "Error");
+	swim_mp_put_f64(&w, c->error);
+	swim_mp_put_key(&w, "Height");
+	swim_mp_put_f64(&w, c->height);
+	swim_mp_put_key(&w, "Vec");
+	swim_mp_put_array(&w, c->dim);
 	for (uint32_t i = 0; i < c->dim; i++)
-		w_double(&w, c->vec[i]);
-	int rc = serf_w_result(&w);
+		swim_mp_put_f64(&w, c->vec[i]);
+	int rc = swim_mp_w_result(&w);
 	return rc < 0 ? -ENOSPC : rc;
 }
 
-/** A float64 field: float32/64, or any int (go-msgpack converts). */
+/** Vec: up to SERF_COORD_DIM_MAX float64s. */
 static int
-rd_double(const uint8_t **pos, const uint8_t *end, double *v)
+rd_vec(const uint8_t **pos, const uint8_t *end, void *obj)
 {
-	struct serf_mp_head h;
-	int rc = serf_rd_head(pos, end, &h);
-
-	if (rc != 0)
-		return rc;
-	switch (h.kind) {
-	case SERF_MPK_FLOAT: *v = h.f; return 0;
-	case SERF_MPK_UINT: *v = (double)h.u; return 0;
-	case SERF_MPK_INT: *v = (double)(int64_t)h.u; return 0;
-	case SERF_MPK_NIL: *v = 0.0; return 0;
-	default: return SWIM_WIRE_E_TYPE;
-	}
-}
-
-static int
-rd_vec(const uint8_t **pos, const uint8_t *end, struct serf_coord *c)
-{
+	struct serf_coord *c = obj;
 	uint32_t nb;
-	int rc = serf_rd_container(pos, end, false, &nb);
+	int rc = swim_mp_read_container(pos, end, false, &nb);
 
 	if (rc != 0)
 		return rc;
@@ -322,33 +292,22 @@ rd_vec(const uint8_t **pos, const uint8_t *end, struct serf_coord *c)
 		return SWIM_WIRE_E_LENGTH;
 	c->dim = nb;
 	for (uint32_t i = 0; rc == 0 && i < nb; i++)
-		rc = rd_double(pos, end, &c->vec[i]);
+		rc = swim_mp_read_f64(pos, end, &c->vec[i]);
 	return rc;
-}
-
-static int
-coord_field(void *arg, const struct swim_str *k, const uint8_t **pos,
-	    const uint8_t *end)
-{
-	struct serf_coord *c = arg;
-
-	if (serf_key_is(k, "Adjustment"))
-		return rd_double(pos, end, &c->adjustment);
-	if (serf_key_is(k, "Error"))
-		return rd_double(pos, end, &c->error);
-	if (serf_key_is(k, "Height"))
-		return rd_double(pos, end, &c->height);
-	if (serf_key_is(k, "Vec"))
-		return rd_vec(pos, end, c);
-	return 1;
 }
 
 int
 serf_coord_decode_payload(const uint8_t *buf, size_t len,
 			  struct serf_coord *c)
 {
+	static const struct swim_mp_field f[] = {
+		SWIM_MP_IN("Adjustment", F64, struct serf_coord, adjustment),
+		SWIM_MP_IN("Error", F64, struct serf_coord, error),
+		SWIM_MP_IN("Height", F64, struct serf_coord, height),
+		SWIM_MP_IN_FN("Vec", rd_vec),
+	};
+
 	memset(c, 0, sizeof(*c));
-	if (len == 0)
-		return SWIM_WIRE_E_EMPTY;
-	return serf_rd_msg(buf, len, SERF_COORD_PING_VERSION, c, coord_field);
+	return swim_mp_decode_msg(buf, len, SERF_COORD_PING_VERSION, f,
+				  SWIM_MP_NB(f), c);
 }

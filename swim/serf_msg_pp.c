@@ -4,62 +4,62 @@
  * decoded parts (see serf_msg.h). Never allocates.
  */
 #include "serf_msg.h"
-#include "serf_mp.h"
+#include "swim_mp.h"
 
 #include <string.h>
 
 /** One slot of the event buffer: nil, or {Events: [{Name, Payload}], LTime}. */
 static void
-w_pp_group(struct serf_w *w, const struct serf_msg_pp_group *g)
+w_pp_group(struct swim_mp_w *w, const struct serf_msg_pp_group *g)
 {
 	if (g->is_nil) {
-		serf_w_u8(w, 0xc0);
+		swim_mp_put_u8(w, 0xc0);
 		return;
 	}
-	serf_w_map(w, 2);
-	serf_w_key(w, "Events");
-	serf_w_array(w, g->nb_events);
+	swim_mp_put_map(w, 2);
+	swim_mp_put_key(w, "Events");
+	swim_mp_put_array(w, g->nb_events);
 	for (uint32_t i = 0; i < g->nb_events; i++) {
-		serf_w_map(w, 2);
-		serf_w_key(w, "Name");
-		serf_w_gostr(w, &g->events[i].name);
-		serf_w_key(w, "Payload");
-		serf_w_bytes(w, &g->events[i].payload);
+		swim_mp_put_map(w, 2);
+		swim_mp_put_key(w, "Name");
+		swim_mp_put_str(w, &g->events[i].name);
+		swim_mp_put_key(w, "Payload");
+		swim_mp_put_bytes(w, &g->events[i].payload);
 	}
-	serf_w_key(w, "LTime");
-	serf_w_uint(w, g->ltime);
+	swim_mp_put_key(w, "LTime");
+	swim_mp_put_uint(w, g->ltime);
 }
 
 int
 serf_msg_encode_push_pull(const struct serf_msg_push_pull *m, uint8_t *out,
 			  size_t cap)
 {
-	struct serf_w w;
+	struct swim_mp_w w;
 
-	serf_w_init(&w, out, cap);
-	serf_w_u8(&w, SERF_MSG_PUSH_PULL);
-	serf_w_map(&w, 6);
-	serf_w_key(&w, "EventLTime");
-	serf_w_uint(&w, m->event_ltime);
-	serf_w_key(&w, "Events");
-	serf_w_array(&w, m->nb_groups);
+	swim_mp_w_create(&w, out, cap);
+	swim_mp_put_u8(&w, SERF_MSG_PUSH_PULL);
+	swim_mp_put_map(&w, 6);
+	swim_mp_put_key(&w, "EventLTime");
+	swim_mp_put_uint(&w, m->event_ltime);
+	swim_mp_put_key(&w, "Events");
+	swim_mp_put_array(&w, m->nb_groups);
 	for (uint32_t i = 0; i < m->nb_groups; i++)
 		w_pp_group(&w, &m->groups[i]);
-	serf_w_key(&w, "LTime");
-	serf_w_uint(&w, m->ltime);
-	serf_w_key(&w, "LeftMembers");
-	serf_w_array(&w, m->nb_left);
+	swim_mp_put_key(&w, "LTime");
+	swim_mp_put_uint(&w, m->ltime);
+	swim_mp_put_key(&w, "LeftMembers");
+	swim_mp_put_array(&w, m->nb_left);
 	for (uint32_t i = 0; i < m->nb_left; i++)
-		serf_w_gostr(&w, &m->left[i]);
-	serf_w_key(&w, "QueryLTime");
-	serf_w_uint(&w, m->query_ltime);
-	serf_w_key(&w, "StatusLTimes");
-	serf_w_map(&w, m->nb_status);
+		swim_mp_put_str(&w, &m->left[i]);
+	swim_mp_put_key(&w, "QueryLTime");
+	swim_mp_put_uint(&w, m->query_ltime);
+	swim_mp_put_key(&w, "StatusLTimes");
+	swim_mp_put_map(&w, m->nb_status);
 	for (uint32_t i = 0; i < m->nb_status; i++) {
-		serf_w_gostr(&w, &m->status[i].name);
-		serf_w_uint(&w, m->status[i].ltime);
+		swim_mp_put_str(&w, &m->status[i].name);
+		swim_mp_put_uint(&w, m->status[i].ltime);
 	}
-	return serf_w_result(&w);
+	return swim_mp_w_result(&w);
 }
 
 /** Validate a raw slice by walking it fully with a walker. */
@@ -108,27 +108,31 @@ pp_group_any(const uint8_t **p, const uint8_t *e, void *it)
 	return rc2 < 0 ? rc2 : 1;
 }
 
+/* The containers are kept as slices of their entries, walked later. */
 static int
-push_pull_field(void *arg, const struct swim_str *k, const uint8_t **pos,
-		const uint8_t *end)
+rd_pp_events(const uint8_t **pos, const uint8_t *end, void *obj)
 {
-	struct serf_msg_push_pull *m = arg;
+	struct serf_msg_push_pull *m = obj;
 
-	if (serf_key_is(k, "EventLTime"))
-		return serf_rd_uint(pos, end, UINT64_MAX, &m->event_ltime);
-	if (serf_key_is(k, "LTime"))
-		return serf_rd_uint(pos, end, UINT64_MAX, &m->ltime);
-	if (serf_key_is(k, "QueryLTime"))
-		return serf_rd_uint(pos, end, UINT64_MAX, &m->query_ltime);
-	if (serf_key_is(k, "Events"))
-		return serf_rd_body(pos, end, false, &m->raw_events,
-				    &m->nb_groups);
-	if (serf_key_is(k, "LeftMembers"))
-		return serf_rd_body(pos, end, false, &m->raw_left, &m->nb_left);
-	if (serf_key_is(k, "StatusLTimes"))
-		return serf_rd_body(pos, end, true, &m->raw_status,
-				    &m->nb_status);
-	return 1;
+	return swim_mp_read_body(pos, end, false, &m->raw_events,
+				 &m->nb_groups);
+}
+
+static int
+rd_pp_left(const uint8_t **pos, const uint8_t *end, void *obj)
+{
+	struct serf_msg_push_pull *m = obj;
+
+	return swim_mp_read_body(pos, end, false, &m->raw_left, &m->nb_left);
+}
+
+static int
+rd_pp_status(const uint8_t **pos, const uint8_t *end, void *obj)
+{
+	struct serf_msg_push_pull *m = obj;
+
+	return swim_mp_read_body(pos, end, true, &m->raw_status,
+				 &m->nb_status);
 }
 
 int
@@ -138,10 +142,21 @@ serf_msg_decode_push_pull(const uint8_t *buf, size_t len,
 	struct serf_msg_pp_status st;
 	struct swim_str name;
 	struct serf_msg_pp_group g;
+	static const struct swim_mp_field f[] = {
+		SWIM_MP_IN("EventLTime", U64, struct serf_msg_push_pull,
+			   event_ltime),
+		SWIM_MP_IN_FN("Events", rd_pp_events),
+		SWIM_MP_IN("LTime", U64, struct serf_msg_push_pull, ltime),
+		SWIM_MP_IN_FN("LeftMembers", rd_pp_left),
+		SWIM_MP_IN("QueryLTime", U64, struct serf_msg_push_pull,
+			   query_ltime),
+		SWIM_MP_IN_FN("StatusLTimes", rd_pp_status),
+	};
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	rc = serf_rd_msg(buf, len, SERF_MSG_PUSH_PULL, m, push_pull_field);
+	rc = swim_mp_decode_msg(buf, len, SERF_MSG_PUSH_PULL, f, SWIM_MP_NB(f),
+				m);
 	if (rc == 0)
 		rc = pp_validate(&m->raw_status, pp_status_any, &st);
 	if (rc == 0)
@@ -164,9 +179,9 @@ serf_msg_pp_status_next(const uint8_t **pos, const uint8_t *end,
 {
 	if (walk_done(*pos, end))
 		return 0;
-	int rc = serf_rd_str(pos, end, &st->name);
+	int rc = swim_mp_read_str(pos, end, &st->name);
 	if (rc == 0)
-		rc = serf_rd_uint(pos, end, UINT64_MAX, &st->ltime);
+		rc = swim_mp_read_uint(pos, end, UINT64_MAX, &st->ltime);
 	return rc < 0 ? rc : 1;
 }
 
@@ -176,22 +191,17 @@ serf_msg_pp_left_next(const uint8_t **pos, const uint8_t *end,
 {
 	if (walk_done(*pos, end))
 		return 0;
-	int rc = serf_rd_str(pos, end, name);
+	int rc = swim_mp_read_str(pos, end, name);
 	return rc < 0 ? rc : 1;
 }
 
 static int
-group_field(void *arg, const struct swim_str *k, const uint8_t **pos,
-	    const uint8_t *end)
+rd_group_events(const uint8_t **pos, const uint8_t *end, void *obj)
 {
-	struct serf_msg_pp_group *g = arg;
+	struct serf_msg_pp_group *g = obj;
 
-	if (serf_key_is(k, "LTime"))
-		return serf_rd_uint(pos, end, UINT64_MAX, &g->ltime);
-	if (serf_key_is(k, "Events"))
-		return serf_rd_body(pos, end, false, &g->raw_events,
-				    &g->nb_events);
-	return 1;
+	return swim_mp_read_body(pos, end, false, &g->raw_events,
+				 &g->nb_events);
 }
 
 int
@@ -206,21 +216,13 @@ serf_msg_pp_group_next(const uint8_t **pos, const uint8_t *end,
 		g->is_nil = true;
 		return 1;
 	}
-	int rc = serf_rd_struct(pos, end, g, group_field);
+	static const struct swim_mp_field f[] = {
+		SWIM_MP_IN_FN("Events", rd_group_events),
+		SWIM_MP_IN("LTime", U64, struct serf_msg_pp_group, ltime),
+	};
+	int rc = swim_mp_decode_struct(pos, end, SWIM_MP_SERF, f,
+				       SWIM_MP_NB(f), g);
 	return rc < 0 ? rc : 1;
-}
-
-static int
-pp_event_field(void *arg, const struct swim_str *k, const uint8_t **pos,
-	       const uint8_t *end)
-{
-	struct serf_msg_pp_event *ev = arg;
-
-	if (serf_key_is(k, "Name"))
-		return serf_rd_str(pos, end, &ev->name);
-	if (serf_key_is(k, "Payload"))
-		return serf_rd_str(pos, end, &ev->payload);
-	return 1;
 }
 
 int
@@ -230,7 +232,12 @@ serf_msg_pp_event_next(const uint8_t **pos, const uint8_t *end,
 	if (walk_done(*pos, end))
 		return 0;
 	memset(ev, 0, sizeof(*ev));
-	int rc = serf_rd_struct(pos, end, ev, pp_event_field);
+	static const struct swim_mp_field f[] = {
+		SWIM_MP_IN("Name", BYTES, struct serf_msg_pp_event, name),
+		SWIM_MP_IN("Payload", BYTES, struct serf_msg_pp_event, payload),
+	};
+	int rc = swim_mp_decode_struct(pos, end, SWIM_MP_SERF, f,
+				       SWIM_MP_NB(f), ev);
 	return rc < 0 ? rc : 1;
 }
 
@@ -240,7 +247,7 @@ serf_msg_filter_next(const uint8_t **pos, const uint8_t *end,
 {
 	if (walk_done(*pos, end))
 		return 0;
-	int rc = serf_rd_str(pos, end, filter);
+	int rc = swim_mp_read_str(pos, end, filter);
 	if (rc == 0 && (filter->ptr == NULL || filter->len == 0))
 		rc = SWIM_WIRE_E_EMPTY;
 	return rc < 0 ? rc : 1;

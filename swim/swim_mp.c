@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The msgpack subset of go-msgpack 0.5.5 that memberlist uses: bounded
- * writers that mirror Go's encodings byte for byte, liberal bounded readers,
- * and the table-driven struct <-> map codec the wire codec is built on.
+ * The msgpack subset of go-msgpack 0.5.5 that memberlist and Serf use
+ * (see swim_mp.h): bounded writers that mirror Go's encodings byte for
+ * byte, bounded readers under either codec's rules, and the table-driven
+ * struct <-> map codec both codecs are built on.
  *
  * Pure: no allocation, no I/O. Never reads before *pos or at/after end.
  */
@@ -16,16 +17,17 @@ void
 swim_mp_w_create(struct swim_mp_w *w, uint8_t *out, size_t cap)
 {
 	w->p = out;
+	w->start = out;
 	w->end = out + cap;
 	w->is_full = false;
 }
 
 int
-swim_mp_w_result(const struct swim_mp_w *w, const uint8_t *out)
+swim_mp_w_result(const struct swim_mp_w *w)
 {
 	if (w->is_full)
 		return SWIM_WIRE_E_NOSPACE;
-	return (int)(w->p - out);
+	return (int)(w->p - w->start);
 }
 
 void
@@ -46,56 +48,94 @@ swim_mp_put_u8(struct swim_mp_w *w, uint8_t b)
 	swim_mp_put_raw(w, &b, 1);
 }
 
+/* A tag byte (none if tag_len is 0) and a big-endian value of n bytes. */
+static void
+swim_mp_put_tagged(struct swim_mp_w *w, unsigned tag_len, uint8_t tag,
+		   uint64_t v, unsigned n)
+{
+	uint8_t b[9];
+
+	b[0] = tag;
+	for (unsigned i = 0; i < n; i++)
+		b[tag_len + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	swim_mp_put_raw(w, b, tag_len + n);
+}
+
 void
 swim_mp_put_be16(struct swim_mp_w *w, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	swim_mp_put_raw(w, b, sizeof(b));
+	swim_mp_put_tagged(w, 0, 0, v, 2);
 }
 
 void
 swim_mp_put_be32(struct swim_mp_w *w, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 8), (uint8_t)v };
-
-	swim_mp_put_raw(w, b, sizeof(b));
+	swim_mp_put_tagged(w, 0, 0, v, 4);
 }
 
 void
 swim_mp_put_uint(struct swim_mp_w *w, uint64_t v)
 {
-	if (v <= 0x7f) {
+	if (v <= 0x7f)
 		swim_mp_put_u8(w, (uint8_t)v);
-	} else if (v <= 0xff) {
-		swim_mp_put_u8(w, 0xcc);
-		swim_mp_put_u8(w, (uint8_t)v);
-	} else if (v <= 0xffff) {
-		swim_mp_put_u8(w, 0xcd);
-		swim_mp_put_be16(w, (uint16_t)v);
-	} else if (v <= 0xffffffffu) {
-		swim_mp_put_u8(w, 0xce);
-		swim_mp_put_be32(w, (uint32_t)v);
-	} else {
-		swim_mp_put_u8(w, 0xcf);
-		swim_mp_put_be32(w, (uint32_t)(v >> 32));
-		swim_mp_put_be32(w, (uint32_t)v);
-	}
+	else if (v <= UINT8_MAX)
+		swim_mp_put_tagged(w, 1, 0xcc, v, 1);
+	else if (v <= UINT16_MAX)
+		swim_mp_put_tagged(w, 1, 0xcd, v, 2);
+	else if (v <= UINT32_MAX)
+		swim_mp_put_tagged(w, 1, 0xce, v, 4);
+	else
+		swim_mp_put_tagged(w, 1, 0xcf, v, 8);
+}
+
+void
+swim_mp_put_int(struct swim_mp_w *w, int64_t v)
+{
+	if (v >= 0)
+		swim_mp_put_uint(w, (uint64_t)v);
+	else if (v >= -32)
+		swim_mp_put_u8(w, (uint8_t)(int8_t)v);
+	else if (v >= INT8_MIN)
+		swim_mp_put_tagged(w, 1, 0xd0, (uint64_t)v, 1);
+	else if (v >= INT16_MIN)
+		swim_mp_put_tagged(w, 1, 0xd1, (uint64_t)v, 2);
+	else if (v >= INT32_MIN)
+		swim_mp_put_tagged(w, 1, 0xd2, (uint64_t)v, 4);
+	else
+		swim_mp_put_tagged(w, 1, 0xd3, (uint64_t)v, 8);
+}
+
+void
+swim_mp_put_f64(struct swim_mp_w *w, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	swim_mp_put_tagged(w, 1, 0xcb, u, 8);
+}
+
+/* fixmap/map16/map32 or fixarray/array16/array32 headers. */
+static void
+swim_mp_put_container(struct swim_mp_w *w, uint32_t nb, bool is_map)
+{
+	if (nb <= 15)
+		swim_mp_put_u8(w, (uint8_t)((is_map ? 0x80 : 0x90) | nb));
+	else if (nb <= UINT16_MAX)
+		swim_mp_put_tagged(w, 1, is_map ? 0xde : 0xdc, nb, 2);
+	else
+		swim_mp_put_tagged(w, 1, is_map ? 0xdf : 0xdd, nb, 4);
 }
 
 void
 swim_mp_put_map(struct swim_mp_w *w, uint32_t nb)
 {
-	if (nb < 16) {
-		swim_mp_put_u8(w, (uint8_t)(0x80 | nb));
-	} else if (nb <= 0xffff) {
-		swim_mp_put_u8(w, 0xde);
-		swim_mp_put_be16(w, (uint16_t)nb);
-	} else {
-		swim_mp_put_u8(w, 0xdf);
-		swim_mp_put_be32(w, nb);
-	}
+	swim_mp_put_container(w, nb, true);
+}
+
+void
+swim_mp_put_array(struct swim_mp_w *w, uint32_t nb)
+{
+	swim_mp_put_container(w, nb, false);
 }
 
 void
@@ -105,14 +145,30 @@ swim_mp_put_bool(struct swim_mp_w *w, bool v)
 }
 
 void
-swim_mp_put_str(struct swim_mp_w *w, const struct swim_str *s)
+swim_mp_put_strl(struct swim_mp_w *w, uint32_t len)
 {
 	uint8_t hdr[5];
-	uint8_t *e = swim_mp_encode_strl(hdr, s->ptr == NULL ? 0 : s->len);
 
-	swim_mp_put_raw(w, hdr, (size_t)(e - hdr));
-	if (s->ptr != NULL)
-		swim_mp_put_raw(w, s->ptr, s->len);
+	swim_mp_put_raw(w, hdr, (size_t)(swim_mp_encode_strl(hdr, len) - hdr));
+}
+
+void
+swim_mp_put_strn(struct swim_mp_w *w, const void *ptr, uint32_t len)
+{
+	swim_mp_put_strl(w, len);
+	swim_mp_put_raw(w, ptr, len);
+}
+
+void
+swim_mp_put_key(struct swim_mp_w *w, const char *key)
+{
+	swim_mp_put_strn(w, key, (uint32_t)strlen(key));
+}
+
+void
+swim_mp_put_str(struct swim_mp_w *w, const struct swim_str *s)
+{
+	swim_mp_put_strn(w, s->ptr, s->ptr == NULL ? 0 : s->len);
 }
 
 void
@@ -123,7 +179,6 @@ swim_mp_put_bytes(struct swim_mp_w *w, const struct swim_str *s)
 	else
 		swim_mp_put_str(w, s);
 }
-
 /* go-msgpack 0.5.5 never writes str8 (0xd9): fixstr, then str16, str32. */
 uint8_t *
 swim_mp_encode_strl(uint8_t *p, uint32_t len)
@@ -169,338 +224,450 @@ swim_mp_sizeof_bytes(const struct swim_str *s)
 	return 5 + (size_t)s->len;
 }
 
+
 /* ---- readers ---- */
 
-/* Big-endian unsigned of n (1, 2, 4, 8) bytes; caller checked bounds. */
-static uint64_t
-swim_mp_be(const uint8_t *p, unsigned n)
+#define SWIM_MPT(t) (1u << (t))
+/* What an integer field accepts: nil reads as 0. */
+#define SWIM_MP_INTS (SWIM_MPT(SWIM_MPT_NIL) | SWIM_MPT(SWIM_MPT_UINT) | \
+		      SWIM_MPT(SWIM_MPT_INT))
+
+/* Tag bytes 0xc0..0xdf: the type, the bytes of value or length after the
+ * tag, and for fixext the body length (its ext type byte comes first). */
+static const struct {
+	uint8_t type;
+	uint8_t n;
+	uint8_t fix_len;
+} swim_mp_tags[32] = {
+	{ SWIM_MPT_NIL, 0, 0 }, { SWIM_MPT_BAD, 0, 0 },
+	{ SWIM_MPT_BOOL, 0, 0 }, { SWIM_MPT_BOOL, 0, 0 },
+	{ SWIM_MPT_BIN, 1, 0 }, { SWIM_MPT_BIN, 2, 0 }, { SWIM_MPT_BIN, 4, 0 },
+	{ SWIM_MPT_EXT, 1, 0 }, { SWIM_MPT_EXT, 2, 0 }, { SWIM_MPT_EXT, 4, 0 },
+	{ SWIM_MPT_FLOAT, 4, 0 }, { SWIM_MPT_FLOAT, 8, 0 },
+	{ SWIM_MPT_UINT, 1, 0 }, { SWIM_MPT_UINT, 2, 0 },
+	{ SWIM_MPT_UINT, 4, 0 }, { SWIM_MPT_UINT, 8, 0 },
+	{ SWIM_MPT_INT, 1, 0 }, { SWIM_MPT_INT, 2, 0 },
+	{ SWIM_MPT_INT, 4, 0 }, { SWIM_MPT_INT, 8, 0 },
+	{ SWIM_MPT_EXT, 0, 1 }, { SWIM_MPT_EXT, 0, 2 }, { SWIM_MPT_EXT, 0, 4 },
+	{ SWIM_MPT_EXT, 0, 8 }, { SWIM_MPT_EXT, 0, 16 },
+	{ SWIM_MPT_STR, 1, 0 }, { SWIM_MPT_STR, 2, 0 }, { SWIM_MPT_STR, 4, 0 },
+	{ SWIM_MPT_ARRAY, 2, 0 }, { SWIM_MPT_ARRAY, 4, 0 },
+	{ SWIM_MPT_MAP, 2, 0 }, { SWIM_MPT_MAP, 4, 0 },
+};
+
+/* Classify tag c into h (zeroed): its type and whatever the tag byte
+ * itself holds; *n bytes of value or length follow the tag. */
+static void
+swim_mp_tag(uint8_t c, struct swim_mp_head *h, unsigned *n)
+{
+	*n = 0;
+	if (c <= 0x7f || c >= 0xe0) {
+		h->type = c <= 0x7f ? SWIM_MPT_UINT : SWIM_MPT_INT;
+		h->u = (uint64_t)(int64_t)(int8_t)c;
+	} else if (c <= 0x9f) {
+		h->type = c <= 0x8f ? SWIM_MPT_MAP : SWIM_MPT_ARRAY;
+		h->len = c & 0x0f;
+	} else if (c <= 0xbf) {
+		h->type = SWIM_MPT_STR;
+		h->len = c & 0x1f;
+	} else {
+		h->type = swim_mp_tags[c - 0xc0].type;
+		h->len = swim_mp_tags[c - 0xc0].fix_len;
+		h->u = c == 0xc3;
+		*n = swim_mp_tags[c - 0xc0].n;
+	}
+}
+
+/* The n (1..8) big-endian bytes at p after a tag, into h. */
+static void
+swim_mp_tag_value(struct swim_mp_head *h, const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
 
 	for (unsigned i = 0; i < n; i++)
 		v = (v << 8) | p[i];
-	return v;
+	switch (h->type) {
+	case SWIM_MPT_FLOAT:
+		if (n == 4) {
+			uint32_t u32 = (uint32_t)v;
+			float f;
+
+			memcpy(&f, &u32, sizeof(f));
+			h->f = f;
+		} else {
+			memcpy(&h->f, &v, sizeof(h->f));
+		}
+		break;
+	case SWIM_MPT_INT:
+		/* Sign-extend from n bytes. */
+		if (n < 8 && (v >> (8 * n - 1)) != 0)
+			v |= ~0ull << (8 * n);
+		h->u = v;
+		break;
+	case SWIM_MPT_UINT:
+		h->u = v;
+		break;
+	default:
+		h->len = (uint32_t)v;
+		break;
+	}
 }
 
-/* Read an n-byte big-endian length after the type byte at *pos. */
+/* After the tag and its value: check lengths and counts against the
+ * rules and the input, step over a str/bin/ext body. */
 static int
-swim_mp_read_len(const uint8_t **pos, const uint8_t *end, unsigned n,
-		 uint64_t *len)
-{
-	if ((size_t)(end - *pos) < 1 + (size_t)n)
-		return SWIM_WIRE_E_TRUNCATED;
-	*len = swim_mp_be(*pos + 1, n);
-	*pos += 1 + n;
-	return 0;
-}
-
-int
-swim_mp_read_map(const uint8_t **pos, const uint8_t *end, uint32_t *nb)
+swim_mp_head_body(const uint8_t **pos, const uint8_t *end,
+		  enum swim_mp_rules r, struct swim_mp_head *h)
 {
 	const uint8_t *p = *pos;
-	uint64_t n;
-	int rc;
+	bool has_body = h->type == SWIM_MPT_STR || h->type == SWIM_MPT_BIN ||
+			h->type == SWIM_MPT_EXT;
+	bool is_map = h->type == SWIM_MPT_MAP;
+	bool is_coll = is_map || h->type == SWIM_MPT_ARRAY;
 
-	if (p >= end)
-		return SWIM_WIRE_E_TRUNCATED;
-	if ((*p & 0xf0) == 0x80) {
-		*nb = *p & 0x0f;
-		*pos = p + 1;
-		return 0;
-	}
-	if (*p == 0xc0) {
-		*nb = 0;
-		*pos = p + 1;
-		return 0;
-	}
-	if (*p != 0xde && *p != 0xdf)
-		return SWIM_WIRE_E_TYPE;
-	rc = swim_mp_read_len(&p, end, *p == 0xde ? 2 : 4, &n);
-	if (rc < 0)
-		return rc;
-	if (n > SWIM_MP_LEN_MAX)
+	if (r == SWIM_MP_MEMBERLIST && (has_body || is_coll) &&
+	    h->len > SWIM_MP_LEN_MAX)
 		return SWIM_WIRE_E_LENGTH;
-	*nb = (uint32_t)n;
+	if (h->type == SWIM_MPT_EXT) {
+		if (p >= end)
+			return SWIM_WIRE_E_TRUNCATED;
+		p++;		/* the ext type */
+	}
+	if (has_body) {
+		if ((size_t)(end - p) < h->len)
+			return SWIM_WIRE_E_TRUNCATED;
+		h->body = p;
+		p += h->len;
+	} else if (is_coll && r == SWIM_MP_SERF &&
+		   (uint64_t)h->len * (is_map ? 2 : 1) > (size_t)(end - p)) {
+		/* Every entry takes a byte: a bound on hostile counts. */
+		return SWIM_WIRE_E_LENGTH;
+	}
 	*pos = p;
 	return 0;
 }
 
-/* Decode any int into a signed/unsigned pair; floats and others are TYPE. */
 static int
-swim_mp_read_int(const uint8_t **pos, const uint8_t *end, uint64_t *v,
-		 bool *is_neg)
+swim_mp_head_r(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r,
+	       struct swim_mp_head *h)
 {
 	const uint8_t *p = *pos;
-	uint8_t c;
 	unsigned n;
+	int rc;
 
 	if (p >= end)
 		return SWIM_WIRE_E_TRUNCATED;
-	c = *p;
-	*is_neg = false;
-	if (c <= 0x7f || c == 0xc0) {
-		*v = c == 0xc0 ? 0 : c;
-		*pos = p + 1;
-		return 0;
-	}
-	if (c >= 0xe0) {
-		*is_neg = true;
-		*pos = p + 1;
-		return 0;
-	}
-	if (c >= 0xcc && c <= 0xcf) {
-		n = 1u << (c - 0xcc);
-	} else if (c >= 0xd0 && c <= 0xd3) {
-		n = 1u << (c - 0xd0);
-	} else {
+	memset(h, 0, sizeof(*h));
+	swim_mp_tag(*p, h, &n);
+	/* Serf's reader never knew fixext (0xd4..0xd8). */
+	if (h->type == SWIM_MPT_BAD ||
+	    (r == SWIM_MP_SERF && *p >= 0xd4 && *p <= 0xd8))
 		return SWIM_WIRE_E_TYPE;
-	}
-	if ((size_t)(end - p) < 1 + (size_t)n)
+	p++;
+	if ((size_t)(end - p) < n)
 		return SWIM_WIRE_E_TRUNCATED;
-	*v = swim_mp_be(p + 1, n);
-	/* Signed encodings: the top bit of the payload is the sign. */
-	if (c >= 0xd0 && (p[1] & 0x80) != 0)
-		*is_neg = true;
-	*pos = p + 1 + n;
+	if (n > 0)
+		swim_mp_tag_value(h, p, n);
+	p += n;
+	rc = swim_mp_head_body(&p, end, r, h);
+	if (rc < 0)
+		return rc;
+	*pos = p;
 	return 0;
+}
+
+/* A value whose type is one of mask, judged when the rules say. */
+static int
+swim_mp_read_as(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r,
+		uint32_t mask, struct swim_mp_head *h)
+{
+	unsigned n;
+	int rc;
+
+	if (r == SWIM_MP_MEMBERLIST && *pos < end) {
+		memset(h, 0, sizeof(*h));
+		swim_mp_tag(**pos, h, &n);
+		if ((mask & SWIM_MPT(h->type)) == 0)
+			return SWIM_WIRE_E_TYPE;
+	}
+	rc = swim_mp_head_r(pos, end, r, h);
+	if (rc == 0 && (mask & SWIM_MPT(h->type)) == 0)
+		return SWIM_WIRE_E_TYPE;
+	return rc;
+}
+
+static int
+swim_mp_skip_r(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r)
+{
+	const uint8_t *p = *pos;
+	uint64_t todo = 1;	/* values still to skip */
+	struct swim_mp_head h;
+	int rc;
+
+	while (todo > 0) {
+		rc = swim_mp_head_r(&p, end, r, &h);
+		if (rc < 0)
+			return rc;
+		todo--;
+		if (h.type == SWIM_MPT_ARRAY)
+			todo += h.len;
+		else if (h.type == SWIM_MPT_MAP)
+			todo += 2ull * h.len;
+		/* Every pending value needs a byte: bounds hostile counts. */
+		if (r == SWIM_MP_MEMBERLIST && todo > SWIM_MP_LEN_MAX)
+			return SWIM_WIRE_E_LENGTH;
+	}
+	*pos = p;
+	return 0;
+}
+
+static int
+swim_mp_uint_r(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r,
+	       uint64_t max, uint64_t *v)
+{
+	const uint8_t *p = *pos;
+	struct swim_mp_head h;
+	int rc = swim_mp_read_as(&p, end, r, SWIM_MP_INTS, &h);
+
+	if (rc < 0)
+		return rc;
+	if ((h.type == SWIM_MPT_INT && (int64_t)h.u < 0) || h.u > max)
+		return SWIM_WIRE_E_RANGE;
+	*v = h.u;
+	*pos = p;
+	return 0;
+}
+
+static int
+swim_mp_bool_r(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r,
+	       bool *v)
+{
+	struct swim_mp_head h;
+	int rc = swim_mp_read_as(pos, end, r, SWIM_MPT(SWIM_MPT_NIL) |
+				 SWIM_MPT(SWIM_MPT_BOOL), &h);
+
+	if (rc == 0)
+		*v = h.u != 0;
+	return rc;
+}
+
+/* str (and bin if allow_bin); nil gives a NULL slice. */
+static int
+swim_mp_str_r(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r,
+	      bool allow_bin, struct swim_str *s)
+{
+	struct swim_mp_head h;
+	uint32_t mask = SWIM_MPT(SWIM_MPT_NIL) | SWIM_MPT(SWIM_MPT_STR) |
+			(allow_bin ? SWIM_MPT(SWIM_MPT_BIN) : 0);
+	int rc = swim_mp_read_as(pos, end, r, mask, &h);
+
+	if (rc == 0) {
+		s->ptr = h.body;
+		s->len = h.len;
+	}
+	return rc;
+}
+
+static int
+swim_mp_container_r(const uint8_t **pos, const uint8_t *end,
+		    enum swim_mp_rules r, bool is_map, uint32_t *nb)
+{
+	struct swim_mp_head h;
+	uint32_t mask = SWIM_MPT(SWIM_MPT_NIL) |
+			SWIM_MPT(is_map ? SWIM_MPT_MAP : SWIM_MPT_ARRAY);
+	int rc = swim_mp_read_as(pos, end, r, mask, &h);
+
+	if (rc == 0)
+		*nb = h.len;
+	return rc;
+}
+
+/* The public readers, all under Serf's rules. */
+
+int
+swim_mp_read_head(const uint8_t **pos, const uint8_t *end,
+		  struct swim_mp_head *h)
+{
+	return swim_mp_head_r(pos, end, SWIM_MP_SERF, h);
+}
+
+int
+swim_mp_skip(const uint8_t **pos, const uint8_t *end)
+{
+	return swim_mp_skip_r(pos, end, SWIM_MP_SERF);
 }
 
 int
 swim_mp_read_uint(const uint8_t **pos, const uint8_t *end, uint64_t max,
 		  uint64_t *v)
 {
+	return swim_mp_uint_r(pos, end, SWIM_MP_SERF, max, v);
+}
+
+int
+swim_mp_read_u32(const uint8_t **pos, const uint8_t *end, uint32_t *v)
+{
+	uint64_t u;
+	int rc = swim_mp_read_uint(pos, end, UINT32_MAX, &u);
+
+	if (rc == 0)
+		*v = (uint32_t)u;
+	return rc;
+}
+
+int
+swim_mp_read_int64(const uint8_t **pos, const uint8_t *end, int64_t *v)
+{
 	const uint8_t *p = *pos;
-	bool is_neg;
-	int rc = swim_mp_read_int(&p, end, v, &is_neg);
+	struct swim_mp_head h;
+	int rc = swim_mp_read_as(&p, end, SWIM_MP_SERF, SWIM_MP_INTS, &h);
 
 	if (rc < 0)
 		return rc;
-	if (is_neg || *v > max)
+	if (h.type == SWIM_MPT_UINT && h.u > INT64_MAX)
 		return SWIM_WIRE_E_RANGE;
+	*v = (int64_t)h.u;
 	*pos = p;
+	return 0;
+}
+
+int
+swim_mp_read_f64(const uint8_t **pos, const uint8_t *end, double *v)
+{
+	struct swim_mp_head h;
+	uint32_t mask = SWIM_MPT(SWIM_MPT_NIL) | SWIM_MPT(SWIM_MPT_UINT) |
+			SWIM_MPT(SWIM_MPT_INT) | SWIM_MPT(SWIM_MPT_FLOAT);
+	int rc = swim_mp_read_as(pos, end, SWIM_MP_SERF, mask, &h);
+
+	if (rc < 0)
+		return rc;
+	if (h.type == SWIM_MPT_FLOAT)
+		*v = h.f;
+	else if (h.type == SWIM_MPT_INT)
+		*v = (double)(int64_t)h.u;
+	else
+		*v = (double)h.u;
 	return 0;
 }
 
 int
 swim_mp_read_bool(const uint8_t **pos, const uint8_t *end, bool *v)
 {
-	if (*pos >= end)
-		return SWIM_WIRE_E_TRUNCATED;
-	switch (**pos) {
-	case 0xc0:
-	case 0xc2:
-		*v = false;
-		break;
-	case 0xc3:
-		*v = true;
-		break;
-	default:
-		return SWIM_WIRE_E_TYPE;
-	}
-	*pos += 1;
-	return 0;
-}
-
-/* Length-header width of a str/bin type byte, or 0 if c is not one. */
-static unsigned
-swim_mp_str_hdr(uint8_t c, bool allow_bin)
-{
-	switch (c) {
-	case 0xd9:
-		return 1;
-	case 0xda:
-		return 2;
-	case 0xdb:
-		return 4;
-	case 0xc4:
-		return allow_bin ? 1 : 0;
-	case 0xc5:
-		return allow_bin ? 2 : 0;
-	case 0xc6:
-		return allow_bin ? 4 : 0;
-	default:
-		return 0;
-	}
+	return swim_mp_bool_r(pos, end, SWIM_MP_SERF, v);
 }
 
 int
-swim_mp_read_str(const uint8_t **pos, const uint8_t *end, bool allow_bin,
-		 struct swim_str *s)
+swim_mp_read_str(const uint8_t **pos, const uint8_t *end, struct swim_str *s)
 {
-	const uint8_t *p = *pos;
-	uint64_t len;
-	unsigned n;
-	int rc;
-
-	if (p >= end)
-		return SWIM_WIRE_E_TRUNCATED;
-	if (*p == 0xc0) {
-		s->ptr = NULL;
-		s->len = 0;
-		*pos = p + 1;
-		return 0;
-	}
-	if ((*p & 0xe0) == 0xa0) {
-		len = *p & 0x1f;
-		p++;
-	} else {
-		n = swim_mp_str_hdr(*p, allow_bin);
-		if (n == 0)
-			return SWIM_WIRE_E_TYPE;
-		rc = swim_mp_read_len(&p, end, n, &len);
-		if (rc < 0)
-			return rc;
-	}
-	if (len > SWIM_MP_LEN_MAX)
-		return SWIM_WIRE_E_LENGTH;
-	if ((uint64_t)(end - p) < len)
-		return SWIM_WIRE_E_TRUNCATED;
-	s->ptr = p;
-	s->len = (uint32_t)len;
-	*pos = p + len;
-	return 0;
-}
-
-/*
- * What follows type byte c: a length header of *hdr bytes (the value's data
- * length, or its count of children for arrays/maps), or *fixed data bytes.
- */
-static int
-swim_mp_shape(uint8_t c, unsigned *hdr, unsigned *fixed, unsigned *kids)
-{
-	*hdr = 0, *fixed = 0, *kids = 0;
-	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-		return 0;
-	if (c >= 0x80 && c <= 0x8f) {
-		*fixed = 0, *kids = 2 * (c & 0x0f);
-		return 0;
-	}
-	if (c >= 0x90 && c <= 0x9f) {
-		*kids = c & 0x0f;
-		return 0;
-	}
-	if (c >= 0xa0 && c <= 0xbf) {
-		*fixed = c & 0x1f;
-		return 0;
-	}
-	switch (c) {
-	case 0xc4: case 0xd9: *hdr = 1; return 0;
-	case 0xc5: case 0xda: *hdr = 2; return 0;
-	case 0xc6: case 0xdb: *hdr = 4; return 0;
-	case 0xc7: *hdr = 1, *fixed = 1; return 0;	/* ext8: + type */
-	case 0xc8: *hdr = 2, *fixed = 1; return 0;
-	case 0xc9: *hdr = 4, *fixed = 1; return 0;
-	case 0xca: case 0xce: case 0xd2: *fixed = 4; return 0;
-	case 0xcb: case 0xcf: case 0xd3: *fixed = 8; return 0;
-	case 0xcc: case 0xd0: *fixed = 1; return 0;
-	case 0xcd: case 0xd1: *fixed = 2; return 0;
-	case 0xd4: *fixed = 2; return 0;
-	case 0xd5: *fixed = 3; return 0;
-	case 0xd6: *fixed = 5; return 0;
-	case 0xd7: *fixed = 9; return 0;
-	case 0xd8: *fixed = 17; return 0;
-	case 0xdc: *hdr = 2, *kids = 1; return 0;
-	case 0xdd: *hdr = 4, *kids = 1; return 0;
-	case 0xde: *hdr = 2, *kids = 2; return 0;
-	case 0xdf: *hdr = 4, *kids = 2; return 0;
-	default: return SWIM_WIRE_E_TYPE;	/* 0xc1, never used */
-	}
+	return swim_mp_str_r(pos, end, SWIM_MP_SERF, true, s);
 }
 
 int
-swim_mp_skip(const uint8_t **pos, const uint8_t *end)
+swim_mp_read_container(const uint8_t **pos, const uint8_t *end, bool is_map,
+		       uint32_t *nb)
+{
+	return swim_mp_container_r(pos, end, SWIM_MP_SERF, is_map, nb);
+}
+
+int
+swim_mp_read_body(const uint8_t **pos, const uint8_t *end, bool is_map,
+		  struct swim_str *body, uint32_t *nb)
 {
 	const uint8_t *p = *pos;
-	uint64_t pending = 1;	/* values still to skip */
-	unsigned hdr, fixed, kids;
-	uint64_t data;
+	int rc = swim_mp_read_container(&p, end, is_map, nb);
+	uint64_t todo = rc < 0 ? 0 : (uint64_t)*nb * (is_map ? 2 : 1);
+	const uint8_t *start = p;
 
-	while (pending > 0) {
-		if (p >= end)
-			return SWIM_WIRE_E_TRUNCATED;
-		if (swim_mp_shape(*p, &hdr, &fixed, &kids) < 0)
-			return SWIM_WIRE_E_TYPE;
-		pending--;
-		data = fixed;
-		if (hdr > 0) {
-			uint64_t n;
-			int rc = swim_mp_read_len(&p, end, hdr, &n);
-
-			if (rc < 0)
-				return rc;
-			if (n > SWIM_MP_LEN_MAX)
-				return SWIM_WIRE_E_LENGTH;
-			if (kids > 0)
-				pending += kids * n, kids = 0;
-			else
-				data += n;
-		} else {
-			p++;
-			pending += kids;
-		}
-		/* Every pending value needs a byte: a bound on hostile counts. */
-		if (pending > SWIM_MP_LEN_MAX)
-			return SWIM_WIRE_E_LENGTH;
-		if ((uint64_t)(end - p) < data)
-			return SWIM_WIRE_E_TRUNCATED;
-		p += data;
-	}
+	for (uint64_t i = 0; rc == 0 && i < todo; i++)
+		rc = swim_mp_skip(&p, end);
+	if (rc < 0)
+		return rc;
+	body->ptr = start;
+	body->len = (uint32_t)(p - start);
 	*pos = p;
 	return 0;
 }
 
 /* ---- field tables ---- */
 
-/* Decode one value of kind into the field at field_ptr. */
-static int
-swim_mp_decode_field(const uint8_t **pos, const uint8_t *end, uint8_t kind,
-		     void *field_ptr)
+/* An unsigned field of kind: its largest value and its C width. */
+static void
+swim_mp_uint_kind(uint8_t kind, uint64_t *max, unsigned *width)
 {
-	uint64_t v = 0;
+	switch ((enum swim_mp_kind)kind) {
+	case SWIM_MP_U8: *max = UINT8_MAX, *width = 1; return;
+	case SWIM_MP_U16: *max = UINT16_MAX, *width = 2; return;
+	case SWIM_MP_STATUS: *max = SWIM_STATUS_COUNT - 1, *width = 0; return;
+	case SWIM_MP_U64: case SWIM_MP_LEN: *max = UINT64_MAX, *width = 8;
+		return;
+	default: *max = UINT32_MAX, *width = 4; return;
+	}
+}
+
+/* Decode one unsigned value of kind into the field at field_ptr. */
+static int
+swim_mp_decode_uint(const uint8_t **pos, const uint8_t *end,
+		    enum swim_mp_rules r, uint8_t kind, void *field_ptr)
+{
+	uint64_t v, max;
+	unsigned width;
 	int rc;
 
-	switch ((enum swim_mp_kind)kind) {
-	case SWIM_MP_U32:
-		rc = swim_mp_read_uint(pos, end, UINT32_MAX, &v);
-		if (rc == 0)
-			*(uint32_t *)field_ptr = (uint32_t)v;
+	swim_mp_uint_kind(kind, &max, &width);
+	rc = swim_mp_uint_r(pos, end, r, max, &v);
+	if (rc < 0)
 		return rc;
-	case SWIM_MP_U16:
-		rc = swim_mp_read_uint(pos, end, UINT16_MAX, &v);
-		if (rc == 0)
-			*(uint16_t *)field_ptr = (uint16_t)v;
-		return rc;
-	case SWIM_MP_LEN:
-		rc = swim_mp_read_uint(pos, end, UINT64_MAX, &v);
-		if (rc == 0)
-			*(uint32_t *)field_ptr =
-				v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-		return rc;
-	case SWIM_MP_STATUS:
-		rc = swim_mp_read_uint(pos, end, SWIM_STATUS_COUNT - 1, &v);
-		if (rc == 0)
-			*(enum swim_status *)field_ptr = (enum swim_status)v;
-		return rc;
+	if (kind == SWIM_MP_LEN)	/* a count: larger values saturate */
+		*(uint32_t *)field_ptr = v > UINT32_MAX ? UINT32_MAX
+							: (uint32_t)v;
+	else if (width == 0)
+		*(enum swim_status *)field_ptr = (enum swim_status)v;
+	else if (width == 1)
+		*(uint8_t *)field_ptr = (uint8_t)v;
+	else if (width == 2)
+		*(uint16_t *)field_ptr = (uint16_t)v;
+	else if (width == 4)
+		*(uint32_t *)field_ptr = (uint32_t)v;
+	else
+		*(uint64_t *)field_ptr = v;
+	return 0;
+}
+
+/* Decode one value of field f into obj. */
+static int
+swim_mp_decode_field(const uint8_t **pos, const uint8_t *end,
+		     enum swim_mp_rules r, const struct swim_mp_field *f,
+		     void *obj)
+{
+	void *field_ptr = (uint8_t *)obj + f->offset;
+	int rc;
+
+	switch ((enum swim_mp_kind)f->kind) {
 	case SWIM_MP_BOOL:
-		return swim_mp_read_bool(pos, end, (bool *)field_ptr);
+		return swim_mp_bool_r(pos, end, r, (bool *)field_ptr);
 	case SWIM_MP_STR:
 		/* go-msgpack refuses bin for a Go string. */
-		return swim_mp_read_str(pos, end, false,
-					(struct swim_str *)field_ptr);
+		return swim_mp_str_r(pos, end, r, false, field_ptr);
 	case SWIM_MP_BYTES:
-		return swim_mp_read_str(pos, end, true,
-					(struct swim_str *)field_ptr);
+		return swim_mp_str_r(pos, end, r, true, field_ptr);
 	case SWIM_MP_VSN: {
 		struct swim_str *s = field_ptr;
 
-		rc = swim_mp_read_str(pos, end, true, s);
+		rc = swim_mp_str_r(pos, end, r, true, s);
 		/* memberlist 0.2.2 indexes Vsn[0..5] when non-empty. */
 		if (rc == 0 && s->len != 0 && s->len != SWIM_VSN_LEN)
 			return SWIM_WIRE_E_VSN;
 		return rc;
 	}
+	case SWIM_MP_I64:
+		return swim_mp_read_int64(pos, end, (int64_t *)field_ptr);
+	case SWIM_MP_F64:
+		return swim_mp_read_f64(pos, end, (double *)field_ptr);
+	case SWIM_MP_FN:
+		return f->fn(pos, end, obj);
+	default:
+		return swim_mp_decode_uint(pos, end, r, f->kind, field_ptr);
 	}
-	return SWIM_WIRE_E_TYPE;
 }
 
 /* The table entry whose key equals k, or NULL. */
@@ -516,40 +683,67 @@ swim_mp_field_find(const struct swim_mp_field *f, unsigned nb_f,
 	return NULL;
 }
 
+/* A map key: str or bin. memberlist skips a pair with a key of another
+ * type (or nil), Serf refuses it. key->ptr NULL means "skip the value". */
+static int
+swim_mp_decode_key(const uint8_t **pos, const uint8_t *end,
+		   enum swim_mp_rules r, struct swim_str *key)
+{
+	int rc = swim_mp_str_r(pos, end, r, true, key);
+
+	if (r == SWIM_MP_SERF)
+		return rc == 0 && key->ptr == NULL ? SWIM_WIRE_E_TYPE : rc;
+	if (rc == SWIM_WIRE_E_TYPE) {
+		/* A non-string key can't name a field: skip the pair. */
+		rc = swim_mp_skip_r(pos, end, r);
+		key->ptr = NULL;
+		key->len = 0;
+	}
+	return rc;
+}
+
 int
 swim_mp_decode_struct(const uint8_t **pos, const uint8_t *end,
-		      const struct swim_mp_field *f, unsigned nb_f, void *obj)
+		      enum swim_mp_rules r, const struct swim_mp_field *f,
+		      unsigned nb_f, void *obj)
 {
 	const uint8_t *p = *pos;
 	const struct swim_mp_field *fi;
-	struct swim_str key;
-	uint32_t nb;
+	struct swim_str key = { NULL, 0 };
+	uint32_t nb = 0;
 	int rc;
 
-	rc = swim_mp_read_map(&p, end, &nb);
+	rc = swim_mp_container_r(&p, end, r, true, &nb);
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < nb; i++) {
-		rc = swim_mp_read_str(&p, end, true, &key);
-		if (rc == SWIM_WIRE_E_TYPE) {
-			/* A non-string key can't name a field: skip the pair. */
-			rc = swim_mp_skip(&p, end);
-			key.ptr = NULL;
-			key.len = 0;
-		}
+		rc = swim_mp_decode_key(&p, end, r, &key);
 		if (rc < 0)
 			return rc;
 		fi = key.ptr == NULL ? NULL : swim_mp_field_find(f, nb_f, &key);
 		if (fi == NULL)
-			rc = swim_mp_skip(&p, end);
+			rc = swim_mp_skip_r(&p, end, r);
 		else
-			rc = swim_mp_decode_field(&p, end, fi->kind,
-						  (uint8_t *)obj + fi->offset);
+			rc = swim_mp_decode_field(&p, end, r, fi, obj);
 		if (rc < 0)
 			return rc;
 	}
 	*pos = p;
 	return 0;
+}
+
+int
+swim_mp_decode_msg(const uint8_t *buf, size_t len, uint8_t type,
+		   const struct swim_mp_field *f, unsigned nb_f, void *obj)
+{
+	const uint8_t *pos = buf + 1;
+
+	if (len == 0)
+		return SWIM_WIRE_E_EMPTY;
+	if (buf[0] != type)
+		return SWIM_WIRE_E_UNKNOWN_MSG;
+	return swim_mp_decode_struct(&pos, buf + len, SWIM_MP_SERF, f, nb_f,
+				     obj);
 }
 
 /* Whether a field is zero/empty, for omitempty. */
@@ -570,8 +764,9 @@ swim_mp_field_is_empty(const struct swim_mp_field *f, const void *field_ptr)
 	case SWIM_MP_BYTES:
 	case SWIM_MP_VSN:
 		return ((const struct swim_str *)field_ptr)->len == 0;
+	default:	/* the Serf kinds are decode-only */
+		return false;
 	}
-	return false;
 }
 
 /* Encode one field's value. */
@@ -598,6 +793,8 @@ swim_mp_encode_field(struct swim_mp_w *w, uint8_t kind, const void *field_ptr)
 	case SWIM_MP_BYTES:
 	case SWIM_MP_VSN:
 		swim_mp_put_bytes(w, field_ptr);
+		return;
+	default:	/* the Serf kinds are decode-only */
 		return;
 	}
 }

@@ -200,7 +200,8 @@ swim_wire_decode_msg(const uint8_t *buf, size_t len, struct swim_msg *msg)
 		return SWIM_WIRE_E_UNKNOWN_MSG;
 	pos = buf + 1;
 	/* Trailing bytes are ignored, as Go's decoder reads one value. */
-	return swim_mp_decode_struct(&pos, buf + len, f, nb_f, &msg->ping);
+	return swim_mp_decode_struct(&pos, buf + len, SWIM_MP_MEMBERLIST, f,
+				     nb_f, &msg->ping);
 }
 
 int
@@ -216,7 +217,7 @@ swim_wire_encode_msg(const struct swim_msg *msg, uint8_t *out, size_t cap)
 		if (msg->user.data.len > 0)
 			swim_mp_put_raw(&w, msg->user.data.ptr,
 					msg->user.data.len);
-		return swim_mp_w_result(&w, out);
+		return swim_mp_w_result(&w);
 	}
 	f = swim_wire_fields(msg->type, &nb_f);
 	if (f == NULL)
@@ -226,7 +227,7 @@ swim_wire_encode_msg(const struct swim_msg *msg, uint8_t *out, size_t cap)
 	    msg->alive.vsn.len != SWIM_VSN_LEN)
 		return SWIM_WIRE_E_VSN;
 	swim_mp_encode_struct(&w, f, nb_f, &msg->ping);
-	return swim_mp_w_result(&w, out);
+	return swim_mp_w_result(&w);
 }
 
 size_t
@@ -257,7 +258,7 @@ swim_wire_encode_compound(const struct swim_str *parts, unsigned nb,
 		swim_mp_put_be16(&w, (uint16_t)parts[i].len);
 	for (unsigned i = 0; i < nb; i++)
 		swim_mp_put_raw(&w, parts[i].ptr, parts[i].len);
-	return swim_mp_w_result(&w, out);
+	return swim_mp_w_result(&w);
 }
 
 int
@@ -271,7 +272,7 @@ swim_wire_encode_crc(const uint8_t *buf, size_t len, uint8_t *out, size_t cap)
 	swim_mp_put_u8(&w, SWIM_MSG_HAS_CRC);
 	swim_mp_put_be32(&w, swim_crc32(buf, len));
 	swim_mp_put_raw(&w, buf, len);
-	return swim_mp_w_result(&w, out);
+	return swim_mp_w_result(&w);
 }
 
 /* 09 82 a4"Algo" 00 a3"Buf": what precedes Buf's str header. */
@@ -332,7 +333,8 @@ swim_wire_decode_compress(const uint8_t *buf, size_t len, uint8_t *out,
 	const uint8_t *pos = buf;
 	int rc;
 
-	rc = swim_mp_decode_struct(&pos, buf + len, swim_compress_f,
+	rc = swim_mp_decode_struct(&pos, buf + len, SWIM_MP_MEMBERLIST,
+				   swim_compress_f,
 				   SWIM_ARRAY_LEN(swim_compress_f), &c);
 	if (rc < 0)
 		return rc;
@@ -629,7 +631,7 @@ swim_wire_encode_push_pull_header(const struct swim_push_pull_header *h,
 	swim_mp_put_u8(&w, SWIM_MSG_PUSH_PULL);
 	swim_mp_encode_struct(&w, swim_pp_header_f,
 			      SWIM_ARRAY_LEN(swim_pp_header_f), h);
-	return swim_mp_w_result(&w, out);
+	return swim_mp_w_result(&w);
 }
 
 int
@@ -645,7 +647,7 @@ swim_wire_encode_push_node(const struct swim_push_node *n, uint8_t *out,
 	swim_mp_w_create(&w, out, cap);
 	swim_mp_encode_struct(&w, swim_push_node_f,
 			      SWIM_ARRAY_LEN(swim_push_node_f), n);
-	return swim_mp_w_result(&w, out);
+	return swim_mp_w_result(&w);
 }
 
 /* A stream that stops inside a value just needs more bytes. */
@@ -669,7 +671,8 @@ swim_wire_pp_nodes(const uint8_t **pos, const uint8_t *end, uint32_t nb,
 
 	for (uint32_t i = 0; i < nb; i++) {
 		memset(&node, 0, sizeof(node));
-		rc = swim_mp_decode_struct(pos, end, swim_push_node_f,
+		rc = swim_mp_decode_struct(pos, end, SWIM_MP_MEMBERLIST,
+					   swim_push_node_f,
 					   SWIM_ARRAY_LEN(swim_push_node_f),
 					   &node);
 		if (rc < 0)
@@ -703,7 +706,8 @@ swim_wire_decode_push_pull(const uint8_t *buf, size_t len,
 		return SWIM_WIRE_E_AGAIN;
 	if (buf[0] != SWIM_MSG_PUSH_PULL)
 		return SWIM_WIRE_E_UNKNOWN_MSG;
-	rc = swim_mp_decode_struct(&pos, end, swim_pp_header_f,
+	rc = swim_mp_decode_struct(&pos, end, SWIM_MP_MEMBERLIST,
+				   swim_pp_header_f,
 				   SWIM_ARRAY_LEN(swim_pp_header_f), hdr);
 	if (rc < 0)
 		return swim_wire_again(rc);
