@@ -125,8 +125,11 @@ dp_dpdk_lcores_init(struct dp_dpdk *dd, char *err, size_t errlen)
 		if (i == nb)
 			break;
 		dl = dp_calloc_lines(sizeof(*dl));
-		if (dl == NULL)
+		if (dl == NULL) {
+			snprintf(err, errlen, "lcore state: %s",
+				 strerror(ENOMEM));
 			return -ENOMEM;
+		}
 		dd->dl[i] = dl;
 		dl->arp = dp_arp_new(&acfg, &rc);
 		if (dl->arp == NULL) {
