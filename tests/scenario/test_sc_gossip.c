@@ -12,6 +12,16 @@
  * have transmits left (RetransmitMult * ceil(log10(N+1)) sends) keep
  * pushing, and probes carry the message too. Twice log2 N leaves room
  * for these while still failing anything linear, or flooding-only, in N.
+ *
+ * The bound is asserted for all members but one. Gossip is transmit-
+ * limited: each of the N-1 relays sends a message RetransmitMult *
+ * ceil(log10(N+1)) times (8 at N = 50, 12 from N = 100), so one member
+ * misses every copy with probability ~e^-8 (~N e^-8 = 1.7 % per run at
+ * N = 50; seen on 1 of 80 seeds). memberlist repairs that with push/pull,
+ * so the last member must have the meta within one scaled
+ * PushPullInterval (§11.2) plus the gossip bound. A user message has no
+ * such repair in the core (Serf's push/pull carries its own event
+ * buffer), so for it the last member is only reported.
  */
 #include "sc.h"
 
@@ -21,44 +31,70 @@ struct gossip_wait {
 	struct sc_track *t;
 	unsigned src;
 	unsigned n;
+	unsigned need;		/* members (other than src) to reach */
 };
 
 static bool
-gossip_meta_everywhere(void *ctx, struct sim *sim)
+gossip_meta_reached(void *ctx, struct sim *sim)
 {
 	const struct gossip_wait *w = ctx;
 
 	(void)sim;
-	return w->t->m[w->src].nb_update >= w->n - 1;
+	return w->t->m[w->src].nb_update >= w->need;
 }
 
 static bool
-gossip_user_everywhere(void *ctx, struct sim *sim)
+gossip_user_reached(void *ctx, struct sim *sim)
 {
 	const struct gossip_wait *w = ctx;
 
 	(void)sim;
-	return sc_track_nb_user(w->t, w->src) >= w->n - 1;
+	return sc_track_nb_user(w->t, w->src) >= w->need;
 }
 
-/* Measure one spread; @retval the rounds it took, asserting the bound. */
-static double
+/* memberlist's scaled PushPullInterval for n nodes (§11.2), LAN. */
+static uint64_t
+gossip_push_pull_us(unsigned n)
+{
+	uint64_t base = SIM_S(30);
+
+	if (n <= 32)
+		return base;
+	return base * (uint64_t)(ceil(log2((double)n) - log2(32.0)) + 1);
+}
+
+/*
+ * Measure one spread: rounds to all members but one (asserted against
+ * the bound), then to the last one (asserted within repair_us when it is
+ * non-zero, else only reported).
+ */
+static void
 gossip_measure(struct sim *sim, struct gossip_wait *w, sim_pred_f pred,
-	       const char *what, const char *sc)
+	       const char *what, const char *sc, uint64_t repair_us)
 {
 	double bound = GOSSIP_C * log2((double)w->n);
 	uint64_t gi = SIM_MS(200), t0 = sim_now(sim);
 	double rounds;
+	char key[64];
 	int rc;
 
+	w->need = w->n - 2;
 	rc = sim_wait(sim, pred, w, SIM_S(60));
 	rounds = (double)(sim_now(sim) - t0) / (double)gi;
-	sim_result(sim, sc, what, rounds, "rounds");
-	sc_assert(sim, rc == 0, "%s did not reach all %u members in 60 s",
-		  what, w->n);
+	snprintf(key, sizeof(key), "%s_all_but_one", what);
+	sim_result(sim, sc, key, rounds, "rounds");
+	sc_assert(sim, rc == 0, "%s did not reach %u members in 60 s", what,
+		  w->need);
 	sc_assert(sim, rounds <= bound, "%s took %.1f rounds > %.1f = "
 		  "%.1f * log2(%u)", what, rounds, bound, GOSSIP_C, w->n);
-	return rounds;
+	w->need = w->n - 1;
+	rc = sim_wait(sim, pred, w, repair_us ? repair_us : SIM_S(10));
+	snprintf(key, sizeof(key), "%s_all", what);
+	sim_result(sim, sc, key, rc == 0 ?
+		   (double)(sim_now(sim) - t0) / (double)gi : -1.0, "rounds");
+	if (repair_us > 0)
+		sc_assert(sim, rc == 0, "%s did not reach the last member "
+			  "within a push/pull interval", what);
 }
 
 static void
@@ -69,7 +105,7 @@ gossip_run(unsigned n)
 	uint8_t user2[sizeof(user)];
 	struct sc_track t;
 	struct sim *sim = sc_cluster(n, NULL, SIM_MS(10), SIM_S(60 + n / 2));
-	struct gossip_wait w = { &t, 0, n };
+	struct gossip_wait w = { &t, 0, n, n - 1 };
 	char sc[32];
 	int rc;
 
@@ -84,7 +120,8 @@ gossip_run(unsigned n)
 			   sizeof(meta));
 	sc_assert(sim, rc == 0, "swim_set_meta: %d", rc);
 	sim_drain(sim, w.src);
-	gossip_measure(sim, &w, gossip_meta_everywhere, "meta_rounds", sc);
+	gossip_measure(sim, &w, gossip_meta_reached, "meta_rounds", sc,
+		       gossip_push_pull_us(n) + SIM_S(4));
 	sim_result(sim, sc, "bound", GOSSIP_C * log2((double)n), "rounds");
 	/* A user message: memberlist sends it RetransmitMult * log10 times
 	 * and never relays it, so alone it reaches only a few members. */
@@ -104,8 +141,8 @@ gossip_run(unsigned n)
 	rc = swim_broadcast_user(sim_swim(sim, w.src), user2, sizeof(user2));
 	sc_assert(sim, rc == 0, "swim_broadcast_user: %d", rc);
 	sim_drain(sim, w.src);
-	gossip_measure(sim, &w, gossip_user_everywhere, "user_relayed_rounds",
-		       sc);
+	gossip_measure(sim, &w, gossip_user_reached, "user_relayed_rounds", sc,
+		       0);
 	sim_print_counters(sim, sc);
 	sc_track_fini(&t);
 	sim_delete(sim);
