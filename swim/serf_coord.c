@@ -255,29 +255,6 @@ serf_coord_update(struct serf_coord_client *cl,
 	return 0;
 }
 
-int
-serf_coord_encode_payload(const struct serf_coord *c, uint8_t *out,
-			  size_t cap)
-{
-	struct swim_mp_w w;
-
-	swim_mp_w_create(&w, out, cap);
-	swim_mp_put_u8(&w, SERF_COORD_PING_VERSION);
-	swim_mp_put_map(&w, 4);
-	swim_mp_put_key(&w, "Adjustment");
-	swim_mp_put_f64(&w, c->adjustment);
-	swim_mp_put_key(&w, "Error");
-	swim_mp_put_f64(&w, c->error);
-	swim_mp_put_key(&w, "Height");
-	swim_mp_put_f64(&w, c->height);
-	swim_mp_put_key(&w, "Vec");
-	swim_mp_put_array(&w, c->dim);
-	for (uint32_t i = 0; i < c->dim; i++)
-		swim_mp_put_f64(&w, c->vec[i]);
-	int rc = swim_mp_w_result(&w);
-	return rc < 0 ? -ENOSPC : rc;
-}
-
 /** Vec: up to SERF_COORD_DIM_MAX float64s. */
 static int
 rd_vec(const uint8_t **pos, const uint8_t *end, void *obj)
@@ -296,18 +273,39 @@ rd_vec(const uint8_t **pos, const uint8_t *end, void *obj)
 	return rc;
 }
 
+static void
+wr_vec(struct swim_mp_w *w, const void *obj)
+{
+	const struct serf_coord *c = obj;
+
+	swim_mp_put_array(w, c->dim);
+	for (uint32_t i = 0; i < c->dim; i++)
+		swim_mp_put_f64(w, c->vec[i]);
+}
+
+/** Serf's coordinate.Coordinate; go-msgpack writes float64 as 0xcb. */
+static const struct swim_mp_field coord_f[] = {
+	SWIM_MP_F("Adjustment", F64, struct serf_coord, adjustment),
+	SWIM_MP_F("Error", F64, struct serf_coord, error),
+	SWIM_MP_F("Height", F64, struct serf_coord, height),
+	SWIM_MP_FN_FIELD("Vec", rd_vec, wr_vec),
+};
+
+int
+serf_coord_encode_payload(const struct serf_coord *c, uint8_t *out,
+			  size_t cap)
+{
+	int rc = swim_mp_encode_msg(SERF_COORD_PING_VERSION, coord_f,
+				    SWIM_MP_NB(coord_f), c, out, cap);
+
+	return rc < 0 ? -ENOSPC : rc;
+}
+
 int
 serf_coord_decode_payload(const uint8_t *buf, size_t len,
 			  struct serf_coord *c)
 {
-	static const struct swim_mp_field f[] = {
-		SWIM_MP_IN("Adjustment", F64, struct serf_coord, adjustment),
-		SWIM_MP_IN("Error", F64, struct serf_coord, error),
-		SWIM_MP_IN("Height", F64, struct serf_coord, height),
-		SWIM_MP_IN_FN("Vec", rd_vec),
-	};
-
 	memset(c, 0, sizeof(*c));
-	return swim_mp_decode_msg(buf, len, SERF_COORD_PING_VERSION, f,
-				  SWIM_MP_NB(f), c);
+	return swim_mp_decode_msg(buf, len, SERF_COORD_PING_VERSION, coord_f,
+				  SWIM_MP_NB(coord_f), c);
 }

@@ -1,65 +1,129 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Serf's push/pull user state (messagePushPull) and the walkers over its
- * decoded parts (see serf_msg.h). Never allocates.
+ * decoded parts (see serf_msg.h). Field tables as in serf_msg.c; the
+ * containers are encoded from arrays and decoded as slices of their
+ * entries, walked later. Never allocates.
  */
 #include "serf_msg.h"
 #include "swim_mp.h"
 
 #include <string.h>
 
-/** One slot of the event buffer: nil, or {Events: [{Name, Payload}], LTime}. */
-static void
-w_pp_group(struct swim_mp_w *w, const struct serf_msg_pp_group *g)
+#define F SWIM_MP_F
+
+static const struct swim_mp_field event_f[] = {
+	F("Name", STR, struct serf_msg_pp_event, name),
+	F("Payload", BYTES, struct serf_msg_pp_event, payload),
+};
+
+static int
+rd_group_events(const uint8_t **pos, const uint8_t *end, void *obj)
 {
-	if (g->is_nil) {
-		swim_mp_put_u8(w, 0xc0);
-		return;
-	}
-	swim_mp_put_map(w, 2);
-	swim_mp_put_key(w, "Events");
-	swim_mp_put_array(w, g->nb_events);
-	for (uint32_t i = 0; i < g->nb_events; i++) {
-		swim_mp_put_map(w, 2);
-		swim_mp_put_key(w, "Name");
-		swim_mp_put_str(w, &g->events[i].name);
-		swim_mp_put_key(w, "Payload");
-		swim_mp_put_bytes(w, &g->events[i].payload);
-	}
-	swim_mp_put_key(w, "LTime");
-	swim_mp_put_uint(w, g->ltime);
+	struct serf_msg_pp_group *g = obj;
+
+	return swim_mp_read_body(pos, end, false, &g->raw_events,
+				 &g->nb_events);
 }
+
+static void
+wr_group_events(struct swim_mp_w *w, const void *obj)
+{
+	const struct serf_msg_pp_group *g = obj;
+
+	swim_mp_put_array(w, g->nb_events);
+	for (uint32_t i = 0; i < g->nb_events; i++)
+		swim_mp_encode_struct(w, event_f, SWIM_MP_NB(event_f),
+				      &g->events[i]);
+}
+
+/** One slot of the event buffer: nil, or {Events: [{Name, Payload}], LTime}. */
+static const struct swim_mp_field group_f[] = {
+	SWIM_MP_FN_FIELD("Events", rd_group_events, wr_group_events),
+	F("LTime", U64, struct serf_msg_pp_group, ltime),
+};
+
+static int
+rd_pp_events(const uint8_t **pos, const uint8_t *end, void *obj)
+{
+	struct serf_msg_push_pull *m = obj;
+
+	return swim_mp_read_body(pos, end, false, &m->raw_events,
+				 &m->nb_groups);
+}
+
+static void
+wr_pp_events(struct swim_mp_w *w, const void *obj)
+{
+	const struct serf_msg_push_pull *m = obj;
+
+	swim_mp_put_array(w, m->nb_groups);
+	for (uint32_t i = 0; i < m->nb_groups; i++) {
+		if (m->groups[i].is_nil)
+			swim_mp_put_u8(w, 0xc0);
+		else
+			swim_mp_encode_struct(w, group_f, SWIM_MP_NB(group_f),
+					      &m->groups[i]);
+	}
+}
+
+static int
+rd_pp_left(const uint8_t **pos, const uint8_t *end, void *obj)
+{
+	struct serf_msg_push_pull *m = obj;
+
+	return swim_mp_read_body(pos, end, false, &m->raw_left, &m->nb_left);
+}
+
+static void
+wr_pp_left(struct swim_mp_w *w, const void *obj)
+{
+	const struct serf_msg_push_pull *m = obj;
+
+	swim_mp_put_array(w, m->nb_left);
+	for (uint32_t i = 0; i < m->nb_left; i++)
+		swim_mp_put_str(w, &m->left[i]);
+}
+
+static int
+rd_pp_status(const uint8_t **pos, const uint8_t *end, void *obj)
+{
+	struct serf_msg_push_pull *m = obj;
+
+	return swim_mp_read_body(pos, end, true, &m->raw_status,
+				 &m->nb_status);
+}
+
+/** StatusLTimes: a map of member name to its status LTime. */
+static void
+wr_pp_status(struct swim_mp_w *w, const void *obj)
+{
+	const struct serf_msg_push_pull *m = obj;
+
+	swim_mp_put_map(w, m->nb_status);
+	for (uint32_t i = 0; i < m->nb_status; i++) {
+		swim_mp_put_str(w, &m->status[i].name);
+		swim_mp_put_uint(w, m->status[i].ltime);
+	}
+}
+
+#define T struct serf_msg_push_pull
+static const struct swim_mp_field push_pull_f[] = {
+	F("EventLTime", U64, T, event_ltime),
+	SWIM_MP_FN_FIELD("Events", rd_pp_events, wr_pp_events),
+	F("LTime", U64, T, ltime),
+	SWIM_MP_FN_FIELD("LeftMembers", rd_pp_left, wr_pp_left),
+	F("QueryLTime", U64, T, query_ltime),
+	SWIM_MP_FN_FIELD("StatusLTimes", rd_pp_status, wr_pp_status),
+};
+#undef T
 
 int
 serf_msg_encode_push_pull(const struct serf_msg_push_pull *m, uint8_t *out,
 			  size_t cap)
 {
-	struct swim_mp_w w;
-
-	swim_mp_w_create(&w, out, cap);
-	swim_mp_put_u8(&w, SERF_MSG_PUSH_PULL);
-	swim_mp_put_map(&w, 6);
-	swim_mp_put_key(&w, "EventLTime");
-	swim_mp_put_uint(&w, m->event_ltime);
-	swim_mp_put_key(&w, "Events");
-	swim_mp_put_array(&w, m->nb_groups);
-	for (uint32_t i = 0; i < m->nb_groups; i++)
-		w_pp_group(&w, &m->groups[i]);
-	swim_mp_put_key(&w, "LTime");
-	swim_mp_put_uint(&w, m->ltime);
-	swim_mp_put_key(&w, "LeftMembers");
-	swim_mp_put_array(&w, m->nb_left);
-	for (uint32_t i = 0; i < m->nb_left; i++)
-		swim_mp_put_str(&w, &m->left[i]);
-	swim_mp_put_key(&w, "QueryLTime");
-	swim_mp_put_uint(&w, m->query_ltime);
-	swim_mp_put_key(&w, "StatusLTimes");
-	swim_mp_put_map(&w, m->nb_status);
-	for (uint32_t i = 0; i < m->nb_status; i++) {
-		swim_mp_put_str(&w, &m->status[i].name);
-		swim_mp_put_uint(&w, m->status[i].ltime);
-	}
-	return swim_mp_w_result(&w);
+	return swim_mp_encode_msg(SERF_MSG_PUSH_PULL, push_pull_f,
+				  SWIM_MP_NB(push_pull_f), m, out, cap);
 }
 
 /** Validate a raw slice by walking it fully with a walker. */
@@ -108,33 +172,6 @@ pp_group_any(const uint8_t **p, const uint8_t *e, void *it)
 	return rc2 < 0 ? rc2 : 1;
 }
 
-/* The containers are kept as slices of their entries, walked later. */
-static int
-rd_pp_events(const uint8_t **pos, const uint8_t *end, void *obj)
-{
-	struct serf_msg_push_pull *m = obj;
-
-	return swim_mp_read_body(pos, end, false, &m->raw_events,
-				 &m->nb_groups);
-}
-
-static int
-rd_pp_left(const uint8_t **pos, const uint8_t *end, void *obj)
-{
-	struct serf_msg_push_pull *m = obj;
-
-	return swim_mp_read_body(pos, end, false, &m->raw_left, &m->nb_left);
-}
-
-static int
-rd_pp_status(const uint8_t **pos, const uint8_t *end, void *obj)
-{
-	struct serf_msg_push_pull *m = obj;
-
-	return swim_mp_read_body(pos, end, true, &m->raw_status,
-				 &m->nb_status);
-}
-
 int
 serf_msg_decode_push_pull(const uint8_t *buf, size_t len,
 			  struct serf_msg_push_pull *m)
@@ -142,21 +179,11 @@ serf_msg_decode_push_pull(const uint8_t *buf, size_t len,
 	struct serf_msg_pp_status st;
 	struct swim_str name;
 	struct serf_msg_pp_group g;
-	static const struct swim_mp_field f[] = {
-		SWIM_MP_IN("EventLTime", U64, struct serf_msg_push_pull,
-			   event_ltime),
-		SWIM_MP_IN_FN("Events", rd_pp_events),
-		SWIM_MP_IN("LTime", U64, struct serf_msg_push_pull, ltime),
-		SWIM_MP_IN_FN("LeftMembers", rd_pp_left),
-		SWIM_MP_IN("QueryLTime", U64, struct serf_msg_push_pull,
-			   query_ltime),
-		SWIM_MP_IN_FN("StatusLTimes", rd_pp_status),
-	};
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	rc = swim_mp_decode_msg(buf, len, SERF_MSG_PUSH_PULL, f, SWIM_MP_NB(f),
-				m);
+	rc = swim_mp_decode_msg(buf, len, SERF_MSG_PUSH_PULL, push_pull_f,
+				SWIM_MP_NB(push_pull_f), m);
 	if (rc == 0)
 		rc = pp_validate(&m->raw_status, pp_status_any, &st);
 	if (rc == 0)
@@ -195,15 +222,6 @@ serf_msg_pp_left_next(const uint8_t **pos, const uint8_t *end,
 	return rc < 0 ? rc : 1;
 }
 
-static int
-rd_group_events(const uint8_t **pos, const uint8_t *end, void *obj)
-{
-	struct serf_msg_pp_group *g = obj;
-
-	return swim_mp_read_body(pos, end, false, &g->raw_events,
-				 &g->nb_events);
-}
-
 int
 serf_msg_pp_group_next(const uint8_t **pos, const uint8_t *end,
 		       struct serf_msg_pp_group *g)
@@ -216,12 +234,8 @@ serf_msg_pp_group_next(const uint8_t **pos, const uint8_t *end,
 		g->is_nil = true;
 		return 1;
 	}
-	static const struct swim_mp_field f[] = {
-		SWIM_MP_IN_FN("Events", rd_group_events),
-		SWIM_MP_IN("LTime", U64, struct serf_msg_pp_group, ltime),
-	};
-	int rc = swim_mp_decode_struct(pos, end, SWIM_MP_SERF, f,
-				       SWIM_MP_NB(f), g);
+	int rc = swim_mp_decode_struct(pos, end, SWIM_MP_SERF, group_f,
+				       SWIM_MP_NB(group_f), g);
 	return rc < 0 ? rc : 1;
 }
 
@@ -232,12 +246,8 @@ serf_msg_pp_event_next(const uint8_t **pos, const uint8_t *end,
 	if (walk_done(*pos, end))
 		return 0;
 	memset(ev, 0, sizeof(*ev));
-	static const struct swim_mp_field f[] = {
-		SWIM_MP_IN("Name", BYTES, struct serf_msg_pp_event, name),
-		SWIM_MP_IN("Payload", BYTES, struct serf_msg_pp_event, payload),
-	};
-	int rc = swim_mp_decode_struct(pos, end, SWIM_MP_SERF, f,
-				       SWIM_MP_NB(f), ev);
+	int rc = swim_mp_decode_struct(pos, end, SWIM_MP_SERF, event_f,
+				       SWIM_MP_NB(event_f), ev);
 	return rc < 0 ? rc : 1;
 }
 

@@ -590,46 +590,40 @@ swim_mp_read_body(const uint8_t **pos, const uint8_t *end, bool is_map,
 
 /* ---- field tables ---- */
 
-/* An unsigned field of kind: its largest value and its C width. */
-static void
-swim_mp_uint_kind(uint8_t kind, uint64_t *max, unsigned *width)
+/* The largest value an unsigned kind holds (LEN saturates instead). */
+static uint64_t
+swim_mp_uint_max(uint8_t kind)
 {
-	switch ((enum swim_mp_kind)kind) {
-	case SWIM_MP_U8: *max = UINT8_MAX, *width = 1; return;
-	case SWIM_MP_U16: *max = UINT16_MAX, *width = 2; return;
-	case SWIM_MP_STATUS: *max = SWIM_STATUS_COUNT - 1, *width = 0; return;
-	case SWIM_MP_U64: case SWIM_MP_LEN: *max = UINT64_MAX, *width = 8;
-		return;
-	default: *max = UINT32_MAX, *width = 4; return;
+	switch (kind) {
+	case SWIM_MP_U8: return UINT8_MAX;
+	case SWIM_MP_U16: return UINT16_MAX;
+	case SWIM_MP_U32: return UINT32_MAX;
+	case SWIM_MP_STATUS: return SWIM_STATUS_COUNT - 1;
+	default: return UINT64_MAX;
 	}
 }
 
-/* Decode one unsigned value of kind into the field at field_ptr. */
+/* Decode one unsigned value of kind into the field at fp. */
 static int
 swim_mp_decode_uint(const uint8_t **pos, const uint8_t *end,
-		    enum swim_mp_rules r, uint8_t kind, void *field_ptr)
+		    enum swim_mp_rules r, uint8_t kind, void *fp)
 {
-	uint64_t v, max;
-	unsigned width;
-	int rc;
+	uint64_t v;
+	int rc = swim_mp_uint_r(pos, end, r, swim_mp_uint_max(kind), &v);
 
-	swim_mp_uint_kind(kind, &max, &width);
-	rc = swim_mp_uint_r(pos, end, r, max, &v);
 	if (rc < 0)
 		return rc;
-	if (kind == SWIM_MP_LEN)	/* a count: larger values saturate */
-		*(uint32_t *)field_ptr = v > UINT32_MAX ? UINT32_MAX
-							: (uint32_t)v;
-	else if (width == 0)
-		*(enum swim_status *)field_ptr = (enum swim_status)v;
-	else if (width == 1)
-		*(uint8_t *)field_ptr = (uint8_t)v;
-	else if (width == 2)
-		*(uint16_t *)field_ptr = (uint16_t)v;
-	else if (width == 4)
-		*(uint32_t *)field_ptr = (uint32_t)v;
-	else
-		*(uint64_t *)field_ptr = v;
+	switch (kind) {
+	case SWIM_MP_U8: *(uint8_t *)fp = (uint8_t)v; break;
+	case SWIM_MP_U16: *(uint16_t *)fp = (uint16_t)v; break;
+	case SWIM_MP_U32: *(uint32_t *)fp = (uint32_t)v; break;
+	case SWIM_MP_STATUS: *(enum swim_status *)fp = (enum swim_status)v;
+		break;
+	case SWIM_MP_LEN:
+		*(uint32_t *)fp = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		break;
+	default: *(uint64_t *)fp = v; break;
+	}
 	return 0;
 }
 
@@ -646,8 +640,9 @@ swim_mp_decode_field(const uint8_t **pos, const uint8_t *end,
 	case SWIM_MP_BOOL:
 		return swim_mp_bool_r(pos, end, r, (bool *)field_ptr);
 	case SWIM_MP_STR:
-		/* go-msgpack refuses bin for a Go string. */
-		return swim_mp_str_r(pos, end, r, false, field_ptr);
+		/* go-msgpack refuses bin for a Go string; Serf's reader
+		 * took it. */
+		return swim_mp_str_r(pos, end, r, r == SWIM_MP_SERF, field_ptr);
 	case SWIM_MP_BYTES:
 		return swim_mp_str_r(pos, end, r, true, field_ptr);
 	case SWIM_MP_VSN: {
@@ -664,7 +659,7 @@ swim_mp_decode_field(const uint8_t **pos, const uint8_t *end,
 	case SWIM_MP_F64:
 		return swim_mp_read_f64(pos, end, (double *)field_ptr);
 	case SWIM_MP_FN:
-		return f->fn(pos, end, obj);
+		return f->read(pos, end, obj);
 	default:
 		return swim_mp_decode_uint(pos, end, r, f->kind, field_ptr);
 	}
@@ -764,37 +759,53 @@ swim_mp_field_is_empty(const struct swim_mp_field *f, const void *field_ptr)
 	case SWIM_MP_BYTES:
 	case SWIM_MP_VSN:
 		return ((const struct swim_str *)field_ptr)->len == 0;
-	default:	/* the Serf kinds are decode-only */
+	default:	/* Serf has no omitempty fields */
 		return false;
 	}
 }
 
 /* Encode one field's value. */
 static void
-swim_mp_encode_field(struct swim_mp_w *w, uint8_t kind, const void *field_ptr)
+swim_mp_encode_field(struct swim_mp_w *w, const struct swim_mp_field *f,
+		     const void *obj)
 {
-	switch ((enum swim_mp_kind)kind) {
+	const void *fp = (const uint8_t *)obj + f->offset;
+
+	switch ((enum swim_mp_kind)f->kind) {
 	case SWIM_MP_U32:
 	case SWIM_MP_LEN:
-		swim_mp_put_uint(w, *(const uint32_t *)field_ptr);
+		swim_mp_put_uint(w, *(const uint32_t *)fp);
 		return;
 	case SWIM_MP_U16:
-		swim_mp_put_uint(w, *(const uint16_t *)field_ptr);
+		swim_mp_put_uint(w, *(const uint16_t *)fp);
+		return;
+	case SWIM_MP_U8:
+		swim_mp_put_uint(w, *(const uint8_t *)fp);
+		return;
+	case SWIM_MP_U64:
+		swim_mp_put_uint(w, *(const uint64_t *)fp);
 		return;
 	case SWIM_MP_STATUS:
-		swim_mp_put_uint(w, *(const enum swim_status *)field_ptr);
+		swim_mp_put_uint(w, *(const enum swim_status *)fp);
+		return;
+	case SWIM_MP_I64:
+		swim_mp_put_int(w, *(const int64_t *)fp);
+		return;
+	case SWIM_MP_F64:
+		swim_mp_put_f64(w, *(const double *)fp);
 		return;
 	case SWIM_MP_BOOL:
-		swim_mp_put_bool(w, *(const bool *)field_ptr);
+		swim_mp_put_bool(w, *(const bool *)fp);
 		return;
 	case SWIM_MP_STR:
-		swim_mp_put_str(w, field_ptr);
+		swim_mp_put_str(w, fp);
 		return;
 	case SWIM_MP_BYTES:
 	case SWIM_MP_VSN:
-		swim_mp_put_bytes(w, field_ptr);
+		swim_mp_put_bytes(w, fp);
 		return;
-	default:	/* the Serf kinds are decode-only */
+	case SWIM_MP_FN:
+		f->write(w, obj);
 		return;
 	}
 }
@@ -818,6 +829,18 @@ swim_mp_encode_struct(struct swim_mp_w *w, const struct swim_mp_field *f,
 			continue;
 		swim_mp_put_u8(w, (uint8_t)(0xa0 | f[i].key_len));
 		swim_mp_put_raw(w, f[i].key, f[i].key_len);
-		swim_mp_encode_field(w, f[i].kind, fp);
+		swim_mp_encode_field(w, &f[i], obj);
 	}
+}
+
+int
+swim_mp_encode_msg(uint8_t type, const struct swim_mp_field *f, unsigned nb_f,
+		   const void *obj, uint8_t *out, size_t cap)
+{
+	struct swim_mp_w w;
+
+	swim_mp_w_create(&w, out, cap);
+	swim_mp_put_u8(&w, type);
+	swim_mp_encode_struct(&w, f, nb_f, obj);
+	return swim_mp_w_result(&w);
 }

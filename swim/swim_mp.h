@@ -91,7 +91,7 @@ void swim_mp_put_bytes(struct swim_mp_w *w, const struct swim_str *s);
  *   runs past the end is TRUNCATED however long it claims to be; a
  *   map/array claiming more entries than bytes remain is LENGTH (each
  *   entry takes a byte); fixext is not accepted; a map key must be a
- *   str or bin.
+ *   str or bin; a Go string may be a bin.
  * - SWIM_MP_MEMBERLIST: the type is judged by the tag byte alone; any
  *   length or count above SWIM_MP_LEN_MAX is LENGTH, as is a skip with
  *   more values than that pending; a pair whose key is not a string is
@@ -159,14 +159,15 @@ enum swim_mp_kind {
 	SWIM_MP_LEN,		/* uint32_t count; larger values saturate */
 	SWIM_MP_U64,		/* uint64_t */
 	SWIM_MP_U8,		/* uint8_t */
-	SWIM_MP_I64,		/* int64_t */
-	SWIM_MP_F64,		/* double */
-	SWIM_MP_FN,		/* decode only: fn reads it into obj */
+	SWIM_MP_I64,		/* int64_t (Serf's rules) */
+	SWIM_MP_F64,		/* double (Serf's rules) */
+	SWIM_MP_FN,		/* read/write do it, given the whole obj */
 };
 
-/** A SWIM_MP_FN field's reader; obj is the whole struct. */
+/** A SWIM_MP_FN field's reader and writer; obj is the whole struct. */
 typedef int (*swim_mp_read_f)(const uint8_t **pos, const uint8_t *end,
 			      void *obj);
+typedef void (*swim_mp_write_f)(struct swim_mp_w *w, const void *obj);
 
 /** One struct field; tables are sorted by key, as go-msgpack emits them. */
 struct swim_mp_field {
@@ -175,12 +176,15 @@ struct swim_mp_field {
 	uint8_t kind;		/* enum swim_mp_kind */
 	bool is_omitempty;	/* left out when zero/empty on encode */
 	uint16_t offset;	/* offsetof the C field in the struct */
-	swim_mp_read_f fn;	/* SWIM_MP_FN only */
+	swim_mp_read_f read;	/* SWIM_MP_FN only */
+	swim_mp_write_f write;	/* SWIM_MP_FN only */
 };
 
 #define SWIM_MP_FIELD(key, kind, omit, type, member)                       \
-	{ key, sizeof(key) - 1, kind, omit, offsetof(type, member), NULL }
-/* The C size of each kind SWIM_MP_IN takes, checked at compile time. */
+	{ key, sizeof(key) - 1, kind, omit, offsetof(type, member),        \
+	  NULL, NULL }
+
+/* The C size of each kind SWIM_MP_F takes, checked at compile time. */
 #define SWIM_MP_SIZE_U64 8
 #define SWIM_MP_SIZE_U32 4
 #define SWIM_MP_SIZE_U16 2
@@ -188,17 +192,20 @@ struct swim_mp_field {
 #define SWIM_MP_SIZE_I64 8
 #define SWIM_MP_SIZE_F64 8
 #define SWIM_MP_SIZE_BOOL sizeof(bool)
+#define SWIM_MP_SIZE_STR sizeof(struct swim_str)
 #define SWIM_MP_SIZE_BYTES sizeof(struct swim_str)
 /* 0, or a compile error (negative array size) when member is not kind. */
 #define SWIM_MP_CHECK(kind, type, member)                                  \
 	(0 * sizeof(char[sizeof(((type *)0)->member) ==                    \
 			 SWIM_MP_SIZE_##kind ? 1 : -1]))
-/** A field of a struct that is only decoded; kind without SWIM_MP_. */
-#define SWIM_MP_IN(key, kind, type, member)                                \
+/** A plain field (kind without SWIM_MP_), its C size checked. */
+#define SWIM_MP_F(key, kind, type, member)                                 \
 	{ key, sizeof(key) - 1, SWIM_MP_##kind, false,                     \
-	  offsetof(type, member) + SWIM_MP_CHECK(kind, type, member), NULL }
-#define SWIM_MP_IN_FN(key, fn)                                             \
-	{ key, sizeof(key) - 1, SWIM_MP_FN, false, 0, fn }
+	  offsetof(type, member) + SWIM_MP_CHECK(kind, type, member),      \
+	  NULL, NULL }
+/** A field read and written by functions. */
+#define SWIM_MP_FN_FIELD(key, read, write)                                 \
+	{ key, sizeof(key) - 1, SWIM_MP_FN, false, 0, read, write }
 #define SWIM_MP_NB(tab) ((unsigned)(sizeof(tab) / sizeof((tab)[0])))
 
 /**
@@ -218,5 +225,12 @@ int swim_mp_decode_msg(const uint8_t *buf, size_t len, uint8_t type,
 /** Encode obj as a map in table order, leaving out empty omitempty fields. */
 void swim_mp_encode_struct(struct swim_mp_w *w, const struct swim_mp_field *f,
 			   unsigned nb_f, const void *obj);
+/**
+ * The type byte, then obj as a map.
+ * @retval bytes written, or SWIM_WIRE_E_NOSPACE.
+ */
+int swim_mp_encode_msg(uint8_t type, const struct swim_mp_field *f,
+		       unsigned nb_f, const void *obj, uint8_t *out,
+		       size_t cap);
 
 #endif /* SWIM_MP_H_INCLUDED */

@@ -625,13 +625,8 @@ int
 swim_wire_encode_push_pull_header(const struct swim_push_pull_header *h,
 				  uint8_t *out, size_t cap)
 {
-	struct swim_mp_w w;
-
-	swim_mp_w_create(&w, out, cap);
-	swim_mp_put_u8(&w, SWIM_MSG_PUSH_PULL);
-	swim_mp_encode_struct(&w, swim_pp_header_f,
-			      SWIM_ARRAY_LEN(swim_pp_header_f), h);
-	return swim_mp_w_result(&w);
+	return swim_mp_encode_msg(SWIM_MSG_PUSH_PULL, swim_pp_header_f,
+				  SWIM_ARRAY_LEN(swim_pp_header_f), h, out, cap);
 }
 
 int
