@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk
       libsodium-dev libcriterion-dev libmsgpuck-dev serf iproute2 ethtool
       valgrind python3
-      dpdk-dev)  # dpdk-dev: dpdk-testpmd for scripts/bench-dpdk.sh
+      dpdk-dev)  # dpdk-dev brings the testpmd baseline of scripts/bench-dpdk.sh
 
 missing=()
 for p in "${PKGS[@]}"; do
