@@ -88,7 +88,8 @@ swim_mp_put_uint(struct swim_mp_w *w, uint64_t v)
 		swim_mp_put_tagged(w, 1, 0xcf, v, 8);
 }
 
-void
+/* A Go int: by value; negative ones as negative fixint or int8..64. */
+static void
 swim_mp_put_int(struct swim_mp_w *w, int64_t v)
 {
 	if (v >= 0)
@@ -138,13 +139,14 @@ swim_mp_put_array(struct swim_mp_w *w, uint32_t nb)
 	swim_mp_put_container(w, nb, false);
 }
 
-void
+static void
 swim_mp_put_bool(struct swim_mp_w *w, bool v)
 {
 	swim_mp_put_u8(w, v ? 0xc3 : 0xc2);
 }
 
-void
+/* A str header (fixstr/str16/str32). */
+static void
 swim_mp_put_strl(struct swim_mp_w *w, uint32_t len)
 {
 	uint8_t hdr[5];
@@ -157,12 +159,6 @@ swim_mp_put_strn(struct swim_mp_w *w, const void *ptr, uint32_t len)
 {
 	swim_mp_put_strl(w, len);
 	swim_mp_put_raw(w, ptr, len);
-}
-
-void
-swim_mp_put_key(struct swim_mp_w *w, const char *key)
-{
-	swim_mp_put_strn(w, key, (uint32_t)strlen(key));
 }
 
 void
@@ -226,6 +222,23 @@ swim_mp_sizeof_bytes(const struct swim_str *s)
 
 
 /* ---- readers ---- */
+
+/* The type of a msgpack value. */
+enum swim_mp_type {
+	SWIM_MPT_NIL, SWIM_MPT_BOOL, SWIM_MPT_UINT, SWIM_MPT_INT,
+	SWIM_MPT_FLOAT, SWIM_MPT_STR, SWIM_MPT_BIN, SWIM_MPT_ARRAY,
+	SWIM_MPT_MAP, SWIM_MPT_EXT,
+	SWIM_MPT_BAD,		/* 0xc1, never valid */
+};
+
+/* One decoded value header. */
+struct swim_mp_head {
+	uint8_t type;		/* enum swim_mp_type */
+	uint64_t u;		/* UINT, BOOL; INT as two's complement */
+	double f;		/* FLOAT (float32 widened) */
+	uint32_t len;		/* STR/BIN/EXT bytes; ARRAY/MAP entries */
+	const uint8_t *body;	/* STR/BIN/EXT: first byte of the body */
+};
 
 #define SWIM_MPT(t) (1u << (t))
 /* What an integer field accepts: nil reads as 0. */
@@ -381,19 +394,23 @@ static int
 swim_mp_read_as(const uint8_t **pos, const uint8_t *end, enum swim_mp_rules r,
 		uint32_t mask, struct swim_mp_head *h)
 {
+	const uint8_t *p = *pos;
 	unsigned n;
 	int rc;
 
-	if (r == SWIM_MP_MEMBERLIST && *pos < end) {
+	if (r == SWIM_MP_MEMBERLIST && p < end) {
 		memset(h, 0, sizeof(*h));
-		swim_mp_tag(**pos, h, &n);
+		swim_mp_tag(*p, h, &n);
 		if ((mask & SWIM_MPT(h->type)) == 0)
 			return SWIM_WIRE_E_TYPE;
 	}
-	rc = swim_mp_head_r(pos, end, r, h);
-	if (rc == 0 && (mask & SWIM_MPT(h->type)) == 0)
+	rc = swim_mp_head_r(&p, end, r, h);
+	if (rc < 0)
+		return rc;
+	if ((mask & SWIM_MPT(h->type)) == 0)
 		return SWIM_WIRE_E_TYPE;
-	return rc;
+	*pos = p;
+	return 0;
 }
 
 static int
@@ -485,37 +502,14 @@ swim_mp_container_r(const uint8_t **pos, const uint8_t *end,
 /* The public readers, all under Serf's rules. */
 
 int
-swim_mp_read_head(const uint8_t **pos, const uint8_t *end,
-		  struct swim_mp_head *h)
-{
-	return swim_mp_head_r(pos, end, SWIM_MP_SERF, h);
-}
-
-int
-swim_mp_skip(const uint8_t **pos, const uint8_t *end)
-{
-	return swim_mp_skip_r(pos, end, SWIM_MP_SERF);
-}
-
-int
 swim_mp_read_uint(const uint8_t **pos, const uint8_t *end, uint64_t max,
 		  uint64_t *v)
 {
 	return swim_mp_uint_r(pos, end, SWIM_MP_SERF, max, v);
 }
 
-int
-swim_mp_read_u32(const uint8_t **pos, const uint8_t *end, uint32_t *v)
-{
-	uint64_t u;
-	int rc = swim_mp_read_uint(pos, end, UINT32_MAX, &u);
-
-	if (rc == 0)
-		*v = (uint32_t)u;
-	return rc;
-}
-
-int
+/* A Go int64; Serf's rules only. */
+static int
 swim_mp_read_int64(const uint8_t **pos, const uint8_t *end, int64_t *v)
 {
 	const uint8_t *p = *pos;
@@ -551,12 +545,6 @@ swim_mp_read_f64(const uint8_t **pos, const uint8_t *end, double *v)
 }
 
 int
-swim_mp_read_bool(const uint8_t **pos, const uint8_t *end, bool *v)
-{
-	return swim_mp_bool_r(pos, end, SWIM_MP_SERF, v);
-}
-
-int
 swim_mp_read_str(const uint8_t **pos, const uint8_t *end, struct swim_str *s)
 {
 	return swim_mp_str_r(pos, end, SWIM_MP_SERF, true, s);
@@ -579,7 +567,7 @@ swim_mp_read_body(const uint8_t **pos, const uint8_t *end, bool is_map,
 	const uint8_t *start = p;
 
 	for (uint64_t i = 0; rc == 0 && i < todo; i++)
-		rc = swim_mp_skip(&p, end);
+		rc = swim_mp_skip_r(&p, end, SWIM_MP_SERF);
 	if (rc < 0)
 		return rc;
 	body->ptr = start;

@@ -64,19 +64,12 @@ void swim_mp_put_be16(struct swim_mp_w *w, uint16_t v);
 void swim_mp_put_be32(struct swim_mp_w *w, uint32_t v);
 /** Smallest unsigned encoding, as go-msgpack writes any non-negative int. */
 void swim_mp_put_uint(struct swim_mp_w *w, uint64_t v);
-/** A Go int: by value; negative ones as negative fixint or int8..64. */
-void swim_mp_put_int(struct swim_mp_w *w, int64_t v);
 /** A Go float64: always 0xcb + IEEE-754 big-endian. */
 void swim_mp_put_f64(struct swim_mp_w *w, double v);
 void swim_mp_put_map(struct swim_mp_w *w, uint32_t nb);
 void swim_mp_put_array(struct swim_mp_w *w, uint32_t nb);
-void swim_mp_put_bool(struct swim_mp_w *w, bool v);
-/** A str header (fixstr/str16/str32). */
-void swim_mp_put_strl(struct swim_mp_w *w, uint32_t len);
 /** A str header and len bytes. */
 void swim_mp_put_strn(struct swim_mp_w *w, const void *ptr, uint32_t len);
-/** A map key: the C string as a str. */
-void swim_mp_put_key(struct swim_mp_w *w, const char *key);
 /** A Go string: "" when s->ptr is NULL. */
 void swim_mp_put_str(struct swim_mp_w *w, const struct swim_str *s);
 /** A Go []byte: like a string, but nil (0xc0) when s->ptr is NULL. */
@@ -102,39 +95,13 @@ enum swim_mp_rules {
 	SWIM_MP_MEMBERLIST,
 };
 
-/** The type of a msgpack value. */
-enum swim_mp_type {
-	SWIM_MPT_NIL, SWIM_MPT_BOOL, SWIM_MPT_UINT, SWIM_MPT_INT,
-	SWIM_MPT_FLOAT, SWIM_MPT_STR, SWIM_MPT_BIN, SWIM_MPT_ARRAY,
-	SWIM_MPT_MAP, SWIM_MPT_EXT,
-	SWIM_MPT_BAD,		/* 0xc1, never valid */
-};
+/* The readers of single values, under Serf's rules. */
 
-/** One decoded value header. */
-struct swim_mp_head {
-	uint8_t type;		/* enum swim_mp_type */
-	uint64_t u;		/* UINT, BOOL; INT as two's complement */
-	double f;		/* FLOAT (float32 widened) */
-	uint32_t len;		/* STR/BIN/EXT bytes; ARRAY/MAP entries */
-	const uint8_t *body;	/* STR/BIN/EXT: first byte of the body */
-};
-
-/**
- * Read one value header. STR/BIN/EXT bodies must fit and are skipped;
- * containers are entered (their entries follow).
- */
-int swim_mp_read_head(const uint8_t **pos, const uint8_t *end,
-		      struct swim_mp_head *h);
-/** Skip one value of any type, iteratively (bounded by the input). */
-int swim_mp_skip(const uint8_t **pos, const uint8_t *end);
 /** Any int encoding with a value in [0, max]; else RANGE or TYPE. */
 int swim_mp_read_uint(const uint8_t **pos, const uint8_t *end, uint64_t max,
 		      uint64_t *v);
-int swim_mp_read_u32(const uint8_t **pos, const uint8_t *end, uint32_t *v);
-int swim_mp_read_int64(const uint8_t **pos, const uint8_t *end, int64_t *v);
 /** A Go float64: float32/64, or any int (go-msgpack converts). */
 int swim_mp_read_f64(const uint8_t **pos, const uint8_t *end, double *v);
-int swim_mp_read_bool(const uint8_t **pos, const uint8_t *end, bool *v);
 /** str or bin; nil gives a NULL slice. */
 int swim_mp_read_str(const uint8_t **pos, const uint8_t *end,
 		     struct swim_str *s);
