@@ -146,6 +146,13 @@ cp_rpc_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
 	cp_rpc_poll(cp->rpc, 0);
 }
 
+/* Every log line to the RPC monitors (cp_log's sink). */
+static void
+cp_rpc_log_sink(void *ctx, const char *line)
+{
+	cp_rpc_publish_log(ctx, line);
+}
+
 int
 cp_rpc_server_init(struct cp *cp)
 {
@@ -164,6 +171,8 @@ cp_rpc_server_init(struct cp *cp)
 	cp->rpc_io.fd = cp_rpc_fd(cp->rpc);
 	cp->rpc_io.on_event = cp_rpc_on_event;
 	cp->rpc_io.ctx = cp;
+	/* From here on, lines are kept for `serf monitor` too. */
+	cp_log_set_sink(cp_rpc_log_sink, cp->rpc);
 	return cp_io_add(cp->epfd, &cp->rpc_io, EPOLLIN);
 }
 
@@ -192,7 +201,9 @@ cp_join_init(struct cp *cp)
 void
 cp_fini(struct cp *cp)
 {
+	cp_log_set_sink(NULL, NULL);	/* before the server goes */
 	cp_rpc_delete(cp->rpc);
+	cp->rpc = NULL;
 	cp_sync_delete(cp->sync);
 	if (cp->dp != NULL)
 		dp_delete(cp->dp);

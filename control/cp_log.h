@@ -6,7 +6,9 @@
  *
  *   2026/11/26 16:30:00 [INFO] serf: EventMemberJoin: a 127.0.0.1
  *
- * Owns: the current level. Never used by swim/ (the core never logs) nor by
+ * Owns: the current level and one optional sink that receives every line,
+ * whatever the level (control points it at the RPC server, whose `monitor`
+ * streams filter by their own level, as the agent's do). Never used by swim/ (the core never logs) nor by
  * dataplane lcores (they count instead).
  */
 #ifndef CP_LOG_H_INCLUDED
@@ -37,7 +39,16 @@ void cp_log_set_level(enum cp_log_level level);
 /** True when a line at this level would be printed. */
 int cp_log_enabled(enum cp_log_level level);
 
-/** Print one line (the newline is added). */
+/** Receives one whole line (no newline), any level; must not block. */
+typedef void (*cp_log_sink_f)(void *ctx, const char *line);
+
+/**
+ * Install the sink (NULL removes it). A line the sink logs while it runs
+ * goes to stderr only, never back into the sink.
+ */
+void cp_log_set_sink(cp_log_sink_f sink, void *ctx);
+
+/** Print one line (the newline is added) and hand it to the sink. */
 void cp_log(enum cp_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

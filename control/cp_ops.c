@@ -3,14 +3,16 @@
  * The callbacks that tie the daemon's parts together: cp_sync's handler
  * (push/pull state in and out, TCP ping results, stream user messages) and
  * the RPC server's ops table (members, join, leave, force-leave, tags,
- * stats, user events). Owns no state; every call lands on the core or the
+ * stats, user events, queries, coordinates). Owns no state; every call lands on the core or the
  * Serf layer. Control thread only.
  */
 #include "cp.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cp_rpc.h"
 #include "dp.h"
@@ -319,23 +321,96 @@ cp_ops_emit_u64(cp_rpc_stat_emit_f emit, void *arg, const char *section,
 	emit(arg, section, key, buf);
 }
 
+/* Threads of this process (the agent's "goroutines"): /proc, else 1. */
+static uint64_t
+cp_ops_nb_threads(void)
+{
+	char line[128];
+	unsigned long n = 1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "Threads: %lu", &n) == 1)
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The agent's runtime section: Go's NumCPU and GOMAXPROCS are both the
+ * CPUs we may run on (the affinity mask). */
+static void
+cp_ops_stats_runtime(cp_rpc_stat_emit_f emit, void *arg)
+{
+	cpu_set_t set;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t nb_cpu = online > 0 ? (uint64_t)online : 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    CPU_COUNT(&set) > 0)
+		nb_cpu = (uint64_t)CPU_COUNT(&set);
+	emit(arg, "runtime", "os", "linux");
+	emit(arg, "runtime", "arch", CP_OPS_ARCH);
+	emit(arg, "runtime", "version", "gossipd " CP_OPS_VERSION);
+	cp_ops_emit_u64(emit, arg, "runtime", "cpu_count", nb_cpu);
+	cp_ops_emit_u64(emit, arg, "runtime", "max_procs", nb_cpu);
+	cp_ops_emit_u64(emit, arg, "runtime", "goroutines",
+			cp_ops_nb_threads());
+}
+
+/*
+ * gossipd's own counters, a section the agent does not have (the serf CLI
+ * prints any section): every malformed datagram lands in exactly one of
+ * dp_drop_* / packets_bad / msgs_unknown, every refused TCP stream in one
+ * of tcp_bad_input / tcp_encrypted / tcp_too_big / tcp_refused_full.
+ */
+static void
+cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
+{
+	struct swim_stats ss;
+	struct dp_stats ds;
+	struct cp_sync_stats ts;
+	/* pointers: the structs are filled below */
+	const struct {
+		const char *key;
+		const uint64_t *v;
+	} *e, tab[] = {
+		{"packets_in", &ss.packets_in},
+		{"packets_bad", &ss.packets_bad},
+		{"msgs_unknown", &ss.msgs_unknown},
+		{"dp_rx", &ds.rx_pkts},
+		{"dp_drop_malformed", &ds.drop_malformed},
+		{"dp_drop_too_big", &ds.drop_too_big},
+		{"dp_drop_ring_full", &ds.drop_ring_full},
+		{"dp_acks_fast", &ds.acks_fast},
+		{"tcp_accepted", &ts.accepted},
+		{"tcp_bad_input", &ts.bad_input},
+		{"tcp_encrypted", &ts.encrypted},
+		{"tcp_too_big", &ts.too_big},
+		{"tcp_timeouts", &ts.timeouts},
+		{"tcp_refused_full", &ts.refused_full},
+		{"push_pulls_in", &ts.in_push_pull},
+		{"tcp_out_failed", &ts.out_failed},
+	};
+
+	swim_get_stats(cp->swim, &ss);
+	dp_get_stats(cp->dp, &ds);
+	cp_sync_get_stats(cp->sync, &ts);
+	for (e = tab; e < tab + sizeof(tab) / sizeof(tab[0]); e++)
+		cp_ops_emit_u64(emit, arg, "gossipd", e->key, *e->v);
+}
+
 static int
 cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 {
 	struct cp *cp = ctx;
 	struct serf_stats sf;
-	struct swim_stats ss;
-	struct dp_stats ds;
-	struct cp_sync_stats ts;
 
-	cp_sync_get_stats(cp->sync, &ts);
 	serf_get_stats(cp->serf, &sf);
-	swim_get_stats(cp->swim, &ss);
-	dp_get_stats(cp->dp, &ds);
 	emit(arg, "agent", "name", cp->cfg.name);
-	emit(arg, "runtime", "os", "linux");
-	emit(arg, "runtime", "arch", CP_OPS_ARCH);
-	emit(arg, "runtime", "version", "gossipd " CP_OPS_VERSION);
+	cp_ops_stats_runtime(emit, arg);
 	cp_ops_emit_u64(emit, arg, "serf", "members", sf.members);
 	cp_ops_emit_u64(emit, arg, "serf", "failed", sf.failed);
 	cp_ops_emit_u64(emit, arg, "serf", "left", sf.left);
@@ -344,30 +419,23 @@ cp_ops_stats(void *ctx, cp_rpc_stat_emit_f emit, void *arg)
 	cp_ops_emit_u64(emit, arg, "serf", "query_time", sf.query_time);
 	cp_ops_emit_u64(emit, arg, "serf", "health_score",
 			swim_awareness_score(cp->swim));
+	/* One broadcast queue carries intents, events and queries here. */
 	cp_ops_emit_u64(emit, arg, "serf", "intent_queue",
 			swim_broadcast_queue_len(cp->swim));
+	emit(arg, "serf", "event_queue", "0");
+	emit(arg, "serf", "query_queue", "0");
+	cp_ops_emit_u64(emit, arg, "serf", "coordinate_resets",
+			sf.coordinate_resets);
 	/* as the agent: "true" when a keyring is installed */
 	emit(arg, "serf", "encrypted",
 	     cp->cfg.keyring != NULL ? "true" : "false");
-	cp_ops_emit_u64(emit, arg, "gossipd", "packets_in", ss.packets_in);
-	cp_ops_emit_u64(emit, arg, "gossipd", "packets_bad", ss.packets_bad);
-	cp_ops_emit_u64(emit, arg, "gossipd", "dp_rx", ds.rx_pkts);
-	cp_ops_emit_u64(emit, arg, "gossipd", "dp_drop_malformed",
-			ds.drop_malformed);
-	cp_ops_emit_u64(emit, arg, "gossipd", "dp_drop_ring_full",
-			ds.drop_ring_full);
-	cp_ops_emit_u64(emit, arg, "gossipd", "dp_acks_fast", ds.acks_fast);
-	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_accepted", ts.accepted);
-	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_bad_input", ts.bad_input);
-	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_encrypted", ts.encrypted);
-	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_timeouts", ts.timeouts);
-	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_refused_full",
-			ts.refused_full);
-	cp_ops_emit_u64(emit, arg, "gossipd", "push_pulls_in",
-			ts.in_push_pull);
-	cp_ops_emit_u64(emit, arg, "gossipd", "tcp_out_failed", ts.out_failed);
+	cp_ops_stats_gossipd(cp, emit, arg);
+	/* Always present, even empty ({}), as the agent sends them; we run
+	 * no event handlers. */
+	emit(arg, "tags", NULL, NULL);
 	for (unsigned i = 0; i < cp->cfg.nb_tags; i++)
 		emit(arg, "tags", cp->cfg.tags[i].key, cp->cfg.tags[i].value);
+	emit(arg, "event_handlers", NULL, NULL);
 	return 0;
 }
 
@@ -403,6 +471,37 @@ cp_ops_respond(void *ctx, uint64_t handle, const uint8_t *payload,
 	return cp_serf_respond(ctx, handle, payload, payload_len);
 }
 
+_Static_assert(CP_RPC_COORD_DIM_MAX >= SERF_COORD_DIM_MAX,
+	       "a Serf coordinate fits a get-coordinate reply");
+
+/*
+ * get-coordinate (`serf rtt`): serf's GetCachedCoordinate, which holds our
+ * own coordinate and the last one each member sent in an ack. -ENOENT
+ * (Ok:false) for an unknown node, one that never sent a coordinate, or
+ * when coordinates are disabled, as the agent answers.
+ */
+static int
+cp_ops_coordinate(void *ctx, const char *node, struct cp_rpc_coord *out)
+{
+	struct cp *cp = ctx;
+	struct serf_member_info m;
+	const struct serf_coord *c;
+
+	if (serf_coordinate(cp->serf) == NULL ||
+	    serf_member_find(cp->serf, node, strlen(node), &m) != 0)
+		return -ENOENT;
+	c = m.coord;
+	if (c == NULL || c->dim == 0 || c->dim > SERF_COORD_DIM_MAX)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->vec, c->vec, c->dim * sizeof(c->vec[0]));
+	out->dim = c->dim;
+	out->error = c->error;
+	out->adjustment = c->adjustment;
+	out->height = c->height;
+	return 0;
+}
+
 void
 cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops)
 {
@@ -417,4 +516,5 @@ cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops)
 	ops->user_event = cp_ops_user_event;
 	ops->query = cp_ops_query;
 	ops->respond = cp_ops_respond;
+	ops->coordinate = cp_ops_coordinate;
 }
