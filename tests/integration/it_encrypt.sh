@@ -6,8 +6,10 @@
 #
 #   serf sa, serf sb (-encrypt=KEY)  <->  gossipd g (--encrypt KEY)
 #                                    <->  gossipd h (--keyring-file [KEY, OLD])
+#   serf sc (-encrypt=KEY) joins through g
 #
 # Checks: everyone lists everyone alive (push/pull over sealed streams),
+# tags cross in both directions, a serf agent can join through gossipd,
 # still alive after several probe rounds (sealed UDP pings and acks both
 # ways); a gossipd with a wrong key or none cannot join (exit 1) and is
 # never listed; a malformed key exits 2 with one line; SIGINT of g shows
@@ -81,6 +83,12 @@ status_of() {
 		awk -v n="$2" '$1 == n { print $3 }'
 }
 
+# Does the agent at RPC port $1 list $2 with tag $3 (k=v)?
+has_tag() {
+	timeout 5 "$SERF" members -rpc-addr="127.0.0.1:$1" -tag "$3" \
+		2>/dev/null | awk -v n="$2" '$1 == n { f = 1 } END { exit !f }'
+}
+
 # Wait (bounded by $4 seconds) until $1 sees $2 with status $3.
 wait_status() {
 	local end=$((SECONDS + $4))
@@ -102,7 +110,7 @@ P_H=$(free_port); R_H=$(free_port)
 
 note "serf sa :$P_SA, sb :$P_SB; gossipd g :$P_G, h :$P_H (logs $LOG)"
 "$SERF" agent -node=sa -bind="127.0.0.1:$P_SA" -rpc-addr="127.0.0.1:$R_SA" \
-	-encrypt="$KEY" >"$LOG/sa.log" 2>&1 &
+	-encrypt="$KEY" -tag role=serf >"$LOG/sa.log" 2>&1 &
 PIDS+=($!)
 check "serf sa is up" 'wait_status $R_SA sa alive 15'
 "$SERF" agent -node=sb -bind="127.0.0.1:$P_SB" -rpc-addr="127.0.0.1:$R_SB" \
@@ -112,7 +120,8 @@ check "serf sb joins sa (encrypted serf cluster)" \
 	'wait_status $R_SA sb alive 15 && wait_status $R_SB sa alive 15'
 
 "$GOSSIPD" --name g --bind "127.0.0.1:$P_G" --rpc-addr "127.0.0.1:$R_G" \
-	--encrypt "$KEY" --join "127.0.0.1:$P_SA" >"$LOG/g.log" 2>&1 &
+	--encrypt "$KEY" --tag role=web --join "127.0.0.1:$P_SA" \
+	>"$LOG/g.log" 2>&1 &
 G_PID=$!
 PIDS+=($G_PID)
 printf '[\n  "%s",\n  "%s"\n]\n' "$KEY" "$OLD" >"$LOG/keyring.json"
@@ -127,6 +136,19 @@ check "g lists sa alive" 'wait_status $R_G sa alive 15'
 check "g lists sb alive" 'wait_status $R_G sb alive 15'
 check "sa lists gossipd h (keyring file) alive" 'wait_status $R_SA h alive 15'
 check "h lists g alive" 'wait_status $R_H g alive 15'
+check "sa lists g with its tag role=web" 'has_tag $R_SA g role=web'
+check "g lists sa with its tag role=serf" 'has_tag $R_G sa role=serf'
+
+# The other direction: an encrypted serf agent joins through gossipd.
+P_SC=$(free_port); R_SC=$(free_port)
+"$SERF" agent -node=sc -bind="127.0.0.1:$P_SC" -rpc-addr="127.0.0.1:$R_SC" \
+	-encrypt="$KEY" -join="127.0.0.1:$P_G" >"$LOG/sc.log" 2>&1 &
+PIDS+=($!)
+check "serf sc joins through gossipd g (g lists sc alive)" \
+	'wait_status $R_G sc alive 15'
+check "  ... and sa learns of sc" 'wait_status $R_SA sc alive 15'
+check "  ... and sc lists g and sa alive" \
+	'wait_status $R_SC g alive 15 && wait_status $R_SC sa alive 15'
 
 # Probes run every second: after several rounds nobody is suspect.
 sleep 6
@@ -136,10 +158,11 @@ check "after 6 s of sealed probes sb still lists h alive" \
 	'[ "$(status_of $R_SB h)" = alive ]'
 check "after 6 s g still lists sb alive" '[ "$(status_of $R_G sb)" = alive ]'
 check "serf logged no decrypt failure" \
-	'! grep -qi "decrypt" "$LOG/sa.log" "$LOG/sb.log"'
+	'! grep -qi "decrypt" "$LOG/sa.log" "$LOG/sb.log" "$LOG/sc.log"'
 # UDP itself works: no TCP-only fallback warning, no suspicion.
 check "serf saw no UDP probe failure (no fallback, no suspect)" \
-	'! grep -qiE "misconfigured|suspect" "$LOG/sa.log" "$LOG/sb.log"'
+	'! grep -qiE "misconfigured|suspect" "$LOG/sa.log" "$LOG/sb.log" \
+	 "$LOG/sc.log"'
 
 # gossipd's own counters (serf info): serf's sealed pings were opened
 # and acked on the dataplane thread, and no datagram failed to open.
