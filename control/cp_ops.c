@@ -363,12 +363,14 @@ cp_ops_stats_runtime(cp_rpc_stat_emit_f emit, void *arg)
 /*
  * gossipd's own counters, a section the agent does not have (the serf CLI
  * prints any section): every malformed datagram lands in exactly one of
- * dp_drop_* / packets_bad / msgs_unknown, every refused TCP stream in one
- * of tcp_bad_input / tcp_encrypted / tcp_too_big / tcp_refused_full.
+ * dp_drop_* / packets_bad / msgs_unknown / serf_msgs_* (a user message
+ * Serf cannot decode), every refused TCP stream in one of tcp_bad_input /
+ * tcp_encrypted / tcp_too_big / tcp_refused_full.
  */
 static void
 cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 {
+	struct serf_stats sf;
 	struct swim_stats ss;
 	struct dp_stats ds;
 	struct cp_sync_stats ts;
@@ -380,6 +382,8 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"packets_in", &ss.packets_in},
 		{"packets_bad", &ss.packets_bad},
 		{"msgs_unknown", &ss.msgs_unknown},
+		{"serf_msgs_bad", &sf.msgs_bad},
+		{"serf_msgs_unknown", &sf.msgs_unknown},
 		{"dp_rx", &ds.rx_pkts},
 		{"dp_drop_malformed", &ds.drop_malformed},
 		{"dp_drop_too_big", &ds.drop_too_big},
@@ -395,6 +399,7 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"tcp_out_failed", &ts.out_failed},
 	};
 
+	serf_get_stats(cp->serf, &sf);
 	swim_get_stats(cp->swim, &ss);
 	dp_get_stats(cp->dp, &ds);
 	cp_sync_get_stats(cp->sync, &ts);
