@@ -71,7 +71,10 @@ if "$CTL" --rpc-addr "$GRPC" members --json | python3 -c '
 import json, sys
 d = {m["name"]: m for m in json.load(sys.stdin)}
 assert sorted(d) == ["g1", "serf1"], d
-assert isinstance(d["g1"]["incarnation"], int), d
+for m in d.values():
+    assert sorted(m) == ["addr", "incarnation", "name", "port", "status",
+                         "tags"], m
+    assert isinstance(m["incarnation"], int) and m["incarnation"] >= 1, m
 assert d["serf1"]["tags"] == {"role": "web"}, d'; then
 	ok "gossipctl members --json through gossipd (incarnation set)"
 else
