@@ -11,9 +11,10 @@
 
 #include "dp_internal.h"
 #include "swim_wire.h"
+#include "swim_wire_ping.h"
 
-/* Big enough for an ack: map header, two keys, a 256-byte payload, SeqNo. */
-#define DP_FP_ACK_MAX 320
+/* An ack's map ends with this key and SeqNo's value (wire.md 5.2). */
+static const uint8_t dp_fp_seq_key[] = { 0xa5, 'S', 'e', 'q', 'N', 'o' };
 
 void
 dp_fp_init(struct dp_fp *fp)
@@ -51,6 +52,44 @@ dp_fp_split_piggyback(struct dp_fp *fp)
 	return true;
 }
 
+static int dp_fp_encode_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
+			    size_t cap);
+
+/*
+ * Encode the ack for SeqNo 0, whose value is the single byte 00 at the
+ * end of the ack map, and cut that byte out: what is left around it is
+ * the template. Anything unexpected leaves no template (the slow path).
+ */
+static void
+dp_fp_make_tmpl(struct dp_fp *fp)
+{
+	struct dp_fp_tmpl *t = &fp->tmpl;
+	size_t seq_at;		/* offset of SeqNo's value byte */
+	size_t ack_len;
+	int n;
+
+	t->head_len = 0;
+	n = dp_fp_encode_ack(fp, 0, t->bytes, sizeof(t->bytes));
+	if (n < 0)
+		return;
+	if (fp->nb_parts == 0) {
+		ack_len = (size_t)n;
+		seq_at = ack_len - 1;
+	} else {
+		ack_len = (size_t)t->bytes[2] << 8 | t->bytes[3];
+		seq_at = 2 + 2 * (1 + (size_t)fp->nb_parts) + ack_len - 1;
+	}
+	if (ack_len < 1 + sizeof(dp_fp_seq_key) + 1 || seq_at >= (size_t)n ||
+	    t->bytes[seq_at] != 0x00 ||
+	    memcmp(t->bytes + seq_at - sizeof(dp_fp_seq_key), dp_fp_seq_key,
+		   sizeof(dp_fp_seq_key)) != 0)
+		return;
+	t->tail_len = (uint16_t)((size_t)n - seq_at - 1);
+	memmove(t->bytes + seq_at, t->bytes + seq_at + 1, t->tail_len);
+	t->part_len = fp->nb_parts == 0 ? 0 : (uint16_t)(ack_len - 1);
+	t->head_len = (uint16_t)seq_at;
+}
+
 void
 dp_fp_set_snapshot(struct dp_fp *fp, const struct dp_snapshot *snap,
 		   uint64_t gen)
@@ -66,6 +105,7 @@ dp_fp_set_snapshot(struct dp_fp *fp, const struct dp_snapshot *snap,
 	fp->nb_parts = 0;
 	if (!dp_fp_split_piggyback(fp))
 		fp->nb_parts = 0;
+	dp_fp_make_tmpl(fp);
 }
 
 bool
@@ -73,6 +113,10 @@ dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub)
 {
 	uint64_t gen = fp->gen;
 
+	/* The common case, nothing new, without a call; pairs with the
+	 * store-release of gen in dp_publish, as dp_snap_read's own load. */
+	if (atomic_load_explicit(&pub->gen, memory_order_acquire) == gen)
+		return false;
 	/* into a scratch copy: a torn read must not clobber the good one */
 	if (!dp_snap_read(pub, &gen, &fp->next))
 		return false;
@@ -80,8 +124,9 @@ dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub)
 	return true;
 }
 
-int
-dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
+/* The ack through the general encoders: the reference for the template. */
+static int
+dp_fp_encode_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
 	uint8_t ack[DP_FP_ACK_MAX];
 	struct swim_msg m = { .type = SWIM_MSG_ACK };
@@ -103,6 +148,56 @@ dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 	n = swim_wire_encode_compound(fp->parts, 1 + fp->nb_parts, out, cap);
 	fp->parts[0].ptr = NULL;
 	return n;
+}
+
+/* v in go-msgpack's smallest unsigned encoding. @retval bytes (1..5) */
+static size_t
+dp_fp_put_uint(uint8_t *p, uint32_t v)
+{
+	if (v <= 0x7f) {
+		p[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v <= 0xff) {
+		p[0] = 0xcc;
+		p[1] = (uint8_t)v;
+		return 2;
+	}
+	if (v <= 0xffff) {
+		p[0] = 0xcd;
+		p[1] = (uint8_t)(v >> 8);
+		p[2] = (uint8_t)v;
+		return 3;
+	}
+	p[0] = 0xce;
+	p[1] = (uint8_t)(v >> 24);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 8);
+	p[4] = (uint8_t)v;
+	return 5;
+}
+
+int
+dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
+{
+	const struct dp_fp_tmpl *t = &fp->tmpl;
+	uint8_t seq[5];
+	size_t n;
+
+	if (t->head_len == 0)
+		return dp_fp_encode_ack(fp, seq_no, out, cap);
+	n = dp_fp_put_uint(seq, seq_no);
+	if ((size_t)t->head_len + n + t->tail_len > cap)
+		return SWIM_WIRE_E_NOSPACE;
+	memcpy(out, t->bytes, t->head_len);
+	memcpy(out + t->head_len, seq, n);
+	memcpy(out + t->head_len + n, t->bytes + t->head_len, t->tail_len);
+	if (t->part_len != 0) {
+		/* the ack part's length in the compound header */
+		out[2] = (uint8_t)((t->part_len + n) >> 8);
+		out[3] = (uint8_t)(t->part_len + n);
+	}
+	return (int)(t->head_len + n + t->tail_len);
 }
 
 /* True when the whole datagram is the one ping find_ping found: a bare ping,
@@ -176,8 +271,8 @@ dp_fp_process(struct dp_fp *fp, const uint8_t *buf, size_t len,
 		return DP_FP_PASS;	/* nothing published, or fast path off */
 	if (!dp_fp_udp_type(buf, len))
 		return DP_FP_MALFORMED;
-	rc = swim_wire_find_ping(buf, len, fp->snap.name, fp->name_len,
-				 &ping);
+	rc = swim_wire_match_ping(buf, len, fp->snap.name, fp->name_len,
+				  &ping);
 	if (rc < 0)
 		return DP_FP_MALFORMED;
 	if (rc == 0)

@@ -24,6 +24,11 @@ struct dp_snap_pub;
 
 /** Most piggyback parts one ack carries: a compound holds 255 parts. */
 #define DP_FP_MAX_PARTS 254
+/** Largest bare ack: map header, two keys, a 256-byte payload, SeqNo. */
+#define DP_FP_ACK_MAX 320
+/** Largest ack with piggyback: compound header, ack, every part. */
+#define DP_FP_TMPL_MAX (2 + 2 * (1 + DP_FP_MAX_PARTS) + DP_FP_ACK_MAX + \
+			sizeof(((struct dp_snapshot *)0)->piggyback))
 
 /** What to do with a received datagram after the fast path looked at it. */
 enum dp_fp_verdict {
@@ -36,6 +41,19 @@ enum dp_fp_verdict {
 	DP_FP_VERDICT_COUNT,
 };
 
+/**
+ * The ack to any SeqNo, encoded once per snapshot. Its SeqNo is the last
+ * key of the ack map ("Payload" < "SeqNo"), so an ack is head, the
+ * SeqNo's smallest uint encoding, tail (the piggyback parts, if any);
+ * in a compound the ack part's length in the header grows with it.
+ */
+struct dp_fp_tmpl {
+	uint16_t head_len;	/* bytes before the SeqNo; 0: no template */
+	uint16_t tail_len;	/* bytes after it */
+	uint16_t part_len;	/* compound: ack part without SeqNo; 0: bare */
+	uint8_t bytes[DP_FP_TMPL_MAX];	/* head, then tail */
+};
+
 /** One lcore's private fast-path state. */
 struct dp_fp {
 	uint64_t gen;			/* generation of snap; 0: none yet */
@@ -46,27 +64,32 @@ struct dp_fp {
 	struct swim_str parts[1 + DP_FP_MAX_PARTS]; /* [0]: the ack itself;
 						     * the rest point into
 						     * snap.piggyback */
+	struct dp_fp_tmpl tmpl;		/* the ack, built from snap */
 };
 
 /** Start with no snapshot: every packet goes to control. */
 void dp_fp_init(struct dp_fp *fp);
 
 /**
- * Adopt snap (a private copy control published): cache the name length
- * and split the piggyback blob into parts. A malformed blob (a part of
- * length 0 or past the end) is ignored: acks then go out bare.
+ * Adopt snap (a private copy control published): cache the name length,
+ * split the piggyback blob into parts and pre-encode the ack template.
+ * A malformed blob (a part of length 0 or past the end) is ignored: acks
+ * then go out bare.
  */
 void dp_fp_set_snapshot(struct dp_fp *fp, const struct dp_snapshot *snap,
 			uint64_t gen);
 
 /**
- * Pick up a newer published snapshot, if any, without blocking.
+ * Pick up a newer published snapshot, if any, without blocking. Call it
+ * once per received burst: with nothing new it is one acquire load.
  * @retval true when fp changed.
  */
 bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
 
 /**
- * Build the ack for seq_no (payload and piggyback from the snapshot).
+ * Build the ack for seq_no (payload and piggyback from the snapshot),
+ * byte for byte what swim_wire_encode_msg and swim_wire_encode_compound
+ * give, from the template when there is one.
  * @retval bytes written to out, or a negative swim_wire_err.
  */
 int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,

@@ -73,62 +73,130 @@ st32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* Fold a wide ones' complement accumulator into 16 bits. */
-static uint16_t
+/* Fold a 64-bit ones' complement accumulator into 16 bits: each step
+ * adds the high half to the low one, a carry at most one bit wide. */
+static inline uint16_t
 csum_fold(uint64_t sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/* sum + w with the carry out added back in (end-around carry): an add
+ * and an add-with-carry on x86-64 and arm64. */
+static inline uint64_t
+csum_add(uint64_t sum, uint64_t w)
+{
+	sum += w;
+	return sum + (sum < w);
+}
+
+static inline uint64_t
+ld64n(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint32_t
+ld32n(const uint8_t *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * Ones' complement sum of len bytes taken as native-order 16-bit words,
+ * unfolded: 64-bit words with end-around carry, 32 bytes a turn, then
+ * the tail by halves. Summing wider words and folding at the end gives
+ * the same 16-bit sum, and a ones' complement sum is byte-order
+ * independent up to one final swap (RFC 1071 2(B), 2(C)).
+ */
+static inline uint64_t
+csum_partial(const uint8_t *p, size_t len, uint64_t sum)
+{
+	for (; len >= 32; p += 32, len -= 32) {
+		sum = csum_add(sum, ld64n(p));
+		sum = csum_add(sum, ld64n(p + 8));
+		sum = csum_add(sum, ld64n(p + 16));
+		sum = csum_add(sum, ld64n(p + 24));
+	}
+	if (len & 16) {
+		sum = csum_add(sum, ld64n(p));
+		sum = csum_add(sum, ld64n(p + 8));
+		p += 16;
+	}
+	if (len & 8) {
+		sum = csum_add(sum, ld64n(p));
+		p += 8;
+	}
+	if (len & 4) {
+		sum = csum_add(sum, ld32n(p));
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t w;
+
+		memcpy(&w, p, 2);
+		sum = csum_add(sum, w);
+		p += 2;
+	}
+	if (len & 1) {
+		uint8_t last[2] = { p[0], 0 };
+		uint16_t w;
+
+		memcpy(&w, last, 2);
+		sum = csum_add(sum, w);
+	}
+	return sum;
+}
+
+/* A folded native-order sum in host order (big-endian words), plus seed. */
+static inline uint16_t
+csum_finish(uint64_t sum, uint32_t seed)
+{
+	uint16_t native = csum_fold(sum);
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	native = __builtin_bswap16(native);
+#endif
+	return csum_fold((uint64_t)native + seed);
 }
 
 uint16_t
 dp_pkt_csum(const void *data, size_t len, uint32_t seed)
 {
-	const uint8_t *p = data;
-	uint64_t sum = 0;
-	uint16_t native;
+	return csum_finish(csum_partial(data, len, 0), seed);
+}
 
-	/*
-	 * Sum native-order words, 16 bytes a turn as four 32-bit halves of
-	 * two 64-bit loads (no carry lost: len < 2^16), then 4 at a time;
-	 * a ones' complement sum is byte-order independent up to one final
-	 * swap (RFC 1071 §2(B)).
-	 */
-	for (; len >= 16; p += 16, len -= 16) {
-		uint64_t a, b;
+/* Whether a 20-byte IPv4 header (no options) sums to 0xffff: five 32-bit
+ * words cannot overflow a 64-bit sum, so no carries to add back. */
+static inline bool
+ip4_hdr20_ok(const uint8_t *ip)
+{
+	uint64_t sum = (uint64_t)ld32n(ip) + ld32n(ip + 4) + ld32n(ip + 8) +
+		       ld32n(ip + 12) + ld32n(ip + 16);
 
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) +
-		       (b >> 32);
-	}
-	for (; len >= 4; p += 4, len -= 4) {
-		uint32_t w;
+	return csum_fold(sum) == 0xffff;
+}
 
-		memcpy(&w, p, 4);
-		sum += w;
-	}
-	if (len >= 2) {
-		uint16_t w;
+/* The checksum of the header dp_pkt_build_udp4_hdrs writes, summed from
+ * its fields (host order) rather than read back from the buffer. */
+static inline uint16_t
+ip4_hdr_csum(uint16_t tot_len, uint32_t src, uint32_t dst)
+{
+	uint64_t sum = 0x4500u + tot_len + IP4_DF +
+		       (IP4_TTL << 8 | DP_IPPROTO_UDP) + (src >> 16) +
+		       (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
 
-		memcpy(&w, p, 2);
-		sum += w;
-		p += 2;
-		len -= 2;
-	}
-	if (len == 1) {
-		uint8_t last[2] = { p[0], 0 };
-		uint16_t w;
-
-		memcpy(&w, last, 2);
-		sum += w;
-	}
-	native = csum_fold(sum);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	native = __builtin_bswap16(native);
-#endif
-	return csum_fold((uint64_t)native + seed);
+	return (uint16_t)~csum_fold(sum);
 }
 
 bool
@@ -234,7 +302,8 @@ parse_ipv4_hdr(const uint8_t *frame, size_t len, size_t *ip_end,
 	tot = ld16(ip + 2);
 	if (tot < ihl || tot > avail)
 		return check_fail(v, DP_PKT_DROP_IP_TOTLEN);
-	if (dp_pkt_csum(ip, ihl, 0) != 0xffff)
+	if (ihl == DP_IPV4_HLEN ? !ip4_hdr20_ok(ip) :
+				 dp_pkt_csum(ip, ihl, 0) != 0xffff)
 		return check_fail(v, DP_PKT_DROP_IP_CSUM);
 	if (ld16(ip + 6) & (IP4_MF | IP4_OFFMASK))
 		return check_fail(v, DP_PKT_DROP_IP_FRAGMENT);
@@ -357,9 +426,10 @@ dp_pkt_build_garp(uint8_t *buf, size_t cap, const struct dp_pkt_self *self)
 	return dp_pkt_build_arp_request(buf, cap, self, self->ip);
 }
 
-int
-dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
-		       size_t payload_len)
+/* dp_pkt_build_udp4_hdrs, inlined into the in-place reply. */
+static inline int
+build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
+		size_t payload_len)
 {
 	uint8_t *ip = buf + DP_ETH_HLEN;
 	uint8_t *u = ip + DP_IPV4_HLEN;
@@ -380,10 +450,11 @@ dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 	st16(ip + 6, IP4_DF);
 	ip[8] = IP4_TTL;
 	ip[9] = DP_IPPROTO_UDP;
-	st16(ip + 10, 0);
+	st16(ip + 10, ip4_hdr_csum((uint16_t)(DP_IPV4_HLEN + DP_UDP_HLEN +
+					     payload_len),
+				   h->src_ip, h->dst_ip));
 	st32(ip + 12, h->src_ip);
 	st32(ip + 16, h->dst_ip);
-	st16(ip + 10, (uint16_t)~dp_pkt_csum(ip, DP_IPV4_HLEN, 0));
 	st16(u, h->src_port);
 	st16(u + 2, h->dst_port);
 	st16(u + 4, (uint16_t)(DP_UDP_HLEN + payload_len));
@@ -401,8 +472,16 @@ dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 }
 
 int
-dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
-		  const uint8_t *payload, size_t payload_len)
+dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
+		       size_t payload_len)
+{
+	return build_udp4_hdrs(buf, cap, h, payload_len);
+}
+
+/* dp_pkt_build_udp4, inlined into the in-place reply. */
+static inline int
+build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
+	   const uint8_t *payload, size_t payload_len)
 {
 	if (payload_len > 0xffff - DP_IPV4_HLEN - DP_UDP_HLEN)
 		return -EMSGSIZE;
@@ -410,7 +489,14 @@ dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 		return -ENOSPC;
 	if (payload_len > 0)
 		memmove(buf + DP_UDP4_PAYLOAD_OFF, payload, payload_len);
-	return dp_pkt_build_udp4_hdrs(buf, cap, h, payload_len);
+	return build_udp4_hdrs(buf, cap, h, payload_len);
+}
+
+int
+dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
+		  const uint8_t *payload, size_t payload_len)
+{
+	return build_udp4(buf, cap, h, payload, payload_len);
 }
 
 int
@@ -431,5 +517,5 @@ dp_pkt_udp4_reply(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
 	h.dst_ip = dst_ip;
 	h.src_port = self->port;
 	h.dst_port = dst_port;
-	return dp_pkt_build_udp4(buf, cap, &h, payload, payload_len);
+	return build_udp4(buf, cap, &h, payload, payload_len);
 }

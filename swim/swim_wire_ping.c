@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ping recognizer of the dataplane's fast path (swim_wire_ping.h).
+ *
+ * It reads only what go-msgpack writes for a ping (wire.md 5.1):
+ *
+ *   00 8N  a4"Node" <str>  a5"SeqNo" <uint>  aa"SourceAddr" <str>
+ *          aa"SourceNode" <str>  aa"SourcePort" <uint>   (any order)
+ *
+ * with fixstr keys, each at most once, fixstr/str16 strings and
+ * fixint/uint8/16/32 integers. On those it gives exactly what the general
+ * decoder gives (same slices, same values, zeros for absent keys); on
+ * anything else (map16, nil, bin, signed ints, unknown or repeated keys,
+ * the CRC wrapper, nested compounds, any bound it cannot meet) it says
+ * "general" and swim_wire_find_ping decides, errors included. Every read
+ * is checked against the end of the part first.
+ */
+#include "swim_wire_ping.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+/* What the scan of one ping part concluded. */
+enum swim_ping_scan {
+	SWIM_PING_OTHER = 0,	/* a well-formed ping for another node */
+	SWIM_PING_OURS = 1,	/* a ping for us: *ping is filled */
+	SWIM_PING_GENERAL = 2,	/* not a layout we read: ask the decoder */
+};
+
+/* The ping's keys; bit positions in the scan's "seen" mask. */
+enum swim_ping_key {
+	SWIM_PK_NODE,
+	SWIM_PK_SEQ_NO,
+	SWIM_PK_SOURCE_ADDR,
+	SWIM_PK_SOURCE_NODE,
+	SWIM_PK_SOURCE_PORT,
+	SWIM_PK_NONE,
+};
+
+/* 4 bytes as one native word: the compiler folds literals to constants. */
+static inline uint32_t
+swim_ping_ld32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t
+swim_ping_ld64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Whether the n (5..12) bytes of lit start at p (n bytes readable): two
+ * overlapping word compares, against constants once inlined. */
+static inline bool
+swim_ping_lit(const uint8_t *p, const char *lit, size_t n)
+{
+	if (n <= 8)
+		return swim_ping_ld32(p) == swim_ping_ld32(lit) &&
+		       swim_ping_ld32(p + n - 4) == swim_ping_ld32(lit + n - 4);
+	return swim_ping_ld64(p) == swim_ping_ld64(lit) &&
+	       swim_ping_ld32(p + n - 4) == swim_ping_ld32(lit + n - 4);
+}
+
+/* Which key the klen bytes at k spell: a word compare or three. */
+static inline enum swim_ping_key
+swim_ping_key(const uint8_t *k, unsigned klen)
+{
+	uint32_t tail;
+
+	if (klen == 4)
+		return swim_ping_ld32(k) == swim_ping_ld32("Node") ?
+		       SWIM_PK_NODE : SWIM_PK_NONE;
+	if (klen == 5)
+		return swim_ping_ld32(k) == swim_ping_ld32("SeqN") &&
+		       k[4] == 'o' ? SWIM_PK_SEQ_NO : SWIM_PK_NONE;
+	if (klen != 10 || swim_ping_ld32(k) != swim_ping_ld32("Sour") ||
+	    swim_ping_ld32(k + 2) != swim_ping_ld32("urce"))
+		return SWIM_PK_NONE;
+	tail = swim_ping_ld32(k + 6);
+	if (tail == swim_ping_ld32("Addr"))
+		return SWIM_PK_SOURCE_ADDR;
+	if (tail == swim_ping_ld32("Node"))
+		return SWIM_PK_SOURCE_NODE;
+	return tail == swim_ping_ld32("Port") ? SWIM_PK_SOURCE_PORT :
+						SWIM_PK_NONE;
+}
+
+/* A fixstr or str16 value at *pos (< end). @retval false otherwise. */
+static inline bool
+swim_ping_str(const uint8_t **pos, const uint8_t *end, struct swim_str *s)
+{
+	const uint8_t *p = *pos;
+	size_t n;
+
+	if ((p[0] & 0xe0) == 0xa0) {
+		n = p[0] & 0x1f;
+		p++;
+	} else if (p[0] == 0xda && end - p >= 3) {
+		n = (size_t)p[1] << 8 | p[2];
+		p += 3;
+	} else {
+		return false;
+	}
+	if ((size_t)(end - p) < n)
+		return false;
+	s->ptr = p;
+	s->len = (uint32_t)n;
+	*pos = p + n;
+	return true;
+}
+
+/* A positive fixint, uint8, uint16 or, if max_tag is 0xce, uint32 at
+ * *pos (< end). @retval false for any other encoding or a short read. */
+static inline bool
+swim_ping_uint(const uint8_t **pos, const uint8_t *end, uint8_t max_tag,
+	       uint32_t *v)
+{
+	const uint8_t *p = *pos;
+	size_t avail = (size_t)(end - p);
+
+	if (p[0] <= 0x7f) {
+		*v = p[0];
+		*pos = p + 1;
+		return true;
+	}
+	if (p[0] == 0xcc && avail >= 2) {
+		*v = p[1];
+		*pos = p + 2;
+		return true;
+	}
+	if (p[0] == 0xcd && avail >= 3) {
+		*v = (uint32_t)p[1] << 8 | p[2];
+		*pos = p + 3;
+		return true;
+	}
+	if (p[0] == 0xce && max_tag >= 0xce && avail >= 5) {
+		*v = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+		     (uint32_t)p[3] << 8 | p[4];
+		*pos = p + 5;
+		return true;
+	}
+	return false;
+}
+
+/* The value of key k at *pos (< end) into m. @retval false: general. */
+static inline bool
+swim_ping_value(const uint8_t **pos, const uint8_t *end,
+		enum swim_ping_key k, struct swim_ping *m)
+{
+	uint32_t v;
+
+	switch (k) {
+	case SWIM_PK_NODE:
+		return swim_ping_str(pos, end, &m->node);
+	case SWIM_PK_SEQ_NO:
+		return swim_ping_uint(pos, end, 0xce, &m->seq_no);
+	case SWIM_PK_SOURCE_ADDR:
+		return swim_ping_str(pos, end, &m->source_addr);
+	case SWIM_PK_SOURCE_NODE:
+		return swim_ping_str(pos, end, &m->source_node);
+	case SWIM_PK_SOURCE_PORT:
+		if (!swim_ping_uint(pos, end, 0xcd, &v))
+			return false;
+		m->source_port = (uint16_t)v;
+		return true;
+	case SWIM_PK_NONE:
+		break;
+	}
+	return false;
+}
+
+/* If key (fixstr tag and name, n bytes) is next at *pos, read it and its
+ * value into m. @retval 1 read, 0 another key, -1 a value for general. */
+static inline int
+swim_ping_next(const uint8_t **pos, const uint8_t *end, const char *key,
+	       size_t n, enum swim_ping_key k, struct swim_ping *m)
+{
+	const uint8_t *p = *pos;
+
+	/* the key, and at least the tag of its value */
+	if ((size_t)(end - p) <= n || !swim_ping_lit(p, key, n))
+		return 0;
+	*pos = p + n;
+	return swim_ping_value(pos, end, k, m) ? 1 : -1;
+}
+
+/* One step of swim_ping_sorted: key k if it is next. false: general. */
+static inline bool
+swim_ping_step(const uint8_t **pos, const uint8_t *end, const char *key,
+	       size_t n, enum swim_ping_key k, struct swim_ping *m,
+	       unsigned *nb)
+{
+	int rc;
+
+	if (*nb == 0)
+		return true;
+	rc = swim_ping_next(pos, end, key, n, k, m);
+	if (rc < 0)
+		return false;
+	*nb -= (unsigned)rc;
+	return true;
+}
+
+/*
+ * The keys go-msgpack writes, in its order (sorted; the Source* ones only
+ * when set), straight-line with no key search: the usual ping is read
+ * here whole. *nb counts down the keys read, and *seen gets their bits.
+ * @retval false on a value only the general decoder may judge.
+ */
+static bool
+swim_ping_sorted(const uint8_t **pos, const uint8_t *end, unsigned *nb,
+		 unsigned *seen, struct swim_ping *m)
+{
+	unsigned left = *nb;
+	unsigned before;
+
+#define SWIM_PING_STEP(key, k)                                              \
+	do {                                                                \
+		before = left;                                              \
+		if (!swim_ping_step(pos, end, key, sizeof(key) - 1, k, m,   \
+				    &left))                                 \
+			return false;                                       \
+		if (left != before)                                         \
+			*seen |= 1u << (k);                                 \
+	} while (0)
+	SWIM_PING_STEP("\xa4Node", SWIM_PK_NODE);
+	SWIM_PING_STEP("\xa5SeqNo", SWIM_PK_SEQ_NO);
+	SWIM_PING_STEP("\xaaSourceAddr", SWIM_PK_SOURCE_ADDR);
+	SWIM_PING_STEP("\xaaSourceNode", SWIM_PK_SOURCE_NODE);
+	SWIM_PING_STEP("\xaaSourcePort", SWIM_PK_SOURCE_PORT);
+#undef SWIM_PING_STEP
+	*nb = left;
+	return true;
+}
+
+/* One ping part (buf[0] is the ping type, len >= 1). */
+static enum swim_ping_scan
+swim_ping_scan(const uint8_t *buf, size_t len, const char *name,
+	       size_t name_len, struct swim_ping *ping)
+{
+	const uint8_t *p = buf + 1;
+	const uint8_t *end = buf + len;
+	struct swim_ping m;
+	unsigned seen = 0;
+	unsigned nb;
+
+	if (p >= end || (p[0] & 0xf0) != 0x80)
+		return SWIM_PING_GENERAL;	/* not a fixmap */
+	memset(&m, 0, sizeof(m));
+	nb = *p++ & 0x0f;
+	if (!swim_ping_sorted(&p, end, &nb, &seen, &m))
+		return SWIM_PING_GENERAL;
+	/* what is left, in any order */
+	for (unsigned i = 0; i < nb; i++) {
+		enum swim_ping_key k;
+		unsigned klen;
+
+		if (p >= end || (p[0] & 0xe0) != 0xa0)
+			return SWIM_PING_GENERAL;	/* not a fixstr key */
+		klen = p[0] & 0x1f;
+		/* the key, and at least the tag of its value */
+		if ((size_t)(end - p) < 2 + (size_t)klen)
+			return SWIM_PING_GENERAL;
+		k = swim_ping_key(p + 1, klen);
+		if (k == SWIM_PK_NONE || (seen & 1u << k) != 0)
+			return SWIM_PING_GENERAL;
+		seen |= 1u << k;
+		p += 1 + klen;
+		if (!swim_ping_value(&p, end, k, &m))
+			return SWIM_PING_GENERAL;
+	}
+	/* memberlist answers an empty Node, ignores another's name */
+	if (m.node.len != 0 && (m.node.len != name_len ||
+				memcmp(m.node.ptr, name, name_len) != 0))
+		return SWIM_PING_OTHER;
+	*ping = m;
+	return SWIM_PING_OURS;
+}
+
+/* The ping parts of a top-level compound, in order, as the general walk
+ * visits them; a nested compound or a cut part table is its business. */
+static enum swim_ping_scan
+swim_ping_compound(const uint8_t *buf, size_t len, const char *name,
+		   size_t name_len, struct swim_ping *ping)
+{
+	const uint8_t *end = buf + len;
+	const uint8_t *pos;
+	unsigned nb;
+
+	if (len < 2 || buf[1] == 0 || len - 2 < 2 * (size_t)buf[1])
+		return SWIM_PING_GENERAL;
+	nb = buf[1];
+	pos = buf + 2 + 2 * (size_t)nb;
+	for (unsigned i = 0; i < nb; i++) {
+		size_t plen = (size_t)buf[2 + 2 * i] << 8 | buf[3 + 2 * i];
+		enum swim_ping_scan rc;
+
+		if ((size_t)(end - pos) < plen)
+			return SWIM_PING_GENERAL;
+		if (plen != 0 && pos[0] == SWIM_MSG_COMPOUND)
+			return SWIM_PING_GENERAL;
+		if (plen != 0 && pos[0] == SWIM_MSG_PING) {
+			rc = swim_ping_scan(pos, plen, name, name_len, ping);
+			if (rc != SWIM_PING_OTHER)
+				return rc;
+		}
+		pos += plen;
+	}
+	return SWIM_PING_OTHER;
+}
+
+int
+swim_wire_match_ping(const uint8_t *buf, size_t len, const char *name,
+		     size_t name_len, struct swim_ping *ping)
+{
+	enum swim_ping_scan rc = SWIM_PING_GENERAL;
+
+	if (len != 0) {
+		switch (buf[0]) {
+		case SWIM_MSG_PING:
+			rc = swim_ping_scan(buf, len, name, name_len, ping);
+			break;
+		case SWIM_MSG_COMPOUND:
+			rc = swim_ping_compound(buf, len, name, name_len, ping);
+			break;
+		case SWIM_MSG_HAS_CRC:
+			break;	/* the general path checks the CRC */
+		default:
+			return 0;	/* no ping in any other type */
+		}
+	}
+	if (rc != SWIM_PING_GENERAL)
+		return (int)rc;
+	return swim_wire_find_ping(buf, len, name, name_len, ping);
+}
