@@ -8,8 +8,9 @@
  *
  * Owns: the current level and one optional sink that receives every line,
  * whatever the level (control points it at the RPC server, whose `monitor`
- * streams filter by their own level, as the agent's do). Never used by swim/ (the core never logs) nor by
- * dataplane lcores (they count instead).
+ * streams filter by their own level, as the agent's do). Never used by
+ * swim/ (the core never logs) nor by dataplane lcores (they count
+ * instead).
  */
 #ifndef CP_LOG_H_INCLUDED
 #define CP_LOG_H_INCLUDED

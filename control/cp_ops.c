@@ -3,8 +3,8 @@
  * The callbacks that tie the daemon's parts together: cp_sync's handler
  * (push/pull state in and out, TCP ping results, stream user messages) and
  * the RPC server's ops table (members, join, leave, force-leave, tags,
- * stats, user events, queries, coordinates). Owns no state; every call lands on the core or the
- * Serf layer. Control thread only.
+ * stats, user events, queries, coordinates). Owns no state; every call
+ * lands on the core or the Serf layer. Control thread only.
  */
 #include "cp.h"
 
