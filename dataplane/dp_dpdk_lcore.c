@@ -311,9 +311,15 @@ send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 	}
 	if (ip == v->src_ip)
 		memcpy(mac, v->src_mac, DP_ETH_ALEN);
-	n = dp_pkt_udp4_reply(rte_pktmbuf_mtod(m, uint8_t *), mbuf_cap(m), v,
-			      &dl->owner->self, mac, ip, to->port,
-			      dl->ack.data, dl->ack.len);
+	if (dl->fp.has_ack_sum)	/* the template knows the ack's sum */
+		n = dp_pkt_udp4_reply_sum(rte_pktmbuf_mtod(m, uint8_t *),
+					  mbuf_cap(m), v, &dl->owner->self,
+					  mac, ip, to->port, dl->ack.data,
+					  dl->ack.len, dl->fp.ack_sum);
+	else
+		n = dp_pkt_udp4_reply(rte_pktmbuf_mtod(m, uint8_t *),
+				      mbuf_cap(m), v, &dl->owner->self, mac,
+				      ip, to->port, dl->ack.data, dl->ack.len);
 	if (n < 0 || n > dl->owner->max_frame) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;

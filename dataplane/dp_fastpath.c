@@ -55,6 +55,20 @@ dp_fp_split_piggyback(struct dp_fp *fp)
 static int dp_fp_encode_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
 			    size_t cap);
 
+/* RFC 1071 sum of len bytes as big-endian words from an even offset,
+ * folded: once per snapshot, so plain and short. */
+static uint16_t
+dp_fp_sum16(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += (i & 1) != 0 ? p[i] : (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 /*
  * Encode the ack for SeqNo 0, whose value is the single byte 00 at the
  * end of the ack map, and cut that byte out: what is left around it is
@@ -87,6 +101,12 @@ dp_fp_make_tmpl(struct dp_fp *fp)
 	t->tail_len = (uint16_t)((size_t)n - seq_at - 1);
 	memmove(t->bytes + seq_at, t->bytes + seq_at + 1, t->tail_len);
 	t->part_len = fp->nb_parts == 0 ? 0 : (uint16_t)(ack_len - 1);
+	/* a compound's first length changes per ack: sum it apart */
+	t->head_sum = fp->nb_parts == 0 ?
+		      dp_fp_sum16(t->bytes, seq_at) :
+		      (uint16_t)(dp_fp_sum16(t->bytes, 2) +
+				 dp_fp_sum16(t->bytes + 4, seq_at - 4));
+	t->tail_sum = dp_fp_sum16(t->bytes + seq_at, t->tail_len);
 	t->head_len = (uint16_t)seq_at;
 }
 
@@ -177,26 +197,50 @@ dp_fp_put_uint(uint8_t *p, uint32_t v)
 	return 5;
 }
 
+/* The ack's sum from the template's: the SeqNo bytes at offset at, the
+ * tail after them (swapped when it starts at an odd offset), and the
+ * compound's first length. */
+static uint32_t
+dp_fp_ack_sum(const struct dp_fp_tmpl *t, const uint8_t *seq, size_t n)
+{
+	size_t at = t->head_len;
+	uint32_t sum = t->head_sum;
+	uint32_t tail = t->tail_sum;
+
+	for (size_t i = 0; i < n; i++)
+		sum += ((at + i) & 1) != 0 ? seq[i] : (uint32_t)seq[i] << 8;
+	if (((at + n) & 1) != 0)
+		tail = (uint16_t)(tail << 8 | tail >> 8);
+	if (t->part_len != 0)
+		sum += (uint32_t)t->part_len + (uint32_t)n;
+	return sum + tail;
+}
+
 int
 dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
 	const struct dp_fp_tmpl *t = &fp->tmpl;
-	uint8_t seq[5];
+	uint8_t *p = out;
 	size_t n;
 
+	fp->has_ack_sum = false;
 	if (t->head_len == 0)
 		return dp_fp_encode_ack(fp, seq_no, out, cap);
-	n = dp_fp_put_uint(seq, seq_no);
+	n = seq_no <= 0x7f ? 1 : seq_no <= 0xff ? 2 : seq_no <= 0xffff ? 3 : 5;
 	if ((size_t)t->head_len + n + t->tail_len > cap)
 		return SWIM_WIRE_E_NOSPACE;
-	memcpy(out, t->bytes, t->head_len);
-	memcpy(out + t->head_len, seq, n);
-	memcpy(out + t->head_len + n, t->bytes + t->head_len, t->tail_len);
+	memcpy(p, t->bytes, t->head_len);
+	p += t->head_len;
+	dp_fp_put_uint(p, seq_no);
+	if (t->tail_len != 0)
+		memcpy(p + n, t->bytes + t->head_len, t->tail_len);
 	if (t->part_len != 0) {
 		/* the ack part's length in the compound header */
 		out[2] = (uint8_t)((t->part_len + n) >> 8);
 		out[3] = (uint8_t)(t->part_len + n);
 	}
+	fp->ack_sum = dp_fp_ack_sum(t, p, n);
+	fp->has_ack_sum = true;
 	return (int)(t->head_len + n + t->tail_len);
 }
 

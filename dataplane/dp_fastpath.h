@@ -51,6 +51,8 @@ struct dp_fp_tmpl {
 	uint16_t head_len;	/* bytes before the SeqNo; 0: no template */
 	uint16_t tail_len;	/* bytes after it */
 	uint16_t part_len;	/* compound: ack part without SeqNo; 0: bare */
+	uint16_t head_sum;	/* RFC 1071 sum of head, length field 0 */
+	uint16_t tail_sum;	/* ... of tail, as if at an even offset */
 	uint8_t bytes[DP_FP_TMPL_MAX];	/* head, then tail */
 };
 
@@ -65,6 +67,9 @@ struct dp_fp {
 						     * the rest point into
 						     * snap.piggyback */
 	struct dp_fp_tmpl tmpl;		/* the ack, built from snap */
+	bool has_ack_sum;		/* the last ack came from tmpl: */
+	uint32_t ack_sum;		/* its RFC 1071 sum, big-endian words,
+					 * unfolded, for the UDP checksum */
 };
 
 /** Start with no snapshot: every packet goes to control. */
@@ -89,7 +94,8 @@ bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
 /**
  * Build the ack for seq_no (payload and piggyback from the snapshot),
  * byte for byte what swim_wire_encode_msg and swim_wire_encode_compound
- * give, from the template when there is one.
+ * give, from the template when there is one; then has_ack_sum is set
+ * and ack_sum holds the ack's ones' complement sum.
  * @retval bytes written to out, or a negative swim_wire_err.
  */
 int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,

@@ -191,6 +191,19 @@ int dp_pkt_udp4_reply(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
 		      uint16_t dst_port, const uint8_t *payload,
 		      size_t payload_len);
 
+/**
+ * dp_pkt_udp4_reply for a payload whose RFC 1071 sum the caller already
+ * has (big-endian 16-bit words from its first byte, unfolded, < 2^31):
+ * the UDP checksum then takes no pass over the payload. The fast path's
+ * ack template knows its sum (dp_fp.ack_sum).
+ */
+int dp_pkt_udp4_reply_sum(uint8_t *buf, size_t cap,
+			  const struct dp_pkt_view *v,
+			  const struct dp_pkt_self *self,
+			  const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
+			  uint16_t dst_port, const uint8_t *payload,
+			  size_t payload_len, uint32_t payload_sum);
+
 /** RFC 1071 ones' complement sum of len bytes folded into 16 bits. */
 uint16_t dp_pkt_csum(const void *data, size_t len, uint32_t seed);
 

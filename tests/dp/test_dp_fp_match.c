@@ -13,6 +13,7 @@
 
 #include "dp.h"
 #include "dp_fastpath.h"
+#include "dp_pkt.h"
 #include "swim_wire.h"
 #include "swim_wire_ping.h"
 
@@ -329,6 +330,61 @@ ref_ack(const struct dp_snapshot *snap, const struct dp_fp *fp,
 	return swim_wire_encode_compound(parts, 1 + fp->nb_parts, out, cap);
 }
 
+/* RFC 1071 sum of bytes, big-endian words, folded: the plain reference. */
+static uint16_t
+ref_sum(const uint8_t *p, size_t len)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += (i & 1) ? p[i] : (uint64_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint16_t
+fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The ack as the DPDK lcore sends it: a ping frame answered in place,
+ * through the payload's known sum and through a pass over it. */
+static void
+check_reply_sum(const uint8_t *ack, size_t len, uint32_t sum)
+{
+	static const struct dp_pkt_self self = {
+		.mac = { 2, 0, 0, 0, 0, 1 }, .ip = 0xc6120001u, .port = 7946,
+	};
+	struct dp_udp4_hdrs h = { .src_mac = { 2, 0, 0, 0, 0, 2 },
+				  .dst_mac = { 2, 0, 0, 0, 0, 1 },
+				  .src_ip = 0xc6120002u, .dst_ip = 0xc6120001u,
+				  .src_port = 40001, .dst_port = 7946 };
+	static uint8_t a[DP_PKT_MAX + 64], b[DP_PKT_MAX + 64];
+	struct dp_pkt_view v;
+	int na, nb;
+
+	cr_assert_gt(dp_pkt_build_udp4(a, sizeof(a), &h, (const uint8_t *)"x",
+				       1), 0);
+	memcpy(b, a, sizeof(a));
+	cr_assert_eq(dp_pkt_parse(a, 60, &self, &v), DP_PKT_UDP_US);
+	na = dp_pkt_udp4_reply(a, sizeof(a), &v, &self, h.src_mac, h.src_ip,
+			       h.src_port, ack, len);
+	nb = dp_pkt_udp4_reply_sum(b, sizeof(b), &v, &self, h.src_mac,
+				   h.src_ip, h.src_port, ack, len, sum);
+	cr_assert_gt(na, 0);
+	cr_assert_eq(na, nb);
+	cr_assert_eq(memcmp(a, b, (size_t)na), 0, "checksums differ");
+	/* and the receiver accepts it */
+	memcpy(h.dst_mac, self.mac, 6);
+	cr_assert_eq(dp_pkt_parse(b, (size_t)nb, &(struct dp_pkt_self){
+			.mac = { 2, 0, 0, 0, 0, 2 }, .ip = 0xc6120002u,
+			.port = 40001 }, &v), DP_PKT_UDP_US);
+}
+
 static void
 check_seqs(const struct dp_snapshot *snap, const char *what)
 {
@@ -353,6 +409,11 @@ check_seqs(const struct dp_snapshot *snap, const char *what)
 			     g, w);
 		cr_assert_eq(memcmp(got, want, (size_t)w), 0, "%s seq %u",
 			     what, seq);
+		cr_assert(fp.has_ack_sum, "%s", what);
+		cr_assert_eq(fold(fp.ack_sum), ref_sum(want, (size_t)w),
+			     "%s seq %u: sum", what, seq);
+		if (i % 7 == 0)
+			check_reply_sum(got, (size_t)g, fp.ack_sum);
 		/* one byte short: no space, as the encoders say */
 		cr_assert_eq(dp_fp_build_ack(&fp, seq, got, (size_t)w - 1),
 			     SWIM_WIRE_E_NOSPACE, "%s seq %u", what, seq);
