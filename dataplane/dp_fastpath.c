@@ -197,23 +197,51 @@ dp_fp_put_uint(uint8_t *p, uint32_t v)
 	return 5;
 }
 
-/* The ack's sum from the template's: the SeqNo bytes at offset at, the
- * tail after them (swapped when it starts at an odd offset), and the
- * compound's first length. */
+/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
+ * over (RFC 1071 2(B)). */
 static uint32_t
-dp_fp_ack_sum(const struct dp_fp_tmpl *t, const uint8_t *seq, size_t n)
+dp_fp_swap_sum(uint32_t sum)
 {
-	size_t at = t->head_len;
-	uint32_t sum = t->head_sum;
-	uint32_t tail = t->tail_sum;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xff) << 8 | sum >> 8;
+}
 
-	for (size_t i = 0; i < n; i++)
-		sum += ((at + i) & 1) != 0 ? seq[i] : (uint32_t)seq[i] << 8;
-	if (((at + n) & 1) != 0)
-		tail = (uint16_t)(tail << 8 | tail >> 8);
+/* The sum of SeqNo's n encoded bytes (dp_fp_put_uint) as if at an even
+ * offset, from the value: big-endian words tag|b1, b2|b3, b4|0. */
+static uint32_t
+dp_fp_seq_sum(uint32_t v, size_t n)
+{
+	switch (n) {
+	case 1:
+		return v << 8;
+	case 2:
+		return 0xcc00u | v;
+	case 3:
+		return (0xcd00u | v >> 8) + ((v & 0xff) << 8);
+	default:
+		return (0xce00u | v >> 24) + (v >> 8 & 0xffff) +
+		       ((v & 0xff) << 8);
+	}
+}
+
+/* The ack's sum from the template's: the SeqNo bytes at offset head_len,
+ * the tail after them, each swapped when it starts at an odd offset, and
+ * the compound's first length. */
+static uint32_t
+dp_fp_ack_sum(const struct dp_fp_tmpl *t, uint32_t seq_no, size_t n)
+{
+	uint32_t seq = dp_fp_seq_sum(seq_no, n);
+	uint32_t tail = t->tail_sum;
+	uint32_t sum = t->head_sum;
+
+	if ((t->head_len & 1) != 0)
+		seq = dp_fp_swap_sum(seq);
+	if (((t->head_len + n) & 1) != 0)
+		tail = dp_fp_swap_sum(tail);
 	if (t->part_len != 0)
 		sum += (uint32_t)t->part_len + (uint32_t)n;
-	return sum + tail;
+	return sum + seq + tail;
 }
 
 int
@@ -239,7 +267,7 @@ dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 		out[2] = (uint8_t)((t->part_len + n) >> 8);
 		out[3] = (uint8_t)(t->part_len + n);
 	}
-	fp->ack_sum = dp_fp_ack_sum(t, p, n);
+	fp->ack_sum = dp_fp_ack_sum(t, seq_no, n);
 	fp->has_ack_sum = true;
 	return (int)(t->head_len + n + t->tail_len);
 }
@@ -294,7 +322,10 @@ dp_fp_ack_dest(const struct swim_ping *ping, const struct swim_addr *src,
 	if (ping->source_addr.ptr != NULL && (alen == 4 || alen == 16) &&
 	    ping->source_port != 0) {
 		memset(dst, 0, sizeof(*dst));
-		memcpy(dst->ip, ping->source_addr.ptr, alen);
+		if (alen == 4)	/* a constant-size copy: one load, one store */
+			memcpy(dst->ip, ping->source_addr.ptr, 4);
+		else
+			memcpy(dst->ip, ping->source_addr.ptr, 16);
 		dst->ip_len = (uint8_t)alen;
 		dst->port = ping->source_port;
 		return;

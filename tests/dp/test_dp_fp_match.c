@@ -450,10 +450,18 @@ Test(dp_fp_match, template_acks_are_byte_exact)
 	check_seqs(&snap, "serf payload");
 	snap.ack_payload_len = 20;	/* a fixstr header */
 	check_seqs(&snap, "short payload");
+	snap.ack_payload_len = 21;	/* SeqNo at an even offset */
+	check_seqs(&snap, "odd payload");
+	snap.ack_payload_len = 131;
+	check_seqs(&snap, "odd str16 payload");
 	snap.ack_payload_len = 256;
 	check_seqs(&snap, "largest payload");
 	with_parts(&snap, 1, 29);
 	check_seqs(&snap, "one part");
+	snap.ack_payload_len = 131;
+	with_parts(&snap, 2, 17);
+	check_seqs(&snap, "odd payload, two odd parts");
+	snap.ack_payload_len = 256;
 	with_parts(&snap, 3, 300);
 	check_seqs(&snap, "three parts");
 	with_parts(&snap, 254, 2);
