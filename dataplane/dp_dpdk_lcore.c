@@ -520,12 +520,15 @@ dp_dpdk_lcore_main(void *arg)
 		uint16_t nb;
 
 		dl->now_us = start_tsc / dd->tsc_per_us;
-		dp_fp_refresh(&dl->fp, &dd->base.pub);
 
-		/* 1. main port: classify, answer, pass on */
+		/* 1. main port: classify, answer, pass on; the snapshot is
+		 * read once per burst, and only when there is one: an idle
+		 * lcore leaves control's cache line alone */
 		nb = rte_eth_rx_burst(dd->port, dl->queue, pkts, DP_BURST);
-		if (nb != 0)
+		if (nb != 0) {
+			dp_fp_refresh(&dl->fp, &dd->base.pub);
 			dp_dpdk_lcore_handle(dl, pkts, nb);
+		}
 
 		/* 2. kernel -> wire, control -> wire, ARP timers */
 		exc_from_kernel(dl);

@@ -44,33 +44,45 @@ static const uint8_t eth_zero[DP_ETH_ALEN];
 #define IP4_OFFMASK 0x1fff
 #define IP4_TTL 64
 
-static uint16_t
+/* Big-endian loads and stores as one unaligned access and a byte swap. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define DP_BE16(v) __builtin_bswap16(v)
+#define DP_BE32(v) __builtin_bswap32(v)
+#else
+#define DP_BE16(v) (v)
+#define DP_BE32(v) (v)
+#endif
+
+static inline uint16_t
 ld16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return DP_BE16(v);
 }
 
-static uint32_t
+static inline uint32_t
 ld32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return DP_BE32(v);
 }
 
-static void
+static inline void
 st16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	v = DP_BE16(v);
+	memcpy(p, &v, sizeof(v));
 }
 
-static void
+static inline void
 st32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	v = DP_BE32(v);
+	memcpy(p, &v, sizeof(v));
 }
 
 /* Fold a 64-bit ones' complement accumulator into 16 bits: each step
