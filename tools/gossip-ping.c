@@ -370,7 +370,10 @@ gp_loop(struct gp *gp, uint64_t deadline_ns, bool do_send)
 		if (gp_recv_burst(gp) == 0) {
 			if (!do_send && gp->nb_busy == 0)
 				return;
-			(void)poll(&pfd, 1, 1);
+			/* Busy-poll while sending, like a DPDK generator: a
+			 * nap would make every peer's reply pay a wake-up. */
+			if (!do_send)
+				(void)poll(&pfd, 1, 1);
 		}
 		if (gp->now_ns >= next_expire) {
 			gp_expire(gp);
