@@ -45,14 +45,16 @@ for i in $(seq 0 $((NODES - 1))); do
 	      --rpc-addr "127.0.0.1:$(rpc_of "$i")" --profile "$PROFILE"
 	      --tag "role=demo" --tag "index=$i")
 	[ "$i" -gt 0 ] && args+=(--join "127.0.0.1:$(port_of 0)")
-	"$BIN/gossipd" "${args[@]}" >"$LOGDIR/node$i.log" 2>&1 &
+	# setsid: a terminal's Ctrl-C reaches only this script, which then
+	# signals each child once (a second SIGINT means "exit now").
+	setsid "$BIN/gossipd" "${args[@]}" >"$LOGDIR/node$i.log" 2>&1 &
 	PIDS+=($!)
 	sleep 0.3
 done
 
 if command -v serf >/dev/null 2>&1; then
 	sp=$(port_of "$NODES")
-	serf agent -node=serf0 -bind="127.0.0.1:$sp" -rpc-addr="127.0.0.1:$(rpc_of "$NODES")" \
+	setsid serf agent -node=serf0 -bind="127.0.0.1:$sp" -rpc-addr="127.0.0.1:$(rpc_of "$NODES")" \
 		-join="127.0.0.1:$(port_of 0)" -tag role=serf >"$LOGDIR/serf0.log" 2>&1 &
 	PIDS+=($!)
 fi
