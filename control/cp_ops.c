@@ -382,6 +382,7 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"packets_in", &ss.packets_in},
 		{"packets_bad", &ss.packets_bad},
 		{"msgs_unknown", &ss.msgs_unknown},
+		{"msgs_invalid", &ss.msgs_invalid},
 		{"serf_msgs_bad", &sf.msgs_bad},
 		{"serf_msgs_unknown", &sf.msgs_unknown},
 		{"dp_rx", &ds.rx_pkts},

@@ -248,6 +248,8 @@ struct swim_stats {
 	uint64_t packets_bad;		/* malformed packets dropped */
 	uint64_t msgs_in;
 	uint64_t msgs_unknown;		/* unknown types dropped */
+	uint64_t msgs_invalid;		/* well-formed but insane (alive without a
+					   name or address, bad Vsn): dropped */
 	uint64_t packets_out;
 	uint64_t probes;
 	uint64_t probes_failed;

@@ -169,8 +169,10 @@ swim_alive_node(struct swim *s, const struct swim_alive *a, bool bootstrap)
 	bool updates;
 	bool created;
 
-	if (!swim_alive_sane(a))
+	if (!swim_alive_sane(a)) {
+		s->stats.msgs_invalid++;
 		return;
+	}
 	if (s->leaving && s->self != NULL &&
 	    a->node.len == s->self->name_len &&
 	    memcmp(a->node.ptr, s->self->name, a->node.len) == 0)

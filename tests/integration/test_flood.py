@@ -7,7 +7,7 @@ every drop counted, exactly, in `gossipctl info` (and `serf info`, which
 reads the same stats):
 
   UDP: dp_drop_malformed + dp_drop_too_big + dp_drop_ring_full
-       + packets_bad + msgs_unknown + serf_msgs_bad + serf_msgs_unknown
+       + packets_bad + msgs_unknown + msgs_invalid + serf_msgs_bad + serf_msgs_unknown
        grows by the number of datagrams the socket received (sent minus
        the kernel's own drops for the socket, read from /proc/net/udp);
        exactly for the paced fixed set, at least for the random flood (a
@@ -25,7 +25,7 @@ import time
 import gossip_lib as g
 
 UDP_DROPS = ["dp_drop_malformed", "dp_drop_too_big", "dp_drop_ring_full",
-             "packets_bad", "msgs_unknown", "serf_msgs_bad",
+             "packets_bad", "msgs_unknown", "msgs_invalid", "serf_msgs_bad",
              "serf_msgs_unknown"]
 TCP_DROPS = ["tcp_bad_input", "tcp_encrypted", "tcp_too_big",
              "tcp_refused_full"]

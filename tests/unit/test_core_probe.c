@@ -107,6 +107,22 @@ Test(core_probe, bad_packets_counted)
 	cr_assert_eq(st.msgs_unknown, 1);
 }
 
+Test(core_probe, insane_alive_is_counted_and_ignored)
+{
+	/* Well-formed msgpack, but no Node and no Addr: memberlist ignores it. */
+	static const uint8_t no_name[] = { 0x04, 0x81, 0xab, 'I', 'n', 'c', 'a',
+					   'r', 'n', 'a', 't', 'i', 'o', 'n',
+					   0x07 };
+	struct swim_stats st;
+	uint32_t before = swim_member_count(t->s);
+
+	tu_packet(t, 5, no_name, sizeof(no_name), 0);
+	swim_get_stats(t->s, &st);
+	cr_assert_eq(st.msgs_invalid, 1);
+	cr_assert_eq(st.packets_bad, 0);
+	cr_assert_eq(swim_member_count(t->s), before);
+}
+
 Test(core_probe, push_pull_on_udp_is_unknown)
 {
 	uint8_t buf[128];
