@@ -68,6 +68,20 @@ swim_ping_lit(const uint8_t *p, const char *lit, size_t n)
 	       swim_ping_ld32(p + n - 4) == swim_ping_ld32(lit + n - 4);
 }
 
+/* Whether the n bytes at a and b are equal (both hold n bytes): up to
+ * 16 bytes with two overlapping word compares and no call. */
+static inline bool
+swim_ping_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n >= 8 && n <= 16)
+		return swim_ping_ld64(a) == swim_ping_ld64(b) &&
+		       swim_ping_ld64(a + n - 8) == swim_ping_ld64(b + n - 8);
+	if (n >= 4 && n < 8)
+		return swim_ping_ld32(a) == swim_ping_ld32(b) &&
+		       swim_ping_ld32(a + n - 4) == swim_ping_ld32(b + n - 4);
+	return memcmp(a, b, n) == 0;
+}
+
 /* Which key the klen bytes at k spell: a word compare or three. */
 static inline enum swim_ping_key
 swim_ping_key(const uint8_t *k, unsigned klen)
@@ -241,7 +255,7 @@ swim_ping_sorted(const uint8_t **pos, const uint8_t *end, unsigned *nb,
 }
 
 /* One ping part (buf[0] is the ping type, len >= 1). */
-static enum swim_ping_scan
+static inline enum swim_ping_scan
 swim_ping_scan(const uint8_t *buf, size_t len, const char *name,
 	       size_t name_len, struct swim_ping *ping)
 {
@@ -277,8 +291,9 @@ swim_ping_scan(const uint8_t *buf, size_t len, const char *name,
 			return SWIM_PING_GENERAL;
 	}
 	/* memberlist answers an empty Node, ignores another's name */
-	if (m.node.len != 0 && (m.node.len != name_len ||
-				memcmp(m.node.ptr, name, name_len) != 0))
+	if (m.node.len != 0 &&
+	    (m.node.len != name_len ||
+	     !swim_ping_eq(m.node.ptr, (const uint8_t *)name, name_len)))
 		return SWIM_PING_OTHER;
 	*ping = m;
 	return SWIM_PING_OURS;

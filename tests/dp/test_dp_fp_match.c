@@ -74,7 +74,8 @@ static void
 same_for_names(const uint8_t *buf, size_t len, const char *what, size_t at)
 {
 	static const char *const names[] = { "a", "b", "c", "zz", "bench",
-					     "" };
+					     "", "bench-node", "bench-node-x",
+					     "a-name-of-16-ch.", "seventeen-chars-x" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		same_as_general(buf, len, names[i], what, at);
@@ -233,6 +234,28 @@ Test(dp_fp_match, agrees_on_mutated_vectors)
 	       sizeof(ping_a_reversed));
 	mutate_all(buf, 6 + sizeof(ping_a_src) + sizeof(ping_a_reversed),
 		   "compound");
+}
+
+Test(dp_fp_match, names_of_every_length_are_compared_whole)
+{
+	static const char name[] = "0123456789abcdefghij";
+	uint8_t buf[64] = { 0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e' };
+	struct swim_ping p;
+
+	for (size_t n = 1; n < sizeof(name); n++) {
+		buf[7] = (uint8_t)(0xa0 | n);
+		memcpy(buf + 8, name, n);
+		memcpy(buf + 8 + n, "\xa5SeqNo\x07", 7);
+		cr_assert_eq(swim_wire_match_ping(buf, 15 + n, name, n, &p), 1,
+			     "length %zu", n);
+		for (size_t i = 0; i < n; i++) {
+			buf[8 + i] ^= 0x20;
+			cr_assert_eq(swim_wire_match_ping(buf, 15 + n, name, n,
+							  &p), 0,
+				     "length %zu, byte %zu differs", n, i);
+			buf[8 + i] ^= 0x20;
+		}
+	}
 }
 
 Test(dp_fp_match, any_key_order_is_read)
