@@ -76,12 +76,16 @@ struct dp_dpdk_lcore {
 	uint16_t queue;			/* rx/tx queue on every port, 0..n-1 */
 	unsigned lcore_id;		/* EAL lcore running it */
 	struct dp_fp fp;		/* fast-path snapshot copy */
+	struct dp_pkt_udp4_tmpl hdrs;	/* our datagrams' headers */
 	struct dp_arp *arp;		/* this lcore's ARP cache */
 	/* ARP news from the other lcores: MP enqueue by them, SC dequeue
 	 * here; NULL with one lcore. An ARP reply lands on one queue but
 	 * any lcore may be waiting for it. */
 	struct rte_ring *arp_mbox;
 	uint64_t now_us;		/* TSC time of this loop turn */
+	uint64_t memo_us;		/* the turn memo_ip was learned in */
+	uint32_t memo_ip;		/* the last UDP sender learned */
+	uint8_t memo_mac[DP_ETH_ALEN];	/* and its MAC */
 	uint64_t next_age_us;		/* when to age the ARP cache */
 	unsigned nb_tx;			/* mbufs in tx[] */
 	unsigned nb_exc;		/* mbufs in exc[] */

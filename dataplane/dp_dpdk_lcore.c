@@ -173,6 +173,24 @@ arp_learn(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6],
 	}
 }
 
+/*
+ * A UDP sender's MAC is our next hop back to it: learned once per poll
+ * turn and sender, so a burst from one peer costs one cache update. At
+ * worst (its entry evicted later in the same turn) the next turn learns
+ * it again; acks to the sender don't wait on the cache either way.
+ */
+static void
+learn_sender(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
+{
+	if (ip == dl->memo_ip && dl->now_us == dl->memo_us &&
+	    memcmp(mac, dl->memo_mac, DP_ETH_ALEN) == 0)
+		return;
+	arp_learn(dl, ip, mac, true);
+	dl->memo_ip = ip;
+	dl->memo_us = dl->now_us;
+	memcpy(dl->memo_mac, mac, DP_ETH_ALEN);
+}
+
 /* Tell every other lcore what an ARP frame taught us. */
 static void
 arp_share(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
@@ -285,41 +303,86 @@ send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
 		send_arp_request(dl, h.dst_ip);
 }
 
-/* The fast path's ack, written over the ping's own mbuf. */
+/* Where the ack to ping goes: SourceAddr:SourcePort when both are set
+ * (wire.md 5.1), else the sender. false: an IPv6 SourceAddr, which this
+ * backend cannot reach. */
+static bool
+ack_dest(const struct swim_ping *ping, const struct dp_pkt_view *v,
+	 uint32_t *ip, uint16_t *port)
+{
+	uint32_t alen = ping->source_addr.len;
+
+	*ip = v->src_ip;
+	*port = v->src_port;
+	if (ping->source_addr.ptr == NULL || (alen != 4 && alen != 16) ||
+	    ping->source_port == 0)
+		return true;
+	if (alen != 4)
+		return false;
+	memcpy(ip, ping->source_addr.ptr, 4);
+	*ip = rte_be_to_cpu_32(*ip);
+	*port = ping->source_port;
+	return true;
+}
+
+/* The ack to a SourceAddr whose MAC we don't know yet: built apart and
+ * sent like control's datagrams, which resolve it. */
+static void
+send_ack_resolving(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
+		   uint32_t seq_no, uint32_t ip, uint16_t port)
+{
+	int n = dp_fp_build_ack(&dl->fp, seq_no, dl->ack.data,
+				sizeof(dl->ack.data));
+
+	rte_pktmbuf_free(m);
+	if (n < 0) {
+		dp_stat_add(dl->lc, DP_STAT_DROP_TOO_BIG, 1);
+		return;
+	}
+	dl->ack.len = (uint16_t)n;
+	dl->ack.flags = 0;
+	ip4_addr(ip, port, &dl->ack.addr);
+	send_datagram(dl, &dl->ack);
+	dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, 1);
+}
+
+/*
+ * The fast path's ack, written over the ping's own mbuf: the ack's
+ * template straight into the payload, then the headers around it from
+ * ours, so the ack is built once and copied never.
+ */
 static void
 send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
-	 const struct dp_pkt_view *v)
+	 const struct dp_pkt_view *v, const struct swim_ping *ping)
 {
-	const struct swim_addr *to = &dl->ack.addr;
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	size_t cap = mbuf_cap(m);
 	uint8_t mac[DP_ETH_ALEN];
+	const uint8_t *to_mac = v->src_mac;
+	uint32_t seq_no = ping->seq_no;
+	uint16_t port;
 	uint32_t ip;
 	int n;
 
-	if (to->ip_len != 4) {
-		/* An IPv6 SourceAddr: this backend cannot reach it. */
+	/* everything needed from the ping, before the ack overwrites it */
+	if (!ack_dest(ping, v, &ip, &port)) {
 		ctr_add(dl, DP_DPDK_NOT_IPV4, 1);
 		mbuf_drop(dl, m, DP_STAT_DROP_TX);
 		return;
 	}
-	ip = addr_ip4(to);
-	/* SourceAddr elsewhere than the sender: resolve like control's. */
-	if (ip != v->src_ip && !dp_arp_lookup(dl->arp, ip, dl->now_us, mac)) {
-		send_datagram(dl, &dl->ack);
-		dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, 1);
-		rte_pktmbuf_free(m);
-		return;
+	if (ip != v->src_ip) {
+		if (!dp_arp_lookup(dl->arp, ip, dl->now_us, mac)) {
+			send_ack_resolving(dl, m, seq_no, ip, port);
+			return;
+		}
+		to_mac = mac;
 	}
-	if (ip == v->src_ip)
-		memcpy(mac, v->src_mac, DP_ETH_ALEN);
-	if (dl->fp.has_ack_sum)	/* the template knows the ack's sum */
-		n = dp_pkt_udp4_reply_sum(rte_pktmbuf_mtod(m, uint8_t *),
-					  mbuf_cap(m), v, &dl->owner->self,
-					  mac, ip, to->port, dl->ack.data,
-					  dl->ack.len, dl->fp.ack_sum);
-	else
-		n = dp_pkt_udp4_reply(rte_pktmbuf_mtod(m, uint8_t *),
-				      mbuf_cap(m), v, &dl->owner->self, mac,
-				      ip, to->port, dl->ack.data, dl->ack.len);
+	n = dp_fp_build_ack(&dl->fp, seq_no, f + DP_UDP4_PAYLOAD_OFF,
+			    cap - DP_UDP4_PAYLOAD_OFF);
+	if (n >= 0)
+		n = dp_pkt_udp4_hdrs_tmpl(f, cap, &dl->hdrs, to_mac, ip, port,
+			(size_t)n, dl->fp.has_ack_sum ? dl->fp.ack_sum :
+			dp_pkt_csum(f + DP_UDP4_PAYLOAD_OFF, (size_t)n, 0));
 	if (n < 0 || n > dl->owner->max_frame) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;
@@ -329,32 +392,40 @@ send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 	tx_push(dl, m);
 }
 
+/* A datagram for control: a copy, with the sender's address. */
+static void
+pass_to_control(struct dp_dpdk_lcore *dl, const struct dp_pkt_view *v,
+		const uint8_t *data, uint16_t flags)
+{
+	struct swim_addr src;
+
+	ip4_addr(v->src_ip, v->src_port, &src);
+	ctl_push(dl, &src, data, v->payload_len, flags);
+}
+
 static void
 on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
        const struct dp_pkt_view *v)
 {
 	const uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *) + v->payload_off;
-	struct swim_addr src;
+	struct swim_ping ping;
 
-	/* The sender's MAC is our next hop back to it. */
-	arp_learn(dl, v->src_ip, v->src_mac, true);
+	learn_sender(dl, v->src_ip, v->src_mac);
 	if (v->payload_len > DP_PKT_MAX) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;
 	}
-	ip4_addr(v->src_ip, v->src_port, &src);
-	switch (dp_fp_process(&dl->fp, data, v->payload_len, &src, &dl->ack)) {
+	switch (dp_fp_match(&dl->fp, data, v->payload_len, &ping)) {
 	case DP_FP_PASS:
-		ctl_push(dl, &src, data, v->payload_len, 0);
+		pass_to_control(dl, v, data, 0);
 		rte_pktmbuf_free(m);
 		break;
 	case DP_FP_PASS_ACKED:
-		ctl_push(dl, &src, data, v->payload_len,
-			 DP_PKT_F_PINGS_ANSWERED);
-		send_ack(dl, m, v);
+		pass_to_control(dl, v, data, DP_PKT_F_PINGS_ANSWERED);
+		send_ack(dl, m, v, &ping);
 		break;
 	case DP_FP_ACKED:
-		send_ack(dl, m, v);
+		send_ack(dl, m, v, &ping);
 		break;
 	case DP_FP_MALFORMED:
 	case DP_FP_VERDICT_COUNT:
@@ -512,6 +583,7 @@ dp_dpdk_lcore_main(void *arg)
 	DP_LOG(INFO, "lcore %u polls port %u queue %u", dl->lcore_id,
 	       dd->port, dl->queue);
 	dl->now_us = rte_rdtsc() / dd->tsc_per_us;
+	dp_pkt_udp4_tmpl_init(&dl->hdrs, &dd->self);
 	if (dl->queue == 0)
 		send_garp(dl);	/* tell the segment where we are */
 	/* pairs with the release store in dp_dpdk_stop */

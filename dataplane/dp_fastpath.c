@@ -69,6 +69,35 @@ dp_fp_sum16(const uint8_t *p, size_t len)
 	return (uint16_t)sum;
 }
 
+/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
+ * over (RFC 1071 2(B)). */
+static uint32_t
+dp_fp_swap_sum(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xff) << 8 | sum >> 8;
+}
+
+/* The bytes a SeqNo takes in go-msgpack's smallest uint encoding. */
+static const uint8_t dp_fp_widths[4] = { 1, 2, 3, 5 };
+
+/* The ack's sum without SeqNo's n bytes at head_len: the head, the tail
+ * after them (swapped when it starts at an odd offset) and, in a
+ * compound, the ack part's length in the header. */
+static uint32_t
+dp_fp_width_sum(const struct dp_fp_tmpl *t, size_t head_len, size_t n)
+{
+	uint32_t tail = t->tail_sum;
+	uint32_t sum = t->head_sum;
+
+	if (((head_len + n) & 1) != 0)
+		tail = dp_fp_swap_sum(tail);
+	if (t->part_len != 0)
+		sum += (uint32_t)t->part_len + (uint32_t)n;
+	return sum + tail;
+}
+
 /*
  * Encode the ack for SeqNo 0, whose value is the single byte 00 at the
  * end of the ack map, and cut that byte out: what is left around it is
@@ -107,6 +136,9 @@ dp_fp_make_tmpl(struct dp_fp *fp)
 		      (uint16_t)(dp_fp_sum16(t->bytes, 2) +
 				 dp_fp_sum16(t->bytes + 4, seq_at - 4));
 	t->tail_sum = dp_fp_sum16(t->bytes + seq_at, t->tail_len);
+	t->seq_odd = (seq_at & 1) != 0;
+	for (unsigned w = 0; w < 4; w++)
+		t->width_sum[w] = dp_fp_width_sum(t, seq_at, dp_fp_widths[w]);
 	t->head_len = (uint16_t)seq_at;
 }
 
@@ -197,16 +229,6 @@ dp_fp_put_uint(uint8_t *p, uint32_t v)
 	return 5;
 }
 
-/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
- * over (RFC 1071 2(B)). */
-static uint32_t
-dp_fp_swap_sum(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (sum & 0xff) << 8 | sum >> 8;
-}
-
 /* The sum of SeqNo's n encoded bytes (dp_fp_put_uint) as if at an even
  * offset, from the value: big-endian words tag|b1, b2|b3, b4|0. */
 static uint32_t
@@ -225,49 +247,38 @@ dp_fp_seq_sum(uint32_t v, size_t n)
 	}
 }
 
-/* The ack's sum from the template's: the SeqNo bytes at offset head_len,
- * the tail after them, each swapped when it starts at an odd offset, and
- * the compound's first length. */
-static uint32_t
-dp_fp_ack_sum(const struct dp_fp_tmpl *t, uint32_t seq_no, size_t n)
+/* Index into dp_fp_widths of seq_no's encoding. */
+static unsigned
+dp_fp_width(uint32_t seq_no)
 {
-	uint32_t seq = dp_fp_seq_sum(seq_no, n);
-	uint32_t tail = t->tail_sum;
-	uint32_t sum = t->head_sum;
-
-	if ((t->head_len & 1) != 0)
-		seq = dp_fp_swap_sum(seq);
-	if (((t->head_len + n) & 1) != 0)
-		tail = dp_fp_swap_sum(tail);
-	if (t->part_len != 0)
-		sum += (uint32_t)t->part_len + (uint32_t)n;
-	return sum + seq + tail;
+	return seq_no <= 0x7f ? 0 : seq_no <= 0xff ? 1 : seq_no <= 0xffff ? 2 : 3;
 }
 
 int
 dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
 	const struct dp_fp_tmpl *t = &fp->tmpl;
-	uint8_t *p = out;
-	size_t n;
+	unsigned w = dp_fp_width(seq_no);
+	size_t n = dp_fp_widths[w];
+	uint32_t seq;
 
 	fp->has_ack_sum = false;
 	if (t->head_len == 0)
 		return dp_fp_encode_ack(fp, seq_no, out, cap);
-	n = seq_no <= 0x7f ? 1 : seq_no <= 0xff ? 2 : seq_no <= 0xffff ? 3 : 5;
 	if ((size_t)t->head_len + n + t->tail_len > cap)
 		return SWIM_WIRE_E_NOSPACE;
-	memcpy(p, t->bytes, t->head_len);
-	p += t->head_len;
-	dp_fp_put_uint(p, seq_no);
+	memcpy(out, t->bytes, t->head_len);
+	dp_fp_put_uint(out + t->head_len, seq_no);
 	if (t->tail_len != 0)
-		memcpy(p + n, t->bytes + t->head_len, t->tail_len);
+		memcpy(out + t->head_len + n, t->bytes + t->head_len,
+		       t->tail_len);
 	if (t->part_len != 0) {
 		/* the ack part's length in the compound header */
 		out[2] = (uint8_t)((t->part_len + n) >> 8);
 		out[3] = (uint8_t)(t->part_len + n);
 	}
-	fp->ack_sum = dp_fp_ack_sum(t, seq_no, n);
+	seq = dp_fp_seq_sum(seq_no, n);
+	fp->ack_sum = t->width_sum[w] + (t->seq_odd ? dp_fp_swap_sum(seq) : seq);
 	fp->has_ack_sum = true;
 	return (int)(t->head_len + n + t->tail_len);
 }
@@ -334,10 +345,9 @@ dp_fp_ack_dest(const struct swim_ping *ping, const struct swim_addr *src,
 }
 
 enum dp_fp_verdict
-dp_fp_process(struct dp_fp *fp, const uint8_t *buf, size_t len,
-	      const struct swim_addr *src, struct dp_pkt *ack)
+dp_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
+	    struct swim_ping *ping)
 {
-	struct swim_ping ping;
 	int rc;
 
 	if (len == 0)
@@ -346,17 +356,29 @@ dp_fp_process(struct dp_fp *fp, const uint8_t *buf, size_t len,
 		return DP_FP_PASS;	/* nothing published, or fast path off */
 	if (!dp_fp_udp_type(buf, len))
 		return DP_FP_MALFORMED;
-	rc = swim_wire_match_ping(buf, len, fp->snap.name, fp->name_len,
-				  &ping);
+	rc = swim_wire_match_ping(buf, len, fp->snap.name, fp->name_len, ping);
 	if (rc < 0)
 		return DP_FP_MALFORMED;
 	if (rc == 0)
 		return DP_FP_PASS;
+	return dp_fp_is_bare_ping(buf, len) ? DP_FP_ACKED : DP_FP_PASS_ACKED;
+}
+
+enum dp_fp_verdict
+dp_fp_process(struct dp_fp *fp, const uint8_t *buf, size_t len,
+	      const struct swim_addr *src, struct dp_pkt *ack)
+{
+	struct swim_ping ping;
+	enum dp_fp_verdict v = dp_fp_match(fp, buf, len, &ping);
+	int rc;
+
+	if (v != DP_FP_ACKED && v != DP_FP_PASS_ACKED)
+		return v;
 	rc = dp_fp_build_ack(fp, ping.seq_no, ack->data, sizeof(ack->data));
 	if (rc < 0)
 		return DP_FP_PASS;	/* let control answer it */
 	ack->len = (uint16_t)rc;
 	ack->flags = 0;
 	dp_fp_ack_dest(&ping, src, &ack->addr);
-	return dp_fp_is_bare_ping(buf, len) ? DP_FP_ACKED : DP_FP_PASS_ACKED;
+	return v;
 }

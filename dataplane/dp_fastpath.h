@@ -53,6 +53,9 @@ struct dp_fp_tmpl {
 	uint16_t part_len;	/* compound: ack part without SeqNo; 0: bare */
 	uint16_t head_sum;	/* RFC 1071 sum of head, length field 0 */
 	uint16_t tail_sum;	/* ... of tail, as if at an even offset */
+	bool seq_odd;		/* head_len is odd: SeqNo's sum swapped */
+	uint32_t width_sum[4];	/* the ack's sum less SeqNo's bytes, per
+				 * SeqNo width of 1, 2, 3 and 5 bytes */
 	uint8_t bytes[DP_FP_TMPL_MAX];	/* head, then tail */
 };
 
@@ -100,6 +103,15 @@ bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
  */
 int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
 		    size_t cap);
+
+/**
+ * What dp_fp_process decides, without building the ack: on DP_FP_ACKED
+ * and DP_FP_PASS_ACKED *ping holds the ping, its slices pointing into
+ * buf. For a backend that writes the ack over the received packet: take
+ * what it needs from *ping before it calls dp_fp_build_ack.
+ */
+enum dp_fp_verdict dp_fp_match(const struct dp_fp *fp, const uint8_t *buf,
+			       size_t len, struct swim_ping *ping);
 
 /**
  * Look at one received datagram. On DP_FP_ACKED and DP_FP_PASS_ACKED,

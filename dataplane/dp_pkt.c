@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+
 const char *const dp_pkt_drop_str[DP_PKT_DROP_COUNT] = {
 	[DP_PKT_DROP_NONE] = "none",
 	[DP_PKT_DROP_RUNT] = "runt",
@@ -124,21 +125,56 @@ ld32n(const uint8_t *p)
 	return w;
 }
 
+/* The last len % 8 bytes (len < 8) as one native word, zero-padded. */
+static inline uint64_t
+ld_tail(const uint8_t *p, size_t len)
+{
+	uint64_t w = 0;
+
+	if (len & 4) {
+		w = ld32n(p);
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t h;
+
+		memcpy(&h, p, 2);
+		w |= (uint64_t)h << (8 * (len & 4));
+		p += 2;
+	}
+	if (len & 1)
+		w |= (uint64_t)p[0] << (8 * (len & 6));
+	return w;
+}
+
 /*
  * Ones' complement sum of len bytes taken as native-order 16-bit words,
- * unfolded: 64-bit words with end-around carry, 32 bytes a turn, then
- * the tail by halves. Summing wider words and folding at the end gives
- * the same 16-bit sum, and a ones' complement sum is byte-order
- * independent up to one final swap (RFC 1071 2(B), 2(C)).
+ * unfolded: 64-bit words with end-around carry, then the tail as one
+ * zero-padded word. Summing wider words and folding at the end gives the
+ * same 16-bit sum, and a ones' complement sum is byte-order independent
+ * up to one final swap (RFC 1071 2(B), 2(C)). On x86-64 the carries of
+ * each 32 bytes ride one add-with-carry chain, as in the kernel's
+ * csum_partial: about one instruction per 8 bytes.
  */
 static inline uint64_t
 csum_partial(const uint8_t *p, size_t len, uint64_t sum)
 {
 	for (; len >= 32; p += 32, len -= 32) {
+#if defined(__x86_64__)
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+			: "cc");
+#else
 		sum = csum_add(sum, ld64n(p));
 		sum = csum_add(sum, ld64n(p + 8));
 		sum = csum_add(sum, ld64n(p + 16));
 		sum = csum_add(sum, ld64n(p + 24));
+#endif
 	}
 	if (len & 16) {
 		sum = csum_add(sum, ld64n(p));
@@ -149,25 +185,7 @@ csum_partial(const uint8_t *p, size_t len, uint64_t sum)
 		sum = csum_add(sum, ld64n(p));
 		p += 8;
 	}
-	if (len & 4) {
-		sum = csum_add(sum, ld32n(p));
-		p += 4;
-	}
-	if (len & 2) {
-		uint16_t w;
-
-		memcpy(&w, p, 2);
-		sum = csum_add(sum, w);
-		p += 2;
-	}
-	if (len & 1) {
-		uint8_t last[2] = { p[0], 0 };
-		uint16_t w;
-
-		memcpy(&w, last, 2);
-		sum = csum_add(sum, w);
-	}
-	return sum;
+	return csum_add(sum, ld_tail(p, len & 7));
 }
 
 /* A folded native-order sum in host order (big-endian words), plus seed. */
@@ -279,8 +297,8 @@ parse_udp(const uint8_t *frame, size_t ip_end, struct dp_pkt_view *v)
 		return check_fail(v, DP_PKT_DROP_UDP_LEN);
 	csum = ld16(u + 6);
 	if (csum != 0 &&
-	    dp_pkt_csum(u, udp_len, udp4_pseudo_sum(v->src_ip, v->dst_ip,
-						    udp_len)) != 0xffff)
+	    csum_finish(csum_partial(u, udp_len, 0),
+			udp4_pseudo_sum(v->src_ip, v->dst_ip, udp_len)) != 0xffff)
 		return check_fail(v, DP_PKT_DROP_UDP_CSUM);
 	v->src_port = ld16(u);
 	v->dst_port = ld16(u + 2);
@@ -495,6 +513,62 @@ dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 		       size_t payload_len)
 {
 	return build_udp4_hdrs(buf, cap, h, payload_len, NULL);
+}
+
+void
+dp_pkt_udp4_tmpl_init(struct dp_pkt_udp4_tmpl *t,
+		      const struct dp_pkt_self *self)
+{
+	struct dp_udp4_hdrs h = { .src_ip = self->ip, .src_port = self->port };
+	uint8_t frame[DP_ETH_ZLEN];
+
+	memset(t, 0, sizeof(*t));
+	memcpy(h.src_mac, self->mac, DP_ETH_ALEN);
+	/* the fixed fields where they go; the rest is written per frame */
+	build_udp4_hdrs(frame, sizeof(frame), &h, 0, NULL);
+	memcpy(t->hdr, frame, sizeof(t->hdr));
+	t->ip_sum = 0x4500u + IP4_DF + (IP4_TTL << 8 | DP_IPPROTO_UDP) +
+		    (self->ip >> 16) + (self->ip & 0xffff);
+	t->udp_sum = (self->ip >> 16) + (self->ip & 0xffff) + DP_IPPROTO_UDP +
+		     self->port;
+}
+
+int
+dp_pkt_udp4_hdrs_tmpl(uint8_t *buf, size_t cap,
+		      const struct dp_pkt_udp4_tmpl *t,
+		      const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
+		      uint16_t dst_port, size_t payload_len,
+		      uint32_t payload_sum)
+{
+	uint8_t *ip = buf + DP_ETH_HLEN;
+	uint8_t *u = ip + DP_IPV4_HLEN;
+	size_t frame_len = DP_UDP4_PAYLOAD_OFF + payload_len;
+	uint32_t dst_sum = (dst_ip >> 16) + (dst_ip & 0xffff);
+	uint16_t ulen = (uint16_t)(DP_UDP_HLEN + payload_len);
+	uint16_t csum;
+
+	if (payload_len > 0xffff - DP_IPV4_HLEN - DP_UDP_HLEN)
+		return -EMSGSIZE;
+	if (cap < frame_len || cap < DP_ETH_ZLEN)
+		return -ENOSPC;
+	memcpy(buf, t->hdr, DP_UDP4_PAYLOAD_OFF);
+	memcpy(buf, dst_mac, DP_ETH_ALEN);
+	st16(ip + 2, (uint16_t)(DP_IPV4_HLEN + ulen));
+	st16(ip + 10, (uint16_t)~csum_fold((uint64_t)t->ip_sum + dst_sum +
+					   DP_IPV4_HLEN + ulen));
+	st32(ip + 16, dst_ip);
+	st16(u + 2, dst_port);
+	st16(u + 4, ulen);
+	/* the UDP length counts twice: pseudo header and UDP header */
+	csum = (uint16_t)~csum_fold((uint64_t)payload_sum + t->udp_sum +
+				    dst_sum + dst_port + 2u * ulen);
+	/* 0 means "no checksum" on the wire; send its other zero. */
+	st16(u + 6, csum == 0 ? 0xffff : csum);
+	if (frame_len < DP_ETH_ZLEN) {
+		memset(buf + frame_len, 0, DP_ETH_ZLEN - frame_len);
+		frame_len = DP_ETH_ZLEN;
+	}
+	return (int)frame_len;
 }
 
 /* dp_pkt_build_udp4, inlined into the in-place reply. */

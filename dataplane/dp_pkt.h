@@ -204,6 +204,35 @@ int dp_pkt_udp4_reply_sum(uint8_t *buf, size_t cap,
 			  uint16_t dst_port, const uint8_t *payload,
 			  size_t payload_len, uint32_t payload_sum);
 
+/**
+ * The Ethernet, IPv4 and UDP headers every datagram from us shares,
+ * filled once from self, with the sums of their fixed words: a frame's
+ * headers are then one copy and a few stores (dp_pkt_udp4_hdrs_tmpl).
+ */
+struct dp_pkt_udp4_tmpl {
+	uint8_t hdr[DP_UDP4_PAYLOAD_OFF];
+	uint32_t ip_sum;	/* IPv4 header words but length and dst */
+	uint32_t udp_sum;	/* pseudo header and UDP header words but
+				 * dst, dst port and the lengths */
+};
+
+/** Fill t for datagrams from self (its MAC, address and port). */
+void dp_pkt_udp4_tmpl_init(struct dp_pkt_udp4_tmpl *t,
+			   const struct dp_pkt_self *self);
+
+/**
+ * Write the headers of a datagram from t's sender around a payload of
+ * payload_len bytes already at DP_UDP4_PAYLOAD_OFF in buf, whose RFC 1071
+ * sum (big-endian words, unfolded, as dp_fp_build_ack gives it) is
+ * payload_sum. Same bytes as dp_pkt_build_udp4 writes.
+ * @retval frame length (padded to DP_ETH_ZLEN), -ENOSPC, -EMSGSIZE
+ */
+int dp_pkt_udp4_hdrs_tmpl(uint8_t *buf, size_t cap,
+			  const struct dp_pkt_udp4_tmpl *t,
+			  const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
+			  uint16_t dst_port, size_t payload_len,
+			  uint32_t payload_sum);
+
 /** RFC 1071 ones' complement sum of len bytes folded into 16 bits. */
 uint16_t dp_pkt_csum(const void *data, size_t len, uint32_t seed);
 

@@ -254,40 +254,94 @@ swim_ping_sorted(const uint8_t **pos, const uint8_t *end, unsigned *nb,
 	return true;
 }
 
-/* One ping part (buf[0] is the ping type, len >= 1). */
-static inline enum swim_ping_scan
-swim_ping_scan(const uint8_t *buf, size_t len, const char *name,
-	       size_t name_len, struct swim_ping *ping)
+/* Key lit (fixstr tag and name, n bytes) at *p, then room for at least
+ * the tag of its value: consumed. */
+static inline bool
+swim_ping_want(const uint8_t **p, const uint8_t *end, const char *lit,
+	       size_t n)
 {
-	const uint8_t *p = buf + 1;
-	const uint8_t *end = buf + len;
-	struct swim_ping m;
-	unsigned seen = 0;
-	unsigned nb;
+	if ((size_t)(end - *p) <= n || !swim_ping_lit(*p, lit, n))
+		return false;
+	*p += n;
+	return true;
+}
 
-	if (p >= end || (p[0] & 0xf0) != 0x80)
-		return SWIM_PING_GENERAL;	/* not a fixmap */
-	memset(&m, 0, sizeof(m));
-	nb = *p++ & 0x0f;
-	if (!swim_ping_sorted(&p, end, &nb, &seen, &m))
-		return SWIM_PING_GENERAL;
-	/* what is left, in any order */
+/*
+ * The ping every memberlist peer sends: all five keys in go-msgpack's
+ * order, read straight through with no key search or bookkeeping. p is
+ * just past the fixmap header. false: anything else (the caller starts
+ * over with the general scan).
+ */
+static inline bool
+swim_ping_five(const uint8_t *p, const uint8_t *end, struct swim_ping *m)
+{
+	uint32_t port;
+
+	if (!swim_ping_want(&p, end, "\xa4Node", 5) ||
+	    !swim_ping_str(&p, end, &m->node) ||
+	    !swim_ping_want(&p, end, "\xa5SeqNo", 6) ||
+	    !swim_ping_uint(&p, end, 0xce, &m->seq_no) ||
+	    !swim_ping_want(&p, end, "\xaaSourceAddr", 11) ||
+	    !swim_ping_str(&p, end, &m->source_addr) ||
+	    !swim_ping_want(&p, end, "\xaaSourceNode", 11) ||
+	    !swim_ping_str(&p, end, &m->source_node) ||
+	    !swim_ping_want(&p, end, "\xaaSourcePort", 11) ||
+	    !swim_ping_uint(&p, end, 0xcd, &port))
+		return false;
+	m->source_port = (uint16_t)port;
+	return true;
+}
+
+/*
+ * nb keys from *pos in any layout we read: those in go-msgpack's order
+ * first, then the rest in any order, each at most once.
+ * @retval false on anything only the general decoder may judge.
+ */
+static bool
+swim_ping_keys(const uint8_t *p, const uint8_t *end, unsigned nb,
+	       struct swim_ping *m)
+{
+	unsigned seen = 0;
+
+	if (!swim_ping_sorted(&p, end, &nb, &seen, m))
+		return false;
 	for (unsigned i = 0; i < nb; i++) {
 		enum swim_ping_key k;
 		unsigned klen;
 
 		if (p >= end || (p[0] & 0xe0) != 0xa0)
-			return SWIM_PING_GENERAL;	/* not a fixstr key */
+			return false;	/* not a fixstr key */
 		klen = p[0] & 0x1f;
 		/* the key, and at least the tag of its value */
 		if ((size_t)(end - p) < 2 + (size_t)klen)
-			return SWIM_PING_GENERAL;
+			return false;
 		k = swim_ping_key(p + 1, klen);
 		if (k == SWIM_PK_NONE || (seen & 1u << k) != 0)
-			return SWIM_PING_GENERAL;
+			return false;
 		seen |= 1u << k;
 		p += 1 + klen;
-		if (!swim_ping_value(&p, end, k, &m))
+		if (!swim_ping_value(&p, end, k, m))
+			return false;
+	}
+	return true;
+}
+
+/* One ping part (buf[0] is the ping type, len >= 1). */
+static inline enum swim_ping_scan
+swim_ping_scan(const uint8_t *buf, size_t len, const char *name,
+	       size_t name_len, struct swim_ping *ping)
+{
+	const uint8_t *end = buf + len;
+	struct swim_ping m;
+	unsigned nb;
+
+	if (len < 2 || (buf[1] & 0xf0) != 0x80)
+		return SWIM_PING_GENERAL;	/* not a fixmap */
+	nb = buf[1] & 0x0f;
+	memset(&m, 0, sizeof(m));
+	if (nb != 5 || !swim_ping_five(buf + 2, end, &m)) {
+		memset(&m, 0, sizeof(m));
+		if (!swim_ping_keys(buf + 2, end, nb, &m))
 			return SWIM_PING_GENERAL;
 	}
 	/* memberlist answers an empty Node, ignores another's name */
