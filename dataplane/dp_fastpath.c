@@ -202,73 +202,58 @@ dp_fp_encode_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 	return n;
 }
 
-/* v in go-msgpack's smallest unsigned encoding. @retval bytes (1..5) */
-static size_t
-dp_fp_put_uint(uint8_t *p, uint32_t v)
+/*
+ * seq_no in go-msgpack's smallest unsigned encoding at p, and the sum of
+ * those bytes as if at an even offset (big-endian words tag|b1, b2|b3,
+ * b4|0). @retval the index of its width in dp_fp_widths.
+ */
+static unsigned
+dp_fp_put_seq(uint8_t *p, uint32_t v, uint32_t *sum)
 {
 	if (v <= 0x7f) {
 		p[0] = (uint8_t)v;
-		return 1;
+		*sum = v << 8;
+		return 0;
 	}
 	if (v <= 0xff) {
 		p[0] = 0xcc;
 		p[1] = (uint8_t)v;
-		return 2;
+		*sum = 0xcc00u | v;
+		return 1;
 	}
 	if (v <= 0xffff) {
 		p[0] = 0xcd;
 		p[1] = (uint8_t)(v >> 8);
 		p[2] = (uint8_t)v;
-		return 3;
+		*sum = (0xcd00u | v >> 8) + ((v & 0xff) << 8);
+		return 2;
 	}
 	p[0] = 0xce;
 	p[1] = (uint8_t)(v >> 24);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 8);
 	p[4] = (uint8_t)v;
-	return 5;
-}
-
-/* The sum of SeqNo's n encoded bytes (dp_fp_put_uint) as if at an even
- * offset, from the value: big-endian words tag|b1, b2|b3, b4|0. */
-static uint32_t
-dp_fp_seq_sum(uint32_t v, size_t n)
-{
-	switch (n) {
-	case 1:
-		return v << 8;
-	case 2:
-		return 0xcc00u | v;
-	case 3:
-		return (0xcd00u | v >> 8) + ((v & 0xff) << 8);
-	default:
-		return (0xce00u | v >> 24) + (v >> 8 & 0xffff) +
-		       ((v & 0xff) << 8);
-	}
-}
-
-/* Index into dp_fp_widths of seq_no's encoding. */
-static unsigned
-dp_fp_width(uint32_t seq_no)
-{
-	return seq_no <= 0x7f ? 0 : seq_no <= 0xff ? 1 : seq_no <= 0xffff ? 2 : 3;
+	*sum = (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
+	return 3;
 }
 
 int
 dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
 	const struct dp_fp_tmpl *t = &fp->tmpl;
-	unsigned w = dp_fp_width(seq_no);
-	size_t n = dp_fp_widths[w];
 	uint32_t seq;
+	unsigned w;
+	size_t n;
 
 	fp->has_ack_sum = false;
 	if (t->head_len == 0)
 		return dp_fp_encode_ack(fp, seq_no, out, cap);
-	if ((size_t)t->head_len + n + t->tail_len > cap)
-		return SWIM_WIRE_E_NOSPACE;
+	/* room for the widest SeqNo: no second look at the width */
+	if ((size_t)t->head_len + 5 + t->tail_len > cap)
+		return dp_fp_encode_ack(fp, seq_no, out, cap);
 	memcpy(out, t->bytes, t->head_len);
-	dp_fp_put_uint(out + t->head_len, seq_no);
+	w = dp_fp_put_seq(out + t->head_len, seq_no, &seq);
+	n = dp_fp_widths[w];
 	if (t->tail_len != 0)
 		memcpy(out + t->head_len + n, t->bytes + t->head_len,
 		       t->tail_len);
@@ -277,7 +262,6 @@ dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 		out[2] = (uint8_t)((t->part_len + n) >> 8);
 		out[3] = (uint8_t)(t->part_len + n);
 	}
-	seq = dp_fp_seq_sum(seq_no, n);
 	fp->ack_sum = t->width_sum[w] + (t->seq_odd ? dp_fp_swap_sum(seq) : seq);
 	fp->has_ack_sum = true;
 	return (int)(t->head_len + n + t->tail_len);
@@ -354,13 +338,16 @@ dp_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 		return DP_FP_MALFORMED;
 	if (fp->name_len == 0)
 		return DP_FP_PASS;	/* nothing published, or fast path off */
-	if (!dp_fp_udp_type(buf, len))
+	/* the usual probe, a bare ping, without the general checks */
+	if (buf[0] != SWIM_MSG_PING && !dp_fp_udp_type(buf, len))
 		return DP_FP_MALFORMED;
 	rc = swim_wire_match_ping(buf, len, fp->snap.name, fp->name_len, ping);
 	if (rc < 0)
 		return DP_FP_MALFORMED;
 	if (rc == 0)
 		return DP_FP_PASS;
+	if (buf[0] == SWIM_MSG_PING)
+		return DP_FP_ACKED;
 	return dp_fp_is_bare_ping(buf, len) ? DP_FP_ACKED : DP_FP_PASS_ACKED;
 }
 

@@ -86,16 +86,19 @@ st32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
-/* Fold a 64-bit ones' complement accumulator into 16 bits: each step
- * adds the high half to the low one, a carry at most one bit wide. */
+/* Fold a 64-bit ones' complement accumulator into 16 bits: 64 -> 32
+ * with the end-around carry, then 32 -> 16 in two steps, each carry at
+ * most one bit wide. */
 static inline uint16_t
 csum_fold(uint64_t sum)
 {
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffffffffu) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	uint32_t hi = (uint32_t)(sum >> 32);
+	uint32_t s = (uint32_t)sum + hi;
+
+	s += s < hi;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
 }
 
 /* sum + w with the carry out added back in (end-around carry): an add
@@ -159,7 +162,9 @@ ld_tail(const uint8_t *p, size_t len)
 static inline uint64_t
 csum_partial(const uint8_t *p, size_t len, uint64_t sum)
 {
-	for (; len >= 32; p += 32, len -= 32) {
+	const uint8_t *end32 = p + (len & ~(size_t)31);
+
+	for (; p != end32; p += 32) {
 #if defined(__x86_64__)
 		__asm__("addq 0(%[p]), %[s]\n\t"
 			"adcq 8(%[p]), %[s]\n\t"
@@ -227,12 +232,6 @@ ip4_hdr_csum(uint16_t tot_len, uint32_t src, uint32_t dst)
 		       (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
 
 	return (uint16_t)~csum_fold(sum);
-}
-
-bool
-dp_pkt_ip_is_special(uint32_t ip)
-{
-	return ip == 0 || ip == 0xffffffffu || (ip >> 28) == 0xe;
 }
 
 /* Sum of the UDP pseudo header (RFC 768) for src, dst and udp_len. */

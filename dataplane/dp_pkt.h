@@ -237,6 +237,10 @@ int dp_pkt_udp4_hdrs_tmpl(uint8_t *buf, size_t cap,
 uint16_t dp_pkt_csum(const void *data, size_t len, uint32_t seed);
 
 /** True for 0.0.0.0, 255.255.255.255 and 224.0.0.0/4 (never a peer). */
-bool dp_pkt_ip_is_special(uint32_t ip);
+static inline bool
+dp_pkt_ip_is_special(uint32_t ip)
+{
+	return ip == 0 || ip == 0xffffffffu || (ip >> 28) == 0xe;
+}
 
 #endif /* DP_PKT_H_INCLUDED */

@@ -326,30 +326,30 @@ swim_ping_keys(const uint8_t *p, const uint8_t *end, unsigned nb,
 	return true;
 }
 
-/* One ping part (buf[0] is the ping type, len >= 1). */
-static inline enum swim_ping_scan
+/* One ping part (buf[0] is the ping type, len >= 1). Inlined into the
+ * bare-ping case, the dataplane's every probe. */
+static inline __attribute__((always_inline)) enum swim_ping_scan
 swim_ping_scan(const uint8_t *buf, size_t len, const char *name,
 	       size_t name_len, struct swim_ping *ping)
 {
 	const uint8_t *end = buf + len;
-	struct swim_ping m;
 	unsigned nb;
 
+	/* filled in place: *ping is the caller's to discard unless OURS */
 	if (len < 2 || (buf[1] & 0xf0) != 0x80)
 		return SWIM_PING_GENERAL;	/* not a fixmap */
 	nb = buf[1] & 0x0f;
-	memset(&m, 0, sizeof(m));
-	if (nb != 5 || !swim_ping_five(buf + 2, end, &m)) {
-		memset(&m, 0, sizeof(m));
-		if (!swim_ping_keys(buf + 2, end, nb, &m))
+	memset(ping, 0, sizeof(*ping));
+	if (nb != 5 || !swim_ping_five(buf + 2, end, ping)) {
+		memset(ping, 0, sizeof(*ping));
+		if (!swim_ping_keys(buf + 2, end, nb, ping))
 			return SWIM_PING_GENERAL;
 	}
 	/* memberlist answers an empty Node, ignores another's name */
-	if (m.node.len != 0 &&
-	    (m.node.len != name_len ||
-	     !swim_ping_eq(m.node.ptr, (const uint8_t *)name, name_len)))
+	if (ping->node.len != 0 &&
+	    (ping->node.len != name_len ||
+	     !swim_ping_eq(ping->node.ptr, (const uint8_t *)name, name_len)))
 		return SWIM_PING_OTHER;
-	*ping = m;
 	return SWIM_PING_OURS;
 }
 
