@@ -159,6 +159,71 @@ Test(pkt, ping_becomes_byte_exact_ack_in_place)
 	cr_assert_eq(v.payload_len, ack_len);
 }
 
+/* Payload sum as big-endian words, unfolded, one byte at a time: how
+ * dp_fp_build_ack reports it, computed the slow way. */
+static uint32_t
+naive_sum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += (i & 1) != 0 ? p[i] : (uint32_t)p[i] << 8;
+	return sum;
+}
+
+Test(pkt, header_template_builds_the_byte_exact_ack)
+{
+	struct dp_pkt_udp4_tmpl t;
+	uint8_t f[256], ack[64], want[128];
+	size_t ack_len = unhex(ack_hex, ack, sizeof(ack));
+	size_t want_len = unhex(ack_frame_hex, want, sizeof(want));
+	int n;
+
+	dp_pkt_udp4_tmpl_init(&t, &self);
+	memset(f, 0xee, sizeof(f));
+	memcpy(f + DP_UDP4_PAYLOAD_OFF, ack, ack_len);
+	n = dp_pkt_udp4_hdrs_tmpl(f, sizeof(f), &t, peer_mac, PEER_IP,
+				  PEER_PORT, ack_len, naive_sum(ack, ack_len));
+	cr_assert_eq(n, (int)want_len);
+	cr_assert_arr_eq(f, want, want_len);
+	cr_assert_eq(dp_pkt_udp4_hdrs_tmpl(f, DP_ETH_ZLEN - 1, &t, peer_mac,
+					   PEER_IP, PEER_PORT, 0, 0), -ENOSPC);
+	cr_assert_eq(dp_pkt_udp4_hdrs_tmpl(f, sizeof(f), &t, peer_mac,
+					   PEER_IP, PEER_PORT, 0x10000, 0),
+		     -EMSGSIZE);
+}
+
+Test(pkt, header_template_equals_the_general_builder)
+{
+	struct dp_udp4_hdrs h = {
+		.src_ip = US_IP, .dst_ip = PEER_IP,
+		.src_port = US_PORT, .dst_port = PEER_PORT,
+	};
+	struct dp_pkt_udp4_tmpl t;
+	uint8_t payload[1500], got[1600], want[1600];
+
+	memcpy(h.src_mac, self.mac, 6);
+	memcpy(h.dst_mac, peer_mac, 6);
+	dp_pkt_udp4_tmpl_init(&t, &self);
+	srand(7);
+	for (size_t len = 0; len <= sizeof(payload); len += 1 + len / 16) {
+		int a, b;
+
+		for (size_t i = 0; i < len; i++)
+			payload[i] = (uint8_t)rand();
+		h.dst_port = (uint16_t)rand();
+		h.dst_ip = (uint32_t)rand() << 1 | 1u;
+		memset(got, 0xee, sizeof(got));
+		memcpy(got + DP_UDP4_PAYLOAD_OFF, payload, len);
+		a = dp_pkt_udp4_hdrs_tmpl(got, sizeof(got), &t, peer_mac,
+					  h.dst_ip, h.dst_port, len,
+					  naive_sum(payload, len));
+		b = dp_pkt_build_udp4(want, sizeof(want), &h, payload, len);
+		cr_assert_eq(a, b, "len %zu", len);
+		cr_assert_arr_eq(got, want, (size_t)b, "len %zu", len);
+	}
+}
+
 Test(pkt, reply_payload_may_overlap_the_frame)
 {
 	uint8_t f[256];
