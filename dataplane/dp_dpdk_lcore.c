@@ -303,21 +303,17 @@ send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
 		send_arp_request(dl, h.dst_ip);
 }
 
-/* Where the ack to ping goes: SourceAddr:SourcePort when both are set
- * (wire.md 5.1), else the sender. false: an IPv6 SourceAddr, which this
- * backend cannot reach. */
+/* Where the ack to ping goes (dp_fp_ack_to_source), as IPv4 host order.
+ * false: an IPv6 SourceAddr, which this backend cannot reach. */
 static bool
 ack_dest(const struct swim_ping *ping, const struct dp_pkt_view *v,
 	 uint32_t *ip, uint16_t *port)
 {
-	uint32_t alen = ping->source_addr.len;
-
 	*ip = v->src_ip;
 	*port = v->src_port;
-	if (ping->source_addr.ptr == NULL || (alen != 4 && alen != 16) ||
-	    ping->source_port == 0)
+	if (!dp_fp_ack_to_source(ping))
 		return true;
-	if (alen != 4)
+	if (ping->source_addr.len != 4)
 		return false;
 	memcpy(ip, ping->source_addr.ptr, 4);
 	*ip = rte_be_to_cpu_32(*ip);

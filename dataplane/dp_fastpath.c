@@ -306,26 +306,22 @@ dp_fp_udp_type(const uint8_t *buf, size_t len)
 	}
 }
 
-/* Where the ack goes: SourceAddr:SourcePort when both are set (wire.md
- * 5.1), else the datagram's source. */
+/* Where the ack goes: SourceAddr:SourcePort, or the datagram's source. */
 static void
 dp_fp_ack_dest(const struct swim_ping *ping, const struct swim_addr *src,
 	       struct swim_addr *dst)
 {
-	uint32_t alen = ping->source_addr.len;
-
-	if (ping->source_addr.ptr != NULL && (alen == 4 || alen == 16) &&
-	    ping->source_port != 0) {
-		memset(dst, 0, sizeof(*dst));
-		if (alen == 4)	/* a constant-size copy: one load, one store */
-			memcpy(dst->ip, ping->source_addr.ptr, 4);
-		else
-			memcpy(dst->ip, ping->source_addr.ptr, 16);
-		dst->ip_len = (uint8_t)alen;
-		dst->port = ping->source_port;
+	if (!dp_fp_ack_to_source(ping)) {
+		*dst = *src;
 		return;
 	}
-	*dst = *src;
+	memset(dst, 0, sizeof(*dst));
+	if (ping->source_addr.len == 4)	/* constant-size copies */
+		memcpy(dst->ip, ping->source_addr.ptr, 4);
+	else
+		memcpy(dst->ip, ping->source_addr.ptr, 16);
+	dst->ip_len = (uint8_t)ping->source_addr.len;
+	dst->port = ping->source_port;
 }
 
 enum dp_fp_verdict

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "dp.h"
+#include "swim_msg.h"
 
 struct dp_snap_pub;
 
@@ -103,6 +104,19 @@ bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
  */
 int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
 		    size_t cap);
+
+/**
+ * Whether the ack to ping goes to its SourceAddr:SourcePort, both set
+ * (wire.md 5.1), rather than to the datagram's source.
+ */
+static inline bool
+dp_fp_ack_to_source(const struct swim_ping *ping)
+{
+	uint32_t alen = ping->source_addr.len;
+
+	return ping->source_addr.ptr != NULL && (alen == 4 || alen == 16) &&
+	       ping->source_port != 0;
+}
 
 /**
  * What dp_fp_process decides, without building the ack: on DP_FP_ACKED
