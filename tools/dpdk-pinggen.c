@@ -9,15 +9,29 @@
  * 4-byte SeqNo patch: the generator must cost less than the target.
  *
  *   dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT
- *                [--window 256] [--duration 5] [--port 0]
+ *                [--window 256] [--duration 5] [--interval-ms 100]
+ *                [--warmup-ms 0] [--port 0]
  *
- * Output, one line: "acks N secs S rate R acks/s sent X lost L".
+ * Output, one line: "acks N secs S rate R acks/s sent X lost L window W
+ * median M min A max B busy_ns B2 checked C bad D": R is the mean over the
+ * whole run; M, A and B are the median, lowest and highest of the rates
+ * in --interval-ms slices (a median shrugs off a slice where another
+ * process took the CPU); busy_ns is this generator's own busy time per
+ * ack (when it is close to 1e9 / R, the generator is the bottleneck).
+ *
+ * Per ack the generator does as little as it can: a fixed-offset check
+ * that the frame is a plain UDP ack to us (every PG_CHECK_EVERY-th one,
+ * and anything unusual, gets the full dp_pkt_parse with checksums; a
+ * frame the full parse rejects counts as bad), then the ack's own mbuf is
+ * rewritten into the next ping and sent back, so the steady state
+ * allocates and frees nothing itself.
  * Bounded: every wait has a deadline; SIGINT/SIGTERM stop it early.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +52,10 @@
 #define PG_SEQ0 0x10000u
 /* No ack for this long with pings in flight: count them lost, refill. */
 #define PG_STALL_US 20000
+/* Every this many fast-checked acks, one gets the full parse. */
+#define PG_CHECK_EVERY 1024
+/* Rate slices: at most this many are kept (600 s at 100 ms). */
+#define PG_SLICES_MAX 6000
 
 static volatile sig_atomic_t pg_quit;
 
@@ -48,6 +66,8 @@ struct pg_args {
 	uint16_t dst_port;		/* host order */
 	unsigned window;		/* pings in flight */
 	unsigned duration_s;		/* measuring time */
+	unsigned interval_ms;		/* rate slice */
+	unsigned warmup_ms;		/* unmeasured run before the timing */
 	uint16_t port;			/* ethdev port */
 };
 
@@ -64,6 +84,13 @@ struct pg {
 	uint64_t acks;
 	uint64_t lost;
 	uint64_t in_flight;
+	uint64_t busy_tsc;		/* iterations that received */
+	uint64_t checked;		/* acks given the full parse */
+	uint64_t bad;			/* ... that it rejected */
+	uint8_t ip_be[4];		/* our IP, network order */
+	uint8_t port_be[2];		/* our port, network order */
+	unsigned nb_slices;
+	double slice[PG_SLICES_MAX];	/* acks/s per interval */
 };
 
 static void
@@ -103,6 +130,8 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 		{ "window", required_argument, NULL, 'w' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "warmup-ms", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -110,8 +139,9 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 
 	a->window = 256;
 	a->duration_s = 5;
+	a->interval_ms = 100;
 	optind = 1;	/* rte_eal_init ran getopt over the EAL part */
-	while ((opt = getopt_long(argc, argv, "n:d:s:w:t:p:", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "n:d:s:w:t:p:i:u:", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'n':
@@ -132,14 +162,22 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 		case 'p':
 			a->port = (uint16_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'i':
+			a->interval_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'u':
+			a->warmup_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			bad = 1;
 		}
 	}
 	if (bad || a->name[0] == '\0' || a->dst_ip == 0 || a->us.ip == 0 ||
 	    a->window == 0 || a->window > PG_WINDOW_MAX ||
-	    a->duration_s == 0 || a->duration_s > PG_DURATION_MAX) {
-		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--port N]\n");
+	    a->duration_s == 0 || a->duration_s > PG_DURATION_MAX ||
+	    a->interval_ms < 10 || a->interval_ms > 10000 ||
+	    a->warmup_ms > 60000) {
+		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--interval-ms 10..10000] [--warmup-ms 0..60000] [--port N]\n");
 		return -1;
 	}
 	return 0;
@@ -272,6 +310,8 @@ pg_build_template(struct pg *pg)
 	if (n < 0)
 		return n;
 	pg->tmpl_len = (size_t)n;
+	memcpy(pg->ip_be, pg->tmpl + DP_ETH_HLEN + 12, 4);	/* IPv4 src */
+	memcpy(pg->port_be, pg->tmpl + DP_ETH_HLEN + DP_IPV4_HLEN, 2);
 	pg->tmpl[DP_UDP4_PAYLOAD_OFF - 2] = 0;	/* UDP checksum 0: none */
 	pg->tmpl[DP_UDP4_PAYLOAD_OFF - 1] = 0;
 	for (size_t i = DP_UDP4_PAYLOAD_OFF; i + 5 <= pg->tmpl_len; i++)
@@ -283,7 +323,35 @@ pg_build_template(struct pg *pg)
 	return -EINVAL;
 }
 
-/* Send pings until the window is full. */
+/* Turn m (an ack of ours, or a fresh mbuf) into the next ping. */
+static inline void
+pg_make_ping(struct pg *pg, struct rte_mbuf *m)
+{
+	uint8_t *p;
+	uint32_t s = htonl(pg->seq++);
+
+	m->data_off = RTE_PKTMBUF_HEADROOM;
+	m->data_len = (uint16_t)pg->tmpl_len;
+	m->pkt_len = (uint32_t)pg->tmpl_len;
+	m->ol_flags = 0;
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(p, pg->tmpl, pg->tmpl_len);
+	memcpy(p + pg->seq_off, &s, 4);
+}
+
+/* Send n pings (an array of ready mbufs); what the port refuses is freed. */
+static void
+pg_send(struct pg *pg, struct rte_mbuf **m, unsigned n)
+{
+	uint16_t sent = n ? rte_eth_tx_burst(pg->a.port, 0, m, (uint16_t)n) : 0;
+
+	if (sent < n)
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+	pg->in_flight += sent;
+	pg->sent += sent;
+}
+
+/* Send pings in fresh mbufs until the window is full (start, after loss). */
 static void
 pg_fill(struct pg *pg)
 {
@@ -291,25 +359,15 @@ pg_fill(struct pg *pg)
 
 	while (pg->in_flight < pg->a.window) {
 		unsigned n = pg->a.window - (unsigned)pg->in_flight;
-		uint16_t sent;
+		uint64_t before = pg->sent;
 
 		n = n > PG_BURST ? PG_BURST : n;
 		if (rte_pktmbuf_alloc_bulk(pg->pool, m, n) != 0)
 			return;
-		for (unsigned i = 0; i < n; i++) {
-			uint8_t *p = (uint8_t *)rte_pktmbuf_append(
-				m[i], (uint16_t)pg->tmpl_len);
-			uint32_t s = htonl(pg->seq++);
-
-			memcpy(p, pg->tmpl, pg->tmpl_len);
-			memcpy(p + pg->seq_off, &s, 4);
-		}
-		sent = rte_eth_tx_burst(pg->a.port, 0, m, (uint16_t)n);
-		if (sent < n)
-			rte_pktmbuf_free_bulk(m + sent, n - sent);
-		pg->in_flight += sent;
-		pg->sent += sent;
-		if (sent < n)
+		for (unsigned i = 0; i < n; i++)
+			pg_make_ping(pg, m[i]);
+		pg_send(pg, m, n);
+		if (pg->sent - before < n)
 			return;
 	}
 }
@@ -322,62 +380,227 @@ pg_count_ack(void *ctx, const struct swim_msg *msg)
 	return 0;
 }
 
-/* Acks in one received frame (a bare ack, or inside a compound). */
+/* Acks in a compound by its parts' type bytes, without decoding them;
+ * a part that runs past the end ends the count (as memberlist does). */
 static unsigned
-pg_acks_in(struct pg *pg, struct rte_mbuf *m)
+pg_acks_compound(const uint8_t *p, size_t len)
+{
+	unsigned nb = len >= 2 ? p[1] : 0;
+	size_t off = 2 + 2 * (size_t)nb;
+	unsigned acks = 0;
+
+	if (off > len)
+		return 0;
+	for (unsigned i = 0; i < nb; i++) {
+		size_t plen = (size_t)p[2 + 2 * i] << 8 | p[3 + 2 * i];
+
+		if (plen == 0 || off + plen > len)
+			break;
+		acks += p[off] == SWIM_MSG_ACK;
+		off += plen;
+	}
+	return acks;
+}
+
+/* Acks in a UDP payload: bare, in a compound, or (CRC, compression)
+ * through the full decoder. */
+static unsigned
+pg_acks_payload(const uint8_t *p, size_t len)
 {
 	static struct swim_wire_scratch scratch;
-	struct dp_pkt_view v;
-	const uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	unsigned n = 0;
 
-	if (dp_pkt_parse(f, m->data_len, &pg->a.us, &v) != DP_PKT_UDP_US ||
-	    v.payload_len == 0)
+	if (len == 0)
 		return 0;
-	if (f[v.payload_off] == SWIM_MSG_ACK)
+	if (p[0] == SWIM_MSG_ACK)
 		return 1;
+	if (p[0] == SWIM_MSG_COMPOUND)
+		return pg_acks_compound(p, len);
 	scratch.used = 0;
-	swim_wire_decode_packet(f + v.payload_off, v.payload_len, &scratch,
-				pg_count_ack, &n);
+	swim_wire_decode_packet(p, len, &scratch, pg_count_ack, &n);
 	return n;
+}
+
+/* Acks in one received frame, the full way: parse with checksums. */
+static unsigned
+pg_acks_full(struct pg *pg, const uint8_t *f, uint16_t len)
+{
+	struct dp_pkt_view v;
+
+	if (dp_pkt_parse(f, len, &pg->a.us, &v) != DP_PKT_UDP_US)
+		return 0;
+	return pg_acks_payload(f + v.payload_off, v.payload_len);
+}
+
+/*
+ * UDP to us, by fixed offsets: our MAC, IPv4 without options or
+ * fragments, our address and port. Returns the payload length the UDP
+ * header gives, or -1: the frame goes the full way.
+ */
+static inline int
+pg_udp_to_us(const struct pg *pg, const uint8_t *f, uint16_t len)
+{
+	int ulen;
+
+	if (len <= DP_UDP4_PAYLOAD_OFF || memcmp(f, pg->a.us.mac, 6) != 0 ||
+	    f[12] != 0x08 || f[13] != 0x00 || f[14] != 0x45 ||
+	    (f[20] & 0x3f) != 0 || f[21] != 0 || f[23] != DP_IPPROTO_UDP ||
+	    memcmp(f + 30, pg->ip_be, 4) != 0 ||
+	    memcmp(f + 36, pg->port_be, 2) != 0)
+		return -1;
+	ulen = (f[38] << 8 | f[39]) - DP_UDP_HLEN;
+	return ulen > 0 && ulen <= len - DP_UDP4_PAYLOAD_OFF ? ulen : -1;
+}
+
+/* Acks in one frame; a sample of the frames is checked in full. */
+static inline unsigned
+pg_acks_in(struct pg *pg, struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	int plen;
+	unsigned n;
+
+	if (unlikely(m->nb_segs != 1))
+		return 0;
+	plen = pg_udp_to_us(pg, f, m->data_len);
+	if (plen < 0)
+		return pg_acks_full(pg, f, m->data_len);
+	n = f[DP_UDP4_PAYLOAD_OFF] == SWIM_MSG_ACK ? 1 :
+	    pg_acks_payload(f + DP_UDP4_PAYLOAD_OFF, (size_t)plen);
+	if (unlikely(pg->acks % PG_CHECK_EVERY == 0)) {
+		pg->checked++;
+		if (pg_acks_full(pg, f, m->data_len) != n) {
+			pg->bad++;
+			return 0;
+		}
+	}
+	return n;
+}
+
+/* One received burst: count acks, answer each with the next ping in the
+ * same mbuf while the window has room, free the rest. */
+static void
+pg_on_burst(struct pg *pg, struct rte_mbuf **rx, uint16_t nb)
+{
+	struct rte_mbuf *tx[PG_BURST];
+	struct rte_mbuf *done[PG_BURST];
+	unsigned nb_tx = 0;
+	unsigned nb_done = 0;
+
+	for (uint16_t i = 0; i < nb; i++) {
+		unsigned n = pg_acks_in(pg, rx[i]);
+
+		pg->acks += n;
+		pg->in_flight -= n <= pg->in_flight ? n : pg->in_flight;
+		if (n != 0 && pg->in_flight + nb_tx < pg->a.window) {
+			pg_make_ping(pg, rx[i]);
+			tx[nb_tx++] = rx[i];
+		} else {
+			done[nb_done++] = rx[i];
+		}
+	}
+	if (nb_done != 0)
+		rte_pktmbuf_free_bulk(done, nb_done);
+	pg_send(pg, tx, nb_tx);
+}
+
+/* Close the rate slice that ends at now; keep it for the median. */
+static void
+pg_slice(struct pg *pg, uint64_t now, uint64_t *t0, uint64_t *acks0)
+{
+	double secs = (double)(now - *t0) / (double)rte_get_tsc_hz();
+
+	if (pg->nb_slices < PG_SLICES_MAX && secs > 0)
+		pg->slice[pg->nb_slices++] = (double)(pg->acks - *acks0) / secs;
+	*t0 = now;
+	*acks0 = pg->acks;
+}
+
+static int
+pg_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+pg_report(struct pg *pg, uint64_t start, uint64_t now)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	unsigned n = pg->nb_slices;
+	double med = 0;
+
+	/* the slices in time order, for a person looking for disturbances */
+	fprintf(stderr, "slices_kacks_per_s:");
+	for (unsigned i = 0; i < n; i++)
+		fprintf(stderr, " %.0f", pg->slice[i] / 1e3);
+	fprintf(stderr, "\n");
+	qsort(pg->slice, n, sizeof(pg->slice[0]), pg_cmp_double);
+	if (n != 0)
+		med = n % 2 ? pg->slice[n / 2] :
+		      (pg->slice[n / 2 - 1] + pg->slice[n / 2]) / 2;
+	printf("acks %" PRIu64 " secs %.3f rate %.0f acks/s sent %" PRIu64
+	       " lost %" PRIu64 " window %u median %.0f min %.0f max %.0f"
+	       " busy_ns %.1f checked %" PRIu64 " bad %" PRIu64 "\n",
+	       pg->acks, (double)(now - start) / (double)hz,
+	       (double)pg->acks * (double)hz / (double)(now - start),
+	       pg->sent, pg->lost, pg->a.window, med,
+	       n ? pg->slice[0] : 0.0, n ? pg->slice[n - 1] : 0.0,
+	       pg->acks ? (double)pg->busy_tsc * 1e9 / (double)hz /
+			  (double)pg->acks : 0.0,
+	       pg->checked, pg->bad);
+}
+
+/* Poll until end: answer acks, refill after losses, slice the rate. */
+static void
+pg_loop(struct pg *pg, uint64_t end)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t stall = hz / 1000000 * PG_STALL_US;
+	uint64_t step = hz / 1000 * pg->a.interval_ms;
+	uint64_t now = rte_rdtsc();
+	uint64_t last_ack = now, t0 = now, acks0 = pg->acks;
+	struct rte_mbuf *rx[PG_BURST];
+
+	while (!pg_quit && (now = rte_rdtsc()) < end) {
+		uint16_t nb = rte_eth_rx_burst(pg->a.port, 0, rx, PG_BURST);
+
+		if (nb != 0) {
+			pg_on_burst(pg, rx, nb);
+			last_ack = now;
+			pg->busy_tsc += rte_rdtsc() - now;
+		} else if (pg->in_flight && now - last_ack > stall) {
+			pg->lost += pg->in_flight;	/* give up on them */
+			pg->in_flight = 0;
+			last_ack = now;
+		}
+		if (unlikely(pg->in_flight < pg->a.window))
+			pg_fill(pg);
+		if (unlikely(now - t0 >= step))
+			pg_slice(pg, now, &t0, &acks0);
+	}
 }
 
 static void
 pg_run(struct pg *pg)
 {
 	uint64_t hz = rte_get_tsc_hz();
-	uint64_t start = rte_rdtsc();
-	uint64_t end = start + hz * pg->a.duration_s;
-	uint64_t last_ack = start;
-	struct rte_mbuf *rx[PG_BURST];
-	uint64_t now;
+	uint64_t start;
 
-	while (!pg_quit && (now = rte_rdtsc()) < end) {
-		uint16_t nb = rte_eth_rx_burst(pg->a.port, 0, rx, PG_BURST);
-
-		for (uint16_t i = 0; i < nb; i++) {
-			unsigned n = pg_acks_in(pg, rx[i]);
-
-			pg->acks += n;
-			pg->in_flight -= n <= pg->in_flight ? n : pg->in_flight;
-			rte_pktmbuf_free(rx[i]);
-		}
-		if (nb != 0)
-			last_ack = now;
-		else if (pg->in_flight && now - last_ack > hz / 1000000 *
-			 PG_STALL_US) {
-			pg->lost += pg->in_flight;	/* give up on them */
-			pg->in_flight = 0;
-			last_ack = now;
-		}
-		pg_fill(pg);
+	pg_fill(pg);
+	if (pg->a.warmup_ms != 0) {
+		/* caches, page tables and the target's first piggybacked
+		 * gossip settle; then count from zero, pings in flight kept */
+		pg_loop(pg, rte_rdtsc() + hz / 1000 * pg->a.warmup_ms);
+		pg->acks = pg->sent = pg->lost = pg->busy_tsc = 0;
+		pg->checked = pg->bad = 0;
+		pg->nb_slices = 0;
 	}
-	now = rte_rdtsc();
-	printf("acks %" PRIu64 " secs %.3f rate %.0f acks/s sent %" PRIu64
-	       " lost %" PRIu64 " window %u\n", pg->acks,
-	       (double)(now - start) / (double)hz,
-	       (double)pg->acks * (double)hz / (double)(now - start),
-	       pg->sent, pg->lost, pg->a.window);
+	start = rte_rdtsc();
+	pg_loop(pg, start + hz * pg->a.duration_s);
+	pg_report(pg, start, rte_rdtsc());
 }
 
 int
