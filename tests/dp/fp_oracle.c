@@ -324,15 +324,21 @@ fpo_want_verdict(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 	return fpo_bare(buf, len) ? DP_FP_ACKED : DP_FP_PASS_ACKED;
 }
 
-/* wire.md 5.1: SourceAddr:SourcePort when both are set, else the
- * datagram's source. */
+/* wire.md 5.1: SourceAddr:SourcePort when both are set (and the
+ * address is IPv4 or IPv6), else the datagram's source. */
+static bool
+fpo_to_source(const struct swim_ping *p)
+{
+	return p->source_addr.ptr != NULL && p->source_port != 0 &&
+	       (p->source_addr.len == 4 || p->source_addr.len == 16);
+}
+
 static void
 fpo_want_dest(const struct swim_ping *p, const struct swim_addr *src,
 	      struct swim_addr *dst)
 {
 	memset(dst, 0, sizeof(*dst));
-	if (p->source_addr.ptr != NULL && p->source_port != 0 &&
-	    (p->source_addr.len == 4 || p->source_addr.len == 16)) {
+	if (fpo_to_source(p)) {
 		memcpy(dst->ip, p->source_addr.ptr, p->source_addr.len);
 		dst->ip_len = (uint8_t)p->source_addr.len;
 		dst->port = p->source_port;
@@ -360,6 +366,8 @@ fpo_check_acked(const struct dp_fp *fp, const struct dp_pkt *got,
 	return fpo_check_sum(fp, got->data, got->len, seq_no);
 }
 
+static bool fpo_to_source(const struct swim_ping *p);
+
 /* dp_fp_match: process's verdict without the ack, and find_ping's ping
  * when it is one to answer. A verdict of PASS because the ack could not
  * be built is process's alone: match then says it would ack. */
@@ -375,11 +383,16 @@ fpo_check_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 	if (got != exp)
 		return fpo_fail("name '%s': dp_fp_match %d, want %d",
 				fp->snap.name, (int)got, (int)exp);
-	if ((exp == DP_FP_ACKED || exp == DP_FP_PASS_ACKED) &&
-	    !fpo_same_ping(&ping, want))
+	if (exp != DP_FP_ACKED && exp != DP_FP_PASS_ACKED)
+		return NULL;
+	if (!fpo_same_ping(&ping, want))
 		return fpo_fail("name '%s': dp_fp_match %s, find_ping %s",
 				fp->snap.name, fpo_ping_str("", &ping),
 				fpo_ping_str("", want));
+	if (dp_fp_ack_to_source(&ping) != fpo_to_source(&ping))
+		return fpo_fail("dp_fp_ack_to_source %d for %s",
+				dp_fp_ack_to_source(&ping),
+				fpo_ping_str("", &ping));
 	return NULL;
 }
 

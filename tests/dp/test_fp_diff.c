@@ -151,16 +151,31 @@ Test(fp_diff, generated_packets_agree)
 	cr_assert_gt(t.pass_acked, it / 8, "pass_acked %u", t.pass_acked);
 }
 
+/* A soak, off by default: FP_DIFF_SOAK=n runs n times the mutations
+ * from seeds of its own (FP_DIFF_SOAK_BASE + the test's seed). */
+static unsigned
+soak(uint64_t *seed)
+{
+	const char *n = getenv("FP_DIFF_SOAK");
+	const char *base = getenv("FP_DIFF_SOAK_BASE");
+
+	if (n == NULL || atoi(n) <= 0)
+		return 1;
+	*seed += base != NULL ? strtoull(base, NULL, 0) : 1000;
+	return (unsigned)atoi(n);
+}
+
 /* MUTATIONS_PER_TEST mutated packets from seed. */
 static void
 mutate_run(uint64_t seed)
 {
 	static uint8_t pkt[FPG_PKT_MAX];
 	struct fpg_rng r;
+	unsigned n = MUTATIONS_PER_TEST * soak(&seed);
 
 	fps_init();
 	fpg_seed(&r, seed);
-	for (unsigned it = 0; it < MUTATIONS_PER_TEST; it++) {
+	for (unsigned it = 0; it < n; it++) {
 		unsigned i = it % NB_NAMES;
 		size_t len = fpg_packet(&r, our_names[i], pkt, sizeof(pkt));
 

@@ -228,13 +228,21 @@ Test(pkt_diff, generated_frames_agree)
 	cr_assert_gt(nb_cls[DP_PKT_EXCEPTION], 1000);
 }
 
-/* n mutated frames from seed; returns with the tallies filled. */
+/* n mutated frames from seed; returns with the tallies filled. A soak,
+ * off by default: PKT_DIFF_SOAK=k runs k times as many from seeds of its
+ * own (PKT_DIFF_SOAK_BASE + seed). */
 static void
 mutate_run(uint64_t seed, unsigned n)
 {
 	static uint8_t frame[FRAME_MAX];
+	const char *k = getenv("PKT_DIFF_SOAK");
+	const char *base = getenv("PKT_DIFF_SOAK_BASE");
 	struct fpg_rng r;
 
+	if (k != NULL && atoi(k) > 0) {
+		n *= (unsigned)atoi(k);
+		seed += base != NULL ? strtoull(base, NULL, 0) : 1000;
+	}
 	fpg_seed(&r, seed);
 	for (unsigned it = 0; it < n; it++) {
 		size_t len = gen_frame(&r, frame);
