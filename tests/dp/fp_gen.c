@@ -416,14 +416,25 @@ fpg_compound(struct fpg_rng *r, const char *name, uint8_t *out, size_t cap,
 {
 	uint8_t part[1024];
 	unsigned nb = 1 + fpg_below(r, fpg_below(r, 4) == 0 ? 12 : 4);
-	size_t off = 2 + 2 * (size_t)nb;
+	/* now and then up to 255 parts, mostly tiny user messages */
+	bool many = depth == 0 && fpg_below(r, 30) == 0;
+	size_t off;
 
+	if (many)
+		nb = 100 + fpg_below(r, 156);
+	off = 2 + 2 * (size_t)nb;
 	if (cap < off)
 		return 0;
 	out[0] = SWIM_MSG_COMPOUND;
 	out[1] = (uint8_t)nb;
 	for (unsigned i = 0; i < nb; i++) {
-		size_t n = fpg_part(r, name, part, sizeof(part), depth);
+		size_t n = many && fpg_below(r, 12) != 0 ? 2 :
+			   fpg_part(r, name, part, sizeof(part), depth);
+
+		if (n == 2 && many) {
+			part[0] = SWIM_MSG_USER;
+			part[1] = (uint8_t)i;
+		}
 
 		if (n > cap - off)
 			n = 0;
