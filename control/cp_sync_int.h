@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * @internal
+ * The TCP sync engine's private types, shared by its three files:
+ *   cp_sync.c          the engine: listener, outbound starts, expiry;
+ *   cp_sync_stream.c   one stream: buffers, seal/open, non-blocking I/O;
+ *   cp_sync_exchange.c what a whole message means: answer, merge, match.
+ * Control thread only. Nothing outside cp_sync*.c includes this.
+ */
+#ifndef CP_SYNC_INT_H_INCLUDED
+#define CP_SYNC_INT_H_INCLUDED
+
+#include "cp.h"
+
+/* Stream errors of an encrypting engine (beside cp.h's CP_FRAME_*). */
+enum {
+	CP_SYNC_E_PLAIN = -1100,	/* keyring set, stream not sealed */
+	CP_SYNC_E_OPEN = -1101,		/* no installed key opens it */
+};
+
+/* Which exchange a stream carries, by who opened it. */
+enum cp_sess_kind {
+	CP_SESS_IN,		/* accepted: we answer whatever arrives */
+	CP_SESS_OUT_PP,		/* we push, then read their push/pull */
+	CP_SESS_OUT_PING,	/* we ping, then read the ack */
+};
+
+enum cp_sess_state {
+	CP_SESS_CONNECTING,	/* outbound: connect() in progress */
+	CP_SESS_READING,	/* waiting for the peer's message */
+	CP_SESS_WRITING,	/* flushing tx; inbound closes after */
+};
+
+/* One TCP exchange. Allocated per connection, freed on close. */
+struct cp_sess {
+	struct cp_io io;		/* fd + dispatch; io.ctx = this */
+	struct cp_sync *sync;		/* owner */
+	unsigned slot;			/* index in sync->sess */
+	enum cp_sess_kind kind;
+	enum cp_sess_state state;
+	struct swim_addr peer;		/* remote address */
+	bool join;			/* OUT_PP: the Join flag */
+	uint32_t seq_no;		/* OUT_PING: seq to match */
+	uint64_t deadline_us;		/* close (and fail) after this */
+	uint8_t *rx;			/* bytes read so far */
+	size_t rx_len;
+	size_t rx_cap;
+	uint8_t *tx;			/* bytes to write */
+	size_t tx_len;
+	size_t tx_off;
+	uint8_t *plain;			/* inflated message (0x09) */
+	size_t plain_cap;
+	/* keyring: rx now holds the opened plaintext of the 0x0a frame */
+	bool is_opened;
+};
+
+struct cp_sync {
+	struct cp_sync_cfg cfg;		/* copy; cfg.name = name */
+	char name[SWIM_NAME_MAX + 1];	/* our node name */
+	struct cp_io listen_io;		/* the listener */
+	uint16_t port;			/* bound port */
+	struct cp_sess **sess;		/* max_streams slots; NULL free */
+	unsigned nb_sess;
+	struct cp_sync_stats st;
+};
+
+/* --- cp_sync_stream.c: one stream's lifetime and I/O --- */
+
+/** Take a free slot and wrap fd in a new session. NULL when full. */
+struct cp_sess *cp_sess_new(struct cp_sync *sync, int fd,
+			    enum cp_sess_kind kind, uint64_t now_us);
+/** Close and free; the owner has already been told the outcome. */
+void cp_sess_close(struct cp_sess *s);
+/** Report an outbound failure (once) and close. */
+void cp_sess_fail(struct cp_sess *s, uint64_t now_us, int err);
+/**
+ * With a keyring, replace *buf (malloc'ed, len bytes) by its sealed 0x0a
+ * frame. @retval 0, or -ENOMEM / -EMSGSIZE (then *buf is unchanged).
+ */
+int cp_sync_seal(const struct cp_sync *sync, uint8_t **buf, size_t *len);
+/** Queue bytes to write (takes buf) and switch to writing. @retval 0 or -errno. */
+int cp_sess_send(struct cp_sess *s, uint8_t *buf, size_t len);
+/** cp_sess_send of a fresh copy of buf. @retval 0 or -errno. */
+int cp_sess_send_copy(struct cp_sess *s, const uint8_t *buf, size_t len);
+
+/* --- cp_sync_exchange.c: handling one whole message --- */
+
+/** A whole message (rc 0, f filled) or a framing error arrived on s. */
+void cp_sess_got(struct cp_sess *s, uint64_t now_us, int rc,
+		 const struct cp_frame *f);
+/** Our push/pull bytes (malloc'ed, *len long), or NULL. */
+uint8_t *cp_sync_local_state(struct cp_sync *sync, bool join, size_t *len);
+
+#endif /* CP_SYNC_INT_H_INCLUDED */
