@@ -4,33 +4,18 @@
  *
  * The Appendix A vectors (UDP version 1 and 0, stream frame) are
  * reproduced byte-exact through an injected nonce source; every error
- * path returns its own code; and every packet and stream of the real
- * serf <-> serf encrypted capture (captures/enc.pcap, extracted to
- * tests/data/enc.*.hex) opens with the capture's key and then decodes
- * with the wire codec.
+ * path returns its own code; the keyring rotates keys as memberlist's
+ * does. The real encrypted captures are test_crypto_golden.c's.
  */
 #include <criterion/criterion.h>
 
 #include <sodium.h>
 
+#include "crypto_util.h"
 #include "swim_crypto.h"
 #include "swim_wire.h"
-#include "wire_util.h"
-
-#ifndef WIRE_DATA_DIR
-#error "WIRE_DATA_DIR must point at tests/data"
-#endif
-
-static void
-crypto_setup(void)
-{
-	cr_assert_geq(sodium_init(), 0);
-	if (!crypto_aead_aes256gcm_is_available())
-		cr_skip_test("no AES-GCM on this CPU");
-}
 
 TestSuite(crypto, .init = crypto_setup, .timeout = 30);
-TestSuite(crypto_golden, .init = crypto_setup, .timeout = 60);
 
 /* Appendix A: key 00..1f, nonce 00..0b, the 59-byte ping. */
 static const char ping_hex[] =
@@ -49,9 +34,8 @@ static const char stream_hex[] =
 	"0a0000002f01000102030405060708090a0b4580714ba49cae74ec25572ee28c"
 	"0923ecd7dbabe67ecfd447a3125636df123fd6a6";
 
-/* The capture's key (captures/enc.key.txt). */
-static const char enc_key_b64[] =
-	"NfCkMllT5KcahAfYZFkFkM7bZUzlpnSOoPhQcHck/xE=";
+/* The capture's key, for the base64 parser. */
+static const char enc_key_b64[] = CRYPTO_ENC_KEY_B64;
 
 /* Test nonce source: 00 01 .. 0b, as Appendix A. */
 static void
@@ -60,38 +44,6 @@ nonce_fixed(void *ctx, uint8_t nonce[SWIM_CRYPTO_NONCE_LEN])
 	(void)ctx;
 	for (int i = 0; i < SWIM_CRYPTO_NONCE_LEN; i++)
 		nonce[i] = (uint8_t)i;
-}
-
-/* A raw key whose bytes are first, first+1, ... */
-static void
-key_seq(uint8_t *key, size_t len, uint8_t first)
-{
-	for (size_t i = 0; i < len; i++)
-		key[i] = (uint8_t)(first + i);
-}
-
-/* A keyring holding the key starting at byte first. */
-static struct swim_keyring *
-ring_with(uint8_t first)
-{
-	uint8_t key[SWIM_CRYPTO_KEY_LEN];
-	int err = -1;
-	struct swim_keyring *r = swim_keyring_new(&err);
-
-	cr_assert_not_null(r);
-	cr_assert_eq(err, 0);
-	key_seq(key, sizeof(key), first);
-	cr_assert_eq(swim_keyring_add(r, key, sizeof(key)), 0);
-	return r;
-}
-
-static int
-unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	int n = wire_unhex(hex, out, cap);
-
-	cr_assert_gt(n, 0, "bad hex in test");
-	return n;
 }
 
 /* A v1 UDP packet of the 59-byte ping under the ring's primary key. */
@@ -632,190 +584,4 @@ Test(crypto, every_error_has_a_distinct_name)
 	cr_assert_str_eq(swim_crypto_strerror(SWIM_CRYPTO_E_COUNT),
 			 "unknown crypto error");
 	cr_assert_str_eq(swim_crypto_strerror(5), "unknown crypto error");
-}
-
-/* --- the real encrypted capture --- */
-
-enum { LINE_MAX_BYTES = 1 << 16 };
-
-static char line[2 * LINE_MAX_BYTES + 2];
-static uint8_t pkt[LINE_MAX_BYTES];
-static uint8_t plain[LINE_MAX_BYTES];
-static uint8_t inner[LINE_MAX_BYTES];
-static struct swim_wire_scratch scratch;
-
-/* Next hex line of f into pkt. @retval length, 0 at EOF. */
-static int
-next_packet(FILE *f)
-{
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strcspn(line, "\r\n");
-
-		if (n == 0 || line[0] == '#')
-			continue;
-		line[n] = 0;
-		return unhex(line, pkt, sizeof(pkt));
-	}
-	return 0;
-}
-
-static FILE *
-open_data(const char *name, const char *kind)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.%s.hex", WIRE_DATA_DIR, name,
-		 kind);
-	f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s", path);
-	return f;
-}
-
-static struct swim_keyring *
-capture_ring(void)
-{
-	struct swim_keyring *r = swim_keyring_new(NULL);
-
-	cr_assert_eq(swim_keyring_add_base64(r, enc_key_b64,
-					     strlen(enc_key_b64)), 0);
-	return r;
-}
-
-static int
-count_msgs(void *ctx, const struct swim_msg *msg)
-{
-	(void)msg;
-	++*(int *)ctx;
-	return 0;
-}
-
-/*
- * The encrypted captures: enc (serf <-> serf) and t3 (serf <-> the
- * libsodium-based Python node), both under the key of enc.key.txt.
- */
-static const char *const enc_captures[] = { "enc", "t3" };
-
-/* Open and decode every UDP packet of one capture. @retval packets. */
-static int
-check_udp_capture(const struct swim_keyring *r, const char *name,
-		  int *nb_msg)
-{
-	FILE *f = open_data(name, "udp");
-	int len, nb_pkt = 0;
-
-	while ((len = next_packet(f)) > 0) {
-		int n = swim_crypto_open_udp(r, pkt, (size_t)len, plain,
-					     sizeof(plain));
-
-		cr_assert_eq(n, len - SWIM_CRYPTO_OVERHEAD, "%s packet %d: %s",
-			     name, nb_pkt, swim_crypto_strerror(n));
-		cr_assert_eq(pkt[0], 1, "version 1 is what serf sends");
-		n = swim_wire_decode_packet(plain, (size_t)n, &scratch,
-					    count_msgs, nb_msg);
-		cr_assert_gt(n, 0, "%s packet %d: %s", name, nb_pkt,
-			     swim_wire_strerror(n));
-		nb_pkt++;
-	}
-	fclose(f);
-	return nb_pkt;
-}
-
-Test(crypto_golden, every_encrypted_udp_packet_opens_and_decodes)
-{
-	struct swim_keyring *r = capture_ring();
-	int nb_pkt = 0, nb_msg = 0;
-
-	for (size_t i = 0; i < 2; i++)
-		nb_pkt += check_udp_capture(r, enc_captures[i], &nb_msg);
-	cr_log_info("%d packets, %d messages", nb_pkt, nb_msg);
-	/* The counts of captures/enc-decoded.txt and t3-decoded.txt. */
-	cr_assert_eq(nb_pkt, 156 + 108);
-	cr_assert_gt(nb_msg, nb_pkt);
-	swim_keyring_delete(r);
-}
-
-/* Decode a stream plaintext: optional compress, then one message. */
-static void
-decode_stream_plain(const uint8_t *buf, size_t len, int *nb_pp)
-{
-	struct swim_push_pull_header h;
-	struct swim_str us;
-	struct swim_msg m;
-
-	if (buf[0] == SWIM_MSG_COMPRESS) {
-		int n = swim_wire_decode_compress(buf + 1, len - 1, inner,
-						  sizeof(inner));
-
-		cr_assert_gt(n, 0, "decompress: %s", swim_wire_strerror(n));
-		buf = inner;
-		len = (size_t)n;
-	}
-	if (buf[0] == SWIM_MSG_PUSH_PULL) {
-		cr_assert_eq(swim_wire_decode_push_pull(buf, len, &h, NULL,
-							NULL, &us),
-			     (int)len);
-		cr_assert_gt(h.nb_nodes, 0);
-		++*nb_pp;
-		return;
-	}
-	cr_assert_eq(swim_wire_decode_msg(buf, len, &m), 0);
-}
-
-/* Open, decode and re-seal one stream direction held in pkt. */
-static void
-check_stream(const struct swim_keyring *r, int len, int *nb_pp)
-{
-	size_t used = 0;
-	uint8_t *re = malloc((size_t)len);
-	int n = swim_crypto_open_stream(r, pkt, (size_t)len, plain,
-					sizeof(plain), &used);
-
-	cr_assert_gt(n, 0, "stream: %s", swim_crypto_strerror(n));
-	cr_assert_eq(used, (size_t)len, "one frame per direction");
-	cr_assert_eq(n, len - SWIM_CRYPTO_STREAM_OVERHEAD);
-	decode_stream_plain(plain, (size_t)n, nb_pp);
-	/* Re-sealing round-trips through our own open. */
-	cr_assert_eq(swim_crypto_seal_stream(r, plain, (size_t)n, re,
-					     (size_t)len),
-		     len);
-	cr_assert_eq(swim_crypto_open_stream(r, re, (size_t)len, inner,
-					     sizeof(inner), NULL),
-		     n);
-	cr_assert_arr_eq(inner, plain, (size_t)n);
-	free(re);
-}
-
-Test(crypto_golden, every_encrypted_stream_opens_and_decodes)
-{
-	struct swim_keyring *r = capture_ring();
-	int len, nb_stream = 0, nb_pp = 0;
-
-	for (size_t i = 0; i < 2; i++) {
-		FILE *f = open_data(enc_captures[i], "tcp");
-
-		while ((len = next_packet(f)) > 0) {
-			check_stream(r, len, &nb_pp);
-			nb_stream++;
-		}
-		fclose(f);
-	}
-	cr_log_info("%d streams, %d push/pulls", nb_stream, nb_pp);
-	cr_assert_eq(nb_stream, 6 + 4);
-	cr_assert_eq(nb_pp, 10, "joins and periodic push/pulls");
-	swim_keyring_delete(r);
-}
-
-Test(crypto_golden, capture_packets_do_not_open_under_another_key)
-{
-	struct swim_keyring *r = ring_with(0);
-	FILE *f = open_data("enc", "udp");
-	int len = next_packet(f);
-
-	fclose(f);
-	cr_assert_gt(len, 0);
-	cr_assert_eq(swim_crypto_open_udp(r, pkt, (size_t)len, plain,
-					  sizeof(plain)),
-		     SWIM_CRYPTO_E_AUTH);
-	swim_keyring_delete(r);
 }

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the swim_crypto tests (test_crypto.c: vectors, errors,
+ * keyring; test_crypto_golden.c: the real encrypted captures).
+ */
+#ifndef CRYPTO_UTIL_H_INCLUDED
+#define CRYPTO_UTIL_H_INCLUDED
+
+#include <criterion/criterion.h>
+
+#include <sodium.h>
+
+#include "swim_crypto.h"
+#include "wire_util.h"
+
+/* The capture's key (captures/enc.key.txt). */
+#define CRYPTO_ENC_KEY_B64 "NfCkMllT5KcahAfYZFkFkM7bZUzlpnSOoPhQcHck/xE="
+
+/* Suite init: libsodium up, and skip where the CPU has no AES-GCM. */
+static inline void
+crypto_setup(void)
+{
+	cr_assert_geq(sodium_init(), 0);
+	if (!crypto_aead_aes256gcm_is_available())
+		cr_skip_test("no AES-GCM on this CPU");
+}
+
+/* A raw key whose bytes are first, first+1, ... */
+static inline void
+key_seq(uint8_t *key, size_t len, uint8_t first)
+{
+	for (size_t i = 0; i < len; i++)
+		key[i] = (uint8_t)(first + i);
+}
+
+/* A keyring holding the key starting at byte first. */
+static inline struct swim_keyring *
+ring_with(uint8_t first)
+{
+	uint8_t key[SWIM_CRYPTO_KEY_LEN];
+	int err = -1;
+	struct swim_keyring *r = swim_keyring_new(&err);
+
+	cr_assert_not_null(r);
+	cr_assert_eq(err, 0);
+	key_seq(key, sizeof(key), first);
+	cr_assert_eq(swim_keyring_add(r, key, sizeof(key)), 0);
+	return r;
+}
+
+/* Hex test data into out; bad hex fails the test. */
+static inline int
+unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	int n = wire_unhex(hex, out, cap);
+
+	cr_assert_gt(n, 0, "bad hex in test");
+	return n;
+}
+
+#endif /* CRYPTO_UTIL_H_INCLUDED */
