@@ -19,6 +19,10 @@
 #include "dp.h"
 #include "swim_crypto.h"
 
+/* The core leaves room for exactly what the dataplane's seal adds. */
+_Static_assert(SWIM_ENCRYPT_OVERHEAD == SWIM_CRYPTO_OVERHEAD,
+	       "swim_cfg.is_encrypted budget != swim_crypto_seal_udp overhead");
+
 /* A seed for the core's PRNG; the kernel's, or time and pid. */
 static uint64_t
 cp_seed(void)
@@ -55,6 +59,9 @@ cp_core_init(struct cp *cp)
 	}
 	sc.meta_len = (uint32_t)n;
 	memcpy(sc.vsn, vsn, sizeof(vsn));
+	/* The dataplane seals every packet with a keyring: leave it room. */
+	sc.is_encrypted = cp->cfg.keyring != NULL &&
+			  swim_keyring_count(cp->cfg.keyring) > 0;
 	cp->seed = cp_seed();
 	sc.seed = cp->seed;
 	cp->swim = swim_new(&sc, &err);

@@ -44,10 +44,23 @@ struct swim_cfg {
 	uint64_t tcp_timeout_us;		/* TCPTimeout */
 	uint64_t dead_node_reclaim_time_us;	/* DeadNodeReclaimTime; 0 = never */
 	uint32_t udp_buffer_size;		/* UDPBufferSize */
+	/*
+	 * EncryptionEnabled() && GossipVerifyOutgoing: the I/O layer seals
+	 * every packet after it leaves the core, so piggyback leaves
+	 * SWIM_ENCRYPT_OVERHEAD bytes of UDPBufferSize for the seal.
+	 */
+	bool is_encrypted;
 	bool enable_compression;		/* EnableCompression */
 	bool disable_tcp_pings;			/* DisableTcpPings */
 	uint64_t seed;				/* PRNG seed */
 };
+
+/**
+ * memberlist's encryptOverhead(1): what sealing adds to a UDP packet
+ * (version byte 1 + nonce 12 + GCM tag 16). Version 1 is the only one we
+ * seal, and the one memberlist picks at protocol version 2 and up.
+ */
+#define SWIM_ENCRYPT_OVERHEAD 29
 
 /** memberlist profiles: DefaultLANConfig, DefaultWANConfig, DefaultLocalConfig. */
 void swim_cfg_default_lan(struct swim_cfg *cfg);

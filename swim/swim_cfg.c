@@ -41,6 +41,8 @@ swim_cfg_default_lan(struct swim_cfg *cfg)
 	cfg->tcp_timeout_us = 10 * S;
 	cfg->dead_node_reclaim_time_us = 0;
 	cfg->udp_buffer_size = SWIM_UDP_BUDGET;
+	/* No keyring: packets leave as the core builds them. */
+	cfg->is_encrypted = false;
 	cfg->enable_compression = true;
 	cfg->disable_tcp_pings = false;
 	cfg->seed = 1;

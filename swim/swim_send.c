@@ -211,6 +211,21 @@ swim_send_raw(struct swim *s, const struct swim_addr *to,
 	s->stats.packets_out++;
 }
 
+/*
+ * The bytes one packet's messages may take before sealing: memberlist's
+ * UDPBufferSize less labelOverhead (we send no label: 0) and, when the
+ * packet will be sealed, encryptOverhead (sendMsg and gossip alike).
+ */
+static size_t
+swim_udp_room(const struct swim *s)
+{
+	size_t room = s->cfg.udp_buffer_size;
+
+	if (s->cfg.is_encrypted)
+		room -= SWIM_ENCRYPT_OVERHEAD;
+	return room;
+}
+
 /* memberlist's getBroadcasts: own queue first, then the user queue. */
 static unsigned
 swim_take_all(struct swim *s, size_t limit, struct swim_str *parts,
@@ -261,7 +276,7 @@ swim_send_msg(struct swim *s, const struct swim_addr *to,
 	parts[0].ptr = s->buf_c;
 	parts[0].len = (uint32_t)len;
 	unsigned nb = 1;
-	size_t budget = s->cfg.udp_buffer_size;
+	size_t budget = swim_udp_room(s);
 	if ((size_t)len + 2 < budget) {
 		size_t used = 0;
 		nb += swim_take_all(s, budget - (size_t)len - 2, parts + 1,
@@ -298,8 +313,8 @@ swim_gossip(struct swim *s)
 					  swim_gossip_filter, s, targets);
 	for (uint32_t i = 0; i < nb; i++) {
 		size_t used = 0;
-		unsigned n = swim_take_all(s, s->cfg.udp_buffer_size - 2,
-					   parts, SWIM_MAX_PARTS, &used);
+		unsigned n = swim_take_all(s, swim_udp_room(s) - 2, parts,
+					   SWIM_MAX_PARTS, &used);
 		if (n == 0)
 			break;
 		swim_send_parts(s, &targets[i]->addr, targets[i], parts, n);
@@ -335,7 +350,7 @@ swim_broadcast_user(struct swim *s, const uint8_t *data, size_t len)
 {
 	/* It must fit in a gossip packet as one part, or it never goes. */
 	if (data == NULL || len == 0 ||
-	    len + 1 + 2 > (size_t)s->cfg.udp_buffer_size - 2)
+	    len + 1 + 2 > swim_udp_room(s) - 2)
 		return -1;
 	s->buf_c[0] = SWIM_MSG_USER;
 	memcpy(s->buf_c + 1, data, len);
