@@ -487,53 +487,81 @@ ctl_parse(int argc, char **argv, struct ctl_opts *o)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The connection options that come before the command. */
+struct ctl_global {
+	const char *addr;	/* --rpc-addr, $SERF_RPC_ADDR or the default */
+	const char *auth;	/* --rpc-auth or $SERF_RPC_AUTH; NULL: none */
+	int timeout_s;		/* --timeout, seconds; checked > 0 later */
+};
+
+/* ctl_global_parse found a command at argv[*i]: go on. */
+#define CTL_GO_ON (-1)
+
+/* Options before the command; the exit code when usage ends the run. */
+static int
+ctl_global_parse(int argc, char **argv, struct ctl_global *g, int *i)
 {
-	const char *addr = getenv("SERF_RPC_ADDR");
-	const char *auth = getenv("SERF_RPC_AUTH");
-	int timeout_s = 30;
-	int i = 1;
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
-		if (strcmp(argv[i], "--help") == 0)
+	g->addr = getenv("SERF_RPC_ADDR");
+	g->auth = getenv("SERF_RPC_AUTH");
+	g->timeout_s = 30;
+	for (*i = 1; *i < argc && strncmp(argv[*i], "--", 2) == 0; *i += 2) {
+		const char *opt = argv[*i];
+
+		if (strcmp(opt, "--help") == 0)
 			return ctl_usage(NULL);
-		if (strncmp(argv[i], "--rpc-addr=", 11) == 0) {
-			addr = argv[i--] + 11;	/* one word, not two */
+		if (strncmp(opt, "--rpc-addr=", 11) == 0) {
+			g->addr = opt + 11;
+			--*i;	/* one word, not two */
 			continue;
 		}
-		if (i + 1 >= argc)
+		if (*i + 1 >= argc)
 			return ctl_usage("missing option value");
-		if (strcmp(argv[i], "--rpc-addr") == 0)
-			addr = argv[i + 1];
-		else if (strcmp(argv[i], "--rpc-auth") == 0)
-			auth = argv[i + 1];
-		else if (strcmp(argv[i], "--timeout") == 0)
-			timeout_s = atoi(argv[i + 1]);
+		if (strcmp(opt, "--rpc-addr") == 0)
+			g->addr = argv[*i + 1];
+		else if (strcmp(opt, "--rpc-auth") == 0)
+			g->auth = argv[*i + 1];
+		else if (strcmp(opt, "--timeout") == 0)
+			g->timeout_s = atoi(argv[*i + 1]);
 		else
 			return ctl_usage("unknown option");
 	}
-	if (i >= argc)
+	if (*i >= argc)
 		return ctl_usage("missing command");
-	if (strcmp(argv[i], "help") == 0 || strcmp(argv[i], "-h") == 0)
+	if (strcmp(argv[*i], "help") == 0 || strcmp(argv[*i], "-h") == 0)
 		return ctl_usage(NULL);
-	if (addr == NULL || addr[0] == '\0')
-		addr = "127.0.0.1:7373";
+	if (g->addr == NULL || g->addr[0] == '\0')
+		g->addr = "127.0.0.1:7373";
+	return CTL_GO_ON;
+}
+
+/* The subcommand called name, or NULL. */
+static const struct ctl_cmd *
+ctl_cmd_find(const char *name)
+{
 	const struct ctl_cmd *cmd = NULL;
+
 	for (size_t k = 0; k < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); k++) {
-		if (strcmp(ctl_cmds[k].name, argv[i]) == 0)
+		if (strcmp(ctl_cmds[k].name, name) == 0)
 			cmd = &ctl_cmds[k];
 	}
-	if (cmd == NULL)
-		return ctl_usage("unknown command");
+	return cmd;
+}
+
+/* Parse cmd's own options, connect, run it, clean up: the exit code. */
+static int
+ctl_run(const struct ctl_cmd *cmd, const struct ctl_global *g, int argc,
+	char **argv)
+{
 	struct ctl_opts o = { 0 };
-	int rc = ctl_parse(argc - i, argv + i, &o);
+	struct ctl_conn c = { .fd = -1 };
+	int rc = ctl_parse(argc, argv, &o);
+
 	if (rc == 0 && (o.nb_args < cmd->min_args || o.nb_args > cmd->max_args))
 		rc = ctl_usage("wrong number of arguments");
-	if (rc == 0 && timeout_s <= 0)
+	if (rc == 0 && g->timeout_s <= 0)
 		rc = ctl_usage("bad --timeout");
-	struct ctl_conn c = { .fd = -1 };
 	if (rc == 0)
-		rc = ctl_connect(&c, addr, auth, timeout_s);
+		rc = ctl_connect(&c, g->addr, g->auth, g->timeout_s);
 	if (rc == 0)
 		rc = cmd->run(&c, &o);
 	if (c.fd >= 0)
@@ -542,4 +570,20 @@ main(int argc, char **argv)
 	free(o.kv);
 	free(o.del);
 	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct ctl_cmd *cmd;
+	struct ctl_global g;
+	int i;
+	int rc = ctl_global_parse(argc, argv, &g, &i);
+
+	if (rc != CTL_GO_ON)
+		return rc;
+	cmd = ctl_cmd_find(argv[i]);
+	if (cmd == NULL)
+		return ctl_usage("unknown command");
+	return ctl_run(cmd, &g, argc - i, argv + i);
 }

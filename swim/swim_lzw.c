@@ -209,6 +209,37 @@ swim_lzw_dec_expand(const struct swim_lzw_dec *d, uint32_t code, uint8_t *out,
 	return (int)n;
 }
 
+/*
+ * After code expanded to n bytes at out offset o: the new dictionary
+ * entry (the last code's output plus one byte), then widen codes as Go's
+ * compress/lzw does.
+ */
+static void
+swim_lzw_dec_add(struct swim_lzw_dec *d, uint32_t code, size_t o, uint32_t n)
+{
+	/* New entry: the last code's output, which is adjacent. */
+	if (d->last != SWIM_LZW_INVALID) {
+		d->pos[d->hi] = d->pos[d->last];
+		d->len[d->hi] = d->len[d->last] + 1;
+	}
+	/*
+	 * Then remember where this code's output is, after the entry
+	 * (code may equal last), so the next entry is adjacent.
+	 */
+	d->pos[code] = (uint32_t)o;
+	d->len[code] = n;
+	d->last = code;
+	d->hi++;
+	if (d->hi >= d->overflow) {
+		if (d->hi > SWIM_LZW_MAX_CODE) {
+			d->hi = SWIM_LZW_MAX_CODE;
+		} else {
+			d->width++;
+			d->overflow <<= 1;
+		}
+	}
+}
+
 int
 swim_lzw_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
@@ -239,27 +270,7 @@ swim_lzw_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 			if (n < 0)
 				return n;
 		}
-		/* New entry: the last code's output, which is adjacent. */
-		if (d.last != SWIM_LZW_INVALID) {
-			d.pos[d.hi] = d.pos[d.last];
-			d.len[d.hi] = d.len[d.last] + 1;
-		}
-		/*
-		 * Then remember where this code's output is, after the
-		 * entry (code may equal last), so the next entry is adjacent.
-		 */
-		d.pos[code] = (uint32_t)o;
-		d.len[code] = (uint32_t)n;
+		swim_lzw_dec_add(&d, (uint32_t)code, o, (uint32_t)n);
 		o += (size_t)n;
-		d.last = (uint32_t)code;
-		d.hi++;
-		if (d.hi >= d.overflow) {
-			if (d.hi > SWIM_LZW_MAX_CODE) {
-				d.hi = SWIM_LZW_MAX_CODE;
-			} else {
-				d.width++;
-				d.overflow <<= 1;
-			}
-		}
 	}
 }
