@@ -10,7 +10,7 @@
  *
  *   dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT
  *                [--window 256] [--duration 5] [--interval-ms 100]
- *                [--warmup-ms 0] [--port 0]
+ *                [--warmup-ms 0] [--linger-ms 0] [--port 0]
  *
  * Output, one line: "acks N secs S rate R acks/s sent X lost L window W
  * median M min A max B busy_ns B2 checked C bad D": R is the mean over the
@@ -25,6 +25,10 @@
  * frame the full parse rejects counts as bad), then the ack's own mbuf is
  * rewritten into the next ping and sent back, so the steady state
  * allocates and frees nothing itself.
+ * --linger-ms: after the report, stay idle (not polling the port) until
+ * a signal or the deadline, so that the target can stop first: a memif
+ * server whose client leaves while its lcore polls may touch unmapped
+ * ring memory (seen as a segfault in librte_net_memif in 22.11).
  * Bounded: every wait has a deadline; SIGINT/SIGTERM stop it early.
  */
 #include <arpa/inet.h>
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -68,6 +73,7 @@ struct pg_args {
 	unsigned duration_s;		/* measuring time */
 	unsigned interval_ms;		/* rate slice */
 	unsigned warmup_ms;		/* unmeasured run before the timing */
+	unsigned linger_ms;		/* idle after the report, until a signal */
 	uint16_t port;			/* ethdev port */
 };
 
@@ -132,6 +138,7 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 		{ "port", required_argument, NULL, 'p' },
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "warmup-ms", required_argument, NULL, 'u' },
+		{ "linger-ms", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -141,7 +148,7 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 	a->duration_s = 5;
 	a->interval_ms = 100;
 	optind = 1;	/* rte_eal_init ran getopt over the EAL part */
-	while ((opt = getopt_long(argc, argv, "n:d:s:w:t:p:i:u:", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "n:d:s:w:t:p:i:u:g:", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'n':
@@ -168,6 +175,9 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 		case 'u':
 			a->warmup_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'g':
+			a->linger_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			bad = 1;
 		}
@@ -176,8 +186,8 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 	    a->window == 0 || a->window > PG_WINDOW_MAX ||
 	    a->duration_s == 0 || a->duration_s > PG_DURATION_MAX ||
 	    a->interval_ms < 10 || a->interval_ms > 10000 ||
-	    a->warmup_ms > 60000) {
-		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--interval-ms 10..10000] [--warmup-ms 0..60000] [--port N]\n");
+	    a->warmup_ms > 60000 || a->linger_ms > 600000) {
+		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--interval-ms 10..10000] [--warmup-ms 0..60000] [--linger-ms 0..600000] [--port N]\n");
 		return -1;
 	}
 	return 0;
@@ -601,6 +611,9 @@ pg_run(struct pg *pg)
 	start = rte_rdtsc();
 	pg_loop(pg, start + hz * pg->a.duration_s);
 	pg_report(pg, start, rte_rdtsc());
+	fflush(stdout);
+	for (unsigned t = 0; t < pg->a.linger_ms && !pg_quit; t += 10)
+		usleep(10000);
 }
 
 int
