@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Ping->ack throughput: a real serf agent versus gossipd's socket dataplane,
-# both on 127.0.0.1, driven in turn by tools/gossip-ping (closed loop,
-# window W) for D seconds each, R rounds alternating. Prints acks/s for
-# each run, the means, and the ratio gossipd/serf.
+# Ping->ack throughput of gossipd's dataplanes against a real serf agent,
+# all rows measured in this one run on this machine, printed as one table:
 #
-# The gossipd side is build/control/gossipd when it exists, otherwise
-# tools/dp-echo (socket dataplane + fast path, no control plane).
+#  (a) gossipd --dataplane dpdk, memif server, driven by tools/dpdk-pinggen
+#      over net_memif from another process (scripts/bench-dpdk.sh; gossipd
+#      on CPU 0, the generator on CPU 1): acks/s, ns per ack, and the
+#      gossipd lcore's busy ns per frame;
+#  (b) gossipd's socket dataplane on 127.0.0.1, driven by tools/gossip-ping
+#      (closed loop, window W): acks/s;
+#  (c) a real `serf agent` on 127.0.0.1 under the same load: acks/s;
+#  ratios against the targets (DPDK >= 10x socket and >= 200x serf,
+#  socket >= 30x serf), and the callgrind line: instructions per ping->ack
+#  of the DPDK fast path next to dpdk-testpmd macswap's per packet on
+#  net_ring (target <= 10x), with a breakdown.
+#
+# Each row is the median of R rounds of D seconds (spread min..max); (b)
+# and (c) alternate round by round. A round is DISTURBED when processes
+# other than ours used more than 10% of one CPU while it measured (the
+# VM has 2 vCPUs and is shared); medians use the undisturbed rounds when
+# there are any, and the table says how many were disturbed.
 #
 # Usage: scripts/bench-dataplane.sh [--rounds 3] [--duration 3]
-#          [--window 256] [--lcores 1] [--pin] [--target auto|gossipd|dp-echo]
+#          [--window 256] [--pings 20000] [--no-pin]
+#          [--skip dpdk,ring,callgrind,socket,serf]
+# --no-pin: let the kernel place gossip-ping, gossipd (socket) and serf
+# instead of server on CPU 0, client on CPU 1.
 # Env: BUILD (default build). Everything started is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,38 +32,40 @@ cd "$(dirname "$0")/.."
 ROUNDS=3
 DURATION=3
 WINDOW=256
-LCORES=1
-PIN=0
-TARGET=auto
+PINGS=20000
+PIN=1
+SKIP=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--duration) DURATION=$2; shift 2 ;;
 	--window) WINDOW=$2; shift 2 ;;
-	--lcores) LCORES=$2; shift 2 ;;
-	--pin) PIN=1; shift ;;
-	--target) TARGET=$2; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	--pings) PINGS=$2; shift 2 ;;
+	--no-pin) PIN=0; shift ;;
+	--skip) SKIP=$2; shift 2 ;;
+	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "bench-dataplane: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
-case "$ROUNDS$DURATION" in *[!0-9]*) echo "bench-dataplane: --rounds/--duration are whole numbers" >&2; exit 2 ;; esac
-[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] && [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 60 ] \
-	|| { echo "bench-dataplane: rounds 1..20, duration 1..60 s" >&2; exit 2; }
+case "$ROUNDS$DURATION$WINDOW$PINGS" in
+*[!0-9]*) echo "bench-dataplane: numbers only" >&2; exit 2 ;;
+esac
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] && [ "$DURATION" -ge 1 ] &&
+	[ "$DURATION" -le 60 ] && [ "$WINDOW" -ge 1 ] && [ "$WINDOW" -le 1000 ] ||
+	{ echo "bench-dataplane: rounds 1..20, duration 1..60 s, window 1..1000" >&2; exit 2; }
+skipped() { case ",$SKIP," in *",$1,"*) return 0 ;; esac; return 1; }
 
 BUILD=${BUILD:-build}
-command -v serf >/dev/null || { echo "bench-dataplane: serf not installed" >&2; exit 1; }
-if [ ! -x "$BUILD/tools/gossip-ping" ] || [ ! -x "$BUILD/tools/dp-echo" ]; then
+export BUILD
+if [ ! -x "$BUILD/tools/gossip-ping" ] || [ ! -x "$BUILD/control/gossipd" ]; then
 	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
-	ninja -C "$BUILD" tools/gossip-ping tools/dp-echo >/dev/null
+	ninja -C "$BUILD" tools/gossip-ping control/gossipd >/dev/null
 fi
 PING=$BUILD/tools/gossip-ping
-if [ "$TARGET" = auto ]; then
-	TARGET=dp-echo
-	[ -x "$BUILD/control/gossipd" ] && TARGET=gossipd
-fi
 
 LOGDIR=$(mktemp -d /tmp/bench-dataplane.XXXXXX)
+RES=$LOGDIR/results.txt
+: >"$RES"
 PIDS=()
 cleanup() {
 	trap - INT TERM EXIT
@@ -60,8 +78,43 @@ cleanup() {
 	done
 	echo "bench-dataplane: logs in $LOGDIR"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
+# CPU time (jiffies) of all CPUs, and of the given processes.
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+cpu_of() {
+	local s=0 p t
+	for p in "$@"; do
+		t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+		s=$((s + ${t:-0}))
+	done
+	echo "$s"
+}
+# Before a round: wait (at most QUIET_WAIT s) until the CPUs have been
+# nearly idle (< 10% of one CPU) for half a second, so that rounds start
+# in a quiet moment on a shared machine; the round is still checked.
+QUIET_WAIT=${QUIET_WAIT:-30}
+wait_quiet() {
+	local b0 b1 i
+	for i in $(seq $((QUIET_WAIT * 2))); do
+		b0=$(cpu_busy); sleep 0.5; b1=$(cpu_busy)
+		[ $((b1 - b0)) -le 5 ] && return 0
+	done
+	return 0
+}
+
+# --- (a), ring and callgrind: the DPDK part ---
+DPDK_SKIP=$SKIP
+skipped dpdk && DPDK_SKIP="$DPDK_SKIP,memif"
+if ! skipped dpdk || ! skipped ring || ! skipped callgrind; then
+	bash scripts/bench-dpdk.sh --rounds "$ROUNDS" --duration "$DURATION" \
+		--window "$WINDOW" --pings "$PINGS" --skip "$DPDK_SKIP" \
+		--out "$RES" 2>&1 | tee "$LOGDIR/bench-dpdk.log" | sed 's/^/  | /' ||
+		echo "bench-dataplane: bench-dpdk.sh failed (see $LOGDIR/bench-dpdk.log)" >&2
+fi
+
+# --- (b) and (c): gossip-ping against gossipd (socket) and serf ---
 # A port free for both TCP and UDP on 127.0.0.1 (memberlist uses both).
 free_port() {
 	python3 - <<'EOF'
@@ -82,32 +135,6 @@ for _ in range(100):
 EOF
 }
 
-SRV_PIN=()
-CLI_PIN=()
-if [ "$PIN" = 1 ]; then
-	SRV_PIN=(taskset -c 0)
-	CLI_PIN=(taskset -c 1)
-fi
-
-SERF_PORT=$(free_port)
-SERF_RPC=$(free_port)
-GD_PORT=$(free_port)
-GD_RPC=$(free_port)
-
-"${SRV_PIN[@]}" serf agent -node=bench-serf -bind="127.0.0.1:$SERF_PORT" \
-	-rpc-addr="127.0.0.1:$SERF_RPC" -log-level=warn >"$LOGDIR/serf.log" 2>&1 &
-PIDS+=($!)
-if [ "$TARGET" = gossipd ]; then
-	"${SRV_PIN[@]}" "$BUILD/control/gossipd" --name bench-gossipd \
-		--bind "127.0.0.1:$GD_PORT" --rpc-addr "127.0.0.1:$GD_RPC" \
-		>"$LOGDIR/gossipd.log" 2>&1 &
-else
-	"${SRV_PIN[@]}" "$BUILD/tools/dp-echo" --name bench-gossipd \
-		--bind "127.0.0.1:$GD_PORT" --lcores "$LCORES" \
-		--duration $((ROUNDS * DURATION * 4 + 60)) >"$LOGDIR/gossipd.log" 2>&1 &
-fi
-PIDS+=($!)
-
 # Wait until a target acks a ping (bounded: about 10 s).
 wait_acks() {
 	for _ in $(seq 25); do
@@ -118,32 +145,137 @@ wait_acks() {
 	echo "bench-dataplane: $2 on port $1 never acked (see $LOGDIR)" >&2
 	return 1
 }
-wait_acks "$SERF_PORT" bench-serf
-wait_acks "$GD_PORT" bench-gossipd
 
-# One measured run; prints acks/s.
-run_one() {
-	local out
-	out=$("${CLI_PIN[@]}" "$PING" --target "127.0.0.1:$1" --name "$2" \
-		--window "$WINDOW" --duration "$DURATION" 2>&1) || true
-	echo "$out" >>"$LOGDIR/gossip-ping.log"
-	echo "$out" | sed -n 's/^RESULT acks_per_s=\([0-9]*\).* loss_pct=\([0-9.]*\).*/\1 \2/p'
+SRV_PIN=()
+CLI_PIN=()
+if [ "$PIN" = 1 ]; then
+	SRV_PIN=(taskset -c 0)
+	CLI_PIN=(taskset -c 1)
+fi
+TARGETS=()	# "row port name pid"
+if ! skipped serf; then
+	if command -v serf >/dev/null; then
+		SERF_PORT=$(free_port)
+		"${SRV_PIN[@]}" serf agent -node=bench-serf -bind="127.0.0.1:$SERF_PORT" \
+			-rpc-addr="127.0.0.1:$(free_port)" -log-level=warn >"$LOGDIR/serf.log" 2>&1 &
+		PIDS+=($!)
+		TARGETS+=("serf $SERF_PORT bench-serf $!")
+	else
+		echo "bench-dataplane: serf not installed: no (c) row" >&2
+	fi
+fi
+if ! skipped socket; then
+	GD_PORT=$(free_port)
+	"${SRV_PIN[@]}" "$BUILD/control/gossipd" --name bench-gossipd \
+		--bind "127.0.0.1:$GD_PORT" --rpc-addr "127.0.0.1:$(free_port)" \
+		>"$LOGDIR/gossipd-socket.log" 2>&1 &
+	PIDS+=($!)
+	TARGETS+=("socket $GD_PORT bench-gossipd $!")
+fi
+for t in "${TARGETS[@]}"; do
+	read -r _ port name _ <<<"$t"
+	wait_acks "$port" "$name"
+done
+
+# One measured run of gossip-ping; appends "row round acks/s loss% foreign%".
+ping_round() {	# $1 row $2 port $3 name $4 round
+	local out=$LOGDIR/gossip-ping-$1-$4.log ppid b0 b1 o0 o1 t0 t1 ours
+	ours=$(for t in "${TARGETS[@]}"; do echo "${t##* }"; done)
+	"${CLI_PIN[@]}" "$PING" --target "127.0.0.1:$2" --name "$3" \
+		--window "$WINDOW" --duration "$DURATION" >"$out" 2>&1 &
+	ppid=$!
+	sleep 0.3
+	t0=$(date +%s.%N); b0=$(cpu_busy); o0=$(cpu_of $ours "$ppid")
+	sleep "$(awk -v d="$DURATION" 'BEGIN { print d - 0.5 }')"
+	t1=$(date +%s.%N); b1=$(cpu_busy); o1=$(cpu_of $ours "$ppid")
+	wait "$ppid" || true
+	sed -n 's/^RESULT acks_per_s=\([0-9]*\).* loss_pct=\([0-9.]*\).*/\1 \2/p' "$out" |
+		awk -v row="$1" -v r="$4" -v b=$((b1 - b0 - o1 + o0)) -v t0="$t0" -v t1="$t1" \
+		'{ printf "%s_round %s %s %s %.0f\n", row, r, $1, $2, b < 0 ? 0 : b / (t1 - t0) }' >>"$RES"
 }
 
-echo "bench-dataplane: serf $(serf version | head -1) vs $TARGET" \
-	"(lcores $LCORES), window $WINDOW, $DURATION s x $ROUNDS rounds, pin=$PIN"
-SERF_SUM=0
-GD_SUM=0
-for r in $(seq "$ROUNDS"); do
-	read -r s sl <<<"$(run_one "$SERF_PORT" bench-serf)"
-	read -r g gl <<<"$(run_one "$GD_PORT" bench-gossipd)"
-	s=${s:-0}; g=${g:-0}
-	printf 'round %d: serf %8d acks/s (loss %s%%)   %s %8d acks/s (loss %s%%)\n' \
-		"$r" "$s" "${sl:-?}" "$TARGET" "$g" "${gl:-?}"
-	SERF_SUM=$((SERF_SUM + s))
-	GD_SUM=$((GD_SUM + g))
-done
-SERF_MEAN=$((SERF_SUM / ROUNDS))
-GD_MEAN=$((GD_SUM / ROUNDS))
-RATIO=$(awk -v g="$GD_MEAN" -v s="$SERF_MEAN" 'BEGIN { if (s > 0) printf "%.1f", g / s; else print "inf" }')
-echo "mean: serf $SERF_MEAN acks/s, $TARGET $GD_MEAN acks/s, ratio gossipd/serf = $RATIO"
+if [ "${#TARGETS[@]}" -gt 0 ]; then
+	echo "== (b)/(c): gossip-ping, window $WINDOW, ${DURATION}s x $ROUNDS rounds, pin=$PIN"
+	for r in $(seq "$ROUNDS"); do
+		for t in "${TARGETS[@]}"; do
+			read -r row port name _ <<<"$t"
+			wait_quiet
+			ping_round "$row" "$port" "$name" "$r"
+			awk -v row="${row}_round" -v r="$r" '$1 == row && $2 == r {
+				printf "  round %s: %-6s %9s acks/s (loss %s%%)%s\n", r, substr(row, 1, length(row) - 6), $3, $4,
+					($5 > 10 ? "  DISTURBED: others used " $5 "% of a CPU" : "") }' "$RES"
+		done
+	done
+fi
+
+# --- the table ---
+# "median min max n_disturbed n" of column $2 of rows $1, undisturbed
+# rounds preferred; column $3 holds the foreign CPU %.
+stat_of() {
+	awk -v row="$1" -v col="$2" -v fc="$3" '$1 == row {
+		n++; v = $col; d = $fc > 10
+		if (!d) good[ng++] = v; all[na++] = v; nd += d }
+	function med(a, k,   i, j, t) {
+		for (i = 0; i < k; i++) for (j = i + 1; j < k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2 }
+	END {
+		if (!n) { print "n/a n/a n/a 0 0"; exit }
+		m = ng ? med(good, ng) : med(all, na)
+		lo = all[0]; hi = all[0]
+		for (i = 1; i < na; i++) { if (all[i] < lo) lo = all[i]; if (all[i] > hi) hi = all[i] }
+		printf "%.0f %.0f %.0f %d %d\n", m, lo, hi, nd, n }' "$RES"
+}
+row_line() {	# $1 label $2 stat line $3 extra
+	read -r m lo hi nd n <<<"$2"
+	if [ "$n" = 0 ]; then
+		printf '%-34s %12s\n' "$1" "skipped"
+		return
+	fi
+	printf '%-34s %12s %23s %9s %10s  %s\n' "$1" "$m" "$lo..$hi" \
+		"$(awk -v m="$m" 'BEGIN { if (m > 0) printf "%.0f", 1e9 / m; else print "-" }')" \
+		"$nd/$n" "$3"
+}
+ratio() {	# $1 label $2 num $3 den $4 target (>=)
+	awk -v l="$1" -v a="$2" -v b="$3" -v t="$4" 'BEGIN {
+		if (a + 0 <= 0 || b + 0 <= 0) { printf "  %-14s n/a\n", l; exit }
+		r = a / b; printf "  %-14s %8.1fx   (target >= %sx: %s)\n", l, r, t, (r >= t ? "met" : "NOT met") }'
+}
+cg_val() { awk -v k="$1" '$1 == "cg" && $2 == k { print $3 }' "$RES"; }
+
+A=$(stat_of memif_round 3 7)
+A_SLICE=$(stat_of memif_round 4 7 | cut -d' ' -f1)
+A_BUSY=$(stat_of memif_round 5 7 | cut -d' ' -f1)
+A_PG=$(stat_of memif_round 6 7 | cut -d' ' -f1)
+B=$(stat_of socket_round 3 5)
+C=$(stat_of serf_round 3 5)
+echo
+echo "== bench-dataplane: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPU $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+echo "   serf $(command -v serf >/dev/null && serf version | head -1), window $WINDOW, $ROUNDS rounds x ${DURATION}s, $([ "$PIN" = 1 ] && echo "server cpu0 / client cpu1" || echo "(b)/(c) unpinned")"
+printf '%-34s %12s %23s %9s %10s  %s\n' "row" "acks/s" "spread (min..max)" "ns/ack" "disturbed" "notes"
+row_line "(a) gossipd dpdk, memif" "$A" "100 ms slices: median $A_SLICE; gossipd lcore busy $A_BUSY ns/frame, pinggen busy $A_PG ns/ack"
+row_line "(b) gossipd socket, loopback" "$B" ""
+row_line "(c) serf agent, loopback" "$C" ""
+A_M=${A%% *}; B_M=${B%% *}; C_M=${C%% *}
+echo "ratios:"
+ratio "dpdk/socket" "$A_M" "$B_M" 10
+ratio "dpdk/serf" "$A_M" "$C_M" 200
+ratio "socket/serf" "$B_M" "$C_M" 30
+H=$(cg_val dp_dpdk_lcore_handle)
+T=$(cg_val testpmd_macswap)
+if [ -n "$H" ] || [ -n "$T" ]; then
+	echo "callgrind (instructions, load-independent):"
+	awk -v h="${H:-0}" -v t="${T:-0}" 'BEGIN {
+		printf "  dpdk fast path %s instr/ping (dp_dpdk_lcore_handle incl.) vs testpmd macswap %s instr/packet (net_ring)",
+			h ? h : "n/a", t ? t : "n/a"
+		if (h > 0 && t > 0) printf ": %.1fx (target <= 10x: %s)", h / t, (h / t <= 10 ? "met" : "NOT met")
+		printf "\n" }'
+	printf '  breakdown, instr/ping inclusive:'
+	for f in dp_fp_process swim_wire_match_ping dp_pkt_parse dp_pkt_udp4_reply_sum; do
+		v=$(cg_val "$f")
+		[ -n "$v" ] && printf ' %s %s,' "$f" "$v"
+	done
+	echo
+fi
+R=$(stat_of ring_round 3 99)	# no disturbance column
+[ "${R##* }" != 0 ] && echo "net_ring in one process (dpdk-fpbench): median ${R%% *} acks/s"
+exit 0

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# The DPDK dataplane's ping -> ack fast path, three ways:
+# The DPDK dataplane's ping -> ack fast path, three ways (the DPDK part
+# of scripts/bench-dataplane.sh, which prints the one table; this script
+# also runs alone):
 #
 #  1. memif: gossipd --dataplane dpdk (memif server; its lcore and the
-#     control thread on CPU 0) driven by tools/dpdk-pinggen (memif client,
-#     CPU 1) in another process: acks/s over R rounds of D seconds, and the
-#     lcore's own busy ns per received frame (from gossipd's stop log).
-#     gossipd runs in a throwaway netns whose lo holds 198.18.0.1, because
-#     control binds its TCP listener to the node's address.
+#     mostly sleeping control thread on CPU 0) driven by tools/dpdk-pinggen
+#     (memif client, busy-polling on CPU 1) in another process, R rounds
+#     of D seconds after a 0.5 s warm-up: acks/s (whole round, and the
+#     median of 100 ms slices), ns per ack, the gossipd lcore's own busy
+#     ns per received frame (its stop log) and the generator's busy ns per
+#     ack. gossipd runs in a throwaway netns whose lo holds 198.18.0.1,
+#     because control binds its TCP listener to the node's address.
 #  2. net_ring in one process: tools/dpdk-fpbench (the backend's lcore on
 #     CPU 1, the test's generator on CPU 0): acks/s and ns per ack.
 #  3. callgrind: instructions per ping -> ack (inclusive cost of
 #     dp_dpdk_lcore_handle, which covers parse, fast path, rewrite and
 #     tx_burst, divided by the pings) versus dpdk-testpmd
 #     --forward-mode=macswap on net_ring (forwarding thread's instructions
-#     divided by the packets it forwarded).
+#     divided by the packets it forwarded). valgrind runs with
+#     --fair-sched=yes: by default it hands its big lock to whichever
+#     thread asks, so a busy-polling lcore starves the thread that waits
+#     for it (testpmd's Enter took 13 minutes that way).
+#
+# A round counts as disturbed when processes other than ours used more
+# than 10% of one CPU while it measured (/proc/stat minus our own CPU
+# time): the lead's valgrind jobs and test runs share this 2-vCPU VM.
 #
 # Every EAL passes --no-pci --no-huge; traffic stays in memif/ring
 # memory. Everything started is stopped by PID, the netns and sockets are
@@ -21,7 +32,8 @@
 # (dpdk-here.md): compare numbers from one run only.
 #
 # Usage: scripts/bench-dpdk.sh [--rounds 3] [--duration 3] [--window 256]
-#          [--pings 20000] [--skip memif,ring,callgrind]
+#          [--pings 20000] [--skip memif,ring,callgrind] [--out FILE]
+# --out appends the results as "key value..." lines for bench-dataplane.sh.
 # Env: BUILD (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +43,7 @@ DURATION=3
 WINDOW=256
 PINGS=20000
 SKIP=""
+OUT=/dev/null
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -38,7 +51,8 @@ while [ $# -gt 0 ]; do
 	--window) WINDOW=$2; shift 2 ;;
 	--pings) PINGS=$2; shift 2 ;;
 	--skip) SKIP=$2; shift 2 ;;
-	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	--out) OUT=$2; shift 2 ;;
+	-h|--help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) echo "bench-dpdk: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -46,8 +60,9 @@ case "$ROUNDS$DURATION$WINDOW$PINGS" in
 *[!0-9]*) echo "bench-dpdk: numbers only" >&2; exit 2 ;;
 esac
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] && [ "$DURATION" -ge 1 ] &&
-	[ "$DURATION" -le 60 ] && [ "$PINGS" -le 1000000 ] ||
-	{ echo "bench-dpdk: rounds 1..20, duration 1..60, pings <= 1e6" >&2; exit 2; }
+	[ "$DURATION" -le 60 ] && [ "$WINDOW" -ge 1 ] && [ "$WINDOW" -le 1000 ] &&
+	[ "$PINGS" -ge 1000 ] && [ "$PINGS" -le 1000000 ] ||
+	{ echo "bench-dpdk: rounds 1..20, duration 1..60, window 1..1000, pings 1e3..1e6" >&2; exit 2; }
 
 BUILD=${BUILD:-build}
 GD=$BUILD/control/gossipd
@@ -75,33 +90,78 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$LOGDIR"
+	rm -f "$SOCK"
+	echo "bench-dpdk: logs in $LOGDIR"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 Q="--no-pci --no-huge -m 256 --no-shconf --no-telemetry --log-level=lib.eal:error"
-mean() { awk '{ s += $1; n++ } END { if (n) printf "%.0f", s / n; else print "n/a" }'; }
+
+# CPU time (jiffies) of all CPUs, and of the given processes.
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+cpu_of() {
+	local s=0 p t
+	for p in "$@"; do
+		t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+		s=$((s + ${t:-0}))
+	done
+	echo "$s"
+}
+# Before a round: wait (at most QUIET_WAIT s) until the CPUs have been
+# nearly idle (< 10% of one CPU) for half a second, so that rounds start
+# in a quiet moment on a shared machine; the round is still checked.
+QUIET_WAIT=${QUIET_WAIT:-30}
+wait_quiet() {
+	local b0 b1 i
+	for i in $(seq $((QUIET_WAIT * 2))); do
+		b0=$(cpu_busy); sleep 0.5; b1=$(cpu_busy)
+		[ $((b1 - b0)) -le 5 ] && return 0
+	done
+	return 0
+}
 
 # --- 1. memif, two processes ---
-memif_round() {	# $1: round number; prints "acks/s ns_per_frame"
-	local gdlog=$LOGDIR/gossipd-$1.log pglog=$LOGDIR/pinggen-$1.log pid
+memif_round() {	# $1: round number; prints "rate median busy_ns pg_ns foreign%"
+	local gdlog=$LOGDIR/gossipd-$1.log pglog=$LOGDIR/pinggen-$1.log
+	local gpid ppid b0 b1 o0 o1 t0 t1 rc
 	rm -f "$SOCK"
-	ip netns exec "$NS" "$GD" --name bench-node --bind 198.18.0.1:7946 \
-		--rpc-addr 127.0.0.1:17373 --dataplane dpdk \
-		--eal "--lcores=0@0,1@0 $Q --file-prefix=gdbs$ID-$1 --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no" \
-		>"$gdlog" 2>&1 &
-	pid=$!
-	PIDS+=("$pid")
+	local eal="--lcores=0@0,1@0 $Q --file-prefix=gdbs$ID-$1 --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no"  # --no-pci via $Q
+	ip netns exec "$NS" taskset -c 0 "$GD" --name bench-node --bind 198.18.0.1:7946 --rpc-addr 127.0.0.1:17373 --dataplane dpdk --eal "$eal" >"$gdlog" 2>&1 &  # --no-pci via $Q
+	gpid=$!
+	PIDS+=("$gpid")
 	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-	ip netns exec "$NS" taskset -c 1 "$PG" -l 1 $Q --file-prefix=gdbc$ID-$1 \
-		--vdev=net_memif0,role=client,socket="$SOCK",socket-abstract=no \
-		-- --name bench-node --dst 198.18.0.1:7946 --src 198.18.0.9:7947 \
-		--window "$WINDOW" --duration "$DURATION" >"$pglog" 2>&1 || true
-	kill -TERM "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	echo "$(awk '/^acks/ { print $6 }' "$pglog") \
-$(awk '/ns per received frame/ { print $(NF-6) }' "$gdlog")"
+	ip netns exec "$NS" taskset -c 1 "$PG" -l 1 $Q --file-prefix=gdbc$ID-$1 --vdev=net_memif0,role=client,socket="$SOCK",socket-abstract=no -- --name bench-node --dst 198.18.0.1:7946 --src 198.18.0.9:7947 --window "$WINDOW" --duration "$DURATION" --warmup-ms 500 --linger-ms 30000 >"$pglog" 2>&1 &  # --no-pci via $Q
+	ppid=$!
+	PIDS+=("$ppid")
+	# sample inside the generator's timed part: EAL init, ARP and warm-up
+	# take about 0.9 s, so [1, max(D, 1.5)] s after its start
+	sleep 1
+	t0=$(date +%s.%N); b0=$(cpu_busy); o0=$(cpu_of "$gpid" "$ppid")
+	sleep "$(awk -v d="$DURATION" 'BEGIN { print (d > 1.5 ? d - 1 : 0.5) }')"
+	t1=$(date +%s.%N); b1=$(cpu_busy); o1=$(cpu_of "$gpid" "$ppid")
+	kill -0 "$ppid" 2>/dev/null || o1=-1	# gone: no valid sample
+	# The generator reports, then idles (--linger-ms): gossipd stops
+	# first. A memif client that leaves while the server's lcore polls
+	# can crash the server (librte_net_memif 22.11 unmaps the rings under
+	# it; seen here as gossipd exiting with SIGSEGV).
+	for _ in $(seq $(((DURATION + 15) * 10))); do
+		grep -q '^acks' "$pglog" && break
+		kill -0 "$ppid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -TERM "$gpid" 2>/dev/null || true
+	rc=0
+	wait "$gpid" 2>/dev/null || rc=$?
+	grep -q 'ns per received frame' "$gdlog" ||
+		echo "  gossipd exited with status $rc without its lcore stop log (see $gdlog)" >&2
+	kill -TERM "$ppid" 2>/dev/null || true
+	wait "$ppid" 2>/dev/null || true
+	awk -v b=$((b1 - b0 - o1 + o0)) -v o1="$o1" -v t0="$t0" -v t1="$t1" \
+		'/^acks/ { r = $6; m = $15; pb = $21 }
+		 /ns per received frame/ { gb = $(NF-6) }
+		 END { printf "%s %s %s %s %.0f\n", r ? r : 0, m ? m : 0, gb ? gb : "n/a",
+			pb ? pb : "n/a", (o1 < 0 ? 999 : b < 0 ? 0 : b / (t1 - t0)) }' "$pglog" "$gdlog"
 }
 
 if ! skipped memif; then
@@ -109,56 +169,75 @@ if ! skipped memif; then
 	ip -n "$NS" link set lo up
 	ip -n "$NS" addr add 198.18.0.1/32 dev lo
 	echo "== 1. memif: gossipd dpdk (cpu0) <- dpdk-pinggen (cpu1), window $WINDOW, ${DURATION}s x $ROUNDS"
-	: >"$LOGDIR/memif.txt"
 	for r in $(seq "$ROUNDS"); do
-		res=$(memif_round "$r")
-		echo "  round $r: $(echo "$res" | awk '{ printf "%s acks/s, lcore %s ns/frame busy", $1, $2 }')"
-		echo "$res" >>"$LOGDIR/memif.txt"
+		wait_quiet
+		memif_round "$r" >"$LOGDIR/memif-$r.txt"	# not in $(): PIDS stays ours
+		read -r rate med gbusy pbusy foreign <"$LOGDIR/memif-$r.txt"
+		dist=""
+		[ "$foreign" -gt 10 ] && dist="  DISTURBED: others used ${foreign}% of a CPU"
+		[ "$foreign" = 999 ] && dist="  DISTURBED? the generator ended before the CPU sample"
+		echo "  round $r: $rate acks/s (slice median $med), gossipd lcore $gbusy ns/frame busy, pinggen $pbusy ns/ack busy$dist"
+		echo "memif_round $r $rate $med $gbusy $pbusy $foreign" >>"$OUT"
 	done
-	echo "  mean: $(awk '{ print $1 }' "$LOGDIR/memif.txt" | mean) acks/s, $(awk '{ print $2 }' "$LOGDIR/memif.txt" | mean) ns/frame"
 fi
 
 # --- 2. net_ring, one process ---
 if ! skipped ring; then
 	echo "== 2. net_ring in one process: dpdk-fpbench, 1e6 pings x $ROUNDS"
-	: >"$LOGDIR/ring.txt"
 	for r in $(seq "$ROUNDS"); do
-		"$FB" -l 0-1 $Q -- --pings 1000000 >"$LOGDIR/fb-$r.log" 2>&1 || true
+		wait_quiet
+		"$FB" -l 0-1 $Q -- --pings 1000000 >"$LOGDIR/fb-$r.log" 2>&1 || true  # --no-pci via $Q
 		line=$(awk '/^pings/ { print $6, $9 }' "$LOGDIR/fb-$r.log")
 		busy=$(awk '/ns per received frame/ { print $(NF-6) }' "$LOGDIR/fb-$r.log")
 		echo "  round $r: ${line% *} acks/s, ${line#* } ns/ack wall, lcore $busy ns/frame busy"
-		echo "$line" >>"$LOGDIR/ring.txt"
+		echo "ring_round $r $line $busy" >>"$OUT"
 	done
-	echo "  mean: $(awk '{ print $1 }' "$LOGDIR/ring.txt" | mean) acks/s"
 fi
 
 # --- 3. instructions per packet (callgrind) ---
-if ! skipped callgrind && command -v valgrind >/dev/null; then
-	echo "== 3. callgrind, instructions per packet (load-independent)"
-	valgrind --tool=callgrind --callgrind-out-file="$LOGDIR/cg.fb" \
-		"$FB" -l 0-1 $Q -- --pings "$PINGS" >"$LOGDIR/cg-fb.log" 2>&1 ||
-		{ echo "  dpdk-fpbench under valgrind failed:"; tail -n 5 "$LOGDIR/cg-fb.log"; }
+cg_fpbench() {
+	local acks f v
+	timeout -k 5 300 valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$LOGDIR/cg.fb" "$FB" -l 0-1 $Q -- --pings "$PINGS" >"$LOGDIR/cg-fb.log" 2>&1 ||  # --no-pci via $Q
+		{ echo "  dpdk-fpbench under valgrind failed:"; tail -n 5 "$LOGDIR/cg-fb.log"; return 0; }
 	acks=$(awk '/^pings/ { print $2 }' "$LOGDIR/cg-fb.log")
-	acks=${acks:-0}
 	callgrind_annotate --inclusive=yes --threshold=100 "$LOGDIR/cg.fb" >"$LOGDIR/cg-fb.txt" 2>/dev/null
-	incl() {	# inclusive Ir of function $1 in the fpbench profile
-		awk -v f="$1" 'index($0, ":" f " [") { gsub(",", "", $1); print $1; exit }' \
-			"$LOGDIR/cg-fb.txt"
-	}
-	for f in dp_dpdk_lcore_handle dp_fp_process dp_pkt_parse dp_pkt_udp4_reply; do
-		v=$(incl "$f" || true)
-		[ -n "$v" ] && [ "$acks" -gt 0 ] && echo "  $f: $(awk -v v="$v" -v n="$acks" 'BEGIN { printf "%.0f", v / n }') instr/ping"
+	for f in dp_dpdk_lcore_handle dp_fp_process dp_pkt_parse swim_wire_match_ping dp_pkt_udp4_reply_sum dp_pkt_udp4_reply; do
+		v=$(awk -v f="$f" 'index($0, ":" f " [") { gsub(",", "", $1); print $1; exit }' "$LOGDIR/cg-fb.txt")
+		[ -n "$v" ] && [ "${acks:-0}" -gt 0 ] || continue
+		v=$(awk -v v="$v" -v n="$acks" 'BEGIN { printf "%.0f", v / n }')
+		echo "  $f: $v instr/ping (inclusive)"
+		echo "cg $f $v" >>"$OUT"
 	done
-	if command -v dpdk-testpmd >/dev/null; then
-		(sleep 20; echo) | valgrind --tool=callgrind --separate-threads=yes \
-			--callgrind-out-file="$LOGDIR/cg.tp" dpdk-testpmd -l 0-1 $Q \
-			--vdev=net_ring0 -- --forward-mode=macswap --port-topology=loop \
-			--tx-first --total-num-mbufs=2048 >"$LOGDIR/cg-tp.log" 2>&1 || true
-		pkts=$(awk '/RX-packets:/ { print $2; exit }' "$LOGDIR/cg-tp.log")
-		ir=$(for f in "$LOGDIR"/cg.tp-*; do awk '/^totals:/ { print $2 }' "$f"; done | sort -n | tail -1)
-		[ -n "$pkts" ] && [ "$pkts" -gt 0 ] &&
-			echo "  dpdk-testpmd macswap (net_ring, forwarding thread): $(awk -v v="$ir" -v n="$pkts" 'BEGIN { printf "%.1f", v / n }') instr/packet ($pkts packets)"
+}
+
+# testpmd forwards until Enter; 5 s under valgrind is tens of millions of
+# packets. timeout bounds it if Enter is ever missed again.
+cg_testpmd() {
+	local pkts ir
+	(sleep 5; echo) | timeout -k 5 120 valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes --callgrind-out-file="$LOGDIR/cg.tp" dpdk-testpmd -l 0-1 $Q --vdev=net_ring0 -- --forward-mode=macswap --port-topology=loop --tx-first --total-num-mbufs=2048 >"$LOGDIR/cg-tp.log" 2>&1 || true  # --no-pci via $Q
+	pkts=$(awk '/RX-packets:/ { print $2; exit }' "$LOGDIR/cg-tp.log")
+	ir=$(for f in "$LOGDIR"/cg.tp-*; do awk '/^totals:/ { print $2 }' "$f"; done | sort -n | tail -1)
+	if [ -n "$pkts" ] && [ "$pkts" -gt 0 ] && [ -n "$ir" ]; then
+		v=$(awk -v v="$ir" -v n="$pkts" 'BEGIN { printf "%.1f", v / n }')
+		echo "  dpdk-testpmd macswap (net_ring, forwarding thread): $v instr/packet ($pkts packets)"
+		echo "cg testpmd_macswap $v" >>"$OUT"
 	else
-		echo "  dpdk-testpmd not installed (Debian package dpdk-dev): no baseline"
+		echo "  dpdk-testpmd under valgrind gave no count (see $LOGDIR/cg-tp.log)"
+	fi
+}
+
+if ! skipped callgrind; then
+	echo "== 3. callgrind, instructions per packet (load-independent)"
+	if ! command -v valgrind >/dev/null; then
+		echo "  valgrind not installed: skipped"
+	else
+		start=$SECONDS
+		cg_fpbench
+		if command -v dpdk-testpmd >/dev/null; then
+			cg_testpmd
+		else
+			echo "  dpdk-testpmd not installed (Debian package dpdk-dev): no baseline"
+		fi
+		echo "  (callgrind section: $((SECONDS - start)) s)"
 	fi
 fi
