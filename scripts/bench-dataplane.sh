@@ -269,12 +269,11 @@ if [ -n "$H" ] || [ -n "$T" ]; then
 			h ? h : "n/a", t ? t : "n/a"
 		if (h > 0 && t > 0) printf ": %.1fx (target <= 10x: %s)", h / t, (h / t <= 10 ? "met" : "NOT met")
 		printf "\n" }'
-	printf '  breakdown, instr/ping inclusive:'
 	for f in dp_fp_process swim_wire_match_ping dp_pkt_parse dp_pkt_udp4_reply_sum; do
 		v=$(cg_val "$f")
-		[ -n "$v" ] && printf ' %s %s,' "$f" "$v"
-	done
-	echo
+		[ -n "$v" ] && echo "$f $v"
+	done | awk '{ s = s (NR > 1 ? ", " : "") $1 " " $2 }
+		END { if (NR) print "  breakdown, instr/ping inclusive: " s }'
 fi
 R=$(stat_of ring_round 3 99)	# no disturbance column
 [ "${R##* }" != 0 ] && echo "net_ring in one process (dpdk-fpbench): median ${R%% *} acks/s"
