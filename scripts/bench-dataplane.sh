@@ -25,7 +25,8 @@
 #          [--skip dpdk,ring,callgrind,socket,serf]
 # --no-pin: let the kernel place gossip-ping, gossipd (socket) and serf
 # instead of server on CPU 0, client on CPU 1.
-# Env: BUILD (default build). Everything started is stopped by PID on exit.
+# Env: BUILD (default build); QUIET_WAIT (default 30): seconds each round
+# may wait for a quiet moment. Everything started is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--pings) PINGS=$2; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
 	--skip) SKIP=$2; shift 2 ;;
-	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) echo "bench-dataplane: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done

@@ -34,7 +34,7 @@
 # Usage: scripts/bench-dpdk.sh [--rounds 3] [--duration 3] [--window 256]
 #          [--pings 20000] [--skip memif,ring,callgrind] [--out FILE]
 # --out appends the results as "key value..." lines for bench-dataplane.sh.
-# Env: BUILD (default build).
+# Env: BUILD (default build); QUIET_WAIT (default 30 s per round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
