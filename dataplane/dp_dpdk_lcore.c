@@ -461,6 +461,21 @@ on_arp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 	tx_push(dl, m);
 }
 
+/* The checksums the port verified (RX offload), as dp_pkt_parse_hw's
+ * bits: UNKNOWN and BAD leave the check to software. */
+static unsigned
+rx_csum_good(const struct rte_mbuf *m)
+{
+	uint64_t f = m->ol_flags;
+	unsigned hw = 0;
+
+	if ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		hw |= DP_PKT_HW_IP4_CSUM_GOOD;
+	if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		hw |= DP_PKT_HW_L4_CSUM_GOOD;
+	return hw;
+}
+
 static void
 on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 {
@@ -471,8 +486,8 @@ on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 		mbuf_drop(dl, m, DP_STAT_DROP_OTHER);
 		return;
 	}
-	switch (dp_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
-			     &dl->owner->self, &v)) {
+	switch (dp_pkt_parse_hw(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+				&dl->owner->self, rx_csum_good(m), &v)) {
 	case DP_PKT_ARP:
 		on_arp(dl, m, &v);
 		break;

@@ -98,6 +98,17 @@ dp_dpdk_rss_conf(const struct rte_eth_dev_info *info, uint16_t nb_q,
 	conf->rx_adv_conf.rss_conf.rss_hf = hf;
 }
 
+/* Let the port verify IPv4 and UDP checksums where it can: the lcore then
+ * skips summing what the mbuf flags GOOD (dp_pkt_parse_hw). */
+static void
+dp_dpdk_rx_csum_conf(const struct rte_eth_dev_info *info,
+		     struct rte_eth_conf *conf)
+{
+	conf->rxmode.offloads |= info->rx_offload_capa &
+				 (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+				  RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+}
+
 static int
 dp_dpdk_queues_setup(struct dp_dpdk *dd, uint16_t port, uint16_t nb_q,
 		     char *err, size_t errlen)
@@ -145,6 +156,7 @@ dp_dpdk_port_setup(struct dp_dpdk *dd, uint16_t port, uint16_t nb_q,
 	}
 	memset(&conf, 0, sizeof(conf));
 	dp_dpdk_rss_conf(&info, nb_q, &conf);
+	dp_dpdk_rx_csum_conf(&info, &conf);
 	rc = rte_eth_dev_configure(port, nb_q, nb_q, &conf);
 	if (rc != 0) {
 		snprintf(err, errlen, "rte_eth_dev_configure: %s (port %u)",

@@ -283,7 +283,8 @@ parse_arp(const uint8_t *frame, size_t len, struct dp_pkt_view *v)
 
 /* UDP length and checksum. @retval false when dropped (v says why). */
 static bool
-parse_udp(const uint8_t *frame, size_t ip_end, struct dp_pkt_view *v)
+parse_udp(const uint8_t *frame, size_t ip_end, unsigned hw,
+	  struct dp_pkt_view *v)
 {
 	const uint8_t *u = frame + v->l4_off;
 	uint16_t udp_len;
@@ -295,7 +296,7 @@ parse_udp(const uint8_t *frame, size_t ip_end, struct dp_pkt_view *v)
 	if (udp_len < DP_UDP_HLEN || udp_len > ip_end - v->l4_off)
 		return check_fail(v, DP_PKT_DROP_UDP_LEN);
 	csum = ld16(u + 6);
-	if (csum != 0 &&
+	if (csum != 0 && !(hw & DP_PKT_HW_L4_CSUM_GOOD) &&
 	    csum_finish(csum_partial(u, udp_len, 0),
 			udp4_pseudo_sum(v->src_ip, v->dst_ip, udp_len)) != 0xffff)
 		return check_fail(v, DP_PKT_DROP_UDP_CSUM);
@@ -311,7 +312,7 @@ parse_udp(const uint8_t *frame, size_t ip_end, struct dp_pkt_view *v)
  * @retval false when dropped (v says why).
  */
 static bool
-parse_ipv4_hdr(const uint8_t *frame, size_t len, size_t *ip_end,
+parse_ipv4_hdr(const uint8_t *frame, size_t len, unsigned hw, size_t *ip_end,
 	       struct dp_pkt_view *v)
 {
 	const uint8_t *ip = frame + DP_ETH_HLEN;
@@ -331,8 +332,9 @@ parse_ipv4_hdr(const uint8_t *frame, size_t len, size_t *ip_end,
 	tot = ld16(ip + 2);
 	if (tot < ihl || tot > avail)
 		return check_fail(v, DP_PKT_DROP_IP_TOTLEN);
-	if (ihl == DP_IPV4_HLEN ? !ip4_hdr20_ok(ip) :
-				 dp_pkt_csum(ip, ihl, 0) != 0xffff)
+	if (!(hw & DP_PKT_HW_IP4_CSUM_GOOD) &&
+	    (ihl == DP_IPV4_HLEN ? !ip4_hdr20_ok(ip) :
+				  dp_pkt_csum(ip, ihl, 0) != 0xffff))
 		return check_fail(v, DP_PKT_DROP_IP_CSUM);
 	if (ld16(ip + 6) & (IP4_MF | IP4_OFFMASK))
 		return check_fail(v, DP_PKT_DROP_IP_FRAGMENT);
@@ -348,12 +350,12 @@ parse_ipv4_hdr(const uint8_t *frame, size_t len, size_t *ip_end,
 
 static enum dp_pkt_class
 parse_ipv4(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
-	   struct dp_pkt_view *v)
+	   unsigned hw, struct dp_pkt_view *v)
 {
 	size_t ip_end = 0;
 	uint8_t proto;
 
-	if (!parse_ipv4_hdr(frame, len, &ip_end, v))
+	if (!parse_ipv4_hdr(frame, len, hw, &ip_end, v))
 		return DP_PKT_DROP;
 	if (v->dst_ip != self->ip) {
 		/* Broadcast and multicast may interest the kernel. */
@@ -364,7 +366,7 @@ parse_ipv4(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
 	proto = frame[DP_ETH_HLEN + 9];
 	if (proto != DP_IPPROTO_UDP)
 		return v->cls = DP_PKT_EXCEPTION;
-	if (!parse_udp(frame, ip_end, v))
+	if (!parse_udp(frame, ip_end, hw, v))
 		return DP_PKT_DROP;
 	if (v->dst_port != self->port)
 		return v->cls = DP_PKT_EXCEPTION;
@@ -372,8 +374,9 @@ parse_ipv4(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
 }
 
 enum dp_pkt_class
-dp_pkt_parse(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
-	     struct dp_pkt_view *v)
+dp_pkt_parse_hw(const uint8_t *frame, size_t len,
+		const struct dp_pkt_self *self, unsigned hw,
+		struct dp_pkt_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	if (frame == NULL || len < DP_ETH_HLEN)
@@ -387,11 +390,18 @@ dp_pkt_parse(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
 	case DP_ETHERTYPE_ARP:
 		return parse_arp(frame, len, v);
 	case DP_ETHERTYPE_IPV4:
-		return parse_ipv4(frame, len, self, v);
+		return parse_ipv4(frame, len, self, hw, v);
 	default:
 		/* IPv6, LLDP, VLAN: not ours to judge. */
 		return v->cls = DP_PKT_EXCEPTION;
 	}
+}
+
+enum dp_pkt_class
+dp_pkt_parse(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
+	     struct dp_pkt_view *v)
+{
+	return dp_pkt_parse_hw(frame, len, self, 0, v);
 }
 
 int

@@ -129,6 +129,22 @@ enum dp_pkt_class dp_pkt_parse(const uint8_t *frame, size_t len,
 			       const struct dp_pkt_self *self,
 			       struct dp_pkt_view *v);
 
+/** Checks the port already made (its RX checksum offload said GOOD). */
+enum dp_pkt_hw {
+	DP_PKT_HW_IP4_CSUM_GOOD = 1 << 0,	/* IPv4 header checksum */
+	DP_PKT_HW_L4_CSUM_GOOD = 1 << 1,	/* UDP checksum */
+};
+
+/**
+ * dp_pkt_parse for a frame the port has partly verified: the checksums
+ * named in hw (enum dp_pkt_hw bits) are not summed again; every other
+ * check is made. A checksum the port found bad or did not look at is
+ * checked here, so a wrong verdict of the port drops nothing good.
+ */
+enum dp_pkt_class dp_pkt_parse_hw(const uint8_t *frame, size_t len,
+				  const struct dp_pkt_self *self, unsigned hw,
+				  struct dp_pkt_view *v);
+
 /**
  * Build an Ethernet/IPv4 ARP frame (padded to DP_ETH_ZLEN).
  * @param eth_dst  Ethernet destination (broadcast for requests)

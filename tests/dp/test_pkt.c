@@ -659,6 +659,53 @@ ParameterizedTest(unsigned *idx, pkt, malformed_frame_is_dropped_with_reason)
 	free(exact);
 }
 
+/* A port's GOOD verdict spares exactly the checksum it names: every
+ * other malformed frame is still dropped for the same reason. */
+Test(pkt, hw_verified_checksums_skip_only_their_own_check)
+{
+	const unsigned both = DP_PKT_HW_IP4_CSUM_GOOD | DP_PKT_HW_L4_CSUM_GOOD;
+
+	for (unsigned i = 0; i < NB_BAD_CASES; i++) {
+		const struct bad_case *bc = &bad_cases[i];
+		uint8_t f[128];
+		size_t len = udp_frame(f, sizeof(f), US_IP, US_PORT);
+		struct dp_pkt_view v;
+		enum dp_pkt_drop want = bc->want;
+		enum dp_pkt_class cls;
+
+		bc->mangle(f, &len);
+		if (want == DP_PKT_DROP_IP_CSUM || want == DP_PKT_DROP_UDP_CSUM)
+			want = DP_PKT_DROP_NONE;
+		cls = dp_pkt_parse_hw(f, len, &self, both, &v);
+		cr_assert_eq(cls, want == DP_PKT_DROP_NONE ? DP_PKT_UDP_US :
+			     DP_PKT_DROP, "case %s", bc->name);
+		cr_assert_eq(v.drop, want, "case %s: got %s", bc->name,
+			     dp_pkt_drop_str[v.drop]);
+	}
+}
+
+/* Each bit spares its own checksum only, and none spares a bad frame. */
+Test(pkt, hw_bits_are_independent)
+{
+	uint8_t f[128];
+	size_t len = udp_frame(f, sizeof(f), US_IP, US_PORT);
+	struct dp_pkt_view v;
+
+	m_ip_csum(f, &len);
+	cr_assert_eq(dp_pkt_parse_hw(f, len, &self, DP_PKT_HW_L4_CSUM_GOOD, &v),
+		     DP_PKT_DROP);
+	cr_assert_eq(v.drop, DP_PKT_DROP_IP_CSUM);
+	cr_assert_eq(dp_pkt_parse_hw(f, len, &self, DP_PKT_HW_IP4_CSUM_GOOD,
+				     &v), DP_PKT_UDP_US);
+	len = udp_frame(f, sizeof(f), US_IP, US_PORT);
+	m_udp_csum(f, &len);
+	cr_assert_eq(dp_pkt_parse_hw(f, len, &self, DP_PKT_HW_IP4_CSUM_GOOD,
+				     &v), DP_PKT_DROP);
+	cr_assert_eq(v.drop, DP_PKT_DROP_UDP_CSUM);
+	cr_assert_eq(dp_pkt_parse_hw(f, len, &self, DP_PKT_HW_L4_CSUM_GOOD, &v),
+		     DP_PKT_UDP_US);
+}
+
 Test(pkt, every_prefix_of_a_valid_frame_is_handled)
 {
 	uint8_t f[128];
