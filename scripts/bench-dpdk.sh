@@ -195,18 +195,21 @@ if ! skipped ring; then
 fi
 
 # --- 3. instructions per packet (callgrind) ---
+# $1: "" or --hw-csum (pings marked as a NIC's RX checksum offload would:
+# the fast path without its software checksum checks); $2: key prefix.
 cg_fpbench() {
-	local acks f v
-	timeout -k 5 300 valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$LOGDIR/cg.fb" "$FB" -l 0-1 $Q -- --pings "$PINGS" >"$LOGDIR/cg-fb.log" 2>&1 ||  # --no-pci via $Q
-		{ echo "  dpdk-fpbench under valgrind failed:"; tail -n 5 "$LOGDIR/cg-fb.log"; return 0; }
-	acks=$(awk '/^pings/ { print $2 }' "$LOGDIR/cg-fb.log")
-	callgrind_annotate --inclusive=yes --threshold=100 "$LOGDIR/cg.fb" >"$LOGDIR/cg-fb.txt" 2>/dev/null
-	for f in dp_dpdk_lcore_handle dp_fp_process dp_pkt_parse swim_wire_match_ping dp_pkt_udp4_reply_sum dp_pkt_udp4_reply; do
-		v=$(awk -v f="$f" 'index($0, ":" f " [") { gsub(",", "", $1); print $1; exit }' "$LOGDIR/cg-fb.txt")
+	local acks f v funcs=dp_dpdk_lcore_handle
+	[ -z "$1" ] && funcs="$funcs dp_pkt_parse_hw swim_wire_match_ping dp_fp_build_ack dp_pkt_udp4_hdrs_tmpl"
+	timeout -k 5 300 valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$LOGDIR/cg.fb$1" "$FB" -l 0-1 $Q -- --pings "$PINGS" $1 >"$LOGDIR/cg-fb$1.log" 2>&1 ||  # --no-pci via $Q
+		{ echo "  dpdk-fpbench $1 under valgrind failed:"; tail -n 5 "$LOGDIR/cg-fb$1.log"; return 0; }
+	acks=$(awk '/^pings/ { print $2 }' "$LOGDIR/cg-fb$1.log")
+	callgrind_annotate --inclusive=yes --threshold=100 "$LOGDIR/cg.fb$1" >"$LOGDIR/cg-fb$1.txt" 2>/dev/null
+	for f in $funcs; do
+		v=$(awk -v f="$f" 'index($0, ":" f " [") { gsub(",", "", $1); print $1; exit }' "$LOGDIR/cg-fb$1.txt")
 		[ -n "$v" ] && [ "${acks:-0}" -gt 0 ] || continue
 		v=$(awk -v v="$v" -v n="$acks" 'BEGIN { printf "%.0f", v / n }')
-		echo "  $f: $v instr/ping (inclusive)"
-		echo "cg $f $v" >>"$OUT"
+		echo "  $2$f: $v instr/ping (inclusive)"
+		echo "cg $2$f $v" >>"$OUT"
 	done
 }
 
@@ -241,7 +244,8 @@ if ! skipped callgrind; then
 		echo "  valgrind not installed: skipped"
 	else
 		start=$SECONDS
-		cg_fpbench
+		cg_fpbench "" ""
+		cg_fpbench --hw-csum hw_csum:
 		if command -v dpdk-testpmd >/dev/null; then
 			cg_testpmd
 		else
