@@ -152,6 +152,7 @@ dp_fp_set_snapshot(struct dp_fp *fp, const struct dp_snapshot *snap,
 	/* the writer may have left no NUL: never read past the array */
 	fp->snap.name[SWIM_NAME_MAX] = '\0';
 	fp->name_len = strlen(fp->snap.name);
+	swim_ping_pat_init(&fp->ping_pat, fp->snap.name, fp->name_len);
 	if (fp->snap.ack_payload_len > sizeof(fp->snap.ack_payload))
 		fp->snap.ack_payload_len = 0;
 	fp->nb_parts = 0;
@@ -334,6 +335,9 @@ dp_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 		return DP_FP_MALFORMED;
 	if (fp->name_len == 0)
 		return DP_FP_PASS;	/* nothing published, or fast path off */
+	/* the usual probe: a bare ping to our name, keys in go's order */
+	if (swim_wire_match_ping_pat(buf, len, &fp->ping_pat, ping))
+		return DP_FP_ACKED;
 	/* the usual probe, a bare ping, without the general checks */
 	if (buf[0] != SWIM_MSG_PING && !dp_fp_udp_type(buf, len))
 		return DP_FP_MALFORMED;

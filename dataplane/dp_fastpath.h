@@ -20,6 +20,7 @@
 
 #include "dp.h"
 #include "swim_msg.h"
+#include "swim_wire_ping.h"
 
 struct dp_snap_pub;
 
@@ -70,6 +71,7 @@ struct dp_fp {
 	struct swim_str parts[1 + DP_FP_MAX_PARTS]; /* [0]: the ack itself;
 						     * the rest point into
 						     * snap.piggyback */
+	struct swim_ping_pat ping_pat;	/* the usual ping to snap.name */
 	struct dp_fp_tmpl tmpl;		/* the ack, built from snap */
 	bool has_ack_sum;		/* the last ack came from tmpl: */
 	uint32_t ack_sum;		/* its RFC 1071 sum, big-endian words,

@@ -385,6 +385,74 @@ swim_ping_compound(const uint8_t *buf, size_t len, const char *name,
 	return SWIM_PING_OTHER;
 }
 
+void
+swim_ping_pat_init(struct swim_ping_pat *pat, const char *name,
+		   size_t name_len)
+{
+	uint8_t *p = pat->prefix;
+
+	memset(pat, 0, sizeof(*pat));
+	if (name_len == 0 || name_len > SWIM_NAME_MAX)
+		return;
+	memcpy(p, "\x00\x85\xa4Node", 7);
+	p += 7;
+	/* go-msgpack's header for the name: fixstr, else str16 (no str8) */
+	if (name_len < 32) {
+		*p++ = (uint8_t)(0xa0 | name_len);
+	} else {
+		*p++ = 0xda;
+		*p++ = (uint8_t)(name_len >> 8);
+		*p++ = (uint8_t)name_len;
+	}
+	pat->name_off = (uint16_t)(p - pat->prefix);
+	pat->name_len = (uint32_t)name_len;
+	memcpy(p, name, name_len);
+	p += name_len;
+	memcpy(p, "\xa5SeqNo", 6);
+	p += 6;
+	pat->len = (uint16_t)(p - pat->prefix);
+}
+
+/* Whether the n (>= 8) bytes at a and b are equal: word compares, the
+ * last one overlapping, one branch at the end. */
+static inline bool
+swim_ping_eq_long(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t diff = swim_ping_ld64(a + n - 8) ^ swim_ping_ld64(b + n - 8);
+
+	for (size_t i = 0; i + 8 < n; i += 8)
+		diff |= swim_ping_ld64(a + i) ^ swim_ping_ld64(b + i);
+	return diff == 0;
+}
+
+bool
+swim_wire_match_ping_pat(const uint8_t *buf, size_t len,
+			 const struct swim_ping_pat *pat,
+			 struct swim_ping *ping)
+{
+	const uint8_t *end = buf + len;
+	const uint8_t *p = buf + pat->len;
+	uint32_t port;
+
+	/* what swim_ping_five reads up to SeqNo's tag, our name as Node: its
+	 * checks there are all met by these bytes (pat->len >= 14 >= 8) */
+	if (len <= pat->len || pat->len == 0 ||
+	    !swim_ping_eq_long(buf, pat->prefix, pat->len))
+		return false;
+	ping->node.ptr = buf + pat->name_off;
+	ping->node.len = pat->name_len;
+	if (!swim_ping_uint(&p, end, 0xce, &ping->seq_no) ||
+	    !swim_ping_want(&p, end, "\xaaSourceAddr", 11) ||
+	    !swim_ping_str(&p, end, &ping->source_addr) ||
+	    !swim_ping_want(&p, end, "\xaaSourceNode", 11) ||
+	    !swim_ping_str(&p, end, &ping->source_node) ||
+	    !swim_ping_want(&p, end, "\xaaSourcePort", 11) ||
+	    !swim_ping_uint(&p, end, 0xcd, &port))
+		return false;
+	ping->source_port = (uint16_t)port;
+	return true;
+}
+
 int
 swim_wire_match_ping(const uint8_t *buf, size_t len, const char *name,
 		     size_t name_len, struct swim_ping *ping)
