@@ -69,16 +69,6 @@ dp_fp_sum16(const uint8_t *p, size_t len)
 	return (uint16_t)sum;
 }
 
-/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
- * over (RFC 1071 2(B)). */
-static uint32_t
-dp_fp_swap_sum(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (sum & 0xff) << 8 | sum >> 8;
-}
-
 /* The bytes a SeqNo takes in go-msgpack's smallest uint encoding. */
 static const uint8_t dp_fp_widths[4] = { 1, 2, 3, 5 };
 
@@ -203,69 +193,15 @@ dp_fp_encode_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 	return n;
 }
 
-/*
- * seq_no in go-msgpack's smallest unsigned encoding at p, and the sum of
- * those bytes as if at an even offset (big-endian words tag|b1, b2|b3,
- * b4|0). @retval the index of its width in dp_fp_widths.
- */
-static unsigned
-dp_fp_put_seq(uint8_t *p, uint32_t v, uint32_t *sum)
-{
-	if (v <= 0x7f) {
-		p[0] = (uint8_t)v;
-		*sum = v << 8;
-		return 0;
-	}
-	if (v <= 0xff) {
-		p[0] = 0xcc;
-		p[1] = (uint8_t)v;
-		*sum = 0xcc00u | v;
-		return 1;
-	}
-	if (v <= 0xffff) {
-		p[0] = 0xcd;
-		p[1] = (uint8_t)(v >> 8);
-		p[2] = (uint8_t)v;
-		*sum = (0xcd00u | v >> 8) + ((v & 0xff) << 8);
-		return 2;
-	}
-	p[0] = 0xce;
-	p[1] = (uint8_t)(v >> 24);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 8);
-	p[4] = (uint8_t)v;
-	*sum = (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
-	return 3;
-}
-
 int
 dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
-	const struct dp_fp_tmpl *t = &fp->tmpl;
-	uint32_t seq;
-	unsigned w;
-	size_t n;
+	int n = dp_fp_ack_tmpl(fp, seq_no, out, cap);
 
+	if (n >= 0)
+		return n;
 	fp->has_ack_sum = false;
-	if (t->head_len == 0)
-		return dp_fp_encode_ack(fp, seq_no, out, cap);
-	/* room for the widest SeqNo: no second look at the width */
-	if ((size_t)t->head_len + 5 + t->tail_len > cap)
-		return dp_fp_encode_ack(fp, seq_no, out, cap);
-	memcpy(out, t->bytes, t->head_len);
-	w = dp_fp_put_seq(out + t->head_len, seq_no, &seq);
-	n = dp_fp_widths[w];
-	if (t->tail_len != 0)
-		memcpy(out + t->head_len + n, t->bytes + t->head_len,
-		       t->tail_len);
-	if (t->part_len != 0) {
-		/* the ack part's length in the compound header */
-		out[2] = (uint8_t)((t->part_len + n) >> 8);
-		out[3] = (uint8_t)(t->part_len + n);
-	}
-	fp->ack_sum = t->width_sum[w] + (t->seq_odd ? dp_fp_swap_sum(seq) : seq);
-	fp->has_ack_sum = true;
-	return (int)(t->head_len + n + t->tail_len);
+	return dp_fp_encode_ack(fp, seq_no, out, cap);
 }
 
 /* True when the whole datagram is the one ping find_ping found: a bare ping,

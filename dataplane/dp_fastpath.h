@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dp.h"
 #include "swim_msg.h"
@@ -31,6 +32,9 @@ struct dp_snap_pub;
 /** Largest ack with piggyback: compound header, ack, every part. */
 #define DP_FP_TMPL_MAX (2 + 2 * (1 + DP_FP_MAX_PARTS) + DP_FP_ACK_MAX + \
 			sizeof(((struct dp_snapshot *)0)->piggyback))
+
+/** The unit of the ack head's copy, in bytes. */
+#define DP_FP_COPY 32
 
 /** What to do with a received datagram after the fast path looked at it. */
 enum dp_fp_verdict {
@@ -58,7 +62,8 @@ struct dp_fp_tmpl {
 	bool seq_odd;		/* head_len is odd: SeqNo's sum swapped */
 	uint32_t width_sum[4];	/* the ack's sum less SeqNo's bytes, per
 				 * SeqNo width of 1, 2, 3 and 5 bytes */
-	uint8_t bytes[DP_FP_TMPL_MAX];	/* head, then tail */
+	/* head, then tail; DP_FP_COPY more, so the head's copy may round up */
+	uint8_t bytes[DP_FP_TMPL_MAX + DP_FP_COPY];
 };
 
 /** One lcore's private fast-path state. */
@@ -101,11 +106,96 @@ bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
  * Build the ack for seq_no (payload and piggyback from the snapshot),
  * byte for byte what swim_wire_encode_msg and swim_wire_encode_compound
  * give, from the template when there is one; then has_ack_sum is set
- * and ack_sum holds the ack's ones' complement sum.
+ * and ack_sum holds the ack's ones' complement sum, and the bytes of out
+ * past the ack (up to cap) may have been used as scratch.
  * @retval bytes written to out, or a negative swim_wire_err.
  */
 int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
 		    size_t cap);
+
+/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
+ * over (RFC 1071 2(B)). */
+static inline uint32_t
+dp_fp_swap_sum(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xff) << 8 | sum >> 8;
+}
+
+/*
+ * seq_no in go-msgpack's smallest unsigned encoding at p, and the sum of
+ * those bytes as if at an even offset (big-endian words tag|b1, b2|b3,
+ * b4|0). @retval the index of its width (1, 2, 3, 5 bytes: 0..3).
+ */
+static inline unsigned
+dp_fp_put_seq(uint8_t *p, uint32_t v, uint32_t *sum)
+{
+	if (v <= 0x7f) {
+		p[0] = (uint8_t)v;
+		*sum = v << 8;
+		return 0;
+	}
+	if (v <= 0xff) {
+		p[0] = 0xcc;
+		p[1] = (uint8_t)v;
+		*sum = 0xcc00u | v;
+		return 1;
+	}
+	if (v <= 0xffff) {
+		p[0] = 0xcd;
+		p[1] = (uint8_t)(v >> 8);
+		p[2] = (uint8_t)v;
+		*sum = (0xcd00u | v >> 8) + ((v & 0xff) << 8);
+		return 2;
+	}
+	p[0] = 0xce;
+	p[1] = (uint8_t)(v >> 24);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 8);
+	p[4] = (uint8_t)v;
+	*sum = (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
+	return 3;
+}
+
+/**
+ * dp_fp_build_ack from the template, inlined into the lcore's loop: the
+ * head copied in DP_FP_COPY-byte steps when out has the room (bytes of
+ * out past the ack, within cap, are then scratch).
+ * @retval bytes written, -1 without a template or room (ask
+ *         dp_fp_build_ack)
+ */
+static inline int
+dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
+{
+	const struct dp_fp_tmpl *t = &fp->tmpl;
+	size_t head = t->head_len;
+	uint32_t seq;
+	unsigned w;
+	size_t n;
+
+	/* room for the widest SeqNo: no second look at the width */
+	if (head == 0 || head + 5 + t->tail_len > cap)
+		return -1;
+	if (head + DP_FP_COPY + 5 + t->tail_len <= cap) {
+		for (size_t i = 0; i < head; i += DP_FP_COPY)
+			__builtin_memcpy(out + i, t->bytes + i, DP_FP_COPY);
+	} else {
+		memcpy(out, t->bytes, head);
+	}
+	w = dp_fp_put_seq(out + head, seq_no, &seq);
+	n = w == 3 ? 5 : w + 1;
+	if (t->tail_len != 0)
+		memcpy(out + head + n, t->bytes + head, t->tail_len);
+	if (t->part_len != 0) {
+		/* the ack part's length in the compound header */
+		out[2] = (uint8_t)((t->part_len + n) >> 8);
+		out[3] = (uint8_t)(t->part_len + n);
+	}
+	fp->ack_sum = t->width_sum[w] + (t->seq_odd ? dp_fp_swap_sum(seq) : seq);
+	fp->has_ack_sum = true;
+	return (int)(head + n + t->tail_len);
+}
 
 /**
  * Whether the ack to ping goes to its SourceAddr:SourcePort, both set

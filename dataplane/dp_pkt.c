@@ -89,7 +89,7 @@ st32(uint8_t *p, uint32_t v)
 /* Fold a 64-bit ones' complement accumulator into 16 bits: 64 -> 32
  * with the end-around carry, then 32 -> 16 in two steps, each carry at
  * most one bit wide. */
-static inline uint16_t
+static inline __attribute__((always_inline)) uint16_t
 csum_fold(uint64_t sum)
 {
 	uint32_t hi = (uint32_t)(sum >> 32);
@@ -163,6 +163,7 @@ static inline uint64_t
 csum_partial(const uint8_t *p, size_t len, uint64_t sum)
 {
 	const uint8_t *end32 = p + (len & ~(size_t)31);
+	const uint8_t *start = p;
 
 	for (; p != end32; p += 32) {
 #if defined(__x86_64__)
@@ -189,6 +190,20 @@ csum_partial(const uint8_t *p, size_t len, uint64_t sum)
 	if (len & 8) {
 		sum = csum_add(sum, ld64n(p));
 		p += 8;
+	}
+	if ((len & 7) == 0)
+		return sum;
+	/* with 8 bytes before the end: one load ending there, the bytes
+	 * before the tail shifted out (the tail starts at an even offset) */
+	if (len >= 8) {
+		uint64_t w = ld64n(start + len - 8);
+		unsigned drop = 64 - 8 * (unsigned)(len & 7);
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		return csum_add(sum, w >> drop);
+#else
+		return csum_add(sum, w << drop);
+#endif
 	}
 	return csum_add(sum, ld_tail(p, len & 7));
 }
@@ -437,9 +452,12 @@ parse_udp4_usual(const uint8_t *frame, size_t len,
 	    !csum_ok(csum_partial(u, ulen, addrs + NATIVE16(DP_IPPROTO_UDP) +
 					   NATIVE16(ulen))))
 		return false;
-	memset(v, 0, sizeof(*v));
+	/* every field, as the general parse's memset and stores leave it */
 	v->cls = DP_PKT_UDP_US;
+	v->drop = DP_PKT_DROP_NONE;
 	v->ethertype = DP_ETHERTYPE_IPV4;
+	v->arp_op = 0;
+	memset(v->arp_sha, 0, DP_ETH_ALEN);
 	v->l3_off = DP_ETH_HLEN;
 	v->l4_off = DP_ETH_HLEN + DP_IPV4_HLEN;
 	v->payload_off = DP_UDP4_PAYLOAD_OFF;
@@ -630,35 +648,8 @@ dp_pkt_udp4_hdrs_tmpl(uint8_t *buf, size_t cap,
 		      uint16_t dst_port, size_t payload_len,
 		      uint32_t payload_sum)
 {
-	uint8_t *ip = buf + DP_ETH_HLEN;
-	uint8_t *u = ip + DP_IPV4_HLEN;
-	size_t frame_len = DP_UDP4_PAYLOAD_OFF + payload_len;
-	uint32_t dst_sum = (dst_ip >> 16) + (dst_ip & 0xffff);
-	uint16_t ulen = (uint16_t)(DP_UDP_HLEN + payload_len);
-	uint16_t csum;
-
-	if (payload_len > 0xffff - DP_IPV4_HLEN - DP_UDP_HLEN)
-		return -EMSGSIZE;
-	if (cap < frame_len || cap < DP_ETH_ZLEN)
-		return -ENOSPC;
-	memcpy(buf, t->hdr, DP_UDP4_PAYLOAD_OFF);
-	memcpy(buf, dst_mac, DP_ETH_ALEN);
-	st16(ip + 2, (uint16_t)(DP_IPV4_HLEN + ulen));
-	st16(ip + 10, (uint16_t)~csum_fold((uint64_t)t->ip_sum + dst_sum +
-					   DP_IPV4_HLEN + ulen));
-	st32(ip + 16, dst_ip);
-	st16(u + 2, dst_port);
-	st16(u + 4, ulen);
-	/* the UDP length counts twice: pseudo header and UDP header */
-	csum = (uint16_t)~csum_fold((uint64_t)payload_sum + t->udp_sum +
-				    dst_sum + dst_port + 2u * ulen);
-	/* 0 means "no checksum" on the wire; send its other zero. */
-	st16(u + 6, csum == 0 ? 0xffff : csum);
-	if (frame_len < DP_ETH_ZLEN) {
-		memset(buf + frame_len, 0, DP_ETH_ZLEN - frame_len);
-		frame_len = DP_ETH_ZLEN;
-	}
-	return (int)frame_len;
+	return dp_pkt_udp4_hdrs_put(buf, cap, t, dst_mac, dst_ip, dst_port,
+				    payload_len, payload_sum);
 }
 
 /* dp_pkt_build_udp4, inlined into the in-place reply. */

@@ -24,9 +24,11 @@
 #ifndef DP_PKT_H_INCLUDED
 #define DP_PKT_H_INCLUDED
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DP_ETH_ALEN 6
 #define DP_ETH_HLEN 14
@@ -235,6 +237,69 @@ struct dp_pkt_udp4_tmpl {
 /** Fill t for datagrams from self (its MAC, address and port). */
 void dp_pkt_udp4_tmpl_init(struct dp_pkt_udp4_tmpl *t,
 			   const struct dp_pkt_self *self);
+
+/* A big-endian 16-bit store, unaligned. */
+static inline void
+dp_pkt_put16(uint8_t *p, uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Fold a ones' complement sum below 2^48 into 16 bits. */
+static inline uint16_t
+dp_pkt_fold48(uint64_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/**
+ * dp_pkt_udp4_hdrs_tmpl, inlined into the lcore's loop (same contract;
+ * payload_sum < 2^31).
+ */
+static inline int
+dp_pkt_udp4_hdrs_put(uint8_t *buf, size_t cap,
+		     const struct dp_pkt_udp4_tmpl *t,
+		     const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
+		     uint16_t dst_port, size_t payload_len,
+		     uint32_t payload_sum)
+{
+	uint8_t *ip = buf + DP_ETH_HLEN;
+	uint8_t *u = ip + DP_IPV4_HLEN;
+	size_t frame_len = DP_UDP4_PAYLOAD_OFF + payload_len;
+	uint32_t dst_sum = (dst_ip >> 16) + (dst_ip & 0xffff);
+	uint16_t ulen = (uint16_t)(DP_UDP_HLEN + payload_len);
+	uint16_t csum;
+
+	if (payload_len > 0xffff - DP_IPV4_HLEN - DP_UDP_HLEN)
+		return -EMSGSIZE;
+	if (cap < frame_len || cap < DP_ETH_ZLEN)
+		return -ENOSPC;
+	memcpy(buf, t->hdr, DP_UDP4_PAYLOAD_OFF);
+	memcpy(buf, dst_mac, DP_ETH_ALEN);
+	dp_pkt_put16(ip + 2, (uint16_t)(DP_IPV4_HLEN + ulen));
+	dp_pkt_put16(ip + 10, (uint16_t)~dp_pkt_fold48((uint64_t)t->ip_sum +
+				dst_sum + DP_IPV4_HLEN + ulen));
+	dp_pkt_put16(ip + 16, (uint16_t)(dst_ip >> 16));
+	dp_pkt_put16(ip + 18, (uint16_t)dst_ip);
+	dp_pkt_put16(u + 2, dst_port);
+	dp_pkt_put16(u + 4, ulen);
+	/* the UDP length counts twice: pseudo header and UDP header */
+	csum = (uint16_t)~dp_pkt_fold48((uint64_t)payload_sum + t->udp_sum +
+					dst_sum + dst_port + 2u * ulen);
+	/* 0 means "no checksum" on the wire; send its other zero. */
+	dp_pkt_put16(u + 6, csum == 0 ? 0xffff : csum);
+	if (frame_len < DP_ETH_ZLEN) {
+		memset(buf + frame_len, 0, DP_ETH_ZLEN - frame_len);
+		frame_len = DP_ETH_ZLEN;
+	}
+	return (int)frame_len;
+}
 
 /**
  * Write the headers of a datagram from t's sender around a payload of
