@@ -414,7 +414,7 @@ on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;
 	}
-	switch (dp_fp_match(&dl->fp, data, v->payload_len, &ping)) {
+	switch (dp_fp_match_usual(&dl->fp, data, v->payload_len, &ping)) {
 	case DP_FP_PASS:
 		pass_to_control(dl, v, data, 0);
 		rte_pktmbuf_free(m);

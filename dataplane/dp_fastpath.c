@@ -265,15 +265,22 @@ enum dp_fp_verdict
 dp_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 	    struct swim_ping *ping)
 {
+	/* the usual probe first, as the lcore's inlined call has it */
+	if (swim_wire_match_ping_pat(buf, len, &fp->ping_pat, ping))
+		return DP_FP_ACKED;
+	return dp_fp_match_general(fp, buf, len, ping);
+}
+
+enum dp_fp_verdict
+dp_fp_match_general(const struct dp_fp *fp, const uint8_t *buf, size_t len,
+		    struct swim_ping *ping)
+{
 	int rc;
 
 	if (len == 0)
 		return DP_FP_MALFORMED;
 	if (fp->name_len == 0)
 		return DP_FP_PASS;	/* nothing published, or fast path off */
-	/* the usual probe: a bare ping to our name, keys in go's order */
-	if (swim_wire_match_ping_pat(buf, len, &fp->ping_pat, ping))
-		return DP_FP_ACKED;
 	/* the usual probe, a bare ping, without the general checks */
 	if (buf[0] != SWIM_MSG_PING && !dp_fp_udp_type(buf, len))
 		return DP_FP_MALFORMED;

@@ -219,6 +219,26 @@ dp_fp_ack_to_source(const struct swim_ping *ping)
 enum dp_fp_verdict dp_fp_match(const struct dp_fp *fp, const uint8_t *buf,
 			       size_t len, struct swim_ping *ping);
 
+/** dp_fp_match without its look for the usual ping (the lcore looks for
+ * that itself, inlined: dp_fp_match_usual). */
+enum dp_fp_verdict dp_fp_match_general(const struct dp_fp *fp,
+				       const uint8_t *buf, size_t len,
+				       struct swim_ping *ping);
+
+/**
+ * dp_fp_match with its first step, the usual bare ping to our name
+ * (swim_wire_match_ping_pat: no pattern without a name), called from the
+ * lcore's loop without dp_fp_match's own call.
+ */
+static inline enum dp_fp_verdict
+dp_fp_match_usual(const struct dp_fp *fp, const uint8_t *buf, size_t len,
+		  struct swim_ping *ping)
+{
+	if (swim_wire_match_ping_pat(buf, len, &fp->ping_pat, ping))
+		return DP_FP_ACKED;
+	return dp_fp_match_general(fp, buf, len, ping);
+}
+
 /**
  * Look at one received datagram. On DP_FP_ACKED and DP_FP_PASS_ACKED,
  * *ack holds the ack and its destination (SourceAddr:SourcePort of the

@@ -400,7 +400,7 @@ parse_ipv4(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
 
 /* Whether the 33-bit sum, plus the carries of 16-bit sums in it, is
  * 0xffff once folded (the header or datagram verifies). */
-static inline bool
+static inline __attribute__((always_inline)) bool
 csum_ok(uint64_t sum)
 {
 	return csum_fold(sum) == 0xffff;

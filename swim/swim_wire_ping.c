@@ -425,6 +425,44 @@ swim_ping_eq_long(const uint8_t *a, const uint8_t *b, size_t n)
 	return diff == 0;
 }
 
+/*
+ * The Source* keys as a memberlist peer on IPv4 writes them: SourceAddr
+ * the 4 raw bytes, SourceNode a fixstr, SourcePort a uint16, read at
+ * fixed offsets after one bound check per variable part:
+ *
+ *   0 aa"SourceAddr"  11 a4  12 <addr>  16 aa"SourceNode"  27 a0+n
+ *   28 <n bytes>  28+n aa"SourcePort"  +11 cd  +12 <port>
+ *
+ * The same values swim_ping_five reads from those bytes. false: another
+ * layout, which swim_ping_five's steps read.
+ */
+static inline bool
+swim_ping_source4(const uint8_t *p, const uint8_t *end, struct swim_ping *m)
+{
+	const uint8_t *q;
+	size_t n;
+
+	if (end - p < 28 ||
+	    swim_ping_ld64(p) != swim_ping_ld64("\xaaSourceA") ||
+	    swim_ping_ld64(p + 4) != swim_ping_ld64("rceAddr\xa4") ||
+	    swim_ping_ld64(p + 16) != swim_ping_ld64("\xaaSourceN") ||
+	    swim_ping_ld32(p + 23) != swim_ping_ld32("Node") ||
+	    (p[27] & 0xe0) != 0xa0)
+		return false;
+	n = p[27] & 0x1f;
+	q = p + 28 + n;
+	if (end - q < 14 ||
+	    swim_ping_ld64(q) != swim_ping_ld64("\xaaSourceP") ||
+	    swim_ping_ld32(q + 8) != swim_ping_ld32("ort\xcd"))
+		return false;
+	m->source_addr.ptr = p + 12;
+	m->source_addr.len = 4;
+	m->source_node.ptr = p + 28;
+	m->source_node.len = (uint32_t)n;
+	m->source_port = (uint16_t)(q[12] << 8 | q[13]);
+	return true;
+}
+
 bool
 swim_wire_match_ping_pat(const uint8_t *buf, size_t len,
 			 const struct swim_ping_pat *pat,
@@ -441,8 +479,11 @@ swim_wire_match_ping_pat(const uint8_t *buf, size_t len,
 		return false;
 	ping->node.ptr = buf + pat->name_off;
 	ping->node.len = pat->name_len;
-	if (!swim_ping_uint(&p, end, 0xce, &ping->seq_no) ||
-	    !swim_ping_want(&p, end, "\xaaSourceAddr", 11) ||
+	if (!swim_ping_uint(&p, end, 0xce, &ping->seq_no))
+		return false;
+	if (swim_ping_source4(p, end, ping))
+		return true;
+	if (!swim_ping_want(&p, end, "\xaaSourceAddr", 11) ||
 	    !swim_ping_str(&p, end, &ping->source_addr) ||
 	    !swim_ping_want(&p, end, "\xaaSourceNode", 11) ||
 	    !swim_ping_str(&p, end, &ping->source_node) ||
