@@ -69,6 +69,16 @@ dp_fp_sum16(const uint8_t *p, size_t len)
 	return (uint16_t)sum;
 }
 
+/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
+ * over (RFC 1071 2(B)). */
+static uint32_t
+dp_fp_swap_sum(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xff) << 8 | sum >> 8;
+}
+
 /* The bytes a SeqNo takes in go-msgpack's smallest uint encoding. */
 static const uint8_t dp_fp_widths[4] = { 1, 2, 3, 5 };
 

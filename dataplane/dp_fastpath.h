@@ -113,40 +113,31 @@ bool dp_fp_refresh(struct dp_fp *fp, const struct dp_snap_pub *pub);
 int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
 		    size_t cap);
 
-/* Swap the bytes of a 16-bit sum: the sum of the same bytes one offset
- * over (RFC 1071 2(B)). */
-static inline uint32_t
-dp_fp_swap_sum(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (sum & 0xff) << 8 | sum >> 8;
-}
-
 /*
  * seq_no in go-msgpack's smallest unsigned encoding at p, and the sum of
- * those bytes as if at an even offset (big-endian words tag|b1, b2|b3,
- * b4|0). @retval the index of its width (1, 2, 3, 5 bytes: 0..3).
+ * those bytes as big-endian words: from an even offset tag|b1, b2|b3,
+ * b4|0, from an odd one (odd) 0|tag, b1|b2, b3|b4.
+ * @retval the index of its width (1, 2, 3, 5 bytes: 0..3).
  */
 static inline unsigned
-dp_fp_put_seq(uint8_t *p, uint32_t v, uint32_t *sum)
+dp_fp_put_seq(uint8_t *p, uint32_t v, bool odd, uint32_t *sum)
 {
 	if (v <= 0x7f) {
 		p[0] = (uint8_t)v;
-		*sum = v << 8;
+		*sum = odd ? v : v << 8;
 		return 0;
 	}
 	if (v <= 0xff) {
 		p[0] = 0xcc;
 		p[1] = (uint8_t)v;
-		*sum = 0xcc00u | v;
+		*sum = odd ? 0xccu + (v << 8) : 0xcc00u | v;
 		return 1;
 	}
 	if (v <= 0xffff) {
 		p[0] = 0xcd;
 		p[1] = (uint8_t)(v >> 8);
 		p[2] = (uint8_t)v;
-		*sum = (0xcd00u | v >> 8) + ((v & 0xff) << 8);
+		*sum = odd ? 0xcdu + v : (0xcd00u | v >> 8) + ((v & 0xff) << 8);
 		return 2;
 	}
 	p[0] = 0xce;
@@ -154,8 +145,35 @@ dp_fp_put_seq(uint8_t *p, uint32_t v, uint32_t *sum)
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 8);
 	p[4] = (uint8_t)v;
-	*sum = (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
+	*sum = odd ? 0xceu + (v >> 16) + (v & 0xffff) :
+	       (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
 	return 3;
+}
+
+/* The first n bytes of src to dst in whole DP_FP_COPY-byte blocks (up to
+ * DP_FP_COPY - 1 more): straight-line for the usual sizes. */
+static inline void
+dp_fp_copy_blocks(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	size_t nb = (n + DP_FP_COPY - 1) / DP_FP_COPY;
+
+#define DP_FP_BLOCK(i) \
+	__builtin_memcpy(dst + (i) * DP_FP_COPY, src + (i) * DP_FP_COPY, \
+			 DP_FP_COPY)
+	switch (nb) {
+	default:
+		for (size_t i = 0; i < nb; i++)
+			DP_FP_BLOCK(i);
+		break;
+	case 6: DP_FP_BLOCK(5); /* fall through */
+	case 5: DP_FP_BLOCK(4); /* fall through */
+	case 4: DP_FP_BLOCK(3); /* fall through */
+	case 3: DP_FP_BLOCK(2); /* fall through */
+	case 2: DP_FP_BLOCK(1); /* fall through */
+	case 1: DP_FP_BLOCK(0); /* fall through */
+	case 0: break;
+	}
+#undef DP_FP_BLOCK
 }
 
 /**
@@ -177,13 +195,11 @@ dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 	/* room for the widest SeqNo: no second look at the width */
 	if (head == 0 || head + 5 + t->tail_len > cap)
 		return -1;
-	if (head + DP_FP_COPY + 5 + t->tail_len <= cap) {
-		for (size_t i = 0; i < head; i += DP_FP_COPY)
-			__builtin_memcpy(out + i, t->bytes + i, DP_FP_COPY);
-	} else {
+	if (head + DP_FP_COPY + 5 + t->tail_len <= cap)
+		dp_fp_copy_blocks(out, t->bytes, head);
+	else
 		memcpy(out, t->bytes, head);
-	}
-	w = dp_fp_put_seq(out + head, seq_no, &seq);
+	w = dp_fp_put_seq(out + head, seq_no, t->seq_odd, &seq);
 	n = w == 3 ? 5 : w + 1;
 	if (t->tail_len != 0)
 		memcpy(out + head + n, t->bytes + head, t->tail_len);
@@ -192,7 +208,7 @@ dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 		out[2] = (uint8_t)((t->part_len + n) >> 8);
 		out[3] = (uint8_t)(t->part_len + n);
 	}
-	fp->ack_sum = t->width_sum[w] + (t->seq_odd ? dp_fp_swap_sum(seq) : seq);
+	fp->ack_sum = t->width_sum[w] + seq;
 	fp->has_ack_sum = true;
 	return (int)(head + n + t->tail_len);
 }

@@ -248,6 +248,16 @@ dp_pkt_put16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* Fold a ones' complement sum below 2^32 into 16 bits: the first step
+ * leaves at most 0xffff + 0xffff, the second at most 0xffff. */
+static inline uint16_t
+dp_pkt_fold32(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 /* Fold a ones' complement sum below 2^48 into 16 bits. */
 static inline uint16_t
 dp_pkt_fold48(uint64_t sum)
@@ -259,8 +269,7 @@ dp_pkt_fold48(uint64_t sum)
 }
 
 /**
- * dp_pkt_udp4_hdrs_tmpl, inlined into the lcore's loop (same contract;
- * payload_sum < 2^31).
+ * dp_pkt_udp4_hdrs_tmpl, inlined into the lcore's loop (same contract).
  */
 static inline int
 dp_pkt_udp4_hdrs_put(uint8_t *buf, size_t cap,
@@ -283,8 +292,9 @@ dp_pkt_udp4_hdrs_put(uint8_t *buf, size_t cap,
 	memcpy(buf, t->hdr, DP_UDP4_PAYLOAD_OFF);
 	memcpy(buf, dst_mac, DP_ETH_ALEN);
 	dp_pkt_put16(ip + 2, (uint16_t)(DP_IPV4_HLEN + ulen));
-	dp_pkt_put16(ip + 10, (uint16_t)~dp_pkt_fold48((uint64_t)t->ip_sum +
-				dst_sum + DP_IPV4_HLEN + ulen));
+	/* every term below 2^20: no 32-bit overflow */
+	dp_pkt_put16(ip + 10, (uint16_t)~dp_pkt_fold32(t->ip_sum + dst_sum +
+						       DP_IPV4_HLEN + ulen));
 	dp_pkt_put16(ip + 16, (uint16_t)(dst_ip >> 16));
 	dp_pkt_put16(ip + 18, (uint16_t)dst_ip);
 	dp_pkt_put16(u + 2, dst_port);
