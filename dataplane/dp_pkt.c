@@ -398,12 +398,14 @@ parse_ipv4(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
 #define ETH_IP4_IHL5 0x08004500u
 #endif
 
-/* Whether the 33-bit sum, plus the carries of 16-bit sums in it, is
- * 0xffff once folded (the header or datagram verifies). */
+/* Whether a 64-bit ones' complement sum (end-around carries added) folds
+ * to 0xffff: the header or datagram verifies. Folding keeps the value mod
+ * 0xffff (2^16 and 2^64 are 1 mod 0xffff) and gives 0 only for 0, so
+ * that is "a non-zero multiple of 0xffff": a multiply, not a fold. */
 static inline __attribute__((always_inline)) bool
 csum_ok(uint64_t sum)
 {
-	return csum_fold(sum) == 0xffff;
+	return sum != 0 && sum % 0xffff == 0;
 }
 
 /*
