@@ -122,6 +122,8 @@ int dp_fp_build_ack(struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
 static inline unsigned
 dp_fp_put_seq(uint8_t *p, uint32_t v, bool odd, uint32_t *sum)
 {
+	uint32_t be;
+
 	if (v <= 0x7f) {
 		p[0] = (uint8_t)v;
 		*sum = odd ? v : v << 8;
@@ -141,10 +143,11 @@ dp_fp_put_seq(uint8_t *p, uint32_t v, bool odd, uint32_t *sum)
 		return 2;
 	}
 	p[0] = 0xce;
-	p[1] = (uint8_t)(v >> 24);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 8);
-	p[4] = (uint8_t)v;
+	be = v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	be = __builtin_bswap32(v);
+#endif
+	memcpy(p + 1, &be, sizeof(be));
 	*sum = odd ? 0xceu + (v >> 16) + (v & 0xffff) :
 	       (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
 	return 3;

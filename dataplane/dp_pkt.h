@@ -248,6 +248,16 @@ dp_pkt_put16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* A big-endian 32-bit store, unaligned. */
+static inline void
+dp_pkt_put32(uint8_t *p, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	memcpy(p, &v, sizeof(v));
+}
+
 /* Fold a ones' complement sum below 2^32 into 16 bits: the first step
  * leaves at most 0xffff + 0xffff, the second at most 0xffff. */
 static inline uint16_t
@@ -295,8 +305,7 @@ dp_pkt_udp4_hdrs_put(uint8_t *buf, size_t cap,
 	/* every term below 2^20: no 32-bit overflow */
 	dp_pkt_put16(ip + 10, (uint16_t)~dp_pkt_fold32(t->ip_sum + dst_sum +
 						       DP_IPV4_HLEN + ulen));
-	dp_pkt_put16(ip + 16, (uint16_t)(dst_ip >> 16));
-	dp_pkt_put16(ip + 18, (uint16_t)dst_ip);
+	dp_pkt_put32(ip + 16, dst_ip);
 	dp_pkt_put16(u + 2, dst_port);
 	dp_pkt_put16(u + 4, ulen);
 	/* the UDP length counts twice: pseudo header and UDP header */

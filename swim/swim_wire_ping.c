@@ -414,13 +414,15 @@ swim_ping_pat_init(struct swim_ping_pat *pat, const char *name,
 }
 
 /* Whether the n (>= 8) bytes at a and b are equal: word compares, the
- * last one overlapping, one branch at the end. */
+ * first and last ones (maybe overlapping) before any loop, one branch at
+ * the end. */
 static inline bool
 swim_ping_eq_long(const uint8_t *a, const uint8_t *b, size_t n)
 {
-	uint64_t diff = swim_ping_ld64(a + n - 8) ^ swim_ping_ld64(b + n - 8);
+	uint64_t diff = (swim_ping_ld64(a) ^ swim_ping_ld64(b)) |
+			(swim_ping_ld64(a + n - 8) ^ swim_ping_ld64(b + n - 8));
 
-	for (size_t i = 0; i + 8 < n; i += 8)
+	for (size_t i = 8; i + 8 < n; i += 8)
 		diff |= swim_ping_ld64(a + i) ^ swim_ping_ld64(b + i);
 	return diff == 0;
 }
