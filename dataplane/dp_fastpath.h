@@ -186,7 +186,7 @@ dp_fp_copy_blocks(uint8_t *dst, const uint8_t *src, size_t n)
  * @retval bytes written, -1 without a template or room (ask
  *         dp_fp_build_ack)
  */
-static inline int
+static inline __attribute__((always_inline)) int
 dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
 	const struct dp_fp_tmpl *t = &fp->tmpl;

@@ -281,7 +281,7 @@ dp_pkt_fold48(uint64_t sum)
 /**
  * dp_pkt_udp4_hdrs_tmpl, inlined into the lcore's loop (same contract).
  */
-static inline int
+static inline __attribute__((always_inline)) int
 dp_pkt_udp4_hdrs_put(uint8_t *buf, size_t cap,
 		     const struct dp_pkt_udp4_tmpl *t,
 		     const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
