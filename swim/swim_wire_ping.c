@@ -452,9 +452,10 @@ swim_ping_source4(const uint8_t *p, const uint8_t *end, struct swim_ping *m)
 	    (p[27] & 0xe0) != 0xa0)
 		return false;
 	n = p[27] & 0x1f;
+	if ((size_t)(end - p) < 28 + n + 14)
+		return false;
 	q = p + 28 + n;
-	if (end - q < 14 ||
-	    swim_ping_ld64(q) != swim_ping_ld64("\xaaSourceP") ||
+	if (swim_ping_ld64(q) != swim_ping_ld64("\xaaSourceP") ||
 	    swim_ping_ld32(q + 8) != swim_ping_ld32("ort\xcd"))
 		return false;
 	m->source_addr.ptr = p + 12;
@@ -471,14 +472,15 @@ swim_wire_match_ping_pat(const uint8_t *buf, size_t len,
 			 struct swim_ping *ping)
 {
 	const uint8_t *end = buf + len;
-	const uint8_t *p = buf + pat->len;
+	const uint8_t *p;
 	uint32_t port;
 
 	/* what swim_ping_five reads up to SeqNo's tag, our name as Node: its
-	 * checks there are all met by these bytes (pat->len >= 14 >= 8) */
+	 * checks there are all met by these bytes (pat->len >= 15 >= 8) */
 	if (len <= pat->len || pat->len == 0 ||
 	    !swim_ping_eq_long(buf, pat->prefix, pat->len))
 		return false;
+	p = buf + pat->len;
 	ping->node.ptr = buf + pat->name_off;
 	ping->node.len = pat->name_len;
 	if (!swim_ping_uint(&p, end, 0xce, &ping->seq_no))
