@@ -27,6 +27,7 @@
 #include <rte_ring_elem.h>
 
 #include "dp_dpdk_int.h"
+#include "dp_dpdk_link.h"
 
 RTE_LOG_REGISTER(dp_dpdk_logtype, user.gossipd.dp.dpdk, INFO);
 
@@ -210,10 +211,13 @@ dp_dpdk_start(struct dp *dp)
 	atomic_store_explicit(&dd->quit, false, memory_order_relaxed);
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
 		struct dp_dpdk_lcore *dl = dd->dl[i];
-		int rc = rte_eal_remote_launch(dp_dpdk_lcore_main, dl,
-					       dl->lcore_id);
+		int rc;
 
+		/* online before it runs: an unmap waits from its first turn */
+		dp_dpdk_link_online(dl->queue);
+		rc = rte_eal_remote_launch(dp_dpdk_lcore_main, dl, dl->lcore_id);
 		if (rc != 0) {
+			dp_dpdk_link_offline(dl->queue);
 			dp_dpdk_stop(dp);
 			return rc;
 		}
@@ -275,6 +279,8 @@ dp_dpdk_stop(struct dp *dp)
 	atomic_store_explicit(&dd->quit, true, memory_order_release);
 	for (unsigned i = 0; i < dd->nb_launched; i++) {
 		rte_eal_wait_lcore(dd->dl[i]->lcore_id);
+		/* it polls no more: an unmap need not wait for it */
+		dp_dpdk_link_offline(dd->dl[i]->queue);
 		dp_dpdk_log_lcore(dd->dl[i]);
 	}
 	dd->nb_launched = 0;

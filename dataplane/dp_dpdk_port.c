@@ -9,22 +9,169 @@
  * Runs on the control thread during create/destroy only. Every failure
  * returns -errno with a message naming the step and the port, for a
  * person to read; nothing here exits.
+ *
+ * Also the link guard (dp_dpdk_link.h): net_memif unmaps its rings from
+ * the EAL interrupt thread when the peer leaves, so for such a port the
+ * lcores report a quiescent state every loop turn and this file's munmap
+ * waits for them when the interrupt thread calls it.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_interrupts.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
 
 #include "dp_dpdk_int.h"
+#include "dp_dpdk_link.h"
 
 /* Descriptors asked for per queue; the PMD may adjust them. */
 #define DP_DPDK_NB_RXD 1024
 #define DP_DPDK_NB_TXD 1024
 /* Per-lcore mempool cache (DPDK's usual value; <= RTE_MEMPOOL_CACHE_MAX). */
 #define DP_DPDK_POOL_CACHE 256
+
+/* Room for an rte_rcu_qsbr of DP_MAX_LCORES readers (checked at arming).
+ * Static, not allocated: the interrupt thread may still be reading it in
+ * dp_dpdk_link_sync when control disarms. */
+#define DP_DPDK_QSBR_BYTES 8192
+static uint8_t dp_dpdk_qsbr_mem[DP_DPDK_QSBR_BYTES] __rte_cache_aligned;
+/* Armed: the variable; NULL otherwise. Control stores with release; the
+ * interrupt thread loads with acquire; lcores load it relaxed (it stays
+ * put from before their launch until after they returned). */
+static struct rte_rcu_qsbr *_Atomic dp_dpdk_qsbr;
+
+int
+dp_dpdk_link_guard_arm(unsigned nb_readers)
+{
+	struct rte_rcu_qsbr *v = (struct rte_rcu_qsbr *)dp_dpdk_qsbr_mem;
+
+	if (nb_readers == 0 || nb_readers > DP_MAX_LCORES ||
+	    rte_rcu_qsbr_get_memsize(nb_readers) > sizeof(dp_dpdk_qsbr_mem))
+		return -EINVAL;
+	if (dp_dpdk_link_guard_armed())
+		return -EBUSY;
+	if (rte_rcu_qsbr_init(v, nb_readers) != 0)
+		return -EINVAL;
+	for (unsigned id = 0; id < nb_readers; id++)
+		(void)rte_rcu_qsbr_thread_register(v, id); /* id < max */
+	atomic_store_explicit(&dp_dpdk_qsbr, v, memory_order_release);
+	return 0;
+}
+
+void
+dp_dpdk_link_guard_disarm(void)
+{
+	atomic_store_explicit(&dp_dpdk_qsbr, NULL, memory_order_release);
+}
+
+bool
+dp_dpdk_link_guard_armed(void)
+{
+	return atomic_load_explicit(&dp_dpdk_qsbr, memory_order_acquire) !=
+	       NULL;
+}
+
+void
+dp_dpdk_link_online(unsigned id)
+{
+	struct rte_rcu_qsbr *v = atomic_load_explicit(&dp_dpdk_qsbr,
+						      memory_order_acquire);
+
+	if (v != NULL && id < v->max_threads)
+		rte_rcu_qsbr_thread_online(v, id);
+}
+
+void
+dp_dpdk_link_offline(unsigned id)
+{
+	struct rte_rcu_qsbr *v = atomic_load_explicit(&dp_dpdk_qsbr,
+						      memory_order_acquire);
+
+	if (v != NULL && id < v->max_threads)
+		rte_rcu_qsbr_thread_offline(v, id);
+}
+
+void
+dp_dpdk_link_quiescent(unsigned id)
+{
+	/* relaxed: set before this lcore's launch, cleared after it
+	 * returned; the token inside is loaded with acquire */
+	struct rte_rcu_qsbr *v = atomic_load_explicit(&dp_dpdk_qsbr,
+						      memory_order_relaxed);
+
+	if (v != NULL)
+		rte_rcu_qsbr_quiescent(v, id);
+}
+
+static uint64_t
+dp_dpdk_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool
+dp_dpdk_link_sync(void)
+{
+	/* acquire: pairs with the release in dp_dpdk_link_guard_arm */
+	struct rte_rcu_qsbr *v = atomic_load_explicit(&dp_dpdk_qsbr,
+						      memory_order_acquire);
+	const struct timespec nap = { .tv_nsec = 20000 };
+	uint64_t deadline;
+	uint64_t t;
+
+	if (v == NULL || !rte_thread_is_intr())
+		return true;
+	/* release: the PMD's "disconnected" stores before it (and its
+	 * spinlock) are seen by every lcore that sees the new token */
+	t = rte_rcu_qsbr_start(v);
+	deadline = dp_dpdk_mono_ms() + DP_DPDK_LINK_WAIT_MS;
+	while (rte_rcu_qsbr_check(v, t, false) == 0) {
+		if (dp_dpdk_mono_ms() > deadline) {
+			DP_LOG(WARNING, "an lcore reported no quiescent state in %u ms: unmapping anyway",
+			       DP_DPDK_LINK_WAIT_MS);
+			return false;
+		}
+		/* sleep, not spin: the lcore may share this CPU */
+		nanosleep(&nap, NULL);
+	}
+	return true;
+}
+
+/*
+ * The process's munmap: the executable defines it, so the PMDs' calls
+ * (librte_net_memif's memif_free_regions among them) land here first;
+ * glibc's own internal calls do not. It waits for the lcores when the
+ * guard asks for it, then makes the system call itself.
+ */
+int
+munmap(void *addr, size_t len)
+{
+	(void)dp_dpdk_link_sync();
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+/* net_memif's rx/tx race its own disconnect handling (dp_dpdk_link.h). */
+static bool
+dp_dpdk_port_needs_guard(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+
+	return rte_eth_dev_info_get(port, &info) == 0 &&
+	       info.driver_name != NULL &&
+	       strcmp(info.driver_name, "net_memif") == 0;
+}
 
 /* "net_tap" ports other than the main one serve as the exception path. */
 static uint16_t
@@ -240,12 +387,21 @@ dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen)
 				err, errlen);
 	if (rc == 0 && dd->exc_port != DP_DPDK_NO_PORT)
 		rc = dp_dpdk_exc_init(dd, err, errlen);
+	if (rc == 0 && dp_dpdk_port_needs_guard(dd->port)) {
+		rc = dp_dpdk_link_guard_arm(dd->base.nb_lcores);
+		if (rc != 0)
+			snprintf(err, errlen, "link guard: %s (port %u)",
+				 strerror(-rc), dd->port);
+	}
 	return rc;
 }
 
 void
 dp_dpdk_port_fini(struct dp_dpdk *dd)
 {
+	/* the lcores have returned (stop ran); the interrupt thread may
+	 * still unmap, with nobody left to wait for */
+	dp_dpdk_link_guard_disarm();
 	if (dd->port_started) {
 		rte_eth_dev_stop(dd->port);
 		rte_eth_dev_close(dd->port);
