@@ -348,10 +348,9 @@ send_ack_resolving(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
  * ours, so the ack is built once and copied never.
  */
 static void
-send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
+send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
 	 const struct dp_pkt_view *v, const struct swim_ping *ping)
 {
-	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	size_t cap = mbuf_cap(m);
 	uint8_t mac[DP_ETH_ALEN];
 	const uint8_t *to_mac = v->src_mac;
@@ -403,10 +402,10 @@ pass_to_control(struct dp_dpdk_lcore *dl, const struct dp_pkt_view *v,
 }
 
 static void
-on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
+on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
        const struct dp_pkt_view *v)
 {
-	const uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *) + v->payload_off;
+	const uint8_t *data = f + v->payload_off;
 	struct swim_ping ping;
 
 	learn_sender(dl, v->src_ip, v->src_mac);
@@ -421,10 +420,10 @@ on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m,
 		break;
 	case DP_FP_PASS_ACKED:
 		pass_to_control(dl, v, data, DP_PKT_F_PINGS_ANSWERED);
-		send_ack(dl, m, v, &ping);
+		send_ack(dl, m, f, v, &ping);
 		break;
 	case DP_FP_ACKED:
-		send_ack(dl, m, v, &ping);
+		send_ack(dl, m, f, v, &ping);
 		break;
 	case DP_FP_MALFORMED:
 	case DP_FP_VERDICT_COUNT:
@@ -482,6 +481,7 @@ rx_csum_good(const struct rte_mbuf *m)
 static void
 on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 {
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	struct dp_pkt_view v;
 
 	if (m->nb_segs != 1) {
@@ -489,13 +489,13 @@ on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 		mbuf_drop(dl, m, DP_STAT_DROP_OTHER);
 		return;
 	}
-	switch (dp_pkt_parse_hw(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
-				&dl->owner->self, rx_csum_good(m), &v)) {
+	switch (dp_pkt_parse_hw(f, m->data_len, &dl->owner->self,
+				rx_csum_good(m), &v)) {
 	case DP_PKT_ARP:
 		on_arp(dl, m, &v);
 		break;
 	case DP_PKT_UDP_US:
-		on_udp(dl, m, &v);
+		on_udp(dl, m, f, &v);
 		break;
 	case DP_PKT_EXCEPTION:
 		exc_push(dl, m);
