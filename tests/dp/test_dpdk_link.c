@@ -11,6 +11,7 @@
  * Criterion runs each Test in its own process, so each brings EAL up.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,8 +56,14 @@ eal_up(void)
 static void
 eal_down(void)
 {
+	char dir[PATH_MAX];
+
+	/* --no-shconf still leaves an empty runtime directory behind */
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 	dp_dpdk_link_guard_disarm();
 	rte_eal_cleanup();
+	if (strstr(dir, "gdlink") != NULL)
+		rmdir(dir);
 }
 
 static uint64_t
