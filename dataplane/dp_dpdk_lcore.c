@@ -24,6 +24,7 @@
 #include <rte_ring_elem.h>
 
 #include "dp_dpdk_int.h"
+#include "dp_dpdk_link.h"
 
 static void
 ctr_add(struct dp_dpdk_lcore *dl, enum dp_dpdk_ctr c, uint64_t n)
@@ -605,6 +606,8 @@ dp_dpdk_lcore_main(void *arg)
 		uint64_t start_tsc = rte_rdtsc();
 		uint16_t nb;
 
+		/* no port memory held here: a memif unmap may go on */
+		dp_dpdk_link_quiescent(dl->queue);
 		dl->now_us = start_tsc / dd->tsc_per_us;
 
 		/* 1. main port: classify, answer, pass on; the snapshot is

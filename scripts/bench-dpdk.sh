@@ -142,9 +142,9 @@ memif_round() {	# $1: round number; prints "rate median busy_ns pg_ns foreign%"
 	t1=$(date +%s.%N); b1=$(cpu_busy); o1=$(cpu_of "$gpid" "$ppid")
 	kill -0 "$ppid" 2>/dev/null || o1=-1	# gone: no valid sample
 	# The generator reports, then idles (--linger-ms): gossipd stops
-	# first. A memif client that leaves while the server's lcore polls
-	# can crash the server (librte_net_memif 22.11 unmaps the rings under
-	# it; seen here as gossipd exiting with SIGSEGV).
+	# first, so its stop log's counters are not cut by a disconnect.
+	# (A client leaving under a polling lcore used to crash gossipd in
+	# librte_net_memif 22.11; dp_dpdk_link.h's guard prevents that now.)
 	for _ in $(seq $(((DURATION + 15) * 10))); do
 		grep -q '^acks' "$pglog" && break
 		kill -0 "$ppid" 2>/dev/null || break

@@ -26,9 +26,9 @@
  * rewritten into the next ping and sent back, so the steady state
  * allocates and frees nothing itself.
  * --linger-ms: after the report, stay idle (not polling the port) until
- * a signal or the deadline, so that the target can stop first: a memif
- * server whose client leaves while its lcore polls may touch unmapped
- * ring memory (seen as a segfault in librte_net_memif in 22.11).
+ * a signal or the deadline, so that the target can stop first and report
+ * with its peer still there. (gossipd guards against a client leaving
+ * under its polling lcore: dataplane/dp_dpdk_link.h.)
  * Bounded: every wait has a deadline; SIGINT/SIGTERM stop it early.
  */
 #include <arpa/inet.h>
