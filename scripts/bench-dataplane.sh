@@ -275,7 +275,7 @@ if [ -n "$H" ] || [ -n "$T" ]; then
 		awk -v h="$HW" -v t="$T" 'BEGIN {
 		printf "  with RX checksum offload (pings flagged GOOD, as a NIC that verifies them): %s instr/ping, %.1fx\n", h, h / t }'
 	fi
-	for f in dp_pkt_parse_hw swim_wire_match_ping dp_fp_build_ack dp_pkt_udp4_hdrs_tmpl; do
+	for f in dp_pkt_parse_hw swim_wire_match_ping_pat send_ack; do
 		v=$(cg_val "$f")
 		if [ -n "$v" ]; then echo "$f $v"; fi	# pipefail: no false status
 	done | awk '{ s = s (NR > 1 ? ", " : "") $1 " " $2 }

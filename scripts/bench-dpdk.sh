@@ -199,7 +199,7 @@ fi
 # the fast path without its software checksum checks); $2: key prefix.
 cg_fpbench() {
 	local acks f v funcs=dp_dpdk_lcore_handle
-	[ -z "$1" ] && funcs="$funcs dp_pkt_parse_hw swim_wire_match_ping dp_fp_build_ack dp_pkt_udp4_hdrs_tmpl"
+	[ -z "$1" ] && funcs="$funcs dp_pkt_parse_hw swim_wire_match_ping_pat send_ack"
 	timeout -k 5 300 valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$LOGDIR/cg.fb$1" "$FB" -l 0-1 $Q -- --pings "$PINGS" $1 >"$LOGDIR/cg-fb$1.log" 2>&1 ||  # --no-pci via $Q
 		{ echo "  dpdk-fpbench $1 under valgrind failed:"; tail -n 5 "$LOGDIR/cg-fb$1.log"; return 0; }
 	acks=$(awk '/^pings/ { print $2 }' "$LOGDIR/cg-fb$1.log")
