@@ -576,11 +576,10 @@ dp_pkt_build_garp(uint8_t *buf, size_t cap, const struct dp_pkt_self *self)
 	return dp_pkt_build_arp_request(buf, cap, self, self->ip);
 }
 
-/* dp_pkt_build_udp4_hdrs, inlined into the in-place reply; psum: the
- * payload's sum when the caller has it, else NULL. */
+/* dp_pkt_build_udp4_hdrs; also lays out the header template. */
 static inline int
 build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
-		size_t payload_len, const uint32_t *psum)
+		size_t payload_len)
 {
 	uint8_t *ip = buf + DP_ETH_HLEN;
 	uint8_t *u = ip + DP_IPV4_HLEN;
@@ -610,15 +609,9 @@ build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 	st16(u + 2, h->dst_port);
 	st16(u + 4, (uint16_t)(DP_UDP_HLEN + payload_len));
 	st16(u + 6, 0);
-	if (psum != NULL)	/* header words, host order, and the payload */
-		csum = (uint16_t)~csum_fold((uint64_t)*psum + h->src_port +
-			h->dst_port + DP_UDP_HLEN + payload_len +
-			udp4_pseudo_sum(h->src_ip, h->dst_ip,
+	csum = (uint16_t)~dp_pkt_csum(u, DP_UDP_HLEN + payload_len,
+		udp4_pseudo_sum(h->src_ip, h->dst_ip,
 				(uint16_t)(DP_UDP_HLEN + payload_len)));
-	else
-		csum = (uint16_t)~dp_pkt_csum(u, DP_UDP_HLEN + payload_len,
-			udp4_pseudo_sum(h->src_ip, h->dst_ip,
-					(uint16_t)(DP_UDP_HLEN + payload_len)));
 	/* 0 means "no checksum" on the wire; send its other zero. */
 	st16(u + 6, csum == 0 ? 0xffff : csum);
 	if (frame_len < DP_ETH_ZLEN) {
@@ -632,7 +625,7 @@ int
 dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 		       size_t payload_len)
 {
-	return build_udp4_hdrs(buf, cap, h, payload_len, NULL);
+	return build_udp4_hdrs(buf, cap, h, payload_len);
 }
 
 void
@@ -645,7 +638,7 @@ dp_pkt_udp4_tmpl_init(struct dp_pkt_udp4_tmpl *t,
 	memset(t, 0, sizeof(*t));
 	memcpy(h.src_mac, self->mac, DP_ETH_ALEN);
 	/* the fixed fields where they go; the rest is written per frame */
-	build_udp4_hdrs(frame, sizeof(frame), &h, 0, NULL);
+	build_udp4_hdrs(frame, sizeof(frame), &h, 0);
 	memcpy(t->hdr, frame, sizeof(t->hdr));
 	t->ip_sum = 0x4500u + IP4_DF + (IP4_TTL << 8 | DP_IPPROTO_UDP) +
 		    (self->ip >> 16) + (self->ip & 0xffff);
@@ -664,10 +657,9 @@ dp_pkt_udp4_hdrs_tmpl(uint8_t *buf, size_t cap,
 				    payload_len, payload_sum);
 }
 
-/* dp_pkt_build_udp4, inlined into the in-place reply. */
-static inline int
-build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
-	   const uint8_t *payload, size_t payload_len, const uint32_t *psum)
+int
+dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
+		  const uint8_t *payload, size_t payload_len)
 {
 	if (payload_len > 0xffff - DP_IPV4_HLEN - DP_UDP_HLEN)
 		return -EMSGSIZE;
@@ -675,55 +667,5 @@ build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 		return -ENOSPC;
 	if (payload_len > 0)
 		memmove(buf + DP_UDP4_PAYLOAD_OFF, payload, payload_len);
-	return build_udp4_hdrs(buf, cap, h, payload_len, psum);
-}
-
-int
-dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
-		  const uint8_t *payload, size_t payload_len)
-{
-	return build_udp4(buf, cap, h, payload, payload_len, NULL);
-}
-
-/* dp_pkt_udp4_reply and dp_pkt_udp4_reply_sum. */
-static inline int
-udp4_reply(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
-	   const struct dp_pkt_self *self, const uint8_t dst_mac[DP_ETH_ALEN],
-	   uint32_t dst_ip, uint16_t dst_port, const uint8_t *payload,
-	   size_t payload_len, const uint32_t *psum)
-{
-	struct dp_udp4_hdrs h;
-
-	if (v->cls != DP_PKT_UDP_US)
-		return -EINVAL;
-	/* Read everything we need from buf before overwriting it. */
-	memcpy(h.src_mac, self->mac, DP_ETH_ALEN);
-	memcpy(h.dst_mac, dst_mac, DP_ETH_ALEN);
-	h.src_ip = self->ip;
-	h.dst_ip = dst_ip;
-	h.src_port = self->port;
-	h.dst_port = dst_port;
-	return build_udp4(buf, cap, &h, payload, payload_len, psum);
-}
-
-int
-dp_pkt_udp4_reply(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
-		  const struct dp_pkt_self *self,
-		  const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
-		  uint16_t dst_port, const uint8_t *payload,
-		  size_t payload_len)
-{
-	return udp4_reply(buf, cap, v, self, dst_mac, dst_ip, dst_port,
-			  payload, payload_len, NULL);
-}
-
-int
-dp_pkt_udp4_reply_sum(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
-		      const struct dp_pkt_self *self,
-		      const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
-		      uint16_t dst_port, const uint8_t *payload,
-		      size_t payload_len, uint32_t payload_sum)
-{
-	return udp4_reply(buf, cap, v, self, dst_mac, dst_ip, dst_port,
-			  payload, payload_len, &payload_sum);
+	return build_udp4_hdrs(buf, cap, h, payload_len);
 }

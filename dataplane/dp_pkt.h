@@ -3,8 +3,9 @@
  * @file
  * Ethernet / ARP / IPv4 / UDP on plain byte buffers: classify a received
  * frame, and build the frames the DPDK backend sends (ARP replies,
- * requests and gratuitous ARP, UDP datagrams, a UDP reply rewritten in
- * place over the frame it answers).
+ * requests and gratuitous ARP, UDP datagrams), and the header template
+ * (dp_pkt_udp4_tmpl) that writes the fast path's ack over the very frame
+ * of the ping it answers.
  *
  * This file owns header layout and checksums only. It must never touch
  * DPDK, mbufs, sockets, clocks or global state: every function works on
@@ -193,34 +194,6 @@ int dp_pkt_build_udp4_hdrs(uint8_t *buf, size_t cap,
  */
 int dp_pkt_build_udp4(uint8_t *buf, size_t cap, const struct dp_udp4_hdrs *h,
 		      const uint8_t *payload, size_t payload_len);
-
-/**
- * Turn a parsed DP_PKT_UDP_US frame into its reply, in place: Ethernet
- * and IP source become ours, the destination becomes (dst_mac, dst_ip,
- * dst_port), the old payload is replaced by payload (which may point
- * into buf), options are dropped and both checksums recomputed.
- * @param dst_mac  next hop; usually v->src_mac
- * @retval frame length, -EINVAL if v is not a UDP_US view, or an error
- *         of dp_pkt_build_udp4_hdrs
- */
-int dp_pkt_udp4_reply(uint8_t *buf, size_t cap, const struct dp_pkt_view *v,
-		      const struct dp_pkt_self *self,
-		      const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
-		      uint16_t dst_port, const uint8_t *payload,
-		      size_t payload_len);
-
-/**
- * dp_pkt_udp4_reply for a payload whose RFC 1071 sum the caller already
- * has (big-endian 16-bit words from its first byte, unfolded, < 2^31):
- * the UDP checksum then takes no pass over the payload. The fast path's
- * ack template knows its sum (dp_fp.ack_sum).
- */
-int dp_pkt_udp4_reply_sum(uint8_t *buf, size_t cap,
-			  const struct dp_pkt_view *v,
-			  const struct dp_pkt_self *self,
-			  const uint8_t dst_mac[DP_ETH_ALEN], uint32_t dst_ip,
-			  uint16_t dst_port, const uint8_t *payload,
-			  size_t payload_len, uint32_t payload_sum);
 
 /**
  * The Ethernet, IPv4 and UDP headers every datagram from us shares,

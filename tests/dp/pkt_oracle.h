@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * Differential oracles for dp_pkt's frame parse and in-place UDP reply,
+ * Differential oracles for dp_pkt's frame parse and UDP reply builders,
  * shared by tests/dp/test_pkt_diff.c and tests/fuzz/fuzz_pkt.c. Each
  * check returns NULL when the code agrees with its reference, else a line
  * saying what differs (a static buffer, overwritten by the next check).
@@ -49,13 +49,16 @@ const char *pko_check_parse(const uint8_t *frame, size_t len,
 			    struct dp_pkt_view *v);
 
 /**
- * Answer a UDP_US frame (its view v) with payload, through
- * dp_pkt_udp4_reply and dp_pkt_udp4_reply_sum (given *psum as the
- * payload's sum, or pko_sum's when psum is NULL), each on its own copy of
- * the frame in a buffer of exactly max(frame, reply) bytes: both must
- * give the reference reply frame, which the peer then parses as UDP_US
- * with that payload. With payload NULL the frame's own payload is sent
- * back in place (plen is then ignored).
+ * Answer a UDP_US frame (its view v) with payload, each way on its own
+ * copy of the frame in a buffer of exactly max(frame, reply) bytes:
+ * dp_pkt_build_udp4 from self to the sender, and as the DPDK lcore
+ * writes its ack, the payload at DP_UDP4_PAYLOAD_OFF over the frame and
+ * dp_pkt_udp4_hdrs_tmpl around it (given *psum as the payload's sum, or
+ * pko_sum's when psum is NULL); then the template alone in a clean buffer
+ * of exactly the reply's length. Each must give the reference reply frame,
+ * which the peer then parses as UDP_US with that payload. With payload
+ * NULL the frame's own payload is sent back from inside the frame (plen is
+ * then ignored).
  */
 const char *pko_check_reply(const uint8_t *frame, size_t len,
 			    const struct dp_pkt_self *self,
@@ -63,7 +66,11 @@ const char *pko_check_reply(const uint8_t *frame, size_t len,
 			    const uint8_t *payload, size_t plen,
 			    const uint32_t *psum);
 
-/** The error returns of both reply functions: -EINVAL, -ENOSPC, -EMSGSIZE. */
+/**
+ * The error returns of dp_pkt_build_udp4 and dp_pkt_udp4_hdrs_tmpl over
+ * the frame: -ENOSPC a byte short of room (and the frame length with just
+ * the room), -EMSGSIZE for a 65508-byte payload and not for 65507.
+ */
 const char *pko_check_reply_errors(const uint8_t *frame, size_t len,
 				   const struct dp_pkt_self *self,
 				   const struct dp_pkt_view *v);

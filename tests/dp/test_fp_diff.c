@@ -304,7 +304,7 @@ ping_frame(uint8_t *frame, const struct dp_pkt_self *self,
 }
 
 /* Every SeqNo width on one snapshot: bytes, sum, and the sum through
- * dp_pkt_udp4_reply_sum as the DPDK lcore sends it. */
+ * the header template over the ping's frame, as the DPDK lcore sends it. */
 static void
 check_acks(const struct dp_snapshot *snap, const char *what,
 	   struct fpg_rng *r)

@@ -137,26 +137,44 @@ Test(pkt, ping_frame_parses_as_udp_to_us)
 	cr_assert_eq(f[v.payload_off], 0x00, "ping type byte");
 }
 
+/* The peer's parse of a frame we sent: to it, with want as payload. */
+static void
+assert_peer_gets(const uint8_t *f, size_t len, const uint8_t *want,
+		 size_t want_len)
+{
+	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
+	struct dp_pkt_view v;
+
+	memcpy(peer.mac, peer_mac, 6);
+	cr_assert_eq(dp_pkt_parse(f, len, &peer, &v), DP_PKT_UDP_US);
+	cr_assert(v.src_ip == US_IP && v.src_port == US_PORT, "from us");
+	cr_assert_eq(v.l4_off, 34, "IPv4 options dropped (IHL 5)");
+	cr_assert_eq(v.payload_len, want_len);
+	cr_assert_arr_eq(f + v.payload_off, want, want_len);
+}
+
+/* As the DPDK lcore answers a ping: the ack over the ping's payload at
+ * DP_UDP4_PAYLOAD_OFF, then the header template around it. */
 Test(pkt, ping_becomes_byte_exact_ack_in_place)
 {
 	uint8_t f[256], ack[64], want[128];
 	size_t len = unhex(ping_frame_hex, f, sizeof(f));
 	size_t ack_len = unhex(ack_hex, ack, sizeof(ack));
 	size_t want_len = unhex(ack_frame_hex, want, sizeof(want));
+	struct dp_pkt_udp4_tmpl t;
 	struct dp_pkt_view v;
 	int n;
 
+	dp_pkt_udp4_tmpl_init(&t, &self);
 	cr_assert_eq(parse(f, len, &v), DP_PKT_UDP_US);
-	n = dp_pkt_udp4_reply(f, sizeof(f), &v, &self, v.src_mac, v.src_ip,
-			      v.src_port, ack, ack_len);
+	memcpy(f + DP_UDP4_PAYLOAD_OFF, ack, ack_len);
+	/* the lcore's sum when the ack is not from the template: folded */
+	n = dp_pkt_udp4_hdrs_tmpl(f, sizeof(f), &t, v.src_mac, v.src_ip,
+				  v.src_port, ack_len,
+				  dp_pkt_csum(ack, ack_len, 0));
 	cr_assert_eq(n, (int)want_len);
 	cr_assert_arr_eq(f, want, want_len);
-	/* And the reply is itself a valid frame, seen from the peer. */
-	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
-
-	memcpy(peer.mac, peer_mac, 6);
-	cr_assert_eq(dp_pkt_parse(f, (size_t)n, &peer, &v), DP_PKT_UDP_US);
-	cr_assert_eq(v.payload_len, ack_len);
+	assert_peer_gets(f, (size_t)n, ack, ack_len);
 }
 
 /* Payload sum as big-endian words, unfolded, one byte at a time: how
@@ -224,32 +242,13 @@ Test(pkt, header_template_equals_the_general_builder)
 	}
 }
 
-Test(pkt, reply_payload_may_overlap_the_frame)
+/* A ping frame to us with 4 bytes of IPv4 options (NOP NOP NOP EOL). */
+static size_t
+options_frame(uint8_t *f, struct dp_pkt_view *v)
 {
-	uint8_t f[256];
-	size_t len = udp_frame(f, sizeof(f), US_IP, US_PORT);
-	struct dp_pkt_view v;
-	uint8_t copy[16];
-	int n;
-
-	cr_assert_eq(parse(f, len, &v), DP_PKT_UDP_US);
-	memcpy(copy, f + v.payload_off, 16);
-	/* Echo the payload itself, from inside the frame. */
-	n = dp_pkt_udp4_reply(f, sizeof(f), &v, &self, v.src_mac, v.src_ip,
-			      v.src_port, f + v.payload_off, v.payload_len);
-	cr_assert_eq(n, 60);
-	cr_assert_arr_eq(f + DP_UDP4_PAYLOAD_OFF, copy, 16);
-	cr_assert_arr_eq(f, peer_mac, 6);
-}
-
-Test(pkt, reply_of_a_frame_with_ip_options_drops_them)
-{
-	uint8_t f[256], g[256];
+	uint8_t g[128];
 	size_t len = udp_frame(g, sizeof(g), US_IP, US_PORT);
-	struct dp_pkt_view v;
-	int n;
 
-	/* Insert 4 bytes of options (NOP NOP NOP EOL), IHL 6. */
 	memcpy(f, g, 34);
 	memcpy(f + 38, g + 34, len - 34);
 	f[34] = f[35] = f[36] = 1;
@@ -257,15 +256,55 @@ Test(pkt, reply_of_a_frame_with_ip_options_drops_them)
 	f[14] = 0x46;
 	f[17] = (uint8_t)(f[17] + 4);
 	fix_ip_csum(f);
-	cr_assert_eq(parse(f, len + 4, &v), DP_PKT_UDP_US);
-	cr_assert_eq(v.l4_off, 38);
-	cr_assert_eq(v.payload_off, 46);
-	n = dp_pkt_udp4_reply(f, sizeof(f), &v, &self, v.src_mac, v.src_ip,
-			      v.src_port, f + v.payload_off, v.payload_len);
-	cr_assert_gt(n, 0);
-	cr_assert_eq(f[14], 0x45);
-	cr_assert_eq(parse(f, (size_t)n, &v), DP_PKT_DROP, "to the peer");
-	cr_assert_eq(v.drop, DP_PKT_DROP_NOT_OUR_MAC);
+	cr_assert_eq(parse(f, len + 4, v), DP_PKT_UDP_US);
+	cr_assert(v->l4_off == 38 && v->payload_off == 46);
+	return len + 4;
+}
+
+/* dp_pkt_build_udp4 over the frame, echoing its payload from inside it:
+ * in place (offset 42 both ways) and moved 4 bytes down (IP options). */
+Test(pkt, reply_payload_may_overlap_the_frame)
+{
+	static const struct dp_udp4_hdrs h = {
+		.src_mac = { 2, 0, 0, 0, 0, 1 }, .dst_mac = { 2, 0, 0, 0, 0, 2 },
+		.src_ip = US_IP, .dst_ip = PEER_IP,
+		.src_port = US_PORT, .dst_port = PEER_PORT,
+	};
+	uint8_t f[256], copy[16];
+	struct dp_pkt_view v;
+
+	for (int opts = 0; opts < 2; opts++) {
+		if (opts)
+			options_frame(f, &v);
+		else
+			parse(f, udp_frame(f, sizeof(f), US_IP, US_PORT), &v);
+		cr_assert_eq(v.cls, DP_PKT_UDP_US);
+		memcpy(copy, f + v.payload_off, 16);
+		cr_assert_eq(dp_pkt_build_udp4(f, sizeof(f), &h,
+					       f + v.payload_off,
+					       v.payload_len), 60);
+		assert_peer_gets(f, 60, copy, 16);
+	}
+}
+
+/* The lcore's ack to a ping with IP options: the template has none, so
+ * the ack at DP_UDP4_PAYLOAD_OFF follows a 20-byte IPv4 header. */
+Test(pkt, ack_to_a_frame_with_ip_options_drops_them)
+{
+	uint8_t f[256], ack[64];
+	size_t ack_len = unhex(ack_hex, ack, sizeof(ack));
+	struct dp_pkt_udp4_tmpl t;
+	struct dp_pkt_view v;
+	int n;
+
+	dp_pkt_udp4_tmpl_init(&t, &self);
+	options_frame(f, &v);
+	memcpy(f + DP_UDP4_PAYLOAD_OFF, ack, ack_len);
+	n = dp_pkt_udp4_hdrs_tmpl(f, sizeof(f), &t, v.src_mac, v.src_ip,
+				  v.src_port, ack_len,
+				  naive_sum(ack, ack_len));
+	cr_assert_eq(n, 60);
+	assert_peer_gets(f, (size_t)n, ack, ack_len);
 }
 
 Test(pkt, arp_request_gets_byte_exact_reply)
@@ -344,7 +383,6 @@ Test(pkt, builders_report_nospace_and_msgsize)
 {
 	uint8_t f[64];
 	struct dp_udp4_hdrs h = { .src_ip = US_IP, .dst_ip = PEER_IP };
-	struct dp_pkt_view v = { .cls = DP_PKT_ARP };
 
 	cr_assert_eq(dp_pkt_build_arp_request(f, 59, &self, PEER_IP),
 		     -ENOSPC);
@@ -354,8 +392,6 @@ Test(pkt, builders_report_nospace_and_msgsize)
 	cr_assert_eq(dp_pkt_build_udp4(f, 64, &h, f, 22), 64);
 	cr_assert_eq(dp_pkt_build_udp4(f, 64, &h, f, 70000), -EMSGSIZE);
 	cr_assert_eq(dp_pkt_build_udp4_hdrs(f, 64, &h, 65508), -EMSGSIZE);
-	cr_assert_eq(dp_pkt_udp4_reply(f, 64, &v, &self, peer_mac, PEER_IP,
-				       1, f, 0), -EINVAL);
 }
 
 Test(pkt, udp_checksum_zero_is_accepted)

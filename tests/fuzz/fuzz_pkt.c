@@ -4,10 +4,11 @@
  * (as given, and with its IPv4 and UDP checksums made right), and as the
  * UDP payload of a valid frame to us, through dp_pkt_parse against a
  * plain reference parser; every UDP_US frame is then answered through
- * dp_pkt_udp4_reply, dp_pkt_udp4_reply_sum and the header template, with
- * its own payload in place and with the input as payload, against a
- * reference reply with byte-at-a-time RFC 1071 sums. The oracles are
- * tests/dp/pkt_oracle.c, shared with the Criterion test test_pkt_diff.
+ * dp_pkt_build_udp4 and the header template over the frame (as the DPDK
+ * lcore writes its ack), with its own payload in place and with the input
+ * as payload, against a reference reply with byte-at-a-time RFC 1071
+ * sums. The oracles are tests/dp/pkt_oracle.c, shared with the Criterion
+ * test test_pkt_diff.
  * A disagreement is printed and trapped.
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true
