@@ -5,7 +5,9 @@
  * snapshot copy and its staging arrays, and shares with control only its
  * two SPSC rings and its counters (dp_internal.h).
  *
- * Per frame: classify (dp_pkt) -> ARP: learn, answer requests for us in
+ * Per frame: the usual ping to us is acked in one fused pass first
+ * (fast_ping, dp_dpdk_fast.h); every other frame takes the general path:
+ * classify (dp_pkt) -> ARP: learn, answer requests for us in
  * the same mbuf -> UDP to our port: a ping to us is acked in the same
  * mbuf (dp_fastpath builds the ack), other memberlist datagrams are
  * copied to control -> anything else goes to the kernel through the tap,
@@ -23,6 +25,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "dp_dpdk_fast.h"
 #include "dp_dpdk_int.h"
 #include "dp_dpdk_link.h"
 
@@ -72,7 +75,8 @@ tx_flush(struct dp_dpdk_lcore *dl)
 	dl->nb_tx = 0;
 }
 
-static void
+/* Always inlined: the fused ping path's one call per ack. */
+static inline __attribute__((always_inline)) void
 tx_push(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 {
 	if (dl->nb_tx == DP_DPDK_TX_MAX)
@@ -174,22 +178,32 @@ arp_learn(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6],
 	}
 }
 
-/*
- * A UDP sender's MAC is our next hop back to it: learned once per poll
- * turn and sender, so a burst from one peer costs one cache update. At
- * worst (its entry evicted later in the same turn) the next turn learns
- * it again; acks to the sender don't wait on the cache either way.
- */
-static void
-learn_sender(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
+/* learn_sender's cache update, out of line: rare (once per turn and
+ * sender), so the fused path keeps no registers for it. */
+static __attribute__((noinline)) void
+learn_sender_miss(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
 {
-	if (ip == dl->memo_ip && dl->now_us == dl->memo_us &&
-	    memcmp(mac, dl->memo_mac, DP_ETH_ALEN) == 0)
-		return;
 	arp_learn(dl, ip, mac, true);
 	dl->memo_ip = ip;
 	dl->memo_us = dl->now_us;
 	memcpy(dl->memo_mac, mac, DP_ETH_ALEN);
+}
+
+/*
+ * A UDP sender's MAC is our next hop back to it: learned once per poll
+ * turn and sender, so a burst from one peer costs one cache update. At
+ * worst (its entry evicted later in the same turn) the next turn learns
+ * it again; acks to the sender don't wait on the cache either way. The
+ * memo's check is inlined, the MAC compared as a 4- and a 2-byte word.
+ */
+static inline __attribute__((always_inline)) void
+learn_sender(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
+{
+	if (ip == dl->memo_ip && dl->now_us == dl->memo_us &&
+	    dp_fast_ld32(mac) == dp_fast_ld32(dl->memo_mac) &&
+	    dp_fast_ld16(mac + 4) == dp_fast_ld16(dl->memo_mac + 4))
+		return;
+	learn_sender_miss(dl, ip, mac);
 }
 
 /* Tell every other lcore what an ARP frame taught us. */
@@ -479,7 +493,9 @@ rx_csum_good(const struct rte_mbuf *m)
 	return hw;
 }
 
-static void
+/* The general path: every frame the fused one (fast_ping) left alone.
+ * Out of line, so the usual frame's path saves no registers for it. */
+static __attribute__((noinline)) void
 on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
@@ -510,6 +526,38 @@ on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 }
 
 /*
+ * The usual ping to us, acked in one pass (dp_dpdk_fast.h): what on_frame,
+ * on_udp and send_ack do for it, with the same side effects in the same
+ * order (learn the sender, write the ack, count it, queue it). Nothing is
+ * touched before the last check: false leaves the frame to on_frame.
+ */
+static inline __attribute__((always_inline)) bool
+fast_ping(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct dp_dpdk *dd = dl->owner;
+	struct dp_fast_ping p;
+	struct dp_fast_udp u;
+	uint32_t sum;
+	size_t n;
+
+	if (m->nb_segs != 1 ||
+	    !dp_fast_udp4(f, m->data_len, &dd->self, rx_csum_good(m), &u) ||
+	    !dp_fast_ping(f + DP_UDP4_PAYLOAD_OFF, u.plen, &dl->fp.ping_pat,
+			  &p) ||
+	    !dp_fast_ack_fits(&dl->fp.tmpl, mbuf_cap(m), dd->max_frame))
+		return false;
+	learn_sender(dl, u.src_ip, f + DP_ETH_ALEN);
+	n = dp_fast_ack_body(f + DP_UDP4_PAYLOAD_OFF, &dl->fp.tmpl, p.seq_no,
+			     &sum);
+	n = dp_fast_ack_hdrs(f, &dl->hdrs, p.port_n, n, sum);
+	mbuf_set_len(m, (int)n);
+	dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, 1);
+	tx_push(dl, m);
+	return true;
+}
+
+/*
  * One received burst, start to finish: classify and answer every frame,
  * hand datagrams to control, send the replies. Kept out of line so that
  * callgrind can attribute the per-ping cost (scripts/bench-dpdk.sh).
@@ -520,7 +568,8 @@ dp_dpdk_lcore_handle(struct dp_dpdk_lcore *dl, struct rte_mbuf **pkts,
 {
 	dp_stat_add(dl->lc, DP_STAT_RX_PKTS, nb);
 	for (uint16_t i = 0; i < nb; i++)
-		on_frame(dl, pkts[i]);
+		if (!fast_ping(dl, pkts[i]))
+			on_frame(dl, pkts[i]);
 	ctl_flush(dl);
 	tx_flush(dl);
 }
