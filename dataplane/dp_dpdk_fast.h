@@ -17,8 +17,7 @@
  * tests/dp/test_fp_diff.c and test_fast_diff.c check that they do.
  *
  * Static inline helpers only (no DPDK, no state): the lcore's loop
- * inlines them. The checksum helpers are copies of dp_pkt.c's private
- * ones, so this header does not widen dp_pkt.h.
+ * inlines them. Checksums come from dp_csum.h, as in dp_pkt.c.
  */
 #ifndef DP_DPDK_FAST_H_INCLUDED
 #define DP_DPDK_FAST_H_INCLUDED
@@ -30,176 +29,16 @@
 
 #include "dp.h"
 #include "dp_fastpath.h"
+#include "dp_csum.h"
 #include "dp_pkt.h"
+#include "dp_pkt_usual.h"
 
 #define DP_FAST_INLINE static inline __attribute__((always_inline))
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define DP_FAST_BE16(v) __builtin_bswap16(v)
-#define DP_FAST_BE32(v) __builtin_bswap32(v)
-/* Bytes 12..14 of the usual frame: type IPv4, version 4, IHL 5. */
-#define DP_FAST_ETH_IP4_IHL5 0x450008u
-/* Bytes 6..7 of an IPv4 header word at 4, MF and the fragment offset. */
-#define DP_FAST_IP4_FRAG 0xff3f0000u
-#else
-#define DP_FAST_BE16(v) (v)
-#define DP_FAST_BE32(v) (v)
-#define DP_FAST_ETH_IP4_IHL5 0x08004500u
-#define DP_FAST_IP4_FRAG 0x00003fffu
-#endif
-
-DP_FAST_INLINE uint64_t
-dp_fast_ld64(const void *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-DP_FAST_INLINE uint32_t
-dp_fast_ld32(const void *p)
-{
-	uint32_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-DP_FAST_INLINE uint16_t
-dp_fast_ld16(const void *p)
-{
-	uint16_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
 
 DP_FAST_INLINE void
 dp_fast_st16(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, sizeof(v));
-}
-
-/* sum + w with the end-around carry (dp_pkt.c's csum_add). */
-DP_FAST_INLINE uint64_t
-dp_fast_csum_add(uint64_t sum, uint64_t w)
-{
-	sum += w;
-	return sum + (sum < w);
-}
-
-/* dp_pkt.c's csum_partial: native 64-bit words with end-around carry,
- * the last len % 8 bytes as one load ending at the datagram's end (the
- * usual frame has the 42 header bytes before it, so len >= 8 is not
- * needed for that load to stay inside the frame; len >= 8 anyway, as
- * the UDP header is summed too). */
-DP_FAST_INLINE uint64_t
-dp_fast_csum_partial(const uint8_t *p, size_t len, uint64_t sum)
-{
-	const uint8_t *start = p;
-	const uint8_t *end32 = p + (len & ~(size_t)31);
-
-	for (; p != end32; p += 32) {
-#if defined(__x86_64__)
-		__asm__("addq 0(%[p]), %[s]\n\t"
-			"adcq 8(%[p]), %[s]\n\t"
-			"adcq 16(%[p]), %[s]\n\t"
-			"adcq 24(%[p]), %[s]\n\t"
-			"adcq $0, %[s]"
-			: [s] "+r"(sum)
-			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
-			: "cc");
-#else
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p));
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p + 8));
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p + 16));
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p + 24));
-#endif
-	}
-	if (len & 16) {
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p));
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p + 8));
-		p += 16;
-	}
-	if (len & 8)
-		sum = dp_fast_csum_add(sum, dp_fast_ld64(p));
-	if ((len & 7) != 0) {
-		uint64_t w = dp_fast_ld64(start + len - 8);
-		unsigned drop = 64 - 8 * (unsigned)(len & 7);
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		sum = dp_fast_csum_add(sum, w >> drop);
-#else
-		sum = dp_fast_csum_add(sum, w << drop);
-#endif
-	}
-	return sum;
-}
-
-/* Whether an end-around-carry sum folds to 0xffff (dp_pkt.c's csum_ok):
- * a non-zero multiple of 0xffff. GCC divides for "% 0xffff == 0" here;
- * the multiply by 0xffff's inverse mod 2^64 tests the same (a multiple
- * maps to at most (2^64 - 1) / 0xffff, anything else above it). */
-DP_FAST_INLINE bool
-dp_fast_csum_ok(uint64_t sum)
-{
-	return sum != 0 &&
-	       sum * 0xfffefffefffeffffull <= 0x1000100010001ull;
-}
-
-/* What the frame step read. The later steps re-read the sender's address
- * and port from the frame: a load costs less than a register kept live
- * (or spilled) through them. */
-struct dp_fast_udp {
-	uint32_t src_ip;	/* host order */
-	uint16_t plen;		/* UDP payload bytes */
-};
-
-/*
- * The usual frame, every check of dp_pkt_parse_hw for it (MAC, version,
- * IHL, lengths, header checksum unless hw says GOOD, fragment, source,
- * destination, protocol, port, UDP length and checksum).
- * @retval true: a datagram to us, *u filled; false: ask the general parse
- */
-DP_FAST_INLINE bool
-dp_fast_udp4(const uint8_t *f, size_t len, const struct dp_pkt_self *self,
-	     unsigned hw, struct dp_fast_udp *u)
-{
-	const uint8_t *ip = f + DP_ETH_HLEN;
-	size_t tot, ulen;
-	uint64_t addrs;
-
-	if (len < DP_UDP4_PAYLOAD_OFF ||
-	    dp_fast_ld32(f) != dp_fast_ld32(self->mac) ||
-	    dp_fast_ld16(f + 4) != dp_fast_ld16(self->mac + 4) ||
-	    (dp_fast_ld32(f + 12) & 0xffffffu) != DP_FAST_ETH_IP4_IHL5)
-		return false;
-	/* each field read where it is checked: few values live at once */
-	tot = DP_FAST_BE16(dp_fast_ld16(ip + 2));
-	ulen = DP_FAST_BE16(dp_fast_ld16(ip + 24));
-	u->src_ip = DP_FAST_BE32(dp_fast_ld32(ip + 12));
-	if (tot > len - DP_ETH_HLEN || tot < DP_IPV4_HLEN + DP_UDP_HLEN ||
-	    (dp_fast_ld32(ip + 4) & DP_FAST_IP4_FRAG) != 0 ||
-	    ip[9] != DP_IPPROTO_UDP ||
-	    dp_fast_ld32(ip + 16) != DP_FAST_BE32(self->ip) ||
-	    dp_pkt_ip_is_special(u->src_ip) ||
-	    dp_fast_ld16(ip + 22) != DP_FAST_BE16(self->port) ||
-	    ulen < DP_UDP_HLEN || ulen > tot - DP_IPV4_HLEN)
-		return false;
-	addrs = (uint64_t)dp_fast_ld32(ip + 12) + dp_fast_ld32(ip + 16);
-	if (!(hw & DP_PKT_HW_IP4_CSUM_GOOD) &&
-	    !dp_fast_csum_ok(addrs + dp_fast_ld32(ip) + dp_fast_ld32(ip + 4) +
-			     dp_fast_ld32(ip + 8)))
-		return false;
-	/* the pseudo header's protocol and length as native words */
-	if (dp_fast_ld16(ip + 26) != 0 && !(hw & DP_PKT_HW_L4_CSUM_GOOD) &&
-	    !dp_fast_csum_ok(dp_fast_csum_partial(ip + DP_IPV4_HLEN, ulen,
-			addrs + DP_FAST_BE16((uint16_t)DP_IPPROTO_UDP) +
-			DP_FAST_BE16((uint16_t)ulen))))
-		return false;
-	u->plen = (uint16_t)(ulen - DP_UDP_HLEN);
-	return true;
 }
 
 /* What the ping step read: the SeqNo, and where the ack goes (wire). */
@@ -220,11 +59,11 @@ dp_fast_seq(const uint8_t *q, const uint8_t *end, uint32_t *v)
 		return 1;
 	}
 	if (q[0] == 0xce && avail >= 5) {
-		*v = DP_FAST_BE32(dp_fast_ld32(q + 1));
+		*v = DP_PKT_U_BE32(dp_csum_ld32n(q + 1));
 		return 5;
 	}
 	if (q[0] == 0xcd && avail >= 3) {
-		*v = DP_FAST_BE16(dp_fast_ld16(q + 1));
+		*v = DP_PKT_U_BE16(dp_pkt_u_ld16(q + 1));
 		return 3;
 	}
 	if (q[0] == 0xcc && avail >= 2) {
@@ -255,10 +94,10 @@ dp_fast_ping(const uint8_t *b, size_t len, const struct swim_ping_pat *pat,
 	/* pl >= 15 once built: the first and last words overlap the rest */
 	if (len > DP_PKT_MAX || len <= pl || pl == 0)
 		return false;
-	diff = (dp_fast_ld64(b) ^ dp_fast_ld64(pat->prefix)) |
-	       (dp_fast_ld64(b + pl - 8) ^ dp_fast_ld64(pat->prefix + pl - 8));
+	diff = (dp_csum_ld64n(b) ^ dp_csum_ld64n(pat->prefix)) |
+	       (dp_csum_ld64n(b + pl - 8) ^ dp_csum_ld64n(pat->prefix + pl - 8));
 	for (size_t i = 8; i + 8 < pl; i += 8)
-		diff |= dp_fast_ld64(b + i) ^ dp_fast_ld64(pat->prefix + i);
+		diff |= dp_csum_ld64n(b + i) ^ dp_csum_ld64n(pat->prefix + i);
 	if (diff != 0)
 		return false;
 	q = b + pl;
@@ -267,25 +106,25 @@ dp_fast_ping(const uint8_t *b, size_t len, const struct swim_ping_pat *pat,
 		return false;
 	q += n;
 	if (end - q < 28 ||
-	    dp_fast_ld64(q) != dp_fast_ld64("\xaaSourceA") ||
-	    dp_fast_ld64(q + 4) != dp_fast_ld64("rceAddr\xa4") ||
-	    dp_fast_ld64(q + 16) != dp_fast_ld64("\xaaSourceN") ||
-	    dp_fast_ld32(q + 23) != dp_fast_ld32("Node") ||
+	    dp_csum_ld64n(q) != dp_csum_ld64n("\xaaSourceA") ||
+	    dp_csum_ld64n(q + 4) != dp_csum_ld64n("rceAddr\xa4") ||
+	    dp_csum_ld64n(q + 16) != dp_csum_ld64n("\xaaSourceN") ||
+	    dp_csum_ld32n(q + 23) != dp_csum_ld32n("Node") ||
 	    (q[27] & 0xe0) != 0xa0)
 		return false;
 	n = 28 + (size_t)(q[27] & 0x1f);
 	if ((size_t)(end - q) < n + 14 ||
-	    dp_fast_ld64(q + n) != dp_fast_ld64("\xaaSourceP") ||
-	    dp_fast_ld32(q + n + 8) != dp_fast_ld32("ort\xcd"))
+	    dp_csum_ld64n(q + n) != dp_csum_ld64n("\xaaSourceP") ||
+	    dp_csum_ld32n(q + n + 8) != dp_csum_ld32n("ort\xcd"))
 		return false;
-	p->port_n = dp_fast_ld16(q + n + 12);
+	p->port_n = dp_pkt_u_ld16(q + n + 12);
 	if (p->port_n == 0) {
-		p->port_n = dp_fast_ld16(b - DP_UDP_HLEN);
+		p->port_n = dp_pkt_u_ld16(b - DP_UDP_HLEN);
 		return true;
 	}
 	/* the sender's address, 16 bytes before the UDP header */
-	return dp_fast_ld32(q + 12) ==
-	       dp_fast_ld32(b - DP_UDP_HLEN - DP_IPV4_HLEN + 12);
+	return dp_csum_ld32n(q + 12) ==
+	       dp_csum_ld32n(b - DP_UDP_HLEN - DP_IPV4_HLEN + 12);
 }
 
 /*
@@ -308,23 +147,8 @@ DP_FAST_INLINE size_t
 dp_fast_ack_body(uint8_t *out, const struct dp_fp_tmpl *t, uint32_t seq_no,
 		 uint32_t *sum)
 {
-	size_t head = t->head_len;
-	uint32_t seq;
-	unsigned w;
-	size_t n;
-
-	dp_fp_copy_blocks(out, t->bytes, head);
-	w = dp_fp_put_seq(out + head, seq_no, t->seq_odd, &seq);
-	n = w == 3 ? 5 : w + 1;
-	if (t->tail_len != 0)
-		memcpy(out + head + n, t->bytes + head, t->tail_len);
-	if (t->part_len != 0) {
-		/* the ack part's length in the compound header */
-		out[2] = (uint8_t)((t->part_len + n) >> 8);
-		out[3] = (uint8_t)(t->part_len + n);
-	}
-	*sum = t->width_sum[w] + seq;
-	return head + n + t->tail_len;
+	dp_fp_copy_blocks(out, t->bytes, t->head_len);
+	return dp_fp_tmpl_finish(out, t, seq_no, sum);
 }
 
 /*
@@ -339,12 +163,12 @@ dp_fast_ack_hdrs(uint8_t *f, const struct dp_pkt_udp4_tmpl *h,
 {
 	uint8_t *ip = f + DP_ETH_HLEN;
 	uint8_t *ud = ip + DP_IPV4_HLEN;
-	uint32_t mac_lo = dp_fast_ld32(f + DP_ETH_ALEN);
-	uint16_t mac_hi = dp_fast_ld16(f + DP_ETH_ALEN + 4);
+	uint32_t mac_lo = dp_csum_ld32n(f + DP_ETH_ALEN);
+	uint16_t mac_hi = dp_pkt_u_ld16(f + DP_ETH_ALEN + 4);
 	/* the ping's source, re-read: cheaper than keeping it in a register
 	 * (or on the stack) through every step */
-	uint32_t dst_n = dp_fast_ld32(ip + 12);
-	uint32_t dst = DP_FAST_BE32(dst_n);
+	uint32_t dst_n = dp_csum_ld32n(ip + 12);
+	uint32_t dst = DP_PKT_U_BE32(dst_n);
 	uint32_t dst_sum = (dst >> 16) + (dst & 0xffff);
 	uint16_t ulen = (uint16_t)(DP_UDP_HLEN + plen);
 	size_t frame_len = DP_UDP4_PAYLOAD_OFF + plen;
@@ -366,7 +190,7 @@ dp_fast_ack_hdrs(uint8_t *f, const struct dp_pkt_udp4_tmpl *h,
 	dp_pkt_put16(ud + 4, ulen);
 	/* the UDP length counts twice: pseudo header and UDP header */
 	csum = (uint16_t)~dp_pkt_fold48((uint64_t)sum + h->udp_sum + dst_sum +
-					DP_FAST_BE16(port_n) + 2u * ulen);
+					DP_PKT_U_BE16(port_n) + 2u * ulen);
 	/* 0 means "no checksum" on the wire; send its other zero. */
 	dp_pkt_put16(ud + 6, csum == 0 ? 0xffff : csum);
 	if (frame_len < DP_ETH_ZLEN) {

@@ -200,8 +200,8 @@ static inline __attribute__((always_inline)) void
 learn_sender(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
 {
 	if (ip == dl->memo_ip && dl->now_us == dl->memo_us &&
-	    dp_fast_ld32(mac) == dp_fast_ld32(dl->memo_mac) &&
-	    dp_fast_ld16(mac + 4) == dp_fast_ld16(dl->memo_mac + 4))
+	    dp_csum_ld32n(mac) == dp_csum_ld32n(dl->memo_mac) &&
+	    dp_pkt_u_ld16(mac + 4) == dp_pkt_u_ld16(dl->memo_mac + 4))
 		return;
 	learn_sender_miss(dl, ip, mac);
 }
@@ -537,12 +537,12 @@ fast_ping(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	const struct dp_dpdk *dd = dl->owner;
 	struct dp_fast_ping p;
-	struct dp_fast_udp u;
+	struct dp_pkt_usual u;
 	uint32_t sum;
 	size_t n;
 
 	if (m->nb_segs != 1 ||
-	    !dp_fast_udp4(f, m->data_len, &dd->self, rx_csum_good(m), &u) ||
+	    !dp_pkt_udp4_usual(f, m->data_len, &dd->self, rx_csum_good(m), &u) ||
 	    !dp_fast_ping(f + DP_UDP4_PAYLOAD_OFF, u.plen, &dl->fp.ping_pat,
 			  &p) ||
 	    !dp_fast_ack_fits(&dl->fp.tmpl, mbuf_cap(m), dd->max_frame))

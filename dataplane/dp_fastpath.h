@@ -179,6 +179,31 @@ dp_fp_copy_blocks(uint8_t *dst, const uint8_t *src, size_t n)
 #undef DP_FP_BLOCK
 }
 
+/*
+ * The template's ack after its head is in out: the SeqNo, the tail and,
+ * in a compound, the ack part's length in the header.
+ * @retval the ack's length; *sum its unfolded RFC 1071 sum
+ */
+static inline __attribute__((always_inline)) size_t
+dp_fp_tmpl_finish(uint8_t *out, const struct dp_fp_tmpl *t, uint32_t seq_no,
+		  uint32_t *sum)
+{
+	size_t head = t->head_len;
+	uint32_t seq;
+	unsigned w = dp_fp_put_seq(out + head, seq_no, t->seq_odd, &seq);
+	size_t n = w == 3 ? 5 : w + 1;
+
+	if (t->tail_len != 0)
+		memcpy(out + head + n, t->bytes + head, t->tail_len);
+	if (t->part_len != 0) {
+		/* the ack part's length in the compound header */
+		out[2] = (uint8_t)((t->part_len + n) >> 8);
+		out[3] = (uint8_t)(t->part_len + n);
+	}
+	*sum = t->width_sum[w] + seq;
+	return head + n + t->tail_len;
+}
+
 /**
  * dp_fp_build_ack from the template, inlined into the lcore's loop: the
  * head copied in DP_FP_COPY-byte steps when out has the room (bytes of
@@ -191,8 +216,6 @@ dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 {
 	const struct dp_fp_tmpl *t = &fp->tmpl;
 	size_t head = t->head_len;
-	uint32_t seq;
-	unsigned w;
 	size_t n;
 
 	/* room for the widest SeqNo: no second look at the width */
@@ -202,18 +225,9 @@ dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 		dp_fp_copy_blocks(out, t->bytes, head);
 	else
 		memcpy(out, t->bytes, head);
-	w = dp_fp_put_seq(out + head, seq_no, t->seq_odd, &seq);
-	n = w == 3 ? 5 : w + 1;
-	if (t->tail_len != 0)
-		memcpy(out + head + n, t->bytes + head, t->tail_len);
-	if (t->part_len != 0) {
-		/* the ack part's length in the compound header */
-		out[2] = (uint8_t)((t->part_len + n) >> 8);
-		out[3] = (uint8_t)(t->part_len + n);
-	}
-	fp->ack_sum = t->width_sum[w] + seq;
+	n = dp_fp_tmpl_finish(out, t, seq_no, &fp->ack_sum);
 	fp->has_ack_sum = true;
-	return (int)(head + n + t->tail_len);
+	return (int)n;
 }
 
 /**

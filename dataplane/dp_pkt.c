@@ -8,6 +8,8 @@
  * helpers, so buffers need no alignment and no byte is read past len.
  */
 #include "dp_pkt.h"
+#include "dp_csum.h"
+#include "dp_pkt_usual.h"
 
 #include <errno.h>
 #include <string.h>
@@ -86,144 +88,22 @@ st32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
-/* Fold a 64-bit ones' complement accumulator into 16 bits: 64 -> 32
- * with the end-around carry, then 32 -> 16 in two steps, each carry at
- * most one bit wide. */
-static inline __attribute__((always_inline)) uint16_t
-csum_fold(uint64_t sum)
-{
-	uint32_t hi = (uint32_t)(sum >> 32);
-	uint32_t s = (uint32_t)sum + hi;
-
-	s += s < hi;
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-/* sum + w with the carry out added back in (end-around carry): an add
- * and an add-with-carry on x86-64 and arm64. */
-static inline uint64_t
-csum_add(uint64_t sum, uint64_t w)
-{
-	sum += w;
-	return sum + (sum < w);
-}
-
-static inline uint64_t
-ld64n(const uint8_t *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-static inline uint32_t
-ld32n(const uint8_t *p)
-{
-	uint32_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-/* The last len % 8 bytes (len < 8) as one native word, zero-padded. */
-static inline uint64_t
-ld_tail(const uint8_t *p, size_t len)
-{
-	uint64_t w = 0;
-
-	if (len & 4) {
-		w = ld32n(p);
-		p += 4;
-	}
-	if (len & 2) {
-		uint16_t h;
-
-		memcpy(&h, p, 2);
-		w |= (uint64_t)h << (8 * (len & 4));
-		p += 2;
-	}
-	if (len & 1)
-		w |= (uint64_t)p[0] << (8 * (len & 6));
-	return w;
-}
-
-/*
- * Ones' complement sum of len bytes taken as native-order 16-bit words,
- * unfolded: 64-bit words with end-around carry, then the tail as one
- * zero-padded word. Summing wider words and folding at the end gives the
- * same 16-bit sum, and a ones' complement sum is byte-order independent
- * up to one final swap (RFC 1071 2(B), 2(C)). On x86-64 the carries of
- * each 32 bytes ride one add-with-carry chain, as in the kernel's
- * csum_partial: about one instruction per 8 bytes.
- */
-static inline uint64_t
-csum_partial(const uint8_t *p, size_t len, uint64_t sum)
-{
-	const uint8_t *end32 = p + (len & ~(size_t)31);
-	const uint8_t *start = p;
-
-	for (; p != end32; p += 32) {
-#if defined(__x86_64__)
-		__asm__("addq 0(%[p]), %[s]\n\t"
-			"adcq 8(%[p]), %[s]\n\t"
-			"adcq 16(%[p]), %[s]\n\t"
-			"adcq 24(%[p]), %[s]\n\t"
-			"adcq $0, %[s]"
-			: [s] "+r"(sum)
-			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
-			: "cc");
-#else
-		sum = csum_add(sum, ld64n(p));
-		sum = csum_add(sum, ld64n(p + 8));
-		sum = csum_add(sum, ld64n(p + 16));
-		sum = csum_add(sum, ld64n(p + 24));
-#endif
-	}
-	if (len & 16) {
-		sum = csum_add(sum, ld64n(p));
-		sum = csum_add(sum, ld64n(p + 8));
-		p += 16;
-	}
-	if (len & 8) {
-		sum = csum_add(sum, ld64n(p));
-		p += 8;
-	}
-	if ((len & 7) == 0)
-		return sum;
-	/* with 8 bytes before the end: one load ending there, the bytes
-	 * before the tail shifted out (the tail starts at an even offset) */
-	if (len >= 8) {
-		uint64_t w = ld64n(start + len - 8);
-		unsigned drop = 64 - 8 * (unsigned)(len & 7);
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		return csum_add(sum, w >> drop);
-#else
-		return csum_add(sum, w << drop);
-#endif
-	}
-	return csum_add(sum, ld_tail(p, len & 7));
-}
-
 /* A folded native-order sum in host order (big-endian words), plus seed. */
 static inline uint16_t
 csum_finish(uint64_t sum, uint32_t seed)
 {
-	uint16_t native = csum_fold(sum);
+	uint16_t native = dp_csum_fold(sum);
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	native = __builtin_bswap16(native);
 #endif
-	return csum_fold((uint64_t)native + seed);
+	return dp_csum_fold((uint64_t)native + seed);
 }
 
 uint16_t
 dp_pkt_csum(const void *data, size_t len, uint32_t seed)
 {
-	return csum_finish(csum_partial(data, len, 0), seed);
+	return csum_finish(dp_csum_partial(data, len, 0), seed);
 }
 
 /* Whether a 20-byte IPv4 header (no options) sums to 0xffff: five 32-bit
@@ -231,10 +111,11 @@ dp_pkt_csum(const void *data, size_t len, uint32_t seed)
 static inline bool
 ip4_hdr20_ok(const uint8_t *ip)
 {
-	uint64_t sum = (uint64_t)ld32n(ip) + ld32n(ip + 4) + ld32n(ip + 8) +
-		       ld32n(ip + 12) + ld32n(ip + 16);
+	uint64_t sum = (uint64_t)dp_csum_ld32n(ip) + dp_csum_ld32n(ip + 4) +
+		       dp_csum_ld32n(ip + 8) + dp_csum_ld32n(ip + 12) +
+		       dp_csum_ld32n(ip + 16);
 
-	return csum_fold(sum) == 0xffff;
+	return dp_csum_fold(sum) == 0xffff;
 }
 
 /* The checksum of the header dp_pkt_build_udp4_hdrs writes, summed from
@@ -246,7 +127,7 @@ ip4_hdr_csum(uint16_t tot_len, uint32_t src, uint32_t dst)
 		       (IP4_TTL << 8 | DP_IPPROTO_UDP) + (src >> 16) +
 		       (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
 
-	return (uint16_t)~csum_fold(sum);
+	return (uint16_t)~dp_csum_fold(sum);
 }
 
 /* Sum of the UDP pseudo header (RFC 768) for src, dst and udp_len. */
@@ -312,7 +193,7 @@ parse_udp(const uint8_t *frame, size_t ip_end, unsigned hw,
 		return check_fail(v, DP_PKT_DROP_UDP_LEN);
 	csum = ld16(u + 6);
 	if (csum != 0 && !(hw & DP_PKT_HW_L4_CSUM_GOOD) &&
-	    csum_finish(csum_partial(u, udp_len, 0),
+	    csum_finish(dp_csum_partial(u, udp_len, 0),
 			udp4_pseudo_sum(v->src_ip, v->dst_ip, udp_len)) != 0xffff)
 		return check_fail(v, DP_PKT_DROP_UDP_CSUM);
 	v->src_port = ld16(u);
@@ -388,71 +269,17 @@ parse_ipv4(const uint8_t *frame, size_t len, const struct dp_pkt_self *self,
 	return v->cls = DP_PKT_UDP_US;
 }
 
-/* A 16-bit big-endian constant as native loads see it. */
-#define NATIVE16(v) DP_BE16((uint16_t)(v))
-
-/* Bytes 12..14 of the usual frame: type IPv4, version 4, IHL 5. */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ETH_IP4_IHL5 0x450008u
-#else
-#define ETH_IP4_IHL5 0x08004500u
-#endif
-
-/* Whether a 64-bit ones' complement sum (end-around carries added) folds
- * to 0xffff: the header or datagram verifies. Folding keeps the value mod
- * 0xffff (2^16 and 2^64 are 1 mod 0xffff) and gives 0 only for 0, so
- * that is "a non-zero multiple of 0xffff": a multiply, not a fold. */
-static inline __attribute__((always_inline)) bool
-csum_ok(uint64_t sum)
-{
-	return sum != 0 && sum % 0xffff == 0;
-}
-
-/*
- * The usual frame, straight through: to our MAC, IPv4 without options,
- * UDP to our address and port, every check of the general parse made on
- * the way and both sums from one load of the addresses. Any check not
- * met leaves it to the general parse, which names the reason, so the
- * views are the same by construction. @retval true: v filled, UDP_US.
- */
+/* The usual frame (dp_pkt_usual.h), its view filled as the general parse
+ * would fill it, so the views are the same by construction.
+ * @retval true: v filled, UDP_US; false: the general parse decides. */
 static inline bool
 parse_udp4_usual(const uint8_t *frame, size_t len,
 		 const struct dp_pkt_self *self, unsigned hw,
 		 struct dp_pkt_view *v)
 {
-	const uint8_t *ip = frame + DP_ETH_HLEN;
-	const uint8_t *u = ip + DP_IPV4_HLEN;
-	uint64_t addrs;
-	size_t tot;
-	uint16_t ulen;
-	uint16_t csum;
+	struct dp_pkt_usual us;
 
-	if (len < DP_UDP4_PAYLOAD_OFF ||
-	    ld32n(frame) != ld32n(self->mac) ||
-	    ld16(frame + 4) != ld16(self->mac + 4) ||
-	    (ld32n(frame + 12) & 0xffffffu) != ETH_IP4_IHL5)
-		return false;
-	tot = ld16(ip + 2);
-	ulen = ld16(u + 4);
-	/* not a fragment, UDP, to us; UDP length within the IP datagram */
-	if (tot > len - DP_ETH_HLEN || tot < DP_IPV4_HLEN + DP_UDP_HLEN ||
-	    (ld16(ip + 6) & (IP4_MF | IP4_OFFMASK)) != 0 ||
-	    ip[9] != DP_IPPROTO_UDP || ld32(ip + 16) != self->ip ||
-	    dp_pkt_ip_is_special(ld32(ip + 12)) ||
-	    ld16(u + 2) != self->port || ulen < DP_UDP_HLEN ||
-	    ulen > tot - DP_IPV4_HLEN)
-		return false;
-	/* source and destination: in the header and the pseudo header */
-	addrs = (uint64_t)ld32n(ip + 12) + ld32n(ip + 16);
-	if (!(hw & DP_PKT_HW_IP4_CSUM_GOOD) &&
-	    !csum_ok(addrs + ld32n(ip) + ld32n(ip + 4) + ld32n(ip + 8)))
-		return false;
-	csum = ld16(u + 6);
-	/* native-order words throughout: the pseudo header's protocol and
-	 * length as the loads would see them (RFC 1071 2(B)) */
-	if (csum != 0 && !(hw & DP_PKT_HW_L4_CSUM_GOOD) &&
-	    !csum_ok(csum_partial(u, ulen, addrs + NATIVE16(DP_IPPROTO_UDP) +
-					   NATIVE16(ulen))))
+	if (!dp_pkt_udp4_usual(frame, len, self, hw, &us))
 		return false;
 	/* every field, as the general parse's memset and stores leave it */
 	v->cls = DP_PKT_UDP_US;
@@ -463,11 +290,11 @@ parse_udp4_usual(const uint8_t *frame, size_t len,
 	v->l3_off = DP_ETH_HLEN;
 	v->l4_off = DP_ETH_HLEN + DP_IPV4_HLEN;
 	v->payload_off = DP_UDP4_PAYLOAD_OFF;
-	v->payload_len = (uint16_t)(ulen - DP_UDP_HLEN);
+	v->payload_len = us.plen;
 	memcpy(v->src_mac, frame + DP_ETH_ALEN, DP_ETH_ALEN);
-	v->src_ip = ld32(ip + 12);
+	v->src_ip = us.src_ip;
 	v->dst_ip = self->ip;
-	v->src_port = ld16(u);
+	v->src_port = ld16(frame + DP_ETH_HLEN + DP_IPV4_HLEN);
 	v->dst_port = self->port;
 	return true;
 }

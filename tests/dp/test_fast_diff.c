@@ -150,11 +150,11 @@ fused(uint8_t *buf, size_t len, size_t cap, unsigned hw, size_t max_frame,
       const struct dp_fp *fp)
 {
 	struct dp_fast_ping p;
-	struct dp_fast_udp u;
+	struct dp_pkt_usual u;
 	uint32_t sum;
 	size_t n;
 
-	if (!dp_fast_udp4(buf, len, &self, hw, &u) ||
+	if (!dp_pkt_udp4_usual(buf, len, &self, hw, &u) ||
 	    !dp_fast_ping(buf + DP_UDP4_PAYLOAD_OFF, u.plen, &fp->ping_pat,
 			  &p) ||
 	    !dp_fast_ack_fits(&fp->tmpl, cap, max_frame))
