@@ -17,26 +17,9 @@
 #include <rte_ring.h>
 
 #include "dp.h"
+#include "dpdk_eal_test.h"
 
 #define US_PORT 7946
-
-/* EAL in this process for the tests that build their own port. */
-static void
-eal_up(const char *lcores)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=gdcreate%d", getpid());
-	char *argv[] = {
-		"test_dpdk_create", (char *)lcores, "--no-pci", "--no-huge",
-		"-m", "256", "--no-shconf", "--no-telemetry", prefix,
-		"--log-level=lib.eal:error", NULL,
-	};
-
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
-		cr_skip_test("EAL cannot start here: %s",
-			     rte_strerror(rte_errno));
-}
 
 /*
  * Error paths of create, each in its own process: the backend brings EAL
@@ -113,7 +96,8 @@ Test(dpdk_create, port_with_too_few_queues_fails_configuration)
 	char err[256] = "";
 	int p;
 
-	eal_up("--lcores=0@0,1@0,2@0");
+	dpdk_test_eal_up("test_dpdk_create", "--lcores=0@0,1@0,2@0",
+			 "gdcreate");
 	r = rte_ring_create("one", 64, SOCKET_ID_ANY, 0);
 	cr_assert_not_null(r);
 	p = rte_eth_from_rings("oneq", &r, 1, &r, 1, SOCKET_ID_ANY);

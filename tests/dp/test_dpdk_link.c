@@ -28,29 +28,12 @@
 
 #include "dp.h"
 #include "dp_dpdk_link.h"
+#include "dpdk_eal_test.h"
 
 static void
 eal_up(void)
 {
-	char prefix[64];
-	char *argv[16];
-	int argc = 0;
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=gdlink%d", getpid());
-	argv[argc++] = "test_dpdk_link";
-	argv[argc++] = "--lcores=0@0,1@0";
-	argv[argc++] = "--no-pci";
-	argv[argc++] = "--no-huge";
-	argv[argc++] = "-m";
-	argv[argc++] = "256";
-	argv[argc++] = "--no-shconf";
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = "--log-level=lib.eal:error";
-	argv[argc] = NULL;
-	if (rte_eal_init(argc, argv) < 0)
-		cr_skip_test("EAL cannot start here: %s",
-			     rte_strerror(rte_errno));
+	dpdk_test_eal_up("test_dpdk_link", "--lcores=0@0,1@0", "gdlink");
 }
 
 static void

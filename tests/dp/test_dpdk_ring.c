@@ -27,6 +27,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "swim_wire.h"
+#include "dpdk_eal_test.h"
 
 #define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
 #define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
@@ -69,25 +70,7 @@ static struct rig rig;
 static void
 eal_up(const char *lcores)
 {
-	char prefix[64];
-	char *argv[16];
-	int argc = 0;
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=gdtest%d", getpid());
-	argv[argc++] = "test_dpdk_ring";
-	argv[argc++] = (char *)lcores;
-	argv[argc++] = "--no-pci";
-	argv[argc++] = "--no-huge";
-	argv[argc++] = "-m";
-	argv[argc++] = "256";
-	argv[argc++] = "--no-shconf";
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = prefix;
-	argv[argc++] = "--log-level=lib.eal:error";
-	argv[argc] = NULL;
-	if (rte_eal_init(argc, argv) < 0)
-		cr_skip_test("EAL cannot start here: %s",
-			     rte_strerror(rte_errno));
+	dpdk_test_eal_up("test_dpdk_ring", lcores, "gdtest");
 }
 
 static void
