@@ -14,6 +14,7 @@
 #include "crypto_util.h"
 #include "swim_crypto.h"
 #include "swim_wire.h"
+#include "wire_util.h"
 
 #ifndef WIRE_DATA_DIR
 #error "WIRE_DATA_DIR must point at tests/data"
@@ -42,19 +43,6 @@ next_packet(FILE *f)
 		return unhex(line, pkt, sizeof(pkt));
 	}
 	return 0;
-}
-
-static FILE *
-open_data(const char *name, const char *kind)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.%s.hex", WIRE_DATA_DIR, name,
-		 kind);
-	f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s", path);
-	return f;
 }
 
 static struct swim_keyring *
@@ -86,7 +74,7 @@ static int
 check_udp_capture(const struct swim_keyring *r, const char *name,
 		  int *nb_msg)
 {
-	FILE *f = open_data(name, "udp");
+	FILE *f = wire_open_data(name, "udp");
 	int len, nb_pkt = 0;
 
 	while ((len = next_packet(f)) > 0) {
@@ -177,7 +165,7 @@ Test(crypto_golden, every_encrypted_stream_opens_and_decodes)
 	int len, nb_stream = 0, nb_pp = 0;
 
 	for (size_t i = 0; i < 2; i++) {
-		FILE *f = open_data(enc_captures[i], "tcp");
+		FILE *f = wire_open_data(enc_captures[i], "tcp");
 
 		while ((len = next_packet(f)) > 0) {
 			check_stream(r, len, &nb_pp);
@@ -194,7 +182,7 @@ Test(crypto_golden, every_encrypted_stream_opens_and_decodes)
 Test(crypto_golden, capture_packets_do_not_open_under_another_key)
 {
 	struct swim_keyring *r = ring_with(0);
-	FILE *f = open_data("enc", "udp");
+	FILE *f = wire_open_data("enc", "udp");
 	int len = next_packet(f);
 
 	fclose(f);

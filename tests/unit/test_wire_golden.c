@@ -64,19 +64,6 @@ next_packet(FILE *f)
 	return 0;
 }
 
-static FILE *
-open_data(const char *name, const char *kind)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.%s.hex", WIRE_DATA_DIR, name,
-		 kind);
-	f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s", path);
-	return f;
-}
-
 static int
 count_visit(void *ctx, const struct swim_msg *msg)
 {
@@ -275,13 +262,13 @@ check_stream(struct golden_stats *st, size_t len)
 static void
 check_capture(const char *name, struct golden_stats *st)
 {
-	FILE *f = open_data(name, "udp");
+	FILE *f = wire_open_data(name, "udp");
 	int len;
 
 	while ((len = next_packet(f)) > 0)
 		check_udp(st, (size_t)len);
 	fclose(f);
-	f = open_data(name, "tcp");
+	f = wire_open_data(name, "tcp");
 	while ((len = next_packet(f)) > 0)
 		check_stream(st, (size_t)len);
 	fclose(f);
@@ -332,7 +319,7 @@ Test(wire_golden, find_ping_matches_full_decode)
 	int nb_found = 0;
 
 	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
-		FILE *f = open_data(captures[i], "udp");
+		FILE *f = wire_open_data(captures[i], "udp");
 		int len;
 
 		while ((len = next_packet(f)) > 0) {

@@ -64,4 +64,23 @@ wire_eqb(struct swim_str s, const void *p, size_t n)
 	return s.len == n && (n == 0 || memcmp(s.ptr, p, n) == 0);
 }
 
+#ifdef WIRE_DATA_DIR
+#include <criterion/criterion.h>
+
+/* A capture under tests/data, <name>.<kind>.hex (kind: udp or tcp); the
+ * test fails when it is missing. */
+static inline FILE *
+wire_open_data(const char *name, const char *kind)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.%s.hex", WIRE_DATA_DIR, name,
+		 kind);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot open %s", path);
+	return f;
+}
+#endif
+
 #endif /* WIRE_UTIL_H_INCLUDED */
