@@ -387,11 +387,8 @@ send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
 		}
 		to_mac = mac;
 	}
-	n = dp_fp_ack_tmpl(&dl->fp, seq_no, f + DP_UDP4_PAYLOAD_OFF,
-			   cap - DP_UDP4_PAYLOAD_OFF);
-	if (n < 0)
-		n = dp_fp_build_ack(&dl->fp, seq_no, f + DP_UDP4_PAYLOAD_OFF,
-				    cap - DP_UDP4_PAYLOAD_OFF);
+	n = dp_fp_build_ack(&dl->fp, seq_no, f + DP_UDP4_PAYLOAD_OFF,
+			    cap - DP_UDP4_PAYLOAD_OFF);
 	if (n >= 0)
 		n = dp_pkt_udp4_hdrs_put(f, cap, &dl->hdrs, to_mac, ip, port,
 			(size_t)n, dl->fp.has_ack_sum ? dl->fp.ack_sum :

@@ -21,6 +21,17 @@
 
 #define US_PORT 7946
 
+/* Bind to 198.18.0.1:US_PORT, an address the backend can serve. */
+static void
+bind_us(struct dp_cfg *cfg)
+{
+	cfg->bind.ip_len = 4;
+	cfg->bind.ip[0] = 198;
+	cfg->bind.ip[1] = 18;
+	cfg->bind.ip[3] = 1;
+	cfg->bind.port = US_PORT;
+}
+
 /*
  * Error paths of create, each in its own process: the backend brings EAL
  * up itself from the --eal string here (cfg.eal_args), so these also
@@ -33,11 +44,7 @@ dpdk_new(const char *eal, unsigned nb_lcores, unsigned port, char *err,
 	struct dp_cfg cfg = { .nb_lcores = nb_lcores, .port_id = port };
 	char args[512];
 
-	cfg.bind.ip_len = 4;
-	cfg.bind.ip[0] = 198;
-	cfg.bind.ip[1] = 18;
-	cfg.bind.ip[3] = 1;
-	cfg.bind.port = US_PORT;
+	bind_us(&cfg);
 	snprintf(args, sizeof(args),
 		 "--no-pci --no-huge --no-shconf --no-telemetry --file-prefix=gderr%d --log-level=lib.eal:error %s",
 		 getpid(), eal);
@@ -103,10 +110,7 @@ Test(dpdk_create, port_with_too_few_queues_fails_configuration)
 	p = rte_eth_from_rings("oneq", &r, 1, &r, 1, SOCKET_ID_ANY);
 	cr_assert_geq(p, 0);
 	cfg.port_id = (unsigned)p;
-	cfg.bind.ip_len = 4;
-	cfg.bind.ip[0] = 198;
-	cfg.bind.ip[3] = 1;
-	cfg.bind.port = US_PORT;
+	bind_us(&cfg);
 	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
 	cr_assert(strstr(err, "has 1 rx / 1 tx queues") != NULL, "got '%s'",
 		  err);
@@ -150,10 +154,7 @@ Test(dpdk_create, no_eal_args_without_eal_is_refused)
 	struct dp_cfg cfg = { .nb_lcores = 1, .eal_args = NULL };
 	char err[256] = "";
 
-	cfg.bind.ip_len = 4;
-	cfg.bind.ip[0] = 198;
-	cfg.bind.ip[3] = 1;
-	cfg.bind.port = US_PORT;
+	bind_us(&cfg);
 	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
 	cr_assert(strstr(err, "EAL is not initialised") != NULL, "got '%s'",
 		  err);
