@@ -82,17 +82,19 @@ dp_csum_ld_tail(const uint8_t *p, size_t len)
 }
 
 /*
- * Ones' complement sum of len bytes as native 16-bit words, unfolded,
- * added to sum. On x86-64 the carries of each 32 bytes ride one
- * add-with-carry chain, as in the kernel's csum_partial: about one
- * instruction per 8 bytes. With 8 bytes or more, the tail is one load
- * ending at the last byte, the bytes before it shifted out.
+ * dp_csum_partial for len >= 8: the carries of each 32 (and 16) bytes
+ * ride one add-with-carry chain on x86-64, as in the kernel's
+ * csum_partial (about one instruction per 8 bytes), and the last 1..8
+ * bytes are one load ending at the last byte, the bytes before them
+ * shifted out (by 64 - 8 * (their count), which is -8 * len modulo 64).
  */
 DP_CSUM_INLINE uint64_t
-dp_csum_partial(const uint8_t *p, size_t len, uint64_t sum)
+dp_csum_partial8(const uint8_t *p, size_t len, uint64_t sum)
 {
-	const uint8_t *end32 = p + (len & ~(size_t)31);
 	const uint8_t *start = p;
+	size_t whole = (len - 1) & ~(size_t)7;
+	const uint8_t *end32 = p + (whole & ~(size_t)31);
+	uint64_t last;
 
 	for (; p != end32; p += 32) {
 #if defined(__x86_64__)
@@ -111,28 +113,59 @@ dp_csum_partial(const uint8_t *p, size_t len, uint64_t sum)
 		sum = dp_csum_add(sum, dp_csum_ld64n(p + 24));
 #endif
 	}
-	if (len & 16) {
+	if (whole & 16) {
+#if defined(__x86_64__)
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[16])p)
+			: "cc");
+#else
 		sum = dp_csum_add(sum, dp_csum_ld64n(p));
 		sum = dp_csum_add(sum, dp_csum_ld64n(p + 8));
+#endif
 		p += 16;
 	}
-	if (len & 8) {
+	if (whole & 8)
 		sum = dp_csum_add(sum, dp_csum_ld64n(p));
-		p += 8;
-	}
-	if ((len & 7) == 0)
-		return sum;
-	if (len >= 8) {
-		uint64_t w = dp_csum_ld64n(start + len - 8);
-		unsigned drop = 64 - 8 * (unsigned)(len & 7);
-
+	last = dp_csum_ld64n(start + len - 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		return dp_csum_add(sum, w >> drop);
+	return dp_csum_add(sum, last >> ((0 - 8 * len) & 63));
 #else
-		return dp_csum_add(sum, w << drop);
+	return dp_csum_add(sum, last << ((0 - 8 * len) & 63));
 #endif
-	}
-	return dp_csum_add(sum, dp_csum_ld_tail(p, len & 7));
+}
+
+/* Ones' complement sum of len bytes as native 16-bit words, unfolded,
+ * added to sum. */
+DP_CSUM_INLINE uint64_t
+dp_csum_partial(const uint8_t *p, size_t len, uint64_t sum)
+{
+	if (len < 8)
+		return dp_csum_add(sum, dp_csum_ld_tail(p, len));
+	return dp_csum_partial8(p, len, sum);
+}
+
+/* The unfolded sum of a 20-byte IPv4 header (no options): two words and
+ * a half, one add-with-carry chain on x86-64. */
+DP_CSUM_INLINE uint64_t
+dp_csum_ip4_hdr(const uint8_t *ip)
+{
+	uint64_t sum = dp_csum_ld64n(ip);
+	uint64_t tail = dp_csum_ld32n(ip + 16);
+
+#if defined(__x86_64__)
+	__asm__("addq 8(%[p]), %[s]\n\t"
+		"adcq %[t], %[s]\n\t"
+		"adcq $0, %[s]"
+		: [s] "+r"(sum)
+		: [p] "r"(ip), [t] "r"(tail), "m"(*(const uint8_t(*)[16])ip)
+		: "cc");
+	return sum;
+#else
+	return dp_csum_add(dp_csum_add(sum, dp_csum_ld64n(ip + 8)), tail);
+#endif
 }
 
 /* Whether an end-around-carry sum folds to 0xffff (the header or the

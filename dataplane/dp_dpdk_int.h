@@ -19,6 +19,7 @@
 
 #include "dp_arp.h"
 #include "dp_dpdk_args.h"
+#include "dp_dpdk_fast.h"
 #include "dp_fastpath.h"
 #include "dp_internal.h"
 #include "dp_pkt.h"
@@ -77,14 +78,16 @@ struct dp_dpdk_lcore {
 	unsigned lcore_id;		/* EAL lcore running it */
 	struct dp_fp fp;		/* fast-path snapshot copy */
 	struct dp_pkt_udp4_tmpl hdrs;	/* our datagrams' headers */
+	struct dp_fast fast;		/* the fused ping -> ack's constants,
+					 * from fp and hdrs */
 	struct dp_arp *arp;		/* this lcore's ARP cache */
 	/* ARP news from the other lcores: MP enqueue by them, SC dequeue
 	 * here; NULL with one lcore. An ARP reply lands on one queue but
 	 * any lcore may be waiting for it. */
 	struct rte_ring *arp_mbox;
 	uint64_t now_us;		/* TSC time of this loop turn */
-	uint64_t memo_us;		/* the turn memo_ip was learned in */
-	uint32_t memo_ip;		/* the last UDP sender learned */
+	uint32_t memo_ip_n;		/* the last UDP sender learned this
+					 * turn, network order; 0: none */
 	uint8_t memo_mac[DP_ETH_ALEN];	/* and its MAC */
 	uint64_t next_age_us;		/* when to age the ARP cache */
 	unsigned nb_tx;			/* mbufs in tx[] */

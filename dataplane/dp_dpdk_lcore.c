@@ -181,11 +181,11 @@ arp_learn(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6],
 /* learn_sender's cache update, out of line: rare (once per turn and
  * sender), so the fused path keeps no registers for it. */
 static __attribute__((noinline)) void
-learn_sender_miss(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
+learn_sender_miss(struct dp_dpdk_lcore *dl, uint32_t ip_n,
+		  const uint8_t mac[6])
 {
-	arp_learn(dl, ip, mac, true);
-	dl->memo_ip = ip;
-	dl->memo_us = dl->now_us;
+	arp_learn(dl, DP_PKT_U_BE32(ip_n), mac, true);
+	dl->memo_ip_n = ip_n;
 	memcpy(dl->memo_mac, mac, DP_ETH_ALEN);
 }
 
@@ -194,16 +194,17 @@ learn_sender_miss(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
  * turn and sender, so a burst from one peer costs one cache update. At
  * worst (its entry evicted later in the same turn) the next turn learns
  * it again; acks to the sender don't wait on the cache either way. The
- * memo's check is inlined, the MAC compared as a 4- and a 2-byte word.
+ * memo's check is inlined: the address as on the wire (ip_n), the MAC
+ * compared as a 4- and a 2-byte word.
  */
 static inline __attribute__((always_inline)) void
-learn_sender(struct dp_dpdk_lcore *dl, uint32_t ip, const uint8_t mac[6])
+learn_sender(struct dp_dpdk_lcore *dl, uint32_t ip_n, const uint8_t mac[6])
 {
-	if (ip == dl->memo_ip && dl->now_us == dl->memo_us &&
+	if (ip_n == dl->memo_ip_n &&
 	    dp_csum_ld32n(mac) == dp_csum_ld32n(dl->memo_mac) &&
 	    dp_pkt_u_ld16(mac + 4) == dp_pkt_u_ld16(dl->memo_mac + 4))
 		return;
-	learn_sender_miss(dl, ip, mac);
+	learn_sender_miss(dl, ip_n, mac);
 }
 
 /* Tell every other lcore what an ARP frame taught us. */
@@ -420,7 +421,7 @@ on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
 	const uint8_t *data = f + v->payload_off;
 	struct swim_ping ping;
 
-	learn_sender(dl, v->src_ip, v->src_mac);
+	learn_sender(dl, DP_PKT_U_BE32(v->src_ip), v->src_mac);
 	if (v->payload_len > DP_PKT_MAX) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;
@@ -522,34 +523,39 @@ on_frame(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 	}
 }
 
+/* The port's checksum verdicts as dp_pkt_parse_hw's bits; most frames
+ * carry none (no RX offload), and then one test says so. */
+static inline __attribute__((always_inline)) unsigned
+rx_csum_hw(const struct rte_mbuf *m)
+{
+	if ((m->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_MASK |
+			    RTE_MBUF_F_RX_L4_CKSUM_MASK)) == 0)
+		return 0;
+	return rx_csum_good(m);
+}
+
 /*
  * The usual ping to us, acked in one pass (dp_dpdk_fast.h): what on_frame,
- * on_udp and send_ack do for it, with the same side effects in the same
- * order (learn the sender, write the ack, count it, queue it). Nothing is
+ * on_udp and send_ack do for it, with the same side effects (learn the
+ * sender, write the ack, queue it; the caller counts it). Nothing is
  * touched before the last check: false leaves the frame to on_frame.
  */
 static inline __attribute__((always_inline)) bool
 fast_ping(struct dp_dpdk_lcore *dl, struct rte_mbuf *m)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	const struct dp_dpdk *dd = dl->owner;
-	struct dp_fast_ping p;
-	struct dp_pkt_usual u;
-	uint32_t sum;
 	size_t n;
 
-	if (m->nb_segs != 1 ||
-	    !dp_pkt_udp4_usual(f, m->data_len, &dd->self, rx_csum_good(m), &u) ||
-	    !dp_fast_ping(f + DP_UDP4_PAYLOAD_OFF, u.plen, &dl->fp.ping_pat,
-			  &p) ||
-	    !dp_fast_ack_fits(&dl->fp.tmpl, mbuf_cap(m), dd->max_frame))
+	if (m->nb_segs != 1)
 		return false;
-	learn_sender(dl, u.src_ip, f + DP_ETH_ALEN);
-	n = dp_fast_ack_body(f + DP_UDP4_PAYLOAD_OFF, &dl->fp.tmpl, p.seq_no,
-			     &sum);
-	n = dp_fast_ack_hdrs(f, &dl->hdrs, p.port_n, n, sum);
+	n = dp_fast_ping_ack(f, m->data_len, mbuf_cap(m), rx_csum_hw(m),
+			     &dl->fast, &dl->fp.tmpl);
+	if (n == 0)
+		return false;
+	/* the ack goes back to the ping's sender: its MAC and address are
+	 * the ack's destination */
+	learn_sender(dl, dp_csum_ld32n(f + DP_ETH_HLEN + 16), f);
 	mbuf_set_len(m, (int)n);
-	dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, 1);
 	tx_push(dl, m);
 	return true;
 }
@@ -563,10 +569,17 @@ __attribute__((noinline)) void
 dp_dpdk_lcore_handle(struct dp_dpdk_lcore *dl, struct rte_mbuf **pkts,
 		     uint16_t nb)
 {
+	uint64_t fast = 0;
+
 	dp_stat_add(dl->lc, DP_STAT_RX_PKTS, nb);
-	for (uint16_t i = 0; i < nb; i++)
-		if (!fast_ping(dl, pkts[i]))
+	dl->memo_ip_n = 0;	/* a new turn: learn each sender again */
+	for (uint16_t i = 0; i < nb; i++) {
+		if (fast_ping(dl, pkts[i]))
+			fast++;
+		else
 			on_frame(dl, pkts[i]);
+	}
+	dp_stat_add(dl->lc, DP_STAT_ACKS_FAST, fast);
 	ctl_flush(dl);
 	tx_flush(dl);
 }
@@ -634,6 +647,14 @@ send_garp(struct dp_dpdk_lcore *dl)
 	tx_push(dl, m);
 }
 
+/* The fused path's constants follow the snapshot copy. */
+static void
+fast_rebuild(struct dp_dpdk_lcore *dl)
+{
+	dp_fast_init(&dl->fast, &dl->owner->self, &dl->hdrs, &dl->fp,
+		     dl->owner->max_frame);
+}
+
 int
 dp_dpdk_lcore_main(void *arg)
 {
@@ -645,6 +666,7 @@ dp_dpdk_lcore_main(void *arg)
 	       dd->port, dl->queue);
 	dl->now_us = rte_rdtsc() / dd->tsc_per_us;
 	dp_pkt_udp4_tmpl_init(&dl->hdrs, &dd->self);
+	fast_rebuild(dl);
 	if (dl->queue == 0)
 		send_garp(dl);	/* tell the segment where we are */
 	/* pairs with the release store in dp_dpdk_stop */
@@ -661,7 +683,8 @@ dp_dpdk_lcore_main(void *arg)
 		 * lcore leaves control's cache line alone */
 		nb = rte_eth_rx_burst(dd->port, dl->queue, pkts, DP_BURST);
 		if (nb != 0) {
-			dp_fp_refresh(&dl->fp, &dd->base.pub);
+			if (dp_fp_refresh(&dl->fp, &dd->base.pub))
+				fast_rebuild(dl);
 			dp_dpdk_lcore_handle(dl, pkts, nb);
 		}
 

@@ -140,6 +140,7 @@ dp_fp_make_tmpl(struct dp_fp *fp)
 	for (unsigned w = 0; w < 4; w++)
 		t->width_sum[w] = dp_fp_width_sum(t, seq_at, dp_fp_widths[w]);
 	t->head_len = (uint16_t)seq_at;
+	t->head_blocks = (uint16_t)((seq_at + DP_FP_COPY - 1) / DP_FP_COPY);
 }
 
 void

@@ -55,6 +55,7 @@ enum dp_fp_verdict {
  */
 struct dp_fp_tmpl {
 	uint16_t head_len;	/* bytes before the SeqNo; 0: no template */
+	uint16_t head_blocks;	/* DP_FP_COPY-byte blocks that hold them */
 	uint16_t tail_len;	/* bytes after it */
 	uint16_t part_len;	/* compound: ack part without SeqNo; 0: bare */
 	uint16_t head_sum;	/* RFC 1071 sum of head, length field 0 */
@@ -124,42 +125,43 @@ dp_fp_put_seq(uint8_t *p, uint32_t v, bool odd, uint32_t *sum)
 {
 	uint32_t be;
 
-	if (v <= 0x7f) {
-		p[0] = (uint8_t)v;
-		*sum = odd ? v : v << 8;
-		return 0;
+	/* widest first: a prober's SeqNo passes 0xffff within a day and
+	 * stays there */
+	if (v > 0xffff) {
+		p[0] = 0xce;
+		be = v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		be = __builtin_bswap32(v);
+#endif
+		memcpy(p + 1, &be, sizeof(be));
+		*sum = odd ? 0xceu + (v >> 16) + (v & 0xffff) :
+		       (0xce00u | v >> 24) + (v >> 8 & 0xffff) +
+		       ((v & 0xff) << 8);
+		return 3;
 	}
-	if (v <= 0xff) {
-		p[0] = 0xcc;
-		p[1] = (uint8_t)v;
-		*sum = odd ? 0xccu + (v << 8) : 0xcc00u | v;
-		return 1;
-	}
-	if (v <= 0xffff) {
+	if (v > 0xff) {
 		p[0] = 0xcd;
 		p[1] = (uint8_t)(v >> 8);
 		p[2] = (uint8_t)v;
 		*sum = odd ? 0xcdu + v : (0xcd00u | v >> 8) + ((v & 0xff) << 8);
 		return 2;
 	}
-	p[0] = 0xce;
-	be = v;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	be = __builtin_bswap32(v);
-#endif
-	memcpy(p + 1, &be, sizeof(be));
-	*sum = odd ? 0xceu + (v >> 16) + (v & 0xffff) :
-	       (0xce00u | v >> 24) + (v >> 8 & 0xffff) + ((v & 0xff) << 8);
-	return 3;
+	if (v > 0x7f) {
+		p[0] = 0xcc;
+		p[1] = (uint8_t)v;
+		*sum = odd ? 0xccu + (v << 8) : 0xcc00u | v;
+		return 1;
+	}
+	p[0] = (uint8_t)v;
+	*sum = odd ? v : v << 8;
+	return 0;
 }
 
-/* The first n bytes of src to dst in whole DP_FP_COPY-byte blocks (up to
- * DP_FP_COPY - 1 more): straight-line for the usual sizes. */
+/* nb whole DP_FP_COPY-byte blocks of src to dst: straight-line for the
+ * usual counts. */
 static inline void
-dp_fp_copy_blocks(uint8_t *dst, const uint8_t *src, size_t n)
+dp_fp_copy_blocks(uint8_t *dst, const uint8_t *src, size_t nb)
 {
-	size_t nb = (n + DP_FP_COPY - 1) / DP_FP_COPY;
-
 #define DP_FP_BLOCK(i) \
 	__builtin_memcpy(dst + (i) * DP_FP_COPY, src + (i) * DP_FP_COPY, \
 			 DP_FP_COPY)
@@ -193,12 +195,14 @@ dp_fp_tmpl_finish(uint8_t *out, const struct dp_fp_tmpl *t, uint32_t seq_no,
 	unsigned w = dp_fp_put_seq(out + head, seq_no, t->seq_odd, &seq);
 	size_t n = w == 3 ? 5 : w + 1;
 
-	if (t->tail_len != 0)
+	/* a bare ack has no tail; a compound's tail holds its parts */
+	if (t->tail_len != 0) {
 		memcpy(out + head + n, t->bytes + head, t->tail_len);
-	if (t->part_len != 0) {
-		/* the ack part's length in the compound header */
-		out[2] = (uint8_t)((t->part_len + n) >> 8);
-		out[3] = (uint8_t)(t->part_len + n);
+		if (t->part_len != 0) {
+			/* the ack part's length in the compound header */
+			out[2] = (uint8_t)((t->part_len + n) >> 8);
+			out[3] = (uint8_t)(t->part_len + n);
+		}
 	}
 	*sum = t->width_sum[w] + seq;
 	return head + n + t->tail_len;
@@ -222,7 +226,7 @@ dp_fp_ack_tmpl(struct dp_fp *fp, uint32_t seq_no, uint8_t *out, size_t cap)
 	if (head == 0 || head + 5 + t->tail_len > cap)
 		return -1;
 	if (head + DP_FP_COPY + 5 + t->tail_len <= cap)
-		dp_fp_copy_blocks(out, t->bytes, head);
+		dp_fp_copy_blocks(out, t->bytes, t->head_blocks);
 	else
 		memcpy(out, t->bytes, head);
 	n = dp_fp_tmpl_finish(out, t, seq_no, &fp->ack_sum);

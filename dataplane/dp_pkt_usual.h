@@ -4,10 +4,11 @@
  * The usual frame, checked straight through: to our MAC, IPv4 without
  * options, not a fragment, UDP to our address and port, both checksums
  * (unless the port vouched for them), every check dp_pkt_parse_hw makes
- * for such a frame, the sums sharing one load of the addresses. Static
- * inline, so both users inline it: dp_pkt.c's parse (then fills the
- * view) and the DPDK lcore's fused ping -> ack (dp_dpdk_fast.h). A frame
- * it declines goes to the general parse, which names the reason.
+ * for such a frame, the sums sharing one load of the addresses: the
+ * first step of dp_pkt.c's parse, which then fills the view. A frame it
+ * declines goes to the general parse, which names the reason. (The DPDK
+ * lcore's fused ping -> ack, dp_dpdk_fast.h, makes the same checks with
+ * its per-snapshot pattern, and takes the byte-order helpers from here.)
  */
 #ifndef DP_PKT_USUAL_H_INCLUDED
 #define DP_PKT_USUAL_H_INCLUDED

@@ -144,27 +144,16 @@ general(uint8_t *buf, size_t len, size_t cap, unsigned hw, size_t max_frame,
 	return (size_t)n;
 }
 
-/* The fused path on buf. @retval frame length, 0: "ask the general". */
+/* The fused path on buf, as the lcore runs it (its constants built for
+ * this max_frame). @retval frame length, 0: "ask the general". */
 static size_t
 fused(uint8_t *buf, size_t len, size_t cap, unsigned hw, size_t max_frame,
       const struct dp_fp *fp)
 {
-	struct dp_fast_ping p;
-	struct dp_pkt_usual u;
-	uint32_t sum;
-	size_t n;
+	static struct dp_fast fc;
 
-	if (!dp_pkt_udp4_usual(buf, len, &self, hw, &u) ||
-	    !dp_fast_ping(buf + DP_UDP4_PAYLOAD_OFF, u.plen, &fp->ping_pat,
-			  &p) ||
-	    !dp_fast_ack_fits(&fp->tmpl, cap, max_frame))
-		return 0;
-	cr_assert_eq(u.src_ip, (uint32_t)buf[26] << 24 |
-		     (uint32_t)buf[27] << 16 | (uint32_t)buf[28] << 8 |
-		     buf[29]);
-	n = dp_fast_ack_body(buf + DP_UDP4_PAYLOAD_OFF, &fp->tmpl, p.seq_no,
-			     &sum);
-	return dp_fast_ack_hdrs(buf, &hdrs, p.port_n, n, sum);
+	dp_fast_init(&fc, &self, &hdrs, fp, max_frame);
+	return dp_fast_ping_ack(buf, len, cap, hw, &fc, &fp->tmpl);
 }
 
 /* Flip a few bytes, headers most often; fix the sums sometimes. */
@@ -253,18 +242,18 @@ Test(fast_diff, fused_acks_what_the_general_path_acks)
 	cr_assert_lt(taken, ITERS * (soak ? soak : 1) - ITERS / 10);
 }
 
-/* The bench's ping, clean, with every offload verdict: always fused. */
-Test(fast_diff, clean_usual_ping_is_fused)
+/* The bench's ping to names[1], clean, from src_ip (also its
+ * SourceAddr). */
+static size_t
+clean_frame(uint8_t *f, uint32_t src_ip)
 {
 	struct dp_udp4_hdrs pe = { .src_mac = { 2, 0, 0, 0, 0, 2 },
-				   .src_ip = 0xc6120002u, .src_port = 7947 };
+				   .src_ip = src_ip, .src_port = 7947 };
 	struct swim_msg m = { .type = SWIM_MSG_PING };
-	static const uint8_t src[4] = { 198, 18, 0, 2 };
-	static uint8_t payload[256], a[2048], b[2048];
-	size_t len;
+	uint8_t src[4], payload[256];
 	int n;
 
-	setup();
+	dp_pkt_put32(src, src_ip);
 	m.ping.seq_no = 0x10000;
 	m.ping.node.ptr = (const uint8_t *)names[1];
 	m.ping.node.len = (uint32_t)strlen(names[1]);
@@ -275,8 +264,18 @@ Test(fast_diff, clean_usual_ping_is_fused)
 	m.ping.source_port = 7947;
 	n = swim_wire_encode_msg(&m, payload, sizeof(payload));
 	cr_assert_gt(n, 0);
+	return pko_frame(f, &self, &pe, 0, payload, (size_t)n, 0, false);
+}
+
+/* The bench's ping, clean, with every offload verdict: always fused. */
+Test(fast_diff, clean_usual_ping_is_fused)
+{
+	static uint8_t a[2048], b[2048];
+
+	setup();
 	for (unsigned hw = 0; hw < 4; hw++) {
-		len = pko_frame(a, &self, &pe, 0, payload, (size_t)n, 0, false);
+		size_t len = clean_frame(a, 0xc6120002u);
+
 		memcpy(b, a, sizeof(a));
 		size_t na = fused(a, len, sizeof(a), hw, 1514, &fps[1]);
 		size_t nb = general(b, len, sizeof(b), hw, 1514, &fps[1]);
@@ -285,4 +284,57 @@ Test(fast_diff, clean_usual_ping_is_fused)
 		cr_assert_eq(na, nb);
 		cr_assert(memcmp(a, b, na) == 0);
 	}
+}
+
+/* 0.0.0.0, 255.255.255.255 and 224.0.0.0/4 are never a peer: the fused
+ * path leaves such a ping to the general one, which drops it. */
+Test(fast_diff, special_sources_take_the_general_path)
+{
+	static const uint32_t special[] = { 0, 0xffffffffu, 0xe0000001u,
+					    0xefffffffu };
+	static const uint32_t usual[] = { 0xdf000001u, 0xf0000001u, 1 };
+	static uint8_t a[2048], b[2048];
+
+	setup();
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		size_t len = clean_frame(a, special[i]);
+
+		memcpy(b, a, sizeof(a));
+		cr_assert_eq(fused(a, len, sizeof(a), 0, 1514, &fps[1]), 0,
+			     "%#x", special[i]);
+		cr_assert_eq(general(b, len, sizeof(b), 0, 1514, &fps[1]), 0);
+	}
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+		size_t len = clean_frame(a, usual[i]);
+
+		cr_assert_gt(fused(a, len, sizeof(a), 0, 1514, &fps[1]), 0,
+			     "%#x", usual[i]);
+	}
+}
+
+/* No name, or acks that would not fit the port's frames: the fused path
+ * is off and every frame goes to the general path. */
+Test(fast_diff, off_without_a_name_or_frame_room)
+{
+	static struct dp_snapshot snap;
+	static struct dp_fp nameless;
+	static struct dp_fast fc;
+	static uint8_t a[2048];
+	size_t len;
+
+	setup();
+	len = clean_frame(a, 0xc6120002u);
+	dp_fast_init(&fc, &self, &hdrs, &fps[1], 1514);
+	cr_assert_neq(fc.pat_len, SIZE_MAX);
+	/* the widest ack is 42 + head + 5 + tail bytes */
+	dp_fast_init(&fc, &self, &hdrs, &fps[1], DP_UDP4_PAYLOAD_OFF +
+		     fps[1].tmpl.head_len + 5 + fps[1].tmpl.tail_len - 1);
+	cr_assert_eq(dp_fast_ping_ack(a, len, sizeof(a), 0, &fc,
+				      &fps[1].tmpl), 0);
+	dp_fp_init(&nameless);
+	dp_fp_set_snapshot(&nameless, &snap, 1);
+	dp_fast_init(&fc, &self, &hdrs, &nameless, 1514);
+	cr_assert_eq(fc.pat_len, SIZE_MAX);
+	cr_assert_eq(dp_fast_ping_ack(a, len, sizeof(a), 0, &fc,
+				      &nameless.tmpl), 0);
 }
