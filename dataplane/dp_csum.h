@@ -45,6 +45,23 @@ dp_csum_add(uint64_t sum, uint64_t w)
 	return sum + (sum < w);
 }
 
+/* dp_csum_add on 32 bits. */
+DP_CSUM_INLINE uint32_t
+dp_csum_add32(uint32_t sum, uint32_t w)
+{
+	sum += w;
+	return sum + (sum < w);
+}
+
+/* The checksum of a 32-bit end-around-carry sum: ~(its 16-bit fold), as
+ * in Linux's csum_fold (the rotated copy adds the halves, carry included,
+ * into the high half). */
+DP_CSUM_INLINE uint16_t
+dp_csum_of32(uint32_t s)
+{
+	return (uint16_t)((~s - (s >> 16 | s << 16)) >> 16);
+}
+
 /* Fold a 64-bit accumulator into 16 bits: 64 -> 32 with the end-around
  * carry, then 32 -> 16 in two steps, each carry at most one bit wide. */
 DP_CSUM_INLINE uint16_t

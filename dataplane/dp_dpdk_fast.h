@@ -125,23 +125,6 @@ dp_fast_v16_zero(dp_fast_v16 v)
 #endif
 }
 
-/* a + b with the carry out added back in: 32-bit RFC 1071 sum. */
-DP_FAST_INLINE uint32_t
-dp_fast_add32(uint32_t a, uint32_t b)
-{
-	a += b;
-	return a + (a < b);
-}
-
-/* The checksum of an end-around-carry sum: ~(its 16-bit fold), as in
- * Linux's csum_fold (the rotated copy adds the halves, carry included,
- * into the high half). */
-DP_FAST_INLINE uint16_t
-dp_fast_csum16(uint32_t s)
-{
-	return (uint16_t)((~s - (s >> 16 | s << 16)) >> 16);
-}
-
 /* dp_pkt_ip_is_special for an address as loaded from the wire: 0 and
  * all-ones read the same either way, and 224.0.0.0/4 is the first byte's
  * high nibble. */
@@ -332,13 +315,13 @@ dp_fast_ack_hdrs(uint8_t *f, const struct dp_fast *fc, uint16_t port_n,
 	memcpy(f, &mac_lo, 4);
 	memcpy(f + 4, &mac_hi, 2);
 	dp_fast_st16(ip + 2, tot_n);
-	dp_fast_st16(ip + 10, dp_fast_csum16(dp_fast_add32(fc->ip_sum_n +
+	dp_fast_st16(ip + 10, dp_csum_of32(dp_csum_add32(fc->ip_sum_n +
 							   tot_n, dst_n)));
 	memcpy(ip + 16, &dst_n, 4);
 	dp_fast_st16(ud + 2, port_n);
 	dp_fast_st16(ud + 4, ulen_n);
 	/* the UDP length counts twice: pseudo header and UDP header */
-	csum = dp_fast_csum16(dp_fast_add32(dp_fast_add32(fc->udp_sum_n +
+	csum = dp_csum_of32(dp_csum_add32(dp_csum_add32(fc->udp_sum_n +
 			port_n + 2u * ulen_n, dst_n), sum));
 	/* 0 means "no checksum" on the wire; send its other zero. */
 	dp_fast_st16(ud + 6, csum == 0 ? 0xffff : csum);
