@@ -44,9 +44,9 @@ dp_pkt_u_ld16(const void *p)
 	return w;
 }
 
-/* What the usual frame's check read. Callers re-read the sender's port
- * (and the DPDK lcore its address) from the frame: a load costs less than
- * a register kept live, or spilled, through later steps. */
+/* What the usual frame's check read. The caller re-reads the sender's
+ * port from the frame: a load costs less than a register kept live, or
+ * spilled, through later steps. */
 struct dp_pkt_usual {
 	uint32_t src_ip;	/* host order */
 	uint16_t plen;		/* UDP payload bytes */
