@@ -243,10 +243,14 @@ swim_lzw_dec_add(struct swim_lzw_dec *d, uint32_t code, size_t o, uint32_t n)
 int
 swim_lzw_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
-	struct swim_lzw_dec d = { .in = in, .end = in + len };
+	struct swim_lzw_dec d;
 	size_t o = 0;
 	int code, n;
 
+	/* Empty input has no EOF; and NULL + 0 is undefined, so no end. */
+	if (len == 0)
+		return SWIM_WIRE_E_LZW;
+	d = (struct swim_lzw_dec){ .in = in, .end = in + len };
 	if (cap > (size_t)INT32_MAX)
 		cap = INT32_MAX;
 	swim_lzw_dec_clear(&d);

@@ -166,6 +166,13 @@ Test(lzw, unterminated)
 	cr_assert_eq(swim_lzw_decompress(z, (size_t)n, out_buf, 128), 59);
 }
 
+/* A compressed message whose body is empty (a nil slice in Go, NULL here). */
+Test(lzw, empty_input_is_an_error)
+{
+	cr_assert_eq(swim_lzw_decompress(NULL, 0, out_buf, 128),
+		     SWIM_WIRE_E_LZW);
+}
+
 Test(lzw, no_clear_first_is_fine)
 {
 	/* 'h' 'i' EOF at 9 bits, no leading CLEAR: Go's reader accepts. */
