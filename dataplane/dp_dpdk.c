@@ -161,6 +161,29 @@ dp_dpdk_lcores_init(struct dp_dpdk *dd, char *err, size_t errlen)
 	return 0;
 }
 
+/* The rings, one pair per dataplane lcore: nb_lcores 0 means one per
+ * EAL worker lcore (known only now, after rte_eal_init). */
+static int
+dp_dpdk_base_init(struct dp_dpdk *dd, const struct dp_cfg *cfg, char *err,
+		  size_t errlen)
+{
+	struct dp_cfg c = *cfg;
+	unsigned workers = rte_lcore_count() - 1;
+	int rc;
+
+	if (c.nb_lcores == 0) {
+		if (workers == 0) {
+			snprintf(err, errlen,
+				 "no dataplane lcore: EAL runs only the main lcore (control); give two or more, e.g. -l 0-1");
+			return -EINVAL;
+		}
+		c.nb_lcores = workers < DP_MAX_LCORES ? workers : DP_MAX_LCORES;
+	}
+	rc = dp_base_init(&dd->base, &dp_dpdk_ops, &c, err, errlen);
+	dd->has_base = rc == 0;
+	return rc;
+}
+
 static struct dp *
 dp_dpdk_create(const struct dp_cfg *cfg, char *err, size_t errlen)
 {
@@ -171,17 +194,18 @@ dp_dpdk_create(const struct dp_cfg *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "aligned_alloc: %s", strerror(ENOMEM));
 		return NULL;
 	}
-	if (dp_base_init(&dd->base, &dp_dpdk_ops, cfg, err, errlen) != 0) {
-		free(dd);
-		return NULL;
-	}
 	dd->exc_port = DP_DPDK_NO_PORT;
 	dd->port = (uint16_t)cfg->port_id;
 	rc = dp_dpdk_self_init(dd, cfg, err, errlen);
+	if (rc == 0)	/* before EAL: a missing capability fails fast */
+		rc = dp_dpdk_exc_plan(dd, cfg->eal_args, err, errlen);
 	if (rc == 0)
 		rc = dp_dpdk_eal_init(dd, cfg->eal_args, err, errlen);
+	if (rc == 0)
+		rc = dp_dpdk_base_init(dd, cfg, err, errlen);
 	if (rc == 0 && cfg->port_id >= RTE_MAX_ETHPORTS) {
-		snprintf(err, errlen, "port %u does not exist", cfg->port_id);
+		snprintf(err, errlen, "--port %u does not exist (at most %u ports)",
+			 cfg->port_id, RTE_MAX_ETHPORTS);
 		rc = -ENODEV;
 	}
 	if (rc == 0)
@@ -195,9 +219,10 @@ dp_dpdk_create(const struct dp_cfg *cfg, char *err, size_t errlen)
 	dd->tsc_per_us = rte_get_tsc_hz() / 1000000;
 	if (dd->tsc_per_us == 0)
 		dd->tsc_per_us = 1;
-	DP_LOG(INFO, "port %u, %u lcores, exception path %s", dd->port,
+	DP_LOG(INFO, "port %u, %u lcores, exception path %s%s", dd->port,
 	       dd->base.nb_lcores,
-	       dd->exc_port == DP_DPDK_NO_PORT ? "none" : "tap");
+	       dd->exc_port == DP_DPDK_NO_PORT ? "none" : "tap",
+	       dd->exc_auto ? " (made by gossipd)" : "");
 	return &dd->base;
 }
 
@@ -283,6 +308,8 @@ dp_dpdk_stop(struct dp *dp)
 		dp_dpdk_link_offline(dd->dl[i]->queue);
 		dp_dpdk_log_lcore(dd->dl[i]);
 	}
+	if (dd->nb_launched != 0)
+		dp_dpdk_port_log_queues(dd);
 	dd->nb_launched = 0;
 }
 
@@ -310,7 +337,8 @@ dp_dpdk_destroy(struct dp *dp)
 	dp_dpdk_port_fini(dd);
 	if (dd->has_eal)
 		rte_eal_cleanup();
-	dp_base_fini(dp);
+	if (dd->has_base)
+		dp_base_fini(dp);
 	free(dd);
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * The DPDK poll-mode backend's private layout, shared by its three files:
+ * The DPDK poll-mode backend's private layout, shared by its files:
  * dp_dpdk.c (lifecycle: EAL, launch, stop), dp_dpdk_port.c (mempool and
- * ports) and dp_dpdk_lcore.c (the per-lcore loop).
+ * ports), dp_exc_dpdk.c (the exception interface it makes itself) and
+ * dp_dpdk_lcore.c (the per-lcore loop).
  *
  * Threads: struct dp_dpdk is written by control during create/start/
  * stop/destroy only; lcores read it (ports, pool, self) after launch.
@@ -20,6 +21,7 @@
 #include "dp_arp.h"
 #include "dp_dpdk_args.h"
 #include "dp_dpdk_fast.h"
+#include "dp_exc.h"
 #include "dp_fastpath.h"
 #include "dp_internal.h"
 #include "dp_pkt.h"
@@ -108,10 +110,17 @@ struct dp_dpdk {
 	/* set by stop() (release), polled by lcores (acquire) */
 	_Atomic bool quit;
 	bool has_eal;			/* we ran rte_eal_init: clean it up */
+	bool has_base;			/* dp_base_init ran: dp_base_fini */
 	bool port_started;		/* main port configured: close it */
 	bool exc_started;		/* tap configured: close it */
+	bool exc_auto;			/* we make the tap (no net_tap vdev
+					 * given, address not local) */
+	bool exc_added;			/* its vdev exists: remove it */
 	uint16_t port;			/* main ethdev port */
 	uint16_t exc_port;		/* net_tap port or DP_DPDK_NO_PORT */
+	char exc_vdev[32];		/* the made tap's vdev name */
+	char exc_ifname[IF_NAMESIZE];	/* and its kernel interface */
+	struct dp_exc exc;		/* what dp_exc_setup did to it */
 	uint16_t max_frame;		/* MTU + Ethernet header */
 	uint64_t tsc_per_us;		/* rte_get_tsc_hz() / 1e6 */
 	struct rte_mempool *pool;	/* every mbuf of every port */
@@ -129,6 +138,25 @@ struct dp_dpdk {
 int dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen);
 /** Stop and close what dp_dpdk_port_init opened; free the pool. */
 void dp_dpdk_port_fini(struct dp_dpdk *dd);
+/*
+ * The exception interface gossipd makes itself (dp_exc_dpdk.c), in the
+ * order create calls them. Each returns 0 or -errno with err set.
+ */
+/** Before EAL: make a tap? (no net_tap in eal_args, address not local);
+ * -EPERM without CAP_NET_ADMIN. */
+int dp_dpdk_exc_plan(struct dp_dpdk *dd, const char *eal_args, char *err,
+		     size_t errlen);
+/** Main port known: add the net_tap vdev with its MAC; sets exc_port. */
+int dp_dpdk_exc_make(struct dp_dpdk *dd, char *err, size_t errlen);
+/** Ports started: the kernel's side (address, rules, ARP knobs). */
+int dp_dpdk_exc_configure(struct dp_dpdk *dd, char *err, size_t errlen);
+/** Undo configure (the tap still open). */
+void dp_dpdk_exc_unconfigure(struct dp_dpdk *dd);
+/** The tap closed: remove the vdev made by dp_dpdk_exc_make. */
+void dp_dpdk_exc_remove(struct dp_dpdk *dd);
+
+/** Per-queue packet counts of the main port, one log line per queue. */
+void dp_dpdk_port_log_queues(const struct dp_dpdk *dd);
 
 /** Process one received burst (the loop's phase 1; callgrind's unit). */
 void dp_dpdk_lcore_handle(struct dp_dpdk_lcore *dl, struct rte_mbuf **pkts,

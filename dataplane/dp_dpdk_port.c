@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Mempool and ports of the DPDK backend: the main port control chose
- * (cfg->port_id) and, when one exists, a net_tap port used as the
- * exception path to the kernel. Each gets one rx/tx queue pair per
+ * (cfg->port_id) and, when one exists or dp_exc_dpdk.c made one, a
+ * net_tap port used as the exception path to the kernel. Each gets one rx/tx queue pair per
  * worker lcore; the main port spreads flows with RSS over IP+UDP when
  * the PMD can.
  *
@@ -231,18 +231,41 @@ dp_dpdk_pool_init(struct dp_dpdk *dd, char *err, size_t errlen)
 	return 0;
 }
 
-/* RSS over IPv4 addresses and UDP ports, as far as the PMD offers it. */
+/* RSS over IPv4 addresses and UDP ports, as far as the PMD offers it.
+ * PMDs without RSS offload and several queues (af_packet's fanout, the
+ * tap's queues) spread flows by a hash of their own. */
 static void
-dp_dpdk_rss_conf(const struct rte_eth_dev_info *info, uint16_t nb_q,
-		 struct rte_eth_conf *conf)
+dp_dpdk_rss_conf(uint16_t port, const struct rte_eth_dev_info *info,
+		 uint16_t nb_q, struct rte_eth_conf *conf)
 {
 	uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
 		      info->flow_type_rss_offloads;
 
-	if (nb_q < 2 || hf == 0)
+	if (nb_q < 2)
 		return;
+	if (hf == 0) {
+		DP_LOG(INFO, "port %u (%s): %u queue pairs, no RSS offload: the driver spreads flows itself",
+		       port, info->driver_name, nb_q);
+		return;
+	}
 	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 	conf->rx_adv_conf.rss_conf.rss_hf = hf;
+	DP_LOG(INFO, "port %u (%s): %u queue pairs, RSS on %s%s (rss_hf 0x%llx)",
+	       port, info->driver_name, nb_q,
+	       (hf & RTE_ETH_RSS_IP) ? "IP" : "",
+	       (hf & RTE_ETH_RSS_UDP) ? "+UDP ports" : "",
+	       (unsigned long long)hf);
+}
+
+/* What to add to a device's devargs for more queues, where known. */
+static const char *
+dp_dpdk_queue_hint(const char *driver)
+{
+	if (driver != NULL && strcmp(driver, "net_af_packet") == 0)
+		return " (net_af_packet: add qpairs=N to its --vdev)";
+	if (driver != NULL && strcmp(driver, "net_af_xdp") == 0)
+		return " (net_af_xdp: add queue_count=N to its --vdev)";
+	return "";
 }
 
 /* Let the port verify IPv4 and UDP checksums where it can: the lcore then
@@ -296,13 +319,15 @@ dp_dpdk_port_setup(struct dp_dpdk *dd, uint16_t port, uint16_t nb_q,
 	}
 	if (info.max_rx_queues < nb_q || info.max_tx_queues < nb_q) {
 		snprintf(err, errlen,
-			 "port %u (%s) has %u rx / %u tx queues; %u lcores need one pair each",
+			 "port %u (%s) has %u rx / %u tx queues; %u dataplane lcores need one pair each: give fewer lcores in -l or more queues to the device%s",
 			 port, info.driver_name, info.max_rx_queues,
-			 info.max_tx_queues, nb_q);
+			 info.max_tx_queues, nb_q,
+			 dp_dpdk_queue_hint(info.driver_name));
 		return -EINVAL;
 	}
 	memset(&conf, 0, sizeof(conf));
-	dp_dpdk_rss_conf(&info, nb_q, &conf);
+	if (port == dd->port)
+		dp_dpdk_rss_conf(port, &info, nb_q, &conf);
 	dp_dpdk_rx_csum_conf(&info, &conf);
 	rc = rte_eth_dev_configure(port, nb_q, nb_q, &conf);
 	if (rc != 0) {
@@ -314,10 +339,15 @@ dp_dpdk_port_setup(struct dp_dpdk *dd, uint16_t port, uint16_t nb_q,
 	if (rc != 0)
 		return rc;
 	rc = rte_eth_dev_start(port);
-	if (rc != 0)
+	if (rc != 0) {
 		snprintf(err, errlen, "rte_eth_dev_start: %s (port %u)",
 			 rte_strerror(-rc), port);
-	return rc;
+		return rc;
+	}
+	/* af_packet and the like bring their kernel interface up here;
+	 * drivers without the call say -ENOTSUP, which is fine */
+	(void)rte_eth_dev_set_link_up(port);
+	return 0;
 }
 
 /* Our MAC and the largest frame the main port's MTU lets out. */
@@ -360,6 +390,29 @@ dp_dpdk_exc_init(struct dp_dpdk *dd, char *err, size_t errlen)
 				  (uint16_t)dd->base.nb_lcores, err, errlen);
 }
 
+/* "port 3 does not exist: EAL has 2 ports: 0 net_af_packet0, 1 ..." */
+static int
+dp_dpdk_no_port(uint16_t want, char *err, size_t errlen)
+{
+	size_t off = 0;
+	uint16_t p;
+
+	off += (size_t)snprintf(err, errlen,
+				"--port %u does not exist: EAL has %u ports:",
+				want, rte_eth_dev_count_avail());
+	RTE_ETH_FOREACH_DEV(p) {
+		char name[RTE_ETH_NAME_MAX_LEN];
+
+		if (off >= errlen)
+			break;
+		if (rte_eth_dev_get_name_by_port(p, name) != 0)
+			snprintf(name, sizeof(name), "?");
+		off += (size_t)snprintf(err + off, errlen - off, " %u %s", p,
+					name);
+	}
+	return -ENODEV;
+}
+
 int
 dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen)
 {
@@ -368,18 +421,19 @@ dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen)
 
 	if (nb_ports == 0) {
 		snprintf(err, errlen,
-			 "no DPDK ports: give one with --vdev (e.g. net_af_packet0,iface=eth0)");
+			 "no DPDK ports: name the NIC with -a PCI_ADDR, or give a --vdev (e.g. net_af_packet0,iface=eth0)");
 		return -ENODEV;
 	}
-	if (!rte_eth_dev_is_valid_port(dd->port)) {
-		snprintf(err, errlen, "port %u does not exist (%u ports)",
-			 dd->port, nb_ports);
-		return -ENODEV;
-	}
-	dd->exc_port = dp_dpdk_find_tap(dd->port);
+	if (!rte_eth_dev_is_valid_port(dd->port))
+		return dp_dpdk_no_port(dd->port, err, errlen);
 	rc = dp_dpdk_port_identity(dd, err, errlen);
 	if (rc == 0)
-		rc = dp_dpdk_pool_init(dd, err, errlen);
+		rc = dp_dpdk_exc_make(dd, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (dd->exc_port == DP_DPDK_NO_PORT)
+		dd->exc_port = dp_dpdk_find_tap(dd->port);
+	rc = dp_dpdk_pool_init(dd, err, errlen);
 	if (rc != 0)
 		return rc;
 	dd->port_started = true;	/* touched: fini stops and closes it */
@@ -393,12 +447,30 @@ dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen)
 			snprintf(err, errlen, "link guard: %s (port %u)",
 				 strerror(-rc), dd->port);
 	}
+	if (rc == 0)
+		rc = dp_dpdk_exc_configure(dd, err, errlen);
 	return rc;
+}
+
+void
+dp_dpdk_port_log_queues(const struct dp_dpdk *dd)
+{
+	struct rte_eth_stats st;
+	unsigned nb = dd->base.nb_lcores;
+
+	if (!dd->port_started || rte_eth_stats_get(dd->port, &st) != 0)
+		return;
+	for (unsigned q = 0; q < nb && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++)
+		DP_LOG(INFO, "port %u queue %u: rx %llu tx %llu", dd->port, q,
+		       (unsigned long long)st.q_ipackets[q],
+		       (unsigned long long)st.q_opackets[q]);
 }
 
 void
 dp_dpdk_port_fini(struct dp_dpdk *dd)
 {
+	/* the kernel's side first, while the tap still exists */
+	dp_dpdk_exc_unconfigure(dd);
 	/* the lcores have returned (stop ran); the interrupt thread may
 	 * still unmap, with nobody left to wait for */
 	dp_dpdk_link_guard_disarm();
@@ -412,6 +484,7 @@ dp_dpdk_port_fini(struct dp_dpdk *dd)
 		rte_eth_dev_close(dd->exc_port);
 		dd->exc_started = false;
 	}
+	dp_dpdk_exc_remove(dd);
 	rte_mempool_free(dd->pool);
 	dd->pool = NULL;
 }
