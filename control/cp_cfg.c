@@ -23,6 +23,7 @@ const char cp_cfg_usage[] =
 	"[--join IP:PORT]... [--retry-join IP:PORT]... [--retry-interval DUR] "
 	"[--retry-max N] [--tag KEY=VALUE]... [--rpc-addr IP:PORT] "
 	"[--profile lan|wan|local] [--dataplane socket|dpdk] [--eal \"ARGS\"] "
+	"[--port N] "
 	"[--log-level debug|info|warn|error] [--encrypt BASE64KEY] "
 	"[--keyring-file PATH]";
 
@@ -323,13 +324,13 @@ enum cp_flag {
 	CP_F_NAME, CP_F_BIND, CP_F_ADVERTISE, CP_F_JOIN, CP_F_RETRY_JOIN,
 	CP_F_RETRY_INTERVAL, CP_F_RETRY_MAX, CP_F_TAG, CP_F_RPC_ADDR,
 	CP_F_PROFILE, CP_F_DATAPLANE, CP_F_EAL, CP_F_LOG_LEVEL, CP_F_ENCRYPT,
-	CP_F_KEYRING_FILE, CP_F_COUNT,
+	CP_F_KEYRING_FILE, CP_F_PORT, CP_F_COUNT,
 };
 
 static const char *const cp_flag_names[CP_F_COUNT] = {
 	"name", "bind", "advertise", "join", "retry-join", "retry-interval",
 	"retry-max", "tag", "rpc-addr", "profile", "dataplane", "eal",
-	"log-level", "encrypt", "keyring-file",
+	"log-level", "encrypt", "keyring-file", "port",
 };
 
 /* What each flag's value must look like, for the error line. */
@@ -339,7 +340,7 @@ static const char *const cp_flag_want[CP_F_COUNT] = {
 	"a non-negative integer", "KEY=VALUE", "IP:PORT", "lan, wan or local",
 	"socket or dpdk", "an EAL argument string",
 	"debug, info, warn or error", "a base64 key (serf keygen)",
-	"a file path",
+	"a file path", "a DPDK port number",
 };
 
 /* Apply one flag's value. @retval 0 or -EINVAL. */
@@ -384,6 +385,8 @@ cp_cfg_apply(struct cp_cfg *cfg, enum cp_flag f, const char *v, bool *has_adv)
 	case CP_F_KEYRING_FILE:
 		return cp_cfg_str(cfg->keyring_file, sizeof(cfg->keyring_file),
 				  v);
+	case CP_F_PORT:
+		return cp_cfg_uint(v, &cfg->port_id);
 	case CP_F_COUNT:
 		break;
 	}

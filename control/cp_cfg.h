@@ -60,6 +60,7 @@ struct cp_cfg {
 	char profile[8];		/* "lan", "wan" or "local" */
 	char dataplane[8];		/* "socket" or "dpdk" */
 	char eal[512];			/* --eal for the DPDK backend */
+	unsigned port_id;		/* --port: its ethdev port; 0 */
 	enum cp_log_level log_level;	/* default info */
 	/* --encrypt: serf's base64 AES-256 key; "" = none. A secret:
 	 * never echoed in errors or logs. */

@@ -98,12 +98,23 @@ cp_reactor_init(struct cp *cp)
 	return 0;
 }
 
+/* The DPDK dataplane makes the exception interface that holds the bind
+ * address, so it comes before the TCP listener needs that address. */
+static bool
+cp_dp_first(const struct cp *cp)
+{
+	return strcmp(cp->cfg.dataplane, "dpdk") == 0;
+}
+
 /* TCP first: the same IP:port as UDP, so a busy port fails here. */
 int
 cp_sync_init(struct cp *cp)
 {
 	struct cp_sync_cfg sc;
 	char err[256];
+
+	if (cp_dp_first(cp) && cp_dp_init(cp) != 0)
+		return -1;
 
 	cp_sync_cfg_default(&sc);
 	sc.epfd = cp->epfd;
@@ -125,13 +136,17 @@ int
 cp_dp_init(struct cp *cp)
 {
 	struct dp_cfg dc;
-	char err[256] = "";
+	char err[512] = "";
 
+	if (cp->dp != NULL)
+		return 0;	/* made before the listener (cp_dp_first) */
 	memset(&dc, 0, sizeof(dc));
 	dc.bind = cp->cfg.bind;
-	dc.nb_lcores = 1;
+	/* DPDK: one dataplane lcore per EAL worker lcore */
+	dc.nb_lcores = cp_dp_first(cp) ? 0 : 1;
 	dc.ring_size = 1024;
 	dc.eal_args = cp->cfg.eal[0] != '\0' ? cp->cfg.eal : NULL;
+	dc.port_id = cp->cfg.port_id;
 	dc.keyring = cp->cfg.keyring;
 	cp->dp = dp_new(cp->cfg.dataplane, &dc, err, sizeof(err));
 	if (cp->dp == NULL) {
