@@ -440,9 +440,8 @@ cp_cfg_check_encrypt(const struct cp_cfg *cfg, char *err, size_t errlen)
 	n = swim_crypto_key_from_base64(cfg->encrypt, strlen(cfg->encrypt),
 					key, sizeof(key));
 	memset(key, 0, sizeof(key));
-	if (n == 16 || n == 24)
-		n = SWIM_CRYPTO_E_AES128;
-	else if (n >= 0 && n != SWIM_CRYPTO_KEY_LEN)
+	/* AES-128, AES-192 or AES-256, as memberlist's ValidateKey */
+	if (n >= 0 && n != 16 && n != 24 && n != 32)
 		n = SWIM_CRYPTO_E_KEYLEN;
 	if (n < 0)
 		return cp_cfg_fail(err, errlen, "invalid --encrypt: %s",
@@ -511,10 +510,6 @@ cp_cfg_keyring_new(const struct cp_cfg *cfg, struct swim_keyring **out,
 	*out = NULL;
 	if (cfg->encrypt[0] == '\0' && cfg->keyring_file[0] == '\0')
 		return 0;
-	if (strcmp(cfg->dataplane, "socket") != 0)
-		return cp_cfg_fail(err, errlen, "--encrypt and --keyring-file "
-				   "need --dataplane socket (dpdk does not "
-				   "encrypt yet)");
 	ring = swim_keyring_new(&rc);
 	if (ring == NULL)
 		return cp_cfg_fail(err, errlen, "encryption: %s",

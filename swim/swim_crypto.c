@@ -1,57 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * memberlist's security.go and keyring.go in C over libsodium: the
- * keyring (primary + secondaries, raw AES-256 keys), seal and open of
- * UDP payloads and stream frames, byte-identical to Go's gcm.Seal given
- * the same key and nonce (memberlist-wire.md §8.5).
+ * memberlist's security.go and keyring.go in C: the keyring (primary +
+ * secondaries, raw AES-128/192/256 keys), its text forms (base64, serf's
+ * keyring file), and the UDP/stream framing around the AES-GCM payload
+ * that swim_crypto_evp.c seals and opens (memberlist-wire.md §8.5).
  *
  * Owns: key material, kept only in sodium_malloc memory (guard pages,
- * mlock'd) together with each key's precomputed AES-GCM state, and wiped
- * on delete. Must never: log, read clocks, allocate after creation, or
- * accept a tag that did not verify. sodium_init() is main's job.
+ * mlock'd; the ring around it is plain heap) and wiped on delete (the key schedules live in the cipher
+ * contexts, which libcrypto cleanses on free). Must never: log, read
+ * clocks, or accept a tag that did not verify. sodium_init() is main's
+ * job.
  */
 #include "swim_crypto.h"
 
-#include <assert.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
-/* The wire sizes in the header are libsodium's sizes too. */
-_Static_assert(SWIM_CRYPTO_KEY_LEN == crypto_aead_aes256gcm_KEYBYTES,
-	       "AES-256 key size");
-_Static_assert(SWIM_CRYPTO_NONCE_LEN == crypto_aead_aes256gcm_NPUBBYTES,
-	       "GCM nonce size");
-_Static_assert(SWIM_CRYPTO_TAG_LEN == crypto_aead_aes256gcm_ABYTES,
-	       "GCM tag size");
+#include "swim_crypto_int.h"
 
-/* Offsets inside an encrypted payload. */
 enum {
-	CRYPTO_OFF_NONCE = 1,
-	CRYPTO_OFF_CT = 1 + SWIM_CRYPTO_NONCE_LEN,
-	CRYPTO_BLOCK = 16,	/* PKCS#7 block size of version 0 */
-	CRYPTO_VSN_MAX = 1,	/* memberlist's maxEncryptionVersion */
 	CRYPTO_B64_MAX = 128,	/* longest base64 key text we look at */
 };
 
-struct swim_keyring {
-	/*
-	 * Per-key expanded AES state (crypto_aead_aes256gcm_beforenm), same
-	 * index as key[]; 16-byte aligned as libsodium requires. Written only
-	 * by the keyring mutators on the owning thread; read by seal/open.
-	 */
-	crypto_aead_aes256gcm_state st[SWIM_CRYPTO_MAX_KEYS];
-	/* Raw keys; [0] is the primary, the only one used to encrypt. */
-	uint8_t key[SWIM_CRYPTO_MAX_KEYS][SWIM_CRYPTO_KEY_LEN];
-	/* Installed keys, 0..SWIM_CRYPTO_MAX_KEYS. */
-	unsigned nb_keys;
-	/* Nonce source for seal_udp/seal_stream; never NULL. */
-	swim_crypto_nonce_f nonce_f;
-	/* Its argument. */
-	void *nonce_ctx;
-};
+/* The next keyring stamp: every ring of the process, every mutation. */
+static _Atomic uint64_t crypto_stamp_next = 1;
+
+/* A stamp no ring had before (contexts bound at the old one re-key). */
+static void
+crypto_restamp(struct swim_keyring *ring)
+{
+	ring->stamp = atomic_fetch_add_explicit(&crypto_stamp_next, 1,
+						memory_order_relaxed);
+}
 
 static const char *const crypto_err_str[] = {
 	[0] = "ok",
@@ -60,14 +46,14 @@ static const char *const crypto_err_str[] = {
 	[3] = "no installed key decrypts the payload (bad tag or wrong key)",
 	[4] = "bad PKCS#7 padding in a version 0 payload",
 	[5] = "output buffer too small",
-	[6] = "key must be 32 bytes (AES-256)",
-	[7] = "16- and 24-byte (AES-128/AES-192) keys are not supported: libsodium implements AES-256-GCM only; use a 32-byte key (serf keygen)",
+	[6] = "key must be 16, 24 or 32 bytes (AES-128, AES-192 or AES-256)",
+	[7] = "AES-128/AES-192 refusal (no longer returned: 16- and 24-byte keys are supported)",
 	[8] = "key is not valid standard base64",
 	[9] = "keyring is full",
 	[10] = "key is not installed (or the keyring is empty)",
 	[11] = "removing the primary key is not allowed",
-	[12] = "AES-256-GCM is not available on this CPU (libsodium needs AES-NI and PCLMUL)",
-	[13] = "out of secure memory (sodium_malloc)",
+	[12] = "AES-GCM is not available from libcrypto",
+	[13] = "out of memory (sodium_malloc or libcrypto)",
 	[14] = "stream is not an encrypted frame (0x0a)",
 	[15] = "encrypted stream is longer than 20 MiB",
 	[16] = "encrypted stream frame is incomplete",
@@ -116,20 +102,25 @@ swim_keyring_new(int *err)
 {
 	struct swim_keyring *ring;
 
-	if (crypto_aead_aes256gcm_is_available() == 0) {
+	if (EVP_aes_256_gcm() == NULL || EVP_aes_128_gcm() == NULL ||
+	    EVP_aes_192_gcm() == NULL) {
 		if (err != NULL)
 			*err = SWIM_CRYPTO_E_UNAVAILABLE;
 		return NULL;
 	}
-	ring = sodium_malloc(sizeof(*ring));
-	if (ring == NULL) {
+	ring = calloc(1, sizeof(*ring));
+	if (ring != NULL)
+		ring->sec = sodium_malloc(sizeof(*ring->sec));
+	if (ring == NULL || ring->sec == NULL) {
+		free(ring);
 		if (err != NULL)
 			*err = SWIM_CRYPTO_E_NOMEM;
 		return NULL;
 	}
-	/* sodium_malloc ends the block on a page: aligned as size is. */
-	assert((uintptr_t)ring % 16 == 0);
-	sodium_memzero(ring, sizeof(*ring));
+	sodium_memzero(ring->sec, sizeof(*ring->sec));
+	for (unsigned i = 0; i < SWIM_CRYPTO_POOL; i++)
+		atomic_init(&ring->pool[i].is_busy, 0);
+	crypto_restamp(ring);
 	ring->nonce_f = crypto_nonce_random;
 	if (err != NULL)
 		*err = SWIM_CRYPTO_OK;
@@ -141,27 +132,28 @@ swim_keyring_delete(struct swim_keyring *ring)
 {
 	if (ring == NULL)
 		return;
-	sodium_memzero(ring, sizeof(*ring));
-	sodium_free(ring);
+	swim_crypto_pool_fini(ring);
+	sodium_memzero(ring->sec, sizeof(*ring->sec));
+	sodium_free(ring->sec);
+	free(ring);
 }
 
-/* memberlist's ValidateKey, narrowed to what libsodium can do. */
+/* memberlist's ValidateKey: AES-128, AES-192 or AES-256. */
 static int
 crypto_check_len(size_t len)
 {
-	if (len == SWIM_CRYPTO_KEY_LEN)
+	if (len == 16 || len == 24 || len == 32)
 		return 0;
-	if (len == 16 || len == 24)
-		return SWIM_CRYPTO_E_AES128;
 	return SWIM_CRYPTO_E_KEYLEN;
 }
 
 /* Index of an installed key, or -1. */
 static int
-crypto_find(const struct swim_keyring *ring, const uint8_t *key)
+crypto_find(const struct swim_keyring *ring, const uint8_t *key, size_t len)
 {
 	for (unsigned i = 0; i < ring->nb_keys; i++) {
-		if (sodium_memcmp(ring->key[i], key, SWIM_CRYPTO_KEY_LEN) == 0)
+		if (ring->sec->len[i] == len &&
+		    sodium_memcmp(ring->sec->key[i], key, len) == 0)
 			return (int)i;
 	}
 	return -1;
@@ -175,13 +167,15 @@ swim_keyring_add(struct swim_keyring *ring, const uint8_t *key, size_t len)
 
 	if (rc != 0)
 		return rc;
-	if (crypto_find(ring, key) >= 0)
+	if (crypto_find(ring, key, len) >= 0)
 		return 0;
 	if (i == SWIM_CRYPTO_MAX_KEYS)
 		return SWIM_CRYPTO_E_FULL;
-	memcpy(ring->key[i], key, SWIM_CRYPTO_KEY_LEN);
-	crypto_aead_aes256gcm_beforenm(&ring->st[i], key);
+	sodium_memzero(ring->sec->key[i], SWIM_CRYPTO_KEY_LEN);
+	memcpy(ring->sec->key[i], key, len);
+	ring->sec->len[i] = (uint8_t)len;
 	ring->nb_keys = i + 1;
+	crypto_restamp(ring);
 	return 0;
 }
 
@@ -189,24 +183,23 @@ swim_keyring_add(struct swim_keyring *ring, const uint8_t *key, size_t len)
 static void
 crypto_move(struct swim_keyring *ring, unsigned from, unsigned to)
 {
-	crypto_aead_aes256gcm_state st = ring->st[from];
 	uint8_t key[SWIM_CRYPTO_KEY_LEN];
+	uint8_t len = ring->sec->len[from];
 
-	memcpy(key, ring->key[from], sizeof(key));
+	memcpy(key, ring->sec->key[from], sizeof(key));
 	if (from > to) {
-		memmove(&ring->st[to + 1], &ring->st[to],
-			(from - to) * sizeof(ring->st[0]));
-		memmove(ring->key[to + 1], ring->key[to],
-			(from - to) * sizeof(ring->key[0]));
+		memmove(ring->sec->key[to + 1], ring->sec->key[to],
+			(from - to) * sizeof(ring->sec->key[0]));
+		memmove(&ring->sec->len[to + 1], &ring->sec->len[to],
+			from - to);
 	} else {
-		memmove(&ring->st[from], &ring->st[from + 1],
-			(to - from) * sizeof(ring->st[0]));
-		memmove(ring->key[from], ring->key[from + 1],
-			(to - from) * sizeof(ring->key[0]));
+		memmove(ring->sec->key[from], ring->sec->key[from + 1],
+			(to - from) * sizeof(ring->sec->key[0]));
+		memmove(&ring->sec->len[from], &ring->sec->len[from + 1],
+			to - from);
 	}
-	ring->st[to] = st;
-	memcpy(ring->key[to], key, sizeof(key));
-	sodium_memzero(&st, sizeof(st));
+	memcpy(ring->sec->key[to], key, sizeof(key));
+	ring->sec->len[to] = len;
 	sodium_memzero(key, sizeof(key));
 }
 
@@ -218,11 +211,13 @@ swim_keyring_use(struct swim_keyring *ring, const uint8_t *key, size_t len)
 
 	if (rc != 0)
 		return rc;
-	i = crypto_find(ring, key);
+	i = crypto_find(ring, key, len);
 	if (i < 0)
 		return SWIM_CRYPTO_E_NOKEY;
-	if (i > 0)
+	if (i > 0) {
 		crypto_move(ring, (unsigned)i, 0);
+		crypto_restamp(ring);
+	}
 	return 0;
 }
 
@@ -235,15 +230,16 @@ swim_keyring_remove(struct swim_keyring *ring, const uint8_t *key,
 
 	if (rc != 0)
 		return rc;
-	i = crypto_find(ring, key);
+	i = crypto_find(ring, key, len);
 	if (i < 0)
 		return SWIM_CRYPTO_E_NOKEY;
 	if (i == 0)
 		return SWIM_CRYPTO_E_PRIMARY;
 	crypto_move(ring, (unsigned)i, ring->nb_keys - 1);
 	ring->nb_keys--;
-	sodium_memzero(&ring->st[ring->nb_keys], sizeof(ring->st[0]));
-	sodium_memzero(ring->key[ring->nb_keys], SWIM_CRYPTO_KEY_LEN);
+	sodium_memzero(ring->sec->key[ring->nb_keys], SWIM_CRYPTO_KEY_LEN);
+	ring->sec->len[ring->nb_keys] = 0;
+	crypto_restamp(ring);
 	return 0;
 }
 
@@ -259,8 +255,17 @@ swim_keyring_get(const struct swim_keyring *ring, unsigned i,
 {
 	if (i >= ring->nb_keys)
 		return SWIM_CRYPTO_E_NOKEY;
-	memcpy(out, ring->key[i], SWIM_CRYPTO_KEY_LEN);
+	/* the slot is zero past a short key's bytes */
+	memcpy(out, ring->sec->key[i], SWIM_CRYPTO_KEY_LEN);
 	return 0;
+}
+
+int
+swim_keyring_key_len(const struct swim_keyring *ring, unsigned i)
+{
+	if (i >= ring->nb_keys)
+		return SWIM_CRYPTO_E_NOKEY;
+	return ring->sec->len[i];
 }
 
 void
@@ -407,87 +412,6 @@ swim_keyring_add_json(struct swim_keyring *ring, const char *text,
 out_wipe:
 	sodium_memzero(b64, sizeof(b64));
 	return nb == 0 ? SWIM_CRYPTO_E_JSON : nb;
-}
-
-int
-swim_crypto_seal_payload(const struct swim_keyring *ring, unsigned vsn,
-			 const uint8_t nonce[SWIM_CRYPTO_NONCE_LEN],
-			 const uint8_t *aad, size_t aad_len,
-			 const uint8_t *in, size_t len, uint8_t *out,
-			 size_t cap)
-{
-	size_t pad = vsn == 0 ? CRYPTO_BLOCK - len % CRYPTO_BLOCK : 0;
-	unsigned long long clen = 0;
-	const uint8_t *m = in;
-
-	if (ring->nb_keys == 0)
-		return SWIM_CRYPTO_E_NOKEY;
-	if (vsn > CRYPTO_VSN_MAX)
-		return SWIM_CRYPTO_E_VERSION;
-	if (len > SWIM_CRYPTO_STREAM_MAX ||
-	    cap < SWIM_CRYPTO_OVERHEAD + len + pad)
-		return SWIM_CRYPTO_E_NOSPACE;
-	out[0] = (uint8_t)vsn;
-	memcpy(out + CRYPTO_OFF_NONCE, nonce, SWIM_CRYPTO_NONCE_LEN);
-	if (pad != 0) {
-		/* Version 0: PKCS#7 in place, then encrypt in place. */
-		memmove(out + CRYPTO_OFF_CT, in, len);
-		memset(out + CRYPTO_OFF_CT + len, (int)pad, pad);
-		m = out + CRYPTO_OFF_CT;
-	}
-	crypto_aead_aes256gcm_encrypt_afternm(out + CRYPTO_OFF_CT, &clen, m,
-					      len + pad, aad, aad_len, NULL,
-					      nonce, &ring->st[0]);
-	return (int)(CRYPTO_OFF_CT + clen);
-}
-
-/* Strip and check version 0's PKCS#7 padding. @retval length or < 0. */
-static int
-crypto_unpad(const uint8_t *buf, size_t len)
-{
-	uint8_t pad = len > 0 ? buf[len - 1] : 0;
-
-	if (pad == 0 || pad > CRYPTO_BLOCK || pad > len)
-		return SWIM_CRYPTO_E_PADDING;
-	for (size_t i = len - pad; i < len; i++) {
-		if (buf[i] != pad)
-			return SWIM_CRYPTO_E_PADDING;
-	}
-	return (int)(len - pad);
-}
-
-int
-swim_crypto_open_payload(const struct swim_keyring *ring,
-			 const uint8_t *aad, size_t aad_len,
-			 const uint8_t *in, size_t len, uint8_t *out,
-			 size_t cap)
-{
-	unsigned long long mlen = 0;
-
-	/* memberlist's decryptPayload checks in this order. */
-	if (len == 0)
-		return SWIM_CRYPTO_E_SHORT;
-	if (in[0] > CRYPTO_VSN_MAX)
-		return SWIM_CRYPTO_E_VERSION;
-	if (len < (in[0] == 0 ? SWIM_CRYPTO_MIN_V0 : SWIM_CRYPTO_OVERHEAD))
-		return SWIM_CRYPTO_E_SHORT;
-	if (len > (size_t)INT32_MAX)
-		return SWIM_CRYPTO_E_NOSPACE;
-	if (cap < len - SWIM_CRYPTO_OVERHEAD)
-		return SWIM_CRYPTO_E_NOSPACE;
-	if (ring->nb_keys == 0)
-		return SWIM_CRYPTO_E_NOKEY;
-	for (unsigned i = 0; i < ring->nb_keys; i++) {
-		if (crypto_aead_aes256gcm_decrypt_afternm(
-			    out, &mlen, NULL, in + CRYPTO_OFF_CT,
-			    len - CRYPTO_OFF_CT, aad, aad_len,
-			    in + CRYPTO_OFF_NONCE, &ring->st[i]) != 0)
-			continue;
-		if (in[0] == 0)
-			return crypto_unpad(out, (size_t)mlen);
-		return (int)mlen;
-	}
-	return SWIM_CRYPTO_E_AUTH;
 }
 
 int

@@ -2,14 +2,16 @@
 /**
  * @file
  * memberlist-compatible encryption (serf's `-encrypt`): a keyring and
- * AES-256-GCM seal/open of UDP packets and TCP stream frames, through
- * libsodium (shared/protocol/memberlist-wire.md §8).
+ * AES-128/192/256-GCM seal/open of UDP packets and TCP stream frames
+ * (shared/protocol/memberlist-wire.md §8), through OpenSSL's libcrypto
+ * (EVP), one code path for every key size. libsodium stays for the key
+ * store (sodium_malloc), base64 and random nonces.
  *
  * This file owns the key material and the byte layout of encrypted
  * payloads. It must never touch sockets, clocks, threads or logs; it is
  * linked only by the users that need crypto (swim_crypto_lib), so the wire
- * codec and the core stay free of libsodium. sodium_init() is the caller's
- * job (once, in main), before swim_keyring_new().
+ * codec and the core stay free of libsodium and libcrypto. sodium_init()
+ * is the caller's job (once, in main), before swim_keyring_new().
  *
  * Encrypted payload (UDP packet, or the body of a stream frame):
  *
@@ -25,10 +27,18 @@
  *                 AAD = those 5 header bytes.
  *
  * Threads: a keyring is built on the control thread before the workers
- * start and is read-only afterwards; open and seal only read it (plus
- * the nonce source), never allocate and never lock, so any number of
- * threads may call them at once. Mutating a keyring that others are
- * reading is not safe: rotation publishes a new keyring instead.
+ * start and is read-only afterwards. Cipher state (OpenSSL's
+ * EVP_CIPHER_CTX, one per key, keyed once) is per thread:
+ *  - a thread that owns a struct swim_crypto_ctx binds it to a keyring
+ *    (swim_crypto_ctx_bind, which re-keys only when the ring changed) and
+ *    seals/opens through it: no allocation, no lock, no shared write;
+ *  - the ring-based calls (swim_crypto_seal_udp, ..._open_stream) borrow
+ *    one of the ring's SWIM_CRYPTO_POOL contexts with an atomic
+ *    exchange (no lock, no wait), so any number of threads may still call
+ *    them at once; a context is allocated on its first use, and a caller
+ *    that finds all of them borrowed uses a temporary one (allocates).
+ * Mutating a keyring that others are reading is not safe: rotation
+ * publishes a new keyring instead (or mutates while no one reads).
  */
 #ifndef SWIM_CRYPTO_H_INCLUDED
 #define SWIM_CRYPTO_H_INCLUDED
@@ -36,8 +46,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** AES-256 key: the only size libsodium's AES-GCM supports. */
+/** Longest key (AES-256); 16 (AES-128) and 24 (AES-192) are valid too. */
 #define SWIM_CRYPTO_KEY_LEN 32
+/** Cipher contexts a keyring lends to the ring-based seal/open calls. */
+#define SWIM_CRYPTO_POOL 8
 /** Keys a keyring holds (primary + secondaries during a rotation). */
 #define SWIM_CRYPTO_MAX_KEYS 16
 /** GCM nonce, 96 bits as memberlist uses. */
@@ -71,13 +83,13 @@ enum swim_crypto_err {
 	SWIM_CRYPTO_E_PADDING = -4,	/* version 0: bad PKCS#7 padding */
 	SWIM_CRYPTO_E_NOSPACE = -5,	/* output buffer too small */
 	SWIM_CRYPTO_E_KEYLEN = -6,	/* key is not 16, 24 or 32 bytes */
-	SWIM_CRYPTO_E_AES128 = -7,	/* 16/24-byte key: libsodium lacks it */
+	SWIM_CRYPTO_E_AES128 = -7,	/* no longer returned: 16/24 work */
 	SWIM_CRYPTO_E_BASE64 = -8,	/* key is not standard base64 */
 	SWIM_CRYPTO_E_FULL = -9,	/* keyring already holds MAX_KEYS */
 	SWIM_CRYPTO_E_NOKEY = -10,	/* key not installed / ring empty */
 	SWIM_CRYPTO_E_PRIMARY = -11,	/* cannot remove the primary key */
-	SWIM_CRYPTO_E_UNAVAILABLE = -12,/* CPU has no AES-GCM for libsodium */
-	SWIM_CRYPTO_E_NOMEM = -13,	/* sodium_malloc failed */
+	SWIM_CRYPTO_E_UNAVAILABLE = -12,/* libcrypto has no AES-GCM */
+	SWIM_CRYPTO_E_NOMEM = -13,	/* sodium_malloc or libcrypto failed */
 	SWIM_CRYPTO_E_FRAME = -14,	/* stream does not start with 0x0a */
 	SWIM_CRYPTO_E_LENGTH = -15,	/* stream length over the 20 MiB cap */
 	SWIM_CRYPTO_E_AGAIN = -16,	/* stream: frame incomplete, read more */
@@ -115,26 +127,27 @@ void swim_crypto_nonce_gen_init(struct swim_crypto_nonce_gen *g);
 void swim_crypto_nonce_gen_next(void *ctx,
 				uint8_t nonce[SWIM_CRYPTO_NONCE_LEN]);
 
-/** Opaque keyring; lives in sodium_malloc memory, zeroed on delete. */
+/** Opaque keyring; its keys live in sodium_malloc memory, zeroed on delete. */
 struct swim_keyring;
 
 /**
- * Create an empty keyring. Checks crypto_aead_aes256gcm_is_available().
+ * Create an empty keyring. Checks that libcrypto offers AES-GCM.
  * @param[out] err SWIM_CRYPTO_E_UNAVAILABLE or _E_NOMEM on failure
  *             (may be NULL).
  * @retval the keyring, or NULL.
  */
 struct swim_keyring *swim_keyring_new(int *err);
 
-/** Wipe every key (sodium_memzero) and free. NULL is a no-op. */
+/** Wipe every key (sodium_memzero) and free, with the contexts it
+ * lent (none may be borrowed). NULL is a no-op. */
 void swim_keyring_delete(struct swim_keyring *ring);
 
 /**
  * Install a raw key. The first key installed becomes the primary;
  * later ones are secondaries (decrypt only). Installing a key already
  * present does nothing, as memberlist's AddKey.
- * @retval 0, SWIM_CRYPTO_E_AES128 (16/24 bytes), SWIM_CRYPTO_E_KEYLEN
- *         (any other size but 32), or SWIM_CRYPTO_E_FULL.
+ * @retval 0, SWIM_CRYPTO_E_KEYLEN (a size other than 16, 24 or 32), or
+ *         SWIM_CRYPTO_E_FULL.
  */
 int swim_keyring_add(struct swim_keyring *ring, const uint8_t *key,
 		     size_t len);
@@ -161,7 +174,7 @@ int swim_keyring_add_json(struct swim_keyring *ring, const char *text,
 
 /**
  * Make an installed key the primary (serf's `keys -use`).
- * @retval 0, SWIM_CRYPTO_E_KEYLEN / _E_AES128, or SWIM_CRYPTO_E_NOKEY.
+ * @retval 0, SWIM_CRYPTO_E_KEYLEN, or SWIM_CRYPTO_E_NOKEY.
  */
 int swim_keyring_use(struct swim_keyring *ring, const uint8_t *key,
 		     size_t len);
@@ -177,11 +190,18 @@ int swim_keyring_remove(struct swim_keyring *ring, const uint8_t *key,
 unsigned swim_keyring_count(const struct swim_keyring *ring);
 
 /**
- * Copy key i (0 = primary) into out.
+ * Copy key i (0 = primary) into out: its swim_keyring_key_len bytes,
+ * zeros after them (a 16- or 24-byte key is not 32 bytes long).
  * @retval 0, or SWIM_CRYPTO_E_NOKEY if i >= count.
  */
 int swim_keyring_get(const struct swim_keyring *ring, unsigned i,
 		     uint8_t out[SWIM_CRYPTO_KEY_LEN]);
+
+/**
+ * Length of key i (0 = primary): 16, 24 or 32.
+ * @retval the length, or SWIM_CRYPTO_E_NOKEY if i >= count.
+ */
+int swim_keyring_key_len(const struct swim_keyring *ring, unsigned i);
 
 /**
  * Replace the nonce source used by swim_crypto_seal_udp/_stream
@@ -273,5 +293,61 @@ long swim_crypto_stream_frame_len(const uint8_t *buf, size_t len);
 int swim_crypto_open_stream(const struct swim_keyring *ring,
 			    const uint8_t *buf, size_t len, uint8_t *out,
 			    size_t cap, size_t *consumed);
+
+/*
+ * --- Per-thread cipher contexts ---
+ *
+ * A struct swim_crypto_ctx holds one keyed EVP_CIPHER_CTX per key of the
+ * keyring it was last bound to (and one for sealing with the primary).
+ * Only its owner thread uses it. After swim_crypto_ctx_bind it never
+ * reads the keyring again until the next bind, so a ring may be freed
+ * once every context bound to it has been re-bound or deleted.
+ */
+struct swim_crypto_ctx;
+
+/**
+ * Create an unbound context (allocates).
+ * @param[out] err SWIM_CRYPTO_E_NOMEM on failure (may be NULL).
+ */
+struct swim_crypto_ctx *swim_crypto_ctx_new(int *err);
+
+/** Free a context and wipe its key schedules. NULL is a no-op. */
+void swim_crypto_ctx_delete(struct swim_crypto_ctx *ctx);
+
+/**
+ * Key ctx with ring's keys, unless it already holds them (the same ring,
+ * unchanged since: two loads and compares). Re-keying may allocate (the
+ * first time a slot is used, or when a key's size changes). ring NULL
+ * unbinds.
+ * @retval 0, or SWIM_CRYPTO_E_NOMEM (ctx is then unbound).
+ */
+int swim_crypto_ctx_bind(struct swim_crypto_ctx *ctx,
+			 const struct swim_keyring *ring);
+
+/** Keys ctx holds (0: unbound or an empty ring). */
+unsigned swim_crypto_ctx_count(const struct swim_crypto_ctx *ctx);
+
+/** swim_crypto_seal_payload through a bound context; no allocation. */
+int swim_crypto_ctx_seal_payload(struct swim_crypto_ctx *ctx, unsigned vsn,
+				 const uint8_t nonce[SWIM_CRYPTO_NONCE_LEN],
+				 const uint8_t *aad, size_t aad_len,
+				 const uint8_t *in, size_t len, uint8_t *out,
+				 size_t cap);
+
+/** swim_crypto_open_payload through a bound context; no allocation. */
+int swim_crypto_ctx_open_payload(struct swim_crypto_ctx *ctx,
+				 const uint8_t *aad, size_t aad_len,
+				 const uint8_t *in, size_t len, uint8_t *out,
+				 size_t cap);
+
+/** swim_crypto_seal_udp_nonce through a bound context. */
+int swim_crypto_ctx_seal_udp(struct swim_crypto_ctx *ctx,
+			     const uint8_t nonce[SWIM_CRYPTO_NONCE_LEN],
+			     const uint8_t *in, size_t len, uint8_t *out,
+			     size_t cap);
+
+/** swim_crypto_open_udp through a bound context. */
+int swim_crypto_ctx_open_udp(struct swim_crypto_ctx *ctx, const uint8_t *in,
+			     size_t len, uint8_t *out, size_t cap);
 
 #endif /* SWIM_CRYPTO_H_INCLUDED */

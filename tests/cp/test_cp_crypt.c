@@ -129,12 +129,9 @@ Test(cp_crypt_cfg, bad_encrypt_keys_fail_at_parse_without_echo)
 	} cases[] = {
 		{"not-base64!", "invalid --encrypt: key is not valid standard "
 				"base64"},
-		{"AAECAwQFBgcICQoLDA0ODw==",
-		 "invalid --encrypt: 16- and 24-byte (AES-128/AES-192) keys "
-		 "are not supported: libsodium implements AES-256-GCM only; "
-		 "use a 32-byte key (serf keygen)"},
 		{"AAECAwQFBgcICQoLDA0ODxAREhM=",
-		 "invalid --encrypt: key must be 32 bytes (AES-256)"},
+		 "invalid --encrypt: key must be 16, 24 or 32 bytes (AES-128, "
+		 "AES-192 or AES-256)"},
 		{"", "invalid --encrypt: want a base64 key (serf keygen)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -165,23 +162,32 @@ Test(cp_crypt_cfg, bad_keyring_files_name_the_problem)
 	cr_assert_not_null(strstr(err, "not a non-empty JSON array"), "%s",
 			   err);
 	unlink(path);
-	path = keyring_file("[\"AAECAwQFBgcICQoLDA0ODw==\"]");
+	path = keyring_file("[\"AAECAwQFBgcICQoLDA0ODxAREhM=\"]");
 	cr_assert_eq(PARSE("--keyring-file", path), 0);
 	cr_assert_eq(cp_cfg_keyring_new(&cfg, &ring, err, sizeof(err)),
 		     -EINVAL);
-	cr_assert_not_null(strstr(err, "AES-128"), "%s", err);
+	cr_assert_not_null(strstr(err, "16, 24 or 32"), "%s", err);
 	unlink(path);
 }
 
-Test(cp_crypt_cfg, dpdk_dataplane_refuses_encryption)
+Test(cp_crypt_cfg, aes128_and_aes192_keys_and_the_dpdk_dataplane_encrypt)
 {
-	struct swim_keyring *ring = (void *)1;
+	struct swim_keyring *ring = NULL;
+	const char *path;
 
-	cr_assert_eq(PARSE("--encrypt", KEY_A, "--dataplane", "dpdk"), 0);
-	cr_assert_eq(cp_cfg_keyring_new(&cfg, &ring, err, sizeof(err)),
-		     -EINVAL);
-	cr_assert_null(ring);
-	cr_assert_not_null(strstr(err, "--dataplane socket"), "%s", err);
+	cr_assert_eq(PARSE("--encrypt", "AAECAwQFBgcICQoLDA0ODw==",
+			   "--dataplane", "dpdk"), 0);
+	cr_assert_eq(cp_cfg_keyring_new(&cfg, &ring, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(swim_keyring_key_len(ring, 0), 16);
+	swim_keyring_delete(ring);
+	path = keyring_file("[\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYX\"]");
+	cr_assert_eq(PARSE("--keyring-file", path), 0);
+	cr_assert_eq(cp_cfg_keyring_new(&cfg, &ring, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(swim_keyring_key_len(ring, 0), 24);
+	swim_keyring_delete(ring);
+	unlink(path);
 }
 
 /* --- the sync engine with a keyring --- */

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * swim_crypto's private parts, shared by swim_crypto.c (the keyring and
+ * its text forms) and swim_crypto_evp.c (cipher contexts, seal/open).
+ */
+#ifndef SWIM_CRYPTO_INT_H_INCLUDED
+#define SWIM_CRYPTO_INT_H_INCLUDED
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "swim_crypto.h"
+
+/* One context a keyring lends to its ring-based seal/open calls. */
+struct crypto_pool_slot {
+	/* 1 while a thread uses ctx: exchange(1) to borrow, store(0) to
+	 * give back (release: the next borrower sees ctx's state) */
+	_Atomic int is_busy;
+	/* created on the slot's first use; bound to the ring on each use */
+	struct swim_crypto_ctx *ctx;
+};
+
+/* The key material: in sodium_malloc memory (guard pages, mlock'd). */
+struct crypto_keys {
+	/* Raw keys; [0] is the primary, the only one used to encrypt. */
+	uint8_t key[SWIM_CRYPTO_MAX_KEYS][SWIM_CRYPTO_KEY_LEN];
+	/* Their lengths: 16, 24 or 32. */
+	uint8_t len[SWIM_CRYPTO_MAX_KEYS];
+};
+
+/*
+ * The ring itself is ordinary heap memory, so that leak checkers see the
+ * cipher contexts its pool points to (they do not scan sodium_malloc's
+ * pages).
+ */
+struct swim_keyring {
+	/* never NULL */
+	struct crypto_keys *sec;
+	/* Installed keys, 0..SWIM_CRYPTO_MAX_KEYS. */
+	unsigned nb_keys;
+	/* New on every mutation and unique among all rings of the process
+	 * (never 0): a context bound at another stamp re-keys. */
+	uint64_t stamp;
+	/* Nonce source for seal_udp/seal_stream; never NULL. */
+	swim_crypto_nonce_f nonce_f;
+	/* Its argument. */
+	void *nonce_ctx;
+	/* Contexts for the ring-based calls; written through a const ring
+	 * only by borrow/give-back, which the atomics order. */
+	struct crypto_pool_slot pool[SWIM_CRYPTO_POOL];
+};
+
+/* Free every pooled context of ring (none may be borrowed). */
+void swim_crypto_pool_fini(struct swim_keyring *ring);
+
+#endif /* SWIM_CRYPTO_INT_H_INCLUDED */
