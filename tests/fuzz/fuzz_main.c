@@ -2,8 +2,10 @@
 /*
  * A plain main() for the fuzz target, so inputs replay as a regular test
  * with any compiler: runs LLVMFuzzerTestOneInput on each file given, or on
- * each line of a .hex file (tests/data format: hex per line, '#' comments).
+ * each line of a .hex file (tests/data format: hex per line, '#' comments),
+ * or on each file of a directory (a libFuzzer corpus in the tree).
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,30 @@ fuzz_replay_hex(FILE *f)
 	return nb;
 }
 
+/* Each regular file of a corpus directory as one input. @retval inputs. */
+static int
+fuzz_replay_dir(DIR *d, const char *path)
+{
+	static char name[4096];
+	struct dirent *e;
+	int nb = 0;
+
+	while ((e = readdir(d)) != NULL) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%s/%s", path, e->d_name);
+		f = fopen(name, "rb");
+		if (f == NULL)
+			continue;
+		LLVMFuzzerTestOneInput(buf, fread(buf, 1, sizeof(buf), f));
+		fclose(f);
+		nb++;
+	}
+	return nb;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -44,7 +70,15 @@ main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		size_t nlen = strlen(argv[i]);
-		FILE *f = fopen(argv[i], "rb");
+		DIR *d = opendir(argv[i]);
+		FILE *f;
+
+		if (d != NULL) {
+			nb += fuzz_replay_dir(d, argv[i]);
+			closedir(d);
+			continue;
+		}
+		f = fopen(argv[i], "rb");
 
 		if (f == NULL) {
 			perror(argv[i]);
