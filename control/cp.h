@@ -26,6 +26,7 @@ struct dp;
 struct dp_pkt;
 struct cp_rpc;
 struct serf;
+struct cp_agent;
 
 /* --- the reactor: redis's ae, reduced to one callback per fd --- */
 
@@ -244,6 +245,7 @@ enum cp_join_kind {
 	CP_JOIN_START,		/* --join: none succeeds -> exit 1 */
 	CP_JOIN_RETRY,		/* --retry-join: retried in background */
 	CP_JOIN_RPC,		/* the RPC join command: reply when done */
+	CP_JOIN_REJOIN,		/* the snapshot's members: logged only */
 };
 
 /** Most join groups in flight (start, retry, a few RPC clients). */
@@ -302,6 +304,7 @@ struct cp {
 	int exit_code;			/* main's return value */
 	volatile sig_atomic_t nb_signals;	/* SIGINT/SIGTERM seen */
 	struct dp_pkt *rx;		/* DP_BURST packets for dp_recv */
+	struct cp_agent *agent;		/* signals, snapshot, reload */
 };
 
 /** Start joining seeds; kind says who hears the outcome. @retval 0. */

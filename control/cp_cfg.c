@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Command-line parsing for gossipd. Owns nothing but struct cp_cfg; never
- * opens sockets or logs: main() prints the one-line error and exits 2.
+ * gossipd's configuration basics: serf's defaults, addresses, Go
+ * durations, tags as node meta, the checks made once every source is
+ * applied, and the keyring. The option table and the flag parser are
+ * cp_cfg_opt.c, JSON files cp_cfg_json.c, interfaces and DNS cp_cfg_net.c.
+ * Never opens sockets or logs: main() prints the one-line error, exits 2.
  */
 #include "cp_cfg.h"
+#include "cp_cfg_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,17 +19,37 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "serf.h"
 #include "serf_msg.h"
 #include "swim_crypto.h"
 
-const char cp_cfg_usage[] =
-	"usage: gossipd --name NAME --bind IP:PORT [--advertise IP:PORT] "
-	"[--join IP:PORT]... [--retry-join IP:PORT]... [--retry-interval DUR] "
-	"[--retry-max N] [--tag KEY=VALUE]... [--rpc-addr IP:PORT] "
-	"[--profile lan|wan|local] [--dataplane socket|dpdk] [--eal \"ARGS\"] "
-	"[--port N] "
-	"[--log-level debug|info|warn|error] [--encrypt BASE64KEY] "
-	"[--keyring-file PATH]";
+/* The Serf layer knobs: serf_cfg_default's, so there is one source. */
+static void
+cp_cfg_serf_defaults(struct cp_cfg *cfg)
+{
+	struct serf_cfg sc;
+
+	serf_cfg_default(&sc);
+	cfg->reconnect_interval_us = sc.reconnect_interval_us;
+	cfg->reconnect_timeout_us = sc.reconnect_timeout_us;
+	cfg->tombstone_timeout_us = sc.tombstone_timeout_us;
+	cfg->broadcast_timeout_us = sc.broadcast_timeout_us;
+	cfg->query_response_size_limit = sc.query_response_size_limit;
+	cfg->query_size_limit = sc.query_size_limit;
+	cfg->user_event_size_limit = sc.user_event_size_limit;
+}
+
+void
+cp_cfg_to_serf(const struct cp_cfg *cfg, struct serf_cfg *sc)
+{
+	sc->reconnect_interval_us = cfg->reconnect_interval_us;
+	sc->reconnect_timeout_us = cfg->reconnect_timeout_us;
+	sc->tombstone_timeout_us = cfg->tombstone_timeout_us;
+	sc->broadcast_timeout_us = cfg->broadcast_timeout_us;
+	sc->query_response_size_limit = cfg->query_response_size_limit;
+	sc->query_size_limit = cfg->query_size_limit;
+	sc->user_event_size_limit = cfg->user_event_size_limit;
+}
 
 void
 cp_cfg_default(struct cp_cfg *cfg)
@@ -44,6 +68,9 @@ cp_cfg_default(struct cp_cfg *cfg)
 	snprintf(cfg->profile, sizeof(cfg->profile), "lan");
 	snprintf(cfg->dataplane, sizeof(cfg->dataplane), "socket");
 	cfg->log_level = CP_LOG_INFO;
+	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility),
+		 "LOCAL0");
+	cp_cfg_serf_defaults(cfg);
 }
 
 /* Port digits only, 1..65535. */
@@ -227,11 +254,10 @@ cp_tags_encode(const struct cp_tag *tags, unsigned nb, uint8_t *out,
 	return n < 0 ? -E2BIG : n;
 }
 
-/* --- flags --- */
+/* --- checks once every source is applied --- */
 
-/* Fill err with one line; always returns -EINVAL for tail calls. */
-static int
-cp_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
+int
+cp_cfg_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -239,190 +265,6 @@ cp_cfg_fail(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-/* Copy v into a fixed field; fails when it does not fit or is empty. */
-static int
-cp_cfg_str(char *dst, size_t cap, const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n >= cap)
-		return -EINVAL;
-	memcpy(dst, v, n + 1);
-	return 0;
-}
-
-/* --tag KEY=VALUE; a repeated key replaces the earlier value. */
-static int
-cp_cfg_tag(struct cp_cfg *cfg, const char *v)
-{
-	const char *eq = strchr(v, '=');
-	struct cp_tag t;
-	size_t kl;
-	unsigned i;
-
-	if (eq == NULL || eq == v)
-		return -EINVAL;
-	kl = (size_t)(eq - v);
-	if (kl > CP_TAG_LEN_MAX || strlen(eq + 1) > CP_TAG_LEN_MAX)
-		return -EINVAL;
-	memset(&t, 0, sizeof(t));
-	memcpy(t.key, v, kl);
-	strcpy(t.value, eq + 1);
-	for (i = 0; i < cfg->nb_tags; i++)
-		if (strcmp(cfg->tags[i].key, t.key) == 0)
-			break;
-	if (i == CP_TAGS_MAX)
-		return -EINVAL;
-	cfg->tags[i] = t;
-	if (i == cfg->nb_tags)
-		cfg->nb_tags++;
-	return 0;
-}
-
-/* Append a seed; IP without a port means serf's default port. */
-static int
-cp_cfg_seed(struct swim_addr *seeds, unsigned *nb, const char *v)
-{
-	if (*nb == CP_SEEDS_MAX)
-		return -EINVAL;
-	if (cp_addr_parse(v, CP_DEFAULT_PORT, &seeds[*nb]) != 0)
-		return -EINVAL;
-	(*nb)++;
-	return 0;
-}
-
-/* Unsigned decimal that fits an unsigned int. */
-static int
-cp_cfg_uint(const char *v, unsigned *out)
-{
-	char *end;
-	unsigned long n;
-
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno != 0 || *end != '\0' || n > UINT_MAX)
-		return -EINVAL;
-	*out = (unsigned)n;
-	return 0;
-}
-
-/* One of a fixed list of words. */
-static int
-cp_cfg_choice(char *dst, size_t cap, const char *v, const char *const *ok)
-{
-	for (; *ok != NULL; ok++)
-		if (strcmp(v, *ok) == 0)
-			return cp_cfg_str(dst, cap, v);
-	return -EINVAL;
-}
-
-enum cp_flag {
-	CP_F_NAME, CP_F_BIND, CP_F_ADVERTISE, CP_F_JOIN, CP_F_RETRY_JOIN,
-	CP_F_RETRY_INTERVAL, CP_F_RETRY_MAX, CP_F_TAG, CP_F_RPC_ADDR,
-	CP_F_PROFILE, CP_F_DATAPLANE, CP_F_EAL, CP_F_LOG_LEVEL, CP_F_ENCRYPT,
-	CP_F_KEYRING_FILE, CP_F_PORT, CP_F_COUNT,
-};
-
-static const char *const cp_flag_names[CP_F_COUNT] = {
-	"name", "bind", "advertise", "join", "retry-join", "retry-interval",
-	"retry-max", "tag", "rpc-addr", "profile", "dataplane", "eal",
-	"log-level", "encrypt", "keyring-file", "port",
-};
-
-/* What each flag's value must look like, for the error line. */
-static const char *const cp_flag_want[CP_F_COUNT] = {
-	"a non-empty name of at most 128 bytes", "IP:PORT", "IP:PORT",
-	"IP:PORT", "IP:PORT", "a duration such as 30s or 1m",
-	"a non-negative integer", "KEY=VALUE", "IP:PORT", "lan, wan or local",
-	"socket or dpdk", "an EAL argument string",
-	"debug, info, warn or error", "a base64 key (serf keygen)",
-	"a file path", "a DPDK port number",
-};
-
-/* Apply one flag's value. @retval 0 or -EINVAL. */
-static int
-cp_cfg_apply(struct cp_cfg *cfg, enum cp_flag f, const char *v, bool *has_adv)
-{
-	static const char *const profiles[] = {"lan", "wan", "local", NULL};
-	static const char *const dps[] = {"socket", "dpdk", NULL};
-
-	switch (f) {
-	case CP_F_NAME:
-		return cp_cfg_str(cfg->name, sizeof(cfg->name), v);
-	case CP_F_BIND:
-		return cp_addr_parse(v, CP_DEFAULT_PORT, &cfg->bind);
-	case CP_F_ADVERTISE:
-		*has_adv = true;
-		return cp_addr_parse(v, 0, &cfg->advertise);
-	case CP_F_JOIN:
-		return cp_cfg_seed(cfg->join, &cfg->nb_join, v);
-	case CP_F_RETRY_JOIN:
-		return cp_cfg_seed(cfg->retry_join, &cfg->nb_retry_join, v);
-	case CP_F_RETRY_INTERVAL:
-		return cp_duration_parse(v, &cfg->retry_interval_us);
-	case CP_F_RETRY_MAX:
-		return cp_cfg_uint(v, &cfg->retry_max);
-	case CP_F_TAG:
-		return cp_cfg_tag(cfg, v);
-	case CP_F_RPC_ADDR:
-		return cp_addr_parse(v, 0, &cfg->rpc_addr);
-	case CP_F_PROFILE:
-		return cp_cfg_choice(cfg->profile, sizeof(cfg->profile), v,
-				     profiles);
-	case CP_F_DATAPLANE:
-		return cp_cfg_choice(cfg->dataplane, sizeof(cfg->dataplane),
-				     v, dps);
-	case CP_F_EAL:
-		return cp_cfg_str(cfg->eal, sizeof(cfg->eal), v);
-	case CP_F_LOG_LEVEL:
-		return cp_log_level_parse(v, &cfg->log_level);
-	case CP_F_ENCRYPT:
-		return cp_cfg_str(cfg->encrypt, sizeof(cfg->encrypt), v);
-	case CP_F_KEYRING_FILE:
-		return cp_cfg_str(cfg->keyring_file, sizeof(cfg->keyring_file),
-				  v);
-	case CP_F_PORT:
-		return cp_cfg_uint(v, &cfg->port_id);
-	case CP_F_COUNT:
-		break;
-	}
-	return -EINVAL;
-}
-
-/* Look "--name" or "--name=v" up; *v points at the inline value or NULL. */
-static int
-cp_flag_lookup(const char *arg, const char **v)
-{
-	const char *eq = strchr(arg, '=');
-	size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-
-	*v = eq != NULL ? eq + 1 : NULL;
-	for (int f = 0; f < CP_F_COUNT; f++)
-		if (strlen(cp_flag_names[f]) == n &&
-		    strncmp(arg, cp_flag_names[f], n) == 0)
-			return f;
-	return -1;
-}
-
-/* advertise = bind, but a wildcard bind advertises 127.0.0.1. */
-static void
-cp_cfg_finish(struct cp_cfg *cfg, bool has_adv)
-{
-	static const uint8_t zero[16];
-
-	if (has_adv)
-		return;
-	cfg->advertise = cfg->bind;
-	if (memcmp(cfg->bind.ip, zero, cfg->bind.ip_len) == 0) {
-		memset(cfg->advertise.ip, 0, sizeof(cfg->advertise.ip));
-		cfg->advertise.ip_len = 4;
-		cfg->advertise.ip[0] = 127;
-		cfg->advertise.ip[3] = 1;
-	}
 }
 
 /* --- encryption (memberlist-wire.md §8) --- */
@@ -444,60 +286,24 @@ cp_cfg_check_encrypt(const struct cp_cfg *cfg, char *err, size_t errlen)
 	if (n >= 0 && n != 16 && n != 24 && n != 32)
 		n = SWIM_CRYPTO_E_KEYLEN;
 	if (n < 0)
-		return cp_cfg_fail(err, errlen, "invalid --encrypt: %s",
+		return cp_cfg_errf(err, errlen, "invalid --encrypt: %s",
 				   swim_crypto_strerror(n));
 	return 0;
 }
 
-/* Read a whole small file into a malloc'ed, NUL-terminated buffer. */
-static char *
-cp_cfg_read_file(const char *path, size_t max, size_t *len, int *err_no)
+int
+cp_cfg_finish(struct cp_cfg *cfg, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
+	uint8_t meta[SWIM_META_MAX];
 
-	*err_no = 0;
-	if (f == NULL) {
-		*err_no = errno;
-		return NULL;
-	}
-	buf = malloc(max + 1);
-	if (buf != NULL) {
-		*len = fread(buf, 1, max + 1, f);
-		if (ferror(f) || *len > max) {
-			*err_no = ferror(f) ? EIO : EFBIG;
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[*len] = '\0';
-		}
-	} else {
-		*err_no = ENOMEM;
-	}
-	fclose(f);
-	return buf;
-}
-
-/* Install serf's keyring file into ring. */
-static int
-cp_cfg_keyring_file(struct swim_keyring *ring, const char *path, char *err,
-		    size_t errlen)
-{
-	size_t len = 0;
-	int err_no;
-	char *text = cp_cfg_read_file(path, 64 * 1024, &len, &err_no);
-	int rc;
-
-	if (text == NULL)
-		return cp_cfg_fail(err, errlen, "invalid --keyring-file %s: %s",
-				   path, strerror(err_no));
-	rc = swim_keyring_add_json(ring, text, len);
-	memset(text, 0, len);
-	free(text);
-	if (rc < 0)
-		return cp_cfg_fail(err, errlen, "invalid --keyring-file %s: %s",
-				   path, swim_crypto_strerror(rc));
-	return 0;
+	/* serf: "Tags config not allowed while using tag files". */
+	if (cfg->tags_file[0] != '\0' && cfg->nb_tags > 0)
+		return cp_cfg_errf(err, errlen, "--tag (tags) and --tags-file "
+				   "(tags_file) cannot be used together");
+	if (cp_tags_encode(cfg->tags, cfg->nb_tags, meta, sizeof(meta)) < 0)
+		return cp_cfg_errf(err, errlen, "tags take more than %d bytes "
+				   "of node meta", SWIM_META_MAX);
+	return cp_cfg_check_encrypt(cfg, err, errlen);
 }
 
 int
@@ -512,15 +318,15 @@ cp_cfg_keyring_new(const struct cp_cfg *cfg, struct swim_keyring **out,
 		return 0;
 	ring = swim_keyring_new(&rc);
 	if (ring == NULL)
-		return cp_cfg_fail(err, errlen, "encryption: %s",
+		return cp_cfg_errf(err, errlen, "encryption: %s",
 				   swim_crypto_strerror(rc));
 	if (cfg->keyring_file[0] != '\0')
-		rc = cp_cfg_keyring_file(ring, cfg->keyring_file, err, errlen);
+		rc = cp_cfg_keyring_read(ring, cfg->keyring_file, err, errlen);
 	if (rc == 0 && cfg->encrypt[0] != '\0') {
 		rc = swim_keyring_add_base64(ring, cfg->encrypt,
 					     strlen(cfg->encrypt));
 		if (rc != 0)
-			rc = cp_cfg_fail(err, errlen, "invalid --encrypt: %s",
+			rc = cp_cfg_errf(err, errlen, "invalid --encrypt: %s",
 					 swim_crypto_strerror(rc));
 	}
 	if (rc != 0) {
@@ -529,53 +335,4 @@ cp_cfg_keyring_new(const struct cp_cfg *cfg, struct swim_keyring **out,
 	}
 	*out = ring;
 	return 0;
-}
-
-int
-cp_cfg_parse(struct cp_cfg *cfg, int argc, char **argv, char *err,
-	     size_t errlen)
-{
-	uint8_t meta[SWIM_META_MAX];
-	bool has_adv = false;
-
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *v;
-		int f, rc;
-
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			snprintf(err, errlen, "%s", cp_cfg_usage);
-			return 1;
-		}
-		if (strncmp(arg, "--", 2) != 0)
-			return cp_cfg_fail(err, errlen,
-					   "unexpected argument \"%s\"", arg);
-		f = cp_flag_lookup(arg + 2, &v);
-		if (f < 0)
-			return cp_cfg_fail(err, errlen, "unknown flag \"%s\"",
-					   arg);
-		if (v == NULL) {
-			if (i + 1 >= argc)
-				return cp_cfg_fail(err, errlen,
-						   "flag --%s needs a value (%s)",
-						   cp_flag_names[f],
-						   cp_flag_want[f]);
-			v = argv[++i];
-		}
-		rc = cp_cfg_apply(cfg, (enum cp_flag)f, v, &has_adv);
-		/* The key is a secret: never echo it. */
-		if (rc != 0 && f == CP_F_ENCRYPT)
-			return cp_cfg_fail(err, errlen, "invalid --encrypt: "
-					   "want %s", cp_flag_want[f]);
-		if (rc != 0)
-			return cp_cfg_fail(err, errlen,
-					   "invalid --%s \"%s\": want %s",
-					   cp_flag_names[f], v,
-					   cp_flag_want[f]);
-	}
-	cp_cfg_finish(cfg, has_adv);
-	if (cp_tags_encode(cfg->tags, cfg->nb_tags, meta, sizeof(meta)) < 0)
-		return cp_cfg_fail(err, errlen, "tags take more than %d bytes "
-				   "of node meta", SWIM_META_MAX);
-	return cp_cfg_check_encrypt(cfg, err, errlen);
 }

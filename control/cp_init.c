@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "cp_agent.h"
 #include "cp_rpc.h"
 #include "dp.h"
 #include "swim_crypto.h"
@@ -40,9 +41,17 @@ cp_core_init(struct cp *cp)
 	static const uint8_t vsn[SWIM_VSN_LEN] = {1, 5, 2, 2, 5, 5};
 	struct swim_cfg sc;
 	const char *err = NULL;
+	char errbuf[512];
 	int n;
 
 	memset(&sc, 0, sizeof(sc));
+	/* main() applied serf's advertise rule; callers that did not (the
+	 * loop tests) get it here. */
+	if (cp->cfg.advertise.ip_len == 0 &&
+	    cp_cfg_advertise(&cp->cfg, errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "gossipd: %s\n", errbuf);
+		return -1;
+	}
 	if (swim_cfg_default_profile(&sc, cp->cfg.profile) != 0) {
 		fprintf(stderr, "gossipd: unknown profile %s\n",
 			cp->cfg.profile);
@@ -184,6 +193,7 @@ cp_rpc_server_init(struct cp *cp)
 
 	cp_rpc_cfg_default(&rc);
 	rc.bind = cp_addr_str(&cp->cfg.rpc_addr, bind, sizeof(bind));
+	rc.auth_key = cp->cfg.rpc_auth;	/* "" = none, as serf's rpc_auth */
 	cp_rpc_ops_init(cp, &rc.ops);
 	cp->rpc = cp_rpc_new(&rc, err, sizeof(err));
 	if (cp->rpc == NULL) {
@@ -211,18 +221,26 @@ cp_join_init(struct cp *cp)
 	       cp_addr_str(&cp->cfg.advertise, a, sizeof(a)),
 	       cp_addr_str(&cp->cfg.rpc_addr, r, sizeof(r)),
 	       cp->cfg.profile, cp->cfg.dataplane);
+	cp_agent_rejoin(cp, now_us);	/* the snapshot's members, if any */
 	if (cp->cfg.nb_join > 0) {
 		CP_LOG(INFO, "agent: Joining cluster...(replay: false)");
 		cp_join_start(cp, now_us, CP_JOIN_START, 0, cp->cfg.join,
 			      cp->cfg.nb_join);
+	} else if (cp->cfg.nb_join_seeds > 0) {
+		/* --join named only hosts that did not resolve */
+		CP_LOG(ERR, "agent: Error joining the cluster: none of the "
+		       "%u --join addresses resolved", cp->cfg.nb_join_seeds);
+		cp->exit_code = 1;
+		cp->is_done = true;
 	}
-	if (cp->cfg.nb_retry_join > 0)
+	if (cp->cfg.nb_retry_seeds > 0)
 		cp->retry_next_us = now_us;
 }
 
 void
 cp_fini(struct cp *cp)
 {
+	cp_agent_fini(cp);		/* last snapshot lines need serf */
 	cp_log_set_sink(NULL, NULL);	/* before the server goes */
 	cp_rpc_delete(cp->rpc);
 	cp->rpc = NULL;

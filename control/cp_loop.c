@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cp_agent.h"
 #include "cp_rpc.h"
 #include "dp.h"
 
@@ -248,6 +249,11 @@ cp_join_finish(struct cp *cp, uint64_t now_us, struct cp_join_group *g)
 		       (unsigned long long)(cp->cfg.retry_interval_us / 1000));
 		cp->retry_next_us = now_us + cp->cfg.retry_interval_us;
 		return;
+	case CP_JOIN_REJOIN:
+		if (g->nb_ok == 0)
+			CP_LOG(WARN, "serf: Failed to re-join any previously "
+			       "known node");
+		return;
 	case CP_JOIN_RPC:
 		if (cp->rpc != NULL)
 			cp_rpc_complete_join(cp->rpc, g->req_id, g->nb_ok,
@@ -365,6 +371,7 @@ cp_loop_once(struct cp *cp)
 	cp_loop_events(cp, now_us);
 	cp_loop_outputs(cp, now_us);
 	cp_loop_publish(cp, now_us);
+	cp_agent_tick(cp, now_us);	/* signals, snapshot; before retry */
 	cp_loop_retry(cp, now_us);
 	cp_loop_leave(cp, now_us);
 	cp_loop_stats(cp, now_us);

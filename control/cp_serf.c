@@ -24,6 +24,7 @@ cp_serf_init(struct cp *cp)
 	const char *err = NULL;
 
 	serf_cfg_default(&sc);
+	cp_cfg_to_serf(&cp->cfg, &sc);	/* timeouts, size limits */
 	snprintf(sc.name, sizeof(sc.name), "%s", cp->cfg.name);
 	cp_cfg_serf_tags(cp->cfg.tags, cp->cfg.nb_tags, tags);
 	sc.tags = tags;

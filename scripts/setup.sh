@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk
-      libsodium-dev libssl-dev libcriterion-dev libmsgpuck-dev serf iproute2 ethtool
+      libsodium-dev libssl-dev libcriterion-dev libmsgpuck-dev libjansson-dev serf iproute2 ethtool
       valgrind python3
       dpdk-dev)  # dpdk-dev brings the testpmd baseline of scripts/bench-dpdk.sh
 

@@ -37,8 +37,7 @@ Test(cp_cfg, defaults_are_serfs)
 	cr_assert_eq(parse(&cfg, err, (const char *[]){NULL}), 0);
 	cr_assert_str_eq(cp_addr_str(&cfg.bind, buf, sizeof(buf)),
 			 "0.0.0.0:7946");
-	cr_assert_str_eq(cp_addr_str(&cfg.advertise, buf, sizeof(buf)),
-			 "127.0.0.1:7946");
+	cr_assert(!cfg.has_advertise, "advertise is found at start");
 	cr_assert_str_eq(cp_addr_str(&cfg.rpc_addr, buf, sizeof(buf)),
 			 "127.0.0.1:7373");
 	cr_assert_str_eq(cfg.profile, "lan");
@@ -85,16 +84,6 @@ Test(cp_cfg, every_flag)
 	cr_assert_eq(cfg.log_level, CP_LOG_DEBUG);
 }
 
-Test(cp_cfg, advertise_follows_bind)
-{
-	cr_assert_eq(PARSE("--bind", "127.0.0.5:9000"), 0);
-	cr_assert_eq(memcmp(&cfg.advertise, &cfg.bind, sizeof(cfg.bind)), 0);
-	cr_assert_eq(PARSE("--bind", "0.0.0.0:9000"), 0);
-	cr_assert_eq(cfg.advertise.ip[0], 127);
-	cr_assert_eq(cfg.advertise.ip[3], 1);
-	cr_assert_eq(cfg.advertise.port, 9000);
-}
-
 Test(cp_cfg, repeated_tag_replaces)
 {
 	cr_assert_eq(PARSE("--tag", "a=1", "--tag", "b=2", "--tag", "a=3"), 0);
@@ -102,10 +91,13 @@ Test(cp_cfg, repeated_tag_replaces)
 	cr_assert_str_eq(cfg.tags[0].value, "3");
 }
 
-Test(cp_cfg, help)
+Test(cp_cfg, help_and_version)
 {
-	cr_assert_eq(PARSE("--help"), 1);
-	cr_assert(strstr(err, "usage: gossipd") != NULL);
+	cr_assert_eq(PARSE("--help"), CP_CFG_HELP);
+	cr_assert_eq(PARSE("-h"), CP_CFG_HELP);
+	cr_assert_eq(PARSE("--version"), CP_CFG_VERSION);
+	cr_assert_eq(PARSE("--bind", "x", "--version"), CP_CFG_VERSION,
+		     "asked for first: nothing else is looked at");
 }
 
 Test(cp_cfg, errors_name_the_problem)
@@ -124,6 +116,8 @@ Test(cp_cfg, errors_name_the_problem)
 	cr_assert_eq(PARSE("--advertise", "127.0.0.1"), -EINVAL,
 		     "advertise needs a port");
 	cr_assert_eq(PARSE("--join", "host:x"), -EINVAL);
+	cr_assert_str_eq(err, "invalid --join \"host:x\": want IP[:PORT] or "
+			      "HOSTNAME[:PORT]");
 	cr_assert_eq(PARSE("--retry-interval", "30"), -EINVAL);
 	cr_assert_str_eq(err, "invalid --retry-interval \"30\": want a "
 			      "duration such as 30s or 1m");
