@@ -149,41 +149,6 @@ serf_event_set_payload(struct serf_event *ev, const struct swim_str *s)
 	return true;
 }
 
-struct serf_event *
-serf_event_next(struct serf *serf, enum serf_event_kind kind)
-{
-	if (serf->ring_len == SERF_EVENT_RING) {
-		serf->stats.events_dropped++;
-		return NULL;
-	}
-	uint32_t i = (serf->ring_head + serf->ring_len) % SERF_EVENT_RING;
-	struct serf_event *ev = &serf->ring[i];
-	serf->ring_len++;
-	/* The payload is large: clear only the header part. */
-	memset(ev, 0, offsetof(struct serf_event, payload));
-	ev->kind = kind;
-	return ev;
-}
-
-void
-serf_event_drop_last(struct serf *serf)
-{
-	if (serf->ring_len > 0)
-		serf->ring_len--;
-	serf->stats.events_dropped++;
-}
-
-bool
-serf_pop_event(struct serf *serf, struct serf_event *ev)
-{
-	if (serf->ring_len == 0)
-		return false;
-	*ev = serf->ring[serf->ring_head];
-	serf->ring_head = (serf->ring_head + 1) % SERF_EVENT_RING;
-	serf->ring_len--;
-	return true;
-}
-
 /* --- inbound Serf messages --- */
 
 static bool
@@ -266,10 +231,16 @@ on_ping(struct serf *serf, const struct swim_event *ev)
 	m = serf_member_get(serf, ev->member.name.ptr, ev->member.name.len);
 	if (m == NULL)
 		return;
-	if (serf_coord_update(&serf->coord, &m->rtt, &other, ev->rtt_us) != 0)
+	if (m->coord == NULL) {
+		m->coord = calloc(1, sizeof(*m->coord));
+		if (m->coord == NULL)
+			return;
+	}
+	if (serf_coord_update(&serf->coord, &m->coord->rtt, &other,
+			      ev->rtt_us) != 0)
 		return;
-	m->coord = other;
-	m->has_coord = true;
+	m->coord->coord = other;
+	m->coord->has_coord = true;
 	len = serf_coord_encode_payload(&serf->coord.coord, buf, sizeof(buf));
 	if (len > 0)
 		swim_set_ack_payload(serf->swim, buf, (size_t)len);
@@ -328,17 +299,19 @@ serf_add_self(struct serf *serf)
 				 serf->self.len };
 	struct serf_member *m = serf_member_add(serf, &name);
 
+	uint8_t meta[SWIM_META_MAX];
+
 	if (m == NULL)
 		return -ENOMEM;
-	m->status = SERF_STATUS_ALIVE;
+	serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
 	if (swim_member_find(serf->swim, serf->self.str, serf->self.len,
 			     &info) == 0)
 		serf_member_refresh(m, &info);
 	/* Our tags are ours, whatever the core's Meta says yet. */
-	serf_tagset_copy(&m->tags, &serf->self_tags);
 	int len = serf_msg_encode_tags(serf->self_tags.tags, serf->self_tags.nb,
-				       m->meta, sizeof(m->meta));
-	m->meta_len = len > 0 ? (uint32_t)len : 0;
+				       meta, sizeof(meta));
+	if (serf_member_set_meta(m, meta, len > 0 ? (size_t)len : 0) != 0)
+		return -ENOMEM;
 	serf_member_event(serf, SERF_EV_MEMBER_JOIN, m);
 	return 0;
 }
@@ -351,9 +324,9 @@ serf_alloc(struct serf *serf)
 	serf->ev_slots = calloc(serf->cfg.event_buffer,
 				sizeof(*serf->ev_slots));
 	serf->q_slots = calloc(serf->cfg.query_buffer, sizeof(*serf->q_slots));
-	serf->ring = calloc(SERF_EVENT_RING, sizeof(*serf->ring));
 	if (serf->ev_slots == NULL || serf->q_slots == NULL ||
-	    serf->ring == NULL)
+	    serf_evq_init(serf) != 0 || serf_table_init(serf) != 0 ||
+	    serf_intents_init(serf) != 0)
 		return -ENOMEM;
 	serf_coord_cfg_default(&ccfg);
 	return serf_coord_client_create(&serf->coord, &ccfg,
@@ -415,10 +388,8 @@ serf_delete(struct serf *serf)
 {
 	if (serf == NULL)
 		return;
-	for (uint32_t i = 0; i < serf->nb_members; i++)
-		free(serf->members[i]);
-	free(serf->members);
-	free(serf->intents);
+	serf_table_free(serf);
+	serf_intents_free(serf);
 	serf_ev_slots_free(serf);
 	if (serf->q_slots != NULL) {
 		for (uint32_t i = 0; i < serf->cfg.query_buffer; i++)
@@ -426,56 +397,42 @@ serf_delete(struct serf *serf)
 	}
 	free(serf->q_slots);
 	serf_query_free(serf);
-	free(serf->ring);
+	serf_evq_free(serf);
 	free(serf);
 }
 
 /* --- timers --- */
 
-/** reap: forget failed and left members whose time is up. */
-static void
-serf_reap(struct serf *serf, uint64_t now_us)
+/** Is m a failed member that reconnect may try? */
+static bool
+serf_reconnectable(const struct serf_member *m)
 {
-	for (uint32_t i = 0; i < serf->nb_members;) {
-		struct serf_member *m = serf->members[i];
-		uint64_t timeout;
-		if (m->status == SERF_STATUS_FAILED)
-			timeout = serf->cfg.reconnect_timeout_us;
-		else if (m->status == SERF_STATUS_LEFT)
-			timeout = serf->cfg.tombstone_timeout_us;
-		else
-			timeout = UINT64_MAX;
-		if (timeout != UINT64_MAX &&
-		    now_us - m->leave_time_us > timeout)
-			/* swaps in the last: recheck i */
-			serf_member_erase(serf, m);
-		else
-			i++;
-	}
-	serf_intents_reap(serf, now_us);
+	return m->status == SERF_STATUS_FAILED && !(m->flags & SERF_MF_GONE);
 }
 
 /**
  * reconnect: with probability failed/alive, try a join push/pull to one
- * random failed member, to heal partitions.
+ * random failed member, to heal partitions. Every failed member has a
+ * reap deadline in the heap: a few random draws there find one without
+ * walking the table.
  */
 static void
 serf_reconnect(struct serf *serf, uint64_t now_us)
 {
-	uint32_t nb_failed = 0;
-	uint32_t nb_alive;
+	uint32_t nb_failed = serf->nb_status[SERF_STATUS_FAILED];
+	uint32_t nb_alive = serf_member_count(serf) - nb_failed;
 	struct serf_member *pick = NULL;
 
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		if (serf->members[i]->status != SERF_STATUS_FAILED)
-			continue;
-		/* Reservoir sampling: a uniform pick in one pass. */
-		if (serf_rand(serf) % ++nb_failed == 0)
-			pick = serf->members[i];
+	if (nb_failed == 0 || serf->nb_due == 0)
+		return;
+	for (uint32_t i = 0; i < 64 && pick == NULL; i++) {
+		struct serf_member *m =
+			serf->due[serf_rand(serf) % serf->nb_due].m;
+		if (serf_reconnectable(m))
+			pick = m;
 	}
 	if (pick == NULL)
 		return;
-	nb_alive = serf->nb_members - nb_failed;
 	if (nb_alive == 0)
 		nb_alive = 1;
 	if ((serf_rand(serf) >> 11) % nb_alive >= nb_failed)
@@ -483,40 +440,15 @@ serf_reconnect(struct serf *serf, uint64_t now_us)
 	swim_join(serf->swim, now_us, &pick->addr, 1);
 }
 
-/** Erase pruned members whose grace period is over. */
-static void
-serf_prune_due(struct serf *serf, uint64_t now_us)
-{
-	for (uint32_t i = 0; serf->nb_prune > 0 && i < serf->nb_members;) {
-		struct serf_member *m = serf->members[i];
-		if (m->prune_at_us != 0 && now_us >= m->prune_at_us)
-			serf_member_erase(serf, m);	/* recheck i */
-		else
-			i++;
-	}
-}
-
-static uint64_t
-serf_prune_deadline(const struct serf *serf)
-{
-	uint64_t next = UINT64_MAX;
-
-	for (uint32_t i = 0; serf->nb_prune > 0 && i < serf->nb_members; i++) {
-		uint64_t at = serf->members[i]->prune_at_us;
-		if (at != 0 && at < next)
-			next = at;
-	}
-	return next;
-}
-
 void
 serf_tick(struct serf *serf, uint64_t now_us)
 {
-	serf_prune_due(serf, now_us);
+	/* Reaps and prunes at their own deadlines: O(log n) per one due. */
+	serf_due_run(serf, now_us);
 	if (serf->next_reap_us == 0)
 		serf->next_reap_us = now_us + serf->cfg.reap_interval_us;
 	if (now_us >= serf->next_reap_us) {
-		serf_reap(serf, now_us);
+		serf_intents_reap(serf, now_us);
 		serf->next_reap_us = now_us + serf->cfg.reap_interval_us;
 	}
 	if (serf->cfg.reconnect_interval_us != 0) {
@@ -537,7 +469,7 @@ serf_next_deadline(const struct serf *serf)
 {
 	uint64_t next = serf->next_reap_us;
 	uint64_t q = serf_query_next_deadline(serf);
-	uint64_t p = serf_prune_deadline(serf);
+	uint64_t p = serf_due_next(serf);
 
 	if (serf->cfg.reconnect_interval_us != 0 &&
 	    serf->next_reconnect_us < next)
@@ -559,13 +491,12 @@ serf_join_intent(struct serf *serf, uint64_t now_us)
 static bool
 serf_has_alive_peers(const struct serf *serf)
 {
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		const struct serf_member *m = serf->members[i];
-		if (m->status == SERF_STATUS_ALIVE &&
-		    !serf_name_eq(&serf->self, m->name.str, m->name.len))
-			return true;
-	}
-	return false;
+	uint32_t alive = serf->nb_status[SERF_STATUS_ALIVE];
+	const struct serf_member *self = serf->self_member;
+
+	if (self != NULL && self->status == SERF_STATUS_ALIVE)
+		alive--;
+	return alive > 0;
 }
 
 /** A leave intent at the member clock, applied here, gossiped if useful. */
@@ -625,7 +556,7 @@ serf_set_tags(struct serf *serf, uint64_t now_us, const struct serf_tag *tags,
 	      uint32_t nb)
 {
 	uint8_t meta[SWIM_META_MAX];
-	struct serf_tagset ts;
+	static struct serf_tagset ts;	/* 1.7 KiB; control thread only */
 	struct serf_member *m;
 	int len = serf_msg_encode_tags(tags, nb, meta, sizeof(meta));
 
@@ -635,13 +566,9 @@ serf_set_tags(struct serf *serf, uint64_t now_us, const struct serf_tag *tags,
 		return -EMSGSIZE;
 	serf_tagset_copy(&serf->self_tags, &ts);
 	serf->cfg.tags = serf->self_tags.tags;
-	m = serf_member_get(serf, (const uint8_t *)serf->self.str,
-			    serf->self.len);
-	if (m != NULL) {
-		serf_tagset_copy(&m->tags, &ts);
-		memcpy(m->meta, meta, (size_t)len);
-		m->meta_len = (uint32_t)len;
-	}
+	m = serf->self_member;
+	if (m != NULL && serf_member_set_meta(m, meta, (size_t)len) != 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -651,20 +578,23 @@ static void
 member_info(const struct serf *serf, const struct serf_member *m,
 	    struct serf_member_info *info)
 {
-	info->name = (struct swim_str){ (const uint8_t *)m->name.str,
-					m->name.len };
+	const struct serf_tagset *ts = serf_member_tags(serf, m);
+
+	info->name = (struct swim_str){ (const uint8_t *)m->name,
+					m->name_len };
 	info->addr = m->addr;
-	info->tags = m->tags.tags;
-	info->nb_tags = m->tags.nb;
+	info->tags = ts->tags;
+	info->nb_tags = ts->nb;
 	info->meta = (struct swim_str){ m->meta, m->meta_len };
-	info->status = m->status;
+	info->status = (enum serf_member_status)m->status;
 	memcpy(info->vsn, m->vsn, SWIM_VSN_LEN);
 	info->incarnation = m->incarnation;
 	info->status_ltime = m->status_ltime;
 	info->leave_time_us = m->leave_time_us;
-	info->is_self = serf_name_eq(&serf->self, m->name.str, m->name.len);
+	info->is_self = m == serf->self_member;
 	info->coord = info->is_self ? serf_coordinate(serf) :
-		      m->has_coord ? &m->coord : NULL;
+		      m->coord != NULL && m->coord->has_coord ?
+		      &m->coord->coord : NULL;
 }
 
 void
@@ -672,9 +602,11 @@ serf_member_foreach(const struct serf *serf, serf_member_visit_f f,
 		    void *ctx)
 {
 	struct serf_member_info info;
+	const struct serf_member *m;
+	uint32_t pos = 0;
 
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		member_info(serf, serf->members[i], &info);
+	while ((m = swim_index_next(&serf->index, &pos)) != NULL) {
+		member_info(serf, m, &info);
 		if (f(ctx, &info) != 0)
 			return;
 	}
@@ -697,7 +629,7 @@ serf_member_find(const struct serf *serf, const char *name, size_t len,
 uint32_t
 serf_member_count(const struct serf *serf)
 {
-	return serf->nb_members;
+	return serf->index.nb;
 }
 
 const struct serf_coord *
@@ -717,12 +649,9 @@ void
 serf_get_stats(const struct serf *serf, struct serf_stats *st)
 {
 	*st = serf->stats;
-	st->members = serf->nb_members;
-	st->failed = st->left = 0;
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		st->failed += serf->members[i]->status == SERF_STATUS_FAILED;
-		st->left += serf->members[i]->status == SERF_STATUS_LEFT;
-	}
+	st->members = serf->index.nb;
+	st->failed = serf->nb_status[SERF_STATUS_FAILED];
+	st->left = serf->nb_status[SERF_STATUS_LEFT];
 	st->member_time = serf->clock.time;
 	st->event_time = serf->event_clock.time;
 	st->query_time = serf->query_clock.time;

@@ -260,6 +260,11 @@ struct serf_event {
 
 /** Pop the oldest event. @retval false when there is none. */
 bool serf_pop_event(struct serf *serf, struct serf_event *ev);
+/**
+ * Events waiting for serf_pop_event. The queue grows as needed (records
+ * sized to content), so bursts (a merge, a mass reap) lose nothing.
+ */
+uint32_t serf_event_queue_len(const struct serf *serf);
 
 /* --- member view --- */
 

@@ -10,9 +10,8 @@
 #define SERF_INT_H_INCLUDED
 
 #include "serf.h"
+#include "swim_index.h"
 
-/** Capacity of the outgoing event ring (serf_pop_event). */
-#define SERF_EVENT_RING 256
 /** Intents about unknown names kept at most (the oldest go first). */
 #define SERF_INTENTS_MAX 4096
 /** Queries awaiting serf_query_respond kept at most (soonest due go). */
@@ -33,30 +32,77 @@ struct serf_tagset {
 	char strs[SERF_TAG_STRS];		/* key\0value\0... */
 };
 
-/** memberState: one Serf member. Allocated at join, freed at reap. */
-struct serf_member {
-	struct serf_name name;
-	struct swim_addr addr;		/* from the core's alive */
-	uint8_t meta[SWIM_META_MAX];	/* raw Meta */
-	uint32_t meta_len;
-	struct serf_tagset tags;	/* meta decoded */
-	enum serf_member_status status;
-	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
-	uint32_t incarnation;		/* memberlist incarnation */
-	uint64_t status_ltime;		/* LTime of the last applied intent */
-	uint64_t leave_time_us;		/* failed/left since; 0 otherwise */
+/** A member's Vivaldi state, allocated at its first ping. */
+struct serf_member_coord {
 	bool has_coord;			/* coord below is known */
 	struct serf_coord coord;	/* the peer's last ping payload */
 	struct serf_coord_filter rtt;	/* its RTT median filter */
-	uint64_t prune_at_us;		/* erase then (force-leave -prune) */
 };
 
-/** nodeIntent: an intent about a node we do not know yet. */
+/** serf_member.flags */
+enum {
+	SERF_MF_PRUNE = 1u << 0,	/* force-leave -prune: erase when due */
+	SERF_MF_GONE = 1u << 1,		/* erased; freed when refs reach 0 */
+};
+
+/**
+ * memberState: one Serf member, one allocation sized to its name, plus
+ * its raw Meta sized to content. Tags are decoded on demand (views,
+ * conflicts); the coordinate only exists once the member was pinged.
+ * Found by name through serf->index. Allocated at join, freed at reap.
+ */
+struct serf_member {
+	uint8_t *meta;			/* malloc: raw Meta, NULL when empty */
+	struct serf_member_coord *coord;	/* malloc, or NULL */
+	uint64_t status_ltime;		/* LTime of the last applied intent */
+	uint64_t leave_time_us;		/* failed/left since; 0 otherwise */
+	struct swim_addr addr;		/* from the core's alive */
+	uint32_t incarnation;		/* memberlist incarnation */
+	uint16_t meta_len;
+	uint16_t refs;			/* deadline heap entries about it */
+	uint8_t status;			/* enum serf_member_status */
+	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
+	uint8_t flags;			/* SERF_MF_* */
+	uint8_t name_len;
+	char name[];			/* name_len bytes + NUL */
+};
+
+/** What a deadline heap entry is for. */
+enum serf_due_kind {
+	SERF_DUE_REAP,		/* failed/left: reap when its timeout passed */
+	SERF_DUE_PRUNE,		/* force-leave -prune of a leaving member */
+};
+
+/** One deadline about a member (the heap orders by at). */
+struct serf_due {
+	uint64_t at;
+	struct serf_member *m;		/* holds one of m->refs */
+	uint64_t stamp;			/* REAP: leave_time_us when queued */
+	uint32_t kind;
+};
+
+/** A growable byte FIFO of encoded events (serf_pop_event decodes). */
+struct serf_evq {
+	uint8_t *buf;
+	size_t head;			/* next record */
+	size_t tail;			/* end of the last record */
+	size_t cap;
+	uint32_t nb;			/* records queued */
+};
+
+/**
+ * nodeIntent: an intent about a node we do not know yet. Found by name
+ * through serf->intent_index; kept in a list oldest-stored first, so
+ * expiry and eviction take from the head.
+ */
 struct serf_intent {
-	struct serf_name node;
-	uint8_t type;			/* SERF_MSG_JOIN or SERF_MSG_LEAVE */
+	struct serf_intent *prev;
+	struct serf_intent *next;
 	uint64_t ltime;
 	uint64_t wall_us;		/* when stored, for expiry */
+	uint8_t type;			/* SERF_MSG_JOIN or SERF_MSG_LEAVE */
+	uint8_t name_len;
+	char name[];			/* name_len bytes + NUL */
 };
 
 /** One user event remembered for dedupe and push/pull. */
@@ -123,13 +169,19 @@ struct serf {
 	uint64_t event_min_time;	/* events below are ignored */
 	uint64_t query_min_time;
 
-	struct serf_member **members;	/* malloc, any status */
-	uint32_t nb_members;
-	uint32_t cap_members;
+	struct swim_index index;	/* name -> serf_member, any status */
+	uint32_t nb_status[SERF_STATUS_COUNT];
+	struct serf_member *self_member;
 
-	struct serf_intent *intents;	/* malloc */
+	struct serf_due *due;		/* min-heap by at: reaps, prunes */
+	uint32_t nb_due;
+	uint32_t cap_due;
+
+	struct swim_index intent_index;	/* name -> serf_intent */
+	struct serf_intent *intent_head;	/* oldest stored */
+	struct serf_intent *intent_tail;
 	uint32_t nb_intents;
-	uint32_t cap_intents;
+	struct serf_tagset *tag_scratch;	/* member views decode here */
 
 	struct serf_ev_slot *ev_slots;	/* cfg.event_buffer slots */
 	struct serf_q_slot *q_slots;	/* cfg.query_buffer slots */
@@ -142,15 +194,14 @@ struct serf {
 	uint32_t cap_outq;
 	uint64_t next_handle;		/* query handles, from 1 */
 
-	struct serf_event *ring;	/* SERF_EVENT_RING entries */
-	uint32_t ring_head;		/* next to pop */
-	uint32_t ring_len;
+	struct serf_evq evq;		/* events for serf_pop_event */
+	struct serf_event *ev_pending;	/* filled by callers, then queued */
+	bool has_pending;
 
 	struct serf_coord_client coord;
 	uint64_t rand_state;		/* xorshift64* */
 	uint64_t next_reap_us;
 	uint64_t next_reconnect_us;
-	uint32_t nb_prune;		/* members with prune_at_us set */
 	struct serf_stats stats;
 };
 
@@ -158,20 +209,50 @@ struct serf {
 bool serf_name_set(struct serf_name *n, const void *ptr, size_t len);
 bool serf_name_eq(const struct serf_name *n, const void *ptr, size_t len);
 
+/* serf_table.c: the member table, status counts, the deadline heap */
+int serf_table_init(struct serf *serf);
+void serf_table_free(struct serf *serf);
+/** A new member (status none), indexed by name. NULL: bad name or ENOMEM. */
+struct serf_member *serf_member_add(struct serf *serf,
+				    const struct swim_str *name);
+void serf_member_set_status(struct serf *serf, struct serf_member *m,
+			    enum serf_member_status st);
+/** Replace m's Meta (sized to content). @retval 0, -EMSGSIZE, -ENOMEM. */
+int serf_member_set_meta(struct serf_member *m, const uint8_t *meta,
+			 size_t len);
+/** m's tags decoded; valid until the next call (a shared scratch). */
+const struct serf_tagset *serf_member_tags(const struct serf *serf,
+					   const struct serf_member *m);
+/** eraseNode: forget m (out of the index at once) and queue member-reap. */
+void serf_member_erase(struct serf *serf, struct serf_member *m);
+/** Queue a deadline about m. @retval 0 or < 0 (nothing queued). */
+int serf_due_push(struct serf *serf, struct serf_member *m, uint32_t kind,
+		  uint64_t at);
+/** Run every deadline due at now_us. */
+void serf_due_run(struct serf *serf, uint64_t now_us);
+uint64_t serf_due_next(const struct serf *serf);
+/** Arm the reap of m, which just failed or left (leave_time_us set). */
+void serf_member_arm_reap(struct serf *serf, struct serf_member *m);
+/** A random member accepted by filter in at most tries draws, or NULL. */
+struct serf_member *serf_member_random(struct serf *serf, uint32_t tries,
+	bool (*filter)(const struct serf *, const struct serf_member *));
+
+/* serf_evq.c */
+int serf_evq_init(struct serf *serf);
+void serf_evq_free(struct serf *serf);
+
 /* serf_member.c */
+int serf_intents_init(struct serf *serf);
+void serf_intents_free(struct serf *serf);
 int serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags,
 		    uint32_t nb);
 /** Copy a tagset; its tag pointers are rebased onto dst's strings. */
 void serf_tagset_copy(struct serf_tagset *dst, const struct serf_tagset *src);
 void serf_member_refresh(struct serf_member *m,
 			 const struct swim_member_info *info);
-struct serf_member *serf_member_add(struct serf *serf,
-				    const struct swim_str *name);
 /** Queue a member event describing m as it is now. */
 void serf_member_event(struct serf *serf, enum serf_event_kind kind,
 		       const struct serf_member *m);
-/** eraseNode: forget m (freed) and queue member-reap. */
-void serf_member_erase(struct serf *serf, struct serf_member *m);
 void serf_intents_reap(struct serf *serf, uint64_t now_us);
 void serf_node_join(struct serf *serf, const struct swim_member_info *info);
 void serf_node_leave(struct serf *serf, uint64_t now_us,
@@ -184,7 +265,7 @@ void serf_broadcast_join(struct serf *serf, uint64_t now_us, uint64_t ltime);
 uint64_t serf_rand(struct serf *serf);
 struct serf_member *serf_member_get(const struct serf *serf,
 				    const uint8_t *name, size_t len);
-/** The next event slot, zeroed, already queued; NULL if full (counted). */
+/** The next event to fill, zeroed; queued at the next event or pop. */
 struct serf_event *serf_event_next(struct serf *serf,
 				   enum serf_event_kind kind);
 /** Take back the event serf_event_next just queued (counted dropped). */

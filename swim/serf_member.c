@@ -72,22 +72,6 @@ serf_tagset_copy(struct serf_tagset *dst, const struct serf_tagset *src)
 	}
 }
 
-/** Decode Meta into a tagset; undecodable Meta gives no tags (as Go). */
-static void
-tagset_decode(struct serf_tagset *ts, const uint8_t *meta, size_t len)
-{
-	struct serf_tag tmp[SERF_TAGS_MAX];
-	int nb = serf_msg_decode_tags(meta, len, tmp, SERF_TAGS_MAX);
-
-	ts->nb = 0;
-	if (nb < 0)
-		return;
-	if (nb > SERF_TAGS_MAX)
-		nb = SERF_TAGS_MAX;
-	if (serf_tagset_set(ts, tmp, (uint32_t)nb) != 0)
-		ts->nb = 0;
-}
-
 int
 serf_tags_encode(const struct serf_tag *tags, uint32_t nb, uint8_t *out,
 		 size_t cap)
@@ -99,16 +83,6 @@ serf_tags_encode(const struct serf_tag *tags, uint32_t nb, uint8_t *out,
 
 /* --- members --- */
 
-struct serf_member *
-serf_member_get(const struct serf *serf, const uint8_t *name, size_t len)
-{
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		if (serf_name_eq(&serf->members[i]->name, name, len))
-			return serf->members[i];
-	}
-	return NULL;
-}
-
 /** Refresh what memberlist knows about a member. */
 void
 serf_member_refresh(struct serf_member *m, const struct swim_member_info *info)
@@ -116,96 +90,120 @@ serf_member_refresh(struct serf_member *m, const struct swim_member_info *info)
 	m->addr = info->addr;
 	m->incarnation = info->incarnation;
 	memcpy(m->vsn, info->vsn, SWIM_VSN_LEN);
-	m->meta_len = info->meta.len <= SWIM_META_MAX ? info->meta.len : 0;
-	if (m->meta_len > 0)
-		memcpy(m->meta, info->meta.ptr, m->meta_len);
-	tagset_decode(&m->tags, m->meta, m->meta_len);
-}
-
-struct serf_member *
-serf_member_add(struct serf *serf, const struct swim_str *name)
-{
-	struct serf_member *m;
-
-	if (serf_grow((void **)&serf->members, &serf->cap_members,
-		      serf->nb_members, sizeof(*serf->members)) != 0)
-		return NULL;
-	m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		return NULL;
-	if (!serf_name_set(&m->name, name->ptr, name->len)) {
-		free(m);
-		return NULL;
-	}
-	serf->members[serf->nb_members++] = m;
-	return m;
+	/* Out of memory keeps the old Meta: stale tags, never a crash. */
+	if (info->meta.len <= SWIM_META_MAX)
+		serf_member_set_meta(m, info->meta.ptr, info->meta.len);
 }
 
 /** Fill a member event from the member as it is now. */
 void
 serf_member_event(struct serf *serf, enum serf_event_kind kind,
-	     const struct serf_member *m)
+		  const struct serf_member *m)
 {
 	struct serf_event *ev = serf_event_next(serf, kind);
 
 	if (ev == NULL)
 		return;
-	memcpy(ev->name, m->name.str, m->name.len + 1);
-	ev->name_len = m->name.len;
+	memcpy(ev->name, m->name, m->name_len + 1u);
+	ev->name_len = m->name_len;
 	ev->addr = m->addr;
-	ev->status = m->status;
-	memcpy(ev->meta, m->meta, m->meta_len);
+	ev->status = (enum serf_member_status)m->status;
+	if (m->meta_len > 0)
+		memcpy(ev->meta, m->meta, m->meta_len);
 	ev->meta_len = m->meta_len;
 	memcpy(ev->vsn, m->vsn, SWIM_VSN_LEN);
 	ev->incarnation = m->incarnation;
 }
 
-/** eraseNode: forget a member and say so (member-reap). */
-void
-serf_member_erase(struct serf *serf, struct serf_member *m)
+/* --- recent intents --- */
+
+static const char *
+intent_key(const void *e, size_t *len)
 {
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		if (serf->members[i] != m)
-			continue;
-		serf->members[i] = serf->members[--serf->nb_members];
-		break;
-	}
-	if (m->prune_at_us != 0)
-		serf->nb_prune--;
-	serf_member_event(serf, SERF_EV_MEMBER_REAP, m);
-	free(m);
+	const struct serf_intent *in = e;
+
+	*len = in->name_len;
+	return in->name;
 }
 
-/* --- recent intents --- */
+int
+serf_intents_init(struct serf *serf)
+{
+	return swim_index_init(&serf->intent_index, intent_key) != 0 ?
+	       -ENOMEM : 0;
+}
 
 static struct serf_intent *
 intent_find(struct serf *serf, const uint8_t *name, size_t len)
 {
-	for (uint32_t i = 0; i < serf->nb_intents; i++) {
-		if (serf_name_eq(&serf->intents[i].node, name, len))
-			return &serf->intents[i];
-	}
-	return NULL;
+	if (name == NULL || len == 0 || len > SWIM_NAME_MAX)
+		return NULL;
+	return swim_index_find(&serf->intent_index, (const char *)name, len);
 }
 
-/** Room for one more intent; past the cap the oldest one goes. */
-static struct serf_intent *
-intent_slot(struct serf *serf)
+static void
+intent_unlink(struct serf *serf, struct serf_intent *in)
 {
-	struct serf_intent *oldest;
+	if (in->prev != NULL)
+		in->prev->next = in->next;
+	else
+		serf->intent_head = in->next;
+	if (in->next != NULL)
+		in->next->prev = in->prev;
+	else
+		serf->intent_tail = in->prev;
+	in->prev = in->next = NULL;
+}
 
-	if (serf->nb_intents < SERF_INTENTS_MAX) {
-		if (serf_grow((void **)&serf->intents, &serf->cap_intents,
-			      serf->nb_intents, sizeof(*serf->intents)) != 0)
-			return NULL;
-		return &serf->intents[serf->nb_intents++];
+static void
+intent_append(struct serf *serf, struct serf_intent *in)
+{
+	in->next = NULL;
+	in->prev = serf->intent_tail;
+	if (serf->intent_tail != NULL)
+		serf->intent_tail->next = in;
+	else
+		serf->intent_head = in;
+	serf->intent_tail = in;
+}
+
+static void
+intent_drop(struct serf *serf, struct serf_intent *in)
+{
+	intent_unlink(serf, in);
+	swim_index_remove(&serf->intent_index, in);
+	serf->nb_intents--;
+	free(in);
+}
+
+void
+serf_intents_free(struct serf *serf)
+{
+	while (serf->intent_head != NULL)
+		intent_drop(serf, serf->intent_head);
+	swim_index_destroy(&serf->intent_index);
+}
+
+/** A new intent record; past the cap the oldest one goes. */
+static struct serf_intent *
+intent_new(struct serf *serf, const struct swim_str *n)
+{
+	struct serf_intent *in;
+
+	if (serf->nb_intents >= SERF_INTENTS_MAX && serf->intent_head != NULL)
+		intent_drop(serf, serf->intent_head);
+	in = calloc(1, offsetof(struct serf_intent, name) + n->len + 1);
+	if (in == NULL)
+		return NULL;
+	memcpy(in->name, n->ptr, n->len);
+	in->name_len = (uint8_t)n->len;
+	if (swim_index_insert(&serf->intent_index, in) != 0) {
+		free(in);
+		return NULL;
 	}
-	oldest = &serf->intents[0];
-	for (uint32_t i = 1; i < serf->nb_intents; i++) {
-		if (serf->intents[i].wall_us < oldest->wall_us)
-			oldest = &serf->intents[i];
-	}
-	return oldest;
+	serf->nb_intents++;
+	intent_append(serf, in);
+	return in;
 }
 
 /** upsertIntent: keep the newest intent per name. @retval true if stored. */
@@ -218,12 +216,15 @@ intent_upsert(struct serf *serf, uint64_t now_us, const struct swim_str *n,
 	if (in != NULL && ltime <= in->ltime)
 		return false;
 	if (in == NULL) {
-		if (n->len > SWIM_NAME_MAX)
+		if (n->ptr == NULL || n->len == 0 || n->len > SWIM_NAME_MAX)
 			return false;
-		in = intent_slot(serf);
+		in = intent_new(serf, n);
 		if (in == NULL)
 			return false;
-		serf_name_set(&in->node, n->ptr, n->len);
+	} else {
+		/* Stored again: it expires and is evicted last. */
+		intent_unlink(serf, in);
+		intent_append(serf, in);
 	}
 	in->type = type;
 	in->ltime = ltime;
@@ -234,13 +235,11 @@ intent_upsert(struct serf *serf, uint64_t now_us, const struct swim_str *n,
 void
 serf_intents_reap(struct serf *serf, uint64_t now_us)
 {
-	for (uint32_t i = 0; i < serf->nb_intents;) {
-		struct serf_intent *in = &serf->intents[i];
-		if (now_us - in->wall_us > serf->cfg.recent_intent_timeout_us)
-			*in = serf->intents[--serf->nb_intents];
-		else
-			i++;
-	}
+	/* The list is in storing order: the expired ones are its head. */
+	while (serf->intent_head != NULL &&
+	       now_us - serf->intent_head->wall_us >
+	       serf->cfg.recent_intent_timeout_us)
+		intent_drop(serf, serf->intent_head);
 }
 
 /* --- memberlist signals --- */
@@ -260,16 +259,17 @@ serf_node_join(struct serf *serf, const struct swim_member_info *info)
 		m = serf_member_add(serf, &info->name);
 		if (m == NULL)
 			return;
-		m->status = SERF_STATUS_ALIVE;
+		serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
 		struct serf_intent *in = intent_find(serf, info->name.ptr,
 						     info->name.len);
 		if (in != NULL) {
 			m->status_ltime = in->ltime;
 			if (in->type == SERF_MSG_LEAVE)
-				m->status = SERF_STATUS_LEAVING;
+				serf_member_set_status(serf, m,
+						       SERF_STATUS_LEAVING);
 		}
 	} else {
-		m->status = SERF_STATUS_ALIVE;
+		serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
 		m->leave_time_us = 0;
 	}
 	serf_member_refresh(m, info);
@@ -288,10 +288,10 @@ serf_node_leave(struct serf *serf, uint64_t now_us,
 		return;
 	switch (m->status) {
 	case SERF_STATUS_LEAVING:
-		m->status = SERF_STATUS_LEFT;
+		serf_member_set_status(serf, m, SERF_STATUS_LEFT);
 		break;
 	case SERF_STATUS_ALIVE:
-		m->status = SERF_STATUS_FAILED;
+		serf_member_set_status(serf, m, SERF_STATUS_FAILED);
 		break;
 	case SERF_STATUS_NONE:
 	case SERF_STATUS_LEFT:
@@ -300,8 +300,9 @@ serf_node_leave(struct serf *serf, uint64_t now_us,
 		return;		/* Serf logs "Bad state when leave" */
 	}
 	m->leave_time_us = now_us;
+	serf_member_arm_reap(serf, m);
 	serf_member_event(serf, m->status == SERF_STATUS_LEFT ?
-		     SERF_EV_MEMBER_LEAVE : SERF_EV_MEMBER_FAILED, m);
+			  SERF_EV_MEMBER_LEAVE : SERF_EV_MEMBER_FAILED, m);
 }
 
 void
@@ -357,7 +358,7 @@ serf_intent_join(struct serf *serf, uint64_t now_us,
 	}
 	m->status_ltime = ltime;
 	if (m->status == SERF_STATUS_LEAVING)
-		m->status = SERF_STATUS_ALIVE;
+		serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
 	return true;
 }
 
@@ -373,10 +374,11 @@ prune(struct serf *serf, uint64_t now_us, struct serf_member *m)
 		serf_member_erase(serf, m);
 		return;
 	}
-	if (m->prune_at_us == 0)
-		serf->nb_prune++;
-	m->prune_at_us = now_us + serf->cfg.broadcast_timeout_us +
-			 serf->cfg.leave_propagate_delay_us;
+	/* serf sleeps in a goroutine per prune: the first one erases. */
+	m->flags |= SERF_MF_PRUNE;
+	serf_due_push(serf, m, SERF_DUE_PRUNE, now_us +
+		      serf->cfg.broadcast_timeout_us +
+		      serf->cfg.leave_propagate_delay_us);
 }
 
 /** handleNodeLeaveIntent. @retval true to re-gossip. */
@@ -394,8 +396,7 @@ serf_intent_leave(struct serf *serf, uint64_t now_us,
 		serf->stats.intents_stale++;
 		return false;
 	}
-	if (serf_name_eq(&serf->self, node->ptr, node->len) &&
-	    serf->state == SERF_STATE_ALIVE) {
+	if (m == serf->self_member && serf->state == SERF_STATE_ALIVE) {
 		/* Someone says we leave (force-leave): refute it. */
 		serf->stats.refutes++;
 		serf_broadcast_join(serf, now_us, serf->clock.time);
@@ -403,12 +404,12 @@ serf_intent_leave(struct serf *serf, uint64_t now_us,
 	}
 	switch (m->status) {
 	case SERF_STATUS_ALIVE:
-		m->status = SERF_STATUS_LEAVING;
+		serf_member_set_status(serf, m, SERF_STATUS_LEAVING);
 		m->status_ltime = ltime;
 		break;
 	case SERF_STATUS_FAILED:
 		/* A forced leave: failed -> left, kept as a tombstone. */
-		m->status = SERF_STATUS_LEFT;
+		serf_member_set_status(serf, m, SERF_STATUS_LEFT);
 		m->status_ltime = ltime;
 		serf_member_event(serf, SERF_EV_MEMBER_LEAVE, m);
 		break;

@@ -130,18 +130,25 @@ query_is_new(struct serf *serf, const struct serf_msg_query *q)
 
 /* --- answering --- */
 
+static bool
+relay_ok(const struct serf *serf, const struct serf_member *m)
+{
+	return m->status == SERF_STATUS_ALIVE && m->vsn[1] >= 5 &&
+	       m != serf->self_member;
+}
+
 /** kRandomMembers: up to k alive relays (PMax >= 5), never ourselves. */
 static uint32_t
 pick_relays(struct serf *serf, uint32_t k, struct serf_member **out)
 {
-	uint32_t n = serf->nb_members;
+	uint32_t n = serf_member_count(serf);
 	uint32_t nb = 0;
 
-	for (uint32_t i = 0; i < 3 * n && nb < k; i++) {
-		struct serf_member *m = serf->members[serf_rand(serf) % n];
+	/* Bounded draws (3n for small tables, as serf), never a walk. */
+	for (uint32_t i = 0; i < 3 * n && i < 64 * k && nb < k; i++) {
+		struct serf_member *m = serf_member_random(serf, 1, relay_ok);
 		bool dup = false;
-		if (m->status != SERF_STATUS_ALIVE || m->vsn[1] < 5 ||
-		    serf_name_eq(&serf->self, m->name.str, m->name.len))
+		if (m == NULL)
 			continue;
 		for (uint32_t j = 0; j < nb; j++)
 			dup = dup || out[j] == m;
@@ -167,7 +174,8 @@ relay_response(struct serf *serf, const struct serf_inq *in,
 		.inner = { resp, (uint32_t)resp_len },
 	};
 
-	if (in->relay_factor == 0 || serf->nb_members < in->relay_factor + 1u)
+	if (in->relay_factor == 0 ||
+	    serf_member_count(serf) < in->relay_factor + 1u)
 		return;
 	int len = serf_msg_encode_relay(&r, buf, sizeof(buf));
 	if (len < 0 || (uint32_t)len > serf->cfg.query_response_size_limit)
@@ -300,11 +308,12 @@ answer_conflict(struct serf *serf, uint64_t now_us, struct serf_inq *in,
 	m = name->ptr == NULL ? NULL : serf_member_get(serf, name->ptr,
 						       name->len);
 	if (m != NULL) {
+		const struct serf_tagset *ts = serf_member_tags(serf, m);
 		out = (struct serf_msg_member){
-			.name = { (const uint8_t *)m->name.str, m->name.len },
+			.name = { (const uint8_t *)m->name, m->name_len },
 			.addr = { m->addr.ip, m->addr.ip_len },
 			.port = m->addr.port,
-			.tags = m->tags.tags, .nb_tags = m->tags.nb,
+			.tags = ts->tags, .nb_tags = ts->nb,
 			.status = m->status,
 		};
 		memcpy(out.vsn, m->vsn, SWIM_VSN_LEN);
@@ -534,8 +543,7 @@ serf_query(struct serf *serf, uint64_t now_us, const char *name,
 {
 	static const struct serf_query_param none;
 	uint8_t buf[SERF_PAYLOAD_MAX + 512];
-	const struct serf_member *self = serf_member_get(serf,
-		(const uint8_t *)serf->self.str, serf->self.len);
+	const struct serf_member *self = serf->self_member;
 
 	if (param == NULL)
 		param = &none;

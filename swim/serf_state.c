@@ -166,8 +166,10 @@ pp_scratch_alloc(struct serf *serf, struct pp_scratch *s)
 
 	for (uint32_t i = 0; i < serf->cfg.event_buffer; i++)
 		nb_events += serf->ev_slots[i].nb;
-	s->status = calloc(serf->nb_members + 1, sizeof(*s->status));
-	s->left = calloc(serf->nb_members + 1, sizeof(*s->left));
+	uint32_t nb = serf_member_count(serf);
+
+	s->status = calloc((size_t)nb + 1, sizeof(*s->status));
+	s->left = calloc((size_t)nb + 1, sizeof(*s->left));
 	s->groups = calloc(serf->cfg.event_buffer, sizeof(*s->groups));
 	s->events = calloc(nb_events + 1, sizeof(*s->events));
 	if (s->status == NULL || s->left == NULL || s->groups == NULL ||
@@ -209,15 +211,17 @@ serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 {
 	struct pp_scratch s;
 	struct serf_msg_pp_status *st;
+	const struct serf_member *m;
 	uint32_t nb_left = 0;
+	uint32_t nb = 0;
+	uint32_t pos = 0;
 
 	if (pp_scratch_alloc(serf, &s) != 0)
 		return 0;
-	for (uint32_t i = 0; i < serf->nb_members; i++) {
-		const struct serf_member *m = serf->members[i];
-		st = &s.status[i];
-		st->name = (struct swim_str){ (const uint8_t *)m->name.str,
-					      m->name.len };
+	while ((m = swim_index_next(&serf->index, &pos)) != NULL) {
+		st = &s.status[nb++];
+		st->name = (struct swim_str){ (const uint8_t *)m->name,
+					      m->name_len };
 		st->ltime = m->status_ltime;
 		if (m->status == SERF_STATUS_LEFT)
 			s.left[nb_left++] = st->name;
@@ -226,7 +230,7 @@ serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 		.ltime = serf->clock.time,
 		.event_ltime = serf->event_clock.time,
 		.query_ltime = serf->query_clock.time,
-		.status = s.status, .nb_status = serf->nb_members,
+		.status = s.status, .nb_status = nb,
 		.left = s.left, .nb_left = nb_left,
 		.groups = s.groups, .nb_groups = pp_fill_groups(serf, &s),
 	};

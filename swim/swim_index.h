@@ -1,0 +1,55 @@
+/**
+ * @file
+ * A name -> entry index: open addressing with linear probing over an
+ * array of entry pointers (8 bytes a slot, load at most 3/4), deletion by
+ * backward shift so there are no tombstones. The entries keep their own
+ * names; the index asks for them through key(). Insert, find and remove
+ * are O(1) expected; growth doubles and rehashes (amortized O(1)).
+ * Used by the core's member table and the Serf layer's member table.
+ */
+#ifndef SWIM_INDEX_H_INCLUDED
+#define SWIM_INDEX_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** The name an entry is indexed by. */
+typedef const char *(*swim_index_key_f)(const void *entry, size_t *len);
+
+struct swim_index {
+	void **slots;		/* NULL: empty */
+	uint32_t mask;		/* slots - 1; slots is a power of two */
+	uint32_t nb;
+	swim_index_key_f key;
+};
+
+/** 64-bit hash of a name (FNV-1a, then a murmur3 finalizer). */
+uint64_t swim_index_hash(const char *name, size_t len);
+
+/** @retval 0, or -1 when out of memory. */
+int swim_index_init(struct swim_index *x, swim_index_key_f key);
+void swim_index_destroy(struct swim_index *x);
+
+void *swim_index_find(const struct swim_index *x, const char *name,
+		      size_t len);
+
+/** Insert e (its name must not be indexed yet). @retval 0 or -1 (ENOMEM). */
+int swim_index_insert(struct swim_index *x, void *e);
+
+/** Remove e if it is indexed. */
+void swim_index_remove(struct swim_index *x, const void *e);
+
+/** Bytes the index holds, for memory figures. */
+static inline size_t
+swim_index_bytes(const struct swim_index *x)
+{
+	return x->slots == NULL ? 0 : ((size_t)x->mask + 1) * sizeof(void *);
+}
+
+/**
+ * Iterate: *pos starts at 0. @retval the next entry, or NULL at the end.
+ * The index must not change during a walk.
+ */
+void *swim_index_next(const struct swim_index *x, uint32_t *pos);
+
+#endif /* SWIM_INDEX_H_INCLUDED */
