@@ -78,6 +78,8 @@ cp_now_us(void)
  * and the Serf layer; tests wire them to fakes). All run on the control
  * thread from inside cp_io_poll() or cp_sync_expire().
  */
+struct cp_sync_pp_ops;
+
 struct cp_sync_handler {
 	void *ctx;
 	/**
@@ -101,6 +103,12 @@ struct cp_sync_handler {
 	/** A reliable user message (type 8 stream): the raw payload. */
 	void (*user_msg)(void *ctx, uint64_t now_us, const uint8_t *data,
 			 size_t len);
+	/**
+	 * Optional: push/pulls streamed both ways in bounded memory
+	 * (cp_sync_pp.h). NULL keeps local_state and merge, which sealed
+	 * and compressed streams always use.
+	 */
+	const struct cp_sync_pp_ops *pp;
 };
 
 struct cp_sync_cfg {

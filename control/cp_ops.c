@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cp_rpc.h"
+#include "cp_sync_pp.h"
 #include "dp.h"
 #include "serf.h"
 #include "swim_wire.h"
@@ -121,6 +122,7 @@ cp_sync_handler_init(struct cp *cp, struct cp_sync_handler *h)
 	h->push_pull_done = cp_ops_push_pull_done;
 	h->ping_done = cp_ops_ping_done;
 	h->user_msg = cp_ops_user_msg;
+	h->pp = cp_sync_core_pp_ops();	/* streamed push/pulls */
 }
 
 /* --- RPC: members --- */

@@ -233,6 +233,23 @@ cp_sync_connect(struct cp_sync *sync, uint64_t now_us,
 	return s;
 }
 
+/* cp_sync_push_pull with our state streamed from the encoder. */
+static void
+cp_sync_push_pull_streamed(struct cp_sync *sync, uint64_t now_us,
+			   const struct swim_addr *to, bool join)
+{
+	const struct cp_sync_handler *h = &sync->cfg.h;
+	struct cp_sess *s = cp_sync_connect(sync, now_us, to, CP_SESS_OUT_PP);
+
+	if (s != NULL) {
+		s->join = join;
+		if (cp_sess_pp_out_start(s, join) == 0)
+			return;
+		cp_sess_close(s);
+	}
+	sync->st.out_failed++;
+	h->push_pull_done(h->ctx, now_us, to, join, -EAGAIN);
+}
 
 void
 cp_sync_push_pull(struct cp_sync *sync, uint64_t now_us,
@@ -243,6 +260,10 @@ cp_sync_push_pull(struct cp_sync *sync, uint64_t now_us,
 	uint8_t *tx;
 	size_t len;
 
+	if (h->pp != NULL && sync->cfg.keyring == NULL) {
+		cp_sync_push_pull_streamed(sync, now_us, to, join);
+		return;
+	}
 	tx = cp_sync_local_state(sync, join, &len);
 	s = tx != NULL ? cp_sync_connect(sync, now_us, to, CP_SESS_OUT_PP)
 		       : NULL;

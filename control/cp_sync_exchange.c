@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "swim_wire.h"
 
@@ -63,8 +64,21 @@ cp_sess_in_push_pull(struct cp_sess *s, uint64_t now_us,
 {
 	const struct cp_sync_handler *h = &s->sync->cfg.h;
 	size_t n = 0;
-	uint8_t *out = cp_sync_local_state(s->sync, f->hdr.join, &n);
+	uint8_t *out = NULL;
 
+	if (h->pp != NULL && s->sync->cfg.keyring == NULL) {
+		/* Our reply streamed, then theirs merged whole. */
+		s->sync->st.in_push_pull++;
+		s->state = CP_SESS_WRITING;
+		if (cp_sess_pp_out_start(s, f->hdr.join) != 0 ||
+		    cp_io_mod(s->sync->cfg.epfd, &s->io, EPOLLOUT) != 0) {
+			cp_sess_close(s);
+			return;
+		}
+		h->merge(h->ctx, now_us, f->buf, f->len);
+		return;
+	}
+	out = cp_sync_local_state(s->sync, f->hdr.join, &n);
 	if (out == NULL) {
 		cp_sess_reply_err(s, "failed to encode local state");
 		return;

@@ -12,6 +12,7 @@
 #define CP_SYNC_INT_H_INCLUDED
 
 #include "cp.h"
+#include "cp_sync_pp.h"
 
 /* Stream errors of an encrypting engine (beside cp.h's CP_FRAME_*). */
 enum {
@@ -53,6 +54,12 @@ struct cp_sess {
 	size_t plain_cap;
 	/* keyring: rx now holds the opened plaintext of the 0x0a frame */
 	bool is_opened;
+	/* streamed push/pull (cfg.h.pp, plain 0x06): rx and tx are fixed
+	 * CP_SYNC_PP_WINDOW windows, pp_in/pp_out the callbacks' state */
+	void *pp_in;
+	void *pp_out;
+	bool pp_in_done;		/* the peer's message is merged */
+	bool is_legacy;			/* whole-message path for this stream */
 };
 
 struct cp_sync {
@@ -83,6 +90,23 @@ int cp_sync_seal(const struct cp_sync *sync, uint8_t **buf, size_t *len);
 int cp_sess_send(struct cp_sess *s, uint8_t *buf, size_t len);
 /** cp_sess_send of a fresh copy of buf. @retval 0 or -errno. */
 int cp_sess_send_copy(struct cp_sess *s, const uint8_t *buf, size_t len);
+
+/* --- cp_sync_pp.c: streamed push/pulls --- */
+
+/**
+ * Pick the stream's path from its first byte (peeked): a plain push/pull
+ * with h.pp set and no keyring is streamed. @retval true: streamed.
+ */
+bool cp_sess_pp_decide(struct cp_sess *s, uint64_t now_us);
+/** Read one window and feed it to the decoder (reactor callback). */
+void cp_sess_pp_read(struct cp_sess *s, uint64_t now_us);
+/** Start streaming our push/pull on s (encoder state). @retval 0 or < 0. */
+int cp_sess_pp_out_start(struct cp_sess *s, bool join);
+/** Write up to CP_SYNC_PP_TX_SLICE windows. @retval 1 all sent, 0 more
+ * to send later, < 0 failed (already reported and closed). */
+int cp_sess_pp_write(struct cp_sess *s, uint64_t now_us);
+/** Free the callbacks' state (from cp_sess_close). */
+void cp_sess_pp_free(struct cp_sess *s);
 
 /* --- cp_sync_exchange.c: handling one whole message --- */
 

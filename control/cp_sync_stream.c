@@ -64,6 +64,7 @@ cp_sess_close(struct cp_sess *s)
 	close(s->io.fd);
 	sync->sess[s->slot] = NULL;
 	sync->nb_sess--;
+	cp_sess_pp_free(s);
 	free(s->rx);
 	free(s->tx);
 	free(s->plain);
@@ -227,6 +228,10 @@ cp_sess_read(struct cp_sess *s, uint64_t now_us)
 	ssize_t n;
 	int rc;
 
+	if (cp_sess_pp_decide(s, now_us)) {
+		cp_sess_pp_read(s, now_us);
+		return;
+	}
 	for (;;) {
 		if (!cp_sess_rx_grow(s)) {
 			s->sync->st.too_big++;
@@ -269,6 +274,8 @@ cp_sess_read(struct cp_sess *s, uint64_t now_us)
 static void
 cp_sess_write(struct cp_sess *s, uint64_t now_us)
 {
+	if (s->pp_out != NULL && cp_sess_pp_write(s, now_us) <= 0)
+		return;
 	while (s->tx_off < s->tx_len) {
 		ssize_t n = send(s->io.fd, s->tx + s->tx_off,
 				 s->tx_len - s->tx_off, MSG_NOSIGNAL);

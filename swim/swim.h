@@ -192,6 +192,78 @@ int swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
  */
 #define SWIM_E_PROTO_VERSION (-100)
 
+/* --- streamed push/pull: any size, bounded memory, sliced work --- */
+
+/** Largest single piece (header or node map) the stream decoder takes. */
+#define SWIM_PP_PIECE_MAX 16384
+/** Most node maps a streamed push/pull may announce (we never allocate
+ * by the count; this only bounds a lie). */
+#define SWIM_PP_STREAM_NODES_MAX (1u << 24)
+
+/**
+ * Encoder of our push/pull, a slice at a time: a cursor over the member
+ * table that writes whole pieces into a fixed buffer the caller drains
+ * into the socket. The header's Nodes is fixed at start; if the table
+ * shrinks meanwhile the missing tail is made up with our own entry (a
+ * duplicate merges as a no-op), members added meanwhile wait for the
+ * next sync.
+ */
+struct swim_pp_enc {
+	uint32_t nb_nodes;		/* Nodes in the header */
+	uint32_t next;			/* node maps written so far */
+	uint32_t user_state_len;	/* UserStateLen in the header */
+	bool join;
+	bool header_done;
+};
+
+void swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e,
+		       bool join, uint32_t user_state_len);
+
+/**
+ * Append the next whole pieces (type byte 6 and header first, then node
+ * maps) to out, up to cap bytes and at most max_nodes node maps.
+ * @retval bytes written; 0 once every node map is out (the caller then
+ *         sends user_state_len bytes of user state); SWIM_WIRE_E_NOSPACE
+ *         when cap cannot hold one piece.
+ */
+int swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e,
+		     uint8_t *out, size_t cap, uint32_t max_nodes);
+
+enum swim_pp_dec_phase {
+	SWIM_PP_DEC_HEADER,	/* type byte and header not in yet */
+	SWIM_PP_DEC_NODES,	/* node maps: each merged as it completes */
+	SWIM_PP_DEC_USER,	/* nodes done: hdr.user_state_len raw bytes */
+};
+
+/**
+ * Decoder of a peer's plain push/pull straight from the socket into the
+ * table. The protocol-version check (verifyProtocol) runs per node
+ * against our table's window, computed at start; the first incompatible
+ * node stops the stream (nodes merged before it stay merged: each is a
+ * valid claim on its own, as if gossiped).
+ */
+struct swim_pp_dec {
+	enum swim_pp_dec_phase phase;
+	struct swim_push_pull_header hdr;
+	uint32_t nodes_done;		/* node maps merged */
+	uint8_t win[4];			/* local max PMin, min PMax, DMin, DMax */
+	uint8_t cur[4];			/* local lo/hi PCur, lo/hi DCur */
+};
+
+void swim_pp_dec_start(const struct swim *s, struct swim_pp_dec *d);
+
+/**
+ * Consume whole pieces from buf (the stream bytes not consumed yet):
+ * the header, then node maps, each merged at once, at most max_nodes.
+ * Stops at an incomplete piece, and at the end of the node maps (phase
+ * SWIM_PP_DEC_USER: the user state is the caller's).
+ * @retval bytes consumed (0: need more bytes), or < 0: a swim_wire_err
+ *         (SWIM_WIRE_E_LENGTH for a lying count or a piece larger than
+ *         SWIM_PP_PIECE_MAX), SWIM_E_PROTO_VERSION.
+ */
+int swim_pp_dec_next(struct swim *s, uint64_t now_us, struct swim_pp_dec *d,
+		     const uint8_t *buf, size_t len, uint32_t max_nodes);
+
 /** A requested push/pull failed (connect, timeout, bad reply). */
 void swim_push_pull_failed(struct swim *s, uint64_t now_us,
 			   const struct swim_addr *to, bool join);

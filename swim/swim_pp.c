@@ -4,6 +4,7 @@
  * The I/O layer runs the exchange; the core encodes and merges.
  */
 #include "swim_int.h"
+#include "swim_mp.h"
 
 #include <string.h>
 
@@ -266,4 +267,220 @@ swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
 	if (user_state != NULL)
 		*user_state = us;
 	return rc;
+}
+
+/* --- streamed encode: a cursor over the table --- */
+
+void
+swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e, bool join,
+		  uint32_t user_state_len)
+{
+	memset(e, 0, sizeof(*e));
+	e->nb_nodes = swim_members_count(&s->mt);
+	e->user_state_len = user_state_len;
+	e->join = join;
+}
+
+/* The node map of the cursor's member i (self once the table shrank). */
+static int
+swim_pp_enc_node(const struct swim *s, uint32_t i, uint8_t *out, size_t cap)
+{
+	const struct swim_member *m = i < s->mt.all.nb ? s->mt.all.v[i]
+						       : s->self;
+	struct swim_member_info mi;
+
+	swim_member_info_fill(m, &mi);
+	struct swim_push_node n = {
+		.name = mi.name,
+		.addr = { mi.addr.ip, mi.addr.ip_len },
+		.port = mi.addr.port,
+		.incarnation = mi.incarnation,
+		.state = mi.status,
+		.meta = mi.meta,
+		/* Always a full Vsn, even for dead ones (doc §9.2). */
+		.vsn = { mi.vsn, SWIM_VSN_LEN },
+	};
+	return swim_wire_encode_push_node(&n, out, cap);
+}
+
+int
+swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
+		 size_t cap, uint32_t max_nodes)
+{
+	size_t len = 0;
+	int n;
+
+	if (!e->header_done) {
+		struct swim_push_pull_header h = {
+			.join = e->join, .nb_nodes = e->nb_nodes,
+			.user_state_len = e->user_state_len,
+		};
+		n = swim_wire_encode_push_pull_header(&h, out, cap);
+		if (n < 0)
+			return n;
+		len = (size_t)n;
+		e->header_done = true;
+	}
+	for (uint32_t k = 0; k < max_nodes && e->next < e->nb_nodes; k++) {
+		n = swim_pp_enc_node(s, e->next, out + len, cap - len);
+		if (n == SWIM_WIRE_E_NOSPACE && len > 0)
+			break;
+		if (n < 0)
+			return n;
+		len += (size_t)n;
+		e->next++;
+	}
+	return (int)len;
+}
+
+/* --- streamed decode: each node merged as it completes --- */
+
+/* A copy of swim_wire.c's tables: the codec exports no one-piece decode. */
+static const struct swim_mp_field swim_pp_header_f[] = {
+	SWIM_MP_FIELD("Join", SWIM_MP_BOOL, false,
+		      struct swim_push_pull_header, join),
+	SWIM_MP_FIELD("Nodes", SWIM_MP_LEN, false,
+		      struct swim_push_pull_header, nb_nodes),
+	SWIM_MP_FIELD("UserStateLen", SWIM_MP_LEN, false,
+		      struct swim_push_pull_header, user_state_len),
+};
+
+static const struct swim_mp_field swim_pp_node_f[] = {
+	SWIM_MP_FIELD("Addr", SWIM_MP_BYTES, false, struct swim_push_node,
+		      addr),
+	SWIM_MP_FIELD("Incarnation", SWIM_MP_U32, false,
+		      struct swim_push_node, incarnation),
+	SWIM_MP_FIELD("Meta", SWIM_MP_BYTES, false, struct swim_push_node,
+		      meta),
+	SWIM_MP_FIELD("Name", SWIM_MP_STR, false, struct swim_push_node,
+		      name),
+	SWIM_MP_FIELD("Port", SWIM_MP_U16, false, struct swim_push_node,
+		      port),
+	SWIM_MP_FIELD("State", SWIM_MP_STATUS, false, struct swim_push_node,
+		      state),
+	SWIM_MP_FIELD("Vsn", SWIM_MP_VSN, false, struct swim_push_node, vsn),
+};
+
+void
+swim_pp_dec_start(const struct swim *s, struct swim_pp_dec *d)
+{
+	struct swim_pp_verify v = { 0, 255, 0, 255, 255, 0, 255, 0 };
+	const struct swim_member_vec *all = &s->mt.all;
+
+	memset(d, 0, sizeof(*d));
+	for (uint32_t i = 0; i < all->nb; i++) {
+		const uint8_t *vsn = all->v[i]->vsn;
+
+		if (all->v[i]->status == SWIM_STATUS_ALIVE)
+			swim_vsn_window(&v, vsn);
+		v.lo_pcur = vsn[2] < v.lo_pcur ? vsn[2] : v.lo_pcur;
+		v.hi_pcur = vsn[2] > v.hi_pcur ? vsn[2] : v.hi_pcur;
+		v.lo_dcur = vsn[5] < v.lo_dcur ? vsn[5] : v.lo_dcur;
+		v.hi_dcur = vsn[5] > v.hi_dcur ? vsn[5] : v.hi_dcur;
+	}
+	memcpy(d->win, (uint8_t[4]){ v.maxpmin, v.minpmax, v.maxdmin,
+				     v.mindmax }, 4);
+	memcpy(d->cur, (uint8_t[4]){ v.lo_pcur, v.hi_pcur, v.lo_dcur,
+				     v.hi_dcur }, 4);
+}
+
+/*
+ * verifyProtocol for one remote node against our table: its current
+ * versions inside our window, and (alive) its window around every
+ * version our table speaks.
+ */
+static bool
+swim_pp_node_compatible(const struct swim_pp_dec *d,
+			const struct swim_push_node *n)
+{
+	bool has = n->vsn.len == SWIM_VSN_LEN;
+	uint8_t pcur = has ? n->vsn.ptr[2] : 0;
+	uint8_t dcur = has ? n->vsn.ptr[5] : 0;
+	const uint8_t *w = d->win;
+
+	if (pcur < w[0] || pcur > w[1] || dcur < w[2] || dcur > w[3])
+		return false;
+	if (n->state != SWIM_STATUS_ALIVE || !has)
+		return true;
+	const uint8_t *r = n->vsn.ptr;
+	return d->cur[0] >= r[0] && d->cur[1] <= r[1] &&
+	       d->cur[2] >= r[3] && d->cur[3] <= r[4];
+}
+
+/* The type byte and header. @retval bytes, 0 incomplete, or < 0. */
+static int
+swim_pp_dec_header(struct swim_pp_dec *d, const uint8_t *buf, size_t len)
+{
+	const uint8_t *pos = buf + 1;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (buf[0] != SWIM_MSG_PUSH_PULL)
+		return SWIM_WIRE_E_UNKNOWN_MSG;
+	rc = swim_mp_decode_struct(&pos, buf + len, SWIM_MP_MEMBERLIST,
+				   swim_pp_header_f,
+				   SWIM_MP_NB(swim_pp_header_f), &d->hdr);
+	if (rc == SWIM_WIRE_E_TRUNCATED)
+		return len >= SWIM_PP_PIECE_MAX ? SWIM_WIRE_E_LENGTH : 0;
+	if (rc < 0)
+		return rc;
+	if (d->hdr.nb_nodes > SWIM_PP_STREAM_NODES_MAX)
+		return SWIM_WIRE_E_LENGTH;
+	d->phase = SWIM_PP_DEC_NODES;
+	return (int)(pos - buf);
+}
+
+/* One node map: decode, check, merge. @retval bytes, 0, or < 0. */
+static int
+swim_pp_dec_node(struct swim *s, struct swim_pp_dec *d, const uint8_t *buf,
+		 size_t len)
+{
+	const uint8_t *pos = buf;
+	struct swim_push_node n;
+	int rc;
+
+	memset(&n, 0, sizeof(n));
+	rc = swim_mp_decode_struct(&pos, buf + len, SWIM_MP_MEMBERLIST,
+				   swim_pp_node_f,
+				   SWIM_MP_NB(swim_pp_node_f), &n);
+	if (rc == SWIM_WIRE_E_TRUNCATED)
+		return len >= SWIM_PP_PIECE_MAX ? SWIM_WIRE_E_LENGTH : 0;
+	if (rc < 0)
+		return rc;
+	if (!swim_pp_node_compatible(d, &n))
+		return SWIM_E_PROTO_VERSION;
+	swim_pp_merge_visit(s, &n);
+	d->nodes_done++;
+	return (int)(pos - buf);
+}
+
+int
+swim_pp_dec_next(struct swim *s, uint64_t now_us, struct swim_pp_dec *d,
+		 const uint8_t *buf, size_t len, uint32_t max_nodes)
+{
+	size_t used = 0;
+	int rc;
+
+	swim_enter(s, now_us);
+	if (d->phase == SWIM_PP_DEC_HEADER) {
+		rc = swim_pp_dec_header(d, buf, len);
+		if (rc <= 0)
+			return rc;
+		used = (size_t)rc;
+	}
+	for (uint32_t k = 0; k < max_nodes && d->phase == SWIM_PP_DEC_NODES &&
+	     d->nodes_done < d->hdr.nb_nodes; k++) {
+		rc = swim_pp_dec_node(s, d, buf + used, len - used);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			break;
+		used += (size_t)rc;
+	}
+	if (d->phase == SWIM_PP_DEC_NODES && d->nodes_done == d->hdr.nb_nodes) {
+		d->phase = SWIM_PP_DEC_USER;
+		s->stats.push_pulls++;
+	}
+	return (int)used;
 }

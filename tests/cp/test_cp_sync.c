@@ -116,7 +116,7 @@ start(uint64_t timeout_us, unsigned max_streams, size_t max_bytes)
 		cfg.max_bytes = max_bytes;
 	cfg.h = (struct cp_sync_handler){NULL, fake_local_state, fake_merge,
 					 fake_pp_done, fake_ping_done,
-					 fake_user};
+					 fake_user, NULL};
 	sync_ = cp_sync_new(&cfg, err, sizeof(err));
 	cr_assert_not_null(sync_, "%s", err);
 }

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streamed push/pulls on the sync engine's streams (cp_sync_pp.h): the
+ * peer's message goes from the socket through a fixed window straight
+ * into the decoder, ours from the encoder through a fixed window into
+ * the socket, one window (read) or CP_SYNC_PP_TX_SLICE windows (write)
+ * per reactor event, so the control loop runs between slices. The
+ * deadline moves with progress: a sync of any size finishes as long as
+ * bytes keep flowing. Control thread only.
+ */
+#include "cp_sync_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "swim_wire.h"
+
+static const struct cp_sync_pp_ops *
+cp_sess_pp_ops(const struct cp_sess *s)
+{
+	return s->sync->cfg.h.pp;
+}
+
+bool
+cp_sess_pp_decide(struct cp_sess *s, uint64_t now_us)
+{
+	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
+	uint8_t b;
+	ssize_t n;
+
+	if (s->pp_in != NULL)
+		return true;
+	if (s->is_legacy)
+		return false;
+	if (ops == NULL || s->sync->cfg.keyring != NULL ||
+	    s->kind == CP_SESS_OUT_PING || s->rx_len > 0) {
+		s->is_legacy = true;
+		return false;
+	}
+	n = recv(s->io.fd, &b, 1, MSG_PEEK);
+	if (n <= 0)
+		return false;	/* nothing yet, or EOF: the plain path sees it */
+	if (b == SWIM_MSG_PUSH_PULL)
+		s->pp_in = ops->in_start(s->sync->cfg.h.ctx, now_us);
+	if (s->pp_in == NULL)
+		s->is_legacy = true;
+	return s->pp_in != NULL;
+}
+
+void
+cp_sess_pp_free(struct cp_sess *s)
+{
+	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
+	void *ctx = s->sync->cfg.h.ctx;
+
+	if (s->pp_in != NULL)
+		ops->in_end(ctx, s->pp_in);
+	if (s->pp_out != NULL)
+		ops->out_end(ctx, s->pp_out);
+	s->pp_in = NULL;
+	s->pp_out = NULL;
+}
+
+int
+cp_sess_pp_out_start(struct cp_sess *s, bool join)
+{
+	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
+
+	free(s->tx);
+	s->tx = malloc(CP_SYNC_PP_WINDOW);
+	s->tx_len = 0;
+	s->tx_off = 0;
+	if (s->tx == NULL)
+		return -ENOMEM;
+	s->pp_out = ops->out_start(s->sync->cfg.h.ctx, join);
+	return s->pp_out != NULL ? 0 : -ENOMEM;
+}
+
+/* Refill tx from the encoder. @retval 1 refilled, 0 the end, < 0. */
+static int
+cp_sess_pp_refill(struct cp_sess *s)
+{
+	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
+	long n = ops->out_fill(s->sync->cfg.h.ctx, s->pp_out, s->tx,
+			       CP_SYNC_PP_WINDOW);
+
+	if (n < 0 || (size_t)n > CP_SYNC_PP_WINDOW)
+		return n < 0 ? (int)n : -EOVERFLOW;
+	if (n == 0) {
+		ops->out_end(s->sync->cfg.h.ctx, s->pp_out);
+		s->pp_out = NULL;
+		return 0;
+	}
+	s->tx_len = (size_t)n;
+	s->tx_off = 0;
+	return 1;
+}
+
+int
+cp_sess_pp_write(struct cp_sess *s, uint64_t now_us)
+{
+	unsigned windows = 0;
+
+	while (s->pp_out != NULL || s->tx_off < s->tx_len) {
+		if (s->tx_off == s->tx_len) {
+			if (windows++ == CP_SYNC_PP_TX_SLICE)
+				return 0;	/* yield: EPOLLOUT comes back */
+			int rc = cp_sess_pp_refill(s);
+			if (rc < 0) {
+				cp_sess_fail(s, now_us, rc);
+				return -1;
+			}
+			if (rc == 0)
+				break;
+			s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
+		}
+		ssize_t n = send(s->io.fd, s->tx + s->tx_off,
+				 s->tx_len - s->tx_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			s->tx_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		cp_sess_fail(s, now_us, -ECONNRESET);
+		return -1;
+	}
+	return 1;
+}
+
+/* Read once into the window. @retval bytes, 0 nothing now, -1 EOF. */
+static ssize_t
+cp_sess_pp_fill(struct cp_sess *s)
+{
+	ssize_t n;
+
+	if (s->rx_cap < CP_SYNC_PP_WINDOW) {
+		uint8_t *p = realloc(s->rx, CP_SYNC_PP_WINDOW);
+		if (p == NULL)
+			return -1;
+		s->rx = p;
+		s->rx_cap = CP_SYNC_PP_WINDOW;
+	}
+	if (s->rx_len == CP_SYNC_PP_WINDOW)
+		return 0;
+	do
+		n = read(s->io.fd, s->rx + s->rx_len,
+			 CP_SYNC_PP_WINDOW - s->rx_len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		s->rx_len += (size_t)n;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n > 0 ? n : -1;
+}
+
+/* Feed the whole pieces in the window. @retval 0, or < 0 an error. */
+static int
+cp_sess_pp_feed(struct cp_sess *s, uint64_t now_us)
+{
+	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
+	size_t off = 0;
+	long c = 0;
+
+	while (off < s->rx_len && !s->pp_in_done) {
+		c = ops->in_feed(s->sync->cfg.h.ctx, s->pp_in, now_us,
+				 s->rx + off, s->rx_len - off, &s->pp_in_done);
+		if (c <= 0)
+			break;
+		off += (size_t)c;
+	}
+	memmove(s->rx, s->rx + off, s->rx_len - off);
+	s->rx_len -= off;
+	if (c < 0)
+		return (int)c;
+	/* A full window that feeds nothing: the decoder caps pieces below
+	 * the window, so this is a defence, not a path. */
+	if (s->rx_len == CP_SYNC_PP_WINDOW && off == 0)
+		return SWIM_WIRE_E_LENGTH;
+	return 0;
+}
+
+/* The peer's message is merged: reply (inbound) or report (outbound). */
+static void
+cp_sess_pp_in_done(struct cp_sess *s, uint64_t now_us)
+{
+	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
+	const struct cp_sync_handler *h = &s->sync->cfg.h;
+	bool join = ops->in_join(h->ctx, s->pp_in);
+
+	ops->in_end(h->ctx, s->pp_in);
+	s->pp_in = NULL;
+	if (s->kind != CP_SESS_IN) {
+		s->sync->st.out_ok++;
+		h->push_pull_done(h->ctx, now_us, &s->peer, s->join, 0);
+		cp_sess_close(s);
+		return;
+	}
+	s->sync->st.in_push_pull++;
+	if (cp_sess_pp_out_start(s, join) != 0 ||
+	    cp_io_mod(s->sync->cfg.epfd, &s->io, EPOLLOUT) != 0) {
+		cp_sess_close(s);
+		return;
+	}
+	s->state = CP_SESS_WRITING;
+	s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
+}
+
+void
+cp_sess_pp_read(struct cp_sess *s, uint64_t now_us)
+{
+	ssize_t n = cp_sess_pp_fill(s);
+	int rc;
+
+	if (n > 0)
+		s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
+	rc = cp_sess_pp_feed(s, now_us);
+	if (rc < 0) {
+		s->sync->st.bad_input++;
+		cp_sess_fail(s, now_us, -EPROTO);
+		return;
+	}
+	if (s->pp_in_done) {
+		cp_sess_pp_in_done(s, now_us);
+		return;
+	}
+	if (n < 0) {
+		/* The peer closed mid-message: what was whole is merged. */
+		s->sync->st.bad_input++;
+		cp_sess_fail(s, now_us, -ECONNRESET);
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Push/pulls streamed both ways (memberlist-wire.md §7.2) in bounded
+ * memory: the sync engine moves at most one window of bytes per reactor
+ * event through these callbacks, so a sync of any size costs a fixed
+ * buffer per stream and the control thread keeps answering between
+ * slices. Only plain streams are streamed: a sealed stream is one
+ * AES-GCM frame whose tag must verify before anything is merged, and a
+ * compressed one is one LZW buffer, so both keep the whole-message path
+ * (and memberlist's 20 MiB cap). memberlist reads plain push/pulls with
+ * no size cap, so a streamed one of any size is fine for it too.
+ *
+ * cp_sync_core_pp_ops() wires them to the core and the Serf layer;
+ * tests wire their own.
+ */
+#ifndef CP_SYNC_PP_H_INCLUDED
+#define CP_SYNC_PP_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Bytes a streamed push/pull holds per direction: the rx/tx window. */
+#define CP_SYNC_PP_WINDOW (64u * 1024)
+/** Windows written per reactor event before yielding to other work. */
+#define CP_SYNC_PP_TX_SLICE 4u
+
+struct cp_sync_pp_ops {
+	/** Start encoding our push/pull with this Join flag. NULL: failed. */
+	void *(*out_start)(void *ctx, bool join);
+	/**
+	 * The next bytes of it into out (cap is CP_SYNC_PP_WINDOW), a
+	 * bounded amount of work. @retval bytes, 0 at the end, or < 0.
+	 */
+	long (*out_fill)(void *ctx, void *st, uint8_t *out, size_t cap);
+	void (*out_end)(void *ctx, void *st);
+	/** Start decoding a peer's push/pull. NULL: failed. */
+	void *(*in_start)(void *ctx, uint64_t now_us);
+	/**
+	 * Consume the next bytes (whole pieces only; merged at once), a
+	 * bounded amount of work. *done once the message is fully merged.
+	 * @retval bytes consumed (0: need more), or < 0 (a swim_wire_err,
+	 *         SWIM_E_PROTO_VERSION, -ENOMEM).
+	 */
+	long (*in_feed)(void *ctx, void *st, uint64_t now_us,
+			const uint8_t *buf, size_t len, bool *done);
+	/** The Join flag of the message being read (after its header). */
+	bool (*in_join)(void *ctx, void *st);
+	void (*in_end)(void *ctx, void *st);
+};
+
+struct cp;
+/** The daemon's callbacks: swim_pp_enc/dec and the Serf user state. */
+const struct cp_sync_pp_ops *cp_sync_core_pp_ops(void);
+
+#endif /* CP_SYNC_PP_H_INCLUDED */
