@@ -295,6 +295,8 @@ swarm_scenario_tick(struct swarm *sw)
 {
 	uint64_t last = sw->last_scn;
 
+	if (sw->n_alive + sw->nb_real > sw->pool_max)
+		sw->pool_max = sw->n_alive + sw->nb_real;
 	while (sw->fail_ev_done < sw->cfg.nb_fail &&
 	       sw->now >= sw->cfg.fail[sw->fail_ev_done].at_ms * 1000) {
 		swarm_fail_inject(sw, sw->cfg.fail[sw->fail_ev_done].n);

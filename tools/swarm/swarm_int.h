@@ -123,6 +123,7 @@ struct swarm {
 	uint64_t ltime;			/* Serf member clock */
 	uint32_t n_alive;		/* members the pool should list */
 	uint32_t n_joined;		/* members the joiner has handed out */
+	uint32_t pool_max;		/* largest pool size seen (n) */
 	uint64_t t_join_done;		/* run clock, 0 while joining */
 	double churn_acc;
 	uint64_t last_scn;		/* last scenario tick */

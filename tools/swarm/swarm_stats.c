@@ -64,7 +64,7 @@ swarm_json_failures(struct swarm *sw, FILE *f)
 {
 	size_t cap = (size_t)sw->nb_fails * SWARM_REAL_MAX + 1, n;
 	double *v = malloc(cap * sizeof(*v));
-	uint32_t n_pool = sw->n_alive + sw->nb_real;
+	uint32_t n_pool = sw->pool_max;
 
 	if (v == NULL)
 		return;
@@ -86,10 +86,11 @@ swarm_json_failures(struct swarm *sw, FILE *f)
 	swarm_json_dist(f, "simulated_pool_dead_s", v, n);
 	fprintf(f, ",\n    \"lifeguard_predicted_s\": %.3f, "
 		"\"suspicion_timeout_min_s\": %.3f, "
-		"\"suspicion_timeout_max_s\": %.3f,\n    \"list\": [",
+		"\"suspicion_timeout_max_s\": %.3f, \"pool_n\": %u,\n"
+		"    \"list\": [",
 		swarm_sim_predict_s(&sw->cfg.timing, n_pool),
 		swarm_sim_timeout_us(&sw->cfg.timing, n_pool, UINT32_MAX) / 1e6,
-		swarm_sim_timeout_us(&sw->cfg.timing, n_pool, 0) / 1e6);
+		swarm_sim_timeout_us(&sw->cfg.timing, n_pool, 0) / 1e6, n_pool);
 	for (uint32_t k = 0; k < sw->nb_fails && k < SWARM_JSON_FAIL_LIST;
 	     k++) {
 		char name[SWARM_NAME_LEN_MAX + 1];
