@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# gossip-swarm against two real `serf agent`s on loopback (issue 10):
+#
+#   serf A, serf B (joined)  <->  gossip-swarm, N virtual members,
+#                                 --join A --join B
+#
+# For each N in $SIZES (default "10000 100000"):
+#   - join time: from the swarm's start until both agents list N + 2 alive;
+#   - stay-alive: both keep listing N + 2 alive, nothing failed, for $STAY s;
+#   - --fail $FAILS@T (T = after the stay window): when each agent declared
+#     each injected failure dead (the swarm's --json: p50/p99/max), next to
+#     Lifeguard's prediction and the time both list $FAILS failed;
+#   - serf's CPU (utime + stime from /proc, whole run) and peak RSS, the
+#     swarm's CPU and RSS, and RSS per virtual member.
+# Loopback only; ports below 32768; every process is ours, killed by PID.
+# Output: one "RESULT ..." line per size (and the JSON kept in $OUT).
+# Usage: scripts/bench-swarm.sh [build-dir]   (SIZES, STAY, FAILS env)
+set -u
+
+BUILD=${1:-build}
+SWARM=${GOSSIP_SWARM:-$BUILD/tools/swarm/gossip-swarm}
+SIZES=${SIZES:-"10000 100000"}
+STAY=${STAY:-60}
+FAILS=${FAILS:-100}
+OUT=${OUT:-$(mktemp -d /tmp/bench-swarm.XXXXXX)}
+HZ=$(getconf CLK_TCK)
+PIDS=()
+
+command -v serf >/dev/null || { echo "no serf"; exit 77; }
+[ -x "$SWARM" ] || { echo "no gossip-swarm at $SWARM"; exit 1; }
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+note() { echo "[$(date +%T)] $*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+free_ports() {
+	python3 - "$1" <<'PY'
+import random, socket, sys
+want, out = int(sys.argv[1]), []
+for p in random.sample(range(20000, 32000), 2000):
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("0.0.0.0", p))
+            s.close()
+    except OSError:
+        continue
+    out.append(p)
+    if len(out) == want:
+        break
+print(" ".join(map(str, out)))
+PY
+}
+
+# count RPC STATUS
+count() {
+	serf members -rpc-addr="127.0.0.1:$1" -status="$2" 2>/dev/null |
+		grep -c .
+}
+# CPU seconds (utime + stime) and RSS MiB of a PID.
+cpu_s() {
+	awk -v hz="$HZ" '{ sub(/^.*\) /, ""); split($0, f, " ");
+		printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat" 2>/dev/null
+}
+rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mb() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# wait_count SECONDS RPC STATUS N: until the agent lists N with STATUS.
+wait_count() {
+	local end=$(($(date +%s) + $1)) c
+	while [ "$(date +%s)" -lt "$end" ]; do
+		c=$(count "$2" "$3")
+		[ "$c" = "$4" ] && return 0
+		sleep 2
+	done
+	note "agent $2 lists $c $3, want $4"
+	return 1
+}
+
+run_size() {
+	local n=$1 pa pb ra rb sp a b t0 tj fail_at ok_stay=1 tf
+	read -r pa ra pb rb sp <<<"$(free_ports 5)"
+	serf agent -node=bench-a -bind="127.0.0.1:$pa" -rpc-addr="127.0.0.1:$ra" \
+		-log-level=warn >"$OUT/serf-a-$n.log" 2>&1 &
+	a=$!; PIDS+=($a)
+	serf agent -node=bench-b -bind="127.0.0.1:$pb" -rpc-addr="127.0.0.1:$rb" \
+		-join="127.0.0.1:$pa" -log-level=warn >"$OUT/serf-b-$n.log" 2>&1 &
+	b=$!; PIDS+=($b)
+	wait_count 15 "$ra" alive 2 || return 1
+	# The failures come after the join and the stay-alive window.
+	fail_at=$(( (n >= 100000 ? 60 : 15) + STAY ))
+	t0=$(now)
+	"$SWARM" --members "$n" --join "127.0.0.1:$pa" --join "127.0.0.1:$pb" \
+		--port "$sp" --fail "$FAILS@$fail_at" \
+		--json "$OUT/swarm-$n.json" 2>"$OUT/swarm-$n.log" &
+	sp=$!; PIDS+=($sp)
+	wait_count $((fail_at - 5)) "$ra" alive $((n + 2)) &&
+		wait_count 30 "$rb" alive $((n + 2)) || return 1
+	tj=$(since "$t0")
+	note "N=$n: both agents list $((n + 2)) alive after $tj s"
+	local end=$(($(date +%s) + STAY))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		[ "$(count "$ra" alive)" = $((n + 2)) ] &&
+			[ "$(count "$rb" alive)" = $((n + 2)) ] || ok_stay=0
+		sleep 5
+	done
+	note "N=$n: stay-alive $STAY s: $([ $ok_stay = 1 ] && echo ok || echo FAILED)"
+	wait_count $((fail_at + 90 - ${tj%.*} - STAY)) "$ra" failed "$FAILS" &&
+		wait_count 30 "$rb" failed "$FAILS"
+	tf=$(since "$t0")
+	local cpu_a cpu_b rss_a rss_b cpu_sw rss_sw
+	cpu_a=$(cpu_s "$a"); cpu_b=$(cpu_s "$b")
+	rss_a=$(hwm_mb "$a"); rss_b=$(hwm_mb "$b")
+	cpu_sw=$(cpu_s "$sp"); rss_sw=$(hwm_mb "$sp")
+	kill -TERM "$sp"
+	for _ in $(seq 120); do kill -0 "$sp" 2>/dev/null || break; sleep 0.5; done
+	wait "$sp" 2>/dev/null
+	local left
+	left=$(count "$ra" left)
+	echo "RESULT N=$n join_all_alive_s=$tj stay_${STAY}s=$([ $ok_stay = 1 ] && echo ok || echo fail)" \
+		"failed_listed_at_s=$tf fail_at_s=$fail_at left_after_leave=$left" \
+		"serf_a_cpu_s=$cpu_a serf_b_cpu_s=$cpu_b serf_a_rss_mb=$rss_a serf_b_rss_mb=$rss_b" \
+		"swarm_cpu_s=$cpu_sw swarm_rss_mb=$rss_sw" \
+		"swarm_rss_per_member_b=$(awk -v r="$rss_sw" -v n="$n" 'BEGIN { printf "%.0f", r * 1048576 / n }')"
+	grep -E '"dead_s"|lifeguard|false_positives|join_time' "$OUT/swarm-$n.json" |
+		sed "s/^/  N=$n /"
+	kill -TERM "$a" "$b" 2>/dev/null
+	wait "$a" "$b" 2>/dev/null
+}
+
+for n in $SIZES; do
+	run_size "$n" || echo "RESULT N=$n FAILED (logs in $OUT)"
+done
+echo "logs and JSON in $OUT"
