@@ -51,6 +51,8 @@ void cp_io_del(int epfd, struct cp_io *io);
  * @retval events dispatched, 0 on timeout or EINTR, -errno on failure.
  */
 int cp_io_poll(int epfd, int timeout_ms);
+/** cp_io_poll with mask as the signal mask during the wait (NULL: none). */
+int cp_io_pwait(int epfd, int timeout_ms, const sigset_t *mask);
 
 /** CLOCK_MONOTONIC in µs: control's only clock. */
 static inline uint64_t
@@ -197,6 +199,8 @@ void cp_sync_ping(struct cp_sync *sync, uint64_t now_us,
 
 /** Close streams whose deadline passed, reporting outbound failures. */
 void cp_sync_expire(struct cp_sync *sync, uint64_t now_us);
+/** When cp_sync_expire next has work: UINT64_MAX with no stream open. */
+uint64_t cp_sync_next_deadline(const struct cp_sync *sync);
 
 /** Streams open now. */
 unsigned cp_sync_nb_streams(const struct cp_sync *sync);
@@ -313,6 +317,12 @@ struct cp {
 	volatile sig_atomic_t nb_signals;	/* SIGINT/SIGTERM seen */
 	struct dp_pkt *rx;		/* DP_BURST packets for dp_recv */
 	struct cp_agent *agent;		/* signals, snapshot, reload */
+	struct cp_io bell_io;		/* the dataplane's doorbell (dp_park) */
+	bool has_bell_io;		/* bell_io is in epfd */
+	/* cp_loop_run: SIGINT/TERM/HUP are blocked outside epoll_pwait,
+	 * which waits with this mask, so a signal always ends the wait */
+	sigset_t wait_sigmask;
+	bool has_wait_sigmask;
 };
 
 /** Start joining seeds; kind says who hears the outcome. @retval 0. */
@@ -341,9 +351,14 @@ void cp_fini(struct cp *cp);		/* undo whatever was set up */
 
 /**
  * One loop iteration: rings, tick, outputs, events, snapshot, retry-join,
- * leave, then at most 1 ms in the reactor.
+ * leave, then sleep in the reactor until the next deadline, a socket or
+ * RPC event, the dataplane's doorbell (a packet in an rx ring) or a signal.
  */
 void cp_loop_once(struct cp *cp);
+/** The earliest time some timer of the loop is due; UINT64_MAX: none. */
+uint64_t cp_loop_next_deadline(const struct cp *cp);
+/** ms the reactor may sleep at now_us: 0 if due, -1 for no deadline. */
+int cp_loop_timeout_ms(const struct cp *cp, uint64_t now_us);
 /** Run the loop until the daemon is done. @retval exit status. */
 int cp_loop_run(struct cp *cp);
 

@@ -435,6 +435,12 @@ cp_agent_tick(struct cp *cp, uint64_t now_us)
 	cp_agent_tags_tick(cp, a);
 }
 
+uint64_t
+cp_agent_next_deadline(const struct cp *cp)
+{
+	return cp->agent != NULL ? cp->agent->next_us : UINT64_MAX;
+}
+
 void
 cp_agent_fini(struct cp *cp)
 {

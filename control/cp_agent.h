@@ -55,6 +55,9 @@ void cp_agent_reload(struct cp *cp);
 
 /** Loop work: signals, snapshot, tags file, retry-join names. */
 void cp_agent_tick(struct cp *cp, uint64_t now_us);
+/** When cp_agent_tick next has timed work (the control loop sleeps until
+ * then at the latest); UINT64_MAX without an agent. */
+uint64_t cp_agent_next_deadline(const struct cp *cp);
 
 /** Final snapshot clocks, close, join the resolver. NULL-safe on cp. */
 void cp_agent_fini(struct cp *cp);

@@ -34,11 +34,17 @@ cp_io_del(int epfd, struct cp_io *io)
 int
 cp_io_poll(int epfd, int timeout_ms)
 {
+	return cp_io_pwait(epfd, timeout_ms, NULL);
+}
+
+int
+cp_io_pwait(int epfd, int timeout_ms, const sigset_t *mask)
+{
 	struct epoll_event evs[64];
 	uint64_t now_us;
 	int n;
 
-	n = epoll_wait(epfd, evs, 64, timeout_ms);
+	n = epoll_pwait(epfd, evs, 64, timeout_ms, mask);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	now_us = cp_now_us();

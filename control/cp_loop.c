@@ -3,8 +3,11 @@
  * The control loop: the only caller of the SWIM core. One iteration drains
  * the dataplane rings into swim_on_packet, runs swim_tick, flushes outputs
  * (UDP to the tx ring, TCP requests to cp_sync), dispatches events to the
- * Serf layer, publishes the fast-path snapshot, then waits in the reactor
- * for TCP and RPC work at most min(next deadline, 1 ms).
+ * Serf layer, publishes the fast-path snapshot, then sleeps in the reactor
+ * until the earliest deadline of anything here (core, Serf, TCP streams,
+ * snapshot, retry-join, leave, stats, agent) or until work arrives: TCP and RPC
+ * sockets, a signal, or the dataplane's doorbell, which an lcore rings
+ * when it queues a packet while control sleeps (dp_park). Nothing polls.
  *
  * Also here: the join bookkeeping (--join, --retry-join, RPC join) and the
  * graceful leave. Control thread only; never blocks outside epoll_wait.
@@ -12,12 +15,17 @@
 #include "cp.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "cp_agent.h"
 #include "cp_rpc.h"
 #include "dp.h"
+#include "serf.h"
 
 /* Extra wait after one gossip interval before dead{From: self}. */
 #define CP_LEAVE_INTENT_SLACK_US (100ull * 1000)
@@ -109,7 +117,12 @@ cp_loop_rx(struct cp *cp, uint64_t now_us)
 }
 
 /*
- * Publish the fast-path snapshot once per gossip interval. Piggyback is
+ * Publish the fast-path snapshot about once per gossip interval: on any
+ * wakeup at least half an interval after the last one, at the latest one
+ * and a half intervals after it (publish_next_us). The core's gossip tick
+ * wakes the loop once per interval, so one always falls in that window:
+ * the snapshot rides on it instead of waking the thread on its own.
+ * Piggyback is
  * taken from the core (which counts each take as one transmit) only when
  * the lcores answered pings since the last take, so broadcasts are not
  * used up by snapshots nobody sends.
@@ -122,9 +135,9 @@ cp_loop_publish(struct cp *cp, uint64_t now_us)
 	unsigned nb = 0;
 	size_t n;
 
-	if (now_us < cp->publish_next_us)
+	if (now_us + cp->gossip_interval_us < cp->publish_next_us)
 		return;
-	cp->publish_next_us = now_us + cp->gossip_interval_us;
+	cp->publish_next_us = now_us + cp->gossip_interval_us * 3 / 2;
 	dp_get_stats(cp->dp, &st);
 	if (st.acks_fast != cp->last_acks_fast || !cp->has_published) {
 		cp->last_acks_fast = st.acks_fast;
@@ -348,15 +361,122 @@ cp_loop_leave(struct cp *cp, uint64_t now_us)
 	}
 }
 
+/* When cp_loop_leave next has something to do; UINT64_MAX: nothing. A
+ * signal ends the wait by itself (EINTR), and swim_leave_done can only
+ * turn true in a core call, after which this is asked again. */
+static uint64_t
+cp_loop_leave_deadline(const struct cp *cp)
+{
+	uint64_t next;
+
+	switch (cp->leave) {
+	case CP_LEAVE_INTENT:
+		return cp->leave_start_us + cp->gossip_interval_us +
+		       CP_LEAVE_INTENT_SLACK_US;
+	case CP_LEAVE_DEAD:
+		next = cp->leave_start_us + CP_LEAVE_MAX_US;
+		if (cp->leave_done_us != 0 &&
+		    cp->leave_done_us + cp->leave_propagate_us < next)
+			next = cp->leave_done_us + cp->leave_propagate_us;
+		return next;
+	case CP_LEAVE_NONE:
+		break;
+	}
+	return UINT64_MAX;
+}
+
+static uint64_t
+cp_min_us(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 /* --- the loop --- */
 
-/* ms to wait in epoll: 0 if the core is due, else at most 1 ms. */
-static int
-cp_loop_timeout_ms(struct cp *cp, uint64_t now_us)
+uint64_t
+cp_loop_next_deadline(const struct cp *cp)
 {
 	uint64_t next = swim_next_deadline(cp->swim);
 
-	return next <= now_us ? 0 : 1;
+	next = cp_min_us(next, serf_next_deadline(cp->serf));
+	if (cp->sync != NULL)
+		next = cp_min_us(next, cp_sync_next_deadline(cp->sync));
+	next = cp_min_us(next, cp->publish_next_us);
+	next = cp_min_us(next, cp->stats_next_us);
+	next = cp_min_us(next, cp_agent_next_deadline(cp));
+	/* UINT64_MAX while an attempt is in flight: its result wakes us */
+	if (cp->retry_next_us != 0 && cp->leave == CP_LEAVE_NONE)
+		next = cp_min_us(next, cp->retry_next_us);
+	return cp_min_us(next, cp_loop_leave_deadline(cp));
+}
+
+int
+cp_loop_timeout_ms(const struct cp *cp, uint64_t now_us)
+{
+	uint64_t next = cp_loop_next_deadline(cp);
+	uint64_t ms;
+
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now_us)
+		return 0;
+	/* rounded up: waking before the deadline would only wake again */
+	ms = (next - now_us + 999) / 1000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* The doorbell rang: reset it; the next iteration drains the rings. */
+static void
+cp_loop_on_bell(struct cp_io *io, uint32_t events, uint64_t now_us)
+{
+	struct cp *cp = io->ctx;
+
+	(void)events;
+	(void)now_us;
+	dp_bell_clear(cp->dp);
+}
+
+/* Put the doorbell into the reactor once (init steps know nothing of it). */
+static void
+cp_loop_bell_init(struct cp *cp)
+{
+	if (cp->has_bell_io || cp->dp == NULL || dp_bell_fd(cp->dp) < 0)
+		return;
+	cp->bell_io.fd = dp_bell_fd(cp->dp);
+	cp->bell_io.on_event = cp_loop_on_bell;
+	cp->bell_io.ctx = cp;
+	if (cp_io_add(cp->epfd, &cp->bell_io, EPOLLIN) == 0)
+		cp->has_bell_io = true;
+}
+
+/*
+ * Sleep in the reactor until the next deadline or some work. Parked, the
+ * lcores ring the doorbell for a packet; dp_park's recheck of the rings
+ * after parking is what makes a packet queued just before the sleep
+ * count (no lost wakeup). Without a doorbell, poll every 1 ms as before.
+ */
+static void
+cp_loop_wait(struct cp *cp)
+{
+	int timeout;
+	bool is_parked = false;
+	int rc;
+
+	cp_loop_bell_init(cp);
+	timeout = cp_loop_timeout_ms(cp, cp_now_us());
+	if (!cp->has_bell_io && (timeout < 0 || timeout > 1))
+		timeout = 1;
+	if (timeout != 0 && cp->dp != NULL) {
+		is_parked = dp_park(cp->dp);
+		if (!is_parked)
+			timeout = 0;
+	}
+	rc = cp_io_pwait(cp->epfd, timeout,
+			 cp->has_wait_sigmask ? &cp->wait_sigmask : NULL);
+	if (is_parked)
+		dp_unpark(cp->dp);
+	if (rc < 0)
+		CP_LOG(ERR, "agent: epoll_wait failed");
 }
 
 void
@@ -375,19 +495,35 @@ cp_loop_once(struct cp *cp)
 	cp_loop_retry(cp, now_us);
 	cp_loop_leave(cp, now_us);
 	cp_loop_stats(cp, now_us);
-	if (cp_io_poll(cp->epfd, cp_loop_timeout_ms(cp, now_us)) < 0)
-		CP_LOG(ERR, "agent: epoll_wait failed");
+	if (cp->is_done)
+		return;
+	cp_loop_wait(cp);
 	cp_sync_expire(cp->sync, cp_now_us());
 }
 
 int
 cp_loop_run(struct cp *cp)
 {
+	sigset_t stop;
+
+	/* SIGINT/TERM/HUP only inside epoll_pwait: a signal that comes while
+	 * the loop works waits there and ends the next sleep at once,
+	 * instead of landing between the check and the sleep. The dataplane
+	 * threads block every signal (dp_new), so it comes to us. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &stop, &cp->wait_sigmask) == 0)
+		cp->has_wait_sigmask = true;
 	while (!cp->is_done)
 		cp_loop_once(cp);
 	if (cp->has_leave_rpc && cp->rpc != NULL) {
 		cp_rpc_complete_leave(cp->rpc, cp->leave_rpc_id, NULL);
 		cp_rpc_poll(cp->rpc, 0);
 	}
+	if (cp->has_wait_sigmask)
+		pthread_sigmask(SIG_SETMASK, &cp->wait_sigmask, NULL);
+	cp->has_wait_sigmask = false;
 	return cp->exit_code;
 }

@@ -101,4 +101,31 @@ void dp_publish(struct dp *dp, const struct dp_snapshot *snap);
 /** Sum of every lcore's counters. */
 void dp_get_stats(const struct dp *dp, struct dp_stats *out);
 
+/*
+ * Control's doorbell, so that control can sleep in the kernel while the rx
+ * rings are empty and still wake at once when an lcore queues a packet:
+ *
+ *   if (dp_park(dp))                 rings empty: lcores ring from now on
+ *       epoll_wait(..., timeout);    with dp_bell_fd(dp) registered
+ *   dp_unpark(dp);                   busy again: lcores stop ringing
+ *   ... dp_bell_fd readable -> dp_bell_clear(dp)
+ *
+ * An lcore writes the eventfd only while control is parked, once per nap.
+ */
+
+/** The doorbell's fd (an eventfd, EPOLLIN), or -1 when there is none. */
+int dp_bell_fd(const struct dp *dp);
+/**
+ * About to sleep: mark control parked, then recheck every rx ring.
+ * @retval true when they are empty (sleep now; a packet rings the bell);
+ *         false when packets wait (not parked: do not sleep).
+ */
+bool dp_park(struct dp *dp);
+/** Awake: lcores stop ringing. */
+void dp_unpark(struct dp *dp);
+/** The bell fd was readable: reset it. */
+void dp_bell_clear(struct dp *dp);
+/** Times an lcore rang the bell so far. */
+uint64_t dp_bell_rung(const struct dp *dp);
+
 #endif /* DP_H_INCLUDED */

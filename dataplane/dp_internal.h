@@ -56,6 +56,21 @@ struct dp_lcore_stats {
 	alignas(DP_CACHE_LINE) _Atomic uint64_t v[DP_STAT_COUNT];
 };
 
+/**
+ * Control's doorbell (the mirror of dp_lcore's is_parked/kick_fd): control
+ * sets is_parked, then rechecks every rx ring, then sleeps in epoll with
+ * fd among its fds (dp_park); an lcore enqueues, then exchanges is_parked
+ * to 0 and writes fd if it was 1 (dp_lcore_to_control). Both sides fence
+ * seq_cst between their store and their load, so one of them always sees
+ * the other (Dekker): no lost wakeup, and a busy control costs lcores one
+ * fence and one load of a line nobody writes.
+ */
+struct dp_bell {
+	alignas(DP_CACHE_LINE) _Atomic unsigned is_parked; /* 1: control asleep */
+	int fd;				/* eventfd, or -1: never rung */
+	_Atomic uint64_t nb_rung;	/* rings so far (any lcore; tests) */
+};
+
 /** What one lcore shares with control. */
 struct dp_lcore {
 	struct rte_ring *rx;		/* lcore -> control; SP lcore, SC control */
@@ -71,6 +86,7 @@ struct dp_lcore {
 	 */
 	_Atomic unsigned is_parked;	/* 1: lcore asleep or about to be */
 	int kick_fd;			/* eventfd, or -1: never kicked */
+	struct dp_bell *cp_bell;	/* control's doorbell (dp->cp_bell) */
 	struct dp_lcore_stats stats;	/* written by this lcore only */
 };
 
@@ -106,6 +122,7 @@ struct dp {
 	bool is_started;		/* control: start() succeeded */
 	struct dp_snap_pub pub;		/* the published snapshot */
 	struct dp_lcore lcore[DP_MAX_LCORES]; /* per-lcore rings + stats */
+	struct dp_bell cp_bell;		/* wakes a parked control (dp_park) */
 };
 
 /**

@@ -11,9 +11,12 @@
 #include "dp.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_ring.h>
@@ -169,8 +172,15 @@ dp_base_init(struct dp *dp, const struct dp_ops *ops,
 	dp->nb_lcores = cfg->nb_lcores;
 	size = cfg->ring_size ? cfg->ring_size : DP_RING_SIZE_DEFAULT;
 	dp->cfg.ring_size = size;
-	for (unsigned i = 0; i < DP_MAX_LCORES; i++)
+	for (unsigned i = 0; i < DP_MAX_LCORES; i++) {
 		dp->lcore[i].kick_fd = -1;
+		dp->lcore[i].cp_bell = &dp->cp_bell;
+	}
+	dp->cp_bell.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dp->cp_bell.fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -EMFILE;
+	}
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
 		struct dp_lcore *lc = &dp->lcore[i];
 
@@ -197,6 +207,30 @@ dp_base_fini(struct dp *dp)
 		dp->lcore[i].rx_mem = dp->lcore[i].tx_mem = NULL;
 		dp->lcore[i].rx = dp->lcore[i].tx = NULL;
 	}
+	if (dp->cp_bell.fd >= 0)
+		close(dp->cp_bell.fd);
+	dp->cp_bell.fd = -1;
+}
+
+/*
+ * create + start with every signal blocked, so that each thread a backend
+ * starts (socket threads, EAL lcores, EAL's interrupt thread) inherits the
+ * blocked mask: SIGINT/SIGTERM then reach only control, which unblocks
+ * them inside its epoll_pwait and cannot miss one while it sleeps.
+ */
+static struct dp *
+dp_new_quiet(const struct dp_ops *ops, const struct dp_cfg *cfg, int *rc,
+	     char *err, size_t errlen)
+{
+	sigset_t all, old;
+	struct dp *dp;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	dp = ops->create(cfg, err, errlen);
+	*rc = dp != NULL ? ops->start(dp) : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return dp;
 }
 
 struct dp *
@@ -215,10 +249,9 @@ dp_new(const char *backend, const struct dp_cfg *cfg, char *err,
 			 backend ? backend : "(null)");
 		return NULL;
 	}
-	dp = ops->create(cfg, err, errlen);
+	dp = dp_new_quiet(ops, cfg, &rc, err, errlen);
 	if (dp == NULL)
 		return NULL;
-	rc = ops->start(dp);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s backend start: %s", ops->name,
 			 strerror(-rc));
@@ -368,6 +401,71 @@ dp_get_stats(const struct dp *dp, struct dp_stats *out)
 	out->drop_too_big += dp->send_too_big;
 }
 
+/*
+ * After an enqueue to control: wake it if it is parked. The fence pairs
+ * with the one in dp_park (store is_parked, fence, look at the rings): we
+ * stored into the ring, fence, look at is_parked. The exchange makes one
+ * write per nap whichever lcores race here.
+ */
+static void
+dp_lcore_ring_bell(struct dp_bell *b)
+{
+	uint64_t one = 1;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&b->is_parked, memory_order_relaxed) == 0 ||
+	    atomic_exchange(&b->is_parked, 0) == 0)
+		return;
+	atomic_fetch_add_explicit(&b->nb_rung, 1, memory_order_relaxed);
+	/* eventfd: cannot block (the counter would need 2^64 - 1 rings) */
+	(void)!write(b->fd, &one, sizeof(one));
+}
+
+int
+dp_bell_fd(const struct dp *dp)
+{
+	return dp->cp_bell.fd;
+}
+
+bool
+dp_park(struct dp *dp)
+{
+	/* seq_cst store + fence; pairs with dp_lcore_ring_bell's fence */
+	atomic_store(&dp->cp_bell.is_parked, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned i = 0; i < dp->nb_lcores; i++) {
+		if (!rte_ring_empty(dp->lcore[i].rx)) {
+			atomic_store(&dp->cp_bell.is_parked, 0);
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+dp_unpark(struct dp *dp)
+{
+	/* A ring racing with this store writes the fd once more: the
+	 * next epoll returns at once and dp_bell_clear resets it. */
+	atomic_store_explicit(&dp->cp_bell.is_parked, 0,
+			      memory_order_relaxed);
+}
+
+void
+dp_bell_clear(struct dp *dp)
+{
+	uint64_t v;
+
+	(void)!read(dp->cp_bell.fd, &v, sizeof(v));
+}
+
+uint64_t
+dp_bell_rung(const struct dp *dp)
+{
+	return atomic_load_explicit(&dp->cp_bell.nb_rung,
+				    memory_order_relaxed);
+}
+
 unsigned
 dp_lcore_to_control(struct dp_lcore *lc, const struct dp_pkt *pkts,
 		    unsigned n)
@@ -379,6 +477,8 @@ dp_lcore_to_control(struct dp_lcore *lc, const struct dp_pkt *pkts,
 	/* SP enqueue; pairs with control's SC dequeue in dp_recv */
 	done = rte_ring_sp_enqueue_burst_elem(lc->rx, pkts,
 					      sizeof(struct dp_pkt), n, NULL);
+	if (done > 0)
+		dp_lcore_ring_bell(lc->cp_bell);
 	dp_stat_add(lc, DP_STAT_TO_CONTROL, done);
 	if (done < n)
 		dp_stat_add(lc, DP_STAT_DROP_RING_FULL, n - done);

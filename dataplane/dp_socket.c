@@ -7,17 +7,19 @@
  * everything else received goes to control through the thread's rx ring,
  * and whatever control queues on its tx ring goes out of its socket.
  *
- * Sockets are non-blocking and nothing waits on a ring: after
- * DP_SOCK_SPIN_TURNS empty turns a thread naps in poll() on its socket
- * and its eventfd doorbell, which dp_send rings only while it naps
- * (struct dp_lcore), so an idle node costs ~nothing and control's packets
- * still leave at once. After create()
- * nothing allocates; per-packet trouble goes to counters, never to a log.
+ * Sockets are non-blocking and nothing spins: as soon as a turn moved
+ * less than a full burst either way, the thread sleeps in poll() on its
+ * socket and its eventfd doorbell, which dp_send rings only while it
+ * sleeps (struct dp_lcore), and which stop() rings to end it. An idle
+ * node costs nothing here, a loaded one never sleeps (full bursts), and
+ * control's packets still leave at once. After create() nothing
+ * allocates; per-packet trouble goes to counters, never to a log.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +31,6 @@
 #include "dp_internal.h"
 #include "swim_crypto.h"
 
-/* Empty loop turns (one recvmmsg each, ~1 us) before napping: stays hot
- * between bursts of a busy peer. */
-#define DP_SOCK_SPIN_TURNS 64
-/* Longest nap: only a safety net, as both a datagram and the doorbell
- * end a nap at once. */
-#define DP_SOCK_NAP_MS 100
 /* memberlist asks for a 2 MiB receive buffer, halving until accepted. */
 #define DP_SOCK_RCVBUF (2 * 1024 * 1024)
 /* Staging for one loop turn: acks of one rx burst + one ring burst. */
@@ -51,7 +47,6 @@ struct dp_sock_lcore {
 	int fd;				/* its UDP socket; -1 when closed */
 	pthread_t thread;		/* valid when has_thread */
 	bool has_thread;		/* control: pthread_create succeeded */
-	unsigned nb_empty;		/* empty turns in a row */
 	struct dp_fp fp;		/* fast path snapshot copy */
 	struct dp_pkt rx[DP_BURST];	/* one recvmmsg burst */
 	bool rx_keep[DP_BURST];		/* rx[i] goes to control */
@@ -464,9 +459,10 @@ dp_sock_tx(struct dp_sock_lcore *sl)
 	return got;
 }
 
-/* Nothing to do for a while: nap until a datagram, the doorbell or
- * DP_SOCK_NAP_MS. The tx ring is rechecked AFTER is_parked is set, so a
- * packet enqueued meanwhile is either seen here or rings the doorbell. */
+/* Sleep until a datagram or the doorbell (no timeout: stop() rings it).
+ * The tx ring is rechecked AFTER is_parked is set, so a packet enqueued
+ * meanwhile is either seen here or rings the doorbell; a datagram that
+ * came meanwhile makes poll() return at once. */
 static void
 dp_sock_idle(struct dp_sock_lcore *sl)
 {
@@ -477,27 +473,29 @@ dp_sock_idle(struct dp_sock_lcore *sl)
 	};
 	uint64_t v;
 
-	if (++sl->nb_empty < DP_SOCK_SPIN_TURNS)
-		return;
-	sl->nb_empty = 0;
 	/* seq_cst store; pairs with the fence + exchange in dp_lcore_kick */
 	atomic_store(&lc->is_parked, 1);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (dp_lcore_tx_empty(lc) &&
 	    !atomic_load_explicit(&sl->owner->quit, memory_order_acquire))
-		(void)poll(pfd, 2, DP_SOCK_NAP_MS);
+		(void)poll(pfd, 2, -1);
 	atomic_store(&lc->is_parked, 0);
 	if (pfd[1].revents & POLLIN)
 		(void)!read(lc->kick_fd, &v, sizeof(v));	/* reset it */
 }
 
-/* The thread: phases rx+ack, tx, idle, until stop() sets quit. */
+/* The thread: phases rx+ack, tx, sleep, until stop() sets quit. A full
+ * burst either way means more may be waiting: go round without sleeping. */
 static void *
 dp_sock_loop(void *arg)
 {
 	struct dp_sock_lcore *sl = arg;
 	struct dp_sock *ds = sl->owner;
+	sigset_t all;
 
+	/* signals are control's (dp_new blocks them for us already) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* pairs with the release store in dp_sock_stop */
 	while (!atomic_load_explicit(&ds->quit, memory_order_acquire)) {
 		unsigned nb_rx, nb_tx;
@@ -505,10 +503,8 @@ dp_sock_loop(void *arg)
 		dp_fp_refresh(&sl->fp, &ds->base.pub);
 		nb_rx = dp_sock_rx(sl);		/* recv, fast acks, to control */
 		nb_tx = dp_sock_tx(sl);		/* acks + control's packets */
-		if (nb_rx == 0 && nb_tx == 0)
+		if (nb_rx < DP_BURST && nb_tx < DP_BURST)
 			dp_sock_idle(sl);
-		else
-			sl->nb_empty = 0;
 	}
 	return NULL;
 }
@@ -550,7 +546,7 @@ dp_sock_stop(struct dp *dp)
 		struct dp_sock_lcore *sl = ds->sl[i];
 
 		if (sl != NULL && sl->has_thread) {
-			/* end its nap now rather than after DP_SOCK_NAP_MS */
+			/* its sleep has no timeout: this ends it */
 			(void)!write(sl->lc->kick_fd, &one, sizeof(one));
 			pthread_join(sl->thread, NULL);
 			sl->has_thread = false;
