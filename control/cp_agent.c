@@ -438,7 +438,12 @@ cp_agent_tick(struct cp *cp, uint64_t now_us)
 uint64_t
 cp_agent_next_deadline(const struct cp *cp)
 {
-	return cp->agent != NULL ? cp->agent->next_us : UINT64_MAX;
+	const struct cp_agent *a = cp->agent;
+
+	/* Nothing timed without a snapshot or a tags file to keep. */
+	if (a == NULL || (a->snap == NULL && cp->cfg.tags_file[0] == '\0'))
+		return UINT64_MAX;
+	return a->next_us;
 }
 
 void

@@ -217,14 +217,13 @@ cp_snap_compact(struct cp_snap *s)
 	}
 	fclose(f);
 	fclose(s->f);
-	s->f = NULL;
-	if (rename(tmp, s->path) != 0)
-		rc = -errno;
+	rc = rename(tmp, s->path) != 0 ? -errno : 0;
 	s->f = fopen(s->path, "a");
 	if (s->f == NULL)
 		return -errno;
-	s->offset = rc == 0 ? off : s->offset;
-	return rc < 0 ? rc : 0;
+	if (rc == 0)
+		s->offset = off;
+	return rc;
 }
 
 /* Append one line; compact when the file outgrew the live state. */
