@@ -59,6 +59,13 @@ struct dp_snapshot {
 	uint8_t piggyback[1024];	/* compound parts, <u16 len BE><part>... */
 	uint16_t piggyback_len;
 	uint16_t nb_piggyback;
+	/*
+	 * The keyring to open and seal with from the lcore's next turn on
+	 * (key rotation); NULL: dp_cfg.keyring. Control keeps a replaced
+	 * keyring alive for a grace period (cp_keys.h), so a lcore still in
+	 * a turn with the previous snapshot never sees it freed.
+	 */
+	const struct swim_keyring *keyring;
 };
 
 struct dp_cfg {

@@ -72,6 +72,8 @@ enum dp_dpdk_ctr {
 	DP_DPDK_CTR_COUNT,
 };
 
+struct dp_dpdk_seal;
+
 /** One worker lcore: owned by it after launch. */
 struct dp_dpdk_lcore {
 	struct dp_dpdk *owner;		/* the backend */
@@ -102,6 +104,9 @@ struct dp_dpdk_lcore {
 	struct dp_pkt ctl[DP_BURST];	/* datagrams for control */
 	struct dp_pkt out[DP_BURST];	/* datagrams from control */
 	struct dp_pkt ack;		/* the fast path's ack */
+	/* keyring: open every datagram, seal every one sent (lcore's own
+	 * cipher contexts, dp_dpdk_seal.h); NULL: plaintext */
+	struct dp_dpdk_seal *seal;
 };
 
 /** The backend; struct dp first (dp_internal.h). */

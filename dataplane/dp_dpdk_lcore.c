@@ -28,6 +28,7 @@
 #include "dp_dpdk_fast.h"
 #include "dp_dpdk_int.h"
 #include "dp_dpdk_link.h"
+#include "dp_dpdk_seal.h"
 
 static void
 ctr_add(struct dp_dpdk_lcore *dl, enum dp_dpdk_ctr c, uint64_t n)
@@ -272,17 +273,30 @@ send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
 	struct dp_dpdk *dd = dl->owner;
 	struct dp_udp4_hdrs h = { .src_ip = dd->self.ip,
 				  .src_port = dd->self.port };
+	const uint8_t *data = pkt->data;
+	size_t len = pkt->len;
 	struct rte_mbuf *m;
 	bool ask = false;
 	int n;
 
+	if (dl->seal != NULL) {
+		/* with a keyring every datagram leaves sealed (§8) */
+		n = dp_dpdk_seal_seal(dl->seal, data, len, dl->seal->sealed,
+				      sizeof(dl->seal->sealed));
+		if (n < 0) {
+			dp_stat_add(dl->lc, DP_STAT_DROP_TOO_BIG, 1);
+			return;
+		}
+		data = dl->seal->sealed;
+		len = (size_t)n;
+	}
 	if (pkt->addr.ip_len != 4 ||
 	    dp_pkt_ip_is_special(addr_ip4(&pkt->addr))) {
 		ctr_add(dl, DP_DPDK_NOT_IPV4, 1);
 		dp_stat_add(dl->lc, DP_STAT_DROP_TX, 1);
 		return;
 	}
-	if (DP_UDP4_PAYLOAD_OFF + (size_t)pkt->len > dd->max_frame) {
+	if (DP_UDP4_PAYLOAD_OFF + len > dd->max_frame) {
 		dp_stat_add(dl->lc, DP_STAT_DROP_TOO_BIG, 1);
 		return;
 	}
@@ -296,7 +310,7 @@ send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
 	h.dst_ip = addr_ip4(&pkt->addr);
 	h.dst_port = pkt->addr.port;
 	n = dp_pkt_build_udp4(rte_pktmbuf_mtod(m, uint8_t *), mbuf_cap(m), &h,
-			      pkt->data, pkt->len);
+			      data, (uint16_t)len);
 	if (n < 0) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;
@@ -388,11 +402,17 @@ send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
 		}
 		to_mac = mac;
 	}
-	n = dp_fp_build_ack(&dl->fp, seq_no, f + DP_UDP4_PAYLOAD_OFF,
+	/* sealed: the ack's bytes are the cipher's, summed afresh */
+	n = dl->seal != NULL ?
+	    dp_dpdk_seal_ack(dl->seal, &dl->fp, seq_no,
+			     f + DP_UDP4_PAYLOAD_OFF,
+			     cap - DP_UDP4_PAYLOAD_OFF) :
+	    dp_fp_build_ack(&dl->fp, seq_no, f + DP_UDP4_PAYLOAD_OFF,
 			    cap - DP_UDP4_PAYLOAD_OFF);
 	if (n >= 0)
 		n = dp_pkt_udp4_hdrs_put(f, cap, &dl->hdrs, to_mac, ip, port,
-			(size_t)n, dl->fp.has_ack_sum ? dl->fp.ack_sum :
+			(size_t)n, dl->seal == NULL && dl->fp.has_ack_sum ?
+			dl->fp.ack_sum :
 			dp_pkt_csum(f + DP_UDP4_PAYLOAD_OFF, (size_t)n, 0));
 	if (n < 0 || n > dl->owner->max_frame) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
@@ -406,12 +426,12 @@ send_ack(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
 /* A datagram for control: a copy, with the sender's address. */
 static void
 pass_to_control(struct dp_dpdk_lcore *dl, const struct dp_pkt_view *v,
-		const uint8_t *data, uint16_t flags)
+		const uint8_t *data, uint16_t len, uint16_t flags)
 {
 	struct swim_addr src;
 
 	ip4_addr(v->src_ip, v->src_port, &src);
-	ctl_push(dl, &src, data, v->payload_len, flags);
+	ctl_push(dl, &src, data, len, flags);
 }
 
 static void
@@ -419,20 +439,33 @@ on_udp(struct dp_dpdk_lcore *dl, struct rte_mbuf *m, uint8_t *f,
        const struct dp_pkt_view *v)
 {
 	const uint8_t *data = f + v->payload_off;
+	uint16_t len = v->payload_len;
 	struct swim_ping ping;
 
 	learn_sender(dl, DP_PKT_U_BE32(v->src_ip), v->src_mac);
-	if (v->payload_len > DP_PKT_MAX) {
+	if (len > DP_PKT_MAX) {
 		mbuf_drop(dl, m, DP_STAT_DROP_TOO_BIG);
 		return;
 	}
-	switch (dp_fp_match_usual(&dl->fp, data, v->payload_len, &ping)) {
+	if (dl->seal != NULL) {
+		/* with a keyring: opened, or dropped as memberlist drops
+		 * what no key opens (plaintext included) */
+		int n = dp_dpdk_seal_open(dl->seal, data, len);
+
+		if (n < 0) {
+			mbuf_drop(dl, m, DP_STAT_DROP_MALFORMED);
+			return;
+		}
+		data = dl->seal->plain;
+		len = (uint16_t)n;
+	}
+	switch (dp_fp_match_usual(&dl->fp, data, len, &ping)) {
 	case DP_FP_PASS:
-		pass_to_control(dl, v, data, 0);
+		pass_to_control(dl, v, data, len, 0);
 		rte_pktmbuf_free(m);
 		break;
 	case DP_FP_PASS_ACKED:
-		pass_to_control(dl, v, data, DP_PKT_F_PINGS_ANSWERED);
+		pass_to_control(dl, v, data, len, DP_PKT_F_PINGS_ANSWERED);
 		send_ack(dl, m, f, v, &ping);
 		break;
 	case DP_FP_ACKED:
@@ -573,6 +606,12 @@ dp_dpdk_lcore_handle(struct dp_dpdk_lcore *dl, struct rte_mbuf **pkts,
 
 	dp_stat_add(dl->lc, DP_STAT_RX_PKTS, nb);
 	dl->memo_ip_n = 0;	/* a new turn: learn each sender again */
+	if (dl->seal != NULL) {
+		/* sealed pings: the fused plaintext pass never matches */
+		for (uint16_t i = 0; i < nb; i++)
+			on_frame(dl, pkts[i]);
+		nb = 0;
+	}
 	for (uint16_t i = 0; i < nb; i++) {
 		if (fast_ping(dl, pkts[i]))
 			fast++;
@@ -653,6 +692,9 @@ fast_rebuild(struct dp_dpdk_lcore *dl)
 {
 	dp_fast_init(&dl->fast, &dl->owner->self, &dl->hdrs, &dl->fp,
 		     dl->owner->max_frame);
+	/* a key rotation arrives as a new keyring in a new snapshot */
+	if (dl->seal != NULL)
+		(void)dp_dpdk_seal_follow(dl->seal, dl->fp.snap.keyring);
 }
 
 int
@@ -664,6 +706,15 @@ dp_dpdk_lcore_main(void *arg)
 
 	DP_LOG(INFO, "lcore %u polls port %u queue %u", dl->lcore_id,
 	       dd->port, dl->queue);
+	if (dd->base.cfg.keyring != NULL && dl->seal == NULL) {
+		/* the lcore's own cipher contexts, keyed once here */
+		dl->seal = dp_dpdk_seal_new(dd->base.cfg.keyring);
+		if (dl->seal == NULL) {
+			DP_LOG(ERR, "lcore %u: no memory for its cipher "
+			       "contexts", dl->lcore_id);
+			return -1;
+		}
+	}
 	dl->now_us = rte_rdtsc() / dd->tsc_per_us;
 	dp_pkt_udp4_tmpl_init(&dl->hdrs, &dd->self);
 	fast_rebuild(dl);
@@ -701,5 +752,7 @@ dp_dpdk_lcore_main(void *arg)
 			ctr_add(dl, DP_DPDK_BUSY_TSC, rte_rdtsc() - start_tsc);
 	}
 	DP_LOG(INFO, "lcore %u leaves", dl->lcore_id);
+	dp_dpdk_seal_delete(dl->seal);
+	dl->seal = NULL;
 	return 0;
 }

@@ -9,7 +9,13 @@
  *
  * Owns no state shared between threads: each lcore has its own struct
  * dp_fp and refreshes it from the published snapshot without locks. Never
- * allocates, blocks or logs. Encrypted packets are not handled here.
+ * allocates, blocks or logs. Encrypted packets are not handled here: a
+ * backend with a keyring opens the datagram first and seals the ack this
+ * builds (dp_dpdk_seal.h, dp_socket.c). The keyring travels in the
+ * snapshot as a pointer (struct dp_snapshot.keyring, NULL: dp_cfg's);
+ * the copy an lcore keeps holds that pointer, which it uses only right
+ * after adopting the snapshot (to re-key its own cipher contexts), and
+ * control frees a replaced ring only after a grace period (cp_keys.h).
  */
 #ifndef DP_FASTPATH_H_INCLUDED
 #define DP_FASTPATH_H_INCLUDED
