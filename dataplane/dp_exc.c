@@ -17,6 +17,7 @@
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -187,22 +188,22 @@ nl_link_set(unsigned ifindex, bool up)
 	return nl_talk(&m);
 }
 
-/* Is the interface administratively up? (/sys: no netlink dump needed) */
+/* Is the interface administratively up? (an ioctl on a socket of this
+ * netns; /sys may show another netns in a process that unshared) */
 static bool
 dp_exc_is_up(const char *ifname)
 {
-	char path[96];
-	FILE *f;
-	unsigned flags = 0;
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool up;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/flags", ifname);
-	f = fopen(path, "re");
-	if (f == NULL)
+	if (fd < 0)
 		return false;
-	if (fscanf(f, "%x", &flags) != 1)
-		flags = 0;
-	fclose(f);
-	return (flags & IFF_UP) != 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	up = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+	close(fd);
+	return up;
 }
 
 /* RTM_NEWADDR / RTM_DELADDR of ip/32 on ifindex. */
