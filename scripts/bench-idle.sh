@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Idle cost and failure detection, serf agent vs gossipd, on loopback.
+#
+# For each size N (default 50 and 120) and each implementation, one run:
+#   1. start N agents on 127.0.0.1 (gossip ports BASE+i, RPC ports
+#      BASE+1000+i, gossipd's 4000 higher; all below 32768), each joining
+#      node 0, in batches;
+#   2. wait until 5 sampled observers see N alive members;
+#   3. settle, then measure idle CPU per node over WINDOW seconds:
+#      utime+stime of each PID from /proc/PID/stat, as % of one core;
+#   4. SIGKILL one node (not an observer) and time, from the kill, when
+#      each observer's `serf monitor` prints EventMemberFailed for it:
+#      first and all 5.
+# Then print the table of issue 13. Everything started is killed by PID
+# (trap), loops are bounded, traffic stays on 127.0.0.1.
+#
+# Usage: scripts/bench-idle.sh [-b BUILD_DIR] [-n "50 120"] [-w WINDOW_S]
+#        [-i "serf gossipd"] [-p BASE_PORT]
+# The machine should be quiet: the load average is printed with the table.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=lib/bench-cpu.sh
+. "$HERE/lib/bench-cpu.sh"
+
+BUILD=$ROOT/build
+SIZES="50 120"
+WINDOW=20
+IMPLS="serf gossipd"
+BASE=20000
+SETTLE=${SETTLE:-5}
+CONVERGE_MAX=${CONVERGE_MAX:-180}
+DETECT_MAX=${DETECT_MAX:-60}
+while getopts "b:n:w:i:p:" o; do
+	case $o in
+	b) BUILD=$OPTARG ;;
+	n) SIZES=$OPTARG ;;
+	w) WINDOW=$OPTARG ;;
+	i) IMPLS=$OPTARG ;;
+	p) BASE=$OPTARG ;;
+	*) echo "usage: $0 [-b build] [-n sizes] [-w window_s] [-i impls] [-p base_port]" >&2
+	   exit 2 ;;
+	esac
+done
+GOSSIPD=$BUILD/control/gossipd
+SERF=$(command -v serf || true)
+[ -n "$SERF" ] || { echo "bench-idle: needs the serf binary" >&2; exit 2; }
+case " $IMPLS " in *" gossipd "*)
+	[ -x "$GOSSIPD" ] || { echo "bench-idle: no $GOSSIPD (-b)" >&2; exit 2; } ;;
+esac
+BASE0=$BASE
+for n in $SIZES; do
+	if [ $((BASE + 5000 + n)) -ge 32768 ] || [ "$n" -lt 7 ]; then
+		echo "bench-idle: sizes 7..$((32767 - BASE - 5000)) with base $BASE" >&2
+		exit 2
+	fi
+done
+
+WORK=$(mktemp -d /tmp/bench-idle.XXXXXX)
+PIDS=()		# agents of the current run
+MONS=()		# monitor pipelines of the current run
+HZ=$(getconf CLK_TCK)
+
+stop_all() {
+	local p
+	for p in "${MONS[@]}" "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in "${MONS[@]}" "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	PIDS=()
+	MONS=()
+}
+cleanup() {
+	stop_all
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Any of our ports taken already? Then another run or helper has them.
+ports_free() {
+	local n=$1 busy
+	busy=$(ss -Htuln 2>/dev/null | awk -v lo="$BASE" -v hi="$((BASE + 1000 + n))" '
+		{ n = split($5, a, ":"); p = a[n] + 0
+		  if (p >= lo && p <= hi) c++ } END { print c + 0 }')
+	[ "$busy" -eq 0 ]
+}
+
+# Start node i of impl ($1), gossip port BASE+i, RPC BASE+1000+i.
+start_node() {
+	local impl=$1 i=$2 port=$((BASE + $2)) rpc=$((BASE + 1000 + $2))
+	local join=()
+
+	[ "$i" -gt 0 ] && join=(-join "127.0.0.1:$BASE")
+	if [ "$impl" = serf ]; then
+		"$SERF" agent -node "n$i" -bind "127.0.0.1:$port" \
+			-rpc-addr "127.0.0.1:$rpc" -log-level warn "${join[@]}" \
+			>"$WORK/n$i.log" 2>&1 &
+	else
+		[ "$i" -gt 0 ] && join=(--join "127.0.0.1:$BASE")
+		"$GOSSIPD" --name "n$i" --bind "127.0.0.1:$port" \
+			--rpc-addr "127.0.0.1:$rpc" --log-level warn "${join[@]}" \
+			>"$WORK/n$i.log" 2>&1 &
+	fi
+	PIDS+=($!)
+}
+
+# Alive members as node i sees them (serf's CLI speaks to both).
+nb_alive() {
+	timeout 5 "$SERF" members -rpc-addr "127.0.0.1:$((BASE + 1000 + $1))" \
+		-status alive 2>/dev/null | wc -l
+}
+
+# Wait until every observer sees n alive. @retval 0 when converged.
+converge() {
+	local n=$1 end=$((SECONDS + CONVERGE_MAX)) o ok
+	shift
+	while [ $SECONDS -lt $end ]; do
+		ok=1
+		for o in "$@"; do
+			[ "$(nb_alive "$o")" -eq "$n" ] || { ok=0; break; }
+		done
+		[ $ok -eq 1 ] && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# Idle CPU per node over WINDOW s: "mean min max" in % of one core.
+idle_cpu() {
+	local p f
+	for p in "${PIDS[@]}"; do
+		echo "$p $(cpu_of "$p")"
+	done >"$WORK/cpu0"
+	sleep "$WINDOW"
+	for p in "${PIDS[@]}"; do
+		echo "$p $(cpu_of "$p")"
+	done >"$WORK/cpu1"
+	paste -d' ' "$WORK/cpu0" "$WORK/cpu1" | awk -v hz="$HZ" -v w="$WINDOW" '
+		{ v = ($4 - $2) * 100 / hz / w; s += v; n++
+		  if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v }
+		END { if (n) printf "%.3f %.3f %.3f\n", s / n, lo, hi }'
+}
+
+# One serf monitor per observer, each line stamped on arrival; the victim's
+# EventMemberFailed lines are kept in $WORK/mon.<o>.
+start_monitors() {
+	local victim=$1 o
+	shift
+	for o in "$@"; do
+		# $! is the monitor itself; perl ends with its output
+		"$SERF" monitor -rpc-addr "127.0.0.1:$((BASE + 1000 + o))" \
+			-log-level info 2>/dev/null > >(perl -MTime::HiRes=time \
+			-ne '$| = 1; printf "%.3f %s", time(), $_
+				if /EventMemberFailed: '"n$victim"'\b/' \
+			>"$WORK/mon.$o") &
+		MONS+=($!)
+	done
+	sleep 1	# monitors registered before the kill
+}
+
+# Kill the victim; "first all" seconds until the observers saw it failed.
+detect() {
+	local victim=$1 t0 end o got
+	shift
+	start_monitors "$victim" "$@"
+	t0=$(perl -MTime::HiRes=time -e 'printf "%.3f", time()')
+	kill -9 "${PIDS[$victim]}"
+	end=$((SECONDS + DETECT_MAX))
+	while [ $SECONDS -lt $end ]; do
+		got=0
+		for o in "$@"; do
+			[ -s "$WORK/mon.$o" ] && got=$((got + 1))
+		done
+		[ $got -eq $# ] && break
+		sleep 0.2
+	done
+	for o in "$@"; do
+		head -1 "$WORK/mon.$o" 2>/dev/null | awk '{ print $1 }'
+	done | awk -v t0="$t0" -v want=$# '
+		{ d = $1 - t0; n++; if (n == 1 || d < lo) lo = d; if (d > hi) hi = d }
+		END { if (n == 0) print "- -"; else if (n < want)
+			printf "%.1f >%d(%d/%d)\n", lo, '"$DETECT_MAX"', n, want
+		      else printf "%.1f %.1f\n", lo, hi }'
+}
+
+# One run: impl $1, size $2. Prints "impl n mean lo hi first all".
+# serf and gossipd use port ranges 4000 apart (no TIME_WAIT overlap).
+run_one() {
+	local impl=$1 n=$2 i obs victim cpu det
+	local BASE=$BASE0
+	[ "$impl" = gossipd ] && BASE=$((BASE0 + 4000))
+	obs=(0 $((n / 4)) $((n / 2)) $((3 * n / 4)) $((n - 2)))
+	victim=$((n - 1))
+	if ! ports_free "$n"; then
+		echo "bench-idle: ports $BASE..$((BASE + 1000 + n)) busy" >&2
+		return 1
+	fi
+	for i in $(seq 0 $((n - 1))); do
+		start_node "$impl" "$i"
+		[ "$i" -eq 0 ] && sleep 1
+		[ $((i % 10)) -eq 9 ] && sleep 0.5
+	done
+	if ! converge "$n" "${obs[@]}"; then
+		echo "bench-idle: $impl x $n did not converge in ${CONVERGE_MAX}s" >&2
+		stop_all
+		return 1
+	fi
+	sleep "$SETTLE"
+	cpu=$(idle_cpu)
+	det=$(detect "$victim" "${obs[@]}")
+	stop_all
+	echo "$impl $n $cpu $det"
+}
+
+: >"$WORK/results"
+for n in $SIZES; do
+	for impl in $IMPLS; do
+		echo "bench-idle: $impl x $n ..." >&2
+		run_one "$impl" "$n" >>"$WORK/results" || true
+		sleep 2
+	done
+done
+
+echo
+echo "bench-idle: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
+	"load average $(cut -d' ' -f1-3 /proc/loadavg), window ${WINDOW}s"
+echo
+echo "| N nodes | idle CPU per node, serf agent | idle CPU per node, gossipd |" \
+	"kill -> failed, first / all 5 sampled observers: serf | gossipd |"
+echo "|---|---:|---:|---:|---:|"
+for n in $SIZES; do
+	awk -v n="$n" '
+		function cpu(i) { return sprintf("%.3f %% (%.3f-%.3f)", m[i], l[i], h[i]) }
+		function det(i) { return f[i] == "-" ? "-" : f[i] " s / " a[i] " s" }
+		$2 == n { m[$1] = $3; l[$1] = $4; h[$1] = $5; f[$1] = $6; a[$1] = $7 }
+		END { printf "| %d | %s | %s | %s | %s |\n", n,
+			("serf" in m) ? cpu("serf") : "-",
+			("gossipd" in m) ? cpu("gossipd") : "-",
+			("serf" in m) ? det("serf") : "-",
+			("gossipd" in m) ? det("gossipd") : "-" }' "$WORK/results"
+done
+echo
+echo "(idle CPU: mean per node, (min-max) over nodes, % of one core)"
