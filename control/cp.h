@@ -26,6 +26,8 @@ struct dp;
 struct dp_pkt;
 struct cp_rpc;
 struct serf;
+struct cp_keys;
+struct swim_keyring;
 struct cp_agent;
 
 /* --- the reactor: redis's ae, reduced to one callback per fd --- */
@@ -205,6 +207,15 @@ uint64_t cp_sync_next_deadline(const struct cp_sync *sync);
 /** Streams open now. */
 unsigned cp_sync_nb_streams(const struct cp_sync *sync);
 
+/**
+ * Seal and open with ring from now on (key rotation, cp_keys.c): every
+ * later seal and open uses it, streams already open included. ring must
+ * not be NULL when the engine was created with a keyring, and must
+ * outlive the engine or the next call.
+ */
+void cp_sync_set_keyring(struct cp_sync *sync,
+			 const struct swim_keyring *ring);
+
 void cp_sync_get_stats(const struct cp_sync *sync, struct cp_sync_stats *st);
 
 /* --- the Serf layer as the daemon uses it (cp_serf.c wraps serf.h) --- */
@@ -316,6 +327,8 @@ struct cp {
 	int exit_code;			/* main's return value */
 	volatile sig_atomic_t nb_signals;	/* SIGINT/SIGTERM seen */
 	struct dp_pkt *rx;		/* DP_BURST packets for dp_recv */
+	struct cp_keys *keys;		/* key rotation (cp_keys.h); NULL:
+					 * plaintext node */
 	struct cp_agent *agent;		/* signals, snapshot, reload */
 	struct cp_io bell_io;		/* the dataplane's doorbell (dp_park) */
 	bool has_bell_io;		/* bell_io is in epfd */

@@ -152,6 +152,7 @@ cp_loop_publish(struct cp *cp, uint64_t now_us)
 	n = cp_serf_ack_payload(cp, snap.ack_payload,
 				sizeof(snap.ack_payload));
 	snap.ack_payload_len = (uint16_t)n;
+	snap.keyring = cp->cfg.keyring;	/* rotated by cp_keys.c */
 	dp_publish(cp->dp, &snap);
 	cp->has_published = true;
 }

@@ -190,6 +190,7 @@ cp_rpc_client_free(struct cp_rpc *rpc, uint32_t slot)
 {
 	struct cp_rpc_client *c = rpc->clients[slot];
 	close(c->fd);	/* also removes it from the epoll set */
+	cp_rpc_keyop_free(c);
 	cp_rpc_buf_destroy(&c->out);
 	free(c->in);
 	free(c->streams);
@@ -575,7 +576,7 @@ cp_rpc_poll(struct cp_rpc *rpc, int timeout_ms)
 }
 
 /* The client whose async request has this id, or NULL. */
-static struct cp_rpc_client *
+struct cp_rpc_client *
 cp_rpc_find_pending(struct cp_rpc *rpc, uint64_t req_id,
 		    enum cp_rpc_pend kind)
 {
@@ -589,7 +590,7 @@ cp_rpc_find_pending(struct cp_rpc *rpc, uint64_t req_id,
 }
 
 /* After a late reply: send it, then go on with buffered requests. */
-static void
+void
 cp_rpc_resume(struct cp_rpc *rpc, struct cp_rpc_client *c)
 {
 	c->pend = CP_RPC_PEND_NONE;

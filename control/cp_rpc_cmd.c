@@ -651,35 +651,7 @@ cp_rpc_cmd_stats(struct cp_rpc *rpc, struct cp_rpc_client *c,
 	return 0;
 }
 
-/* {Messages, Keys, NumNodes, NumErr, NumResp}, empty. */
-static void
-cp_rpc_enc_key_resp(struct cp_rpc_buf *b)
-{
-	cp_rpc_enc_map(b, 5);
-	cp_rpc_enc_str(b, "Keys");
-	cp_rpc_enc_map(b, 0);
-	cp_rpc_enc_str(b, "Messages");
-	cp_rpc_enc_map(b, 0);
-	cp_rpc_enc_str(b, "NumErr");
-	cp_rpc_enc_uint(b, 0);
-	cp_rpc_enc_str(b, "NumNodes");
-	cp_rpc_enc_uint(b, 0);
-	cp_rpc_enc_str(b, "NumResp");
-	cp_rpc_enc_uint(b, 0);
-}
-
-/* Keyring commands: not wired to the keyring yet; a body is still sent. */
-static int
-cp_rpc_cmd_keys(struct cp_rpc *rpc, struct cp_rpc_client *c,
-		const char *body, const char *end)
-{
-	(void)rpc;
-	(void)body;
-	(void)end;
-	cp_rpc_reply(c, c->seq, "keyring operations are not supported by gossipd");
-	cp_rpc_enc_key_resp(&c->out);
-	return 0;
-}
+/* Key commands (install-key ... list-keys): cp_rpc_keys.c. */
 
 /* {Coord:{Adjustment, Error, Height, Vec}, Ok}; zero and Ok false when
  * the node (or the op) is unknown, as the agent answers. */

@@ -50,6 +50,7 @@ enum cp_rpc_pend {
 	CP_RPC_PEND_NONE,
 	CP_RPC_PEND_JOIN,
 	CP_RPC_PEND_LEAVE,
+	CP_RPC_PEND_KEYS,	/* a key command's query (cp_rpc_keys.c) */
 };
 
 /** One RPC connection. Lives in rpc->clients until reaped. */
@@ -81,6 +82,7 @@ struct cp_rpc_client {
 	struct cp_rpc_qin qin[CP_RPC_QUERY_IDS];	/* ring, delivered */
 	uint32_t qin_next;		/* ring slot for the next one */
 	uint64_t next_query_id;		/* last ID given out */
+	struct cp_rpc_keyop *keyop;	/* key command waiting; NULL: none */
 };
 
 /** The server. */
@@ -190,6 +192,28 @@ int cp_rpc_cmd_query(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		     const char *body, const char *end);
 int cp_rpc_cmd_respond(struct cp_rpc *rpc, struct cp_rpc_client *c,
 		       const char *body, const char *end);
+
+/* cp_rpc_keys.c: install-key, use-key, remove-key, list-keys. */
+struct cp_rpc_keyop;
+int cp_rpc_cmd_keys(struct cp_rpc *rpc, struct cp_rpc_client *c,
+		    const char *body, const char *end);
+/**
+ * A query record for a key command's query: tallied, and the reply sent
+ * once all members answered or at "done".
+ * @retval true when handle belongs to a key command (consumed).
+ */
+bool cp_rpc_keys_record(struct cp_rpc *rpc, uint64_t handle,
+			const char *type, const char *from,
+			const uint8_t *payload, size_t len);
+/** Free c's key command state (the client goes away). */
+void cp_rpc_keyop_free(struct cp_rpc_client *c);
+
+/** The client whose async request (of kind) has this id, or NULL. */
+struct cp_rpc_client *cp_rpc_find_pending(struct cp_rpc *rpc,
+					  uint64_t req_id,
+					  enum cp_rpc_pend kind);
+/** After a late reply: send it, go on with buffered requests. */
+void cp_rpc_resume(struct cp_rpc *rpc, struct cp_rpc_client *c);
 
 /** Replay the log ring to a monitor that has just been acked. */
 void cp_rpc_log_replay(struct cp_rpc *rpc, struct cp_rpc_client *c);

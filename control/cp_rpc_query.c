@@ -200,6 +200,8 @@ cp_rpc_query_record(struct cp_rpc *rpc, uint64_t handle, const char *type,
 		    const char *from, const uint8_t *payload, size_t len)
 {
 	struct cp_rpc_qout *slot;
+	if (cp_rpc_keys_record(rpc, handle, type, from, payload, len))
+		return;		/* a key command's own query */
 	struct cp_rpc_client *c = cp_rpc_qout_find(rpc, handle, &slot);
 	if (c == NULL)
 		return;

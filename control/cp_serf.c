@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cp_keys.h"
 #include "cp_rpc.h"
 #include "serf.h"
 
@@ -31,9 +32,15 @@ cp_serf_init(struct cp *cp)
 	sc.nb_tags = cp->cfg.nb_tags;
 	sc.gossip_interval_us = cp->gossip_interval_us;
 	sc.seed = cp->seed ^ 0x5e2f;
+	/* an encrypted node answers key queries itself (cp_keys.c) */
+	sc.keyring_enabled = cp->cfg.keyring != NULL;
 	cp->serf = serf_new(&sc, cp->swim, &err);
 	if (cp->serf == NULL) {
 		CP_LOG(ERR, "serf: %s", err != NULL ? err : "failed");
+		return -1;
+	}
+	if (cp_keys_init(cp) != 0) {
+		CP_LOG(ERR, "serf: key rotation: out of memory");
 		return -1;
 	}
 	cp->leave_propagate_us = sc.leave_propagate_delay_us;
@@ -43,6 +50,7 @@ cp_serf_init(struct cp *cp)
 void
 cp_serf_fini(struct cp *cp)
 {
+	cp_keys_fini(cp);	/* cp_fini calls us after dp and sync go */
 	if (cp->serf != NULL)
 		serf_delete(cp->serf);
 	cp->serf = NULL;
@@ -145,6 +153,8 @@ cp_serf_dispatch_query(struct cp *cp, const struct serf_event *ev)
 {
 	const uint8_t *payload = ev->has_payload ? ev->payload : NULL;
 
+	if (ev->kind == SERF_EV_QUERY && cp_keys_on_query(cp, cp_now_us(), ev))
+		return;		/* _serf_*-key: answered, not for streams */
 	if (ev->kind == SERF_EV_QUERY)
 		CP_LOG(INFO, "agent: Received event: query: %s", ev->name);
 	if (cp->rpc == NULL)

@@ -346,3 +346,10 @@ cp_sync_get_stats(const struct cp_sync *sync, struct cp_sync_stats *st)
 {
 	*st = sync->st;
 }
+
+void
+cp_sync_set_keyring(struct cp_sync *sync, const struct swim_keyring *ring)
+{
+	/* control thread only, between stream calls: nothing reads it now */
+	sync->cfg.keyring = ring;
+}

@@ -283,13 +283,26 @@ dp_sock_rx_flush(struct dp_sock_lcore *sl, unsigned from, unsigned to)
 		dp_lcore_to_control(sl->lc, &sl->rx[from], to - from);
 }
 
+/* The keyring of this turn: the snapshot's once control rotated keys
+ * (refreshed at the top of each turn), else the one of create(). A
+ * plaintext node stays plaintext: control never publishes one then. */
+static const struct swim_keyring *
+dp_sock_ring(const struct dp_sock_lcore *sl)
+{
+	const struct swim_keyring *ring = sl->owner->base.cfg.keyring;
+
+	if (ring != NULL && sl->fp.snap.keyring != NULL)
+		ring = sl->fp.snap.keyring;
+	return ring;
+}
+
 /* Keyring: replace pkt's sealed bytes by their plaintext, before the
  * fast path and control see them. false: it does not open (dropped, as
  * memberlist drops what fails to decrypt). */
 static bool
 dp_sock_rx_open(struct dp_sock_lcore *sl, struct dp_pkt *pkt)
 {
-	const struct swim_keyring *ring = sl->owner->base.cfg.keyring;
+	const struct swim_keyring *ring = dp_sock_ring(sl);
 	int n;
 
 	if (ring == NULL)
@@ -307,7 +320,7 @@ dp_sock_rx_open(struct dp_sock_lcore *sl, struct dp_pkt *pkt)
 static bool
 dp_sock_tx_seal(struct dp_sock_lcore *sl, struct dp_pkt *pkt)
 {
-	const struct swim_keyring *ring = sl->owner->base.cfg.keyring;
+	const struct swim_keyring *ring = dp_sock_ring(sl);
 	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN];
 	int n;
 

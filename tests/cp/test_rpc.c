@@ -533,11 +533,7 @@ Test(rpc, stubs_send_their_bodies)
 {
 	size_t len;
 	rpc_tc_handshake(&env, &cli);
-	rpc_tc_send(&cli, "list-keys", NULL);
-	expect_reply("keyring operations are not supported by gossipd");
-	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
-	cr_assert_eq((uint8_t)cli.in[0], 0x85);
-	rpc_tc_consume(&cli, len);
+	/* the key commands: test_rpc_keys.c */
 	struct cp_rpc_buf b;
 	cp_rpc_buf_create(&b, 64);
 	cp_rpc_enc_map(&b, 1);

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# `serf keys` across a mixed encrypted cluster on 127.0.0.1 (ports below
+# 32768):
+#
+#   serf sa, serf sb (-encrypt K1)  <->  gossipd g (--encrypt K1)
+#                                   <->  gossipd h (--keyring-file [K1])
+#
+# A full rotation driven from a serf agent's RPC (install K2, list, use K2,
+# remove K1), then one driven from gossipd's RPC (install K3 on g, list on
+# g, use K3 on h, remove K2 on g): every command reports success from all
+# 4 nodes, list counts every key on 4/4, h's keyring file is rewritten
+# after each change with the new primary first, no member is suspected or
+# failed at any time (agents' logs, gossipd's logs, serf members), and a
+# serf agent holding only the final key joins. Error paths: removing the
+# primary and using an unknown key fail on every node with memberlist's
+# texts; a malformed key gets Go's base64 error.
+# Every process is killed by PID by a trap, also on failure. Exit 77 =
+# skipped (no serf).
+# Usage: GOSSIPD=build/control/gossipd tests/integration/it_keys.sh
+set -u
+
+GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
+SERF=${SERF:-serf}
+LOG=$(mktemp -d /tmp/gd-it-keys.XXXXXX)
+PIDS=()
+FAILED=0
+NB_CHECKS=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "[$(date +%T)] $*"; }
+
+command -v "$SERF" >/dev/null || skip "no serf agent"
+command -v python3 >/dev/null || skip "no python3 (free ports)"
+[ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "$FAILED" = 0 ]; then
+		rm -rf "$LOG"
+	else
+		echo "logs kept in $LOG"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check() {
+	NB_CHECKS=$((NB_CHECKS + 1))
+	if eval "$2"; then
+		note "ok: $1"
+	else
+		note "FAIL: $1"
+		FAILED=1
+	fi
+}
+
+# A port below 32768 free for both TCP and UDP on 127.0.0.1.
+free_port() {
+	python3 - <<'EOF'
+import random, socket
+for _ in range(500):
+    p = random.randrange(20000, 32000)
+    t = socket.socket(); u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        t.bind(("127.0.0.1", p)); u.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        t.close(); u.close()
+    print(p); break
+EOF
+}
+
+# Status of node $2 as the agent at RPC port $1 sees it ("" if absent).
+status_of() {
+	timeout 5 "$SERF" members -rpc-addr="127.0.0.1:$1" 2>/dev/null |
+		awk -v n="$2" '$1 == n { print $3 }'
+}
+
+# Wait (bounded by $4 seconds) until $1 sees $2 with status $3.
+wait_status() {
+	local end=$((SECONDS + $4))
+
+	while [ $SECONDS -lt "$end" ]; do
+		[ "$(status_of "$1" "$2")" = "$3" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# Does the agent at RPC port $1 list exactly $2 members, all alive?
+all_alive() {
+	local out
+
+	out=$(timeout 5 "$SERF" members -rpc-addr="127.0.0.1:$1" 2>/dev/null)
+	[ "$(echo "$out" | awk '$3 == "alive"' | wc -l)" = "$2" ] &&
+		[ "$(echo "$out" | grep -c .)" = "$2" ]
+}
+
+# serf keys $2... against RPC port $1; output in $LOG/keys.out.
+keys() {
+	local port=$1
+
+	shift
+	timeout 20 "$SERF" keys -rpc-addr="127.0.0.1:$port" "$@" \
+		>"$LOG/keys.out" 2>&1
+	KEYS_RC=$?
+	cat "$LOG/keys.out" >>"$LOG/keys.all"
+}
+
+# Did the last keys command succeed with the text $1?
+keys_ok() {
+	[ "$KEYS_RC" = 0 ] && grep -qF "$1" "$LOG/keys.out"
+}
+
+# Did the last keys command fail with $1 (e.g. "4/4 nodes reported
+# failure") and each of the 4 "failed:  node  text" lines carry $2?
+keys_failed() {
+	[ "$KEYS_RC" = 1 ] && grep -qF "$1" "$LOG/keys.out" &&
+		[ "$(grep -c "^failed: " "$LOG/keys.out")" = 4 ] &&
+		[ "$(grep "^failed: " "$LOG/keys.out" | grep -cF "$2")" = 4 ]
+}
+
+# Does the last list show key $1 held by $2 of 4 nodes? (The CLI's
+# columnize turns "KEY | [n/N]" into aligned columns.)
+listed() {
+	grep -qE "^$(printf '%s' "$1" | sed 's/[+/]/\\&/g') +\[$2/4\]" \
+		"$LOG/keys.out"
+}
+
+# h's keyring file, as a space-separated list (primary first).
+ring_file() {
+	python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))))' \
+		"$LOG/keyring.json" 2>/dev/null
+}
+
+# The file is serf's MarshalIndent layout and mode 0600.
+ring_file_is_serfs() {
+	python3 - "$LOG/keyring.json" <<'EOF'
+import json, os, stat, sys
+p = sys.argv[1]
+text = open(p).read()
+keys = json.loads(text)
+want = json.dumps(keys, indent=2).replace(", ", ",")
+ok = text == want and stat.S_IMODE(os.stat(p).st_mode) == 0o600
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# No node suspected or failed anywhere: agents' and gossipd's logs.
+no_suspicion() {
+	! grep -hiE "suspect|EventMemberFailed|marking .* as failed" \
+		"$LOG"/sa.log "$LOG"/sb.log "$LOG"/g.log "$LOG"/h.log
+}
+
+K1=$("$SERF" keygen)
+K2=$("$SERF" keygen)
+K3=$("$SERF" keygen)
+P_SA=$(free_port); R_SA=$(free_port)
+P_SB=$(free_port); R_SB=$(free_port)
+P_G=$(free_port); R_G=$(free_port)
+P_H=$(free_port); R_H=$(free_port)
+
+note "serf sa :$P_SA, sb :$P_SB; gossipd g :$P_G, h :$P_H (logs $LOG)"
+"$SERF" agent -node=sa -bind="127.0.0.1:$P_SA" -rpc-addr="127.0.0.1:$R_SA" \
+	-encrypt="$K1" >"$LOG/sa.log" 2>&1 &
+PIDS+=($!)
+check "serf sa is up" 'wait_status $R_SA sa alive 15'
+"$SERF" agent -node=sb -bind="127.0.0.1:$P_SB" -rpc-addr="127.0.0.1:$R_SB" \
+	-encrypt="$K1" -join="127.0.0.1:$P_SA" >"$LOG/sb.log" 2>&1 &
+PIDS+=($!)
+"$GOSSIPD" --name g --bind "127.0.0.1:$P_G" --rpc-addr "127.0.0.1:$R_G" \
+	--encrypt "$K1" --join "127.0.0.1:$P_SA" >"$LOG/g.log" 2>&1 &
+PIDS+=($!)
+printf '[\n  "%s"\n]' "$K1" >"$LOG/keyring.json"
+chmod 600 "$LOG/keyring.json"
+"$GOSSIPD" --name h --bind "127.0.0.1:$P_H" --rpc-addr "127.0.0.1:$R_H" \
+	--keyring-file "$LOG/keyring.json" --join "127.0.0.1:$P_SB" \
+	>"$LOG/h.log" 2>&1 &
+PIDS+=($!)
+
+for n in sb g h; do
+	check "sa lists $n alive" 'wait_status $R_SA $n alive 20'
+done
+for p in $R_SA $R_SB $R_G $R_H; do
+	check "the agent at :$p lists 4 members alive" \
+		'wait_status $p h alive 15 && all_alive $p 4'
+done
+
+note "--- rotation driven from serf agent sa"
+keys $R_SA -install "$K2"
+check "install K2 (serf sa): every node succeeds" \
+	'keys_ok "Successfully installed key!"'
+check "  ... h's keyring file is [K1, K2]" '[ "$(ring_file)" = "$K1 $K2" ]'
+keys $R_SA -list
+check "list (serf sa): K1 and K2 on 4/4 nodes" \
+	'keys_ok "listing cluster keys" && listed "$K1" 4 && listed "$K2" 4'
+keys $R_SA -use "$K2"
+check "use K2 (serf sa): every node succeeds" \
+	'keys_ok "Successfully changed primary key!"'
+check "  ... h's keyring file is [K2, K1]" '[ "$(ring_file)" = "$K2 $K1" ]'
+keys $R_SA -remove "$K1"
+check "remove K1 (serf sa): every node succeeds" \
+	'keys_ok "Successfully removed key!"'
+check "  ... h's keyring file is [K2]" '[ "$(ring_file)" = "$K2" ]'
+
+note "--- rotation driven from gossipd g and h"
+keys $R_G -install "$K3"
+check "install K3 (gossipd g): every node succeeds" \
+	'keys_ok "Successfully installed key!"'
+check "  ... h's keyring file is [K2, K3]" '[ "$(ring_file)" = "$K2 $K3" ]'
+keys $R_G -list
+check "list (gossipd g): K2 and K3 on 4/4 nodes" \
+	'keys_ok "listing cluster keys" && listed "$K2" 4 && listed "$K3" 4'
+keys $R_H -use "$K3"
+check "use K3 (gossipd h): every node succeeds" \
+	'keys_ok "Successfully changed primary key!"'
+check "  ... h's keyring file is [K3, K2]" '[ "$(ring_file)" = "$K3 $K2" ]'
+keys $R_G -remove "$K2"
+check "remove K2 (gossipd g): every node succeeds" \
+	'keys_ok "Successfully removed key!"'
+check "  ... h's keyring file is [K3] in serf's layout, mode 0600" \
+	'[ "$(ring_file)" = "$K3" ] && ring_file_is_serfs'
+keys $R_SB -list
+check "list (serf sb): only K3, on 4/4 nodes" \
+	'keys_ok "listing cluster keys" && listed "$K3" 4 &&
+	 [ "$(grep -c "\[4/4\]" "$LOG/keys.out")" = 1 ]'
+
+note "--- error paths"
+keys $R_G -remove "$K3"
+check "remove the primary (gossipd g): 4/4 fail with memberlist's text" \
+	'keys_failed "4/4 nodes reported failure" \
+	 "Removing the primary key is not allowed"'
+keys $R_SA -use "$K1"
+check "use a removed key (serf sa): 4/4 fail, not in the keyring" \
+	'keys_failed "4/4 nodes reported failure" \
+	 "Requested key is not in the keyring"'
+keys $R_G -install "not*base64"
+check "a malformed key (gossipd g): Go's base64 error" \
+	'[ "$KEYS_RC" = 1 ] &&
+	 grep -qF "illegal base64 data at input byte 3" "$LOG/keys.out"'
+
+note "--- the cluster afterwards"
+sleep 3	# a few probe rounds with K3 only
+for p in $R_SA $R_SB $R_G $R_H; do
+	check "the agent at :$p lists 4 members alive" 'all_alive $p 4'
+done
+check "no node was suspected or failed during the rotations" no_suspicion
+P_SC=$(free_port); R_SC=$(free_port)
+"$SERF" agent -node=sc -bind="127.0.0.1:$P_SC" -rpc-addr="127.0.0.1:$R_SC" \
+	-encrypt="$K3" -join="127.0.0.1:$P_G" >"$LOG/sc.log" 2>&1 &
+PIDS+=($!)
+check "a serf agent with only K3 joins through gossipd g" \
+	'wait_status $R_G sc alive 15 && wait_status $R_SC h alive 15'
+
+note "$NB_CHECKS checks, $([ "$FAILED" = 0 ] && echo "all passed" || echo "SOME FAILED")"
+[ "$FAILED" = 0 ] || { cat "$LOG/keys.all"; exit 1; }
+exit 0
