@@ -45,7 +45,8 @@ swim_alloc(struct swim *s)
 		return -1;
 	for (uint32_t i = 0; i < SWIM_RELAY_MAX; i++)
 		swim_timer_init(&s->relays[i].t, SWIM_T_RELAY);
-	if (swim_members_init(&s->mt) != 0 || swim_queues_init(s) != 0)
+	if (swim_members_init(&s->mt) != 0 || swim_queues_init(s) != 0 ||
+	    swim_suspects_init(s) != 0)
 		return -1;
 	return swim_timer_heap_reserve(&s->timers, SWIM_RELAY_MAX + 64);
 }
@@ -111,6 +112,10 @@ swim_delete(struct swim *s)
 	swim_diss_destroy(&s->bq);
 	swim_diss_destroy(&s->uq);
 	swim_timer_heap_destroy(&s->timers);
+	/* Queued events and reaps hold members: let go before freeing. */
+	swim_events_release(s);
+	swim_reapq_destroy(s);
+	swim_suspects_destroy(s);
 	swim_members_destroy(&s->mt);
 	swim_queues_destroy(s);
 	free(s->scratch);
@@ -124,12 +129,9 @@ swim_delete(struct swim *s)
 void
 swim_member_added(struct swim *s, struct swim_member *m)
 {
-	uint32_t n = swim_members_count(&s->mt);
-
-	m->t_suspect.kind = SWIM_T_SUSPECT;
-	m->t_reap.kind = SWIM_T_REAP;
-	/* Two timers per member: arming can then never fail. */
-	swim_timer_heap_reserve(&s->timers, 2 * n + SWIM_RELAY_MAX + 64);
+	/* Members carry no timers: suspicions have their own records. */
+	(void)s;
+	(void)m;
 }
 
 /* The first call with a time arms the periodic timers, staggered. */
@@ -244,12 +246,8 @@ swim_timer_fire(struct swim *s, struct swim_timer *t)
 		swim_push_pull_tick(s);
 		break;
 	case SWIM_T_SUSPECT:
-		swim_suspect_timeout(s, SWIM_CONTAINER(t, struct swim_member,
-						       t_suspect));
-		break;
-	case SWIM_T_REAP:
-		swim_reap_member(s, SWIM_CONTAINER(t, struct swim_member,
-						   t_reap));
+		swim_suspect_timeout(s, SWIM_CONTAINER(t,
+			struct swim_suspect_rec, t)->m);
 		break;
 	case SWIM_T_RELAY:
 		swim_relay_timeout(s, (struct swim_relay *)(void *)t);
@@ -265,6 +263,7 @@ swim_tick(struct swim *s, uint64_t now_us)
 	swim_enter(s, now_us);
 	while ((t = swim_timer_pop_due(&s->timers, s->now)) != NULL)
 		swim_timer_fire(s, t);
+	swim_reap_run(s);
 }
 
 uint64_t
@@ -273,7 +272,9 @@ swim_next_deadline(const struct swim *s)
 	/* Never ticked yet: the periodic timers wait for a first tick. */
 	if (!s->started)
 		return 0;
-	return swim_timer_next(&s->timers);
+	uint64_t reap = swim_reap_next(s);
+	uint64_t next = swim_timer_next(&s->timers);
+	return reap < next ? reap : next;
 }
 
 /* --- helpers shared by the core's files --- */
@@ -457,6 +458,7 @@ void
 swim_get_stats(const struct swim *s, struct swim_stats *st)
 {
 	*st = s->stats;
+	st->events_dropped = s->events_dropped;
 }
 
 uint32_t

@@ -341,6 +341,7 @@ struct swim_stats {
 	uint64_t indirect_probes;
 	uint64_t refutes;
 	uint64_t push_pulls;
+	uint64_t events_dropped;	/* events lost: out of memory only */
 };
 void swim_get_stats(const struct swim *s, struct swim_stats *st);
 

@@ -110,6 +110,26 @@ swim_diss_init(struct swim_diss *q, uint64_t seed, uint32_t max)
 	swim_rand_seed(&q->rnd, seed ^ 0x5157494d44495353ull);
 }
 
+/*
+ * Keep a few finished items for reuse, free the rest: a merge of 10^6
+ * members queues 10^6 broadcasts once, and their memory must not stay
+ * parked in the free list after they went out.
+ */
+#define SWIM_DISS_FREE_KEEP 1024
+
+static void
+swim_bcast_recycle(struct swim_diss *q, struct swim_bcast *b)
+{
+	if (q->nb_free >= SWIM_DISS_FREE_KEEP) {
+		free(b->data);
+		free(b);
+		return;
+	}
+	b->next = q->free_list;
+	q->free_list = b;
+	q->nb_free++;
+}
+
 static void
 swim_bcast_free_list(struct swim_bcast *b)
 {
@@ -128,6 +148,7 @@ swim_diss_destroy(struct swim_diss *q)
 	swim_diss_release(q);
 	swim_bcast_free_list(q->free_list);
 	q->free_list = NULL;
+	q->nb_free = 0;
 }
 
 /* The item leaves the queue for good: unhook its owner and leave flag. */
@@ -150,6 +171,7 @@ swim_bcast_get(struct swim_diss *q, size_t len)
 
 	if (b != NULL) {
 		q->free_list = b->next;
+		q->nb_free--;
 	} else {
 		b = calloc(1, sizeof(*b));
 		if (b == NULL)
@@ -158,8 +180,7 @@ swim_bcast_get(struct swim_diss *q, size_t len)
 	if (b->cap < len) {
 		uint8_t *data = realloc(b->data, len);
 		if (data == NULL) {
-			b->next = q->free_list;
-			q->free_list = b;
+			swim_bcast_recycle(q, b);
 			return NULL;
 		}
 		b->data = data;
@@ -178,8 +199,7 @@ swim_diss_push(struct swim_diss *q, const uint8_t *data, size_t len,
 		struct swim_bcast *old = *owner;
 		swim_treap_remove(&q->root, old);
 		swim_bcast_finish(q, old);
-		old->next = q->free_list;
-		q->free_list = old;
+		swim_bcast_recycle(q, old);
 	}
 	if (q->max != 0 && q->nb >= q->max)
 		return -1;
@@ -289,8 +309,7 @@ swim_diss_release(struct swim_diss *q)
 	while (q->retired != NULL) {
 		struct swim_bcast *b = q->retired;
 		q->retired = b->next;
-		b->next = q->free_list;
-		q->free_list = b;
+		swim_bcast_recycle(q, b);
 	}
 }
 
@@ -303,8 +322,7 @@ swim_diss_clear_tree(struct swim_diss *q, struct swim_bcast *t)
 		t->left = NULL;
 		t->right = NULL;
 		swim_bcast_finish(q, t);
-		t->next = q->free_list;
-		q->free_list = t;
+		swim_bcast_recycle(q, t);
 		t = right;
 	}
 }

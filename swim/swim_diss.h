@@ -44,6 +44,7 @@ struct swim_diss {
 	uint32_t max;			/* queue depth limit, 0 = none */
 	uint64_t id_gen;
 	struct swim_bcast *free_list;
+	uint32_t nb_free;		/* items in free_list, capped */
 	struct swim_bcast *retired;	/* finished, data still referenced */
 	struct swim_rand rnd;		/* treap priorities */
 };

@@ -25,7 +25,6 @@ enum swim_timer_kind {
 	SWIM_T_GOSSIP,		/* every GossipInterval */
 	SWIM_T_PUSH_PULL,	/* every scaled PushPullInterval */
 	SWIM_T_SUSPECT,		/* a member's suspicion runs out */
-	SWIM_T_REAP,		/* a dead member leaves the table */
 	SWIM_T_RELAY,		/* an indirect ping we relay times out */
 };
 
@@ -39,6 +38,31 @@ enum swim_timer_kind {
 #define SWIM_ACK_PAYLOAD_MAX 1024
 /** User broadcast queue depth (serf's MaxQueueDepth). */
 #define SWIM_USER_QUEUE_MAX 4096
+
+/**
+ * A running suspicion: only suspect members have one, found by the
+ * member's name in swim.suspects (memberlist keeps it in nodeState; here
+ * the 250 bytes of confirmations are not paid by every member).
+ */
+struct swim_suspect_rec {
+	struct swim_timer t;		/* first: container_of is a cast */
+	struct swim_member *m;
+	struct swim_suspicion susp;
+};
+
+/** A dead or left member to reap at `at` (GossipToTheDeadTime later). */
+struct swim_reap {
+	struct swim_member *m;		/* holds a reference */
+	uint64_t at;
+};
+
+/** Reap entries in time order: the delay is fixed, so a FIFO ring. */
+struct swim_reapq {
+	struct swim_reap *v;
+	uint32_t head;
+	uint32_t nb;
+	uint32_t cap;
+};
 
 struct swim_relay {
 	struct swim_timer t;		/* first: container_of is a cast */
@@ -92,13 +116,19 @@ struct swim_out_slot {
 	bool join;
 };
 
-/** An event; its byte slices live in ev_arena at these offsets. */
+/**
+ * A queued event: 24 bytes. A member event points at its member (which
+ * it holds a reference on) and snapshots status and incarnation; name,
+ * Meta and address are read from the member when popped. USER and PING
+ * data (and the USER source, the PING rtt) live in ev_arena.
+ */
 struct swim_ev_slot {
-	struct swim_event ev;		/* slices' ptr fields unused */
-	uint32_t name_off;
-	uint32_t meta_off;
+	struct swim_member *m;		/* NULL for USER */
+	uint32_t incarnation;
 	uint32_t data_off;
-	bool meta_nil;
+	uint32_t data_len;
+	uint8_t kind;			/* enum swim_event_kind */
+	uint8_t status;			/* enum swim_status then */
 	bool data_nil;
 };
 
@@ -142,7 +172,12 @@ struct swim {
 	uint8_t *out_cur;		/* the popped packet */
 	struct swim_ring evq;
 	struct swim_arena ev_arena;
-	uint8_t *ev_cur;		/* name, meta and data of the popped event */
+	uint8_t *ev_cur;		/* data of the popped event */
+	struct swim_member *ev_held;	/* member of the popped event */
+	uint64_t events_dropped;	/* out of memory only */
+
+	struct swim_index suspects;	/* name -> swim_suspect_rec */
+	struct swim_reapq reapq;
 
 	struct swim_wire_scratch *scratch;
 	uint8_t *buf_a;			/* SWIM_UDP_MAX: compound */
@@ -174,7 +209,11 @@ void swim_alive_node(struct swim *s, const struct swim_alive *a,
 void swim_suspect_node(struct swim *s, const struct swim_accuse *sus);
 void swim_dead_node(struct swim *s, const struct swim_accuse *d);
 void swim_suspect_timeout(struct swim *s, struct swim_member *m);
-void swim_reap_member(struct swim *s, struct swim_member *m);
+void swim_reap_run(struct swim *s);
+uint64_t swim_reap_next(const struct swim *s);
+void swim_reapq_destroy(struct swim *s);
+int swim_suspects_init(struct swim *s);
+void swim_suspects_destroy(struct swim *s);
 void swim_member_forget(struct swim *s, struct swim_member *m);
 int swim_queue_msg(struct swim *s, const struct swim_msg *msg,
 		   struct swim_member *about, uint32_t flags);
@@ -205,6 +244,8 @@ struct swim_out_slot *swim_out_push(struct swim *s,
 void swim_event_member(struct swim *s, enum swim_event_kind kind,
 		       const struct swim_member *m);
 void swim_event_push(struct swim *s, const struct swim_event *ev);
+/** Drop the queued events' member references (before freeing members). */
+void swim_events_release(struct swim *s);
 
 /* swim_pp.c */
 void swim_push_pull_tick(struct swim *s);

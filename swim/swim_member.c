@@ -1,6 +1,7 @@
 /*
- * The member table: a chained hash by name plus index-tracked vectors,
- * so that insert, lookup, removal and status moves are all O(1).
+ * The member table: an open-addressing index by name plus one array
+ * partitioned by status and a probe order, so insert, lookup, removal
+ * and status moves are all O(1).
  */
 #include "swim_member.h"
 
@@ -8,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SWIM_IDX(m, off) ((uint32_t *)((char *)(m) + (off)))
-#define OFF_ALL offsetof(struct swim_member, idx_all)
-#define OFF_LIST offsetof(struct swim_member, idx_list)
-#define OFF_ORDER offsetof(struct swim_member, idx_order)
 /** Up to this many candidates, sampling is exact (a lazy shuffle). */
 #define SWIM_RANDOM_SMALL 256
+
+enum swim_part { SWIM_PART_LIVE, SWIM_PART_DEAD, SWIM_PART_REST };
 
 uint64_t
 swim_name_hash(const char *name, size_t len)
@@ -27,14 +26,24 @@ swim_name_hash(const char *name, size_t len)
 	return h;
 }
 
+static const char *
+swim_member_key(const void *e, size_t *len)
+{
+	const struct swim_member *m = e;
+
+	*len = m->name_len;
+	return m->name;
+}
+
 static int
 swim_vec_reserve(struct swim_member_vec *v, uint32_t n)
 {
 	if (n <= v->cap)
 		return 0;
-	uint32_t cap = v->cap ? v->cap * 2 : 16;
+	/* Grow by half: the arrays are 8 bytes a member, keep slack small. */
+	uint32_t cap = v->cap ? v->cap + v->cap / 2 : 16;
 	while (cap < n)
-		cap *= 2;
+		cap += cap / 2;
 	struct swim_member **p = realloc(v->v, cap * sizeof(*p));
 	if (p == NULL)
 		return -1;
@@ -43,86 +52,138 @@ swim_vec_reserve(struct swim_member_vec *v, uint32_t n)
 	return 0;
 }
 
-static int
-swim_vec_push(struct swim_member_vec *v, struct swim_member *m, size_t off)
-{
-	if (swim_vec_reserve(v, v->nb + 1) != 0)
-		return -1;
-	*SWIM_IDX(m, off) = v->nb;
-	v->v[v->nb++] = m;
-	return 0;
-}
-
-/* Swap-remove; the member moved into the hole learns its new slot. */
-static void
-swim_vec_del(struct swim_member_vec *v, struct swim_member *m, size_t off)
-{
-	uint32_t i = *SWIM_IDX(m, off);
-
-	if (i >= v->nb || v->v[i] != m)
-		return;
-	struct swim_member *last = v->v[--v->nb];
-	v->v[i] = last;
-	*SWIM_IDX(last, off) = i;
-	*SWIM_IDX(m, off) = SWIM_IDX_NONE;
-}
-
 int
 swim_members_init(struct swim_members *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->nb_buckets = 64;
-	t->buckets = calloc(t->nb_buckets, sizeof(*t->buckets));
-	return t->buckets == NULL ? -1 : 0;
+	return swim_index_init(&t->index, swim_member_key);
+}
+
+static void
+swim_member_free(struct swim_member *m)
+{
+	free(m->meta);
+	free(m);
 }
 
 void
 swim_members_destroy(struct swim_members *t)
 {
 	for (uint32_t i = 0; i < t->all.nb; i++)
-		free(t->all.v[i]);
+		swim_member_free(t->all.v[i]);
 	free(t->all.v);
-	free(t->live.v);
-	free(t->dead.v);
 	free(t->order.v);
-	free(t->buckets);
+	swim_index_destroy(&t->index);
 	memset(t, 0, sizeof(*t));
 }
 
 struct swim_member *
 swim_members_find(const struct swim_members *t, const char *name, size_t len)
 {
-	if (len > SWIM_NAME_MAX || t->buckets == NULL)
+	if (name == NULL || len == 0 || len > SWIM_NAME_MAX)
 		return NULL;
-	uint64_t h = swim_name_hash(name, len);
-	struct swim_member *m = t->buckets[h & (t->nb_buckets - 1)];
-
-	for (; m != NULL; m = m->hnext) {
-		if (m->hash == h && m->name_len == len &&
-		    memcmp(m->name, name, len) == 0)
-			return m;
-	}
-	return NULL;
+	return swim_index_find(&t->index, name, len);
 }
 
-/* Double the buckets when the load passes 1; amortized O(1) per insert. */
-static void
-swim_members_grow(struct swim_members *t)
+bool
+swim_member_ref(struct swim_member *m)
 {
-	uint32_t nb = t->nb_buckets * 2;
-	struct swim_member **b = calloc(nb, sizeof(*b));
+	if (m->refs == UINT16_MAX)
+		return false;
+	m->refs++;
+	return true;
+}
 
-	if (b == NULL)
-		return;	/* keep the longer chains; still correct */
-	for (uint32_t i = 0; i < t->all.nb; i++) {
-		struct swim_member *m = t->all.v[i];
-		uint32_t slot = m->hash & (nb - 1);
-		m->hnext = b[slot];
-		b[slot] = m;
+void
+swim_member_unref(struct swim_member *m)
+{
+	if (m->refs > 0)
+		m->refs--;
+	if (m->refs == 0 && (m->flags & SWIM_MF_GONE))
+		swim_member_free(m);
+}
+
+int
+swim_member_set_meta(struct swim_member *m, const uint8_t *meta, size_t len)
+{
+	if (len > SWIM_META_MAX || (len > 0 && meta == NULL))
+		return -1;
+	if (len == m->meta_len && (len == 0 || memcmp(m->meta, meta, len) == 0))
+		return 0;
+	if (len == 0) {
+		free(m->meta);
+		m->meta = NULL;
+		m->meta_len = 0;
+		return 0;
 	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nb_buckets = nb;
+	uint8_t *p = realloc(m->meta, len);
+	if (p == NULL)
+		return -1;
+	memmove(p, meta, len);
+	m->meta = p;
+	m->meta_len = (uint16_t)len;
+	return 0;
+}
+
+/* --- the partitioned array --- */
+
+static enum swim_part
+swim_part_of(const struct swim_member *m)
+{
+	if (m->is_self)
+		return SWIM_PART_REST;
+	if (m->status == SWIM_STATUS_ALIVE || m->status == SWIM_STATUS_SUSPECT)
+		return SWIM_PART_LIVE;
+	return m->status == SWIM_STATUS_DEAD ? SWIM_PART_DEAD : SWIM_PART_REST;
+}
+
+static void
+swim_all_swap(struct swim_members *t, uint32_t i, uint32_t j)
+{
+	struct swim_member *a = t->all.v[i];
+	struct swim_member *b = t->all.v[j];
+
+	t->all.v[i] = b;
+	t->all.v[j] = a;
+	a->idx_all = j;
+	b->idx_all = i;
+}
+
+/* One boundary up or down: the member at i changes partition by one. */
+static void
+swim_part_step(struct swim_members *t, uint32_t i, enum swim_part from,
+	       bool down)
+{
+	uint32_t b1 = t->live.nb;
+	uint32_t b2 = b1 + t->dead.nb;
+
+	if (down && from == SWIM_PART_LIVE) {
+		swim_all_swap(t, i, b1 - 1);
+		t->live.nb--;
+		t->dead.nb++;
+	} else if (down) {			/* dead -> rest */
+		swim_all_swap(t, i, b2 - 1);
+		t->dead.nb--;
+	} else if (from == SWIM_PART_DEAD) {	/* dead -> live */
+		swim_all_swap(t, i, b1);
+		t->live.nb++;
+		t->dead.nb--;
+	} else {				/* rest -> dead */
+		swim_all_swap(t, i, b2);
+		t->dead.nb++;
+	}
+}
+
+/* Move m from partition `from` to `to`: at most two swaps, never fails. */
+static void
+swim_part_move(struct swim_members *t, struct swim_member *m,
+	       enum swim_part from, enum swim_part to)
+{
+	while (from != to) {
+		bool down = to > from;
+		swim_part_step(t, m->idx_all, from, down);
+		from = down ? from + 1 : from - 1;
+	}
 }
 
 /* memberlist: append, then swap with a random slot. */
@@ -132,8 +193,9 @@ swim_order_insert(struct swim_members *t, struct swim_rand *rnd,
 {
 	struct swim_member_vec *o = &t->order;
 
-	if (swim_vec_push(o, m, OFF_ORDER) != 0)
+	if (swim_vec_reserve(o, o->nb + 1) != 0)
 		return -1;
+	o->v[o->nb++] = m;
 	uint32_t off = (uint32_t)swim_rand_below(rnd, o->nb);
 	struct swim_member *other = o->v[off];
 	o->v[off] = m;
@@ -144,87 +206,55 @@ swim_order_insert(struct swim_members *t, struct swim_rand *rnd,
 	return 0;
 }
 
-static int
-swim_members_link(struct swim_members *t, struct swim_member *m)
-{
-	/* live and dead never outgrow all: status moves cannot fail. */
-	if (swim_vec_reserve(&t->dead, t->all.nb + 1) != 0 ||
-	    swim_vec_reserve(&t->live, t->all.nb + 1) != 0 ||
-	    swim_vec_push(&t->all, m, OFF_ALL) != 0)
-		return -1;
-	uint32_t slot = m->hash & (t->nb_buckets - 1);
-	m->hnext = t->buckets[slot];
-	t->buckets[slot] = m;
-	t->nb_status[m->status]++;
-	if (!m->is_self)
-		swim_vec_push(&t->dead, m, OFF_LIST);
-	return 0;
-}
-
 struct swim_member *
 swim_members_add(struct swim_members *t, struct swim_rand *rnd,
 		 const char *name, size_t len, bool is_self)
 {
-	if (len == 0 || len > SWIM_NAME_MAX ||
+	if (name == NULL || len == 0 || len > SWIM_NAME_MAX ||
 	    swim_members_find(t, name, len) != NULL)
 		return NULL;
-	struct swim_member *m = calloc(1, sizeof(*m));
+	if (swim_vec_reserve(&t->all, t->all.nb + 1) != 0)
+		return NULL;
+	struct swim_member *m = calloc(1, offsetof(struct swim_member, name) +
+					  len + 1);
 	if (m == NULL)
 		return NULL;
 	memcpy(m->name, name, len);
-	m->name_len = (uint32_t)len;
-	m->hash = swim_name_hash(name, len);
+	m->name_len = (uint8_t)len;
 	m->status = SWIM_STATUS_DEAD;
 	m->is_self = is_self;
-	m->idx_list = SWIM_IDX_NONE;
 	m->idx_order = SWIM_IDX_NONE;
-	swim_timer_init(&m->t_suspect, 0);
-	swim_timer_init(&m->t_reap, 0);
-	if (swim_members_link(t, m) != 0) {
+	if (swim_index_insert(&t->index, m) != 0) {
 		free(m);
 		return NULL;
 	}
+	/* In at the end (the rest), then to its partition. */
+	m->idx_all = t->all.nb;
+	t->all.v[t->all.nb++] = m;
+	t->nb_status[m->status]++;
+	swim_part_move(t, m, SWIM_PART_REST, swim_part_of(m));
 	if (!is_self)
 		swim_order_insert(t, rnd, m);
-	if (t->all.nb > t->nb_buckets)
-		swim_members_grow(t);
 	return m;
-}
-
-static struct swim_member_vec *
-swim_members_list_of(struct swim_members *t, const struct swim_member *m)
-{
-	if (m->is_self)
-		return NULL;
-	switch (m->status) {
-	case SWIM_STATUS_ALIVE:
-	case SWIM_STATUS_SUSPECT:
-		return &t->live;
-	case SWIM_STATUS_DEAD:
-		return &t->dead;
-	default:
-		return NULL;
-	}
 }
 
 void
 swim_members_remove(struct swim_members *t, struct swim_member *m)
 {
-	struct swim_member **link = &t->buckets[m->hash & (t->nb_buckets - 1)];
-
-	while (*link != NULL && *link != m)
-		link = &(*link)->hnext;
-	if (*link == m)
-		*link = m->hnext;
-	struct swim_member_vec *list = swim_members_list_of(t, m);
-	if (list != NULL)
-		swim_vec_del(list, m, OFF_LIST);
+	if (m->flags & SWIM_MF_GONE)
+		return;
+	swim_index_remove(&t->index, m);
+	swim_part_move(t, m, swim_part_of(m), SWIM_PART_REST);
+	swim_all_swap(t, m->idx_all, t->all.nb - 1);
+	t->all.nb--;
 	if (m->idx_order != SWIM_IDX_NONE && m->idx_order < t->order.nb &&
 	    t->order.v[m->idx_order] == m)
 		t->order.v[m->idx_order] = NULL;
-	swim_vec_del(&t->all, m, OFF_ALL);
+	m->idx_order = SWIM_IDX_NONE;
 	t->nb_status[m->status]--;
-	free(m);
+	m->flags |= SWIM_MF_GONE;
+	if (m->refs == 0)
+		swim_member_free(m);
 }
 
 void
@@ -233,19 +263,14 @@ swim_members_set_status(struct swim_members *t, struct swim_rand *rnd,
 {
 	if (m->status == st || st >= SWIM_STATUS_COUNT)
 		return;
-	struct swim_member_vec *from = swim_members_list_of(t, m);
+	enum swim_part from = swim_part_of(m);
 	t->nb_status[m->status]--;
-	m->status = st;
+	m->status = (uint8_t)st;
 	t->nb_status[st]++;
-	struct swim_member_vec *to = swim_members_list_of(t, m);
-	if (from == to)
-		return;
-	if (from != NULL)
-		swim_vec_del(from, m, OFF_LIST);
-	if (to != NULL)
-		swim_vec_push(to, m, OFF_LIST);
+	enum swim_part to = swim_part_of(m);
+	swim_part_move(t, m, from, to);
 	/* Back from the dead: probe it this round too. */
-	if (to == &t->live && m->idx_order == SWIM_IDX_NONE)
+	if (to == SWIM_PART_LIVE && m->idx_order == SWIM_IDX_NONE)
 		swim_order_insert(t, rnd, m);
 }
 
@@ -262,8 +287,11 @@ swim_order_reset(struct swim_members *t, struct swim_rand *rnd)
 	o->nb = 0;
 	if (swim_vec_reserve(o, t->live.nb) != 0)
 		return;
-	for (uint32_t i = 0; i < t->live.nb; i++)
-		swim_vec_push(o, t->live.v[i], OFF_ORDER);
+	for (uint32_t i = 0; i < t->live.nb; i++) {
+		t->all.v[i]->idx_order = i;
+		o->v[i] = t->all.v[i];
+	}
+	o->nb = t->live.nb;
 	for (uint32_t i = o->nb; i > 1; i--) {
 		uint32_t j = (uint32_t)swim_rand_below(rnd, i);
 		struct swim_member *a = o->v[i - 1];
@@ -312,10 +340,11 @@ swim_picked(struct swim_member **out, uint32_t nb, const struct swim_member *m)
 	return false;
 }
 
+/* live is all[0, live.nb), dead follows it. */
 static struct swim_member *
 swim_members_at(const struct swim_members *t, uint32_t idx)
 {
-	return idx < t->live.nb ? t->live.v[idx] : t->dead.v[idx - t->live.nb];
+	return t->all.v[idx];
 }
 
 /* Small tables: walk a lazy random permutation, so nobody is missed. */

@@ -1,43 +1,55 @@
 /**
  * @file
- * The member table: every node we know, keyed by name with O(1) lookup,
- * plus the lists the protocol samples from without scanning the table:
- *   live  alive or suspect, not self: probe, indirect and push/pull peers;
- *   dead  dead (not left), not self: still gossiped to for a while;
- *   order the probe order, a shuffle of live walked round-robin and
- *         reshuffled on wrap; new members go in at a random position.
+ * The member table: every node we know, keyed by name with O(1) lookup
+ * (swim_index), each member one allocation sized to its name plus its
+ * Meta sized to content. One array `all` holds every member, partitioned
+ * by what the protocol samples from, so no list ever needs a scan:
+ *   all[0, live.nb)                  live: alive or suspect, not self:
+ *                                    probe, indirect and push/pull peers;
+ *   all[live.nb, live.nb + dead.nb)  dead (not left), not self: still
+ *                                    gossiped to for a while;
+ *   the rest                         self, left.
+ * A status change moves a member across the boundaries with at most two
+ * swaps (so `all` is not in insertion order). `order` is the probe order,
+ * a shuffle of live walked round-robin and reshuffled on wrap; new
+ * members go in at a random position.
  * The status rules (aliveNode, suspectNode, deadNode) are in swim_state.c.
  */
 #ifndef SWIM_MEMBER_H_INCLUDED
 #define SWIM_MEMBER_H_INCLUDED
 
 #include "swim_diss.h"
+#include "swim_index.h"
 #include "swim_rand.h"
 #include "swim_suspect.h"
 #include "swim_timer.h"
 
 #define SWIM_IDX_NONE UINT32_MAX
 
+/** swim_member.flags */
+enum {
+	SWIM_MF_SUSPECT = 1u << 0,	/* has a suspicion (swim_suspect.h) */
+	SWIM_MF_GONE = 1u << 1,		/* out of the table, freed at refs 0 */
+};
+
 struct swim_member {
-	struct swim_member *hnext;	/* hash chain */
-	uint64_t hash;
-	char name[SWIM_NAME_MAX + 1];
-	uint32_t name_len;
-	struct swim_addr addr;
-	uint32_t incarnation;
-	enum swim_status status;
-	uint8_t meta[SWIM_META_MAX];
-	uint32_t meta_len;
-	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
-	uint64_t state_change_us;
-	bool is_self;
-	uint32_t idx_all;		/* slot in members.all */
-	uint32_t idx_list;		/* slot in live or dead */
-	uint32_t idx_order;		/* slot in order, or SWIM_IDX_NONE */
+	uint8_t *meta;			/* malloc, meta_len bytes; NULL if none */
 	struct swim_bcast *bcast;	/* our queued broadcast about it */
-	struct swim_timer t_suspect;	/* suspicion deadline */
-	struct swim_timer t_reap;	/* dead: drop from the table */
-	struct swim_suspicion susp;	/* valid while t_suspect is armed */
+	uint64_t state_change_us;
+	uint32_t incarnation;
+	uint32_t idx_all;		/* slot in members.all */
+	uint32_t idx_order;		/* slot in order, or SWIM_IDX_NONE */
+	uint16_t meta_len;
+	/* Queued events and reap entries pointing here: a removed member
+	 * is freed only when the last of them is gone. */
+	uint16_t refs;
+	struct swim_addr addr;
+	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
+	uint8_t status;			/* enum swim_status */
+	bool is_self;
+	uint8_t flags;			/* SWIM_MF_* */
+	uint8_t name_len;
+	char name[];			/* name_len bytes + NUL */
 };
 
 /** A growable array of member pointers whose members know their slot. */
@@ -47,12 +59,16 @@ struct swim_member_vec {
 	uint32_t cap;
 };
 
+/** A partition of members.all: only its size is kept (see above). */
+struct swim_member_part {
+	uint32_t nb;
+};
+
 struct swim_members {
-	struct swim_member **buckets;
-	uint32_t nb_buckets;		/* power of two */
-	struct swim_member_vec all;
-	struct swim_member_vec live;
-	struct swim_member_vec dead;
+	struct swim_index index;	/* name -> member */
+	struct swim_member_vec all;	/* live | dead | the rest */
+	struct swim_member_part live;
+	struct swim_member_part dead;
 	struct swim_member_vec order;	/* may hold NULLs and stale members */
 	uint32_t probe_idx;
 	uint32_t nb_status[SWIM_STATUS_COUNT];
@@ -78,8 +94,20 @@ struct swim_member *swim_members_add(struct swim_members *t,
 				     struct swim_rand *rnd, const char *name,
 				     size_t len, bool is_self);
 
-/** Unlink and free m (its timers and broadcast must be detached). */
+/**
+ * Unlink m (its timers and broadcast must be detached) and free it, or,
+ * while refs holds it, mark it SWIM_MF_GONE for swim_member_unref.
+ */
 void swim_members_remove(struct swim_members *t, struct swim_member *m);
+
+/** Take a reference (false when refs is saturated: do not keep m). */
+bool swim_member_ref(struct swim_member *m);
+/** Drop a reference; frees a removed member at the last one. */
+void swim_member_unref(struct swim_member *m);
+
+/** Replace m's Meta, sized to content. @retval 0 or -1 (ENOMEM, too long). */
+int swim_member_set_meta(struct swim_member *m, const uint8_t *meta,
+			 size_t len);
 
 /** Change m's status and move it between the lists. */
 void swim_members_set_status(struct swim_members *t, struct swim_rand *rnd,

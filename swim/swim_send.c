@@ -12,9 +12,14 @@
 
 #define SWIM_ARENA_MAX (64u << 20)
 #define SWIM_OUTQ_MAX 65536
-#define SWIM_EVQ_MAX 65536
-/** Popped event: name, meta, then data (decompressed user data fits). */
-#define SWIM_EV_CUR_SIZE (SWIM_NAME_MAX + 1 + SWIM_META_MAX + 2 * SWIM_UDP_MAX)
+/*
+ * Events are not bounded by count: a merge of n members queues n member
+ * events of 24 bytes (they point at their members), and every one must
+ * reach control. Only a failed allocation drops one (events_dropped).
+ */
+#define SWIM_EVQ_MAX (1u << 30)
+/** Popped event's data (decompressed user data fits). */
+#define SWIM_EV_CUR_SIZE (2 * SWIM_UDP_MAX)
 
 /* --- rings and arenas --- */
 
@@ -64,6 +69,21 @@ swim_ring_push(struct swim_ring *r)
 	return slot;
 }
 
+/* Give back a ring that a burst grew, once it is empty again. */
+static void
+swim_ring_shrink(struct swim_ring *r, uint32_t keep)
+{
+	if (r->nb != 0 || r->cap <= keep)
+		return;
+	void *v = calloc(keep, r->size);
+	if (v == NULL)
+		return;
+	free(r->v);
+	r->v = v;
+	r->cap = keep;
+	r->head = 0;
+}
+
 static void *
 swim_ring_pop(struct swim_ring *r)
 {
@@ -93,16 +113,6 @@ swim_arena_reserve(struct swim_arena *a, size_t len)
 	}
 	int64_t off = (int64_t)a->used;
 	a->used += len;
-	return off;
-}
-
-static int64_t
-swim_arena_put(struct swim_arena *a, const void *data, size_t len)
-{
-	int64_t off = swim_arena_reserve(a, len);
-
-	if (off >= 0 && len > 0)
-		memcpy(a->buf + off, data, len);
 	return off;
 }
 
@@ -370,70 +380,127 @@ swim_send_user(struct swim *s, const struct swim_addr *to,
 
 /* --- events --- */
 
+/* Queue one event; m (member kinds) gets a reference until it is popped. */
+static void
+swim_evq_put(struct swim *s, enum swim_event_kind kind, struct swim_member *m,
+	     const struct swim_event *ev)
+{
+	size_t extra = kind == SWIM_EV_USER ? sizeof(ev->from) :
+		       kind == SWIM_EV_PING ? sizeof(ev->rtt_us) : 0;
+	size_t dlen = ev != NULL ? ev->data.len : 0;
+
+	if (s->evq.nb == 0 && s->ev_arena.used > 0)
+		s->ev_arena.used = 0;
+	int64_t off = 0;
+	if (extra + dlen > 0)
+		off = swim_arena_reserve(&s->ev_arena, extra + dlen);
+	struct swim_ev_slot *e = off < 0 ? NULL : swim_ring_push(&s->evq);
+	if (e == NULL || (m != NULL && !swim_member_ref(m))) {
+		if (e != NULL)
+			s->evq.nb--;
+		s->events_dropped++;
+		return;
+	}
+	e->m = m;
+	e->kind = (uint8_t)kind;
+	e->status = m != NULL ? m->status : 0;
+	e->incarnation = m != NULL ? m->incarnation : 0;
+	e->data_off = (uint32_t)off;
+	e->data_len = (uint32_t)dlen;
+	e->data_nil = ev == NULL || ev->data.ptr == NULL;
+	uint8_t *p = s->ev_arena.buf + off;
+	if (kind == SWIM_EV_USER)
+		memcpy(p, &ev->from, sizeof(ev->from));
+	else if (kind == SWIM_EV_PING)
+		memcpy(p, &ev->rtt_us, sizeof(ev->rtt_us));
+	if (dlen > 0)
+		memcpy(p + extra, ev->data.ptr, dlen);
+}
+
 void
 swim_event_push(struct swim *s, const struct swim_event *ev)
 {
-	if (s->evq.nb == 0)
-		s->ev_arena.used = 0;
-	struct swim_ev_slot *e = swim_ring_push(&s->evq);
-	if (e == NULL)
+	struct swim_member *m = NULL;
+
+	if (ev->kind >= SWIM_EV_COUNT)
 		return;
-	const struct swim_member_info *m = &ev->member;
-	int64_t name = swim_arena_put(&s->ev_arena, m->name.ptr, m->name.len);
-	int64_t meta = swim_arena_put(&s->ev_arena, m->meta.ptr, m->meta.len);
-	int64_t data = swim_arena_put(&s->ev_arena, ev->data.ptr, ev->data.len);
-	if (name < 0 || meta < 0 || data < 0) {
-		s->evq.nb--;
-		return;
+	if (ev->kind != SWIM_EV_USER) {
+		m = swim_members_find(&s->mt,
+				      (const char *)ev->member.name.ptr,
+				      ev->member.name.len);
+		if (m == NULL) {
+			s->events_dropped++;
+			return;
+		}
 	}
-	e->ev = *ev;
-	e->name_off = (uint32_t)name;
-	e->meta_off = (uint32_t)meta;
-	e->data_off = (uint32_t)data;
-	e->meta_nil = m->meta.ptr == NULL;
-	e->data_nil = ev->data.ptr == NULL;
+	swim_evq_put(s, ev->kind, m, ev);
 }
 
 void
 swim_event_member(struct swim *s, enum swim_event_kind kind,
 		  const struct swim_member *m)
 {
-	struct swim_event ev;
+	/* The queue holds members, it never changes them. */
+	swim_evq_put(s, kind, (struct swim_member *)(uintptr_t)m, NULL);
+}
 
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = kind;
-	swim_member_info_fill(m, &ev.member);
-	swim_event_push(s, &ev);
+static void
+swim_event_unhold(struct swim *s)
+{
+	if (s->ev_held != NULL)
+		swim_member_unref(s->ev_held);
+	s->ev_held = NULL;
+}
+
+void
+swim_events_release(struct swim *s)
+{
+	struct swim_ev_slot *e;
+
+	swim_event_unhold(s);
+	while ((e = swim_ring_pop(&s->evq)) != NULL) {
+		if (e->m != NULL)
+			swim_member_unref(e->m);
+	}
 }
 
 bool
 swim_pop_event(struct swim *s, struct swim_event *ev)
 {
-	struct swim_ev_slot *e = swim_ring_pop(&s->evq);
+	struct swim_ev_slot *e;
 
+	/* The previous event's member may go now: its slices were valid
+	 * until this call. */
+	swim_event_unhold(s);
+	e = swim_ring_pop(&s->evq);
 	if (e == NULL)
 		return false;
-	*ev = e->ev;
-	uint8_t *name = s->ev_cur;
-	uint8_t *meta = name + SWIM_NAME_MAX + 1;
-	uint8_t *data = meta + SWIM_META_MAX;
-	uint32_t dlen = ev->data.len;
-	if (dlen > 2 * SWIM_UDP_MAX)
-		dlen = 2 * SWIM_UDP_MAX;
-	if (ev->member.name.len > 0)
-		memcpy(name, s->ev_arena.buf + e->name_off,
-		       ev->member.name.len);
-	name[ev->member.name.len] = '\0';
-	if (ev->member.meta.len > 0)
-		memcpy(meta, s->ev_arena.buf + e->meta_off,
-		       ev->member.meta.len);
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = (enum swim_event_kind)e->kind;
+	if (e->m != NULL) {
+		swim_member_info_fill(e->m, &ev->member);
+		ev->member.status = (enum swim_status)e->status;
+		ev->member.incarnation = e->incarnation;
+		s->ev_held = e->m;
+	}
+	const uint8_t *p = s->ev_arena.buf + e->data_off;
+	if (ev->kind == SWIM_EV_USER) {
+		memcpy(&ev->from, p, sizeof(ev->from));
+		p += sizeof(ev->from);
+	} else if (ev->kind == SWIM_EV_PING) {
+		memcpy(&ev->rtt_us, p, sizeof(ev->rtt_us));
+		p += sizeof(ev->rtt_us);
+	}
+	uint32_t dlen = e->data_len;
+	if (dlen > SWIM_EV_CUR_SIZE)
+		dlen = SWIM_EV_CUR_SIZE;
 	if (dlen > 0)
-		memcpy(data, s->ev_arena.buf + e->data_off, dlen);
-	ev->member.name.ptr = ev->member.name.len ? name : NULL;
-	ev->member.meta.ptr = e->meta_nil ? NULL : meta;
-	ev->data.ptr = e->data_nil ? NULL : data;
+		memcpy(s->ev_cur, p, dlen);
+	ev->data.ptr = e->data_nil ? NULL : s->ev_cur;
 	ev->data.len = dlen;
-	if (s->evq.nb == 0)
+	if (s->evq.nb == 0) {
 		s->ev_arena.used = 0;
+		swim_ring_shrink(&s->evq, 4096);
+	}
 	return true;
 }

@@ -6,6 +6,7 @@
  */
 #include "swim_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static struct swim_str
@@ -27,17 +28,142 @@ swim_queue_msg(struct swim *s, const struct swim_msg *msg,
 			      about != NULL ? &about->bcast : NULL, flags);
 }
 
+/* --- suspicions: only suspect members have one --- */
+
+static const char *
+swim_suspect_key(const void *e, size_t *len)
+{
+	const struct swim_suspect_rec *r = e;
+
+	*len = r->m->name_len;
+	return r->m->name;
+}
+
+int
+swim_suspects_init(struct swim *s)
+{
+	return swim_index_init(&s->suspects, swim_suspect_key);
+}
+
+void
+swim_suspects_destroy(struct swim *s)
+{
+	uint32_t pos = 0;
+	struct swim_suspect_rec *r;
+
+	while ((r = swim_index_next(&s->suspects, &pos)) != NULL)
+		free(r);
+	swim_index_destroy(&s->suspects);
+}
+
+static struct swim_suspect_rec *
+swim_suspect_of(const struct swim *s, const struct swim_member *m)
+{
+	if (!(m->flags & SWIM_MF_SUSPECT))
+		return NULL;
+	return swim_index_find(&s->suspects, m->name, m->name_len);
+}
+
+/* End m's suspicion, if any: its timer and its record go. */
+static void
+swim_suspect_end(struct swim *s, struct swim_member *m)
+{
+	struct swim_suspect_rec *r = swim_suspect_of(s, m);
+
+	if (r == NULL)
+		return;
+	swim_timer_cancel(&s->timers, &r->t);
+	swim_index_remove(&s->suspects, r);
+	m->flags &= (uint8_t)~SWIM_MF_SUSPECT;
+	free(r);
+}
+
+/* --- reaping: dead and left members leave after GossipToTheDeadTime --- */
+
+static void
+swim_reap_push(struct swim *s, struct swim_member *m, uint64_t at)
+{
+	struct swim_reapq *q = &s->reapq;
+
+	if (q->nb == q->cap) {
+		uint32_t cap = q->cap ? q->cap * 2 : 64;
+		struct swim_reap *v = malloc((size_t)cap * sizeof(*v));
+		if (v == NULL)
+			return;	/* not reaped: listed longer, never lost */
+		for (uint32_t i = 0; i < q->nb; i++)
+			v[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	if (!swim_member_ref(m))
+		return;
+	q->v[(q->head + q->nb) % q->cap] = (struct swim_reap){ m, at };
+	q->nb++;
+}
+
+uint64_t
+swim_reap_next(const struct swim *s)
+{
+	const struct swim_reapq *q = &s->reapq;
+
+	return q->nb > 0 ? q->v[q->head].at : UINT64_MAX;
+}
+
+/*
+ * memberlist's resetNodes (with the fix for its issue #253: left nodes
+ * too): a node dead or left for GossipToTheDeadTime leaves the table, so
+ * a pool with churn does not grow without bound. The delay is fixed, so
+ * the entries are in time order; one that no longer applies (the member
+ * came back, or died again later) is just dropped.
+ */
+void
+swim_reap_run(struct swim *s)
+{
+	struct swim_reapq *q = &s->reapq;
+
+	while (q->nb > 0 && q->v[q->head].at <= s->now) {
+		struct swim_member *m = q->v[q->head].m;
+		uint64_t at = q->v[q->head].at;
+		q->head = (q->head + 1) % q->cap;
+		q->nb--;
+		bool gone = m->is_self || (m->flags & SWIM_MF_GONE) ||
+			    (m->status != SWIM_STATUS_DEAD &&
+			     m->status != SWIM_STATUS_LEFT) ||
+			    m->state_change_us +
+			    s->cfg.gossip_to_the_dead_time_us != at;
+		if (!gone)
+			swim_member_forget(s, m);
+		swim_member_unref(m);
+	}
+	if (q->nb == 0 && q->cap > 4096) {
+		free(q->v);
+		q->v = NULL;
+		q->cap = q->head = 0;
+	}
+}
+
+void
+swim_reapq_destroy(struct swim *s)
+{
+	struct swim_reapq *q = &s->reapq;
+
+	for (uint32_t i = 0; i < q->nb; i++)
+		swim_member_unref(q->v[(q->head + i) % q->cap].m);
+	free(q->v);
+	memset(q, 0, sizeof(*q));
+}
+
 static void
 swim_member_set_status(struct swim *s, struct swim_member *m,
 		       enum swim_status st)
 {
 	swim_members_set_status(&s->mt, &s->rnd, m, st);
 	m->state_change_us = s->now;
-	if (st != SWIM_STATUS_DEAD)
-		swim_timer_cancel(&s->timers, &m->t_reap);
-	else if (!m->is_self)
-		swim_timer_arm(&s->timers, &m->t_reap,
-			       s->now + s->cfg.gossip_to_the_dead_time_us);
+	if ((st == SWIM_STATUS_DEAD || st == SWIM_STATUS_LEFT) && !m->is_self)
+		swim_reap_push(s, m, s->now +
+			       s->cfg.gossip_to_the_dead_time_us);
 }
 
 /* Refute an accusation about ourselves: a higher incarnation, re-gossiped. */
@@ -66,8 +192,7 @@ swim_refute(struct swim *s, uint32_t accused)
 void
 swim_member_forget(struct swim *s, struct swim_member *m)
 {
-	swim_timer_cancel(&s->timers, &m->t_suspect);
-	swim_timer_cancel(&s->timers, &m->t_reap);
+	swim_suspect_end(s, m);
 	swim_diss_detach(m->bcast);
 	m->bcast = NULL;
 	swim_members_remove(&s->mt, m);
@@ -142,13 +267,12 @@ swim_alive_apply(struct swim *s, struct swim_member *m,
 {
 	struct swim_msg msg = { .type = SWIM_MSG_ALIVE, .alive = *a };
 
+	/* Out of memory for new Meta: the old stays (stale, never torn). */
+	swim_member_set_meta(m, a->meta.ptr, a->meta.len);
 	swim_queue_msg(s, &msg, m, 0);
 	if (a->vsn.len == SWIM_VSN_LEN)
 		memmove(m->vsn, a->vsn.ptr, SWIM_VSN_LEN);
 	m->incarnation = a->incarnation;
-	m->meta_len = a->meta.len;
-	if (a->meta.len > 0)
-		memmove(m->meta, a->meta.ptr, a->meta.len);
 	swim_addr_from_str(&m->addr, &a->addr, a->port);
 	if (m->status != SWIM_STATUS_ALIVE)
 		swim_member_set_status(s, m, SWIM_STATUS_ALIVE);
@@ -187,7 +311,7 @@ swim_alive_node(struct swim *s, const struct swim_alive *a, bool bootstrap)
 			swim_member_forget(s, m);
 		return;
 	}
-	swim_timer_cancel(&s->timers, &m->t_suspect);
+	swim_suspect_end(s, m);
 	enum swim_status old = m->status;
 	bool meta_changed = a->meta.len != m->meta_len ||
 		(a->meta.len > 0 &&
@@ -216,11 +340,23 @@ swim_suspect_start(struct swim *s, struct swim_member *m,
 
 	if (max < min)
 		max = min;
-	swim_suspicion_start(&m->susp,
+	struct swim_suspect_rec *r = malloc(sizeof(*r));
+	if (r == NULL)
+		return;	/* no timer: the probe round suspects it again */
+	r->m = m;
+	swim_timer_init(&r->t, SWIM_T_SUSPECT);
+	if (swim_timer_heap_reserve(&s->timers, s->suspects.nb +
+				    SWIM_RELAY_MAX + 64) != 0 ||
+	    swim_index_insert(&s->suspects, r) != 0) {
+		free(r);
+		return;
+	}
+	m->flags |= SWIM_MF_SUSPECT;
+	swim_suspicion_start(&r->susp,
 			     swim_name_hash((const char *)sus->from.ptr,
 					    sus->from.len),
 			     swim_suspicion_k(mult, n), min, max, s->now);
-	swim_timer_arm(&s->timers, &m->t_suspect, m->susp.deadline_us);
+	swim_timer_arm(&s->timers, &r->t, r->susp.deadline_us);
 }
 
 void
@@ -231,17 +367,18 @@ swim_suspect_node(struct swim *s, const struct swim_accuse *sus)
 
 	if (m == NULL || sus->incarnation < m->incarnation)
 		return;
-	if (swim_timer_armed(&m->t_suspect)) {
+	struct swim_suspect_rec *r = swim_suspect_of(s, m);
+	if (r != NULL) {
 		uint64_t from = swim_name_hash((const char *)sus->from.ptr,
 					       sus->from.len);
-		if (!swim_suspicion_confirm(&m->susp, from))
+		if (!swim_suspicion_confirm(&r->susp, from))
 			return;
 		swim_queue_msg(s, &msg, m, 0);
-		if (m->susp.deadline_us <= s->now)
+		if (r->susp.deadline_us <= s->now)
 			swim_suspect_timeout(s, m);
 		else
-			swim_timer_arm(&s->timers, &m->t_suspect,
-				       m->susp.deadline_us);
+			swim_timer_arm(&s->timers, &r->t,
+				       r->susp.deadline_us);
 		return;
 	}
 	if (m->status != SWIM_STATUS_ALIVE)
@@ -265,7 +402,7 @@ swim_dead_node(struct swim *s, const struct swim_accuse *d)
 
 	if (m == NULL || d->incarnation < m->incarnation)
 		return;
-	swim_timer_cancel(&s->timers, &m->t_suspect);
+	swim_suspect_end(s, m);
 	if (m->status == SWIM_STATUS_DEAD || m->status == SWIM_STATUS_LEFT)
 		return;
 	if (m->is_self && !s->leaving) {
@@ -287,20 +424,11 @@ swim_suspect_timeout(struct swim *s, struct swim_member *m)
 {
 	struct swim_accuse d;
 
-	swim_timer_cancel(&s->timers, &m->t_suspect);
+	swim_suspect_end(s, m);
 	if (m->status != SWIM_STATUS_SUSPECT)
 		return;
 	d.incarnation = m->incarnation;
 	d.node = swim_str_of(m->name, m->name_len);
 	d.from = swim_str_of(s->self->name, s->self->name_len);
 	swim_dead_node(s, &d);
-}
-
-void
-swim_reap_member(struct swim *s, struct swim_member *m)
-{
-	/* memberlist 0.2.2 drops dead nodes only; left ones stay listed. */
-	if (m->status != SWIM_STATUS_DEAD || m->is_self)
-		return;
-	swim_member_forget(s, m);
 }

@@ -439,17 +439,19 @@ Test(core_state, refuted_suspicion_cancels_timer)
 	cr_assert_eq(tu_status(t, "p2"), SWIM_STATUS_ALIVE);
 }
 
-Test(core_state, dead_reaped_left_kept)
+/* memberlist with its #253 fix: dead and left both go after 30 s. */
+Test(core_state, dead_and_left_reaped)
 {
 	tu_peers(t, 3);
 	tu_accuse(t, SWIM_MSG_DEAD, "p2", 1, "x");
 	tu_accuse(t, SWIM_MSG_DEAD, "p3", 1, "p3");
 	tu_run(t, 29 * S);
 	cr_assert_eq(tu_status(t, "p2"), SWIM_STATUS_DEAD);
+	cr_assert_eq(tu_status(t, "p3"), SWIM_STATUS_LEFT);
 	tu_run(t, 2 * S);
 	cr_assert_eq(tu_status(t, "p2"), -1);
-	cr_assert_eq(tu_status(t, "p3"), SWIM_STATUS_LEFT);
-	cr_assert_eq(swim_member_count(t->s), 3);
+	cr_assert_eq(tu_status(t, "p3"), -1);
+	cr_assert_eq(swim_member_count(t->s), 2);
 }
 
 Test(core_state, ipv6_members)
