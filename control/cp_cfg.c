@@ -67,6 +67,7 @@ cp_cfg_default(struct cp_cfg *cfg)
 	cfg->retry_interval_us = 30ull * 1000 * 1000;	/* serf's */
 	snprintf(cfg->profile, sizeof(cfg->profile), "lan");
 	snprintf(cfg->dataplane, sizeof(cfg->dataplane), "socket");
+	snprintf(cfg->dp_power, sizeof(cfg->dp_power), "off");
 	cfg->log_level = CP_LOG_INFO;
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility),
 		 "LOCAL0");

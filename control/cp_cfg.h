@@ -97,6 +97,7 @@ struct cp_cfg {
 	char dataplane[8];		/* "socket" or "dpdk" */
 	char eal[512];			/* --eal for the DPDK backend */
 	unsigned port_id;		/* --port: its ethdev port; 0 */
+	char dp_power[12];		/* --dp-power: off|backoff|interrupt */
 	enum cp_log_level log_level;	/* default info */
 	char syslog_facility[16];	/* serf's syslog_facility: LOCAL0 */
 	/* --encrypt: serf's base64 AES key; "" = none. A secret:

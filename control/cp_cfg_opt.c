@@ -187,6 +187,8 @@ cp_set_statsd_addr(struct cp_cfg *cfg, const char *v)
 
 static const char *const cp_profiles[] = {"lan", "wan", "local", NULL};
 static const char *const cp_dataplanes[] = {"socket", "dpdk", NULL};
+static const char *const cp_dp_powers[] = {"off", "backoff", "interrupt",
+					   NULL};
 
 CP_SETTER(set_name, cp_set_str(cfg->name, sizeof(cfg->name), v))
 CP_SETTER(set_bind, cp_addr_parse(v, CP_DEFAULT_PORT, &cfg->bind))
@@ -209,6 +211,8 @@ CP_SETTER(set_dataplane, cp_set_choice(cfg->dataplane,
 				       cp_dataplanes))
 CP_SETTER(set_eal, cp_set_str(cfg->eal, sizeof(cfg->eal), v))
 CP_SETTER(set_port, cp_set_uint(v, &cfg->port_id))
+CP_SETTER(set_dp_power, cp_set_choice(cfg->dp_power, sizeof(cfg->dp_power),
+				      v, cp_dp_powers))
 CP_SETTER(set_log_level, cp_log_level_parse(v, &cfg->log_level))
 CP_SETTER(set_syslog_facility, cp_set_str(cfg->syslog_facility,
 					  sizeof(cfg->syslog_facility), v))
@@ -300,6 +304,11 @@ const struct cp_opt cp_opts[] = {
 	 "gossipd: DPDK EAL arguments for --dataplane dpdk", false},
 	{"port", "port", CP_J_INT, CP_S_NONE, set_port, "N", W_UINT, "0",
 	 "gossipd: the DPDK ethdev port of --dataplane dpdk", false},
+	{"dp-power", "dp_power", CP_J_STR, CP_S_NONE, set_dp_power,
+	 "off|backoff|interrupt", "off, backoff or interrupt", "off",
+	 "gossipd: an idle DPDK lcore polls on, backs off (pause, then "
+	 "sleep up to 1 ms) or sleeps on Rx interrupts (backing off on "
+	 "ports without them)", false},
 	{"log-level", "log_level", CP_J_STR, CP_S_NONE, set_log_level,
 	 "LEVEL", "debug, info, warn or error", "info",
 	 "Least important log lines shown; reloaded on SIGHUP", false},

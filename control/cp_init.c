@@ -156,6 +156,7 @@ cp_dp_init(struct cp *cp)
 	dc.ring_size = 1024;
 	dc.eal_args = cp->cfg.eal[0] != '\0' ? cp->cfg.eal : NULL;
 	dc.port_id = cp->cfg.port_id;
+	dc.power = (unsigned)dp_power_parse(cp->cfg.dp_power);
 	dc.keyring = cp->cfg.keyring;
 	cp->dp = dp_new(cp->cfg.dataplane, &dc, err, sizeof(err));
 	if (cp->dp == NULL) {

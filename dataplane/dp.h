@@ -68,12 +68,23 @@ struct dp_snapshot {
 	const struct swim_keyring *keyring;
 };
 
+/** How a DPDK lcore with nothing to do gives the CPU back (--dp-power). */
+enum dp_power {
+	DP_POWER_OFF,		/* poll all the time (the default) */
+	DP_POWER_BACKOFF,	/* pause, then sleep growing to a cap */
+	DP_POWER_INTERRUPT,	/* sleep on Rx interrupts; else back off */
+};
+
+/** "off", "backoff", "interrupt" -> enum dp_power. @retval -EINVAL. */
+int dp_power_parse(const char *name);
+
 struct dp_cfg {
 	struct swim_addr bind;		/* address and port to listen on */
 	unsigned nb_lcores;		/* socket backend: threads (>= 1) */
 	unsigned ring_size;		/* elements per ring, power of 2 */
 	const char *eal_args;		/* DPDK backend: EAL argument string */
 	unsigned port_id;		/* DPDK backend: ethdev port */
+	unsigned power;			/* DPDK backend: enum dp_power */
 	/* Non-NULL: open every received datagram and seal every sent one
 	 * (memberlist §8; socket backend). Read by lcores without locks,
 	 * so it must not change after create and must outlive the dp. */

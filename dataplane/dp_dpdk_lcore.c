@@ -13,8 +13,9 @@
  * copied to control -> anything else goes to the kernel through the tap,
  * or is freed and counted when there is none.
  *
- * Never: locks, malloc, syscalls of our own, logs (except at entry and
- * exit), or a drop without a counter. mbufs never leave this lcore except
+ * Never: locks, malloc, syscalls of our own (but --dp-power's sleep,
+ * dp_dpdk_idle.h), logs (except at entry and exit), or a drop without a
+ * counter. mbufs never leave this lcore except
  * into a tx_burst.
  */
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <rte_ring_elem.h>
 
 #include "dp_dpdk_fast.h"
+#include "dp_dpdk_idle.h"
 #include "dp_dpdk_int.h"
 #include "dp_dpdk_link.h"
 #include "dp_dpdk_seal.h"
@@ -623,28 +625,32 @@ dp_dpdk_lcore_handle(struct dp_dpdk_lcore *dl, struct rte_mbuf **pkts,
 	tx_flush(dl);
 }
 
-/* Whatever the kernel sends through the tap leaves by the main port. */
-static void
+/* Whatever the kernel sends through the tap leaves by the main port.
+ * @retval frames taken. */
+static uint16_t
 exc_from_kernel(struct dp_dpdk_lcore *dl)
 {
 	struct rte_mbuf *pkts[DP_BURST];
 	uint16_t nb;
 
 	if (dl->owner->exc_port == DP_DPDK_NO_PORT)
-		return;
+		return 0;
 	nb = rte_eth_rx_burst(dl->owner->exc_port, dl->queue, pkts, DP_BURST);
 	ctr_add(dl, DP_DPDK_EXC_FROM_KERNEL, nb);
 	for (uint16_t i = 0; i < nb; i++)
 		tx_push(dl, pkts[i]);
+	return nb;
 }
 
-static void
+/* @retval datagrams taken from control. */
+static unsigned
 from_control(struct dp_dpdk_lcore *dl)
 {
 	unsigned nb = dp_lcore_from_control(dl->lc, dl->out, DP_BURST);
 
 	for (unsigned i = 0; i < nb; i++)
 		send_datagram(dl, &dl->out[i]);
+	return nb;
 }
 
 /* Expire ARP entries, retry requests, free packets given up on. */
@@ -703,6 +709,7 @@ dp_dpdk_lcore_main(void *arg)
 	struct dp_dpdk_lcore *dl = arg;
 	struct dp_dpdk *dd = dl->owner;
 	struct rte_mbuf *pkts[DP_BURST];
+	struct dp_dpdk_idle idle;
 
 	DP_LOG(INFO, "lcore %u polls port %u queue %u", dl->lcore_id,
 	       dd->port, dl->queue);
@@ -720,9 +727,11 @@ dp_dpdk_lcore_main(void *arg)
 	fast_rebuild(dl);
 	if (dl->queue == 0)
 		send_garp(dl);	/* tell the segment where we are */
+	dp_dpdk_idle_init(&idle, dl);	/* --dp-power */
 	/* pairs with the release store in dp_dpdk_stop */
 	while (!atomic_load_explicit(&dd->quit, memory_order_acquire)) {
 		uint64_t start_tsc = rte_rdtsc();
+		unsigned moved;
 		uint16_t nb;
 
 		/* no port memory held here: a memif unmap may go on */
@@ -740,9 +749,9 @@ dp_dpdk_lcore_main(void *arg)
 		}
 
 		/* 2. kernel -> wire, control -> wire, ARP timers */
-		exc_from_kernel(dl);
+		moved = nb + exc_from_kernel(dl);
 		arp_news_apply(dl);
-		from_control(dl);
+		moved += from_control(dl);
 		arp_age(dl);
 
 		/* 3. one tx_burst per port per turn */
@@ -750,7 +759,10 @@ dp_dpdk_lcore_main(void *arg)
 		exc_flush(dl);
 		if (nb != 0)
 			ctr_add(dl, DP_DPDK_BUSY_TSC, rte_rdtsc() - start_tsc);
+		/* 4. nothing moved: pause or sleep (--dp-power) */
+		dp_dpdk_idle_turn(&idle, moved != 0);
 	}
+	dp_dpdk_idle_fini(&idle);
 	DP_LOG(INFO, "lcore %u leaves", dl->lcore_id);
 	dp_dpdk_seal_delete(dl->seal);
 	dl->seal = NULL;

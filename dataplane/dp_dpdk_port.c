@@ -329,6 +329,8 @@ dp_dpdk_port_setup(struct dp_dpdk *dd, uint16_t port, uint16_t nb_q,
 	if (port == dd->port)
 		dp_dpdk_rss_conf(port, &info, nb_q, &conf);
 	dp_dpdk_rx_csum_conf(&info, &conf);
+	/* --dp-power interrupt: lcores sleep on Rx interrupts (idle.h) */
+	conf.intr_conf.rxq = dd->base.cfg.power == DP_POWER_INTERRUPT;
 	rc = rte_eth_dev_configure(port, nb_q, nb_q, &conf);
 	if (rc != 0) {
 		snprintf(err, errlen, "rte_eth_dev_configure: %s (port %u)",

@@ -102,6 +102,22 @@ static const size_t dp_stat_off[DP_STAT_COUNT] = {
 	[DP_STAT_DROP_OTHER] = offsetof(struct dp_stats, drop_other),
 };
 
+int
+dp_power_parse(const char *name)
+{
+	static const char *const names[] = {
+		[DP_POWER_OFF] = "off",
+		[DP_POWER_BACKOFF] = "backoff",
+		[DP_POWER_INTERRUPT] = "interrupt",
+	};
+
+	for (int i = 0; name != NULL && i < (int)(sizeof(names) /
+						  sizeof(*names)); i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
 void *
 dp_calloc_lines(size_t size)
 {
@@ -146,6 +162,10 @@ dp_cfg_check(const struct dp_cfg *cfg, char *err, size_t errlen)
 			 cfg->nb_lcores, DP_MAX_LCORES);
 		return -EINVAL;
 	}
+	if (cfg->power > DP_POWER_INTERRUPT) {
+		snprintf(err, errlen, "power mode %u unknown", cfg->power);
+		return -EINVAL;
+	}
 	if (rs != 0 && (rs < 2 || rs > DP_RING_SIZE_MAX || (rs & (rs - 1)))) {
 		snprintf(err, errlen,
 			 "ring_size %u: not a power of 2 in 2..%u", rs,
@@ -184,6 +204,9 @@ dp_base_init(struct dp *dp, const struct dp_ops *ops,
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
 		struct dp_lcore *lc = &dp->lcore[i];
 
+		/* lcores that may sleep (--dp-power) get a doorbell too */
+		if (cfg->power != DP_POWER_OFF)
+			lc->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		snprintf(name, sizeof(name), "dp_rx%u", i);
 		lc->rx = dp_ring_make(name, size, &lc->rx_mem);
 		snprintf(name, sizeof(name), "dp_tx%u", i);
@@ -206,6 +229,9 @@ dp_base_fini(struct dp *dp)
 		free(dp->lcore[i].tx_mem);
 		dp->lcore[i].rx_mem = dp->lcore[i].tx_mem = NULL;
 		dp->lcore[i].rx = dp->lcore[i].tx = NULL;
+		if (dp->lcore[i].kick_fd >= 0)	/* backends may close theirs */
+			close(dp->lcore[i].kick_fd);
+		dp->lcore[i].kick_fd = -1;
 	}
 	if (dp->cp_bell.fd >= 0)
 		close(dp->cp_bell.fd);

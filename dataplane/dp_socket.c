@@ -235,7 +235,8 @@ dp_sock_lcores_open(struct dp_sock *ds, char *err, size_t errlen)
 		sl->fd = dp_sock_open(ds, &bind_addr, err, errlen);
 		if (sl->fd < 0)
 			return -EADDRNOTAVAIL;
-		sl->lc->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (sl->lc->kick_fd < 0)	/* unless dp_base_init made it */
+			sl->lc->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (sl->lc->kick_fd < 0) {
 			snprintf(err, errlen, "eventfd: %s", strerror(errno));
 			return -EMFILE;
