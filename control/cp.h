@@ -26,6 +26,7 @@ struct dp;
 struct dp_pkt;
 struct cp_rpc;
 struct serf;
+struct cp_agent;
 struct cp_keys;
 struct swim_keyring;
 struct cp_agent;
@@ -327,6 +328,7 @@ struct cp {
 	int exit_code;			/* main's return value */
 	volatile sig_atomic_t nb_signals;	/* SIGINT/SIGTERM seen */
 	struct dp_pkt *rx;		/* DP_BURST packets for dp_recv */
+	struct cp_agent *agent;		/* signals, snapshot, reload */
 	struct cp_keys *keys;		/* key rotation (cp_keys.h); NULL:
 					 * plaintext node */
 	struct cp_agent *agent;		/* signals, snapshot, reload */
