@@ -26,7 +26,6 @@ struct dp;
 struct dp_pkt;
 struct cp_rpc;
 struct serf;
-struct cp_agent;
 struct cp_keys;
 struct swim_keyring;
 struct cp_agent;
@@ -328,7 +327,6 @@ struct cp {
 	int exit_code;			/* main's return value */
 	volatile sig_atomic_t nb_signals;	/* SIGINT/SIGTERM seen */
 	struct dp_pkt *rx;		/* DP_BURST packets for dp_recv */
-	struct cp_agent *agent;		/* signals, snapshot, reload */
 	struct cp_keys *keys;		/* key rotation (cp_keys.h); NULL:
 					 * plaintext node */
 	struct cp_agent *agent;		/* signals, snapshot, reload */
