@@ -24,6 +24,7 @@ SWARM=${GOSSIP_SWARM:-$BUILD/tools/swarm/gossip-swarm}
 SIZES=${SIZES:-"10000 100000"}
 STAY=${STAY:-60}
 FAILS=${FAILS:-100}
+JOIN_MAX=${JOIN_MAX:-600}		# s allowed for the join
 OUT=${OUT:-$(mktemp -d /tmp/bench-swarm.XXXXXX)}
 HZ=$(getconf CLK_TCK)
 PIDS=()
@@ -93,49 +94,64 @@ run_size() {
 	serf agent -node=bench-a -bind="127.0.0.1:$pa" -rpc-addr="127.0.0.1:$ra" \
 		-log-level=warn >"$OUT/serf-a-$n.log" 2>&1 &
 	a=$!; PIDS+=($a)
+	wait_count 15 "$ra" alive 1 || return 1
 	serf agent -node=bench-b -bind="127.0.0.1:$pb" -rpc-addr="127.0.0.1:$rb" \
 		-join="127.0.0.1:$pa" -log-level=warn >"$OUT/serf-b-$n.log" 2>&1 &
 	b=$!; PIDS+=($b)
 	wait_count 15 "$ra" alive 2 || return 1
-	# The failures come after the join and the stay-alive window.
-	fail_at=$(( (n >= 100000 ? 60 : 15) + STAY ))
+	# The failures come after the join and the stay-alive window
+	# (relative to the swarm's own end of join: N@+T).
+	fail_at=$((STAY + 15))
 	t0=$(now)
 	"$SWARM" --members "$n" --join "127.0.0.1:$pa" --join "127.0.0.1:$pb" \
-		--port "$sp" --fail "$FAILS@$fail_at" \
+		--port "$sp" --fail "$FAILS@+$fail_at" \
 		--json "$OUT/swarm-$n.json" 2>"$OUT/swarm-$n.log" &
 	sp=$!; PIDS+=($sp)
-	wait_count $((fail_at - 5)) "$ra" alive $((n + 2)) &&
+	wait_count $((JOIN_MAX + fail_at - 5)) "$ra" alive $((n + 2)) &&
 		wait_count 30 "$rb" alive $((n + 2)) || return 1
 	tj=$(since "$t0")
 	note "N=$n: both agents list $((n + 2)) alive after $tj s"
+	local c0a c0b c1a c1b
+	c0a=$(cpu_s "$a"); c0b=$(cpu_s "$b")
 	local end=$(($(date +%s) + STAY))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		[ "$(count "$ra" alive)" = $((n + 2)) ] &&
 			[ "$(count "$rb" alive)" = $((n + 2)) ] || ok_stay=0
 		sleep 5
 	done
+	c1a=$(cpu_s "$a"); c1b=$(cpu_s "$b")
 	note "N=$n: stay-alive $STAY s: $([ $ok_stay = 1 ] && echo ok || echo FAILED)"
-	wait_count $((fail_at + 90 - ${tj%.*} - STAY)) "$ra" failed "$FAILS" &&
+	wait_count 120 "$ra" failed "$FAILS" &&
 		wait_count 30 "$rb" failed "$FAILS"
 	tf=$(since "$t0")
-	local cpu_a cpu_b rss_a rss_b cpu_sw rss_sw
+	local cpu_a cpu_b rss_a rss_b cpu_sw rss_sw hwm_sw t_leave
 	cpu_a=$(cpu_s "$a"); cpu_b=$(cpu_s "$b")
 	rss_a=$(hwm_mb "$a"); rss_b=$(hwm_mb "$b")
-	cpu_sw=$(cpu_s "$sp"); rss_sw=$(hwm_mb "$sp")
+	cpu_sw=$(cpu_s "$sp"); rss_sw=$(rss_mb "$sp"); hwm_sw=$(hwm_mb "$sp")
+	# Two leave passes at the default 2000 members/s, plus slack.
+	t_leave=$(now)
 	kill -TERM "$sp"
-	for _ in $(seq 120); do kill -0 "$sp" 2>/dev/null || break; sleep 0.5; done
+	for _ in $(seq $((n / 500 + 60))); do
+		kill -0 "$sp" 2>/dev/null || break
+		sleep 0.5
+	done
 	wait "$sp" 2>/dev/null
+	t_leave=$(since "$t_leave")
+	sleep 3
 	local left
 	left=$(count "$ra" left)
 	echo "RESULT N=$n join_all_alive_s=$tj stay_${STAY}s=$([ $ok_stay = 1 ] && echo ok || echo fail)" \
-		"failed_listed_at_s=$tf fail_at_s=$fail_at left_after_leave=$left" \
-		"serf_a_cpu_s=$cpu_a serf_b_cpu_s=$cpu_b serf_a_rss_mb=$rss_a serf_b_rss_mb=$rss_b" \
-		"swarm_cpu_s=$cpu_sw swarm_rss_mb=$rss_sw" \
+		"failed_listed_at_s=$tf fail_after_join_s=$fail_at" \
+		"leave_s=$t_leave left_after_leave=$left" \
+		"serf_a_cpu_s=$cpu_a serf_b_cpu_s=$cpu_b serf_a_peak_rss_mb=$rss_a serf_b_peak_rss_mb=$rss_b" \
+		"serf_cpu_pct_while_stable=$(awk -v a0="$c0a" -v a1="$c1a" -v b0="$c0b" -v b1="$c1b" -v s="$STAY" 'BEGIN { printf "%.1f/%.1f", (a1 - a0) * 100 / s, (b1 - b0) * 100 / s }')" \
+		"swarm_cpu_s=$cpu_sw swarm_rss_mb=$rss_sw swarm_peak_rss_mb=$hwm_sw" \
 		"swarm_rss_per_member_b=$(awk -v r="$rss_sw" -v n="$n" 'BEGIN { printf "%.0f", r * 1048576 / n }')"
-	grep -E '"dead_s"|lifeguard|false_positives|join_time' "$OUT/swarm-$n.json" |
-		sed "s/^/  N=$n /"
+	grep -E '"dead_s": \{|lifeguard|false_positives|join_time' \
+		"$OUT/swarm-$n.json" | sed "s/^/  N=$n /"
 	kill -TERM "$a" "$b" 2>/dev/null
 	wait "$a" "$b" 2>/dev/null
+	return 0
 }
 
 for n in $SIZES; do

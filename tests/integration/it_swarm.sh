@@ -11,7 +11,8 @@
 # push/pull all work); `--fail 10@25` shows exactly 10 failed in serf
 # (detected through the swarm's Lifeguard-timed gossip); SIGTERM makes the
 # other 990 leave gracefully: serf shows them `left`; the --json summary
-# records 10 failures declared dead by serf. Bounded to about 90 s; every
+# records 10 failures declared dead by serf; a `serf query` is acked by
+# the 990 live virtual members. Bounded to about 90 s; every
 # process is ours and killed by PID in a trap. Exit 77 = skipped.
 # Usage: GOSSIP_SWARM=build/tools/swarm/gossip-swarm tests/integration/it_swarm.sh
 set -u
@@ -121,6 +122,14 @@ wait_for 40 '[ "$(count failed)" = 10 ]' ||
 	fail "serf lists $(count failed) failed, want 10"
 [ "$(count alive)" = 991 ] || fail "$(count alive) alive, want 991"
 ok "serf lists the 10 injected failures as failed, 991 alive"
+
+# Every live virtual member acks a query, as an agent without handlers
+# does (serf sends it once its gossip queue, full of the 1,000 joins,
+# lets it through: hence the long timeout).
+acks=$("$SERF" query -rpc-addr="127.0.0.1:$RPC" -timeout=15s it-swarm \
+	2>/dev/null | awk '/Total Acks/ { print $3 }')
+[ "$acks" = 991 ] || fail "serf query: $acks acks, want 991"
+ok "serf query: 991 acks (990 virtual members and serf)"
 
 kill -TERM "$SWARM_PID"
 wait_for 20 '! kill -0 $SWARM_PID 2>/dev/null' || fail "swarm did not exit"

@@ -22,7 +22,8 @@ parse(struct swarm_cfg *cfg, int argc, char **argv, char *err)
 	return swarm_cfg_parse(cfg, argc, argv, err, 256, &done);
 }
 
-#define PARSE(cfg, err, ...) parse(cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err)
+#define PARSE(cfg, err, ...) \
+	parse(cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err)
 
 Test(swarm_opt, defaults)
 {

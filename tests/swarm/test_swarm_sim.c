@@ -26,7 +26,14 @@ Test(swarm_sim, parse_fail)
 	cr_assert_eq(ev.at_ms, 5000);
 	cr_assert_eq(swarm_parse_fail("100@30.25", &ev), 0);
 	cr_assert_eq(ev.at_ms, 30250);
+	cr_assert_not(ev.after_join);
 	cr_assert_eq(swarm_parse_fail("1@0", &ev), 0);
+	cr_assert_eq(swarm_parse_fail("100@+70", &ev), 0);
+	cr_assert(ev.after_join);
+	cr_assert_eq(ev.at_ms, 70000);
+	cr_assert_eq(swarm_parse_fail("1@+", &ev), SWARM_E_SYNTAX);
+	cr_assert_eq(swarm_parse_fail("1@+-2", &ev), SWARM_E_RANGE);
+	cr_assert_eq(swarm_parse_fail("1@++2", &ev), SWARM_E_SYNTAX);
 	cr_assert_eq(swarm_parse_fail("0@5", &ev), SWARM_E_RANGE);
 	cr_assert_eq(swarm_parse_fail("10@-1", &ev), SWARM_E_RANGE);
 	cr_assert_eq(swarm_parse_fail("2000000@1", &ev), SWARM_E_RANGE);

@@ -149,10 +149,14 @@ struct swarm_timing {
 	uint32_t tcp_timeout_ms;
 };
 
-/** --fail N@T: n members stop answering at at_ms into the run. */
+/**
+ * --fail N@T: n members stop answering at_ms into the run, or (N@+T)
+ * at_ms after every member has joined.
+ */
 struct swarm_fail_ev {
 	uint32_t n;
 	uint64_t at_ms;
+	bool after_join;
 };
 
 enum swarm_dataplane { SWARM_DP_SOCKET = 0, SWARM_DP_DPDK = 1 };
@@ -198,7 +202,7 @@ void swarm_cfg_default(struct swarm_cfg *cfg);
  */
 int swarm_cfg_parse(struct swarm_cfg *cfg, int argc, char **argv,
 		    char *err, size_t err_cap, bool *done);
-/** Parse "N@T" (T seconds, may be fractional). @retval 0 or < 0 */
+/** Parse "N@T" or "N@+T" (T seconds, fractional). @retval 0 or < 0 */
 int swarm_parse_fail(const char *s, struct swarm_fail_ev *ev);
 /** Timing of "lan", "wan" or "local". @retval 0 or SWARM_E_SYNTAX */
 int swarm_timing_profile(const char *name, struct swarm_timing *t);

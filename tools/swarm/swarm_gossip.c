@@ -104,6 +104,45 @@ swarm_pack_add(struct swarm *sw, struct swarm_packer *pk, const uint8_t *buf,
 }
 
 void
+swarm_send_piggy(struct swarm *sw, uint32_t src_ip, uint32_t ip,
+		 uint16_t port, const struct swim_msg *msg)
+{
+	uint8_t first[SWIM_UDP_BUDGET], pkt[SWIM_UDP_BUDGET + 600];
+	struct swim_str parts[64];
+	unsigned nb = 1;
+	size_t used;
+	int n = swim_wire_encode_msg(msg, first, sizeof(first));
+
+	if (n <= 0)
+		return;
+	parts[0] = (struct swim_str){ first, (uint32_t)n };
+	used = (size_t)n + 2;
+	/*
+	 * Pending broadcasts ride along, as memberlist piggybacks on every
+	 * message; the gossip rounds still count their own sends.
+	 */
+	for (uint32_t k = sw->bq_tail; k != sw->bq_head && nb < 64; k++) {
+		struct swarm_bmsg *b = &sw->bq[k & SWARM_BQ_MASK];
+
+		if (b->sends >= SWARM_BQ_SENDS)
+			continue;
+		if (used + b->len + 2 > swarm_budget(sw))
+			break;
+		parts[nb++] = (struct swim_str){ b->buf, b->len };
+		used += b->len + 2;
+	}
+	if (nb > 1) {
+		int c = swim_wire_encode_compound(parts, nb, pkt, sizeof(pkt));
+
+		if (c > 0) {
+			swarm_send(sw, src_ip, ip, port, pkt, (size_t)c);
+			return;
+		}
+	}
+	swarm_send(sw, src_ip, ip, port, first, (size_t)n);
+}
+
+void
 swarm_gossip_tick(struct swarm *sw)
 {
 	uint64_t gi = sw->cfg.timing.gossip_interval_ms * 1000ull;
@@ -290,6 +329,20 @@ swarm_churn_one(struct swarm *sw)
 	sw->ltime++;
 }
 
+/* Events apply in the order given; N@+T waits for the joiner. */
+static bool
+swarm_fail_due(const struct swarm *sw, const struct swarm_fail_ev *ev)
+{
+	uint64_t base = 0;
+
+	if (ev->after_join) {
+		if (sw->t_join_done == 0)
+			return false;
+		base = sw->t_join_done;
+	}
+	return sw->now >= base + ev->at_ms * 1000;
+}
+
 void
 swarm_scenario_tick(struct swarm *sw)
 {
@@ -298,7 +351,7 @@ swarm_scenario_tick(struct swarm *sw)
 	if (sw->n_alive + sw->nb_real > sw->pool_max)
 		sw->pool_max = sw->n_alive + sw->nb_real;
 	while (sw->fail_ev_done < sw->cfg.nb_fail &&
-	       sw->now >= sw->cfg.fail[sw->fail_ev_done].at_ms * 1000) {
+	       swarm_fail_due(sw, &sw->cfg.fail[sw->fail_ev_done])) {
 		swarm_fail_inject(sw, sw->cfg.fail[sw->fail_ev_done].n);
 		sw->fail_ev_done++;
 	}

@@ -28,6 +28,19 @@
 /** Vsn that serf 0.9.4 advertises; every member says the same. */
 extern const uint8_t swarm_vsn[SWIM_VSN_LEN];
 
+/** A query being acked by every selected member, a few per turn. */
+struct swarm_query_job {
+	uint64_t ltime;
+	uint32_t id;
+	uint32_t ip;		/* querier, host order */
+	uint16_t port;
+	bool active;
+	uint32_t next;		/* next member to ack */
+	uint8_t *sel;		/* node-filter bitmap; NULL: everybody */
+};
+
+#define SWARM_QJOBS 4
+
 /** A real node of the pool: learnt from push/pull and gossip. */
 struct swarm_real {
 	char name[SWIM_NAME_MAX];
@@ -89,7 +102,7 @@ struct swarm_stats {
 	uint64_t fp_suspect, fp_dead, refutes;
 	uint64_t probe_fail;			/* our probes of real nodes */
 	uint64_t pp_in, pp_out, tcp_ping_in, stream_err;
-	uint64_t joins, leaves, bq_drop;
+	uint64_t joins, leaves, bq_drop, queries;
 };
 
 struct swarm {
@@ -125,6 +138,11 @@ struct swarm {
 	uint32_t n_joined;		/* members the joiner has handed out */
 	uint32_t pool_max;		/* largest pool size seen (n) */
 	uint64_t t_join_done;		/* run clock, 0 while joining */
+	struct { uint64_t ltime; uint32_t id; } qseen[128]; /* answered */
+	unsigned qseen_next;
+	struct swarm_query_job qjobs[SWARM_QJOBS];
+	unsigned qjob_next;
+	uint64_t qjob_last;
 	double churn_acc;
 	uint64_t last_scn;		/* last scenario tick */
 	uint64_t next_gossip, next_progress, next_tick;
@@ -196,12 +214,21 @@ void swarm_probe_tick(struct swarm *sw);
 void swarm_bq_push(struct swarm *sw, const uint8_t *buf, int len);
 void swarm_bq_alive(struct swarm *sw, uint32_t i);
 void swarm_gossip_tick(struct swarm *sw);
+/** Send msg with pending broadcasts piggybacked (a compound). */
+void swarm_send_piggy(struct swarm *sw, uint32_t src_ip, uint32_t ip,
+		      uint16_t port, const struct swim_msg *msg);
 /** --fail events, the failure simulation, flaps and churn. */
 void swarm_scenario_tick(struct swarm *sw);
 /** Record a claim from real node r about injected failure member i. */
 void swarm_fail_seen(struct swarm *sw, uint32_t i, int r, bool is_dead);
 /** Leave phase; @retval true when the run may end. */
 bool swarm_leave_tick(struct swarm *sw);
+
+/* swarm_serf.c */
+/** A Serf message (after the 0x08 user type): intents, queries. */
+void swarm_on_serf(struct swarm *sw, const uint8_t *buf, size_t len);
+/** Send the paced query acks that are due. */
+void swarm_query_tick(struct swarm *sw);
 
 /* swarm_tcp.c, swarm_pp.c */
 int swarm_tcp_start(struct swarm *sw);

@@ -152,6 +152,7 @@ swarm_turn(struct swarm *sw)
 	swarm_probe_tick(sw);
 	swarm_scenario_tick(sw);
 	swarm_gossip_tick(sw);
+	swarm_query_tick(sw);
 	if (atomic_load(&sw->stop))
 		over = sw->cfg.no_leave || sw->nb_real == 0 ||
 		       swarm_leave_tick(sw);

@@ -27,7 +27,7 @@ swarm_cfg_default(struct swarm_cfg *cfg)
 	cfg->profile = "lan";
 	swarm_timing_profile("lan", &cfg->timing);
 	cfg->name_prefix = "swarm-";
-	cfg->leave_rate = 5000;
+	cfg->leave_rate = 2000;
 	cfg->udp_sockets = 1;
 	cfg->seed = 1;
 }
@@ -66,7 +66,11 @@ swarm_parse_fail(const char *s, struct swarm_fail_ev *ev)
 	n = strtoul(s, &end, 10);
 	if (*end != '@' || end[1] == '\0')
 		return SWARM_E_SYNTAX;
-	t = strtod(end + 1, &end);
+	ev->after_join = end[1] == '+';
+	end += ev->after_join ? 2 : 1;
+	if (*end < '0' || *end > '9')
+		return *end == '-' ? SWARM_E_RANGE : SWARM_E_SYNTAX;
+	t = strtod(end, &end);
 	if (*end != '\0' || !isfinite(t))
 		return SWARM_E_SYNTAX;
 	if (n == 0 || n > SWARM_MEMBERS_MAX || t < 0 || t > SWARM_DURATION_MAX)
@@ -88,7 +92,8 @@ swarm_usage(FILE *out)
 "  --port P             virtual members' UDP and TCP port (7950)\n"
 "  --dataplane socket|dpdk   backend (socket); --eal \"ARGS\" for dpdk\n"
 "  --churn R            graceful leaves and rejoins per second (0)\n"
-"  --fail N@T           N members stop answering at T s (repeatable)\n"
+"  --fail N@T           N members stop answering at T s (repeatable);\n"
+"                       N@+T: T s after every member has joined\n"
 "  --flap[=S]           injected failures come back after S s (10)\n"
 "  --loss P             drop that fraction of received packets (0)\n"
 "  --probe-rate-mult X  probe the real nodes X times harder (1)\n"
@@ -99,9 +104,9 @@ swarm_usage(FILE *out)
 "  --json FILE          write the summary there\n"
 "  --no-leave           do not leave at the end\n"
 "  --name-prefix P      member names P<index> (swarm-)\n"
-"  --join-batch B       members per join push/pull (max(1000, N/50))\n"
+"  --join-batch B       members per join push/pull (max(1000, N/10))\n"
 "  --join-rate R        members joining per second (0: no cap)\n"
-"  --leave-rate R       members leaving per second at the end (5000)\n"
+"  --leave-rate R       members leaving per second at the end (2000)\n"
 "  --udp-sockets K      SO_REUSEPORT UDP sockets (1)\n"
 "  --seed S             PRNG seed (1)\n"
 "  --help, --version\n", out);

@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "serf_msg.h"
 #include "swarm_int.h"
 
 #define SWARM_PEND_MASK (SWARM_PEND_SIZE - 1)
@@ -50,7 +49,7 @@ swarm_send_ack(struct swarm *sw, uint32_t from_ip, uint32_t ip, uint16_t port,
 	struct swim_msg msg = { .type = SWIM_MSG_ACK };
 
 	msg.ack.seq_no = seq;
-	swarm_send_msg(sw, from_ip, ip, port, &msg);
+	swarm_send_piggy(sw, from_ip, ip, port, &msg);
 	sw->st.acks_out++;
 }
 
@@ -98,7 +97,7 @@ swarm_send_ping(struct swarm *sw, uint32_t i, uint32_t seq,
 	msg.ping.source_node = (struct swim_str){ (const uint8_t *)name,
 						  (uint32_t)n };
 	msg.ping.source_port = sw->cfg.port;
-	swarm_send_msg(sw, a, ip, port, &msg);
+	swarm_send_piggy(sw, a, ip, port, &msg);
 }
 
 static void
@@ -233,26 +232,6 @@ swarm_on_alive(struct swarm_pkt *p, const struct swim_alive *a)
 				  &a->vsn);
 }
 
-/* Serf intents carry the member clock: witness it. */
-static void
-swarm_on_user(struct swarm_pkt *p, const struct swim_user *u)
-{
-	struct swarm *sw = p->sw;
-	struct serf_msg_join j;
-	struct serf_msg_leave l;
-	struct serf_clock c = { sw->ltime };
-
-	if (u->data.len == 0)
-		return;
-	if (u->data.ptr[0] == SERF_MSG_JOIN &&
-	    serf_msg_decode_join(u->data.ptr, u->data.len, &j) == 0)
-		serf_clock_witness(&c, j.ltime);
-	else if (u->data.ptr[0] == SERF_MSG_LEAVE &&
-		 serf_msg_decode_leave(u->data.ptr, u->data.len, &l) == 0)
-		serf_clock_witness(&c, l.ltime);
-	sw->ltime = c.time;
-}
-
 static int
 swarm_visit(void *ctx, const struct swim_msg *msg)
 {
@@ -281,7 +260,7 @@ swarm_visit(void *ctx, const struct swim_msg *msg)
 		swarm_on_alive(p, &msg->alive);
 		break;
 	case SWIM_MSG_USER:
-		swarm_on_user(p, &msg->user);
+		swarm_on_serf(p->sw, msg->user.data.ptr, msg->user.data.len);
 		break;
 	default:
 		break;

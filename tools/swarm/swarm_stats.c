@@ -136,12 +136,13 @@ swarm_json_rates(const struct swarm *sw, FILE *f)
 		", \"dropped_by_loss\": %" PRIu64 ", \"bad_in\": %" PRIu64
 		", \"stream_errors\": %" PRIu64 ", \"send_errors\": %" PRIu64
 		", \"joins\": %" PRIu64 ", \"leaves\": %" PRIu64
-		", \"broadcasts_dropped\": %" PRIu64 "},\n",
+		", \"broadcasts_dropped\": %" PRIu64 ", \"queries\": %" PRIu64
+		"},\n",
 		st->pings_in, st->acks_out, st->probes_out, st->acks_in,
 		st->indirect_in, st->nacks_out, st->nacks_in, st->pp_in,
 		st->pp_out, st->tcp_ping_in, st->dropped, st->bad_in,
 		st->stream_err, st->send_err, st->joins, st->leaves,
-		st->bq_drop);
+		st->bq_drop, st->queries);
 }
 
 static void

@@ -208,10 +208,44 @@ swarm_sleep_until(struct swarm *sw, uint64_t t_us)
 	}
 }
 
-/* Members [first, first + count) join: alive now, then told to seeds. */
+/* One seed's push/pull of a batch, on its own thread. */
+struct swarm_join_job {
+	struct swarm *sw;
+	const uint8_t *msg;
+	size_t len;
+	uint32_t first, count;
+	unsigned seed;
+};
+
+static void *
+swarm_join_job_main(void *arg)
+{
+	struct swarm_join_job *j = arg;
+	struct swarm *sw = j->sw;
+
+	if (swarm_join_seed(sw, j->seed, j->first, j->msg, j->len) != 0) {
+		struct in_addr a = { htonl(sw->cfg.join_ip[j->seed]) };
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		fprintf(stderr, "gossip-swarm: join push/pull with %s:%u "
+			"failed (members %u..%u)\n", ip,
+			sw->cfg.join_port[j->seed], j->first,
+			j->first + j->count - 1);
+	}
+	return NULL;
+}
+
+/*
+ * Members [first, first + count) join: alive now, then told to every
+ * seed at once (one push/pull per seed, in parallel).
+ */
 static void
 swarm_join_batch(struct swarm *sw, uint32_t first, uint32_t count)
 {
+	struct swarm_join_job jobs[SWARM_JOIN_MAX];
+	pthread_t t[SWARM_JOIN_MAX];
+	bool up[SWARM_JOIN_MAX] = { false };
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	int rc;
@@ -225,15 +259,16 @@ swarm_join_batch(struct swarm *sw, uint32_t first, uint32_t count)
 	rc = swarm_pp_encode(sw, true, first, count, false, &msg, &len);
 	pthread_mutex_unlock(&sw->lock);
 	for (unsigned s = 0; rc == 0 && s < sw->cfg.nb_join; s++) {
-		if (swarm_join_seed(sw, s, first, msg, len) != 0) {
-			struct in_addr a = { htonl(sw->cfg.join_ip[s]) };
-
-			fprintf(stderr, "gossip-swarm: join push/pull with "
-				"%s:%u failed (members %u..%u)\n",
-				inet_ntoa(a), sw->cfg.join_port[s], first,
-				first + count - 1);
-		}
+		jobs[s] = (struct swarm_join_job){ sw, msg, len, first, count,
+						   s };
+		up[s] = pthread_create(&t[s], NULL, swarm_join_job_main,
+				       &jobs[s]) == 0;
+		if (!up[s])
+			swarm_join_job_main(&jobs[s]);
 	}
+	for (unsigned s = 0; rc == 0 && s < sw->cfg.nb_join; s++)
+		if (up[s])
+			pthread_join(t[s], NULL);
 	free(msg);
 }
 
@@ -246,7 +281,7 @@ swarm_joiner_main(void *arg)
 	uint64_t t_start = swarm_clock_us() - sw->t0;
 
 	if (batch == 0)
-		batch = n / 50 > 1000 ? (n + 49) / 50 : 1000;
+		batch = n / 10 > 1000 ? (n + 9) / 10 : 1000;
 	for (uint32_t first = 0; first < n && !atomic_load(&sw->stop);) {
 		uint32_t count = n - first < batch ? n - first : batch;
 
