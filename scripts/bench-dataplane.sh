@@ -13,6 +13,13 @@
 #  socket >= 30x serf), and the callgrind line: instructions per ping->ack
 #  of the DPDK fast path next to dpdk-testpmd macswap's per packet on
 #  net_ring (target <= 10x), with a breakdown.
+#  Encrypted (serf -encrypt, one random 32-byte key for the run):
+#  (a') gossipd dpdk --encrypt over memif, driven by dpdk-pinggen
+#       --encrypt, as (a); (b') gossipd socket --encrypt and (c') serf
+#       agent -encrypt, driven by gossip-ping --encrypt, alternating with
+#       (b) and (c); the ratio (a')/(c') against its target (>= 100x);
+#       and callgrind's instructions per encrypted ping->ack
+#       (dpdk-fpbench --encrypt) next to the plaintext figure.
 #
 # Each row is the median of R rounds of D seconds (spread min..max); (b)
 # and (c) alternate round by round. A round is DISTURBED when processes
@@ -22,7 +29,9 @@
 #
 # Usage: scripts/bench-dataplane.sh [--rounds 3] [--duration 3]
 #          [--window 256] [--pings 20000] [--no-pin]
-#          [--skip dpdk,ring,callgrind,socket,serf]
+#          [--skip dpdk,ring,callgrind,socket,serf,enc]
+# (enc skips every encrypted row; enc-memif, enc-socket, enc-serf and
+# enc-callgrind skip one each.)
 # --no-pin: let the kernel place gossip-ping, gossipd (socket) and serf
 # instead of server on CPU 0, client on CPU 1.
 # Env: BUILD (default build); QUIET_WAIT (default 30): seconds each round
@@ -44,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--pings) PINGS=$2; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
 	--skip) SKIP=$2; shift 2 ;;
-	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 	*) echo "bench-dataplane: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -55,6 +64,8 @@ esac
 	[ "$DURATION" -le 60 ] && [ "$WINDOW" -ge 1 ] && [ "$WINDOW" -le 1000 ] ||
 	{ echo "bench-dataplane: rounds 1..20, duration 1..60 s, window 1..1000" >&2; exit 2; }
 skipped() { case ",$SKIP," in *",$1,"*) return 0 ;; esac; return 1; }
+# encrypted row $1 (memif, socket, serf, callgrind) skipped?
+enc_skipped() { skipped enc || skipped "enc-$1"; }
 
 BUILD=${BUILD:-build}
 export BUILD
@@ -63,6 +74,8 @@ if [ ! -x "$BUILD/tools/gossip-ping" ] || [ ! -x "$BUILD/control/gossipd" ]; the
 	ninja -C "$BUILD" tools/gossip-ping control/gossipd >/dev/null
 fi
 PING=$BUILD/tools/gossip-ping
+# The pool key of the encrypted rows (serf keygen's format).
+ENC_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 
 LOGDIR=$(mktemp -d /tmp/bench-dataplane.XXXXXX)
 RES=$LOGDIR/results.txt
@@ -77,6 +90,8 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	[ -n "${ENC_NS:-}" ] && ip netns del "$ENC_NS" 2>/dev/null
+	rm -f "${ENC_SOCK:-}"
 	echo "bench-dataplane: logs in $LOGDIR"
 }
 trap cleanup EXIT
@@ -94,6 +109,9 @@ if ! skipped dpdk || ! skipped ring || ! skipped callgrind; then
 		--out "$RES" 2>&1 | tee "$LOGDIR/bench-dpdk.log" | sed 's/^/  | /' ||
 		echo "bench-dataplane: bench-dpdk.sh failed (see $LOGDIR/bench-dpdk.log)" >&2
 fi
+
+# --- (a') and the encrypted callgrind line (scripts/lib/bench-enc.sh) ---
+. scripts/lib/bench-enc.sh
 
 # --- (b) and (c): gossip-ping against gossipd (socket) and serf ---
 # A port free for both TCP and UDP on 127.0.0.1 (memberlist uses both).
@@ -116,11 +134,13 @@ for _ in range(100):
 EOF
 }
 
-# Wait until a target acks a ping (bounded: about 10 s).
+# Wait until a target acks a ping (bounded: about 10 s); $3: the key or -.
 wait_acks() {
+	local enc=()
+	[ "${3:--}" != - ] && enc=(--encrypt "$3")
 	for _ in $(seq 25); do
 		"$PING" --target "127.0.0.1:$1" --name "$2" --window 1 \
-			--duration 0.2 --timeout-ms 100 >/dev/null 2>&1 && return 0
+			--duration 0.2 --timeout-ms 100 "${enc[@]}" >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
 	echo "bench-dataplane: $2 on port $1 never acked (see $LOGDIR)" >&2
@@ -140,7 +160,15 @@ if ! skipped serf; then
 		"${SRV_PIN[@]}" serf agent -node=bench-serf -bind="127.0.0.1:$SERF_PORT" \
 			-rpc-addr="127.0.0.1:$(free_port)" -log-level=warn >"$LOGDIR/serf.log" 2>&1 &
 		PIDS+=($!)
-		TARGETS+=("serf $SERF_PORT bench-serf $!")
+		TARGETS+=("serf $SERF_PORT bench-serf - $!")
+		if ! enc_skipped serf; then
+			SERF_EPORT=$(free_port)
+			"${SRV_PIN[@]}" serf agent -node=bench-serf-enc -bind="127.0.0.1:$SERF_EPORT" \
+				-rpc-addr="127.0.0.1:$(free_port)" -encrypt="$ENC_KEY" \
+				-log-level=warn >"$LOGDIR/serf-enc.log" 2>&1 &
+			PIDS+=($!)
+			TARGETS+=("serf_enc $SERF_EPORT bench-serf-enc $ENC_KEY $!")
+		fi
 	else
 		echo "bench-dataplane: serf not installed: no (c) row" >&2
 	fi
@@ -151,19 +179,29 @@ if ! skipped socket; then
 		--bind "127.0.0.1:$GD_PORT" --rpc-addr "127.0.0.1:$(free_port)" \
 		>"$LOGDIR/gossipd-socket.log" 2>&1 &
 	PIDS+=($!)
-	TARGETS+=("socket $GD_PORT bench-gossipd $!")
+	TARGETS+=("socket $GD_PORT bench-gossipd - $!")
+fi
+if ! skipped socket && ! enc_skipped socket; then
+	GD_EPORT=$(free_port)
+	"${SRV_PIN[@]}" "$BUILD/control/gossipd" --name bench-gossipd-enc \
+		--bind "127.0.0.1:$GD_EPORT" --rpc-addr "127.0.0.1:$(free_port)" \
+		--encrypt "$ENC_KEY" >"$LOGDIR/gossipd-socket-enc.log" 2>&1 &
+	PIDS+=($!)
+	TARGETS+=("socket_enc $GD_EPORT bench-gossipd-enc $ENC_KEY $!")
 fi
 for t in "${TARGETS[@]}"; do
-	read -r _ port name _ <<<"$t"
-	wait_acks "$port" "$name"
+	read -r _ port name key _ <<<"$t"
+	wait_acks "$port" "$name" "$key"
 done
 
 # One measured run of gossip-ping; appends "row round acks/s loss% foreign%".
-ping_round() {	# $1 row $2 port $3 name $4 round
+ping_round() {	# $1 row $2 port $3 name $4 round $5 key or -
 	local out=$LOGDIR/gossip-ping-$1-$4.log ppid b0 b1 o0 o1 t0 t1 ours
+	local enc=()
+	[ "${5:--}" != - ] && enc=(--encrypt "$5")
 	ours=$(for t in "${TARGETS[@]}"; do echo "${t##* }"; done)
 	"${CLI_PIN[@]}" "$PING" --target "127.0.0.1:$2" --name "$3" \
-		--window "$WINDOW" --duration "$DURATION" >"$out" 2>&1 &
+		--window "$WINDOW" --duration "$DURATION" "${enc[@]}" >"$out" 2>&1 &
 	ppid=$!
 	sleep 0.3
 	t0=$(date +%s.%N); b0=$(cpu_busy); o0=$(cpu_of $ours "$ppid")
@@ -179,11 +217,11 @@ if [ "${#TARGETS[@]}" -gt 0 ]; then
 	echo "== (b)/(c): gossip-ping, window $WINDOW, ${DURATION}s x $ROUNDS rounds, pin=$PIN"
 	for r in $(seq "$ROUNDS"); do
 		for t in "${TARGETS[@]}"; do
-			read -r row port name _ <<<"$t"
+			read -r row port name key _ <<<"$t"
 			wait_quiet
-			ping_round "$row" "$port" "$name" "$r"
+			ping_round "$row" "$port" "$name" "$r" "$key"
 			awk -v row="${row}_round" -v r="$r" '$1 == row && $2 == r {
-				printf "  round %s: %-6s %9s acks/s (loss %s%%)%s\n", r, substr(row, 1, length(row) - 6), $3, $4,
+				printf "  round %s: %-10s %9s acks/s (loss %s%%)%s\n", r, substr(row, 1, length(row) - 6), $3, $4,
 					($5 > 10 ? "  DISTURBED: others used " $5 "% of a CPU" : "") }' "$RES"
 		done
 	done
@@ -229,6 +267,12 @@ A_BUSY=$(stat_of memif_round 5 7 | cut -d' ' -f1)
 A_PG=$(stat_of memif_round 6 7 | cut -d' ' -f1)
 B=$(stat_of socket_round 3 5)
 C=$(stat_of serf_round 3 5)
+AE=$(stat_of memif_enc_round 3 7)
+AE_SLICE=$(stat_of memif_enc_round 4 7 | cut -d' ' -f1)
+AE_BUSY=$(stat_of memif_enc_round 5 7 | cut -d' ' -f1)
+AE_PG=$(stat_of memif_enc_round 6 7 | cut -d' ' -f1)
+BE=$(stat_of socket_enc_round 3 5)
+CE=$(stat_of serf_enc_round 3 5)
 echo
 echo "== bench-dataplane: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPU $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
 echo "   serf $(command -v serf >/dev/null && serf version | head -1), window $WINDOW, $ROUNDS rounds x ${DURATION}s, $([ "$PIN" = 1 ] && echo "server cpu0 / client cpu1" || echo "(b)/(c) unpinned")"
@@ -236,11 +280,16 @@ printf '%-34s %12s %23s %9s %10s  %s\n' "row" "acks/s" "spread (min..max)" "ns/a
 row_line "(a) gossipd dpdk, memif" "$A" "100 ms slices: median $A_SLICE; gossipd lcore busy $A_BUSY ns/frame, pinggen busy $A_PG ns/ack"
 row_line "(b) gossipd socket, loopback" "$B" ""
 row_line "(c) serf agent, loopback" "$C" ""
+row_line "(a') gossipd dpdk, memif, --encrypt" "$AE" "100 ms slices: median $AE_SLICE; gossipd lcore busy $AE_BUSY ns/frame, pinggen busy $AE_PG ns/ack"
+row_line "(b') gossipd socket, --encrypt" "$BE" ""
+row_line "(c') serf agent, -encrypt" "$CE" ""
 A_M=${A%% *}; B_M=${B%% *}; C_M=${C%% *}
+AE_M=${AE%% *}; BE_M=${BE%% *}; CE_M=${CE%% *}
 echo "ratios:"
 ratio "dpdk/socket" "$A_M" "$B_M" 10
 ratio "dpdk/serf" "$A_M" "$C_M" 200
 ratio "socket/serf" "$B_M" "$C_M" 30
+ratio "enc dpdk/serf" "$AE_M" "$CE_M" 100
 H=$(cg_val dp_dpdk_lcore_handle)
 T=$(cg_val testpmd_macswap)
 if [ -n "$H" ] || [ -n "$T" ]; then
@@ -250,6 +299,18 @@ if [ -n "$H" ] || [ -n "$T" ]; then
 			h ? h : "n/a", t ? t : "n/a"
 		if (h > 0 && t > 0) printf ": %.1fx (target <= 10x: %s)", h / t, (h / t <= 10 ? "met" : "NOT met")
 		printf "\n" }'
+	EH=$(cg_val enc:dp_dpdk_lcore_handle)
+	if [ -n "$EH" ]; then
+		awk -v e="$EH" -v h="${H:-0}" 'BEGIN {
+		printf "  encrypted (serf -encrypt, AES-256-GCM through libcrypto EVP): %s instr/ping", e
+		if (h > 0) printf " vs %s plaintext: %.1fx", h, e / h
+		printf "\n" }'
+		for f in swim_crypto_ctx_open_udp dp_dpdk_seal_ack; do
+			v=$(cg_val "enc:$f")
+			if [ -n "$v" ]; then echo "$f $v"; fi
+		done | awk '{ s = s (NR > 1 ? ", " : "") $1 " " $2 }
+			END { if (NR) print "  encrypted breakdown, instr/ping inclusive: " s }'
+	fi
 	HW=$(cg_val hw_csum:dp_dpdk_lcore_handle)
 	if [ -n "$HW" ] && [ -n "$T" ]; then
 		awk -v h="$HW" -v t="$T" 'BEGIN {

@@ -9,11 +9,14 @@
  * (scripts/bench-dpdk.sh), so it is small and runs a fixed ping count.
  *
  *   dpdk-fpbench <EAL args, >= 2 lcores> -- [--pings N] [--window W]
- *                [--no-payload] [--hw-csum]
+ *                [--no-payload] [--hw-csum] [--encrypt BASE64KEY]
  *
  * --hw-csum marks the pings as a NIC with RX checksum offload would (IP
  * and L4 checksum GOOD), so the count shows the fast path without the
  * software checksum checks that net_ring and net_memif need.
+ * --encrypt gives the backend a keyring and seals the ping under it
+ * (once: every ping is the same sealed datagram), so the lcore opens each
+ * ping and seals each ack (serf -encrypt).
  *
  * Prints "pings N secs S rate R acks/s ns_per_ack X". Bounded: N <= 1e9
  * and a 60 s stall deadline.
@@ -32,8 +35,11 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <sodium.h>
+
 #include "dp.h"
 #include "dp_pkt.h"
+#include "swim_crypto.h"
 #include "swim_wire.h"
 
 #define FB_BURST 32
@@ -50,6 +56,8 @@ struct fb {
 	unsigned window;		/* --window */
 	int no_payload;			/* --no-payload: ack payload nil */
 	uint64_t ol_flags;		/* --hw-csum: RX checksums GOOD */
+	const char *key_b64;		/* --encrypt */
+	struct swim_keyring *ring;	/* its keyring, else NULL */
 };
 
 static uint64_t
@@ -108,6 +116,7 @@ fb_args(int argc, char **argv, struct fb *fb)
 		{ "window", required_argument, NULL, 'w' },
 		{ "no-payload", no_argument, NULL, 'P' },
 		{ "hw-csum", no_argument, NULL, 'H' },
+		{ "encrypt", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -115,7 +124,7 @@ fb_args(int argc, char **argv, struct fb *fb)
 	fb->pings = 1000000;
 	fb->window = 512;
 	optind = 1;	/* rte_eal_init ran getopt over the EAL part */
-	while ((opt = getopt_long(argc, argv, "n:w:PH", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:w:PHe:", opts, NULL)) != -1) {
 		if (opt == 'n')
 			fb->pings = strtoull(optarg, NULL, 10);
 		else if (opt == 'w')
@@ -125,6 +134,8 @@ fb_args(int argc, char **argv, struct fb *fb)
 		else if (opt == 'H')
 			fb->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD |
 				       RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		else if (opt == 'e')
+			fb->key_b64 = optarg;
 		else
 			return -1;
 	}
@@ -143,7 +154,8 @@ fb_template(struct fb *fb, const uint8_t us_mac[6])
 	struct dp_udp4_hdrs h = { .src_ip = 0xc6120002u, .dst_ip = 0xc6120001u,
 				  .src_port = 7947, .dst_port = 7946,
 				  .src_mac = { 2, 0, 0, 0, 0, 2 } };
-	uint8_t body[128];
+	uint8_t body[128], sealed[192];
+	const uint8_t *payload = body;
 	int n;
 
 	m.ping.seq_no = 0x10000;
@@ -157,8 +169,16 @@ fb_template(struct fb *fb, const uint8_t us_mac[6])
 	n = swim_wire_encode_msg(&m, body, sizeof(body));
 	if (n < 0)
 		return -1;
+	if (fb->ring != NULL) {
+		n = swim_crypto_seal_udp(fb->ring, body, (size_t)n, sealed,
+					 sizeof(sealed));
+		if (n < 0)
+			return -1;
+		payload = sealed;
+	}
 	memcpy(h.dst_mac, us_mac, 6);
-	n = dp_pkt_build_udp4(fb->tmpl, sizeof(fb->tmpl), &h, body, (size_t)n);
+	n = dp_pkt_build_udp4(fb->tmpl, sizeof(fb->tmpl), &h, payload,
+			      (size_t)n);
 	if (n < 0)
 		return -1;
 	fb->tmpl_len = (size_t)n;
@@ -193,6 +213,21 @@ fb_setup(struct fb *fb)
 	cfg.bind.ip[3] = 1;
 	cfg.bind.port = 7946;
 	cfg.port_id = (unsigned)port;
+	if (fb->key_b64 != NULL) {
+		int rc = -1;
+
+		if (sodium_init() >= 0)
+			fb->ring = swim_keyring_new(&rc);
+		if (fb->ring != NULL)
+			rc = swim_keyring_add_base64(fb->ring, fb->key_b64,
+						     strlen(fb->key_b64));
+		if (rc != 0) {
+			fprintf(stderr, "dpdk-fpbench: --encrypt: %s\n",
+				swim_crypto_strerror(rc));
+			return -1;
+		}
+		cfg.keyring = fb->ring;
+	}
 	fb->dp = dp_new("dpdk", &cfg, err, sizeof(err));
 	if (fb->dp == NULL) {
 		fprintf(stderr, "dpdk-fpbench: %s\n", err);
@@ -280,12 +315,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (fb_args(argc - used, argv + used, &fb) != 0) {
-		fprintf(stderr, "usage: dpdk-fpbench <EAL args> -- [--pings 1..1e9] [--window 1..1000] [--no-payload] [--hw-csum]\n");
+		fprintf(stderr, "usage: dpdk-fpbench <EAL args> -- [--pings 1..1e9] [--window 1..1000] [--no-payload] [--hw-csum] [--encrypt BASE64KEY]\n");
 		goto out;
 	}
 	if (fb_setup(&fb) == 0 && fb_run(&fb) == 0)
 		rc = 0;
 	dp_delete(fb.dp);
+	swim_keyring_delete(fb.ring);
 out:
 	rte_eal_cleanup();
 	return rc;

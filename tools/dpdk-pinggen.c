@@ -11,6 +11,7 @@
  *   dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT
  *                [--window 256] [--duration 5] [--interval-ms 100]
  *                [--warmup-ms 0] [--linger-ms 0] [--port 0]
+ *                [--encrypt BASE64KEY]
  *
  * Output, one line: "acks N secs S rate R acks/s sent X lost L window W
  * median M min A max B busy_ns B2 checked C bad D": R is the mean over the
@@ -29,6 +30,11 @@
  * a signal or the deadline, so that the target can stop first and report
  * with its peer still there. (gossipd guards against a client leaving
  * under its polling lcore: dataplane/dp_dpdk_link.h.)
+ * --encrypt: a member of an encrypted pool (serf -encrypt): every ping is
+ * sealed afresh (version 1, this generator's nonce counter; SeqNo patched
+ * in the plaintext first), and an ack counts when it is a version-1
+ * sealed datagram to us; the sampled frames are opened and decoded in
+ * full (one that does not open, or holds no ack, counts as bad).
  * Bounded: every wait has a deadline; SIGINT/SIGTERM stop it early.
  */
 #include <arpa/inet.h>
@@ -47,7 +53,10 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <sodium.h>
+
 #include "dp_pkt.h"
+#include "swim_crypto.h"
 #include "swim_wire.h"
 
 #define PG_BURST 32
@@ -75,6 +84,7 @@ struct pg_args {
 	unsigned warmup_ms;		/* unmeasured run before the timing */
 	unsigned linger_ms;		/* idle after the report, until a signal */
 	uint16_t port;			/* ethdev port */
+	char key_b64[128];		/* --encrypt, or "" */
 };
 
 /* The generator's state while measuring. */
@@ -97,6 +107,15 @@ struct pg {
 	uint8_t port_be[2];		/* our port, network order */
 	unsigned nb_slices;
 	double slice[PG_SLICES_MAX];	/* acks/s per interval */
+	/* --encrypt: keyring, cipher contexts, nonces, the plaintext ping
+	 * (SeqNo at body_seq_off) and an opened ack */
+	struct swim_keyring *ring;
+	struct swim_crypto_ctx *crypt;
+	struct swim_crypto_nonce_gen nonce;
+	uint8_t body[192];
+	size_t body_len;
+	size_t body_seq_off;
+	uint8_t plain[2048];
 };
 
 static void
@@ -139,6 +158,7 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "warmup-ms", required_argument, NULL, 'u' },
 		{ "linger-ms", required_argument, NULL, 'g' },
+		{ "encrypt", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -148,7 +168,7 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 	a->duration_s = 5;
 	a->interval_ms = 100;
 	optind = 1;	/* rte_eal_init ran getopt over the EAL part */
-	while ((opt = getopt_long(argc, argv, "n:d:s:w:t:p:i:u:g:", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "n:d:s:w:t:p:i:u:g:e:", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'n':
@@ -178,6 +198,10 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 		case 'g':
 			a->linger_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'e':
+			bad |= strlen(optarg) >= sizeof(a->key_b64);
+			snprintf(a->key_b64, sizeof(a->key_b64), "%s", optarg);
+			break;
 		default:
 			bad = 1;
 		}
@@ -187,7 +211,7 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 	    a->duration_s == 0 || a->duration_s > PG_DURATION_MAX ||
 	    a->interval_ms < 10 || a->interval_ms > 10000 ||
 	    a->warmup_ms > 60000 || a->linger_ms > 600000) {
-		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--interval-ms 10..10000] [--warmup-ms 0..60000] [--linger-ms 0..600000] [--port N]\n");
+		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--interval-ms 10..10000] [--warmup-ms 0..60000] [--linger-ms 0..600000] [--port N] [--encrypt BASE64KEY]\n");
 		return -1;
 	}
 	return 0;
@@ -286,6 +310,17 @@ pg_resolve(struct pg *pg)
 	return -ETIMEDOUT;
 }
 
+/* --encrypt: the plaintext ping sealed into out. @retval length or < 0. */
+static int
+pg_seal_body(struct pg *pg, uint8_t *out, size_t cap)
+{
+	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN];
+
+	swim_crypto_nonce_gen_next(&pg->nonce, nonce);
+	return swim_crypto_ctx_seal_udp(pg->crypt, nonce, pg->body,
+					pg->body_len, out, cap);
+}
+
 /* One ping frame with SeqNo PG_SEQ0; remember where SeqNo sits. */
 static int
 pg_build_template(struct pg *pg)
@@ -314,6 +349,15 @@ pg_build_template(struct pg *pg)
 	n = swim_wire_encode_msg(&m, body, sizeof(body));
 	if (n < 0)
 		return n;
+	if (pg->crypt != NULL) {
+		/* the frame's headers hold the sealed length; the payload
+		 * is sealed afresh per ping (pg_make_ping) */
+		memcpy(pg->body, body, (size_t)n);
+		pg->body_len = (size_t)n;
+		n = pg_seal_body(pg, body, sizeof(body));
+		if (n < 0)
+			return n;
+	}
 	memcpy(h.src_mac, pg->a.us.mac, 6);
 	memcpy(h.dst_mac, pg->dst_mac, 6);
 	n = dp_pkt_build_udp4(pg->tmpl, sizeof(pg->tmpl), &h, body, (size_t)n);
@@ -324,6 +368,15 @@ pg_build_template(struct pg *pg)
 	memcpy(pg->port_be, pg->tmpl + DP_ETH_HLEN + DP_IPV4_HLEN, 2);
 	pg->tmpl[DP_UDP4_PAYLOAD_OFF - 2] = 0;	/* UDP checksum 0: none */
 	pg->tmpl[DP_UDP4_PAYLOAD_OFF - 1] = 0;
+	if (pg->crypt != NULL) {
+		for (size_t i = 0; i + 5 <= pg->body_len; i++)
+			if (memcmp(pg->body + i, seq0, 5) == 0) {
+				pg->body_seq_off = i + 1;
+				pg->seq = PG_SEQ0;
+				return 0;
+			}
+		return -EINVAL;
+	}
 	for (size_t i = DP_UDP4_PAYLOAD_OFF; i + 5 <= pg->tmpl_len; i++)
 		if (memcmp(pg->tmpl + i, seq0, 5) == 0) {
 			pg->seq_off = i + 1;
@@ -345,6 +398,14 @@ pg_make_ping(struct pg *pg, struct rte_mbuf *m)
 	m->pkt_len = (uint32_t)pg->tmpl_len;
 	m->ol_flags = 0;
 	p = rte_pktmbuf_mtod(m, uint8_t *);
+	if (pg->crypt != NULL) {
+		memcpy(p, pg->tmpl, DP_UDP4_PAYLOAD_OFF);
+		memcpy(pg->body + pg->body_seq_off, &s, 4);
+		/* the length is the template's: the seal cannot fail */
+		(void)pg_seal_body(pg, p + DP_UDP4_PAYLOAD_OFF,
+				   pg->tmpl_len - DP_UDP4_PAYLOAD_OFF);
+		return;
+	}
 	memcpy(p, pg->tmpl, pg->tmpl_len);
 	memcpy(p + pg->seq_off, &s, 4);
 }
@@ -437,9 +498,16 @@ pg_acks_full(struct pg *pg, const uint8_t *f, uint16_t len)
 {
 	struct dp_pkt_view v;
 
+	int n;
+
 	if (dp_pkt_parse(f, len, &pg->a.us, &v) != DP_PKT_UDP_US)
 		return 0;
-	return pg_acks_payload(f + v.payload_off, v.payload_len);
+	if (pg->crypt == NULL)
+		return pg_acks_payload(f + v.payload_off, v.payload_len);
+	n = swim_crypto_ctx_open_udp(pg->crypt, f + v.payload_off,
+				     v.payload_len, pg->plain,
+				     sizeof(pg->plain));
+	return n < 0 ? 0 : pg_acks_payload(pg->plain, (size_t)n);
 }
 
 /*
@@ -475,8 +543,12 @@ pg_acks_in(struct pg *pg, struct rte_mbuf *m)
 	plen = pg_udp_to_us(pg, f, m->data_len);
 	if (plen < 0)
 		return pg_acks_full(pg, f, m->data_len);
-	n = f[DP_UDP4_PAYLOAD_OFF] == SWIM_MSG_ACK ? 1 :
-	    pg_acks_payload(f + DP_UDP4_PAYLOAD_OFF, (size_t)plen);
+	if (pg->crypt != NULL)	/* sealed: one ack per datagram, sampled */
+		n = f[DP_UDP4_PAYLOAD_OFF] == 1 &&
+		    plen > SWIM_CRYPTO_OVERHEAD;
+	else
+		n = f[DP_UDP4_PAYLOAD_OFF] == SWIM_MSG_ACK ? 1 :
+		    pg_acks_payload(f + DP_UDP4_PAYLOAD_OFF, (size_t)plen);
 	if (unlikely(pg->acks % PG_CHECK_EVERY == 0)) {
 		pg->checked++;
 		if (pg_acks_full(pg, f, m->data_len) != n) {
@@ -616,6 +688,32 @@ pg_run(struct pg *pg)
 		usleep(10000);
 }
 
+/* --encrypt: keyring, this thread's cipher contexts, nonces. */
+static int
+pg_crypt_init(struct pg *pg)
+{
+	const char *k = pg->a.key_b64;
+	int rc = -1;
+
+	if (k[0] == '\0')
+		return 0;
+	if (sodium_init() >= 0)
+		pg->ring = swim_keyring_new(&rc);
+	if (pg->ring != NULL)
+		rc = swim_keyring_add_base64(pg->ring, k, strlen(k));
+	if (rc == 0)
+		pg->crypt = swim_crypto_ctx_new(&rc);
+	if (pg->crypt != NULL)
+		rc = swim_crypto_ctx_bind(pg->crypt, pg->ring);
+	if (rc != 0) {
+		fprintf(stderr, "dpdk-pinggen: --encrypt: %s\n",
+			swim_crypto_strerror(rc));
+		return -1;
+	}
+	swim_crypto_nonce_gen_init(&pg->nonce);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -630,7 +728,8 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, pg_on_signal);
 	signal(SIGTERM, pg_on_signal);
-	if (pg_parse_args(argc - used, argv + used, &pg.a) != 0)
+	if (pg_parse_args(argc - used, argv + used, &pg.a) != 0 ||
+	    pg_crypt_init(&pg) != 0)
 		goto out_eal;
 	if (pg_port_init(&pg) != 0) {
 		fprintf(stderr, "dpdk-pinggen: port %u setup failed\n",
@@ -653,5 +752,7 @@ out_port:
 	rte_mempool_free(pg.pool);
 out_eal:
 	rte_eal_cleanup();
+	swim_crypto_ctx_delete(pg.crypt);
+	swim_keyring_delete(pg.ring);
 	return rc;
 }

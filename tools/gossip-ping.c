@@ -5,6 +5,12 @@
  *
  *   gossip-ping --target 127.0.0.1:7946 --name NODE [--window 256]
  *               [--duration 5] [--bind 127.0.0.1:0] [--timeout-ms 500]
+ *               [--encrypt BASE64KEY]
+ *
+ * --encrypt: every ping is sealed (memberlist §8, version 1, a nonce
+ * counter) and every datagram opened before it is decoded, as a member
+ * of an encrypted pool (serf -encrypt) does; one that does not open
+ * counts as undecodable.
  *
  * One UDP socket, recvmmsg/sendmmsg bursts, at most `window` pings in
  * flight. Acks are matched by SeqNo after a full packet decode (serf may
@@ -27,6 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "swim_crypto.h"
 #include "swim_wire.h"
 
 #define GP_BURST 32		/* datagrams per sendmmsg/recvmmsg */
@@ -43,6 +52,7 @@ struct gp_cfg {
 	unsigned window;		/* pings in flight, 1..GP_WINDOW_MAX */
 	double duration_s;		/* sending time, seconds */
 	uint64_t timeout_ns;		/* a ping is lost after this */
+	const char *key_b64;		/* --encrypt: the pool's key */
 };
 
 /* One ping in flight. */
@@ -69,6 +79,11 @@ struct gp {
 	uint64_t rtt_sum_ns;		/* over matched acks */
 	uint64_t now_ns;		/* clock at the top of this turn */
 	struct swim_wire_scratch scratch; /* LZW output while decoding */
+	struct swim_keyring *ring;	/* --encrypt, else NULL */
+	struct swim_crypto_ctx *crypt;	/* its cipher contexts */
+	struct swim_crypto_nonce_gen nonce; /* our nonces */
+	uint8_t plain[GP_RX_MAX];	/* a datagram opened, or a ping
+					 * before sealing */
 	uint8_t tx[GP_BURST][GP_PKT_MAX];
 	uint8_t rx[GP_BURST][GP_RX_MAX];
 };
@@ -88,7 +103,7 @@ gp_usage(FILE *f)
 	fprintf(f,
 		"usage: gossip-ping --target IP:PORT --name NODE [--window N]\n"
 		"                   [--duration SECONDS] [--bind IP:PORT]\n"
-		"                   [--timeout-ms MS]\n"
+		"                   [--timeout-ms MS] [--encrypt BASE64KEY]\n"
 		"Closed-loop memberlist pings to a loopback target; prints acks/s.\n");
 }
 
@@ -156,6 +171,9 @@ gp_parse_opt(struct gp_cfg *cfg, int opt, const char *arg)
 		rc = gp_parse_num(arg, 1, 60000, &v);
 		cfg->timeout_ns = (uint64_t)(v * 1e6);
 		return rc;
+	case 'e':
+		cfg->key_b64 = arg;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -171,6 +189,7 @@ gp_parse_args(int argc, char **argv, struct gp_cfg *cfg)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "timeout-ms", required_argument, NULL, 'T' },
+		{ "encrypt", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,7 +200,7 @@ gp_parse_args(int argc, char **argv, struct gp_cfg *cfg)
 	cfg->duration_s = 5;
 	cfg->timeout_ns = 500000000u;	/* memberlist's LAN ProbeTimeout */
 	gp_parse_addr("127.0.0.1:0", &cfg->bind);
-	while ((opt = getopt_long(argc, argv, "t:n:w:d:b:T:h", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "t:n:w:d:b:T:e:h", opts, NULL)) !=
 	       -1) {
 		if (opt == 'h') {
 			gp_usage(stdout);
@@ -224,11 +243,14 @@ gp_open(struct gp *gp)
 	return 0;
 }
 
-/* Encode ping seq_no into out. @retval length or < 0. */
+/* Encode ping seq_no into out (sealed with --encrypt). @retval length
+ * or < 0. */
 static int
-gp_encode_ping(const struct gp *gp, uint32_t seq_no, uint8_t *out)
+gp_encode_ping(struct gp *gp, uint32_t seq_no, uint8_t *out)
 {
 	struct swim_msg m = { .type = SWIM_MSG_PING };
+	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN];
+	int n;
 
 	m.ping.seq_no = seq_no;
 	m.ping.node.ptr = (const uint8_t *)gp->cfg.name;
@@ -238,7 +260,14 @@ gp_encode_ping(const struct gp *gp, uint32_t seq_no, uint8_t *out)
 	m.ping.source_node.ptr = (const uint8_t *)GP_SOURCE_NODE;
 	m.ping.source_node.len = sizeof(GP_SOURCE_NODE) - 1;
 	m.ping.source_port = ntohs(gp->local.sin_port);
-	return swim_wire_encode_msg(&m, out, GP_PKT_MAX);
+	if (gp->crypt == NULL)
+		return swim_wire_encode_msg(&m, out, GP_PKT_MAX);
+	n = swim_wire_encode_msg(&m, gp->plain, sizeof(gp->plain));
+	if (n < 0)
+		return n;
+	swim_crypto_nonce_gen_next(&gp->nonce, nonce);
+	return swim_crypto_ctx_seal_udp(gp->crypt, nonce, gp->plain,
+					(size_t)n, out, GP_PKT_MAX);
 }
 
 /* Take the slot of the next SeqNo; one still busy there (a ping older than
@@ -334,9 +363,19 @@ gp_recv_burst(struct gp *gp)
 	if (n <= 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
+		const uint8_t *p = gp->rx[i];
+		int len = (int)msg[i].msg_len;
+
+		if (gp->crypt != NULL) {
+			len = swim_crypto_ctx_open_udp(gp->crypt, p,
+						       (size_t)len, gp->plain,
+						       sizeof(gp->plain));
+			p = gp->plain;
+		}
 		gp->scratch.used = 0;
-		if (swim_wire_decode_packet(gp->rx[i], msg[i].msg_len,
-					    &gp->scratch, gp_on_msg, gp) < 0)
+		if (len < 0 || swim_wire_decode_packet(p, (size_t)len,
+						       &gp->scratch, gp_on_msg,
+						       gp) < 0)
 			gp->bad++;
 	}
 	return (unsigned)n;
@@ -403,6 +442,34 @@ gp_report(const struct gp *gp, double elapsed_s, uint64_t acks_in_time)
 	       rtt_us);
 }
 
+/* --encrypt: the keyring and this thread's cipher contexts. */
+static int
+gp_crypt_new(struct gp *gp)
+{
+	const char *k = gp->cfg.key_b64;
+	int rc;
+
+	if (k == NULL)
+		return 0;
+	if (sodium_init() < 0)
+		return -1;
+	gp->ring = swim_keyring_new(&rc);
+	if (gp->ring != NULL)
+		rc = swim_keyring_add_base64(gp->ring, k, strlen(k));
+	if (rc == 0) {
+		gp->crypt = swim_crypto_ctx_new(&rc);
+		if (gp->crypt != NULL)
+			rc = swim_crypto_ctx_bind(gp->crypt, gp->ring);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "gossip-ping: --encrypt: %s\n",
+			swim_crypto_strerror(rc));
+		return -1;
+	}
+	swim_crypto_nonce_gen_init(&gp->nonce);
+	return 0;
+}
+
 static struct gp *
 gp_new(const struct gp_cfg *cfg)
 {
@@ -416,7 +483,9 @@ gp_new(const struct gp_cfg *cfg)
 		size *= 2;
 	gp->table_mask = size - 1;
 	gp->slot = calloc(size, sizeof(*gp->slot));
-	if (gp->slot == NULL || gp_open(gp) != 0) {
+	if (gp->slot == NULL || gp_crypt_new(gp) != 0 || gp_open(gp) != 0) {
+		swim_crypto_ctx_delete(gp->crypt);
+		swim_keyring_delete(gp->ring);
 		free(gp->slot);
 		free(gp);
 		return NULL;
@@ -428,6 +497,8 @@ static void
 gp_delete(struct gp *gp)
 {
 	close(gp->fd);
+	swim_crypto_ctx_delete(gp->crypt);
+	swim_keyring_delete(gp->ring);
 	free(gp->slot);
 	free(gp);
 }
