@@ -177,6 +177,19 @@ cp_ops_members(void *ctx, cp_rpc_member_visit_f visit, void *arg)
 	return w.rc;
 }
 
+static int
+cp_ops_member_find(void *ctx, const char *name, cp_rpc_member_visit_f visit,
+		   void *arg)
+{
+	struct cp *cp = ctx;
+	struct cp_ops_walk w = {visit, arg, 0};
+	struct serf_member_info m;
+
+	if (serf_member_find(cp->serf, name, strlen(name), &m) != 0)
+		return -ENOENT;
+	return cp_ops_member_visit(&w, &m);
+}
+
 _Static_assert((int)SERF_STATUS_FAILED == (int)CP_RPC_STATUS_FAILED &&
 	       (int)SERF_STATUS_LEFT == (int)CP_RPC_STATUS_LEFT &&
 	       (int)SERF_STATUS_COUNT == (int)CP_RPC_STATUS_COUNT,
@@ -516,6 +529,7 @@ cp_rpc_ops_init(struct cp *cp, struct cp_rpc_ops *ops)
 	memset(ops, 0, sizeof(*ops));
 	ops->ctx = cp;
 	ops->members = cp_ops_members;
+	ops->member_find = cp_ops_member_find;
 	ops->join = cp_ops_join;
 	ops->leave = cp_ops_leave;
 	ops->force_leave = cp_ops_force_leave;

@@ -190,6 +190,7 @@ cp_rpc_client_free(struct cp_rpc *rpc, uint32_t slot)
 {
 	struct cp_rpc_client *c = rpc->clients[slot];
 	close(c->fd);	/* also removes it from the epoll set */
+	cp_rpc_members_free(c);
 	cp_rpc_keyop_free(c);
 	cp_rpc_buf_destroy(&c->out);
 	free(c->in);
@@ -274,8 +275,8 @@ cp_rpc_client_arm(struct cp_rpc *rpc, struct cp_rpc_client *c)
 	uint32_t want = 0;
 	if (!c->is_closing && !c->is_eof && c->in_len < rpc->cfg.max_in_bytes)
 		want |= EPOLLIN;
-	if (c->out.len > 0)
-		want |= EPOLLOUT;
+	if (c->out.len > 0 || c->mstream != NULL)
+		want |= EPOLLOUT;	/* a members reply goes on as it drains */
 	if (want == c->events)
 		return;
 	struct epoll_event ev = { .events = want, .data.ptr = c };
@@ -296,6 +297,7 @@ cp_rpc_client_flush(struct cp_rpc *rpc, struct cp_rpc_client *c)
 		cp_rpc_client_kill(rpc, c);
 		return;
 	}
+	cp_rpc_members_more(rpc, c);
 	while (c->out.len > 0) {
 		ssize_t n = send(c->fd, c->out.data, c->out.len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);

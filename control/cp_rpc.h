@@ -133,6 +133,13 @@ struct cp_rpc_ops {
 	/** Visit every known member, this node included, any status. */
 	int (*members)(void *ctx, cp_rpc_member_visit_f visit, void *arg);
 	/**
+	 * Optional: visit the member named name as it is now (members
+	 * replies are streamed: a snapshot of names, each looked up as its
+	 * record goes out). @retval visit's value, or -ENOENT.
+	 */
+	int (*member_find)(void *ctx, const char *name,
+			   cp_rpc_member_visit_f visit, void *arg);
+	/**
 	 * Join through addrs ("host:port", or "host" for the default port).
 	 * Set *nb_joined to the number of nodes contacted. May return
 	 * CP_RPC_PENDING and finish later with cp_rpc_complete_join(req_id).

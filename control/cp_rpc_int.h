@@ -50,6 +50,7 @@ enum cp_rpc_pend {
 	CP_RPC_PEND_NONE,
 	CP_RPC_PEND_JOIN,
 	CP_RPC_PEND_LEAVE,
+	CP_RPC_PEND_MEMBERS,	/* a members reply still going out */
 	CP_RPC_PEND_KEYS,	/* a key command's query (cp_rpc_keys.c) */
 };
 
@@ -82,6 +83,7 @@ struct cp_rpc_client {
 	struct cp_rpc_qin qin[CP_RPC_QUERY_IDS];	/* ring, delivered */
 	uint32_t qin_next;		/* ring slot for the next one */
 	uint64_t next_query_id;		/* last ID given out */
+	struct cp_rpc_mstream *mstream;	/* members reply going out; NULL */
 	struct cp_rpc_keyop *keyop;	/* key command waiting; NULL: none */
 };
 
@@ -214,6 +216,17 @@ struct cp_rpc_client *cp_rpc_find_pending(struct cp_rpc *rpc,
 					  enum cp_rpc_pend kind);
 /** After a late reply: send it, go on with buffered requests. */
 void cp_rpc_resume(struct cp_rpc *rpc, struct cp_rpc_client *c);
+
+/* cp_rpc_members.c: members, members-filtered, streamed. */
+struct cp_rpc_mstream;
+int cp_rpc_cmd_members(struct cp_rpc *rpc, struct cp_rpc_client *c,
+		       const char *body, const char *end);
+int cp_rpc_cmd_members_filtered(struct cp_rpc *rpc, struct cp_rpc_client *c,
+				const char *body, const char *end);
+/** Add the next slice of a members reply once c->out runs low. */
+void cp_rpc_members_more(struct cp_rpc *rpc, struct cp_rpc_client *c);
+/** Free c's members reply state (the client goes away). */
+void cp_rpc_members_free(struct cp_rpc_client *c);
 
 /** Replay the log ring to a monitor that has just been acked. */
 void cp_rpc_log_replay(struct cp_rpc *rpc, struct cp_rpc_client *c);

@@ -203,7 +203,7 @@ pp_peer_node(const char *prefix, uint32_t i, uint8_t *out, size_t cap)
 	static const uint8_t meta[] = "\xff\x83\xa4" "role" "\xa3" "web"
 				      "\xa2" "dc" "\xa3" "eu1" "\xa4" "rack"
 				      "\xa2" "r7";
-	uint8_t ip[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+	uint8_t ip[4] = {127, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
 			 (uint8_t)i};
 	char name[64];
 	int nl = snprintf(name, sizeof(name), "%s-%07u", prefix, i);
