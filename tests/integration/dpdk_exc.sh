@@ -11,7 +11,7 @@
 #   - no --bind (0.0.0.0): exit 2, a unicast address is needed;
 #   - 2 dataplane lcores with qpairs=2: 32 UDP flows from the peer land on
 #     both queues (per-queue and per-lcore counters in the exit log), and
-#     SIGINT removes the tap and the rules.
+#     SIGTERM removes the tap and the rules.
 # Exit 77 = skipped. Usage: GOSSIPD=build/control/gossipd tests/integration/dpdk_exc.sh
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -96,9 +96,9 @@ for r in range(4):
         s.sendto(b"\xff not memberlist", ("198.18.0.1", 7946))
 ' || fail "rss: cannot send from B"
 sleep 1
-kill -INT "$PID"	# SIGINT: the other graceful way out
-wait_exit "$PID" 15 || fail "rss: gossipd ignores SIGINT"
-[ "$RC" = 0 ] || fail "rss: exit $RC after SIGINT"
+kill -TERM "$PID"	# SIGTERM: stops without a leave, cleans up all
+wait_exit "$PID" 15 || fail "rss: gossipd ignores SIGTERM"
+[ "$RC" = 0 ] || fail "rss: exit $RC after SIGTERM"
 grep -E 'port 0 queue [01]:|lcore [12]: rx=|queue pairs' "$LOG/rss.log"
 for q in 0 1; do
 	n=$(sed -n "s/.*port 0 queue $q: rx \([0-9]*\).*/\1/p" "$LOG/rss.log")
