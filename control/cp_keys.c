@@ -49,20 +49,11 @@ struct cp_keys {
 	struct serf_keyring_ops ops;	/* what serf_keys_answer calls */
 };
 
-/*
- * swim_keyring_key_len comes with 16/24-byte keys (helper "crypto"); weak
- * so this file also builds and links against a swim_crypto without it,
- * where every key is 32 bytes.
- */
-int swim_keyring_key_len(const struct swim_keyring *ring, unsigned i)
-	__attribute__((weak));
-
-/* Length of key i; 32 when the keyring cannot say. */
+/* Length of key i (16, 24 or 32); 32 when the keyring cannot say. */
 static size_t
 cp_keys_len(const struct swim_keyring *ring, unsigned i)
 {
-	int n = swim_keyring_key_len != NULL ?
-		swim_keyring_key_len(ring, i) : SWIM_CRYPTO_KEY_LEN;
+	int n = swim_keyring_key_len(ring, i);
 
 	return n > 0 ? (size_t)n : SWIM_CRYPTO_KEY_LEN;
 }
@@ -182,12 +173,19 @@ cp_keys_publish(struct cp_keys *k, struct swim_keyring *ring)
 	return 0;
 }
 
-/* serf_keyring_ops.modify: copy, change, publish, persist. */
+/* serf's log text for a refused change. */
+static const char *const cp_keys_fail_log[SERF_KEY_OP_COUNT] = {
+	[SERF_KEY_INSTALL] = "install key",
+	[SERF_KEY_USE] = "change primary key",
+	[SERF_KEY_REMOVE] = "remove key",
+	[SERF_KEY_LIST] = "list keys",
+};
+
+/* The new keyring for op, published when it differs. @retval 0 / < 0. */
 static int
-cp_keys_modify(void *ctx, enum serf_key_op op, const uint8_t *key,
+cp_keys_update(struct cp_keys *k, enum serf_key_op op, const uint8_t *key,
 	       size_t len, char *msg, size_t msglen)
 {
-	struct cp_keys *k = ctx;
 	struct cp *cp = k->cp;
 	int err = 0;
 	struct swim_keyring *next = cp_keys_copy(cp->cfg.keyring, &err);
@@ -206,8 +204,25 @@ cp_keys_modify(void *ctx, enum serf_key_op op, const uint8_t *key,
 				 CP_KEYS_GRACE_US / 1000000);
 	}
 	swim_keyring_delete(next);
-	if (rc != 0)
-		return rc < 0 ? rc : -EINVAL;
+	return rc;
+}
+
+int
+cp_keys_change(struct cp *cp, enum serf_key_op op, const uint8_t *key,
+	       size_t len, char *msg, size_t msglen)
+{
+	int rc;
+
+	if (cp->keys == NULL || op < 0 || op >= SERF_KEY_LIST) {
+		snprintf(msg, msglen, "No keyring to modify (encryption not enabled)");
+		return -EINVAL;
+	}
+	rc = cp_keys_update(cp->keys, op, key, len, msg, msglen);
+	if (rc != 0) {
+		CP_LOG(ERR, "serf: Failed to %s: %s", cp_keys_fail_log[op],
+		       msg);
+		return rc;
+	}
 	if (cp->cfg.keyring_file[0] == '\0')
 		return 0;
 	rc = cp_keys_write_file(cp->cfg.keyring_file, cp->cfg.keyring, msg,
@@ -215,6 +230,16 @@ cp_keys_modify(void *ctx, enum serf_key_op op, const uint8_t *key,
 	if (rc != 0)
 		CP_LOG(ERR, "serf: Failed to write keyring file: %s", msg);
 	return rc;
+}
+
+/* serf_keyring_ops.modify. */
+static int
+cp_keys_modify(void *ctx, enum serf_key_op op, const uint8_t *key,
+	       size_t len, char *msg, size_t msglen)
+{
+	struct cp_keys *k = ctx;
+
+	return cp_keys_change(k->cp, op, key, len, msg, msglen);
 }
 
 /* Key i of ring in standard padded base64. */
@@ -402,7 +427,7 @@ cp_keys_write_file(const char *path, const struct swim_keyring *ring,
 					msglen);
 	fd = mkstemp(tmp);	/* 0600: key data is sensitive */
 	if (fd < 0)
-		return cp_keys_file_err(errno, "open", tmp, msg, msglen);
+		return cp_keys_file_err(errno, "open", path, msg, msglen);
 	rc = cp_keys_write_all(fd, text, (size_t)len);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
@@ -411,7 +436,7 @@ cp_keys_write_file(const char *path, const struct swim_keyring *ring,
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = cp_keys_file_err(errno, "rename", path, msg, msglen);
 	else if (rc != 0)
-		cp_keys_file_err(-rc, "write", tmp, msg, msglen);
+		cp_keys_file_err(-rc, "write", path, msg, msglen);
 	sodium_memzero(text, sizeof(text));
 	if (rc != 0)
 		unlink(tmp);

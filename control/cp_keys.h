@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serf_keys.h"
+
 struct cp;
 struct serf_event;
 struct swim_keyring;
@@ -56,6 +58,21 @@ void cp_keys_fini(struct cp *cp);
  */
 bool cp_keys_on_query(struct cp *cp, uint64_t now_us,
 		      const struct serf_event *ev);
+
+/**
+ * Apply one key change to the live keyring, as a `_serf_<op>` query does
+ * (install, use or remove; list is not a change): build the new keyring,
+ * publish it if it differs, rewrite --keyring-file. Installing a present
+ * key or removing an absent one succeeds without a new keyring.
+ * @retval 0, or < 0 with memberlist's text in msg ("Requested key is not
+ *         in the keyring", "Removing the primary key is not allowed",
+ *         "key size must be 16, 24 or 32 bytes"), -EBUSY when
+ *         CP_KEYS_RETIRED_MAX replaced keyrings still wait for their
+ *         grace period, or the keyring file's error (the change itself
+ *         then stays, as in serf).
+ */
+int cp_keys_change(struct cp *cp, enum serf_key_op op, const uint8_t *key,
+		   size_t len, char *msg, size_t msglen);
 
 /**
  * Write ring to path as serf's writeKeyringFile does:
