@@ -96,6 +96,9 @@ cp_agent_restore_clocks(struct cp *cp, const struct cp_snap *snap)
 	uint8_t buf[128];
 	int n;
 
+	if (cp_snap_clock(snap) == 0 && cp_snap_event_clock(snap) == 0 &&
+	    cp_snap_query_clock(snap) == 0)
+		return;		/* a new snapshot: nothing to restore */
 	memset(&pp, 0, sizeof(pp));
 	pp.ltime = cp_snap_clock(snap) + 1;
 	pp.event_ltime = cp_snap_event_clock(snap) + 1;

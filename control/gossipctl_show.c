@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,74 +207,120 @@ ctl_dec_members(const char *p, const char *end, struct ctl_member **out,
 	return 0;
 }
 
-/* A JSON string literal, escaped as Go's encoding/json does. */
-static void
-ctl_json_str(const char *s)
+/* --- JSON output (jansson), laid out as Go's json.MarshalIndent --- */
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t
+ctl_utf8_len(const unsigned char *p, size_t n)
 {
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\r')
-			fputs("\\r", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
-			printf("\\u%04x", *p);
+	size_t len = p[0] < 0x80 ? 1 : (p[0] >> 5) == 6 ? 2 :
+		     (p[0] >> 4) == 14 ? 3 : (p[0] >> 3) == 30 ? 4 : 0;
+
+	if (len == 0 || len > n || (len == 2 && p[0] < 0xc2))
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((len == 3 && p[0] == 0xe0 && p[1] < 0xa0) ||
+	    (len == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) ||
+			  (p[0] == 0xf4 && p[1] >= 0x90) || p[0] > 0xf4)))
+		return 0;
+	return len;
+}
+
+/* A JSON string of s; bytes that are not UTF-8 become U+FFFD, as Go. */
+static json_t *
+ctl_json_string(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *fixed;
+	json_t *j = json_stringn(s, n);
+
+	if (j != NULL || (fixed = malloc(n * 3 + 1)) == NULL)
+		return j;
+	for (size_t i = 0; i < n;) {
+		size_t l = ctl_utf8_len((const unsigned char *)s + i, n - i);
+
+		if (l == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(fixed + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	j = json_stringn(fixed, o);
+	free(fixed);
+	return j;
+}
+
+/* A string map as an object, in the array's (sorted) order. */
+static json_t *
+ctl_json_kvs(const struct ctl_kv *kv, uint32_t n)
+{
+	json_t *o = json_object();
+
+	for (uint32_t i = 0; o != NULL && i < n; i++)
+		json_object_set_new(o, kv[i].k, ctl_json_string(kv[i].v));
+	return o;
+}
+
+/* Print jansson's two-space dump with Go's escapes on top: <, >, & and
+ * U+2028/9 as \uXXXX, \b and \f as \u0008 and \u000c. */
+static void
+ctl_json_print(json_t *v)
+{
+	char *text = v != NULL ? json_dumps(v, JSON_INDENT(2) |
+					    JSON_PRESERVE_ORDER |
+					    JSON_ENCODE_ANY)
+			       : NULL;
+
+	json_decref(v);
+	if (text == NULL) {
+		puts("null");
+		return;
+	}
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '\\' && (p[1] == 'b' || p[1] == 'f'))
+			printf("\\u%04x", *++p == 'b' ? 8 : 12);
+		else if (*p == '\\')
+			putchar(*p++), putchar(*p);
+		else if (*p == '<' || *p == '>' || *p == '&')
+			printf("\\u%04x", (unsigned char)*p);
+		else if (strncmp(p, "\xe2\x80\xa8", 3) == 0 ||
+			 strncmp(p, "\xe2\x80\xa9", 3) == 0)
+			printf("\\u%04x", 0x2028 + (p[2] & 1)), p += 2;
 		else
 			putchar(*p);
 	}
-	putchar('"');
-}
-
-/* A string map at the given indent, MarshalIndent style ("{}" if empty). */
-static void
-ctl_json_kvs(const struct ctl_kv *kv, uint32_t n, int indent)
-{
-	if (n == 0) {
-		fputs("{}", stdout);
-		return;
-	}
-	fputs("{\n", stdout);
-	for (uint32_t i = 0; i < n; i++) {
-		printf("%*s", indent + 2, "");
-		ctl_json_str(kv[i].k);
-		fputs(": ", stdout);
-		ctl_json_str(kv[i].v);
-		fputs(i + 1 < n ? ",\n" : "\n", stdout);
-	}
-	printf("%*s}", indent, "");
+	putchar('\n');
+	free(text);
 }
 
 static void
 ctl_members_json(const struct ctl_member *ms, uint32_t n)
 {
-	if (n == 0) {
-		puts("[]");
-		return;
-	}
-	puts("[");
-	for (uint32_t i = 0; i < n; i++) {
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; a != NULL && i < n; i++) {
 		const struct ctl_member *m = &ms[i];
-		fputs("  {\n    \"name\": ", stdout);
-		ctl_json_str(m->name);
-		fputs(",\n    \"addr\": ", stdout);
-		ctl_json_str(m->addr);
-		printf(",\n    \"port\": %llu,\n    \"status\": ",
-		       (unsigned long long)m->port);
-		ctl_json_str(m->status);
-		fputs(",\n    \"tags\": ", stdout);
-		ctl_json_kvs(m->tags, m->nb_tags, 4);
-		if (m->has_inc)
-			printf(",\n    \"incarnation\": %llu\n",
-			       (unsigned long long)m->inc);
-		else
-			fputs(",\n    \"incarnation\": null\n", stdout);
-		fputs(i + 1 < n ? "  },\n" : "  }\n", stdout);
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", ctl_json_string(m->name));
+		json_object_set_new(o, "addr", ctl_json_string(m->addr));
+		json_object_set_new(o, "port", json_integer((json_int_t)m->port));
+		json_object_set_new(o, "status", ctl_json_string(m->status));
+		json_object_set_new(o, "tags", ctl_json_kvs(m->tags,
+							    m->nb_tags));
+		json_object_set_new(o, "incarnation",
+				    m->has_inc ? json_integer((json_int_t)m->inc)
+					       : json_null());
+		json_array_append_new(a, o);
 	}
-	puts("]");
+	ctl_json_print(a);
 }
 
 #define CTL_COLS 6
@@ -455,24 +502,20 @@ ctl_dec_stats(const char *p, const char *end, struct ctl_section **out,
 static void
 ctl_info_print(const struct ctl_section *s, uint32_t n, bool json)
 {
-	if (json)
-		fputs(n == 0 ? "{}" : "{\n", stdout);
+	json_t *o = json ? json_object() : NULL;
+
 	for (uint32_t i = 0; i < n; i++) {
-		if (!json) {
-			printf("%s:\n", s[i].name);
-			for (uint32_t j = 0; j < s[i].n; j++)
-				printf("\t%s = %s\n", s[i].kv[j].k,
-				       s[i].kv[j].v);
+		if (json) {
+			json_object_set_new(o, s[i].name,
+					    ctl_json_kvs(s[i].kv, s[i].n));
 			continue;
 		}
-		fputs("  ", stdout);
-		ctl_json_str(s[i].name);
-		fputs(": ", stdout);
-		ctl_json_kvs(s[i].kv, s[i].n, 2);
-		fputs(i + 1 < n ? ",\n" : "\n}", stdout);
+		printf("%s:\n", s[i].name);
+		for (uint32_t j = 0; j < s[i].n; j++)
+			printf("\t%s = %s\n", s[i].kv[j].k, s[i].kv[j].v);
 	}
 	if (json)
-		putchar('\n');
+		ctl_json_print(o);
 }
 
 int

@@ -134,6 +134,9 @@ ga = g.start_gossipd("ga", join=[f"localhost:{s1.port}"],
                      extra=["--rpc-auth", "tok"])
 ok, _ = g.wait_status(s1, "ga", "alive", 15)
 c.check(ok, "--join localhost:PORT (a DNS name) joined")
+gr = g.start_gossipd("gr", retry_join=[f"localhost:{s1.port}"])
+ok, _ = g.wait_status(s1, "gr", "alive", 15)
+c.check(ok, "--retry-join localhost:PORT (resolved off the loop) joined")
 noauth = subprocess.run([g.SERF, "members", f"-rpc-addr={ga.rpc_addr}"],
                         capture_output=True, text=True, timeout=10)
 auth = subprocess.run([g.SERF, "members", f"-rpc-addr={ga.rpc_addr}",
@@ -155,4 +158,4 @@ p = subprocess.run([g.GOSSIPD, "--version"], capture_output=True, text=True,
                    timeout=10)
 c.check(p.returncode == 0 and p.stdout.startswith("gossipd v"), "--version")
 
-c.finish([s1, gf, gl, gs, gh, ga])
+c.finish([s1, gf, gl, gs, gh, ga, gr])
