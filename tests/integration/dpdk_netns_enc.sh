@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The encrypted variant of dpdk_netns.sh: a DPDK gossipd and a real serf
+# agent, both with -encrypt (an AES-128 key, as older Serf/Consul pools
+# use: the lcore's cipher contexts come from libcrypto for every size),
+# on the veth "wire" of dpdk_ns_lib.sh. The DPDK node's lcore opens the
+# sealed pings and answers them with sealed acks; its control thread
+# seals push/pull over the kernel's TCP (the exception interface).
+#
+# Checks: serf joins the DPDK node and both see each other alive; the
+# DPDK node's lcore acked sealed pings itself (acks_fast > 0 in its stop
+# log) and dropped nothing as undecryptable from serf; a plaintext serf
+# cannot join; SIGKILL -> serf shows 'failed'; a restart is alive again;
+# SIGINT -> 'left', exit 0.
+# Everything is removed by a trap, also on failure. Exit 77 = skipped.
+# Usage: GOSSIPD=build/control/gossipd tests/integration/dpdk_netns_enc.sh
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/dpdk_ns_lib.sh"
+
+command -v "$SERF" >/dev/null || skip "no serf agent"
+KEY=$(head -c 16 /dev/urandom | base64)	# AES-128
+EAL="-l 0-1 --no-pci --no-huge -m 256 --no-shconf --vdev=net_af_packet0,iface=va"
+
+ns_setup
+
+start_dpdk() {	# $1: run number (log name)
+	ip netns exec "$A" "$GOSSIPD" --name dpdk-1 --bind 198.18.0.1:7946 \
+		--dataplane dpdk --eal "$EAL" --encrypt "$KEY" \
+		>"$LOG/gossipd-dpdk-$1.log" 2>&1 &	# --no-pci in $EAL
+	DPDK_PID=$!
+	PIDS+=("$DPDK_PID")
+}
+
+serf_b() {	# serf CLI against the agent in B
+	local c=$1
+	shift
+	ip netns exec "$B" "$SERF" "$c" -rpc-addr=127.0.0.1:7374 "$@"
+}
+
+serf_status() {	# serf's view of member $1
+	serf_b members 2>/dev/null | awk -v n="$1" '$1 == n { print $3 }'
+}
+
+wait_status() {	# member $1 shows status $2 within $3 s
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		[ "$(serf_status "$1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+serf_join_dpdk() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		serf_b join 198.18.0.1:7946 >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# --- the encrypted serf agent, and a plaintext one that must not get in ---
+ip netns exec "$B" "$SERF" agent -node=serf-node -bind=198.18.0.3:7946 \
+	-rpc-addr=127.0.0.1:7374 -encrypt="$KEY" -log-level=debug \
+	>"$LOG/serf.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$B" "$SERF" agent -node=plain-node -bind=198.18.0.2:7946 \
+	-rpc-addr=127.0.0.1:7375 -log-level=debug >"$LOG/serf-plain.log" 2>&1 &
+PIDS+=($!)
+wait_status serf-node alive 10 || fail "serf agent did not start"
+
+# --- 1. join: both alive on both sides ---
+start_dpdk 1
+serf_join_dpdk || fail "encrypted serf cannot join the encrypted dpdk node"
+wait_status dpdk-1 alive 20 || fail "dpdk node never alive in serf"
+for ((i = 0; i < 50; i++)); do
+	n=$(ip netns exec "$A" "$SERF" members -rpc-addr=127.0.0.1:7373 \
+		-status=alive 2>/dev/null | wc -l)
+	[ "$n" = 2 ] && break
+	sleep 0.2
+done
+[ "$n" = 2 ] || fail "dpdk node sees $n alive members, not 2"
+note "serf and the dpdk node see each other alive (AES-128)"
+ip netns exec "$B" "$SERF" join -rpc-addr=127.0.0.1:7375 198.18.0.1:7946 \
+	>/dev/null 2>&1 && fail "a plaintext serf joined the encrypted node"
+note "a plaintext serf cannot join"
+sleep 3	# serf probes the dpdk node: the lcore answers sealed pings
+
+# --- 2. SIGKILL: failed ---
+kill -KILL "$DPDK_PID"
+wait "$DPDK_PID" 2>/dev/null
+wait_status dpdk-1 failed 30 || fail "killed dpdk node not failed"
+note "after SIGKILL serf shows dpdk-1 failed"
+
+# --- 3. restart, then SIGINT: left ---
+start_dpdk 2
+serf_join_dpdk || fail "serf cannot join the restarted dpdk node"
+wait_status dpdk-1 alive 30 || fail "restarted dpdk node not alive"
+note "restarted dpdk node is alive again"
+sleep 3
+kill -INT "$DPDK_PID"
+wait_exit "$DPDK_PID" 10 || fail "dpdk node ignores SIGINT"
+[ "$RC" = 0 ] || fail "dpdk node exited $RC after SIGINT"
+wait_status dpdk-1 left 20 || fail "interrupted dpdk node not left"
+note "after SIGINT serf shows dpdk-1 left"
+
+# --- 4. the lcore did the sealed acks ---
+stats=$(grep -h 'lcore 1: rx=' "$LOG/gossipd-dpdk-2.log" | tail -n 1)
+note "lcore: $stats"
+acks=$(sed -n 's/.* acks_fast=\([0-9]*\).*/\1/p' <<<"$stats")
+[ "${acks:-0}" -gt 0 ] || fail "the lcore acked no sealed ping"
+grep -qiE 'decrypt packet failed|failed to decrypt' "$LOG/serf.log" &&
+	fail "serf could not decrypt what the dpdk node sent"
+echo "PASS: dpdk_netns_enc"
