@@ -295,23 +295,18 @@ static int
 serf_add_self(struct serf *serf)
 {
 	struct swim_member_info info;
-	struct swim_str name = { (const uint8_t *)serf->self.str,
-				 serf->self.len };
-	struct serf_member *m = serf_member_add(serf, &name);
+	struct serf_member *m = NULL;
 
-	uint8_t meta[SWIM_META_MAX];
-
+	/* Our tags are ours, whatever the core's Meta says yet. */
+	int len = serf_msg_encode_tags(serf->self_tags.tags, serf->self_tags.nb,
+				       serf->self_meta, sizeof(serf->self_meta));
+	serf->self_meta_len = len > 0 ? (uint32_t)len : 0;
+	if (swim_member_find(serf->swim, serf->self.str, serf->self.len,
+			     &info) == 0)
+		m = serf_member_add(serf, serf_node_of(serf, &info));
 	if (m == NULL)
 		return -ENOMEM;
 	serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
-	if (swim_member_find(serf->swim, serf->self.str, serf->self.len,
-			     &info) == 0)
-		serf_member_refresh(m, &info);
-	/* Our tags are ours, whatever the core's Meta says yet. */
-	int len = serf_msg_encode_tags(serf->self_tags.tags, serf->self_tags.nb,
-				       meta, sizeof(meta));
-	if (serf_member_set_meta(m, meta, len > 0 ? (size_t)len : 0) != 0)
-		return -ENOMEM;
 	serf_member_event(serf, SERF_EV_MEMBER_JOIN, m);
 	return 0;
 }
@@ -437,7 +432,9 @@ serf_reconnect(struct serf *serf, uint64_t now_us)
 		nb_alive = 1;
 	if ((serf_rand(serf) >> 11) % nb_alive >= nb_failed)
 		return;		/* throttled, as serf does */
-	swim_join(serf->swim, now_us, &pick->addr, 1);
+	struct swim_member_info info;
+	serf_member_view(serf, pick, &info);
+	swim_join(serf->swim, now_us, &info.addr, 1);
 }
 
 void
@@ -557,7 +554,6 @@ serf_set_tags(struct serf *serf, uint64_t now_us, const struct serf_tag *tags,
 {
 	uint8_t meta[SWIM_META_MAX];
 	static struct serf_tagset ts;	/* 1.7 KiB; control thread only */
-	struct serf_member *m;
 	int len = serf_msg_encode_tags(tags, nb, meta, sizeof(meta));
 
 	if (len < 0 || serf_tagset_set(&ts, tags, nb) != 0)
@@ -566,9 +562,8 @@ serf_set_tags(struct serf *serf, uint64_t now_us, const struct serf_tag *tags,
 		return -EMSGSIZE;
 	serf_tagset_copy(&serf->self_tags, &ts);
 	serf->cfg.tags = serf->self_tags.tags;
-	m = serf->self_member;
-	if (m != NULL && serf_member_set_meta(m, meta, (size_t)len) != 0)
-		return -ENOMEM;
+	memcpy(serf->self_meta, meta, (size_t)len);
+	serf->self_meta_len = (uint32_t)len;
 	return 0;
 }
 
@@ -579,16 +574,17 @@ member_info(const struct serf *serf, const struct serf_member *m,
 	    struct serf_member_info *info)
 {
 	const struct serf_tagset *ts = serf_member_tags(serf, m);
+	struct swim_member_info node;
 
-	info->name = (struct swim_str){ (const uint8_t *)m->name,
-					m->name_len };
-	info->addr = m->addr;
+	serf_member_view(serf, m, &node);
+	info->name = node.name;
+	info->addr = node.addr;
 	info->tags = ts->tags;
 	info->nb_tags = ts->nb;
-	info->meta = (struct swim_str){ m->meta, m->meta_len };
+	info->meta = node.meta;
 	info->status = (enum serf_member_status)m->status;
-	memcpy(info->vsn, m->vsn, SWIM_VSN_LEN);
-	info->incarnation = m->incarnation;
+	memcpy(info->vsn, node.vsn, SWIM_VSN_LEN);
+	info->incarnation = node.incarnation;
 	info->status_ltime = m->status_ltime;
 	info->leave_time_us = m->leave_time_us;
 	info->is_self = m == serf->self_member;

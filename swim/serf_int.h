@@ -46,25 +46,23 @@ enum {
 };
 
 /**
- * memberState: one Serf member, one allocation sized to its name, plus
- * its raw Meta sized to content. Tags are decoded on demand (views,
- * conflicts); the coordinate only exists once the member was pinged.
- * Found by name through serf->index. Allocated at join, freed at reap.
+ * memberState: one Serf member, 40 bytes. Its name, address, versions,
+ * incarnation and Meta are the core's record (node), held by reference,
+ * not copied: the core keeps a record readable while anyone holds it,
+ * even after it forgot the member (dead or left members leave the core
+ * after 30 s, the Serf layer keeps them for a day). A rejoin under the
+ * same name brings a new record and the member moves to it. Tags are
+ * decoded on demand; the coordinate only exists once the member was
+ * pinged. Found by name through serf->index.
  */
 struct serf_member {
-	uint8_t *meta;			/* malloc: raw Meta, NULL when empty */
+	const struct swim_member *node;	/* held (swim_member_hold) */
 	struct serf_member_coord *coord;	/* malloc, or NULL */
 	uint64_t status_ltime;		/* LTime of the last applied intent */
 	uint64_t leave_time_us;		/* failed/left since; 0 otherwise */
-	struct swim_addr addr;		/* from the core's alive */
-	uint32_t incarnation;		/* memberlist incarnation */
-	uint16_t meta_len;
 	uint16_t refs;			/* deadline heap entries about it */
 	uint8_t status;			/* enum serf_member_status */
-	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
 	uint8_t flags;			/* SERF_MF_* */
-	uint8_t name_len;
-	char name[];			/* name_len bytes + NUL */
 };
 
 /** What a deadline heap entry is for. */
@@ -182,6 +180,8 @@ struct serf {
 	struct serf_intent *intent_tail;
 	uint32_t nb_intents;
 	struct serf_tagset *tag_scratch;	/* member views decode here */
+	uint8_t self_meta[SWIM_META_MAX];	/* our tags, encoded */
+	uint32_t self_meta_len;
 
 	struct serf_ev_slot *ev_slots;	/* cfg.event_buffer slots */
 	struct serf_q_slot *q_slots;	/* cfg.query_buffer slots */
@@ -212,14 +212,17 @@ bool serf_name_eq(const struct serf_name *n, const void *ptr, size_t len);
 /* serf_table.c: the member table, status counts, the deadline heap */
 int serf_table_init(struct serf *serf);
 void serf_table_free(struct serf *serf);
-/** A new member (status none), indexed by name. NULL: bad name or ENOMEM. */
+/** A new member (status none) over the core's record, indexed by name. */
 struct serf_member *serf_member_add(struct serf *serf,
-				    const struct swim_str *name);
+				    const struct swim_member *node);
+/** Move m to the core's current record for it (a rejoin brings a new one). */
+void serf_member_set_node(struct serf *serf, struct serf_member *m,
+			  const struct swim_member *node);
+/** m's name, address, versions, incarnation and Meta (the core's record). */
+void serf_member_view(const struct serf *serf, const struct serf_member *m,
+		      struct swim_member_info *info);
 void serf_member_set_status(struct serf *serf, struct serf_member *m,
 			    enum serf_member_status st);
-/** Replace m's Meta (sized to content). @retval 0, -EMSGSIZE, -ENOMEM. */
-int serf_member_set_meta(struct serf_member *m, const uint8_t *meta,
-			 size_t len);
 /** m's tags decoded; valid until the next call (a shared scratch). */
 const struct serf_tagset *serf_member_tags(const struct serf *serf,
 					   const struct serf_member *m);
@@ -248,8 +251,9 @@ int serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags,
 		    uint32_t nb);
 /** Copy a tagset; its tag pointers are rebased onto dst's strings. */
 void serf_tagset_copy(struct serf_tagset *dst, const struct serf_tagset *src);
-void serf_member_refresh(struct serf_member *m,
-			 const struct swim_member_info *info);
+/** The core's record an event is about (looked up when not given). */
+const struct swim_member *serf_node_of(const struct serf *serf,
+				       const struct swim_member_info *info);
 /** Queue a member event describing m as it is now. */
 void serf_member_event(struct serf *serf, enum serf_event_kind kind,
 		       const struct serf_member *m);

@@ -83,16 +83,19 @@ serf_tags_encode(const struct serf_tag *tags, uint32_t nb, uint8_t *out,
 
 /* --- members --- */
 
-/** Refresh what memberlist knows about a member. */
-void
-serf_member_refresh(struct serf_member *m, const struct swim_member_info *info)
+const struct swim_member *
+serf_node_of(const struct serf *serf, const struct swim_member_info *info)
 {
-	m->addr = info->addr;
-	m->incarnation = info->incarnation;
-	memcpy(m->vsn, info->vsn, SWIM_VSN_LEN);
-	/* Out of memory keeps the old Meta: stale tags, never a crash. */
-	if (info->meta.len <= SWIM_META_MAX)
-		serf_member_set_meta(m, info->meta.ptr, info->meta.len);
+	struct swim_member_info cur;
+
+	if (info->handle != NULL)
+		return info->handle;
+	/* An event built by hand: the core's record by that name. */
+	if (info->name.ptr == NULL ||
+	    swim_member_find(serf->swim, (const char *)info->name.ptr,
+			     info->name.len, &cur) != 0)
+		return NULL;
+	return cur.handle;
 }
 
 /** Fill a member event from the member as it is now. */
@@ -101,18 +104,23 @@ serf_member_event(struct serf *serf, enum serf_event_kind kind,
 		  const struct serf_member *m)
 {
 	struct serf_event *ev = serf_event_next(serf, kind);
+	struct swim_member_info info;
 
 	if (ev == NULL)
 		return;
-	memcpy(ev->name, m->name, m->name_len + 1u);
-	ev->name_len = m->name_len;
-	ev->addr = m->addr;
+	serf_member_view(serf, m, &info);
+	if (!serf_event_set_name(ev, &info.name) ||
+	    info.meta.len > SWIM_META_MAX) {
+		serf_event_drop_last(serf);
+		return;
+	}
+	ev->addr = info.addr;
 	ev->status = (enum serf_member_status)m->status;
-	if (m->meta_len > 0)
-		memcpy(ev->meta, m->meta, m->meta_len);
-	ev->meta_len = m->meta_len;
-	memcpy(ev->vsn, m->vsn, SWIM_VSN_LEN);
-	ev->incarnation = m->incarnation;
+	if (info.meta.len > 0)
+		memcpy(ev->meta, info.meta.ptr, info.meta.len);
+	ev->meta_len = info.meta.len;
+	memcpy(ev->vsn, info.vsn, SWIM_VSN_LEN);
+	ev->incarnation = info.incarnation;
 }
 
 /* --- recent intents --- */
@@ -250,13 +258,16 @@ serf_node_join(struct serf *serf, const struct swim_member_info *info)
 {
 	struct serf_member *m = serf_member_get(serf, info->name.ptr,
 						info->name.len);
+	const struct swim_member *node = serf_node_of(serf, info);
 
+	if (node == NULL)
+		return;		/* the core does not know it: nothing to show */
 	if (m != NULL && info->is_self && m->status == SERF_STATUS_ALIVE) {
-		serf_member_refresh(m, info);	/* announced in serf_new */
+		serf_member_set_node(serf, m, node);	/* announced already */
 		return;
 	}
 	if (m == NULL) {
-		m = serf_member_add(serf, &info->name);
+		m = serf_member_add(serf, node);
 		if (m == NULL)
 			return;
 		serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
@@ -272,7 +283,7 @@ serf_node_join(struct serf *serf, const struct swim_member_info *info)
 		serf_member_set_status(serf, m, SERF_STATUS_ALIVE);
 		m->leave_time_us = 0;
 	}
-	serf_member_refresh(m, info);
+	serf_member_set_node(serf, m, node);
 	serf_member_event(serf, SERF_EV_MEMBER_JOIN, m);
 }
 
@@ -313,7 +324,7 @@ serf_node_update(struct serf *serf, const struct swim_member_info *info)
 
 	if (m == NULL)
 		return;
-	serf_member_refresh(m, info);
+	serf_member_set_node(serf, m, serf_node_of(serf, info));
 	serf_member_event(serf, SERF_EV_MEMBER_UPDATE, m);
 }
 

@@ -133,8 +133,12 @@ query_is_new(struct serf *serf, const struct serf_msg_query *q)
 static bool
 relay_ok(const struct serf *serf, const struct serf_member *m)
 {
-	return m->status == SERF_STATUS_ALIVE && m->vsn[1] >= 5 &&
-	       m != serf->self_member;
+	struct swim_member_info info;
+
+	if (m->status != SERF_STATUS_ALIVE || m == serf->self_member)
+		return false;
+	serf_member_view(serf, m, &info);
+	return info.vsn[1] >= 5;
 }
 
 /** kRandomMembers: up to k alive relays (PMax >= 5), never ourselves. */
@@ -164,6 +168,7 @@ relay_response(struct serf *serf, const struct serf_inq *in,
 	       const uint8_t *resp, size_t resp_len)
 {
 	struct serf_member *relays[UINT8_MAX];
+	struct swim_member_info info;
 	uint8_t buf[SERF_PAYLOAD_MAX + 256];
 	struct serf_msg_relay r = {
 		.dest_ip = { in->to.ip, in->to.ip_len },
@@ -181,8 +186,10 @@ relay_response(struct serf *serf, const struct serf_inq *in,
 	if (len < 0 || (uint32_t)len > serf->cfg.query_response_size_limit)
 		return;
 	uint32_t nb = pick_relays(serf, in->relay_factor, relays);
-	for (uint32_t i = 0; i < nb; i++)
-		swim_send_user(serf->swim, &relays[i]->addr, buf, (size_t)len);
+	for (uint32_t i = 0; i < nb; i++) {
+		serf_member_view(serf, relays[i], &info);
+		swim_send_user(serf->swim, &info.addr, buf, (size_t)len);
+	}
 }
 
 /** Send an ack or a response to the querier, and its relayed copies. */
@@ -301,6 +308,7 @@ answer_conflict(struct serf *serf, uint64_t now_us, struct serf_inq *in,
 	uint8_t buf[SERF_PAYLOAD_MAX];
 	const struct serf_member *m;
 	struct serf_msg_member out;
+	struct swim_member_info node;
 	int len;
 
 	if (serf_name_eq(&serf->self, name->ptr, name->len))
@@ -309,14 +317,15 @@ answer_conflict(struct serf *serf, uint64_t now_us, struct serf_inq *in,
 						       name->len);
 	if (m != NULL) {
 		const struct serf_tagset *ts = serf_member_tags(serf, m);
+		serf_member_view(serf, m, &node);
 		out = (struct serf_msg_member){
-			.name = { (const uint8_t *)m->name, m->name_len },
-			.addr = { m->addr.ip, m->addr.ip_len },
-			.port = m->addr.port,
+			.name = node.name,
+			.addr = { node.addr.ip, node.addr.ip_len },
+			.port = node.addr.port,
 			.tags = ts->tags, .nb_tags = ts->nb,
 			.status = m->status,
 		};
-		memcpy(out.vsn, m->vsn, SWIM_VSN_LEN);
+		memcpy(out.vsn, node.vsn, SWIM_VSN_LEN);
 	}
 	len = serf_msg_encode_conflict(m != NULL ? &out : NULL, buf,
 				       sizeof(buf));
@@ -544,11 +553,13 @@ serf_query(struct serf *serf, uint64_t now_us, const char *name,
 	static const struct serf_query_param none;
 	uint8_t buf[SERF_PAYLOAD_MAX + 512];
 	const struct serf_member *self = serf->self_member;
+	struct swim_member_info me;
 
 	if (param == NULL)
 		param = &none;
 	if (name_len == 0 || self == NULL)
 		return -EINVAL;
+	serf_member_view(serf, self, &me);
 	if (payload_len > serf->cfg.query_size_limit)
 		return -EMSGSIZE;
 	uint64_t timeout_us = param->timeout_us != 0 ? param->timeout_us :
@@ -556,8 +567,8 @@ serf_query(struct serf *serf, uint64_t now_us, const char *name,
 	struct serf_msg_query q = {
 		.ltime = serf->query_clock.time,
 		.id = (uint32_t)(serf_rand(serf) >> 33),	/* Int31 */
-		.addr = { self->addr.ip, self->addr.ip_len },
-		.port = self->addr.port,
+		.addr = { me.addr.ip, me.addr.ip_len },
+		.port = me.addr.port,
 		.source_node = { (const uint8_t *)serf->self.str,
 				 serf->self.len },
 		.flags = param->request_ack ? SERF_QUERY_FLAG_ACK : 0,

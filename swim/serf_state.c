@@ -220,8 +220,10 @@ serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 		return 0;
 	while ((m = swim_index_next(&serf->index, &pos)) != NULL) {
 		st = &s.status[nb++];
-		st->name = (struct swim_str){ (const uint8_t *)m->name,
-					      m->name_len };
+		size_t len;
+		const char *name = swim_member_name(m->node, &len);
+		st->name = (struct swim_str){ (const uint8_t *)name,
+					      (uint32_t)len };
 		st->ltime = m->status_ltime;
 		if (m->status == SERF_STATUS_LEFT)
 			s.left[nb_left++] = st->name;

@@ -24,8 +24,7 @@ serf_member_key(const void *e, size_t *len)
 {
 	const struct serf_member *m = e;
 
-	*len = m->name_len;
-	return m->name;
+	return swim_member_name(m->node, len);
 }
 
 int
@@ -42,7 +41,7 @@ serf_table_init(struct serf *serf)
 static void
 serf_member_free(struct serf_member *m)
 {
-	free(m->meta);
+	swim_member_release(m->node);
 	free(m->coord);
 	free(m);
 }
@@ -77,25 +76,57 @@ serf_member_get(const struct serf *serf, const uint8_t *name, size_t len)
 }
 
 struct serf_member *
-serf_member_add(struct serf *serf, const struct swim_str *name)
+serf_member_add(struct serf *serf, const struct swim_member *node)
 {
-	if (name->ptr == NULL || name->len == 0 || name->len > SWIM_NAME_MAX)
+	size_t len;
+
+	if (node == NULL)
 		return NULL;
-	struct serf_member *m = calloc(1, offsetof(struct serf_member, name) +
-					  name->len + 1);
+	const char *name = swim_member_name(node, &len);
+	if (len == 0 || len > SWIM_NAME_MAX ||
+	    swim_index_find(&serf->index, name, len) != NULL)
+		return NULL;
+	struct serf_member *m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
-	memcpy(m->name, name->ptr, name->len);
-	m->name_len = (uint8_t)name->len;
-	m->status = SERF_STATUS_NONE;
-	if (swim_index_insert(&serf->index, m) != 0) {
+	if (!swim_member_hold(node)) {
 		free(m);
 		return NULL;
 	}
+	m->node = node;
+	m->status = SERF_STATUS_NONE;
+	if (swim_index_insert(&serf->index, m) != 0) {
+		serf_member_free(m);
+		return NULL;
+	}
 	serf->nb_status[SERF_STATUS_NONE]++;
-	if (serf_name_eq(&serf->self, m->name, m->name_len))
+	if (serf_name_eq(&serf->self, name, len))
 		serf->self_member = m;
 	return m;
+}
+
+void
+serf_member_set_node(struct serf *serf, struct serf_member *m,
+		     const struct swim_member *node)
+{
+	(void)serf;
+	/* Same name, so the index slot stays right; hold before release. */
+	if (node == NULL || node == m->node || !swim_member_hold(node))
+		return;
+	swim_member_release(m->node);
+	m->node = node;
+}
+
+void
+serf_member_view(const struct serf *serf, const struct serf_member *m,
+		 struct swim_member_info *info)
+{
+	swim_member_view(m->node, info);
+	if (m == serf->self_member) {
+		/* Our tags are ours, whatever the core's Meta says yet. */
+		info->meta = (struct swim_str){ serf->self_meta,
+						serf->self_meta_len };
+	}
 }
 
 void
@@ -109,38 +140,18 @@ serf_member_set_status(struct serf *serf, struct serf_member *m,
 	m->status = (uint8_t)st;
 }
 
-int
-serf_member_set_meta(struct serf_member *m, const uint8_t *meta, size_t len)
-{
-	if (len > SWIM_META_MAX)
-		return -EMSGSIZE;
-	if (len == m->meta_len && (len == 0 || memcmp(m->meta, meta, len) == 0))
-		return 0;
-	if (len == 0) {
-		free(m->meta);
-		m->meta = NULL;
-		m->meta_len = 0;
-		return 0;
-	}
-	uint8_t *p = realloc(m->meta, len);
-	if (p == NULL)
-		return -ENOMEM;
-	memmove(p, meta, len);
-	m->meta = p;
-	m->meta_len = (uint16_t)len;
-	return 0;
-}
-
 const struct serf_tagset *
 serf_member_tags(const struct serf *serf, const struct serf_member *m)
 {
 	struct serf_tagset *ts = serf->tag_scratch;
 	struct serf_tag tmp[SERF_TAGS_MAX];
+	struct swim_member_info info;
 
 	if (m == serf->self_member)
 		return &serf->self_tags;
 	ts->nb = 0;
-	int nb = serf_msg_decode_tags(m->meta, m->meta_len, tmp,
+	swim_member_view(m->node, &info);
+	int nb = serf_msg_decode_tags(info.meta.ptr, info.meta.len, tmp,
 				      SERF_TAGS_MAX);
 	if (nb < 0)
 		return ts;	/* undecodable Meta gives no tags (as Go) */

@@ -273,7 +273,13 @@ swim_next_deadline(const struct swim *s)
 	if (!s->started)
 		return 0;
 	uint64_t reap = swim_reap_next(s);
-	uint64_t next = swim_timer_next(&s->timers);
+	/* Nothing to gossip: the gossip tick would do nothing, so it does
+	 * not count; a broadcast queued later makes it due at once (its
+	 * time is then past) and it re-arms on its grid. An idle daemon
+	 * wakes for probes, not five times a second for nothing. */
+	uint64_t next = s->bq.nb == 0 && s->uq.nb == 0 ?
+		swim_timer_next_except(&s->timers, &s->t_gossip) :
+		swim_timer_next(&s->timers);
 	return reap < next ? reap : next;
 }
 
@@ -325,6 +331,34 @@ swim_member_info_fill(const struct swim_member *m,
 	memcpy(info->vsn, m->vsn, SWIM_VSN_LEN);
 	info->state_change_us = m->state_change_us;
 	info->is_self = m->is_self;
+	info->handle = m;
+}
+
+/* The holders only read: the casts drop const for the count alone. */
+bool
+swim_member_hold(const struct swim_member *m)
+{
+	return m != NULL && swim_member_ref((struct swim_member *)(uintptr_t)m);
+}
+
+void
+swim_member_release(const struct swim_member *m)
+{
+	if (m != NULL)
+		swim_member_unref((struct swim_member *)(uintptr_t)m);
+}
+
+void
+swim_member_view(const struct swim_member *m, struct swim_member_info *info)
+{
+	swim_member_info_fill(m, info);
+}
+
+const char *
+swim_member_name(const struct swim_member *m, size_t *len)
+{
+	*len = m->name_len;
+	return m->name;
 }
 
 /* --- local actions --- */

@@ -137,6 +137,9 @@ enum swim_event_kind {
 	SWIM_EV_COUNT,
 };
 
+/** A member of the core's table, opaque outside the core. */
+struct swim_member;
+
 /** A read-only view of one member. Slices stay valid until the next call. */
 struct swim_member_info {
 	struct swim_str name;
@@ -147,6 +150,8 @@ struct swim_member_info {
 	uint8_t vsn[SWIM_VSN_LEN];
 	uint64_t state_change_us;
 	bool is_self;
+	/* The member itself, for swim_member_hold (NULL from fakes). */
+	const struct swim_member *handle;
 };
 
 struct swim_event {
@@ -315,6 +320,20 @@ uint32_t swim_member_count_alive(const struct swim *s);
 /** Look a member up by name. @retval 0 and *info, or -1. */
 int swim_member_find(const struct swim *s, const char *name, size_t len,
 		     struct swim_member_info *info);
+
+/**
+ * Keep a member's record readable after the core forgets it: the Serf
+ * layer keeps failed and left members for a day and reads their name,
+ * address, versions and Meta from the core's record instead of a copy.
+ * Reference counting only; a record the core removed is freed at the
+ * last release. @retval false when it cannot be held (do not keep it).
+ */
+bool swim_member_hold(const struct swim_member *m);
+void swim_member_release(const struct swim_member *m);
+/** The member as it is now (or was when the core removed it). */
+void swim_member_view(const struct swim_member *m,
+		      struct swim_member_info *info);
+const char *swim_member_name(const struct swim_member *m, size_t *len);
 
 /** Visit every member. Stops early when f returns non-zero. */
 typedef int (*swim_member_visit_f)(void *ctx,

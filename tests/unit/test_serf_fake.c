@@ -49,6 +49,33 @@ fake_info(const struct fake_member *m, struct swim_member_info *info)
 	info->meta.len = m->meta_len;
 	memcpy(info->vsn, m->vsn, SWIM_VSN_LEN);
 	info->is_self = m->is_self;
+	info->handle = m;
+}
+
+bool
+swim_member_hold(const struct swim_member *m)
+{
+	((struct swim_member *)(uintptr_t)m)->holds++;
+	return true;
+}
+
+void
+swim_member_release(const struct swim_member *m)
+{
+	((struct swim_member *)(uintptr_t)m)->holds--;
+}
+
+void
+swim_member_view(const struct swim_member *m, struct swim_member_info *info)
+{
+	fake_info(m, info);
+}
+
+const char *
+swim_member_name(const struct swim_member *m, size_t *len)
+{
+	*len = strlen(m->name);
+	return m->name;
 }
 
 void

@@ -45,7 +45,13 @@ struct fake_out {
 	size_t len;
 };
 
-/** A member as the fake core knows it. */
+/*
+ * A member as the fake core knows it: the fake's struct swim_member, so
+ * the Serf layer holds and reads it through the same calls as the real
+ * core's (swim_member_hold, swim_member_view). Held records stay in
+ * members[]; hold and release only count.
+ */
+#define fake_member swim_member
 struct fake_member {
 	char name[SWIM_NAME_MAX + 1];
 	struct swim_addr addr;
@@ -55,6 +61,7 @@ struct fake_member {
 	uint32_t meta_len;
 	uint8_t vsn[SWIM_VSN_LEN];
 	bool is_self;
+	uint32_t holds;
 };
 
 /** The fake core: struct swim as far as the Serf layer can tell. */
