@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cp_cfg.h"
+#include "serf.h"
 
 /* Parse a NULL-terminated argv over the defaults. */
 static int
@@ -252,4 +253,67 @@ Test(cp_log, levels)
 	cr_assert(!cp_log_enabled(CP_LOG_INFO));
 	cr_assert(cp_log_enabled(CP_LOG_ERR));
 	cp_log_set_level(CP_LOG_INFO);
+}
+
+Test(cp_cfg, serf_spellings_and_booleans)
+{
+	cr_assert_eq(PARSE("-node", "n2", "-rejoin", "--leave-on-terminate=false",
+			   "--skip-leave-on-interrupt=1"), 0, "%s", err);
+	cr_assert_str_eq(cfg.name, "n2", "single dash and -node, as serf");
+	cr_assert(cfg.rejoin_after_leave, "a bare boolean flag is true");
+	cr_assert_not(cfg.leave_on_terminate);
+	cr_assert(cfg.skip_leave_on_interrupt);
+	cr_assert_eq(PARSE("--rejoin=maybe"), -EINVAL);
+	cr_assert_str_eq(err, "invalid --rejoin \"maybe\": want true or false");
+}
+
+Test(cp_cfg, dns_seeds_kept_as_text)
+{
+	cr_assert_eq(PARSE("--join", "seed.example", "--join", "127.0.0.1:5",
+			   "--retry-join", "other-seed:7000", "--join",
+			   "[::1]:7946"), 0, "%s", err);
+	cr_assert_eq(cfg.nb_join_seeds, 3);
+	cr_assert_eq(cfg.nb_join, 2, "literals are addresses at once");
+	cr_assert_str_eq(cfg.join_seeds[0], "seed.example");
+	cr_assert_eq(cfg.nb_retry_seeds, 1);
+	cr_assert_eq(cfg.nb_retry_join, 0, "names wait for the resolver");
+	cr_assert_eq(PARSE("--join", "bad host"), -EINVAL);
+	cr_assert_eq(PARSE("--join", "[nothex]:1"), -EINVAL);
+	cr_assert_eq(PARSE("--join", "a:b:c"), -EINVAL);
+	cr_assert_eq(PARSE("--join", "host:0"), -EINVAL);
+}
+
+Test(cp_cfg, telemetry_and_limits)
+{
+	cr_assert_eq(PARSE("--statsd-addr", "stats.example:8125",
+			   "--metrics-addr", "127.0.0.1:9100",
+			   "--query-size-limit", "2048",
+			   "--event-handler", "user:deploy=/bin/true"),
+		     0, "%s", err);
+	cr_assert_str_eq(cfg.statsd_addr, "stats.example:8125");
+	cr_assert_str_eq(cfg.metrics_addr, "127.0.0.1:9100");
+	cr_assert_eq(cfg.query_size_limit, 2048);
+	cr_assert_str_eq(cfg.event_handlers[0], "user:deploy=/bin/true");
+	cr_assert_eq(PARSE("--statsd-addr", "stats"), -EINVAL);
+	cr_assert_str_eq(err, "invalid --statsd-addr \"stats\": want HOST:PORT");
+	cr_assert_eq(PARSE("--metrics-addr", "0.0.0.0"), -EINVAL);
+	cr_assert_eq(PARSE("--event-handler", ""), -EINVAL);
+	cr_assert_eq(PARSE("--user-event-size-limit", "x"), -EINVAL);
+	cr_assert_str_eq(err, "invalid --user-event-size-limit \"x\": want a "
+			      "non-negative integer");
+}
+
+Test(cp_cfg, serf_knobs_reach_serf_cfg)
+{
+	struct serf_cfg sc;
+
+	cr_assert_eq(PARSE("--reconnect-interval", "1s", "--tombstone-timeout",
+			   "1m", "--user-event-size-limit", "100"), 0);
+	serf_cfg_default(&sc);
+	cp_cfg_to_serf(&cfg, &sc);
+	cr_assert_eq(sc.reconnect_interval_us, 1000000u);
+	cr_assert_eq(sc.tombstone_timeout_us, 60000000u);
+	cr_assert_eq(sc.user_event_size_limit, 100);
+	cr_assert_eq(sc.reconnect_timeout_us, 24ull * 3600 * 1000000,
+		     "untouched knobs keep serf's defaults");
 }
