@@ -122,6 +122,22 @@ swim_timer_next(const struct swim_timer_heap *h)
 	return h->nb == 0 ? UINT64_MAX : h->v[0]->when;
 }
 
+uint64_t
+swim_timer_next_except(const struct swim_timer_heap *h,
+		       const struct swim_timer *skip)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (h->nb == 0 || h->v[0] != skip)
+		return swim_timer_next(h);
+	/* skip is the root: the earliest other one is one of its children */
+	if (h->nb > 1)
+		next = h->v[1]->when;
+	if (h->nb > 2 && h->v[2]->when < next)
+		next = h->v[2]->when;
+	return next;
+}
+
 struct swim_timer *
 swim_timer_pop_due(struct swim_timer_heap *h, uint64_t now)
 {

@@ -54,6 +54,9 @@ void swim_timer_cancel(struct swim_timer_heap *h, struct swim_timer *t);
 
 /** The earliest deadline, or UINT64_MAX when nothing is armed. */
 uint64_t swim_timer_next(const struct swim_timer_heap *h);
+/** swim_timer_next as if skip were not armed. */
+uint64_t swim_timer_next_except(const struct swim_timer_heap *h,
+				const struct swim_timer *skip);
 
 /** Disarm and return the earliest timer due at or before now, or NULL. */
 struct swim_timer *swim_timer_pop_due(struct swim_timer_heap *h,
