@@ -119,9 +119,10 @@ cp_loop_rx(struct cp *cp, uint64_t now_us)
 /*
  * Publish the fast-path snapshot about once per gossip interval: on any
  * wakeup at least half an interval after the last one, at the latest one
- * and a half intervals after it (publish_next_us). The core's gossip tick
- * wakes the loop once per interval, so one always falls in that window:
- * the snapshot rides on it instead of waking the thread on its own.
+ * and a half intervals after it (publish_next_us) while gossip is queued
+ * (the core's gossip tick wakes the loop once per interval then, so one
+ * always falls in that window). With nothing queued it waits for the
+ * next wakeup, however late: the snapshot never wakes the thread alone.
  * Piggyback is
  * taken from the core (which counts each take as one transmit) only when
  * the lcores answered pings since the last take, so broadcasts are not
@@ -402,7 +403,11 @@ cp_loop_next_deadline(const struct cp *cp)
 	next = cp_min_us(next, serf_next_deadline(cp->serf));
 	if (cp->sync != NULL)
 		next = cp_min_us(next, cp_sync_next_deadline(cp->sync));
-	next = cp_min_us(next, cp->publish_next_us);
+	/* The snapshot's own deadline matters only while there is gossip
+	 * to piggyback; else it rides on whatever wakes the loop (probes,
+	 * acks, RPC), which is when the ack payload changes anyway. */
+	if (!cp->has_published || swim_broadcast_queue_len(cp->swim) > 0)
+		next = cp_min_us(next, cp->publish_next_us);
 	next = cp_min_us(next, cp->stats_next_us);
 	next = cp_min_us(next, cp_agent_next_deadline(cp));
 	/* UINT64_MAX while an attempt is in flight: its result wakes us */

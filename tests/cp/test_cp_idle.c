@@ -95,10 +95,13 @@ Test(cp_idle, timeout_is_the_earliest_deadline_not_1ms)
 		     "no stream open");
 	want = min_us(swim_next_deadline(cp->swim),
 		      serf_next_deadline(cp->serf));
-	want = min_us(want, min_us(cp->publish_next_us, cp->stats_next_us));
+	want = min_us(want, cp->stats_next_us);
+	if (swim_broadcast_queue_len(cp->swim) > 0)	/* piggyback to refresh */
+		want = min_us(want, cp->publish_next_us);
 	t = cp_loop_next_deadline(cp);
 	cr_assert_eq(t, want);
 	cr_assert_gt(t, 1000000u);
+	cr_assert_neq(t, UINT64_MAX);
 	/* ms rounded up, 0 once due */
 	cr_assert_eq(cp_loop_timeout_ms(cp, t - 150000), 150);
 	cr_assert_eq(cp_loop_timeout_ms(cp, t - 1500), 2);
@@ -138,16 +141,16 @@ Test(cp_idle, an_idle_daemon_sleeps, .timeout = 30)
 
 	cp_loop_once(cp);
 	gen0 = atomic_load(&cp->dp->pub.gen);
-	end = cp_now_us() + 1000000;
+	end = cp_now_us() + 2000000;
 	while (cp_now_us() < end) {
 		cp_loop_once(cp);
 		turns++;
 	}
-	/* 1 ms polling made ~1000; the core's timers (gossip 200 ms,
-	 * probe 1 s) and the snapshot riding on them make ~6 */
-	cr_assert_lt(turns, 50, "%u loop turns in 1 s", turns);
-	/* the snapshot still goes out about once per gossip interval */
-	cr_assert_geq(atomic_load(&cp->dp->pub.gen) - gen0, 2);
+	/* 1 ms polling made ~2000; the core's timers (probe 1 s, gossip
+	 * 200 ms only with something to gossip) make a handful */
+	cr_assert_lt(turns, 100, "%u loop turns in 2 s", turns);
+	/* the snapshot still goes out, riding on those wakeups */
+	cr_assert_geq(atomic_load(&cp->dp->pub.gen) - gen0, 1);
 	daemon_delete(cp);
 }
 
