@@ -61,6 +61,7 @@ ctl_usage(const char *why)
 	}
 	printf("usage: gossipctl [--rpc-addr IP:PORT] [--rpc-auth KEY] [--timeout SEC] COMMAND\n"
 	       "  members [--status RE] [--name RE] [--tag K=RE]... [--detailed] [--json]\n"
+	       "          [--count] [--summary]\n"
 	       "  join [--replay] ADDR...\n"
 	       "  leave\n"
 	       "  force-leave [--prune] NAME\n"
@@ -452,6 +453,8 @@ ctl_parse(int argc, char **argv, struct ctl_opts *o)
 		{ "delete", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "detailed", no_argument, NULL, 'D' },
+		{ "count", no_argument, NULL, 'C' },
+		{ "summary", no_argument, NULL, 'S' },
 		{ "replay", no_argument, NULL, 'r' },
 		{ "prune", no_argument, NULL, 'p' },
 		{ "no-coalesce", no_argument, NULL, 'c' },
@@ -474,6 +477,8 @@ ctl_parse(int argc, char **argv, struct ctl_opts *o)
 		case 'd': ok = ctl_push(&o->del, &o->nb_del, optarg); break;
 		case 'j': o->json = true; break;
 		case 'D': o->detailed = true; break;
+		case 'C': o->count = true; break;
+		case 'S': o->summary = true; break;
 		case 'r': o->replay = true; break;
 		case 'p': o->prune = true; break;
 		case 'c': o->no_coalesce = true; break;

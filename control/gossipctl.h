@@ -15,8 +15,9 @@
 
 #define CTL_EXIT_RPC 1		/* RPC or connection error */
 #define CTL_EXIT_USAGE 2	/* bad command line */
-/** Largest reply we accept (a huge members list). */
-#define CTL_IN_MAX (64u << 20)
+/** Largest reply we accept: no cap of our own (a members list of any
+ * pool; the agent's reply is as big as its pool). */
+#define CTL_IN_MAX (SIZE_MAX / 4)
 /** Largest request we build. */
 #define CTL_OUT_MAX (1u << 20)
 
@@ -39,6 +40,8 @@ struct ctl_opts {
 	int nb_del;		/* count */
 	bool json;		/* --json */
 	bool detailed;		/* --detailed */
+	bool count;		/* members --count: the number only */
+	bool summary;		/* members --summary: one line by status */
 	bool replay;		/* join --replay */
 	bool prune;		/* force-leave --prune */
 	bool no_coalesce;	/* event --no-coalesce */

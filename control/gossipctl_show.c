@@ -191,8 +191,9 @@ ctl_dec_members(const char *p, const char *end, struct ctl_member **out,
 			cp_rpc_dec_skip(&p, end);
 			continue;
 		}
-		if (cp_rpc_dec_array(&p, end, &cnt) != 0 || cnt > CTL_LIST_MAX ||
-		    *out != NULL)
+		/* a record takes more than a byte: a bigger count lies */
+		if (cp_rpc_dec_array(&p, end, &cnt) != 0 ||
+		    cnt > (size_t)(end - p) || *out != NULL)
 			return -EBADMSG;
 		*out = calloc((size_t)cnt + 1, sizeof(**out));
 		if (*out == NULL)
@@ -419,6 +420,81 @@ ctl_members_text(const struct ctl_member *ms, uint32_t n, bool detailed)
 	return rc;
 }
 
+/* The Status of one Member record at *p. @retval 0 or -EBADMSG. */
+static int
+ctl_record_status(const char **p, const char *end, const char **st,
+		  uint32_t *sl)
+{
+	uint32_t n, kl;
+	const char *k;
+
+	*st = "";
+	*sl = 0;
+	if (cp_rpc_dec_map(p, end, &n) != 0)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < n; i++) {
+		if (cp_rpc_dec_strn(p, end, &k, &kl) != 0)
+			return -EBADMSG;
+		if (cp_rpc_key_is(k, kl, "Status")) {
+			if (cp_rpc_dec_strn(p, end, st, sl) != 0)
+				return -EBADMSG;
+		} else {
+			cp_rpc_dec_skip(p, end);	/* body checked whole */
+		}
+	}
+	return 0;
+}
+
+/*
+ * --count: the number of members; --summary: one line, the number and
+ * how many are in each status, in serf's status order. Walks the reply
+ * without building the list (a pool of any size).
+ */
+static int
+ctl_members_tally(const char *p, const char *end, bool summary)
+{
+	static const char *const names[] = {
+		"alive", "leaving", "left", "failed",
+	};
+	uint64_t nb[5] = { 0 };
+	uint32_t n, kl, cnt = 0;
+	const char *k, *st;
+
+	if (cp_rpc_dec_map(&p, end, &n) != 0)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < n; i++) {
+		if (cp_rpc_dec_strn(&p, end, &k, &kl) != 0)
+			return -EBADMSG;
+		if (!cp_rpc_key_is(k, kl, "Members")) {
+			cp_rpc_dec_skip(&p, end);
+			continue;
+		}
+		if (cp_rpc_dec_array(&p, end, &cnt) != 0)
+			return -EBADMSG;
+		for (uint32_t j = 0; j < cnt; j++) {
+			uint32_t sl, s = 0;
+			if (ctl_record_status(&p, end, &st, &sl) != 0)
+				return -EBADMSG;
+			while (s < 4 && (strlen(names[s]) != sl ||
+					 memcmp(names[s], st, sl) != 0))
+				s++;
+			nb[s]++;
+		}
+	}
+	if (!summary) {
+		printf("%u\n", cnt);
+		return 0;
+	}
+	printf("%u members: %llu alive, %llu leaving, %llu left, "
+	       "%llu failed", cnt, (unsigned long long)nb[0],
+	       (unsigned long long)nb[1], (unsigned long long)nb[2],
+	       (unsigned long long)nb[3]);
+	if (nb[4] != 0)
+		printf(", %llu other", (unsigned long long)nb[4]);
+	printf("\n");
+	return 0;
+}
+
 int
 ctl_members(struct ctl_conn *c, const struct ctl_opts *o)
 {
@@ -443,6 +519,14 @@ ctl_members(struct ctl_conn *c, const struct ctl_opts *o)
 	int rc = ctl_call(c, "members-filtered", &b, true, &bl, err,
 			  sizeof(err));
 	cp_rpc_buf_destroy(&b);
+	if (rc == 0 && err[0] == '\0' && (o->count || o->summary)) {
+		rc = ctl_members_tally(c->in, c->in + bl, o->summary);
+		if (rc == 0)
+			return 0;
+		snprintf(err, sizeof(err), "%s", ctl_io_text(rc));
+		ctl_err("Error retrieving members: %s", err);
+		return CTL_EXIT_RPC;
+	}
 	struct ctl_member *ms = NULL;
 	uint32_t n = 0;
 	if (rc == 0 && err[0] == '\0')

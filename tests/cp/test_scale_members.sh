@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# gossipd with 10^5 members (owner: scale-sync): it joins a seed that
+# streams 100,000 members (pp_seed), then the real serf CLI lists them all
+# through gossipd's streamed members reply, and gossipctl counts and
+# summarises them. Loopback only; every process is killed by PID on exit.
+#
+# usage: test_scale_members.sh gossipd gossipctl pp_seed [N]
+# Exit 77 (skipped) without serf.
+set -u
+GOSSIPD=${1:?usage: $0 gossipd gossipctl pp_seed [N]}
+CTL=${2:?}
+SEED=${3:?}
+N=${4:-100000}
+command -v serf >/dev/null 2>&1 || { echo "serf not installed: skip"; exit 77; }
+command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skip"; exit 77; }
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+NFAIL=0
+NOK=0
+ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
+fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
+port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+"$SEED" "$N" 150 > "$TMP/seed.out" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 300); do [ -s "$TMP/seed.out" ] && break; sleep 0.1; done
+SP=$(head -n1 "$TMP/seed.out")
+[ -n "$SP" ] || { echo "seed did not start"; exit 1; }
+GG=$(port); GR=$(port)
+GRPC=127.0.0.1:$GR
+"$GOSSIPD" --name g1 --bind 127.0.0.1:"$GG" --rpc-addr "$GRPC" \
+	--join 127.0.0.1:"$SP" > "$TMP/gossipd.log" 2>&1 &
+PIDS+=($!)
+
+WANT=$((N + 2))	# the pool, the seed, gossipd
+got=0
+for _ in $(seq 1 600); do
+	got=$(timeout 20 "$CTL" --rpc-addr "$GRPC" members --count 2>/dev/null)
+	[ "${got:-0}" -ge "$WANT" ] 2>/dev/null && break
+	sleep 0.1
+done
+if [ "${got:-0}" -eq "$WANT" ]; then
+	ok "gossipctl members --count: $got after the join"
+else
+	fail "gossipctl members --count: ${got:-none}, want $WANT"
+	tail -5 "$TMP/gossipd.log"
+fi
+
+t0=$(date +%s.%N)
+lines=$(timeout 60 serf members -rpc-addr="$GRPC" | wc -l)
+t1=$(date +%s.%N)
+if [ "$lines" -eq "$WANT" ]; then
+	ok "serf members lists $lines members ($(python3 -c "print(round($t1-$t0,2))") s)"
+else
+	fail "serf members: $lines lines, want $WANT"
+fi
+alive=$(timeout 60 serf members -rpc-addr="$GRPC" -status=alive -name='m-000000.' | wc -l)
+if [ "$alive" -eq 10 ]; then
+	ok "serf members -status=alive -name=m-000000. (members-filtered): 10"
+else
+	fail "serf members -status=alive -name=m-000000.: $alive, want 10"
+fi
+sum=$(timeout 60 "$CTL" --rpc-addr "$GRPC" members --summary)
+case "$sum" in
+"$WANT members: "*) ok "gossipctl members --summary: $sum" ;;
+*) fail "gossipctl members --summary: $sum" ;;
+esac
+n_web=$(timeout 60 "$CTL" --rpc-addr "$GRPC" members --tag role=web --name 'm-.*' --count)
+if [ "$n_web" -eq "$N" ]; then
+	ok "gossipctl members --tag role=web --name m-.* --count: $n_web"
+else
+	fail "gossipctl members --tag role=web --count: $n_web, want $N"
+fi
+echo "# $NOK passed, $NFAIL failed"
+[ "$NFAIL" -eq 0 ]
