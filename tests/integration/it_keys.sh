@@ -12,8 +12,9 @@
 # g, use K3 on h, remove K2 on g): every command reports success from all
 # 4 nodes, list counts every key on 4/4, h's keyring file is rewritten
 # after each change with the new primary first, no member is suspected or
-# failed at any time (agents' logs, gossipd's logs, serf members), and a
-# serf agent holding only the final key joins. Error paths: removing the
+# failed at any time (agents' logs, gossipd's logs, serf members), then
+# a third rotation to a 16-byte (AES-128) key, and a serf agent holding
+# only that key joins. Error paths: removing the
 # primary and using an unknown key fail on every node with memberlist's
 # texts; a malformed key gets Go's base64 error.
 # Every process is killed by PID by a trap, also on failure. Exit 77 =
@@ -165,6 +166,7 @@ no_suspicion() {
 K1=$("$SERF" keygen)
 K2=$("$SERF" keygen)
 K3=$("$SERF" keygen)
+K4=$(head -c 16 /dev/urandom | base64)	# AES-128
 P_SA=$(free_port); R_SA=$(free_port)
 P_SB=$(free_port); R_SB=$(free_port)
 P_G=$(free_port); R_G=$(free_port)
@@ -249,17 +251,33 @@ check "a malformed key (gossipd g): Go's base64 error" \
 	'[ "$KEYS_RC" = 1 ] &&
 	 grep -qF "illegal base64 data at input byte 3" "$LOG/keys.out"'
 
+note "--- an AES-128 key (16 bytes), from gossipd h and serf sb"
+keys $R_H -install "$K4"
+check "install 16-byte K4 (gossipd h): every node succeeds" \
+	'keys_ok "Successfully installed key!"'
+keys $R_SB -use "$K4"
+check "use K4 (serf sb): every node succeeds" \
+	'keys_ok "Successfully changed primary key!"'
+keys $R_H -remove "$K3"
+check "remove K3 (gossipd h): every node succeeds" \
+	'keys_ok "Successfully removed key!"'
+check "  ... h's keyring file is [K4]" '[ "$(ring_file)" = "$K4" ]'
+keys $R_H -list
+check "list (gossipd h): only K4, on 4/4 nodes" \
+	'keys_ok "listing cluster keys" && listed "$K4" 4 &&
+	 [ "$(grep -c "\[4/4\]" "$LOG/keys.out")" = 1 ]'
+
 note "--- the cluster afterwards"
-sleep 3	# a few probe rounds with K3 only
+sleep 3	# a few probe rounds with K4 only
 for p in $R_SA $R_SB $R_G $R_H; do
 	check "the agent at :$p lists 4 members alive" 'all_alive $p 4'
 done
 check "no node was suspected or failed during the rotations" no_suspicion
 P_SC=$(free_port); R_SC=$(free_port)
 "$SERF" agent -node=sc -bind="127.0.0.1:$P_SC" -rpc-addr="127.0.0.1:$R_SC" \
-	-encrypt="$K3" -join="127.0.0.1:$P_G" >"$LOG/sc.log" 2>&1 &
+	-encrypt="$K4" -join="127.0.0.1:$P_G" >"$LOG/sc.log" 2>&1 &
 PIDS+=($!)
-check "a serf agent with only K3 joins through gossipd g" \
+check "a serf agent with only K4 joins through gossipd g" \
 	'wait_status $R_G sc alive 15 && wait_status $R_SC h alive 15'
 
 note "$NB_CHECKS checks, $([ "$FAILED" = 0 ] && echo "all passed" || echo "SOME FAILED")"
