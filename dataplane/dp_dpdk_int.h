@@ -151,7 +151,7 @@ void dp_dpdk_port_fini(struct dp_dpdk *dd);
  * -EPERM without CAP_NET_ADMIN. */
 int dp_dpdk_exc_plan(struct dp_dpdk *dd, const char *eal_args, char *err,
 		     size_t errlen);
-/** Main port known: add the net_tap vdev with its MAC; sets exc_port. */
+/** Main port started: add the net_tap vdev with its MAC; sets exc_port. */
 int dp_dpdk_exc_make(struct dp_dpdk *dd, char *err, size_t errlen);
 /** Ports started: the kernel's side (address, rules, ARP knobs). */
 int dp_dpdk_exc_configure(struct dp_dpdk *dd, char *err, size_t errlen);

@@ -428,19 +428,19 @@ dp_dpdk_port_init(struct dp_dpdk *dd, char *err, size_t errlen)
 	}
 	if (!rte_eth_dev_is_valid_port(dd->port))
 		return dp_dpdk_no_port(dd->port, err, errlen);
+	dd->exc_port = dp_dpdk_find_tap(dd->port);
 	rc = dp_dpdk_port_identity(dd, err, errlen);
 	if (rc == 0)
-		rc = dp_dpdk_exc_make(dd, err, errlen);
-	if (rc != 0)
-		return rc;
-	if (dd->exc_port == DP_DPDK_NO_PORT)
-		dd->exc_port = dp_dpdk_find_tap(dd->port);
-	rc = dp_dpdk_pool_init(dd, err, errlen);
+		rc = dp_dpdk_pool_init(dd, err, errlen);
 	if (rc != 0)
 		return rc;
 	dd->port_started = true;	/* touched: fini stops and closes it */
 	rc = dp_dpdk_port_setup(dd, dd->port, (uint16_t)dd->base.nb_lcores,
 				err, errlen);
+	/* our own tap only once the main port works: a port, pool or queue
+	 * error leaves no interface behind, not even for a moment */
+	if (rc == 0 && dd->exc_port == DP_DPDK_NO_PORT)
+		rc = dp_dpdk_exc_make(dd, err, errlen);
 	if (rc == 0 && dd->exc_port != DP_DPDK_NO_PORT)
 		rc = dp_dpdk_exc_init(dd, err, errlen);
 	if (rc == 0 && dp_dpdk_port_needs_guard(dd->port)) {
