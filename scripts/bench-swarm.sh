@@ -15,13 +15,16 @@
 #   - serf's CPU (utime + stime from /proc, whole run) and peak RSS, the
 #     swarm's CPU and RSS, and RSS per virtual member.
 # Loopback only; ports below 32768; every process is ours, killed by PID.
-# Output: one "RESULT ..." line per size (and the JSON kept in $OUT).
-# Usage: scripts/bench-swarm.sh [build-dir]   (SIZES, STAY, FAILS env)
+# Then (STRESS=1, the default) --loss 0.1 and --probe-rate-mult 100 with
+# $STRESS_N (1000) members against one agent for $STRESS_S (60) s.
+# Output: one "RESULT ..." line per run (and the JSON kept in $OUT).
+# Usage: scripts/bench-swarm.sh [build-dir]
+#        (env: SIZES, STAY, FAILS, JOIN_MAX, STRESS, STRESS_N, STRESS_S)
 set -u
 
 BUILD=${1:-build}
 SWARM=${GOSSIP_SWARM:-$BUILD/tools/swarm/gossip-swarm}
-SIZES=${SIZES:-"10000 100000"}
+SIZES=${SIZES-"10000 100000"}
 STAY=${STAY:-60}
 FAILS=${FAILS:-100}
 JOIN_MAX=${JOIN_MAX:-600}		# s allowed for the join
@@ -154,7 +157,46 @@ run_size() {
 	return 0
 }
 
+# Loss and stress against one agent: --loss 0.1 (the swarm drops a tenth
+# of what it receives) and --probe-rate-mult 100; false positives on both
+# sides: serf's (suspect/dead about healthy virtual members, from the
+# swarm's summary; failed members in serf) and the swarm's (its probes of
+# serf that failed).
+run_stress() {
+	local n=$1 flags=$2 tag=$3 pa ra sp a c0 c1 failed
+	read -r pa ra sp <<<"$(free_ports 3)"
+	serf agent -node=stress -bind="127.0.0.1:$pa" -rpc-addr="127.0.0.1:$ra" \
+		-log-level=warn >"$OUT/serf-$tag.log" 2>&1 &
+	a=$!; PIDS+=($a)
+	wait_count 15 "$ra" alive 1 || return 1
+	# shellcheck disable=SC2086
+	"$SWARM" --members "$n" --join "127.0.0.1:$pa" --port "$sp" $flags \
+		--duration "$STRESS_S" --no-leave --json "$OUT/swarm-$tag.json" \
+		2>"$OUT/swarm-$tag.log" &
+	sp=$!; PIDS+=($sp)
+	wait_count 60 "$ra" alive $((n + 1)) || return 1
+	c0=$(cpu_s "$a")
+	wait "$sp" 2>/dev/null
+	c1=$(cpu_s "$a")
+	failed=$(count "$ra" failed)
+	echo "RESULT stress=$tag N=$n flags='$flags' serf_failed=$failed" \
+		"serf_cpu_pct=$(awk -v a="$c0" -v b="$c1" -v s="$STRESS_S" 'BEGIN { printf "%.1f", (b - a) * 100 / s }')" \
+		"$(grep -o '"false_positives": {[^}]*}' "$OUT/swarm-$tag.json")" \
+		"$(grep -o '"probe_failures": [0-9]*' "$OUT/swarm-$tag.json")" \
+		"$(grep -o '"acks_in_per_s": [0-9.]*' "$OUT/swarm-$tag.json")"
+	kill -TERM "$a" 2>/dev/null
+	wait "$a" 2>/dev/null
+	return 0
+}
+
+STRESS_S=${STRESS_S:-60}
 for n in $SIZES; do
 	run_size "$n" || echo "RESULT N=$n FAILED (logs in $OUT)"
 done
+if [ "${STRESS:-1}" = 1 ]; then
+	run_stress "${STRESS_N:-1000}" "--loss 0.1" loss ||
+		echo "RESULT stress=loss FAILED"
+	run_stress "${STRESS_N:-1000}" "--probe-rate-mult 100" mult ||
+		echo "RESULT stress=mult FAILED"
+fi
 echo "logs and JSON in $OUT"

@@ -6,7 +6,8 @@
 #   serf agent (127.0.0.1)  <->  gossip-swarm, 1,000 virtual members
 #                                (127.64.0.1 .. 127.64.3.232, one port)
 #
-# Checks: serf lists 1,001 alive after the join; still 1,001 alive and
+# Checks: serf lists 1,001 alive after the join; `serf join` of a
+# virtual address does a push/pull with it; still 1,001 alive and
 # nothing failed for 20 s (no false positives: pings, probes, gossip and
 # push/pull all work); `--fail 10@25` shows exactly 10 failed in serf
 # (detected through the swarm's Lifeguard-timed gossip); SIGTERM makes the
@@ -107,6 +108,14 @@ PIDS+=($SWARM_PID)
 wait_for 15 '[ "$(count alive)" = 1001 ]' ||
 	fail "serf lists $(count alive) alive, want 1001"
 ok "serf lists 1001 alive"
+
+# serf pushes and pulls with a virtual member (what its periodic sync and
+# reconnects do); an address with no member behind it refuses.
+"$SERF" join -rpc-addr="127.0.0.1:$RPC" "127.64.0.100:$SWARM_PORT" \
+	>"$LOG/join.out" 2>&1 || fail "serf join of a virtual member failed"
+"$SERF" join -rpc-addr="127.0.0.1:$RPC" "127.64.9.1:$SWARM_PORT" \
+	>>"$LOG/join.out" 2>&1 && fail "serf joined through a non-member"
+ok "push/pull with a virtual member; none at a non-member address"
 
 for i in $(seq 1 10); do
 	sleep 2

@@ -20,7 +20,7 @@
 #define SWARM_TX_MAX 2048	/* one outgoing datagram, sealed */
 #define SWARM_PEND_SIZE 65536	/* seq numbers in flight (power of 2) */
 #define SWARM_BQ_SIZE 8192	/* queued broadcasts (power of 2) */
-#define SWARM_BMSG_MAX 320	/* one queued broadcast */
+#define SWARM_BMSG_MAX 640	/* one queued broadcast (Meta <= 512) */
 #define SWARM_BQ_SENDS 3	/* rounds each broadcast goes out */
 #define SWARM_GOSSIP_PKTS 8	/* packets per real node per round */
 #define SWARM_TCP_WORKERS 64	/* concurrent streams */
@@ -236,8 +236,9 @@ void swarm_tcp_stop(struct swarm *sw);
 /** Our push/pull message: type 6, header, nodes, Serf user state. */
 int swarm_pp_encode(struct swarm *sw, bool join, uint32_t first,
 		    uint32_t count, bool all, uint8_t **out, size_t *len);
-/** Merge a push/pull message (type byte first) from a real node. */
-int swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len);
+/** Merge a push/pull message (type byte first); *join gets its flag. */
+int swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len,
+		   bool *join);
 /** Read one stream message; plaintext, decompressed, malloc'd. */
 int swarm_stream_read(struct swarm *sw, int fd, uint8_t **out,
 		      size_t *len);

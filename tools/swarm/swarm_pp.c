@@ -229,7 +229,7 @@ swarm_pp_visit(void *ctx, const struct swim_push_node *n)
 }
 
 int
-swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len)
+swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len, bool *join)
 {
 	struct swim_push_pull_header h;
 	struct swim_str us = { NULL, 0 };
@@ -240,6 +240,8 @@ swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len)
 	rc = swim_wire_decode_push_pull(buf, len, &h, swarm_pp_visit, sw, &us);
 	if (rc < 0)
 		return rc;
+	if (join != NULL)
+		*join = h.join;
 	if (us.len > 0 && serf_msg_decode_push_pull(us.ptr, us.len, &pp) == 0)
 		serf_clock_witness(&c, pp.ltime);
 	sw->ltime = c.time;

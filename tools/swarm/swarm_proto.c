@@ -170,6 +170,46 @@ swarm_on_ack(struct swarm_pkt *p, const struct swim_ack *ack)
 	}
 }
 
+/*
+ * News about a real node goes on to the other real nodes, as the pool's
+ * members would gossip it: without that a real node's refutation, sent to
+ * a few random (virtual) members, would never reach its real peers.
+ */
+static void
+swarm_relay(struct swarm *sw, const struct swim_msg *msg)
+{
+	uint8_t buf[SWARM_BMSG_MAX];
+
+	swarm_bq_push(sw, buf, swim_wire_encode_msg(msg, buf, sizeof(buf)));
+}
+
+static void
+swarm_on_accuse_real(struct swarm_pkt *p, const struct swim_accuse *a,
+		     bool is_dead)
+{
+	struct swarm *sw = p->sw;
+	int r = swarm_real_by_name(sw, a->node.ptr, a->node.len);
+	struct swim_msg msg = { .type = is_dead ? SWIM_MSG_DEAD :
+						  SWIM_MSG_SUSPECT };
+	bool left;
+	uint8_t st;
+
+	if (r < 0 || a->incarnation < sw->real[r].inc)
+		return;
+	left = a->from.len == a->node.len &&
+	       memcmp(a->from.ptr, a->node.ptr, a->node.len) == 0;
+	st = !is_dead ? SWIM_STATUS_SUSPECT :
+	     left     ? SWIM_STATUS_LEFT :
+			SWIM_STATUS_DEAD;
+	if (sw->real[r].state == st ||
+	    (st == SWIM_STATUS_SUSPECT &&
+	     sw->real[r].state != SWIM_STATUS_ALIVE))
+		return;
+	sw->real[r].state = st;
+	msg.suspect = *a;
+	swarm_relay(sw, &msg);
+}
+
 /* suspect or dead about a virtual member or a real node. */
 static void
 swarm_on_accuse(struct swarm_pkt *p, const struct swim_accuse *a,
@@ -177,17 +217,9 @@ swarm_on_accuse(struct swarm_pkt *p, const struct swim_accuse *a,
 {
 	struct swarm *sw = p->sw;
 	int64_t i = swarm_map_name_index(&sw->map, a->node.ptr, a->node.len);
-	int r;
 
 	if (i < 0) {
-		r = swarm_real_by_name(sw, a->node.ptr, a->node.len);
-		if (r < 0 || a->incarnation < sw->real[r].inc)
-			return;
-		bool left = a->from.len == a->node.len &&
-			    memcmp(a->from.ptr, a->node.ptr, a->node.len) == 0;
-		sw->real[r].state = !is_dead ? SWIM_STATUS_SUSPECT :
-				    left     ? SWIM_STATUS_LEFT :
-					       SWIM_STATUS_DEAD;
+		swarm_on_accuse_real(p, a, is_dead);
 		return;
 	}
 	if (is_dead)
@@ -212,6 +244,23 @@ swarm_on_accuse(struct swarm_pkt *p, const struct swim_accuse *a,
 }
 
 static void
+swarm_on_alive_real(struct swarm_pkt *p, const struct swim_alive *a)
+{
+	struct swarm *sw = p->sw;
+	int r = swarm_real_by_name(sw, a->node.ptr, a->node.len);
+	uint32_t old_inc = r >= 0 ? sw->real[r].inc : 0;
+	bool news = r < 0 || a->incarnation > old_inc;
+	struct swim_msg msg = { .type = SWIM_MSG_ALIVE };
+
+	if (swarm_real_upsert(sw, &a->node, &a->addr, a->port,
+			      a->incarnation, SWIM_STATUS_ALIVE, &a->meta,
+			      &a->vsn) < 0 || !news)
+		return;
+	msg.alive = *a;
+	swarm_relay(sw, &msg);
+}
+
+static void
 swarm_on_alive(struct swarm_pkt *p, const struct swim_alive *a)
 {
 	struct swarm *sw = p->sw;
@@ -227,9 +276,7 @@ swarm_on_alive(struct swarm_pkt *p, const struct swim_alive *a)
 	}
 	/* Not one of ours: a real node (unless it sits in our prefix). */
 	if (swarm_map_addr_index(&sw->map, swarm_ip4(&a->addr)) < 0)
-		swarm_real_upsert(sw, &a->node, &a->addr, a->port,
-				  a->incarnation, SWIM_STATUS_ALIVE, &a->meta,
-				  &a->vsn);
+		swarm_on_alive_real(p, a);
 }
 
 static int

@@ -56,27 +56,27 @@ swarm_tcp_ping(struct swarm *sw, int fd, int64_t idx, const uint8_t *buf,
 		swarm_stream_write(sw, fd, out, (size_t)n);
 }
 
-/* A push/pull from a real node: our whole state back, then merge. */
+/*
+ * A push/pull from a real node: merge it, then our whole state back with
+ * its Join flag (memberlist replies first; the order is not observable).
+ */
 static void
 swarm_tcp_pp(struct swarm *sw, int fd, const uint8_t *buf, size_t len)
 {
 	uint8_t *reply = NULL;
 	size_t rlen = 0;
-	bool join = len > 1 && memmem(buf, len < 64 ? len : 64,
-				      "\xa4Join\xc3", 6) != NULL;
+	bool join = false;
 	int rc;
 
 	pthread_mutex_lock(&sw->lock);
+	if (swarm_pp_merge(sw, buf, len, &join) != 0)
+		sw->st.stream_err++;
+	sw->st.pp_in++;
 	rc = swarm_pp_encode(sw, join, 0, 0, true, &reply, &rlen);
 	pthread_mutex_unlock(&sw->lock);
 	if (rc == 0)
 		swarm_stream_write(sw, fd, reply, rlen);
 	free(reply);
-	pthread_mutex_lock(&sw->lock);
-	if (swarm_pp_merge(sw, buf, len) != 0)
-		sw->st.stream_err++;
-	sw->st.pp_in++;
-	pthread_mutex_unlock(&sw->lock);
 }
 
 static void *
@@ -184,7 +184,7 @@ swarm_join_seed(struct swarm *sw, unsigned s, uint32_t from,
 	    swarm_stream_write(sw, fd, msg, len) == 0 &&
 	    swarm_stream_read(sw, fd, &reply, &rlen) == 0) {
 		pthread_mutex_lock(&sw->lock);
-		rc = swarm_pp_merge(sw, reply, rlen);
+		rc = swarm_pp_merge(sw, reply, rlen, NULL);
 		sw->st.pp_out++;
 		pthread_mutex_unlock(&sw->lock);
 	}
