@@ -335,11 +335,12 @@ cp_cfg_tags_read(const char *path, struct cp_tag *tags, unsigned cap,
 		if (!json_is_string(v) || n == cap || strlen(k) == 0 ||
 		    strlen(k) > CP_TAG_LEN_MAX ||
 		    json_string_length(v) > CP_TAG_LEN_MAX) {
+			/* k belongs to root: format before freeing it */
+			cp_cfg_errf(err, errlen, "tags file %s: bad tag \"%s\" "
+				    "(strings of at most %d bytes, %u tags)",
+				    path, k, CP_TAG_LEN_MAX, cap);
 			json_decref(root);
-			return cp_cfg_errf(err, errlen, "tags file %s: bad tag "
-					   "\"%s\" (strings of at most %d "
-					   "bytes, %u tags)", path, k,
-					   CP_TAG_LEN_MAX, cap);
+			return -EINVAL;
 		}
 		snprintf(tags[n].key, sizeof(tags[n].key), "%s", k);
 		snprintf(tags[n].value, sizeof(tags[n].value), "%s",

@@ -58,7 +58,7 @@ put(const char *name, const char *text)
 static int
 parse_into(struct cp_cfg *c, const char **args)
 {
-	char *argv[64] = {"gossipd"};
+	char *argv[128] = {"gossipd"};
 	int argc = 1;
 
 	while (args[argc - 1] != NULL)
