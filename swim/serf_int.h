@@ -11,6 +11,7 @@
 
 #include "serf.h"
 #include "swim_index.h"
+#include "swim_slab.h"
 
 /** Intents about unknown names kept at most (the oldest go first). */
 #define SERF_INTENTS_MAX 4096
@@ -167,6 +168,7 @@ struct serf {
 	uint64_t event_min_time;	/* events below are ignored */
 	uint64_t query_min_time;
 
+	struct swim_slab slab;		/* serf_member records */
 	struct swim_index index;	/* name -> serf_member, any status */
 	uint32_t nb_status[SERF_STATUS_COUNT];
 	struct serf_member *self_member;

@@ -34,16 +34,17 @@ serf_table_init(struct serf *serf)
 	if (serf->tag_scratch == NULL)
 		return -ENOMEM;
 	serf->tag_scratch->nb = 0;
+	swim_slab_init(&serf->slab);
 	return swim_index_init(&serf->index, serf_member_key) != 0 ? -ENOMEM
 								   : 0;
 }
 
 static void
-serf_member_free(struct serf_member *m)
+serf_member_free(struct serf *serf, struct serf_member *m)
 {
 	swim_member_release(m->node);
 	free(m->coord);
-	free(m);
+	swim_slab_free(&serf->slab, m, sizeof(*m));
 }
 
 void
@@ -56,11 +57,12 @@ serf_table_free(struct serf *serf)
 	for (uint32_t i = 0; i < serf->nb_due; i++) {
 		m = serf->due[i].m;
 		if (--m->refs == 0 && (m->flags & SERF_MF_GONE))
-			serf_member_free(m);
+			serf_member_free(serf, m);
 	}
 	while ((m = swim_index_next(&serf->index, &pos)) != NULL)
-		serf_member_free(m);
+		serf_member_free(serf, m);
 	swim_index_destroy(&serf->index);
+	swim_slab_destroy(&serf->slab);
 	free(serf->due);
 	free(serf->tag_scratch);
 	serf->due = NULL;
@@ -86,17 +88,17 @@ serf_member_add(struct serf *serf, const struct swim_member *node)
 	if (len == 0 || len > SWIM_NAME_MAX ||
 	    swim_index_find(&serf->index, name, len) != NULL)
 		return NULL;
-	struct serf_member *m = calloc(1, sizeof(*m));
+	struct serf_member *m = swim_slab_alloc(&serf->slab, sizeof(*m));
 	if (m == NULL)
 		return NULL;
 	if (!swim_member_hold(node)) {
-		free(m);
+		swim_slab_free(&serf->slab, m, sizeof(*m));
 		return NULL;
 	}
 	m->node = node;
 	m->status = SERF_STATUS_NONE;
 	if (swim_index_insert(&serf->index, m) != 0) {
-		serf_member_free(m);
+		serf_member_free(serf, m);
 		return NULL;
 	}
 	serf->nb_status[SERF_STATUS_NONE]++;
@@ -175,7 +177,7 @@ serf_member_erase(struct serf *serf, struct serf_member *m)
 		serf->self_member = NULL;
 	m->flags |= SERF_MF_GONE;
 	if (m->refs == 0)
-		serf_member_free(m);
+		serf_member_free(serf, m);
 }
 
 /* --- the deadline heap --- */
@@ -287,7 +289,7 @@ serf_due_run(struct serf *serf, uint64_t now_us)
 		due_down(serf->due, serf->nb_due, 0);
 		due_fire(serf, now_us, &d);
 		if (--d.m->refs == 0 && (d.m->flags & SERF_MF_GONE))
-			serf_member_free(d.m);
+			serf_member_free(serf, d.m);
 	}
 }
 

@@ -56,21 +56,28 @@ int
 swim_members_init(struct swim_members *t)
 {
 	memset(t, 0, sizeof(*t));
+	swim_slab_init(&t->slab);
 	return swim_index_init(&t->index, swim_member_key);
 }
 
-static void
-swim_member_free(struct swim_member *m)
+static size_t
+swim_member_size(size_t name_len)
 {
-	free(m->meta);
-	free(m);
+	return offsetof(struct swim_member, name) + name_len + 1;
+}
+
+static void
+swim_member_free(struct swim_slab *sl, struct swim_member *m)
+{
+	swim_slab_free(sl, m->meta, m->meta_len);
+	swim_slab_free(sl, m, swim_member_size(m->name_len));
 }
 
 void
 swim_members_destroy(struct swim_members *t)
 {
-	for (uint32_t i = 0; i < t->all.nb; i++)
-		swim_member_free(t->all.v[i]);
+	/* Every record is in the slab: members, Meta, removed ones held. */
+	swim_slab_destroy(&t->slab);
 	free(t->all.v);
 	free(t->order.v);
 	swim_index_destroy(&t->index);
@@ -100,26 +107,25 @@ swim_member_unref(struct swim_member *m)
 	if (m->refs > 0)
 		m->refs--;
 	if (m->refs == 0 && (m->flags & SWIM_MF_GONE))
-		swim_member_free(m);
+		swim_member_free(m->gone_slab, m);
 }
 
 int
-swim_member_set_meta(struct swim_member *m, const uint8_t *meta, size_t len)
+swim_member_set_meta(struct swim_members *t, struct swim_member *m,
+		     const uint8_t *meta, size_t len)
 {
 	if (len > SWIM_META_MAX || (len > 0 && meta == NULL))
 		return -1;
 	if (len == m->meta_len && (len == 0 || memcmp(m->meta, meta, len) == 0))
 		return 0;
-	if (len == 0) {
-		free(m->meta);
-		m->meta = NULL;
-		m->meta_len = 0;
-		return 0;
+	uint8_t *p = NULL;
+	if (len > 0) {
+		p = swim_slab_alloc(&t->slab, len);
+		if (p == NULL)
+			return -1;
+		memcpy(p, meta, len);
 	}
-	uint8_t *p = realloc(m->meta, len);
-	if (p == NULL)
-		return -1;
-	memmove(p, meta, len);
+	swim_slab_free(&t->slab, m->meta, m->meta_len);
 	m->meta = p;
 	m->meta_len = (uint16_t)len;
 	return 0;
@@ -215,8 +221,8 @@ swim_members_add(struct swim_members *t, struct swim_rand *rnd,
 		return NULL;
 	if (swim_vec_reserve(&t->all, t->all.nb + 1) != 0)
 		return NULL;
-	struct swim_member *m = calloc(1, offsetof(struct swim_member, name) +
-					  len + 1);
+	struct swim_member *m = swim_slab_alloc(&t->slab,
+						swim_member_size(len));
 	if (m == NULL)
 		return NULL;
 	memcpy(m->name, name, len);
@@ -225,7 +231,7 @@ swim_members_add(struct swim_members *t, struct swim_rand *rnd,
 	m->is_self = is_self;
 	m->idx_order = SWIM_IDX_NONE;
 	if (swim_index_insert(&t->index, m) != 0) {
-		free(m);
+		swim_slab_free(&t->slab, m, swim_member_size(len));
 		return NULL;
 	}
 	/* In at the end (the rest), then to its partition. */
@@ -253,8 +259,11 @@ swim_members_remove(struct swim_members *t, struct swim_member *m)
 	m->idx_order = SWIM_IDX_NONE;
 	t->nb_status[m->status]--;
 	m->flags |= SWIM_MF_GONE;
+	/* The broadcast slot now says where to free it. */
+	swim_diss_detach(m->bcast);
+	m->gone_slab = &t->slab;
 	if (m->refs == 0)
-		swim_member_free(m);
+		swim_member_free(&t->slab, m);
 }
 
 void

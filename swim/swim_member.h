@@ -1,8 +1,8 @@
 /**
  * @file
  * The member table: every node we know, keyed by name with O(1) lookup
- * (swim_index), each member one allocation sized to its name plus its
- * Meta sized to content. One array `all` holds every member, partitioned
+ * (swim_index), each member one record sized to its name plus its Meta
+ * sized to content, both from the table's slab (swim_slab.h). One array `all` holds every member, partitioned
  * by what the protocol samples from, so no list ever needs a scan:
  *   all[0, live.nb)                  live: alive or suspect, not self:
  *                                    probe, indirect and push/pull peers;
@@ -20,6 +20,7 @@
 
 #include "swim_diss.h"
 #include "swim_index.h"
+#include "swim_slab.h"
 #include "swim_rand.h"
 #include "swim_suspect.h"
 #include "swim_timer.h"
@@ -33,8 +34,11 @@ enum {
 };
 
 struct swim_member {
-	uint8_t *meta;			/* malloc, meta_len bytes; NULL if none */
-	struct swim_bcast *bcast;	/* our queued broadcast about it */
+	uint8_t *meta;			/* slab, meta_len bytes; NULL if none */
+	union {
+		struct swim_bcast *bcast;	/* our queued broadcast about it */
+		struct swim_slab *gone_slab;	/* SWIM_MF_GONE: freed there */
+	};
 	uint64_t state_change_us;
 	uint32_t incarnation;
 	uint32_t idx_all;		/* slot in members.all */
@@ -65,6 +69,7 @@ struct swim_member_part {
 };
 
 struct swim_members {
+	struct swim_slab slab;		/* members and their Meta */
 	struct swim_index index;	/* name -> member */
 	struct swim_member_vec all;	/* live | dead | the rest */
 	struct swim_member_part live;
@@ -106,8 +111,8 @@ bool swim_member_ref(struct swim_member *m);
 void swim_member_unref(struct swim_member *m);
 
 /** Replace m's Meta, sized to content. @retval 0 or -1 (ENOMEM, too long). */
-int swim_member_set_meta(struct swim_member *m, const uint8_t *meta,
-			 size_t len);
+int swim_member_set_meta(struct swim_members *t, struct swim_member *m,
+			 const uint8_t *meta, size_t len);
 
 /** Change m's status and move it between the lists. */
 void swim_members_set_status(struct swim_members *t, struct swim_rand *rnd,

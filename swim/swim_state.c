@@ -268,7 +268,7 @@ swim_alive_apply(struct swim *s, struct swim_member *m,
 	struct swim_msg msg = { .type = SWIM_MSG_ALIVE, .alive = *a };
 
 	/* Out of memory for new Meta: the old stays (stale, never torn). */
-	swim_member_set_meta(m, a->meta.ptr, a->meta.len);
+	swim_member_set_meta(&s->mt, m, a->meta.ptr, a->meta.len);
 	swim_queue_msg(s, &msg, m, 0);
 	if (a->vsn.len == SWIM_VSN_LEN)
 		memmove(m->vsn, a->vsn.ptr, SWIM_VSN_LEN);

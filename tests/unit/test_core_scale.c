@@ -317,3 +317,34 @@ Test(core_scale, member_struct_is_sized_to_content)
 	cr_assert_null(m->meta);
 	swim_delete(s);
 }
+
+/* --- the slab under the member tables --- */
+
+Test(core_scale, slab_sizes_reuse_and_errors)
+{
+	struct swim_slab sl;
+
+	swim_slab_init(&sl);
+	cr_assert_null(swim_slab_alloc(&sl, 0));
+	cr_assert_null(swim_slab_alloc(&sl, SWIM_SLAB_MAX + 1));
+	uint8_t *a = swim_slab_alloc(&sl, 93);
+	uint8_t *b = swim_slab_alloc(&sl, 96);
+	cr_assert_not_null(a);
+	cr_assert_eq((uintptr_t)a % 8, 0);
+	cr_assert_eq(b - a, 96);	/* 93 rounds to 96, no header */
+	memset(a, 0xab, 93);
+	swim_slab_free(&sl, a, 93);
+	uint8_t *c = swim_slab_alloc(&sl, 90);	/* same class: reused */
+	cr_assert_eq(c, a);
+	for (int i = 0; i < 90; i++)
+		cr_assert_eq(c[i], 0);
+	cr_assert_neq(swim_slab_alloc(&sl, 8), a);
+	/* More than one chunk's worth. */
+	for (int i = 0; i < 5000; i++)
+		cr_assert_not_null(swim_slab_alloc(&sl, SWIM_SLAB_MAX));
+	cr_assert_geq(sl.bytes, 5000ull * SWIM_SLAB_MAX);
+	swim_slab_free(&sl, NULL, 8);
+	swim_slab_free(&sl, b, 0);
+	swim_slab_destroy(&sl);
+	cr_assert_eq(sl.bytes, 0);
+}
