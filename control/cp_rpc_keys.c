@@ -254,7 +254,7 @@ cp_rpc_keys_start(struct cp_rpc *rpc, struct cp_rpc_client *c,
 	int rc = -ENOTSUP;
 
 	snprintf(name, sizeof(name), "%s%s", CP_RPC_KEYS_PREFIX, c->cmd);
-	cp_rpc_buf_create(&req, 64);
+	cp_rpc_buf_create(&req, CP_RPC_KEYS_RAW_MAX + 16);
 	cp_rpc_keys_request(&req, raw, len);
 	memset(&q, 0, sizeof(q));
 	q.name = name;

@@ -384,3 +384,21 @@ Test(rpc_keys, a_client_gone_while_waiting_is_forgotten)
 	rpc_tc_connect(&env, &cli);	/* teardown closes it */
 	rpc_tc_handshake(&env, &cli);
 }
+
+Test(rpc_keys, a_key_of_a_wrong_size_is_for_the_nodes_to_refuse)
+{
+	/* 48 bytes: valid base64, not an AES key size; serf asks the
+	 * cluster anyway and relays memberlist's refusal */
+	static const char k48[] =
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v";
+	struct key_reply r;
+
+	send_key("install-key", k48);
+	expect_waiting("_serf_install-key");
+	answer("alpha", false, "key size must be 16, 24 or 32 bytes", NULL,
+	       NULL);
+	answer("d", false, "key size must be 16, 24 or 32 bytes", NULL, NULL);
+	expect_key_reply("2/2 nodes reported failure", &r);
+	cr_assert_eq(r.nb_msgs, 2);
+	cr_assert_str_eq(r.msg[1], "key size must be 16, 24 or 32 bytes");
+}
