@@ -127,6 +127,10 @@ run_size() {
 	wait_count 120 "$ra" failed "$FAILS" &&
 		wait_count 30 "$rb" failed "$FAILS"
 	tf=$(since "$t0")
+	# Real agents listed failed by the other (should be none).
+	local real_failed
+	real_failed=$(serf members -rpc-addr="127.0.0.1:$ra" -status=failed |
+		grep -vc '^swarm-')
 	local cpu_a cpu_b rss_a rss_b cpu_sw rss_sw hwm_sw t_leave
 	cpu_a=$(cpu_s "$a"); cpu_b=$(cpu_s "$b")
 	rss_a=$(hwm_mb "$a"); rss_b=$(hwm_mb "$b")
@@ -144,7 +148,7 @@ run_size() {
 	local left
 	left=$(count "$ra" left)
 	echo "RESULT N=$n join_all_alive_s=$tj stay_${STAY}s=$([ $ok_stay = 1 ] && echo ok || echo fail)" \
-		"failed_listed_at_s=$tf fail_after_join_s=$fail_at" \
+		"failed_listed_at_s=$tf fail_after_join_s=$fail_at real_failed=$real_failed" \
 		"leave_s=$t_leave left_after_leave=$left" \
 		"serf_a_cpu_s=$cpu_a serf_b_cpu_s=$cpu_b serf_a_peak_rss_mb=$rss_a serf_b_peak_rss_mb=$rss_b" \
 		"serf_cpu_pct_while_stable=$(awk -v a0="$c0a" -v a1="$c1a" -v b0="$c0b" -v b1="$c1b" -v s="$STAY" 'BEGIN { printf "%.1f/%.1f", (a1 - a0) * 100 / s, (b1 - b0) * 100 / s }')" \

@@ -16,6 +16,7 @@
 
 #define SWARM_QSEEN 128		/* recent queries remembered (dedupe) */
 #define SWARM_QACK_RATE 4000	/* query acks per second, all members */
+#define SWARM_QACK_BURST 32	/* query acks per turn at most */
 
 /* Has this (LTime, ID) been answered already? Remembers it if not. */
 static bool
@@ -176,6 +177,9 @@ swarm_query_tick(struct swarm *sw)
 
 	if (budget == 0)
 		return;
+	/* A late turn must not burst into the querier's socket buffer. */
+	if (budget > SWARM_QACK_BURST)
+		budget = SWARM_QACK_BURST;
 	sw->qjob_last = sw->now;
 	for (unsigned k = 0; k < SWARM_QJOBS && budget > 0; k++) {
 		struct swarm_query_job *q = &sw->qjobs[k];
