@@ -90,7 +90,7 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	[ -n "${ENC_NS:-}" ] && ip netns del "$ENC_NS" 2>/dev/null
+	if [ -n "${ENC_NS:-}" ]; then ip netns del "$ENC_NS" 2>/dev/null || true; fi
 	rm -f "${ENC_SOCK:-}"
 	echo "bench-dataplane: logs in $LOGDIR"
 }
