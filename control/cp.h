@@ -332,6 +332,8 @@ struct cp {
 	struct cp_agent *agent;		/* signals, snapshot, reload */
 	struct cp_io bell_io;		/* the dataplane's doorbell (dp_park) */
 	bool has_bell_io;		/* bell_io is in epfd */
+	struct cp_io dp_io;		/* an inline dataplane's socket */
+	bool has_dp_io;			/* dp_io is in epfd */
 	/* cp_loop_run: SIGINT/TERM/HUP are blocked outside epoll_pwait,
 	 * which waits with this mask, so a signal always ends the wait */
 	sigset_t wait_sigmask;

@@ -157,6 +157,7 @@ cp_dp_init(struct cp *cp)
 	dc.eal_args = cp->cfg.eal[0] != '\0' ? cp->cfg.eal : NULL;
 	dc.port_id = cp->cfg.port_id;
 	dc.power = (unsigned)dp_power_parse(cp->cfg.dp_power);
+	dc.is_inline = true;	/* socket: control runs it (one thread) */
 	dc.keyring = cp->cfg.keyring;
 	cp->dp = dp_new(cp->cfg.dataplane, &dc, err, sizeof(err));
 	if (cp->dp == NULL) {

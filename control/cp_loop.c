@@ -442,10 +442,29 @@ cp_loop_on_bell(struct cp_io *io, uint32_t events, uint64_t now_us)
 	dp_bell_clear(cp->dp);
 }
 
-/* Put the doorbell into the reactor once (init steps know nothing of it). */
+/* An inline dataplane's socket is readable: run its rx and tx here. */
+static void
+cp_loop_on_dp(struct cp_io *io, uint32_t events, uint64_t now_us)
+{
+	struct cp *cp = io->ctx;
+
+	(void)events;
+	(void)now_us;
+	dp_inline_run(cp->dp, true);
+}
+
+/* Put the doorbell (and an inline dataplane's socket) into the reactor
+ * once: the init steps know nothing of them. */
 static void
 cp_loop_bell_init(struct cp *cp)
 {
+	if (!cp->has_dp_io && cp->dp != NULL && dp_inline_fd(cp->dp) >= 0) {
+		cp->dp_io.fd = dp_inline_fd(cp->dp);
+		cp->dp_io.on_event = cp_loop_on_dp;
+		cp->dp_io.ctx = cp;
+		if (cp_io_add(cp->epfd, &cp->dp_io, EPOLLIN) == 0)
+			cp->has_dp_io = true;
+	}
 	if (cp->has_bell_io || cp->dp == NULL || dp_bell_fd(cp->dp) < 0)
 		return;
 	cp->bell_io.fd = dp_bell_fd(cp->dp);
@@ -469,6 +488,8 @@ cp_loop_wait(struct cp *cp)
 	int rc;
 
 	cp_loop_bell_init(cp);
+	if (cp->dp != NULL)
+		dp_inline_run(cp->dp, false);	/* inline: what dp_send queued */
 	timeout = cp_loop_timeout_ms(cp, cp_now_us());
 	if (!cp->has_bell_io && (timeout < 0 || timeout > 1))
 		timeout = 1;

@@ -85,6 +85,10 @@ struct dp_cfg {
 	const char *eal_args;		/* DPDK backend: EAL argument string */
 	unsigned port_id;		/* DPDK backend: ethdev port */
 	unsigned power;			/* DPDK backend: enum dp_power */
+	/* Socket backend with one lcore: no thread; control runs it from
+	 * its own loop (dp_inline_fd, dp_inline_run), one wakeup per
+	 * datagram instead of two. */
+	bool is_inline;
 	/* Non-NULL: open every received datagram and seal every sent one
 	 * (memberlist §8; socket backend). Read by lcores without locks,
 	 * so it must not change after create and must outlive the dp. */
@@ -101,6 +105,13 @@ struct dp_ops {
 	int (*start)(struct dp *dp);
 	void (*stop)(struct dp *dp);
 	void (*destroy)(struct dp *dp);
+	/*
+	 * Optional: send pkt through lcore i's port from the control thread,
+	 * called by dp_send only while that lcore sleeps with nothing queued
+	 * (so nothing is overtaken), which saves waking it for one datagram.
+	 * @retval false: not sent; dp_send queues it instead.
+	 */
+	bool (*send_now)(struct dp *dp, unsigned i, const struct dp_pkt *pkt);
 };
 
 /* Control's side, the same for every backend (dp_ring.c). */
@@ -145,5 +156,19 @@ void dp_unpark(struct dp *dp);
 void dp_bell_clear(struct dp *dp);
 /** Times an lcore rang the bell so far. */
 uint64_t dp_bell_rung(const struct dp *dp);
+
+/*
+ * An inline dataplane (dp_cfg.is_inline, socket backend): control polls
+ * its socket itself and runs the lcore's work on its own thread.
+ */
+
+/** The fd to wait for (EPOLLIN), or -1: not inline. */
+int dp_inline_fd(const struct dp *dp);
+/**
+ * Do the lcore's work now: with rx, receive what waits (fast-path acks,
+ * the rest to the rx ring for dp_recv); always send what is queued.
+ * No-op when not inline.
+ */
+void dp_inline_run(struct dp *dp, bool rx);
 
 #endif /* DP_H_INCLUDED */

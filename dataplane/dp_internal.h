@@ -119,6 +119,7 @@ struct dp {
 	uint64_t send_full;		/* control: dp_send refusals, rings full */
 	uint64_t send_too_big;		/* control: dp_send refusals, len > max */
 	uint64_t nb_kicks;		/* control: doorbells rung by dp_send */
+	uint64_t nb_sent_now;		/* control: sent by ops->send_now */
 	bool is_started;		/* control: start() succeeded */
 	struct dp_snap_pub pub;		/* the published snapshot */
 	struct dp_lcore lcore[DP_MAX_LCORES]; /* per-lcore rings + stats */

@@ -7,6 +7,11 @@
  * everything else received goes to control through the thread's rx ring,
  * and whatever control queues on its tx ring goes out of its socket.
  *
+ * Inline (dp_cfg.is_inline, one lcore; the daemon's choice) there is no
+ * thread: control waits for the socket in its own epoll and runs the
+ * same turn (dp_inline_run), and dp_send sends at once (send_now), so a
+ * datagram costs one wakeup, not two. Otherwise:
+ *
  * Sockets are non-blocking and nothing spins: as soon as a turn moved
  * less than a full burst either way, the thread sleeps in poll() on its
  * socket and its eventfd doorbell, which dp_send rings only while it
@@ -525,6 +530,43 @@ dp_sock_loop(void *arg)
 
 static void dp_sock_stop(struct dp *dp);
 
+static bool
+dp_sock_is_inline(const struct dp *dp)
+{
+	return dp->ops == &dp_socket_ops && dp->cfg.is_inline &&
+	       dp->nb_lcores == 1;
+}
+
+int
+dp_inline_fd(const struct dp *dp)
+{
+	return dp_sock_is_inline(dp) ? ((const struct dp_sock *)dp)->sl[0]->fd
+				     : -1;
+}
+
+/* The thread's turn, on control's thread: bounded bursts of rx, then tx
+ * (the acks, and what dp_send had to queue). */
+void
+dp_inline_run(struct dp *dp, bool rx)
+{
+	struct dp_sock_lcore *sl;
+
+	if (!dp_sock_is_inline(dp))
+		return;
+	sl = ((struct dp_sock *)dp)->sl[0];
+	dp_fp_refresh(&sl->fp, &dp->pub);
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned nb_rx = rx ? dp_sock_rx(sl) : 0;
+
+		if (sl->nb_tx > 0 || !dp_lcore_tx_empty(sl->lc))
+			dp_sock_tx(sl);
+		if (nb_rx < DP_BURST)
+			break;
+	}
+	/* a failed send_now made dp_send queue and "kick": back to direct */
+	atomic_store(&sl->lc->is_parked, 1);
+}
+
 static int
 dp_sock_start(struct dp *dp)
 {
@@ -532,6 +574,11 @@ dp_sock_start(struct dp *dp)
 	char name[16];
 
 	atomic_store_explicit(&ds->quit, false, memory_order_relaxed);
+	if (dp_sock_is_inline(dp)) {
+		/* no thread: "asleep" for good, so dp_send sends at once */
+		atomic_store(&dp->lcore[0].is_parked, 1);
+		return 0;
+	}
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
 		struct dp_sock_lcore *sl = ds->sl[i];
 		int rc = pthread_create(&sl->thread, NULL, dp_sock_loop, sl);
@@ -568,6 +615,32 @@ dp_sock_stop(struct dp *dp)
 	}
 }
 
+/* ops->send_now, inline only (the threads are kicked instead: fewer
+ * senders on a socket, and the order of dp_send kept by one queue): one
+ * sendto from control, sealed first with a keyring (the nonce counter
+ * is control's too then). */
+static bool
+dp_sock_send_now(struct dp *dp, unsigned i, const struct dp_pkt *pkt)
+{
+	struct dp_sock *ds = (struct dp_sock *)dp;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+
+	struct dp_sock_lcore *sl = ds->sl[i];
+
+	if (!dp_sock_is_inline(dp) || pkt->addr.ip_len == 0 ||
+	    !dp_sock_to_sa(ds->family, &pkt->addr, &ss, &sslen))
+		return false;
+	if (dp->cfg.keyring != NULL) {
+		sl->tx[0] = *pkt;	/* tx[] is free between runs */
+		if (!dp_sock_tx_seal(sl, &sl->tx[0]))
+			return false;
+		pkt = &sl->tx[0];
+	}
+	return sendto(sl->fd, pkt->data, pkt->len, MSG_DONTWAIT,
+		      (struct sockaddr *)&ss, sslen) == (ssize_t)pkt->len;
+}
+
 static void
 dp_sock_destroy(struct dp *dp)
 {
@@ -596,4 +669,5 @@ const struct dp_ops dp_socket_ops = {
 	.start = dp_sock_start,
 	.stop = dp_sock_stop,
 	.destroy = dp_sock_destroy,
+	.send_now = dp_sock_send_now,
 };

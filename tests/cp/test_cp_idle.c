@@ -186,21 +186,26 @@ Test(cp_idle, a_datagram_rings_the_sleeping_loop, .timeout = 30)
 	struct cp *cp = daemon_new("d4");
 	struct sender s = { .port = cp->cfg.bind.port };
 	uint64_t end = cp_now_us() + 10000000;
+	unsigned turns = 0;
 	struct dp_stats st;
 	pthread_t th;
 
+	/* the daemon's socket dataplane is inline: the loop waits for the
+	 * socket itself (a threaded one rings the bell: test_dp_idle) */
+	cr_assert_geq(dp_inline_fd(cp->dp), 0);
 	cr_assert_eq(pthread_create(&th, NULL, sender_main, &s), 0);
 	cp_loop_once(cp);
 	atomic_store(&s.go, true);
 	do {
 		cp_loop_once(cp);
+		turns++;
 		dp_get_stats(cp->dp, &st);
 	} while (st.to_control < NB_PINGS && cp_now_us() < end);
 	pthread_join(th, NULL);
 	cr_assert_eq(st.to_control, NB_PINGS, "every datagram reached control");
-	/* control slept between them: most found it parked and rang */
-	cr_assert_geq(dp_bell_rung(cp->dp), NB_PINGS / 2, "rung %llu",
-		      (unsigned long long)dp_bell_rung(cp->dp));
+	/* 5 ms apart while the idle loop's timers are ~1 s apart: each
+	 * datagram woke it (or came with the previous one) */
+	cr_assert_geq(turns, NB_PINGS / 2, "%u turns", turns);
 	daemon_delete(cp);
 }
 

@@ -336,3 +336,99 @@ Test(dp_idle, signals_stay_with_the_caller)
 	cr_assert(blk & (1ull << (SIGINT - 1)), "SigBlk %llx", blk);
 	dp_delete(dp);
 }
+
+/* An inline socket dataplane, as the daemon makes it: no thread. */
+static struct dp *
+inline_dp(uint16_t *port)
+{
+	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256,
+			      .is_inline = true };
+	char err[128] = "";
+	struct dp *dp;
+	int fd = udp_open(port);
+
+	close(fd);
+	cfg.bind.ip_len = 4;
+	memcpy(cfg.bind.ip, "\x7f\x00\x00\x01", 4);
+	cfg.bind.port = *port;
+	dp = dp_new("socket", &cfg, err, sizeof(err));
+	cr_assert_not_null(dp, "dp_new: %s", err);
+	return dp;
+}
+
+static bool
+fd_wait(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) == 1 && (pfd.revents & POLLIN);
+}
+
+Test(dp_idle, inline_socket_runs_on_the_callers_thread)
+{
+	static const uint8_t ping_me[] = {
+		0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa2, 'm', 'e',
+		0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
+	};
+	uint16_t port, cport;
+	struct dp *dp = inline_dp(&port);
+	int fd = udp_open(&cport);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	struct dp_snapshot snap;
+	struct dp_pkt out;
+	uint8_t buf[64];
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&snap, 0, sizeof(snap));
+	strcpy(snap.name, "me");
+	dp_publish(dp, &snap);
+	cr_assert_geq(dp_inline_fd(dp), 0);
+	cr_assert_eq(thread_sigblk("dp-sock-0"), 0, "no thread");
+	/* gossip: waits in the socket until the caller runs the turn */
+	cr_assert_eq(sendto(fd, ack_42, sizeof(ack_42), 0,
+			    (struct sockaddr *)&sa, sizeof(sa)),
+		     (ssize_t)sizeof(ack_42));
+	cr_assert(fd_wait(dp_inline_fd(dp), WAIT_MS));
+	cr_assert_eq(dp_recv(dp, &out, 1), 0);
+	dp_inline_run(dp, true);
+	cr_assert_eq(dp_recv(dp, &out, 1), 1);
+	cr_assert_eq(out.addr.port, cport);
+	/* a ping to us: acked by the fast path inside the turn */
+	cr_assert_eq(sendto(fd, ping_me, sizeof(ping_me), 0,
+			    (struct sockaddr *)&sa, sizeof(sa)),
+		     (ssize_t)sizeof(ping_me));
+	cr_assert(fd_wait(dp_inline_fd(dp), WAIT_MS));
+	dp_inline_run(dp, true);
+	cr_assert(fd_wait(fd, WAIT_MS), "the ack");
+	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(ack_42));
+	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
+	/* dp_send: out at once, no thread to wake, no ring */
+	memset(&out, 0, sizeof(out));
+	out.addr.ip_len = 4;
+	memcpy(out.addr.ip, "\x7f\x00\x00\x01", 4);
+	out.addr.port = cport;
+	out.len = sizeof(ack_42);
+	memcpy(out.data, ack_42, sizeof(ack_42));
+	cr_assert(dp_send(dp, &out));
+	cr_assert(fd_wait(fd, WAIT_MS), "sent by dp_send itself");
+	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(ack_42));
+	cr_assert_eq(dp->nb_sent_now, 1);
+	cr_assert_eq(dp->nb_kicks, 0);
+	close(fd);
+	dp_delete(dp);
+}
+
+Test(dp_idle, inline_is_a_no_op_elsewhere)
+{
+	uint16_t port;
+	struct dp *dp = sock_dp(&port);		/* threaded */
+	struct dp *nd = null_dp();
+
+	cr_assert_eq(dp_inline_fd(dp), -1);
+	cr_assert_eq(dp_inline_fd(nd), -1);
+	dp_inline_run(dp, true);
+	dp_inline_run(nd, true);
+	dp_delete(dp);
+	dp_delete(nd);
+}
