@@ -5,10 +5,13 @@
  * peer's decoded and merged node by node (swim_pp_dec), the Serf user
  * state after the nodes. Control thread only.
  *
- * The Serf user state is still a whole buffer each way (its size must be
- * in the header before the first node; serf_local_state builds it), but
- * without a size cap below SWIM_PP_USER_MAX and without the 256 KiB
- * "send none" fallback of the whole-message path.
+ * The Serf user state is still one buffer each way, about 30 bytes a
+ * member (its exact size must be in the header before the first node,
+ * and the Serf table may change between two slices of the stream, so it
+ * is encoded once at the start: serf_local_state), but with no size cap
+ * of ours below CP_SYNC_CORE_USER_MAX, without the 256 KiB "send none"
+ * fallback of the whole-message path, and encoded once, not re-encoded
+ * into doubling buffers to learn its size.
  */
 #include "cp.h"
 #include "cp_sync_pp.h"
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serf.h"
 #include "swim.h"
 #include "swim_wire.h"
 
@@ -45,17 +49,28 @@ cp_pp_out_start(void *ctx, bool join)
 {
 	struct cp *cp = ctx;
 	struct cp_pp_out *o = calloc(1, sizeof(*o));
-	size_t n;
+	size_t n, cap;
 
 	if (o == NULL)
 		return NULL;
-	n = cp_serf_local_state(cp, NULL, 0);
-	if (n > 0 && n <= UINT32_MAX)
-		o->us = malloc(n);
-	if (o->us != NULL && cp_serf_local_state(cp, o->us, n) == n)
+	/* One encode: a buffer for 64 bytes a member is only touched as far
+	 * as the state goes; a bigger state says its size and is encoded
+	 * once more, exactly. */
+	cap = (size_t)serf_member_count(cp->serf) * 64 + 64 * 1024;
+	o->us = malloc(cap);
+	n = o->us != NULL ? cp_serf_local_state(cp, o->us, cap) : 0;
+	if (n > cap && n <= UINT32_MAX) {
+		uint8_t *p = realloc(o->us, n);
+		if (p != NULL) {
+			o->us = p;
+			cap = n;
+			n = cp_serf_local_state(cp, o->us, cap);
+		}
+	}
+	if (n > 0 && n <= cap)
 		o->us_len = n;
-	if (o->us_len == 0 && n > 0)
-		CP_LOG(WARN, "serf: user state (%zu bytes) not sent", n);
+	else
+		CP_LOG(WARN, "serf: user state not sent (%zu bytes)", n);
 	swim_pp_enc_start(cp->swim, &o->enc, join, (uint32_t)o->us_len);
 	return o;
 }

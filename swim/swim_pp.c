@@ -425,7 +425,10 @@ swim_pp_dec_header(struct swim_pp_dec *d, const uint8_t *buf, size_t len)
 		return len >= SWIM_PP_PIECE_MAX ? SWIM_WIRE_E_LENGTH : 0;
 	if (rc < 0)
 		return rc;
-	if (d->hdr.nb_nodes > SWIM_PP_STREAM_NODES_MAX)
+	/* Whole or not, a piece is judged by its size alone: the outcome
+	 * does not depend on how the bytes were cut. */
+	if (d->hdr.nb_nodes > SWIM_PP_STREAM_NODES_MAX ||
+	    pos - buf > SWIM_PP_PIECE_MAX)
 		return SWIM_WIRE_E_LENGTH;
 	d->phase = SWIM_PP_DEC_NODES;
 	return (int)(pos - buf);
@@ -448,6 +451,8 @@ swim_pp_dec_node(struct swim *s, struct swim_pp_dec *d, const uint8_t *buf,
 		return len >= SWIM_PP_PIECE_MAX ? SWIM_WIRE_E_LENGTH : 0;
 	if (rc < 0)
 		return rc;
+	if (pos - buf > SWIM_PP_PIECE_MAX)
+		return SWIM_WIRE_E_LENGTH;
 	if (!swim_pp_node_compatible(d, &n))
 		return SWIM_E_PROTO_VERSION;
 	swim_pp_merge_visit(s, &n);
