@@ -34,4 +34,7 @@ p = subprocess.run([exe, "--config-file", example, "--version"],
                    capture_output=True, text=True)
 check(p.returncode == 0, f"example config accepted ({p.stderr.strip()})")
 print(f"{'FAILED' if failed else 'OK'}: {failed} failed")
+if failed:
+    print("a new option? regenerate README's table with "
+          "packaging/gen_readme_table.py build/control/gossipd")
 sys.exit(1 if failed else 0)
