@@ -139,8 +139,6 @@ serf_ev_slots_free(struct serf *serf)
 
 /* --- push/pull --- */
 
-/* memberlist refuses push/pull states above 20 MiB (maxPushStateBytes). */
-#define PP_MEASURE_MAX (64u * 1024 * 1024)
 
 /** Scratch arrays that LocalState needs, sized for this call. */
 struct pp_scratch {
@@ -206,6 +204,30 @@ pp_fill_groups(struct serf *serf, struct pp_scratch *s)
 	return nb;
 }
 
+/*
+ * An upper bound of messagePushPull's encoding: a msgpack string costs
+ * at most its bytes + 5, an integer 9, a container header 5; the field
+ * names and headers of the message itself stay under 256 bytes.
+ */
+static size_t
+pp_bound(const struct serf_msg_push_pull *pp)
+{
+	size_t n = 256;
+
+	for (uint32_t i = 0; i < pp->nb_status; i++)
+		n += (size_t)pp->status[i].name.len + 5 + 9;
+	for (uint32_t i = 0; i < pp->nb_left; i++)
+		n += (size_t)pp->left[i].len + 5;
+	for (uint32_t i = 0; i < pp->nb_groups; i++) {
+		const struct serf_msg_pp_group *g = &pp->groups[i];
+		n += 64;	/* {LTime, Events} and their headers */
+		for (uint32_t j = 0; j < g->nb_events; j++)
+			n += 32 + (size_t)g->events[j].name.len + 5 +
+			     g->events[j].payload.len + 5;
+	}
+	return n;
+}
+
 size_t
 serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 {
@@ -237,68 +259,90 @@ serf_local_state(struct serf *serf, uint8_t *buf, size_t cap)
 		.groups = s.groups, .nb_groups = pp_fill_groups(serf, &s),
 	};
 	int rc = serf_msg_encode_push_pull(&pp, buf, cap);
-	/* Too small: encode into scratch space to learn the size needed. */
-	for (size_t need = cap * 2 + 4096;
-	     rc == SWIM_WIRE_E_NOSPACE && need <= PP_MEASURE_MAX; need *= 2) {
-		uint8_t *tmp = malloc(need);
-		if (tmp == NULL)
-			break;
-		rc = serf_msg_encode_push_pull(&pp, tmp, need);
+	/* Too small: one encode into room for the worst case gives the exact
+	 * size (no doubling, no cap: a gossipd peer takes any size). */
+	if (rc == SWIM_WIRE_E_NOSPACE) {
+		size_t need = pp_bound(&pp);
+		uint8_t *tmp = need <= INT32_MAX ? malloc(need) : NULL;
+		if (tmp != NULL)
+			rc = serf_msg_encode_push_pull(&pp, tmp, need);
 		free(tmp);
 	}
 	pp_scratch_free(&s);
 	return rc < 0 ? 0 : (size_t)rc;
 }
 
-/** Names compare by length, then bytes: any total order will do. */
-static int
-pp_name_cmp(const struct swim_str *x, const struct swim_str *y)
+static const char *
+pp_status_key(const void *e, size_t *len)
 {
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return x->len == 0 ? 0 : memcmp(x->ptr, y->ptr, x->len);
+	const struct serf_msg_pp_status *st = e;
+
+	*len = st->name.len;
+	return (const char *)st->name.ptr;
 }
 
-static int
-pp_status_cmp(const void *x, const void *y)
+static const char *
+pp_left_key(const void *e, size_t *len)
 {
-	return pp_name_cmp(&((const struct serf_msg_pp_status *)x)->name,
-			   &((const struct serf_msg_pp_status *)y)->name);
+	const struct swim_str *name = e;
+
+	*len = name->len;
+	return (const char *)name->ptr;
 }
 
-static int
-pp_str_cmp(const void *x, const void *y)
+/** The peer's StatusLTimes and LeftMembers, decoded and indexed by name. */
+struct pp_remote {
+	struct serf_msg_pp_status *st;
+	uint32_t nb_st;
+	struct swim_str *left;
+	uint32_t nb_left;
+	struct swim_index st_index;
+	struct swim_index left_index;
+};
+
+static void
+pp_remote_free(struct pp_remote *r)
 {
-	return pp_name_cmp(x, y);
+	free(r->st);
+	free(r->left);
+	swim_index_destroy(&r->st_index);
+	swim_index_destroy(&r->left_index);
 }
 
-/**
- * The peer's StatusLTimes and LeftMembers as sorted arrays, so that
- * merging n entries costs n log n, not n * n, whatever a peer sends.
+/*
+ * Index both lists by name (nameless entries are skipped), so applying
+ * n entries costs O(n) whatever a peer sends, never n * n.
  */
 static int
-pp_index(const struct serf_msg_push_pull *pp, struct serf_msg_pp_status **st,
-	 struct swim_str **left)
+pp_remote_load(const struct serf_msg_push_pull *pp, struct pp_remote *r)
 {
 	const uint8_t *p = pp->raw_status.ptr;
 	const uint8_t *end = p + pp->raw_status.len;
-	uint32_t n = 0;
 
-	*st = malloc(((size_t)pp->nb_status + 1) * sizeof(**st));
-	*left = malloc(((size_t)pp->nb_left + 1) * sizeof(**left));
-	if (*st == NULL || *left == NULL)
+	memset(r, 0, sizeof(*r));
+	r->st = malloc(((size_t)pp->nb_status + 1) * sizeof(*r->st));
+	r->left = malloc(((size_t)pp->nb_left + 1) * sizeof(*r->left));
+	if (r->st == NULL || r->left == NULL ||
+	    swim_index_init(&r->st_index, pp_status_key) != 0 ||
+	    swim_index_init(&r->left_index, pp_left_key) != 0)
 		return -ENOMEM;
-	while (n < pp->nb_status &&
-	       serf_msg_pp_status_next(&p, end, &(*st)[n]) == 1)
-		n++;
-	qsort(*st, n, sizeof(**st), pp_status_cmp);
+	while (r->nb_st < pp->nb_status &&
+	       serf_msg_pp_status_next(&p, end, &r->st[r->nb_st]) == 1) {
+		if (r->st[r->nb_st].name.ptr != NULL &&
+		    swim_index_insert(&r->st_index, &r->st[r->nb_st]) != 0)
+			return -ENOMEM;
+		r->nb_st++;
+	}
 	p = pp->raw_left.ptr;
 	end = p + pp->raw_left.len;
-	n = 0;
-	while (n < pp->nb_left &&
-	       serf_msg_pp_left_next(&p, end, &(*left)[n]) == 1)
-		n++;
-	qsort(*left, n, sizeof(**left), pp_str_cmp);
+	while (r->nb_left < pp->nb_left &&
+	       serf_msg_pp_left_next(&p, end, &r->left[r->nb_left]) == 1) {
+		if (r->left[r->nb_left].ptr != NULL &&
+		    swim_index_insert(&r->left_index,
+				      &r->left[r->nb_left]) != 0)
+			return -ENOMEM;
+		r->nb_left++;
+	}
 	return 0;
 }
 
@@ -307,32 +351,30 @@ static void
 pp_apply_intents(struct serf *serf, uint64_t now_us,
 		 const struct serf_msg_push_pull *pp)
 {
-	struct serf_msg_pp_status *st = NULL;
-	struct swim_str *left = NULL;
+	struct pp_remote r;
 
-	if (pp_index(pp, &st, &left) != 0)
+	if (pp_remote_load(pp, &r) != 0)
 		goto out_free;
-	for (uint32_t i = 0; i < pp->nb_left; i++) {
-		struct serf_msg_pp_status key = { .name = left[i] };
-		const struct serf_msg_pp_status *found =
-			bsearch(&key, st, pp->nb_status, sizeof(*st),
-				pp_status_cmp);
-		/* StatusLTimes[name]: 0 when absent, Go's zero value. */
-		if (left[i].ptr != NULL)
-			serf_intent_leave(serf, now_us, &left[i],
-					  found != NULL ? found->ltime : 0,
-					  false);
-	}
-	for (uint32_t i = 0; i < pp->nb_status; i++) {
-		if (st[i].name.ptr == NULL ||
-		    bsearch(&st[i].name, left, pp->nb_left, sizeof(*left),
-			    pp_str_cmp) != NULL)
+	for (uint32_t i = 0; i < r.nb_left; i++) {
+		const struct swim_str *n = &r.left[i];
+		if (n->ptr == NULL)
 			continue;
-		serf_intent_join(serf, now_us, &st[i].name, st[i].ltime);
+		const struct serf_msg_pp_status *found = swim_index_find(
+			&r.st_index, (const char *)n->ptr, n->len);
+		/* StatusLTimes[name]: 0 when absent, Go's zero value. */
+		serf_intent_leave(serf, now_us, n,
+				  found != NULL ? found->ltime : 0, false);
+	}
+	for (uint32_t i = 0; i < r.nb_st; i++) {
+		const struct swim_str *n = &r.st[i].name;
+		if (n->ptr == NULL ||
+		    swim_index_find(&r.left_index, (const char *)n->ptr,
+				    n->len) != NULL)
+			continue;
+		serf_intent_join(serf, now_us, n, r.st[i].ltime);
 	}
 out_free:
-	free(st);
-	free(left);
+	pp_remote_free(&r);
 }
 
 /** Replay the peer's event buffer (delivered, never re-gossiped). */
