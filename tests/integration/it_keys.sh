@@ -13,8 +13,8 @@
 # 4 nodes, list counts every key on 4/4, h's keyring file is rewritten
 # after each change with the new primary first, no member is suspected or
 # failed at any time (agents' logs, gossipd's logs, serf members), then
-# a third rotation to a 16-byte (AES-128) key, and a serf agent holding
-# only that key joins. Error paths: removing the
+# a third rotation to a 16-byte (AES-128) key, a serf agent holding only
+# that key joins, and h restarted from its rewritten file rejoins. Error paths: removing the
 # primary and using an unknown key fail on every node with memberlist's
 # texts; a malformed key gets Go's base64 error.
 # Every process is killed by PID by a trap, also on failure. Exit 77 =
@@ -188,7 +188,8 @@ chmod 600 "$LOG/keyring.json"
 "$GOSSIPD" --name h --bind "127.0.0.1:$P_H" --rpc-addr "127.0.0.1:$R_H" \
 	--keyring-file "$LOG/keyring.json" --join "127.0.0.1:$P_SB" \
 	>"$LOG/h.log" 2>&1 &
-PIDS+=($!)
+H_PID=$!
+PIDS+=($H_PID)
 
 for n in sb g h; do
 	check "sa lists $n alive" 'wait_status $R_SA $n alive 20'
@@ -279,6 +280,16 @@ P_SC=$(free_port); R_SC=$(free_port)
 PIDS+=($!)
 check "a serf agent with only K4 joins through gossipd g" \
 	'wait_status $R_G sc alive 15 && wait_status $R_SC h alive 15'
+
+# h restarted from its rewritten keyring file alone (K4) rejoins.
+kill -KILL "$H_PID"
+wait "$H_PID" 2>/dev/null
+"$GOSSIPD" --name h --bind "127.0.0.1:$P_H" --rpc-addr "127.0.0.1:$R_H" \
+	--keyring-file "$LOG/keyring.json" --join "127.0.0.1:$P_SA" \
+	>"$LOG/h2.log" 2>&1 &
+PIDS+=($!)
+check "h restarted from its keyring file (K4 only) rejoins: sa lists it alive" \
+	'wait_status $R_H sa alive 20 && wait_status $R_SA h alive 20'
 
 note "$NB_CHECKS checks, $([ "$FAILED" = 0 ] && echo "all passed" || echo "SOME FAILED")"
 [ "$FAILED" = 0 ] || { cat "$LOG/keys.all"; exit 1; }
