@@ -69,6 +69,12 @@ dp_dpdk_self_init(struct dp_dpdk *dd, const struct dp_cfg *cfg, char *err,
 			 "the DPDK dataplane needs a unicast bind address and a port (it answers ARP for it)");
 		return -EINVAL;
 	}
+	if ((dd->self.ip >> 24) == 127) {
+		snprintf(err, errlen,
+			 "the DPDK dataplane cannot serve a loopback bind address (%u.%u.%u.%u): no peer on the port can reach it; bind an address of the port's network",
+			 b->ip[0], b->ip[1], b->ip[2], b->ip[3]);
+		return -EINVAL;
+	}
 	return 0;
 }
 

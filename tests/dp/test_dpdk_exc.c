@@ -172,6 +172,20 @@ Test(dpdk_exc, missing_port_lists_the_ports_and_makes_nothing)
 	cr_assert_eq(rules_with("198.18.0.1"), 0);
 }
 
+Test(dpdk_exc, loopback_bind_is_refused_before_eal)
+{
+	struct dp_cfg cfg = { .nb_lcores = 0 };
+	char err[512] = "";
+
+	cfg.bind.ip_len = 4;
+	cfg.bind.ip[0] = 127;
+	cfg.bind.ip[3] = 1;
+	cfg.bind.port = 7946;
+	cfg.eal_args = "-l 0-1 --no-pci --no-huge --no-shconf --vdev=net_null0";
+	cr_assert_null(dp_new("dpdk", &cfg, err, sizeof(err)));
+	cr_assert_str_eq(err, "the DPDK dataplane cannot serve a loopback bind address (127.0.0.1): no peer on the port can reach it; bind an address of the port's network");
+}
+
 Test(dpdk_exc, without_cap_net_admin_fails_before_eal)
 {
 	struct __user_cap_header_struct hdr = {
