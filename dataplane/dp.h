@@ -80,7 +80,9 @@ int dp_power_parse(const char *name);
 
 struct dp_cfg {
 	struct swim_addr bind;		/* address and port to listen on */
-	unsigned nb_lcores;		/* socket backend: threads (>= 1) */
+	/* socket backend: threads (>= 1); DPDK backend: lcores (>= 1), or
+	 * 0 for one per EAL worker lcore (the daemon's choice) */
+	unsigned nb_lcores;
 	unsigned ring_size;		/* elements per ring, power of 2 */
 	const char *eal_args;		/* DPDK backend: EAL argument string */
 	unsigned port_id;		/* DPDK backend: ethdev port */
