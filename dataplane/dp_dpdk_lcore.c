@@ -265,6 +265,26 @@ ip4_addr(uint32_t ip, uint16_t port, struct swim_addr *a)
 	a->port = port;
 }
 
+/* With a keyring every datagram leaves sealed (§8): *data and *len
+ * become the sealed copy's. false: it cannot be sealed (counted). */
+static bool
+seal_for_wire(struct dp_dpdk_lcore *dl, const uint8_t **data, size_t *len)
+{
+	int n;
+
+	if (dl->seal == NULL)
+		return true;
+	n = dp_dpdk_seal_seal(dl->seal, *data, *len, dl->seal->sealed,
+			      sizeof(dl->seal->sealed));
+	if (n < 0) {
+		dp_stat_add(dl->lc, DP_STAT_DROP_TOO_BIG, 1);
+		return false;
+	}
+	*data = dl->seal->sealed;
+	*len = (size_t)n;
+	return true;
+}
+
 /*
  * Send one datagram in a fresh mbuf, resolving the next hop's MAC: on a
  * miss the frame waits in the ARP cache and a request goes out.
@@ -281,17 +301,8 @@ send_datagram(struct dp_dpdk_lcore *dl, const struct dp_pkt *pkt)
 	bool ask = false;
 	int n;
 
-	if (dl->seal != NULL) {
-		/* with a keyring every datagram leaves sealed (§8) */
-		n = dp_dpdk_seal_seal(dl->seal, data, len, dl->seal->sealed,
-				      sizeof(dl->seal->sealed));
-		if (n < 0) {
-			dp_stat_add(dl->lc, DP_STAT_DROP_TOO_BIG, 1);
-			return;
-		}
-		data = dl->seal->sealed;
-		len = (size_t)n;
-	}
+	if (!seal_for_wire(dl, &data, &len))
+		return;
 	if (pkt->addr.ip_len != 4 ||
 	    dp_pkt_ip_is_special(addr_ip4(&pkt->addr))) {
 		ctr_add(dl, DP_DPDK_NOT_IPV4, 1);
@@ -692,6 +703,22 @@ send_garp(struct dp_dpdk_lcore *dl)
 	tx_push(dl, m);
 }
 
+/* With a keyring: the lcore's own cipher contexts, keyed once here (the
+ * only allocation of the loop, before it starts). */
+static bool
+seal_start(struct dp_dpdk_lcore *dl)
+{
+	const struct swim_keyring *ring = dl->owner->base.cfg.keyring;
+
+	if (ring == NULL || dl->seal != NULL)
+		return true;
+	dl->seal = dp_dpdk_seal_new(ring);
+	if (dl->seal == NULL)
+		DP_LOG(ERR, "lcore %u: no memory for its cipher contexts",
+		       dl->lcore_id);
+	return dl->seal != NULL;
+}
+
 /* The fused path's constants follow the snapshot copy. */
 static void
 fast_rebuild(struct dp_dpdk_lcore *dl)
@@ -713,15 +740,8 @@ dp_dpdk_lcore_main(void *arg)
 
 	DP_LOG(INFO, "lcore %u polls port %u queue %u", dl->lcore_id,
 	       dd->port, dl->queue);
-	if (dd->base.cfg.keyring != NULL && dl->seal == NULL) {
-		/* the lcore's own cipher contexts, keyed once here */
-		dl->seal = dp_dpdk_seal_new(dd->base.cfg.keyring);
-		if (dl->seal == NULL) {
-			DP_LOG(ERR, "lcore %u: no memory for its cipher "
-			       "contexts", dl->lcore_id);
-			return -1;
-		}
-	}
+	if (!seal_start(dl))
+		return -1;
 	dl->now_us = rte_rdtsc() / dd->tsc_per_us;
 	dp_pkt_udp4_tmpl_init(&dl->hdrs, &dd->self);
 	fast_rebuild(dl);

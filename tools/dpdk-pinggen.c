@@ -145,6 +145,17 @@ pg_parse_ep(const char *s, uint32_t *ip, uint16_t *port)
 	return 0;
 }
 
+/* Every option within its bounds, the mandatory ones given. */
+static bool
+pg_args_ok(const struct pg_args *a)
+{
+	return a->name[0] != '\0' && a->dst_ip != 0 && a->us.ip != 0 &&
+	       a->window != 0 && a->window <= PG_WINDOW_MAX &&
+	       a->duration_s != 0 && a->duration_s <= PG_DURATION_MAX &&
+	       a->interval_ms >= 10 && a->interval_ms <= 10000 &&
+	       a->warmup_ms <= 60000 && a->linger_ms <= 600000;
+}
+
 static int
 pg_parse_args(int argc, char **argv, struct pg_args *a)
 {
@@ -206,11 +217,7 @@ pg_parse_args(int argc, char **argv, struct pg_args *a)
 			bad = 1;
 		}
 	}
-	if (bad || a->name[0] == '\0' || a->dst_ip == 0 || a->us.ip == 0 ||
-	    a->window == 0 || a->window > PG_WINDOW_MAX ||
-	    a->duration_s == 0 || a->duration_s > PG_DURATION_MAX ||
-	    a->interval_ms < 10 || a->interval_ms > 10000 ||
-	    a->warmup_ms > 60000 || a->linger_ms > 600000) {
+	if (bad || !pg_args_ok(a)) {
 		fprintf(stderr, "usage: dpdk-pinggen <EAL args> -- --name NODE --dst IP:PORT --src IP:PORT [--window 1..65536] [--duration 1..600] [--interval-ms 10..10000] [--warmup-ms 0..60000] [--linger-ms 0..600000] [--port N] [--encrypt BASE64KEY]\n");
 		return -1;
 	}
@@ -321,6 +328,20 @@ pg_seal_body(struct pg *pg, uint8_t *out, size_t cap)
 					pg->body_len, out, cap);
 }
 
+/* Where SeqNo PG_SEQ0's u32 sits in p[from..len). @retval 0, -EINVAL. */
+static int
+pg_find_seq(const uint8_t *p, size_t from, size_t len, size_t *off)
+{
+	static const uint8_t seq0[] = { 0xce, 0x00, 0x01, 0x00, 0x00 };
+
+	for (size_t i = from; i + 5 <= len; i++)
+		if (memcmp(p + i, seq0, 5) == 0) {
+			*off = i + 1;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 /* One ping frame with SeqNo PG_SEQ0; remember where SeqNo sits. */
 static int
 pg_build_template(struct pg *pg)
@@ -335,7 +356,6 @@ pg_build_template(struct pg *pg)
 				  .src_port = pg->a.us.port,
 				  .dst_port = pg->a.dst_port };
 	uint8_t body[192];
-	static const uint8_t seq0[] = { 0xce, 0x00, 0x01, 0x00, 0x00 };
 	int n;
 
 	m.ping.seq_no = PG_SEQ0;
@@ -368,22 +388,12 @@ pg_build_template(struct pg *pg)
 	memcpy(pg->port_be, pg->tmpl + DP_ETH_HLEN + DP_IPV4_HLEN, 2);
 	pg->tmpl[DP_UDP4_PAYLOAD_OFF - 2] = 0;	/* UDP checksum 0: none */
 	pg->tmpl[DP_UDP4_PAYLOAD_OFF - 1] = 0;
-	if (pg->crypt != NULL) {
-		for (size_t i = 0; i + 5 <= pg->body_len; i++)
-			if (memcmp(pg->body + i, seq0, 5) == 0) {
-				pg->body_seq_off = i + 1;
-				pg->seq = PG_SEQ0;
-				return 0;
-			}
-		return -EINVAL;
-	}
-	for (size_t i = DP_UDP4_PAYLOAD_OFF; i + 5 <= pg->tmpl_len; i++)
-		if (memcmp(pg->tmpl + i, seq0, 5) == 0) {
-			pg->seq_off = i + 1;
-			pg->seq = PG_SEQ0;
-			return 0;
-		}
-	return -EINVAL;
+	pg->seq = PG_SEQ0;
+	if (pg->crypt != NULL)	/* the SeqNo is patched in the plaintext */
+		return pg_find_seq(pg->body, 0, pg->body_len,
+				   &pg->body_seq_off);
+	return pg_find_seq(pg->tmpl, DP_UDP4_PAYLOAD_OFF, pg->tmpl_len,
+			   &pg->seq_off);
 }
 
 /* Turn m (an ack of ours, or a fresh mbuf) into the next ping. */
