@@ -110,8 +110,15 @@ run_size() {
 		--port "$sp" --fail "$FAILS@+$fail_at" \
 		--json "$OUT/swarm-$n.json" 2>"$OUT/swarm-$n.log" &
 	sp=$!; PIDS+=($sp)
-	wait_count $((JOIN_MAX + fail_at - 5)) "$ra" alive $((n + 2)) &&
-		wait_count 30 "$rb" alive $((n + 2)) || return 1
+	if ! { wait_count $((JOIN_MAX + fail_at - 5)) "$ra" alive $((n + 2)) &&
+		wait_count 30 "$rb" alive $((n + 2)); }; then
+		# Keep going: the summary and the odd members tell why.
+		for r in "$ra" "$rb"; do
+			note "agent $r lists $(serf members -rpc-addr="127.0.0.1:$r" | grep -c .) members"
+			serf members -rpc-addr="127.0.0.1:$r" | grep -v ' alive ' |
+				head -5 | sed "s/^/  agent $r not alive: /" >&2
+		done
+	fi
 	tj=$(since "$t0")
 	note "N=$n: both agents list $((n + 2)) alive after $tj s"
 	local c0a c0b c1a c1b
