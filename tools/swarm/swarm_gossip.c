@@ -355,11 +355,16 @@ swarm_scenario_tick(struct swarm *sw)
 		swarm_fail_inject(sw, sw->cfg.fail[sw->fail_ev_done].n);
 		sw->fail_ev_done++;
 	}
+	/* Once leaving, nobody comes back: no flaps, no churn. */
+	bool leaving = atomic_load(&sw->stop);
+
 	for (uint32_t f = 0; f < sw->nb_fails; f++) {
 		swarm_fail_sim(sw, &sw->fails[f]);
-		swarm_fail_flap(sw, &sw->fails[f]);
+		if (!leaving)
+			swarm_fail_flap(sw, &sw->fails[f]);
 	}
-	if (sw->cfg.churn > 0 && sw->t_join_done != 0 && last != 0) {
+	if (sw->cfg.churn > 0 && sw->t_join_done != 0 && last != 0 &&
+	    !leaving) {
 		sw->churn_acc += sw->cfg.churn * (double)(sw->now - last) / 1e6;
 		for (int k = 0; k < 10000 && sw->churn_acc >= 1.0; k++) {
 			sw->churn_acc -= 1.0;
