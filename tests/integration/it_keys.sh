@@ -180,6 +180,9 @@ check "serf sa is up" 'wait_status $R_SA sa alive 15'
 "$SERF" agent -node=sb -bind="127.0.0.1:$P_SB" -rpc-addr="127.0.0.1:$R_SB" \
 	-encrypt="$K1" -join="127.0.0.1:$P_SA" >"$LOG/sb.log" 2>&1 &
 PIDS+=($!)
+# h joins through sb: sb must be listening first
+check "serf sb is up and joined sa" \
+	'wait_status $R_SB sb alive 15 && wait_status $R_SB sa alive 15'
 "$GOSSIPD" --name g --bind "127.0.0.1:$P_G" --rpc-addr "127.0.0.1:$R_G" \
 	--encrypt "$K1" --join "127.0.0.1:$P_SA" >"$LOG/g.log" 2>&1 &
 PIDS+=($!)
