@@ -184,6 +184,9 @@ dp_dpdk_base_init(struct dp_dpdk *dd, const struct dp_cfg *cfg, char *err,
 			return -EINVAL;
 		}
 		c.nb_lcores = workers < DP_MAX_LCORES ? workers : DP_MAX_LCORES;
+		if (workers > DP_MAX_LCORES)
+			DP_LOG(WARNING, "EAL has %u worker lcores; the dataplane uses the first %u",
+			       workers, DP_MAX_LCORES);
 	}
 	rc = dp_base_init(&dd->base, &dp_dpdk_ops, &c, err, errlen);
 	dd->has_base = rc == 0;
