@@ -14,8 +14,16 @@
 # Then print the table of issue 13. Everything started is killed by PID
 # (trap), loops are bounded, traffic stays on 127.0.0.1.
 #
+# -d adds the DPDK lcore under --dp-power off, backoff and interrupt
+# (gossipd --dataplane dpdk in a throwaway netns whose lo holds
+# 198.18.0.1, as scripts/bench-dpdk.sh): on net_memif, acks/s from
+# tools/dpdk-pinggen (another process, window 256, 3 s) and then the idle
+# lcore thread's CPU while the generator stays connected and quiet; on
+# net_ring (nothing attached), the idle lcore's CPU. -n "" skips the
+# clusters. Every EAL gets --no-pci --no-huge.
+#
 # Usage: scripts/bench-idle.sh [-b BUILD_DIR] [-n "50 120"] [-w WINDOW_S]
-#        [-i "serf gossipd"] [-p BASE_PORT]
+#        [-i "serf gossipd"] [-p BASE_PORT] [-d]
 # The machine should be quiet: the load average is printed with the table.
 set -u
 
@@ -32,13 +40,15 @@ BASE=20000
 SETTLE=${SETTLE:-5}
 CONVERGE_MAX=${CONVERGE_MAX:-180}
 DETECT_MAX=${DETECT_MAX:-60}
-while getopts "b:n:w:i:p:" o; do
+DPDK=0
+while getopts "b:n:w:i:p:d" o; do
 	case $o in
 	b) BUILD=$OPTARG ;;
 	n) SIZES=$OPTARG ;;
 	w) WINDOW=$OPTARG ;;
 	i) IMPLS=$OPTARG ;;
 	p) BASE=$OPTARG ;;
+	d) DPDK=1 ;;
 	*) echo "usage: $0 [-b build] [-n sizes] [-w window_s] [-i impls] [-p base_port]" >&2
 	   exit 2 ;;
 	esac
@@ -73,8 +83,10 @@ stop_all() {
 	PIDS=()
 	MONS=()
 }
+NS=""
 cleanup() {
 	stop_all
+	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -245,3 +257,79 @@ for n in $SIZES; do
 done
 echo
 echo "(idle CPU: mean per node, (min-max) over nodes, % of one core)"
+
+# --- -d: the DPDK lcore, --dp-power off / backoff / interrupt ---
+
+# CPU % of one core of pid's thread named like an EAL worker, over $2 s.
+lcore_cpu() {
+	local pid=$1 w=$2 t a b
+	t=$(grep -l 'worker' /proc/"$pid"/task/*/comm 2>/dev/null | head -1)
+	t=${t%/comm}
+	[ -n "$t" ] || { echo "-"; return; }
+	a=$(sed 's/^.*) //' "$t/stat" | awk '{ print $12 + $13 }')
+	sleep "$w"
+	b=$(sed 's/^.*) //' "$t/stat" | awk '{ print $12 + $13 }')
+	awk -v d=$((b - a)) -v hz="$HZ" -v w="$w" 'BEGIN { printf "%.1f", d * 100 / hz / w }'
+}
+
+# One gossipd dpdk in the netns; $1 power, $2 vdev. Sets GPID.
+start_dpdk() {
+	local eal="--lcores=0@0,1@0 $Q --file-prefix=gdidle$$-$1-$3 --vdev=$2"
+	ip netns exec "$NS" "$GOSSIPD" --name idle-node \
+		--bind 198.18.0.1:7946 --rpc-addr "127.0.0.1:$((BASE + 3000))" \
+		--dataplane dpdk --dp-power "$1" --eal "$eal" \
+		>"$WORK/gd-$1-$3.log" 2>&1 &  # --no-pci via $Q
+	GPID=$!
+	PIDS+=("$GPID")
+}
+
+# memif, power $1: R_ACKS acks/s, R_CPU idle lcore CPU %. (No $(): the
+# PIDs started must stay in this shell for the trap.)
+dpdk_memif() {
+	local sock=$WORK/memif-$1.sock
+	start_dpdk "$1" "net_memif0,role=server,socket=$sock,socket-abstract=no" memif
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	ip netns exec "$NS" "$PG" -l 1 $Q --file-prefix=gdidlepg$$-$1 \
+		--vdev=net_memif0,role=client,socket="$sock",socket-abstract=no \
+		-- --name idle-node --dst 198.18.0.1:7946 --src 198.18.0.9:7947 \
+		--window 256 --duration 3 --warmup-ms 500 --linger-ms 20000 \
+		>"$WORK/pg-$1.log" 2>&1 &  # --no-pci via $Q
+	PIDS+=($!)
+	for _ in $(seq 150); do
+		grep -q '^acks' "$WORK/pg-$1.log" && break
+		sleep 0.1
+	done
+	R_ACKS=$(awk '/^acks/ { print $6 }' "$WORK/pg-$1.log")
+	sleep 1		# the generator is connected and quiet now
+	R_CPU=$(lcore_cpu "$GPID" 5)
+	stop_all
+}
+
+# net_ring with nothing attached, power $1: R_RING idle lcore CPU %.
+dpdk_ring() {
+	start_dpdk "$1" "net_ring0" ring
+	sleep 3
+	R_RING=$(lcore_cpu "$GPID" 5)
+	stop_all
+}
+
+if [ "$DPDK" -eq 1 ]; then
+	PG=$BUILD/tools/dpdk-pinggen
+	Q="--no-pci --no-huge -m 256 --no-shconf --no-telemetry --log-level=lib.eal:error"
+	[ -x "$PG" ] || { echo "bench-idle: no $PG" >&2; exit 2; }
+	NS=gd-idle-$$
+	ip netns add "$NS" && ip -n "$NS" link set lo up &&
+		ip -n "$NS" addr add 198.18.0.1/32 dev lo ||
+		{ echo "bench-idle: cannot make netns $NS" >&2; exit 2; }
+	echo
+	echo "| --dp-power | memif acks/s (pinggen, window 256) | idle lcore CPU, memif peer attached | idle lcore CPU, net_ring |"
+	echo "|---|---:|---:|---:|"
+	for pw in off backoff interrupt; do
+		echo "bench-idle: dpdk --dp-power $pw ..." >&2
+		dpdk_memif "$pw"
+		dpdk_ring "$pw"
+		echo "| $pw | ${R_ACKS:--} | $R_CPU % | $R_RING % |"
+	done
+	echo
+	echo "(lcore CPU: the EAL worker thread's utime+stime over 5 s, % of one core)"
+fi
