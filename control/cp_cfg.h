@@ -99,6 +99,7 @@ struct cp_cfg {
 	unsigned port_id;		/* --port: its ethdev port; 0 */
 	char dp_power[12];		/* --dp-power: off|backoff|interrupt */
 	enum cp_log_level log_level;	/* default info */
+	bool enable_syslog;		/* --syslog: log to syslog too */
 	char syslog_facility[16];	/* serf's syslog_facility: LOCAL0 */
 	/* --encrypt: serf's base64 AES key; "" = none. A secret:
 	 * never echoed in errors or logs. */
@@ -248,6 +249,10 @@ int cp_cfg_tags_read(const char *path, struct cp_tag *tags, unsigned cap,
  * atomically. @retval 0 or -errno. */
 int cp_cfg_tags_write(const char *path, const struct cp_tag *tags,
 		      unsigned nb);
+
+/** syslog(3)'s facility for a serf facility name (LOCAL0, DAEMON, ...,
+ * any case). @retval LOG_* value, or -1 for an unknown name. */
+int cp_cfg_syslog_facility(const char *name);
 
 /** Copy the Serf layer knobs (timeouts, size limits) into sc. */
 void cp_cfg_to_serf(const struct cp_cfg *cfg, struct serf_cfg *sc);

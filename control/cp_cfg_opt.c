@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
 #include "swim.h"
 
@@ -181,6 +182,41 @@ cp_set_statsd_addr(struct cp_cfg *cfg, const char *v)
 	return cp_set_str(cfg->statsd_addr, sizeof(cfg->statsd_addr), v);
 }
 
+/* gsyslog's facility names, as serf's syslog_facility takes them. */
+int
+cp_cfg_syslog_facility(const char *name)
+{
+	static const struct {
+		const char *name;
+		int facility;
+	} map[] = {
+		{"KERN", LOG_KERN},	{"USER", LOG_USER},
+		{"MAIL", LOG_MAIL},	{"DAEMON", LOG_DAEMON},
+		{"AUTH", LOG_AUTH},	{"SYSLOG", LOG_SYSLOG},
+		{"LPR", LOG_LPR},	{"NEWS", LOG_NEWS},
+		{"UUCP", LOG_UUCP},	{"CRON", LOG_CRON},
+		{"AUTHPRIV", LOG_AUTHPRIV}, {"FTP", LOG_FTP},
+		{"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1},
+		{"LOCAL2", LOG_LOCAL2}, {"LOCAL3", LOG_LOCAL3},
+		{"LOCAL4", LOG_LOCAL4}, {"LOCAL5", LOG_LOCAL5},
+		{"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(name, map[i].name) == 0)
+			return map[i].facility;
+	return -1;
+}
+
+static int
+cp_set_facility(struct cp_cfg *cfg, const char *v)
+{
+	if (cp_cfg_syslog_facility(v) < 0)
+		return -EINVAL;
+	return cp_set_str(cfg->syslog_facility, sizeof(cfg->syslog_facility),
+			  v);
+}
+
 /* One-line setters, so the table can point at a function per option. */
 #define CP_SETTER(fn, body)                                                   \
 	static int fn(struct cp_cfg *cfg, const char *v) { return body; }
@@ -214,8 +250,8 @@ CP_SETTER(set_port, cp_set_uint(v, &cfg->port_id))
 CP_SETTER(set_dp_power, cp_set_choice(cfg->dp_power, sizeof(cfg->dp_power),
 				      v, cp_dp_powers))
 CP_SETTER(set_log_level, cp_log_level_parse(v, &cfg->log_level))
-CP_SETTER(set_syslog_facility, cp_set_str(cfg->syslog_facility,
-					  sizeof(cfg->syslog_facility), v))
+CP_SETTER(set_syslog_facility, cp_set_facility(cfg, v))
+CP_SETTER(set_syslog, cp_set_bool(v, &cfg->enable_syslog))
 CP_SETTER(set_encrypt, cp_set_str(cfg->encrypt, sizeof(cfg->encrypt), v))
 CP_SETTER(set_keyring_file, cp_set_str(cfg->keyring_file, CP_PATH_LEN, v))
 CP_SETTER(set_handler, cp_set_handler(cfg, v))
@@ -312,9 +348,13 @@ const struct cp_opt cp_opts[] = {
 	{"log-level", "log_level", CP_J_STR, CP_S_NONE, set_log_level,
 	 "LEVEL", "debug, info, warn or error", "info",
 	 "Least important log lines shown; reloaded on SIGHUP", false},
+	{"syslog", "enable_syslog", CP_J_BOOL, CP_S_NONE, set_syslog, NULL,
+	 W_BOOL, "false", "Also send log lines at the log level to syslog",
+	 false},
 	{"syslog-facility", "syslog_facility", CP_J_STR, CP_S_NONE,
-	 set_syslog_facility, "FACILITY", "a syslog facility name", "LOCAL0",
-	 "Syslog facility (kept for serf configs; logs go to stderr)", false},
+	 set_syslog_facility, "FACILITY", "a syslog facility (LOCAL0-7, "
+	 "DAEMON, USER, ...)", "LOCAL0", "Syslog facility for --syslog",
+	 false},
 	{"encrypt", "encrypt_key", CP_J_STR, CP_S_NONE, set_encrypt, "KEY",
 	 "a base64 key (serf keygen)", NULL, "Encrypt gossip with this "
 	 "base64 key (prefer a config file: flags show in ps)", true},
@@ -372,7 +412,7 @@ const unsigned cp_nb_opts = sizeof(cp_opts) / sizeof(cp_opts[0]);
 
 /* serf agent keys gossipd does not implement: named as such in errors. */
 static const char *const cp_serf_only_keys[] = {
-	"role", "discover", "interface", "replay_on_join", "enable_syslog",
+	"role", "discover", "interface", "replay_on_join",
 	"disable_coordinates", "disable_name_resolution", "mdns",
 	"enable_compression", "retry_join_ec2", "log_json", NULL,
 };

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cp_agent.h"
@@ -35,6 +36,8 @@ cp_seed(void)
 	return cp_now_us() ^ ((uint64_t)getpid() << 32);
 }
 
+static void cp_rpc_log_sink(void *ctx, const char *line);
+
 int
 cp_core_init(struct cp *cp)
 {
@@ -51,6 +54,11 @@ cp_core_init(struct cp *cp)
 	    cp_cfg_advertise(&cp->cfg, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "gossipd: %s\n", errbuf);
 		return -1;
+	}
+	if (cp->cfg.enable_syslog) {
+		openlog("gossipd", LOG_PID | LOG_NDELAY,
+			cp_cfg_syslog_facility(cp->cfg.syslog_facility));
+		cp_log_set_sink(cp_rpc_log_sink, cp);	/* rpc comes later */
 	}
 	if (swim_cfg_default_profile(&sc, cp->cfg.profile) != 0) {
 		fprintf(stderr, "gossipd: unknown profile %s\n",
@@ -179,11 +187,44 @@ cp_rpc_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
 	cp_rpc_poll(cp->rpc, 0);
 }
 
-/* Every log line to the RPC monitors (cp_log's sink). */
+/* serf's -syslog: a line at or above the log level goes to syslog with
+ * its level's priority, without our timestamp (syslog has its own). */
+static void
+cp_syslog_line(const char *line)
+{
+	static const struct {
+		const char *tag;
+		enum cp_log_level level;
+		int priority;
+	} levels[] = {
+		{"[DEBUG]", CP_LOG_DEBUG, LOG_DEBUG},
+		{"[INFO]", CP_LOG_INFO, LOG_INFO},
+		{"[WARN]", CP_LOG_WARN, LOG_WARNING},
+		{"[ERR]", CP_LOG_ERR, LOG_ERR},
+	};
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		const char *at = strstr(line, levels[i].tag);
+
+		if (at == NULL)
+			continue;
+		if (cp_log_enabled(levels[i].level))
+			syslog(levels[i].priority, "%s", at);
+		return;
+	}
+}
+
+/* Every log line to the RPC monitors and, with --syslog, to syslog
+ * (cp_log's one sink). */
 static void
 cp_rpc_log_sink(void *ctx, const char *line)
 {
-	cp_rpc_publish_log(ctx, line);
+	struct cp *cp = ctx;
+
+	if (cp->rpc != NULL)
+		cp_rpc_publish_log(cp->rpc, line);
+	if (cp->cfg.enable_syslog)
+		cp_syslog_line(line);
 }
 
 int
@@ -206,7 +247,7 @@ cp_rpc_server_init(struct cp *cp)
 	cp->rpc_io.on_event = cp_rpc_on_event;
 	cp->rpc_io.ctx = cp;
 	/* From here on, lines are kept for `serf monitor` too. */
-	cp_log_set_sink(cp_rpc_log_sink, cp->rpc);
+	cp_log_set_sink(cp_rpc_log_sink, cp);
 	return cp_io_add(cp->epfd, &cp->rpc_io, EPOLLIN);
 }
 

@@ -28,11 +28,14 @@ def main():
     lines = opts.splitlines()
     i = 0
     while i < len(lines):
-        m = re.match(r"  (--\S+)(?: (.+?))?(?:   \[([a-z_]+)\])?$", lines[i])
+        k = re.search(r"   \[([a-z_]+)\]$", lines[i])
+        head = lines[i][:k.start()] if k else lines[i]
+        m = re.match(r"  (--\S+)(?: (.+))?$", head)
         if not m:
             i += 1
             continue
-        flag, arg, key = m.group(1), (m.group(2) or "").strip(), m.group(3)
+        flag, arg = m.group(1), (m.group(2) or "").strip()
+        key = k.group(1) if k else None
         out.append(".TP")
         t = f"\\fB{esc(flag)}\\fR"
         if arg:

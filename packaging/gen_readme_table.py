@@ -15,10 +15,12 @@ lines = opts.splitlines()
 print("| flag | config key | default | meaning |")
 print("|---|---|---|---|")
 for i, line in enumerate(lines):
-    m = re.match(r"  (--\S+)(?: (.+?))?(?:   \[([a-z_]+)\])?$", line)
+    k = re.search(r"   \[([a-z_]+)\]$", line)
+    m = re.match(r"  (--\S+)(?: (.+))?$", line[:k.start()] if k else line)
     if not m or i + 1 >= len(lines):
         continue
-    flag, arg, key = m.group(1), (m.group(2) or "").strip(), m.group(3)
+    flag, arg = m.group(1), (m.group(2) or "").strip()
+    key = k.group(1) if k else None
     meaning, default = lines[i + 1].strip(), ""
     d = re.search(r" Default: (.*)\.$", meaning)
     if d:

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "cp_cfg.h"
 #include "serf.h"
@@ -316,4 +317,16 @@ Test(cp_cfg, serf_knobs_reach_serf_cfg)
 	cr_assert_eq(sc.user_event_size_limit, 100);
 	cr_assert_eq(sc.reconnect_timeout_us, 24ull * 3600 * 1000000,
 		     "untouched knobs keep serf's defaults");
+}
+
+Test(cp_cfg, syslog_facilities_as_serf)
+{
+	cr_assert_eq(PARSE("--syslog", "--syslog-facility", "local3"), 0);
+	cr_assert(cfg.enable_syslog);
+	cr_assert_eq(cp_cfg_syslog_facility(cfg.syslog_facility), LOG_LOCAL3);
+	cr_assert_eq(cp_cfg_syslog_facility("DAEMON"), LOG_DAEMON);
+	cr_assert_eq(cp_cfg_syslog_facility("LOCAL8"), -1);
+	cr_assert_eq(PARSE("--syslog-facility", "LOCAL8"), -EINVAL);
+	cr_assert_str_eq(err, "invalid --syslog-facility \"LOCAL8\": want a "
+			      "syslog facility (LOCAL0-7, DAEMON, USER, ...)");
 }
