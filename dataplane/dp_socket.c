@@ -632,6 +632,10 @@ dp_sock_send_now(struct dp *dp, unsigned i, const struct dp_pkt *pkt)
 	    !dp_sock_to_sa(ds->family, &pkt->addr, &ss, &sslen))
 		return false;
 	if (dp->cfg.keyring != NULL) {
+		/* a rotated keyring (cp_keys.h) must be the one we seal with
+		 * even when nothing came in since control published it: the
+		 * one before may be freed once its grace period is over */
+		dp_fp_refresh(&sl->fp, &dp->pub);
 		sl->tx[0] = *pkt;	/* tx[] is free between runs */
 		if (!dp_sock_tx_seal(sl, &sl->tx[0]))
 			return false;
