@@ -228,12 +228,35 @@ cp_serf_on_event(struct cp *cp, uint64_t now_us, const struct swim_event *ev)
 	cp_serf_drain(cp);
 }
 
+/*
+ * Events are never dropped by design (both queues grow as needed); only
+ * a failed allocation loses one. Say so, once per new loss.
+ */
+static void
+cp_serf_check_drops(struct cp *cp)
+{
+	static uint64_t core_seen, serf_seen;	/* control thread only */
+	struct swim_stats ss;
+	struct serf_stats fs;
+
+	swim_get_stats(cp->swim, &ss);
+	serf_get_stats(cp->serf, &fs);
+	if (ss.events_dropped != core_seen || fs.events_dropped != serf_seen)
+		CP_LOG(WARN, "serf: events lost (out of memory): %llu from "
+		       "memberlist, %llu from serf",
+		       (unsigned long long)(ss.events_dropped - core_seen),
+		       (unsigned long long)(fs.events_dropped - serf_seen));
+	core_seen = ss.events_dropped;
+	serf_seen = fs.events_dropped;
+}
+
 void
 cp_serf_tick(struct cp *cp, uint64_t now_us)
 {
 	if (serf_next_deadline(cp->serf) <= now_us)
 		serf_tick(cp->serf, now_us);
 	cp_serf_drain(cp);
+	cp_serf_check_drops(cp);
 }
 
 size_t
