@@ -5,12 +5,14 @@
  * (UDP to the tx ring, TCP requests to cp_sync), dispatches events to the
  * Serf layer, publishes the fast-path snapshot, then sleeps in the reactor
  * until the earliest deadline of anything here (core, Serf, TCP streams,
- * snapshot, retry-join, leave, stats, agent) or until work arrives: TCP and RPC
- * sockets, a signal, or the dataplane's doorbell, which an lcore rings
- * when it queues a packet while control sleeps (dp_park). Nothing polls.
+ * snapshot while gossip is queued, retry-join, leave, stats, agent) or
+ * until work arrives: TCP and RPC sockets, a signal, an inline socket
+ * dataplane's UDP socket (whose turn then runs here, dp_inline_run), or
+ * the doorbell that a threaded dataplane's lcore rings when it queues a
+ * packet while control sleeps (dp_park). Nothing polls.
  *
  * Also here: the join bookkeeping (--join, --retry-join, RPC join) and the
- * graceful leave. Control thread only; never blocks outside epoll_wait.
+ * graceful leave. Control thread only; never blocks outside epoll_pwait.
  */
 #include "cp.h"
 
