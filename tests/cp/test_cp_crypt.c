@@ -280,8 +280,10 @@ start(void)
 	sc.name = "me";
 	sc.tcp_timeout_us = 2000000;
 	sc.keyring = e.ring;
-	sc.h = (struct cp_sync_handler){NULL, fake_local_state, fake_merge,
-					fake_pp_done, fake_ping_done, NULL};
+	sc.h = (struct cp_sync_handler){
+		.local_state = fake_local_state, .merge = fake_merge,
+		.push_pull_done = fake_pp_done, .ping_done = fake_ping_done,
+	};
 	e.sync = cp_sync_new(&sc, msg, sizeof(msg));
 	cr_assert_not_null(e.sync, "%s", msg);
 }
