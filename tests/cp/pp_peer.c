@@ -43,9 +43,12 @@ pp_out_fill(void *ctx, void *st, uint8_t *out, size_t cap)
 	int n = swim_pp_enc_next(p->swim, &o->enc, out, cap, 4096);
 	size_t k = o->user_left < cap ? o->user_left : cap;
 
-	if (n != 0)
+	if (n != 0) {
+		p->bytes_out += n > 0 ? (uint64_t)n : 0;
 		return n;
+	}
 	memset(out, 'u', k);
+	p->bytes_out += k;
 	o->user_left -= k;
 	return (long)k;
 }
@@ -111,8 +114,11 @@ static size_t
 pp_local_state(void *ctx, bool join, uint8_t *out, size_t cap)
 {
 	struct pp_peer *p = ctx;
+	size_t n = swim_push_pull_encode(p->swim, join, NULL, 0, out, cap);
 
-	return swim_push_pull_encode(p->swim, join, NULL, 0, out, cap);
+	if (n <= cap)
+		p->bytes_out += n;
+	return n;
 }
 
 static int

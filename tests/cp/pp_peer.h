@@ -22,7 +22,8 @@ struct pp_peer {
 	size_t user_in;		/* user state bytes merged */
 	uint64_t nb_events;	/* core events drained */
 	size_t peak_buf;	/* largest stream buffer seen (pp_peer_pump) */
-	uint64_t max_slice_us;	/* longest reactor callback batch seen */
+	uint64_t max_slice_us;	/* longest reactor pass seen (CPU) */
+	uint64_t bytes_out;	/* push/pull bytes our encoder produced */
 };
 
 /**
