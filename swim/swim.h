@@ -154,6 +154,12 @@ struct swim_member_info {
 	const struct swim_member *handle;
 };
 
+/*
+ * A queued event points at its member (nothing is copied, so a merge of
+ * any size queues every event): member.status and .incarnation are as
+ * they were when the event happened, the other fields as the member is
+ * when the event is popped.
+ */
 struct swim_event {
 	enum swim_event_kind kind;
 	struct swim_member_info member;	/* all kinds except SWIM_EV_USER */

@@ -408,6 +408,8 @@ swim_evq_put(struct swim *s, enum swim_event_kind kind, struct swim_member *m,
 	e->data_off = (uint32_t)off;
 	e->data_len = (uint32_t)dlen;
 	e->data_nil = ev == NULL || ev->data.ptr == NULL;
+	if (extra + dlen == 0)
+		return;
 	uint8_t *p = s->ev_arena.buf + off;
 	if (kind == SWIM_EV_USER)
 		memcpy(p, &ev->from, sizeof(ev->from));
@@ -483,19 +485,21 @@ swim_pop_event(struct swim *s, struct swim_event *ev)
 		ev->member.incarnation = e->incarnation;
 		s->ev_held = e->m;
 	}
-	const uint8_t *p = s->ev_arena.buf + e->data_off;
-	if (ev->kind == SWIM_EV_USER) {
-		memcpy(&ev->from, p, sizeof(ev->from));
-		p += sizeof(ev->from);
-	} else if (ev->kind == SWIM_EV_PING) {
-		memcpy(&ev->rtt_us, p, sizeof(ev->rtt_us));
-		p += sizeof(ev->rtt_us);
-	}
+	size_t extra = ev->kind == SWIM_EV_USER ? sizeof(ev->from) :
+		       ev->kind == SWIM_EV_PING ? sizeof(ev->rtt_us) : 0;
 	uint32_t dlen = e->data_len;
 	if (dlen > SWIM_EV_CUR_SIZE)
 		dlen = SWIM_EV_CUR_SIZE;
-	if (dlen > 0)
-		memcpy(s->ev_cur, p, dlen);
+	/* Member events put no bytes in the arena (it may not exist). */
+	if (extra + e->data_len > 0) {
+		const uint8_t *p = s->ev_arena.buf + e->data_off;
+		if (ev->kind == SWIM_EV_USER)
+			memcpy(&ev->from, p, sizeof(ev->from));
+		else if (ev->kind == SWIM_EV_PING)
+			memcpy(&ev->rtt_us, p, sizeof(ev->rtt_us));
+		if (dlen > 0)
+			memcpy(s->ev_cur, p + extra, dlen);
+	}
 	ev->data.ptr = e->data_nil ? NULL : s->ev_cur;
 	ev->data.len = dlen;
 	if (s->evq.nb == 0) {
