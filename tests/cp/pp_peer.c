@@ -302,10 +302,17 @@ pp_peer_pump(int epfd, struct pp_peer **ps, unsigned nb, int ms,
 	while (cp_now_us() < end && (flag == NULL || *flag == 0)) {
 		/* CPU time of one reactor pass: the machine may be shared,
 		 * so wall time would count other processes' turns. */
+		uint32_t before[8];
+		for (unsigned i = 0; i < nb && i < 8; i++)
+			before[i] = swim_member_count(ps[i]->swim);
 		uint64_t t0 = pp_thread_cpu_us();
 		cp_io_poll(epfd, 1);
 		uint64_t dt = pp_thread_cpu_us() - t0;
 		for (unsigned i = 0; i < nb; i++) {
+			uint32_t grow = i < 8 ? swim_member_count(ps[i]->swim) -
+						before[i] : 0;
+			if (grow > ps[i]->max_grow)
+				ps[i]->max_grow = grow;
 			size_t b = pp_peer_bufs(ps[i]);
 			if (b > ps[i]->peak_buf)
 				ps[i]->peak_buf = b;

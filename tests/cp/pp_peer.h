@@ -24,6 +24,7 @@ struct pp_peer {
 	size_t peak_buf;	/* largest stream buffer seen (pp_peer_pump) */
 	uint64_t max_slice_us;	/* longest reactor pass seen (CPU) */
 	uint64_t bytes_out;	/* push/pull bytes our encoder produced */
+	uint32_t max_grow;	/* most members added in one reactor pass */
 };
 
 /**

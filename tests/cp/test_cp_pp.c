@@ -211,6 +211,10 @@ Test(cp_pp, sync_1e5_both_ways_in_bounded_memory)
 	cr_assert_eq(a.user_in, 5);
 	cr_assert_leq(a.peak_buf, CP_SYNC_PP_WINDOW);
 	cr_assert_leq(b.peak_buf, CP_SYNC_PP_WINDOW);
+	/* sliced: one reactor pass merges at most one window of node maps
+	 * (each at least 50 bytes), whatever the pool's size */
+	cr_assert_leq(b.max_grow, CP_SYNC_PP_WINDOW / 50, "%u", b.max_grow);
+	cr_assert_gt(b.max_grow, 0);
 	cp_sync_get_stats(a.sync, &st);
 	cr_assert_eq(st.in_push_pull, 1);
 	cr_assert_eq(st.bad_input, 0);
