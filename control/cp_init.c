@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cp_agent.h"
+#include "cp_handler.h"
 #include "cp_rpc.h"
 #include "dp.h"
 #include "swim_crypto.h"
@@ -283,6 +284,7 @@ cp_join_init(struct cp *cp)
 void
 cp_fini(struct cp *cp)
 {
+	cp_handler_fini(cp);		/* kills a running handler script */
 	cp_agent_fini(cp);		/* last snapshot lines need serf */
 	cp_log_set_sink(NULL, NULL);	/* before the server goes */
 	cp_rpc_delete(cp->rpc);

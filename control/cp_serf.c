@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cp_handler.h"
 #include "cp_keys.h"
 #include "cp_rpc.h"
 #include "serf.h"
@@ -155,8 +156,10 @@ cp_serf_dispatch_query(struct cp *cp, const struct serf_event *ev)
 
 	if (ev->kind == SERF_EV_QUERY && cp_keys_on_query(cp, cp_now_us(), ev))
 		return;		/* _serf_*-key: answered, not for streams */
-	if (ev->kind == SERF_EV_QUERY)
+	if (ev->kind == SERF_EV_QUERY) {
 		CP_LOG(INFO, "agent: Received event: query: %s", ev->name);
+		cp_handler_on_event(cp, ev);	/* --event-handler scripts */
+	}
 	if (cp->rpc == NULL)
 		return;
 	switch (ev->kind) {
@@ -192,6 +195,7 @@ cp_serf_dispatch(struct cp *cp, const struct serf_event *ev)
 		       ev->name, cp_ip_str(&ev->addr, ip, sizeof(ip)));
 		if (cp->rpc != NULL)
 			cp_serf_publish_member(cp, ev, kind);
+		cp_handler_on_event(cp, ev);	/* --event-handler scripts */
 		return;
 	}
 	switch (ev->kind) {
@@ -204,6 +208,7 @@ cp_serf_dispatch(struct cp *cp, const struct serf_event *ev)
 								  : NULL,
 						  ev->payload_len,
 						  ev->coalesce);
+		cp_handler_on_event(cp, ev);	/* --event-handler scripts */
 		return;
 	default:
 		cp_serf_dispatch_query(cp, ev);

@@ -12,6 +12,7 @@
  */
 #include "cp.h"
 #include "cp_agent.h"
+#include "cp_handler.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -108,7 +109,8 @@ main(int argc, char **argv)
 		cp_fini(cp);
 		return 1;
 	}
-	if (cp_agent_init(cp, argc, argv) != 0 || cp_sync_init(cp) != 0 ||
+	if (cp_agent_init(cp, argc, argv) != 0 || cp_handler_init(cp) != 0 ||
+	    cp_sync_init(cp) != 0 ||
 	    cp_dp_init(cp) != 0 ||
 	    cp_rpc_server_init(cp) != 0) {
 		cp_fini(cp);
