@@ -330,6 +330,7 @@ struct cp {
 	struct cp_keys *keys;		/* key rotation (cp_keys.h); NULL:
 					 * plaintext node */
 	struct cp_agent *agent;		/* signals, snapshot, reload */
+	struct cp_metrics *metrics;	/* /metrics, statsd; NULL: off */
 	struct cp_io bell_io;		/* the dataplane's doorbell (dp_park) */
 	bool has_bell_io;		/* bell_io is in epfd */
 	struct cp_io dp_io;		/* an inline dataplane's socket */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cp_agent.h"
+#include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
 #include "dp.h"
@@ -286,6 +287,8 @@ cp_fini(struct cp *cp)
 {
 	cp_handler_fini(cp);		/* kills a running handler script */
 	cp_agent_fini(cp);		/* last snapshot lines need serf */
+	cp_metrics_delete(cp->metrics);	/* its thread reads only its text */
+	cp->metrics = NULL;
 	cp_log_set_sink(NULL, NULL);	/* before the server goes */
 	cp_rpc_delete(cp->rpc);
 	cp->rpc = NULL;

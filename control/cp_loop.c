@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 
 #include "cp_agent.h"
+#include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
 #include "dp.h"
@@ -89,6 +90,7 @@ cp_loop_events(struct cp *cp, uint64_t now_us)
 			CP_LOG(INFO, "memberlist: Suspect %.*s has failed, "
 			       "no acks received", (int)ev.member.name.len,
 			       (const char *)ev.member.name.ptr);
+		cp_metrics_on_event(cp->metrics, now_us, &ev);
 		cp_serf_on_event(cp, now_us, &ev);
 	}
 }
@@ -412,6 +414,7 @@ cp_loop_next_deadline(const struct cp *cp)
 	if (!cp->has_published || swim_broadcast_queue_len(cp->swim) > 0)
 		next = cp_min_us(next, cp->publish_next_us);
 	next = cp_min_us(next, cp->stats_next_us);
+	next = cp_min_us(next, cp_metrics_next_deadline(cp->metrics));
 	next = cp_min_us(next, cp_agent_next_deadline(cp));
 	next = cp_min_us(next, cp_handler_next_deadline(cp));
 	/* UINT64_MAX while an attempt is in flight: its result wakes us */
@@ -527,6 +530,7 @@ cp_loop_once(struct cp *cp)
 	cp_loop_retry(cp, now_us);
 	cp_loop_leave(cp, now_us);
 	cp_loop_stats(cp, now_us);
+	cp_metrics_tick(cp->metrics, cp, now_us);	/* once a second */
 	if (cp->is_done)
 		return;
 	cp_loop_wait(cp);

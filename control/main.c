@@ -12,6 +12,7 @@
  */
 #include "cp.h"
 #include "cp_agent.h"
+#include "cp_metrics.h"
 #include "cp_handler.h"
 
 #include <errno.h>
@@ -112,7 +113,7 @@ main(int argc, char **argv)
 	if (cp_agent_init(cp, argc, argv) != 0 || cp_handler_init(cp) != 0 ||
 	    cp_sync_init(cp) != 0 ||
 	    cp_dp_init(cp) != 0 ||
-	    cp_rpc_server_init(cp) != 0) {
+	    cp_rpc_server_init(cp) != 0 || cp_metrics_init(cp) != 0) {
 		cp_fini(cp);
 		return CP_EXIT_USAGE;
 	}

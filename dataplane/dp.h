@@ -131,6 +131,16 @@ bool dp_send(struct dp *dp, const struct dp_pkt *pkt);
 void dp_publish(struct dp *dp, const struct dp_snapshot *snap);
 /** Sum of every lcore's counters. */
 void dp_get_stats(const struct dp *dp, struct dp_stats *out);
+/** Lcores (ring pairs) of the dataplane. */
+unsigned dp_nb_lcores(const struct dp *dp);
+/**
+ * Lcore i's own counters (dp_get_stats adds control's send-side drops to
+ * their sum) and the packets waiting now in its rx (to control) and tx
+ * (from control) rings; rx_depth/tx_depth may be NULL.
+ * @retval 0, or -EINVAL when i is not an lcore.
+ */
+int dp_get_lcore_stats(const struct dp *dp, unsigned i, struct dp_stats *out,
+		       unsigned *rx_depth, unsigned *tx_depth);
 
 /*
  * Control's doorbell, so that control can sleep in the kernel while the rx

@@ -450,6 +450,31 @@ dp_get_stats(const struct dp *dp, struct dp_stats *out)
 	out->drop_too_big += dp->send_too_big;
 }
 
+unsigned
+dp_nb_lcores(const struct dp *dp)
+{
+	return dp->nb_lcores;
+}
+
+int
+dp_get_lcore_stats(const struct dp *dp, unsigned i, struct dp_stats *out,
+		   unsigned *rx_depth, unsigned *tx_depth)
+{
+	if (i >= dp->nb_lcores)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	for (unsigned s = 0; s < DP_STAT_COUNT; s++)
+		*(uint64_t *)((char *)out + dp_stat_off[s]) =
+			atomic_load_explicit(&dp->lcore[i].stats.v[s],
+					     memory_order_relaxed);
+	/* rte_ring_count is a racy snapshot, which is all a gauge needs */
+	if (rx_depth != NULL)
+		*rx_depth = rte_ring_count(dp->lcore[i].rx);
+	if (tx_depth != NULL)
+		*tx_depth = rte_ring_count(dp->lcore[i].tx);
+	return 0;
+}
+
 /*
  * After an enqueue to control: wake it if it is parked. The fence pairs
  * with the one in dp_park (store is_parked, fence, look at the rings): we

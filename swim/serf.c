@@ -648,6 +648,7 @@ serf_get_stats(const struct serf *serf, struct serf_stats *st)
 	st->members = serf->index.nb;
 	st->failed = serf->nb_status[SERF_STATUS_FAILED];
 	st->left = serf->nb_status[SERF_STATUS_LEFT];
+	st->leaving = serf->nb_status[SERF_STATUS_LEAVING];
 	st->member_time = serf->clock.time;
 	st->event_time = serf->event_clock.time;
 	st->query_time = serf->query_clock.time;

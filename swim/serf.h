@@ -316,6 +316,7 @@ struct serf_stats {
 	uint64_t queries_answered;	/* acks + responses we sent */
 	uint64_t relays;		/* relay messages forwarded */
 	uint64_t refutes;		/* leave intents about us refuted */
+	uint32_t leaving;		/* members leaving (intent seen) */
 };
 void serf_get_stats(const struct serf *serf, struct serf_stats *st);
 

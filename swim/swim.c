@@ -444,6 +444,14 @@ swim_member_count_alive(const struct swim *s)
 	       s->mt.nb_status[SWIM_STATUS_SUSPECT];
 }
 
+uint32_t
+swim_member_count_status(const struct swim *s, enum swim_status st)
+{
+	if ((unsigned)st >= SWIM_STATUS_COUNT)
+		return 0;
+	return s->mt.nb_status[st];
+}
+
 int
 swim_member_find(const struct swim *s, const char *name, size_t len,
 		 struct swim_member_info *info)

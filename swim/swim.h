@@ -322,6 +322,8 @@ size_t swim_take_piggyback(struct swim *s, uint8_t *buf, size_t cap,
 uint32_t swim_member_count(const struct swim *s);
 /** Members that are alive or suspect, self included. */
 uint32_t swim_member_count_alive(const struct swim *s);
+/** Members with status st, self included (0 for an unknown status). */
+uint32_t swim_member_count_status(const struct swim *s, enum swim_status st);
 
 /** Look a member up by name. @retval 0 and *info, or -1. */
 int swim_member_find(const struct swim *s, const char *name, size_t len,
