@@ -1,6 +1,7 @@
 #!/bin/bash
 # gossip-swarm exits 2 with one clear line on stderr for every bad flag,
-# and 0 for --help / --version; the dpdk backend is refused with exit 2.
+# and 0 for --help / --version; the dpdk backend (the line-rate mode,
+# UDP only) refuses --join and --encrypt, and needs --eal, with exit 2.
 set -u
 bin=$1
 fail=0
@@ -22,6 +23,11 @@ check 2 --members 10
 check 2 --join 127.0.0.1:7946 --fail 20@1 --members 10
 check 2 --join 127.0.0.1:7946 --loss 2
 check 2 --join 127.0.0.1:7946 --dataplane dpdk --eal "--no-pci"
+check 2 --dataplane dpdk --encrypt AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= --eal "--no-pci"
+check 2 --dataplane dpdk
+check 2 --join 127.0.0.1:7946 --flood 198.18.0.1:7946 --flood-name n
+check 2 --dataplane dpdk --eal "--no-pci" --flood 198.18.0.1:7946
+check 2 --dataplane dpdk --eal "--no-pci" --flood 198.18.0.1:7946 --flood-name n --flood-window 0
 check 0 --help
 check 0 --version
 exit $fail

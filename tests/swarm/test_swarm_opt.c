@@ -154,3 +154,44 @@ Test(swarm_opt, join_required_and_limits)
 		     SWARM_EXIT_USAGE);
 	cr_assert(strstr(err, "missing value") != NULL, "%s", err);
 }
+
+/* The DPDK line-rate mode: --join optional, --eal required, --flood and
+ * --flood-name together, --flood only with --dataplane dpdk. */
+Test(swarm_opt, dpdk_flood)
+{
+	struct swarm_cfg c;
+	char err[256];
+
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "--no-pci",
+			   "--flood", "198.18.0.1:7950", "--flood-name",
+			   "swarm-", "--flood-members", "100000",
+			   "--flood-window", "512"), 0, "%s", err);
+	cr_assert_eq(c.flood_ip, 0xc6120001u);
+	cr_assert_eq(c.flood_port, 7950);
+	cr_assert_eq(c.flood_n, 100000);
+	cr_assert_eq(c.flood_window, 512);
+	cr_assert_str_eq(c.flood_name, "swarm-");
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "x"), 0);
+	cr_assert_eq(c.flood_ip, 0);
+	cr_assert_eq(c.flood_n, 1);
+	cr_assert_eq(c.flood_window, 256);
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk"), SWARM_EXIT_USAGE);
+	cr_assert(strstr(err, "needs --eal") != NULL, "%s", err);
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "x",
+			   "--flood", "198.18.0.1:7950"), SWARM_EXIT_USAGE);
+	cr_assert(strstr(err, "go together") != NULL, "%s", err);
+	cr_assert_eq(PARSE(&c, err, "--join", "127.0.0.1:1", "--flood",
+			   "198.18.0.1:7950", "--flood-name", "n"),
+		     SWARM_EXIT_USAGE);
+	cr_assert(strstr(err, "--flood needs --dataplane dpdk") != NULL);
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "x",
+			   "--flood", "255.255.255.250:1", "--flood-name", "n",
+			   "--flood-members", "10"), SWARM_EXIT_USAGE);
+	cr_assert(strstr(err, "past 255.255.255.255") != NULL, "%s", err);
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "x",
+			   "--flood-window", "65537"), SWARM_EXIT_USAGE);
+	cr_assert(strstr(err, "--flood-window") != NULL, "%s", err);
+	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "x",
+			   "--flood", "nowhere"), SWARM_EXIT_USAGE);
+	cr_assert(strstr(err, "--flood") != NULL, "%s", err);
+}

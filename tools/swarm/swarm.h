@@ -192,6 +192,14 @@ struct swarm_cfg {
 	double leave_rate;			/* members per s */
 	unsigned udp_sockets;
 	uint64_t seed;
+	/* --flood (DPDK line-rate mode): ping flood_n members of a target,
+	 * addresses flood_ip.. flood_ip + flood_n - 1, names flood_name
+	 * (flood_n == 1) or flood_name + index (the target swarm's). */
+	uint32_t flood_ip;			/* 0: no flood, host order */
+	uint16_t flood_port;
+	uint32_t flood_n;
+	const char *flood_name;
+	uint32_t flood_window;			/* pings in flight */
 };
 
 /** Fill cfg with the defaults (LAN profile, port 7950, 127.64.0.0/10). */

@@ -14,6 +14,9 @@
 
 #include "serf_msg.h"
 #include "swarm_int.h"
+#ifdef SWARM_HAVE_DPDK
+#include "swarm_dpdk.h"
+#endif
 #include "swim_crypto.h"
 
 #define SWARM_KEYRING_FILE_MAX 65536
@@ -176,6 +179,28 @@ swarm_summary(struct swarm *sw)
 			sw->cfg.json);
 }
 
+/* --dataplane dpdk: the line-rate mode (swarm_dpdk.h), UDP only. */
+static int
+swarm_main_dpdk(const struct swarm_cfg *cfg)
+{
+#ifdef SWARM_HAVE_DPDK
+	if (cfg->nb_join > 0 || cfg->encrypt != NULL ||
+	    cfg->keyring_file != NULL) {
+		fprintf(stderr, "gossip-swarm: --dataplane dpdk is the "
+			"line-rate mode (ping/ack over the port, no TCP): "
+			"--join, --encrypt and --keyring-file need --dataplane "
+			"socket\n");
+		return SWARM_EXIT_USAGE;
+	}
+	return swarm_dpdk_main(cfg);
+#else
+	(void)cfg;
+	fprintf(stderr, "gossip-swarm: --dataplane dpdk is not available in "
+		"this build (no libdpdk); use --dataplane socket\n");
+	return SWARM_EXIT_USAGE;
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -192,12 +217,8 @@ main(int argc, char **argv)
 	}
 	if (done)
 		return SWARM_EXIT_OK;
-	if (sw.cfg.dataplane == SWARM_DP_DPDK) {
-		fprintf(stderr, "gossip-swarm: --dataplane dpdk is not "
-			"available in this build (socket backend only); use "
-			"--dataplane socket\n");
-		return SWARM_EXIT_USAGE;
-	}
+	if (sw.cfg.dataplane == SWARM_DP_DPDK)
+		return swarm_main_dpdk(&sw.cfg);
 	if (swarm_init(&sw) != 0) {
 		swarm_tcp_stop(&sw);
 		return SWARM_EXIT_FAIL;

@@ -30,6 +30,8 @@ swarm_cfg_default(struct swarm_cfg *cfg)
 	cfg->leave_rate = 2000;
 	cfg->udp_sockets = 1;
 	cfg->seed = 1;
+	cfg->flood_n = 1;
+	cfg->flood_window = 256;
 }
 
 int
@@ -109,6 +111,10 @@ swarm_usage(FILE *out)
 "  --leave-rate R       members leaving per second at the end (2000)\n"
 "  --udp-sockets K      SO_REUSEPORT UDP sockets (1)\n"
 "  --seed S             PRNG seed (1)\n"
+"  --flood IP:PORT      dpdk: ping flood from the members (line rate)\n"
+"  --flood-members N    spread over N addresses from IP (1)\n"
+"  --flood-name NAME    target's name; with N > 1 its name prefix\n"
+"  --flood-window W     pings in flight, 1..65536 (256)\n"
 "  --help, --version\n", out);
 }
 
@@ -117,7 +123,8 @@ enum {
 	OPT_FLAP, OPT_LOSS, OPT_MULT, OPT_ENCRYPT, OPT_KEYRING, OPT_TAG,
 	OPT_PROFILE, OPT_DURATION, OPT_JSON, OPT_NO_LEAVE, OPT_NAME_PREFIX,
 	OPT_JOIN_BATCH, OPT_JOIN_RATE, OPT_LEAVE_RATE, OPT_UDP_SOCKETS,
-	OPT_SEED, OPT_VERSION,
+	OPT_SEED, OPT_VERSION, OPT_FLOOD, OPT_FLOOD_N, OPT_FLOOD_NAME,
+	OPT_FLOOD_WINDOW,
 };
 
 static const struct option swarm_opts[] = {
@@ -147,6 +154,10 @@ static const struct option swarm_opts[] = {
 	{ "udp-sockets", required_argument, NULL, OPT_UDP_SOCKETS },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "flood", required_argument, NULL, OPT_FLOOD },
+	{ "flood-members", required_argument, NULL, OPT_FLOOD_N },
+	{ "flood-name", required_argument, NULL, OPT_FLOOD_NAME },
+	{ "flood-window", required_argument, NULL, OPT_FLOOD_WINDOW },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -254,6 +265,14 @@ swarm_opt_number(struct swarm_cfg *cfg, int c, const char *arg)
 		return rc;
 	case OPT_SEED:
 		return swarm_uint(arg, 0, 1e15, &cfg->seed);
+	case OPT_FLOOD_N:
+		rc = swarm_uint(arg, 1, SWARM_MEMBERS_MAX, &u);
+		cfg->flood_n = (uint32_t)u;
+		return rc;
+	case OPT_FLOOD_WINDOW:
+		rc = swarm_uint(arg, 1, 65536, &u);
+		cfg->flood_window = (uint32_t)u;
+		return rc;
 	case OPT_FLAP:
 		cfg->flap_s = 10;
 		return arg == NULL ? 0 : swarm_num(arg, 0.1, 3600, &cfg->flap_s);
@@ -307,6 +326,14 @@ swarm_opt_one(struct swarm_cfg *cfg, int c, const char *arg)
 	case OPT_NO_LEAVE:
 		cfg->no_leave = true;
 		return 0;
+	case OPT_FLOOD:
+		return swarm_parse_ipport(arg, &cfg->flood_ip,
+					  &cfg->flood_port) != 0 ?
+			       SWARM_E_SYNTAX : 0;
+	case OPT_FLOOD_NAME:
+		cfg->flood_name = arg;
+		return strlen(arg) == 0 || strlen(arg) > SWARM_NAME_LEN_MAX ?
+			       SWARM_E_RANGE : 0;
 	case OPT_NAME_PREFIX:
 		cfg->name_prefix = arg;
 		return strlen(arg) == 0 || strlen(arg) > SWARM_NAME_PREFIX_MAX ?
@@ -339,6 +366,27 @@ swarm_err_word(int rc)
 	}
 }
 
+/* The DPDK line-rate mode's own rules (swarm_dpdk.c says why). */
+static int
+swarm_cfg_check_dpdk(const struct swarm_cfg *cfg, char *err, size_t cap)
+{
+	if (cfg->dataplane != SWARM_DP_DPDK) {
+		if (cfg->flood_ip != 0 || cfg->flood_name != NULL)
+			snprintf(err, cap, "--flood needs --dataplane dpdk");
+		return cfg->flood_ip != 0 || cfg->flood_name != NULL;
+	}
+	if (cfg->eal == NULL)
+		snprintf(err, cap, "--dataplane dpdk needs --eal \"ARGS\"");
+	else if ((cfg->flood_ip == 0) != (cfg->flood_name == NULL))
+		snprintf(err, cap, "--flood and --flood-name go together");
+	else if (cfg->flood_ip != 0 &&
+		 (uint64_t)cfg->flood_ip + cfg->flood_n > 0xffffffffull)
+		snprintf(err, cap, "--flood-members runs past 255.255.255.255");
+	else
+		return 0;
+	return -1;
+}
+
 /* Checks across options, after all are read. */
 static int
 swarm_cfg_check(const struct swarm_cfg *cfg, char *err, size_t cap)
@@ -346,10 +394,12 @@ swarm_cfg_check(const struct swarm_cfg *cfg, char *err, size_t cap)
 	struct swarm_map m;
 	uint64_t failing = 0;
 
-	if (cfg->nb_join == 0) {
+	if (cfg->nb_join == 0 && cfg->dataplane != SWARM_DP_DPDK) {
 		snprintf(err, cap, "--join IP:PORT is required");
 		return SWARM_EXIT_USAGE;
 	}
+	if (swarm_cfg_check_dpdk(cfg, err, cap) != 0)
+		return SWARM_EXIT_USAGE;
 	if (swarm_map_init(&m, cfg->name_prefix, cfg->net, cfg->plen,
 			   cfg->members) != 0) {
 		snprintf(err, cap, "--members %u does not fit in --prefix",
