@@ -306,3 +306,71 @@ Test(serf_scale, index_matches_a_reference)
 	cr_assert_null(swim_index_find(&x, "k1", 2));
 	cr_assert_eq(swim_index_insert(&x, &ents[0]), -1);
 }
+
+/* --- push/pull user state at scale --- */
+
+static void
+join_many(uint32_t nb)
+{
+	char name[32];
+
+	for (uint32_t i = 0; i < nb; i++) {
+		snprintf(name, sizeof(name), "node-%07u.pool.lan", i);
+		member_ev(name, SWIM_EV_JOIN, 1 * S);
+	}
+	while (serf_pop_event(serf, &sev))
+		;
+}
+
+Test(serf_scale, local_state_says_its_exact_size, .timeout = 60)
+{
+	join_many(20000);
+	size_t n = serf_local_state(serf, NULL, 0);
+	cr_assert_gt(n, 20000 * 20);
+	uint8_t *buf = malloc(n);
+	cr_assert_not_null(buf);
+	cr_assert_eq(serf_local_state(serf, buf, n), n);
+	cr_assert_eq(serf_local_state(serf, buf, n - 1), n);
+	free(buf);
+}
+
+Test(serf_scale, remote_state_of_20k_applies_every_intent, .timeout = 60)
+{
+	enum { NB = 20000 };
+	static struct serf_msg_pp_status st[NB];
+	static struct swim_str left[NB / 2];
+	static char names[NB][32];
+
+	join_many(NB);
+	for (uint32_t i = 0; i < NB; i++) {
+		int len = snprintf(names[i], sizeof(names[i]),
+				   "node-%07u.pool.lan", i);
+		st[i].name = (struct swim_str){ (const uint8_t *)names[i],
+						(uint32_t)len };
+		st[i].ltime = 1000 + i;
+		if (i % 2 == 0)
+			left[i / 2] = st[i].name;
+	}
+	struct serf_msg_push_pull pp = {
+		.ltime = 50000, .event_ltime = 1, .query_ltime = 1,
+		.status = st, .nb_status = NB, .left = left,
+		.nb_left = NB / 2,
+	};
+	size_t cap = (size_t)NB * 64 + 4096;
+	uint8_t *buf = malloc(cap);
+	int n = serf_msg_encode_push_pull(&pp, buf, cap);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(serf_merge_remote_state(serf, 2 * S, buf, (size_t)n,
+					     false), 0);
+	free(buf);
+	for (uint32_t i = 0; i < NB; i++) {
+		struct serf_member_info info;
+		cr_assert_eq(serf_member_find(serf, names[i], strlen(names[i]),
+					      &info), 0);
+		/* Left ones: a leave intent (alive -> leaving); the rest: a
+		 * join intent that records the LTime. */
+		cr_assert_eq(info.status, i % 2 == 0 ? SERF_STATUS_LEAVING
+						     : SERF_STATUS_ALIVE);
+		cr_assert_eq(info.status_ltime, 1000 + i);
+	}
+}
