@@ -230,7 +230,8 @@ struct cp_hrun_stats {
 };
 
 void cp_hrun_cfg_default(struct cp_hrun_cfg *cfg);
-/** @retval the runner, or NULL (epoll or memory). */
+/** @retval the runner, or NULL (epoll or memory). Ignores SIGPIPE when
+ * it is at its default (a script may close its stdin early). */
 struct cp_hrun *cp_hrun_new(const struct cp_hrun_cfg *cfg);
 /** Kill a running script's group, reap it, free the queue. NULL-safe. */
 void cp_hrun_delete(struct cp_hrun *r);

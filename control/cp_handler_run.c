@@ -76,6 +76,19 @@ cp_hrun_cfg_default(struct cp_hrun_cfg *cfg)
 	cfg->shell = "/bin/sh";
 }
 
+/* A script that quits without reading its stdin must cost an EPIPE, not
+ * the process: SIGPIPE ignored unless someone handles it (gossipd
+ * ignores it anyway; the children get it back at its default). */
+static void
+cp_hrun_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+	    !(sa.sa_flags & SA_SIGINFO))
+		signal(SIGPIPE, SIG_IGN);
+}
+
 struct cp_hrun *
 cp_hrun_new(const struct cp_hrun_cfg *cfg)
 {
@@ -84,6 +97,7 @@ cp_hrun_new(const struct cp_hrun_cfg *cfg)
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
+	cp_hrun_sigpipe();
 	if (r->cfg.out_max == 0)
 		r->cfg.out_max = 1;
 	r->pidfd = r->fd_in = r->fd_out = -1;

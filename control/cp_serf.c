@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cp_handler.h"
+#include "cp_handler.h"
 #include "cp_keys.h"
 #include "cp_rpc.h"
 #include "serf.h"
