@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "cp_agent.h"
-#include "cp_handler.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
@@ -286,7 +285,6 @@ cp_join_init(struct cp *cp)
 void
 cp_fini(struct cp *cp)
 {
-	cp_handler_fini(cp);		/* kills a running handler script */
 	cp_handler_fini(cp);		/* kills a running handler script */
 	cp_agent_fini(cp);		/* last snapshot lines need serf */
 	cp_metrics_delete(cp->metrics);	/* its thread reads only its text */

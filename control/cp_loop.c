@@ -25,7 +25,6 @@
 #include <sys/epoll.h>
 
 #include "cp_agent.h"
-#include "cp_handler.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
@@ -418,7 +417,6 @@ cp_loop_next_deadline(const struct cp *cp)
 	next = cp_min_us(next, cp_metrics_next_deadline(cp->metrics));
 	next = cp_min_us(next, cp_agent_next_deadline(cp));
 	next = cp_min_us(next, cp_handler_next_deadline(cp));
-	next = cp_min_us(next, cp_handler_next_deadline(cp));
 	/* UINT64_MAX while an attempt is in flight: its result wakes us */
 	if (cp->retry_next_us != 0 && cp->leave == CP_LEAVE_NONE)
 		next = cp_min_us(next, cp->retry_next_us);
@@ -528,7 +526,6 @@ cp_loop_once(struct cp *cp)
 	cp_loop_outputs(cp, now_us);
 	cp_loop_publish(cp, now_us);
 	cp_agent_tick(cp, now_us);	/* signals, snapshot; before retry */
-	cp_handler_tick(cp, now_us);	/* coalescing, handler timers */
 	cp_handler_tick(cp, now_us);	/* coalescing, handler timers */
 	cp_loop_retry(cp, now_us);
 	cp_loop_leave(cp, now_us);

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "cp_handler.h"
-#include "cp_handler.h"
 #include "cp_keys.h"
 #include "cp_rpc.h"
 #include "serf.h"
