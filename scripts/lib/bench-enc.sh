@@ -46,6 +46,7 @@ enc_memif_round() {	# $1: round number
 		echo "  gossipd --encrypt exited with status $rc without its lcore stop log (see $gdlog)" >&2
 	kill -TERM "$ppid" 2>/dev/null || true
 	wait "$ppid" 2>/dev/null || true
+	rm -rf "/var/run/dpdk/gdbe$$-$1" "/var/run/dpdk/gdbf$$-$1"	# EAL's
 	awk -v b=$((b1 - b0 - o1 + o0)) -v o1="$o1" -v t0="$t0" -v t1="$t1" \
 		'/^acks/ { r = $6; m = $15; pb = $21 }
 		 /ns per received frame/ { gb = $(NF-6) }
