@@ -199,12 +199,12 @@ check "sa never lists w or n" \
 
 # Malformed keys are usage errors: exit 2, one line naming the problem.
 # (16- and 24-byte keys are AES-128/192: valid, as in serf; 20 is not.)
-"$GOSSIPD" --name x --encrypt "AAECAwQFBgcICQoLDA0ODxAREhM=" >"$LOG/x.out" 2>&1
+"$GOSSIPD" --name x --bind 127.0.0.1:17999 --encrypt "AAECAwQFBgcICQoLDA0ODxAREhM=" >"$LOG/x.out" 2>&1
 RC=$?
 check "a 20-byte key exits 2 (got $RC)" '[ $RC = 2 ]'
 check "  ... with one line naming the sizes" \
 	'[ "$(wc -l <"$LOG/x.out")" = 1 ] && grep -q "16, 24 or 32" "$LOG/x.out"'
-"$GOSSIPD" --name x --keyring-file "$LOG/missing.json" >"$LOG/y.out" 2>&1
+"$GOSSIPD" --name x --bind 127.0.0.1:17999 --keyring-file "$LOG/missing.json" >"$LOG/y.out" 2>&1
 RC=$?
 check "a missing keyring file exits 2 (got $RC)" '[ $RC = 2 ]'
 check "  ... with one line naming the file" \
