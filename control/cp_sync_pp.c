@@ -5,8 +5,9 @@
  * into the decoder, ours from the encoder through a fixed window into
  * the socket, one window (read) or CP_SYNC_PP_TX_SLICE windows (write)
  * per reactor event, so the control loop runs between slices. The
- * deadline moves with progress: a sync of any size finishes as long as
- * bytes keep flowing. Control thread only.
+ * deadline moves with progress (CP_SYNC_PP_PROGRESS bytes per
+ * TCPTimeout): a sync of any size finishes as long as bytes flow, a
+ * trickle still times out. Control thread only.
  */
 #include "cp_sync_int.h"
 
@@ -23,6 +24,21 @@ static const struct cp_sync_pp_ops *
 cp_sess_pp_ops(const struct cp_sess *s)
 {
 	return s->sync->cfg.h.pp;
+}
+
+/*
+ * n more bytes moved: every CP_SYNC_PP_PROGRESS of them buys another
+ * TCPTimeout, so a sync of any size finishes while one that trickles
+ * (a slot held by a byte now and then) still times out.
+ */
+static void
+cp_sess_pp_progress(struct cp_sess *s, uint64_t now_us, size_t n)
+{
+	s->pp_moved += n;
+	if (s->pp_moved < CP_SYNC_PP_PROGRESS)
+		return;
+	s->pp_moved = 0;
+	s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
 }
 
 bool
@@ -116,12 +132,12 @@ cp_sess_pp_write(struct cp_sess *s, uint64_t now_us)
 			}
 			if (rc == 0)
 				break;
-			s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
 		}
 		ssize_t n = send(s->io.fd, s->tx + s->tx_off,
 				 s->tx_len - s->tx_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			s->tx_off += (size_t)n;
+			cp_sess_pp_progress(s, now_us, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -219,7 +235,7 @@ cp_sess_pp_read(struct cp_sess *s, uint64_t now_us)
 	int rc;
 
 	if (n > 0)
-		s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
+		cp_sess_pp_progress(s, now_us, (size_t)n);
 	rc = cp_sess_pp_feed(s, now_us);
 	if (rc < 0) {
 		s->sync->st.bad_input++;

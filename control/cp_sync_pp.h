@@ -25,6 +25,8 @@
 #define CP_SYNC_PP_WINDOW (64u * 1024)
 /** Windows written per reactor event before yielding to other work. */
 #define CP_SYNC_PP_TX_SLICE 4u
+/** Bytes a streamed push/pull must move to get another TCPTimeout. */
+#define CP_SYNC_PP_PROGRESS (16u * 1024)
 
 struct cp_sync_pp_ops {
 	/** Start encoding our push/pull with this Join flag. NULL: failed. */

@@ -319,3 +319,31 @@ Test(cp_pp, interrupted_reply_fails_the_push_pull)
 	close(lfd);
 	pp_peer_fini(&b);
 }
+
+/* A peer that trickles a byte now and then does not hold its slot past
+ * TCPTimeout: progress counts only in CP_SYNC_PP_PROGRESS steps. */
+Test(cp_pp, trickling_stream_times_out)
+{
+	static uint8_t buf[4096];
+	struct pp_peer a;
+	struct pp_peer *ps[1] = {&a};
+	struct cp_sync_stats st;
+	size_t len = make_stream(buf, sizeof(buf), 5, 5, 0);
+	int fd;
+
+	pp_peer_init(&a, epfd, "a", true, 0);
+	a.sync->cfg.tcp_timeout_us = 200 * 1000;
+	fd = client(&a);
+	/* 30 bytes 25 ms apart: 750 ms, each well within the timeout */
+	for (size_t i = 0; i < 30 && i < len; i++) {
+		if (send(fd, buf + i, 1, MSG_NOSIGNAL) != 1)
+			break;	/* closed by the engine: done */
+		pp_peer_pump(epfd, ps, 1, 25, NULL);
+	}
+	/* checked while it still trickles: closed already */
+	cp_sync_get_stats(a.sync, &st);
+	cr_assert_eq(st.timeouts, 1);
+	cr_assert_eq(cp_sync_nb_streams(a.sync), 0);
+	close(fd);
+	pp_peer_fini(&a);
+}
