@@ -59,6 +59,7 @@ struct cp_sess {
 	void *pp_in;
 	void *pp_out;
 	bool pp_in_done;		/* the peer's message is merged */
+	size_t pp_moved;		/* bytes since the deadline last moved */
 	bool is_legacy;			/* whole-message path for this stream */
 };
 
