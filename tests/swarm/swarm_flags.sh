@@ -26,6 +26,7 @@ check 2 --join 127.0.0.1:7946 --dataplane dpdk --eal "--no-pci"
 check 2 --dataplane dpdk --encrypt AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= --eal "--no-pci"
 check 2 --dataplane dpdk
 check 2 --join 127.0.0.1:7946 --flood 198.18.0.1:7946 --flood-name n
+check 2 --flood 127.64.0.1:7946
 check 2 --dataplane dpdk --eal "--no-pci" --flood 198.18.0.1:7946
 check 2 --dataplane dpdk --eal "--no-pci" --flood 198.18.0.1:7946 --flood-name n --flood-window 0
 check 0 --help

@@ -155,8 +155,8 @@ Test(swarm_opt, join_required_and_limits)
 	cr_assert(strstr(err, "missing value") != NULL, "%s", err);
 }
 
-/* The DPDK line-rate mode: --join optional, --eal required, --flood and
- * --flood-name together, --flood only with --dataplane dpdk. */
+/* The DPDK line-rate mode: --join optional, --eal required; --flood and
+ * --flood-name together, a flood joins nothing (either backend). */
 Test(swarm_opt, dpdk_flood)
 {
 	struct swarm_cfg c;
@@ -183,7 +183,12 @@ Test(swarm_opt, dpdk_flood)
 	cr_assert_eq(PARSE(&c, err, "--join", "127.0.0.1:1", "--flood",
 			   "198.18.0.1:7950", "--flood-name", "n"),
 		     SWARM_EXIT_USAGE);
-	cr_assert(strstr(err, "--flood needs --dataplane dpdk") != NULL);
+	cr_assert(strstr(err, "--join exclude") != NULL, "%s", err);
+	cr_assert_eq(PARSE(&c, err, "--flood", "127.64.0.1:7950",
+			   "--flood-name", "swarm-", "--flood-members", "9"), 0,
+		     "%s", err);
+	cr_assert_eq(c.dataplane, SWARM_DP_SOCKET);
+	cr_assert_eq(c.flood_n, 9);
 	cr_assert_eq(PARSE(&c, err, "--dataplane", "dpdk", "--eal", "x",
 			   "--flood", "255.255.255.250:1", "--flood-name", "n",
 			   "--flood-members", "10"), SWARM_EXIT_USAGE);

@@ -245,6 +245,9 @@ int swarm_stream_read(struct swarm *sw, int fd, uint8_t **out,
 int swarm_stream_write(struct swarm *sw, int fd, const uint8_t *buf,
 		       size_t len);
 
+/* swarm_flood.c: --flood on the socket backend. @retval exit code */
+int swarm_flood_main(const struct swarm_cfg *cfg);
+
 /* swarm_stats.c */
 void swarm_progress(struct swarm *sw);
 int swarm_json(struct swarm *sw, const char *path);

@@ -219,6 +219,8 @@ main(int argc, char **argv)
 		return SWARM_EXIT_OK;
 	if (sw.cfg.dataplane == SWARM_DP_DPDK)
 		return swarm_main_dpdk(&sw.cfg);
+	if (sw.cfg.flood_ip != 0)
+		return swarm_flood_main(&sw.cfg);
 	if (swarm_init(&sw) != 0) {
 		swarm_tcp_stop(&sw);
 		return SWARM_EXIT_FAIL;

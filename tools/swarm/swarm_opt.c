@@ -111,7 +111,8 @@ swarm_usage(FILE *out)
 "  --leave-rate R       members leaving per second at the end (2000)\n"
 "  --udp-sockets K      SO_REUSEPORT UDP sockets (1)\n"
 "  --seed S             PRNG seed (1)\n"
-"  --flood IP:PORT      dpdk: ping flood from the members (line rate)\n"
+"  --flood IP:PORT      ping flood from the members, socket or dpdk\n"
+"                       (line rate; the swarm then joins nothing)\n"
 "  --flood-members N    spread over N addresses from IP (1)\n"
 "  --flood-name NAME    target's name; with N > 1 its name prefix\n"
 "  --flood-window W     pings in flight, 1..65536 (256)\n"
@@ -366,22 +367,20 @@ swarm_err_word(int rc)
 	}
 }
 
-/* The DPDK line-rate mode's own rules (swarm_dpdk.c says why). */
+/* The flood (a generator joins nothing) and the DPDK line-rate mode's
+ * own rules (swarm_dpdk.h says why). */
 static int
 swarm_cfg_check_dpdk(const struct swarm_cfg *cfg, char *err, size_t cap)
 {
-	if (cfg->dataplane != SWARM_DP_DPDK) {
-		if (cfg->flood_ip != 0 || cfg->flood_name != NULL)
-			snprintf(err, cap, "--flood needs --dataplane dpdk");
-		return cfg->flood_ip != 0 || cfg->flood_name != NULL;
-	}
-	if (cfg->eal == NULL)
-		snprintf(err, cap, "--dataplane dpdk needs --eal \"ARGS\"");
-	else if ((cfg->flood_ip == 0) != (cfg->flood_name == NULL))
+	if ((cfg->flood_ip == 0) != (cfg->flood_name == NULL))
 		snprintf(err, cap, "--flood and --flood-name go together");
+	else if (cfg->flood_ip != 0 && cfg->nb_join > 0)
+		snprintf(err, cap, "--flood and --join exclude each other");
 	else if (cfg->flood_ip != 0 &&
 		 (uint64_t)cfg->flood_ip + cfg->flood_n > 0xffffffffull)
 		snprintf(err, cap, "--flood-members runs past 255.255.255.255");
+	else if (cfg->dataplane == SWARM_DP_DPDK && cfg->eal == NULL)
+		snprintf(err, cap, "--dataplane dpdk needs --eal \"ARGS\"");
 	else
 		return 0;
 	return -1;
@@ -394,7 +393,8 @@ swarm_cfg_check(const struct swarm_cfg *cfg, char *err, size_t cap)
 	struct swarm_map m;
 	uint64_t failing = 0;
 
-	if (cfg->nb_join == 0 && cfg->dataplane != SWARM_DP_DPDK) {
+	if (cfg->nb_join == 0 && cfg->dataplane != SWARM_DP_DPDK &&
+	    cfg->flood_ip == 0) {
 		snprintf(err, cap, "--join IP:PORT is required");
 		return SWARM_EXIT_USAGE;
 	}
