@@ -189,13 +189,17 @@ detect() {
 	while [ $SECONDS -lt $end ]; do
 		got=0
 		for o in "$@"; do
-			[ -s "$WORK/mon.$o" ] && got=$((got + 1))
+			awk -v t0="$t0" '$1 >= t0 { f = 1 } END { exit !f }' \
+				"$WORK/mon.$o" 2>/dev/null && got=$((got + 1))
 		done
 		[ $got -eq $# ] && break
 		sleep 0.2
 	done
+	# a line stamped before the kill is a flap (a false suspicion that
+	# was refuted), not this detection: the first one after counts
 	for o in "$@"; do
-		head -1 "$WORK/mon.$o" 2>/dev/null | awk '{ print $1 }'
+		awk -v t0="$t0" '$1 >= t0 { print $1; exit }' \
+			"$WORK/mon.$o" 2>/dev/null
 	done | awk -v t0="$t0" -v want=$# '
 		{ d = $1 - t0; n++; if (n == 1 || d < lo) lo = d; if (d > hi) hi = d }
 		END { if (n == 0) print "- -"; else if (n < want)
