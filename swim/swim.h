@@ -216,8 +216,10 @@ int swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
  * table that writes whole pieces into a fixed buffer the caller drains
  * into the socket. The header's Nodes is fixed at start; if the table
  * shrinks meanwhile the missing tail is made up with our own entry (a
- * duplicate merges as a no-op), members added meanwhile wait for the
- * next sync.
+ * duplicate merges as a no-op). The table may reorder between slices
+ * (a status change moves a member between partitions): a member can
+ * then be sent twice (harmless) or missed, like one added meanwhile,
+ * until the next sync.
  */
 struct swim_pp_enc {
 	uint32_t nb_nodes;		/* Nodes in the header */
