@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Control's side of the dataplane, the same for every backend: choosing a
- * backend by name, the per-lcore SPSC rings (rte_ring without EAL), the
- * counters and the snapshot seqlock. The lcore-side ring and snapshot
+ * backend by name, the per-lcore SPSC rings (rte_ring without EAL, or
+ * dp_spsc.h's ring in a build without DPDK), the counters and the snapshot
+ * seqlock. The lcore-side ring and snapshot
  * helpers live here too, so each hand-off's two halves sit side by side.
  *
  * Everything except dp_lcore_* and dp_snap_read runs on the control
@@ -10,6 +11,7 @@
  */
 #include "dp.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,10 +21,100 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "dp_internal.h"
+
+/*
+ * The rings, behind dp_rq_*: rte_ring when DPDK is there (the DPDK lcores
+ * and their tests were measured on it), dp_spsc.h without DPDK. Both hold
+ * size - 1 packets, take what fits on enqueue and keep order.
+ */
+#ifdef GOSSIPD_HAVE_DPDK
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "dp_internal.h"
+#define DP_RQ_NAMESIZE RTE_RING_NAMESIZE
+#define DP_RQ_ALIGN RTE_CACHE_LINE_SIZE
+
+static ssize_t
+dp_rq_memsize(unsigned size)
+{
+	return rte_ring_get_memsize_elem(sizeof(struct dp_pkt), size);
+}
+
+static int
+dp_rq_init(struct rte_ring *r, const char *name, unsigned size)
+{
+	return rte_ring_init(r, name, size, RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+
+static inline unsigned
+dp_rq_enqueue(struct rte_ring *r, const struct dp_pkt *pkts, unsigned n)
+{
+	return rte_ring_sp_enqueue_burst_elem(r, pkts, sizeof(*pkts), n, NULL);
+}
+
+static inline unsigned
+dp_rq_dequeue(struct rte_ring *r, struct dp_pkt *pkts, unsigned n)
+{
+	return rte_ring_sc_dequeue_burst_elem(r, pkts, sizeof(*pkts), n, NULL);
+}
+
+static inline unsigned
+dp_rq_count(const struct rte_ring *r)
+{
+	return rte_ring_count(r);
+}
+#else
+#include "dp_spsc.h"
+
+/* dp_internal.h's lcore holds struct rte_ring pointers, an incomplete
+ * type everywhere else: here, without DPDK, that type is our ring. */
+struct rte_ring {
+	struct dp_spsc q;
+};
+
+#define DP_RQ_NAMESIZE 32
+#define DP_RQ_ALIGN DP_SPSC_LINE
+
+static ssize_t
+dp_rq_memsize(unsigned size)
+{
+	size_t sz = dp_spsc_memsize(sizeof(struct dp_pkt), size);
+
+	return sz == 0 ? -EINVAL : (ssize_t)sz;
+}
+
+static int
+dp_rq_init(struct rte_ring *r, const char *name, unsigned size)
+{
+	(void)name;	/* only rte_ring names its rings */
+	return dp_spsc_init(&r->q, sizeof(struct dp_pkt), size);
+}
+
+static inline unsigned
+dp_rq_enqueue(struct rte_ring *r, const struct dp_pkt *pkts, unsigned n)
+{
+	return dp_spsc_enqueue_burst(&r->q, pkts, n);
+}
+
+static inline unsigned
+dp_rq_dequeue(struct rte_ring *r, struct dp_pkt *pkts, unsigned n)
+{
+	return dp_spsc_dequeue_burst(&r->q, pkts, n);
+}
+
+static inline unsigned
+dp_rq_count(const struct rte_ring *r)
+{
+	return dp_spsc_count(&r->q);
+}
+#endif
+
+static inline bool
+dp_rq_empty(const struct rte_ring *r)
+{
+	return dp_rq_count(r) == 0;
+}
 
 static_assert(sizeof(struct dp_pkt) % 8 == 0, "ring elements: 8-byte multiple");
 static_assert(sizeof(struct dp_stats) == DP_STAT_COUNT * sizeof(uint64_t),
@@ -133,18 +225,18 @@ dp_calloc_lines(size_t size)
 static struct rte_ring *
 dp_ring_make(const char *name, unsigned size, void **mem)
 {
-	ssize_t sz = rte_ring_get_memsize_elem(sizeof(struct dp_pkt), size);
+	ssize_t sz = dp_rq_memsize(size);
 	struct rte_ring *r;
 
 	*mem = NULL;
 	if (sz < 0)
 		return NULL;
 	/* aligned_alloc wants a multiple of the alignment */
-	sz = (sz + RTE_CACHE_LINE_SIZE - 1) & ~(ssize_t)(RTE_CACHE_LINE_SIZE - 1);
-	r = aligned_alloc(RTE_CACHE_LINE_SIZE, (size_t)sz);
+	sz = (sz + DP_RQ_ALIGN - 1) & ~(ssize_t)(DP_RQ_ALIGN - 1);
+	r = aligned_alloc(DP_RQ_ALIGN, (size_t)sz);
 	if (r == NULL)
 		return NULL;
-	if (rte_ring_init(r, name, size, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+	if (dp_rq_init(r, name, size) != 0) {
 		free(r);
 		return NULL;
 	}
@@ -180,7 +272,7 @@ dp_base_init(struct dp *dp, const struct dp_ops *ops,
 	     const struct dp_cfg *cfg, char *err, size_t errlen)
 {
 	unsigned size;
-	char name[RTE_RING_NAMESIZE];
+	char name[DP_RQ_NAMESIZE];
 	int rc = dp_cfg_check(cfg, err, errlen);
 
 	if (rc != 0)
@@ -270,6 +362,14 @@ dp_new(const char *backend, const struct dp_cfg *cfg, char *err,
 	for (size_t i = 0; i < sizeof(dp_backends) / sizeof(*dp_backends); i++)
 		if (backend != NULL && strcmp(dp_backends[i]->name, backend) == 0)
 			ops = dp_backends[i];
+#ifndef DP_HAVE_DPDK_BACKEND
+	if (ops == NULL && backend != NULL && strcmp(backend, "dpdk") == 0) {
+		snprintf(err, errlen, "built without DPDK: only the socket "
+			 "dataplane is available (rebuild with libdpdk-dev "
+			 "installed)");
+		return NULL;
+	}
+#endif
 	if (ops == NULL) {
 		snprintf(err, errlen, "unknown dataplane backend '%s'",
 			 backend ? backend : "(null)");
@@ -311,9 +411,7 @@ dp_recv(struct dp *dp, struct dp_pkt *pkts, unsigned n)
 
 		/* SC dequeue; pairs with the lcore's SP enqueue in
 		 * dp_lcore_to_control */
-		got += rte_ring_sc_dequeue_burst_elem(lc->rx, &pkts[got],
-						      sizeof(struct dp_pkt),
-						      n - got, NULL);
+		got += dp_rq_dequeue(lc->rx, &pkts[got], n - got);
 	}
 	return got;
 }
@@ -346,7 +444,7 @@ dp_send_now(struct dp *dp, unsigned i, const struct dp_pkt *pkt)
 
 	if (dp->ops->send_now == NULL ||
 	    atomic_load_explicit(&lc->is_parked, memory_order_acquire) == 0 ||
-	    !rte_ring_empty(lc->tx) || !dp->ops->send_now(dp, i, pkt))
+	    !dp_rq_empty(lc->tx) || !dp->ops->send_now(dp, i, pkt))
 		return false;
 	dp->nb_sent_now++;
 	return true;
@@ -369,9 +467,7 @@ dp_send(struct dp *dp, const struct dp_pkt *pkt)
 
 		/* SP enqueue; pairs with the lcore's SC dequeue in
 		 * dp_lcore_from_control */
-		if (rte_ring_sp_enqueue_bulk_elem(lc->tx, pkt,
-						  sizeof(struct dp_pkt), 1,
-						  NULL) == 1) {
+		if (dp_rq_enqueue(lc->tx, pkt, 1) == 1) {
 			dp_lcore_kick(dp, lc);
 			return true;
 		}
@@ -467,11 +563,11 @@ dp_get_lcore_stats(const struct dp *dp, unsigned i, struct dp_stats *out,
 		*(uint64_t *)((char *)out + dp_stat_off[s]) =
 			atomic_load_explicit(&dp->lcore[i].stats.v[s],
 					     memory_order_relaxed);
-	/* rte_ring_count is a racy snapshot, which is all a gauge needs */
+	/* the count is a racy snapshot, which is all a gauge needs */
 	if (rx_depth != NULL)
-		*rx_depth = rte_ring_count(dp->lcore[i].rx);
+		*rx_depth = dp_rq_count(dp->lcore[i].rx);
 	if (tx_depth != NULL)
-		*tx_depth = rte_ring_count(dp->lcore[i].tx);
+		*tx_depth = dp_rq_count(dp->lcore[i].tx);
 	return 0;
 }
 
@@ -508,7 +604,7 @@ dp_park(struct dp *dp)
 	atomic_store(&dp->cp_bell.is_parked, 1);
 	atomic_thread_fence(memory_order_seq_cst);
 	for (unsigned i = 0; i < dp->nb_lcores; i++) {
-		if (!rte_ring_empty(dp->lcore[i].rx)) {
+		if (!dp_rq_empty(dp->lcore[i].rx)) {
 			atomic_store(&dp->cp_bell.is_parked, 0);
 			return false;
 		}
@@ -549,8 +645,7 @@ dp_lcore_to_control(struct dp_lcore *lc, const struct dp_pkt *pkts,
 	if (n == 0)
 		return 0;
 	/* SP enqueue; pairs with control's SC dequeue in dp_recv */
-	done = rte_ring_sp_enqueue_burst_elem(lc->rx, pkts,
-					      sizeof(struct dp_pkt), n, NULL);
+	done = dp_rq_enqueue(lc->rx, pkts, n);
 	if (done > 0)
 		dp_lcore_ring_bell(lc->cp_bell);
 	dp_stat_add(lc, DP_STAT_TO_CONTROL, done);
@@ -581,13 +676,12 @@ dp_lcore_kick(struct dp *dp, struct dp_lcore *lc)
 bool
 dp_lcore_tx_empty(const struct dp_lcore *lc)
 {
-	return rte_ring_empty(lc->tx);
+	return dp_rq_empty(lc->tx);
 }
 
 unsigned
 dp_lcore_from_control(struct dp_lcore *lc, struct dp_pkt *pkts, unsigned n)
 {
 	/* SC dequeue; pairs with control's SP enqueue in dp_send */
-	return rte_ring_sc_dequeue_burst_elem(lc->tx, pkts,
-					      sizeof(struct dp_pkt), n, NULL);
+	return dp_rq_dequeue(lc->tx, pkts, n);
 }
