@@ -85,7 +85,7 @@ wait_sock() {
 
 # (b) swarm -> swarm over memif.
 run_swarm() {
-	local tag=b$1 t
+	local tag=b$1 t c0 c1 acks
 	taskset -c 0 "$SWARM" --dataplane dpdk --members "$TARGET_N" \
 		--prefix 198.18.0.0/15 --duration $((DURATION + 6)) \
 		--json "$OUT/tgt-$tag.json" \
@@ -93,14 +93,22 @@ run_swarm() {
 		>"$OUT/tgt-$tag.log" 2>&1 &
 	t=$!; PIDS+=($t)
 	wait_sock "$OUT/$tag.sock" || { echo "RESULT run=swarm FAILED (no memif socket)"; return; }
+	sleep 1
+	c0=$(cpu_s "$t")
 	gen "$tag" 198.18.0.1:7950 swarm-
+	c1=$(cpu_s "$t")
 	wait "$t"
+	acks=$(jnum "$OUT/gen-$tag.json" acks_in)
+	# The target's CPU while the generator ran (a busy poller spins
+	# while its peer is descheduled: this is an upper bound per ack).
 	echo "RESULT run=swarm-dpdk->swarm-dpdk round=$1 target_members=$TARGET_N" \
 		"spread_over=$(jnum "$OUT/gen-$tag.json" flood_members)" \
 		"acks_per_s=$(jnum "$OUT/gen-$tag.json" acks_in_per_s)" \
-		"target_acks_per_cpu_s=$(jnum "$OUT/tgt-$tag.json" acks_per_cpu_s)" \
-		"target_cpu_s=$(jnum "$OUT/tgt-$tag.json" cpu_s)" \
+		"target_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')" \
+		"target_acks_per_cpu_s=$(awk -v a="$c0" -v b="$c1" -v n="$acks" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')" \
+		"target_busy_ns_per_ack=$(jnum "$OUT/tgt-$tag.json" busy_ns_per_ack)" \
 		"gen_acks_per_cpu_s=$(jnum "$OUT/gen-$tag.json" acks_per_cpu_s)" \
+		"gen_busy_ns_per_ack=$(jnum "$OUT/gen-$tag.json" busy_ns_per_ack)" \
 		"target_silent=$(jnum "$OUT/tgt-$tag.json" pings_silent)" \
 		"lost=$(jnum "$OUT/gen-$tag.json" lost)" \
 		"loadavg=$(loadavg)"
@@ -132,6 +140,7 @@ run_gossipd() {
 		"gossipd_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')" \
 		"gossipd_acks_per_cpu_s=$(awk -v a="$c0" -v b="$c1" -v n="$acks" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')" \
 		"gen_acks_per_cpu_s=$(jnum "$OUT/gen-$tag.json" acks_per_cpu_s)" \
+		"gen_busy_ns_per_ack=$(jnum "$OUT/gen-$tag.json" busy_ns_per_ack)" \
 		"lost=$(jnum "$OUT/gen-$tag.json" lost)" \
 		"loadavg=$(loadavg)"
 }
