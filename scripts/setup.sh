@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk
       libsodium-dev libssl-dev libcriterion-dev libmsgpuck-dev libjansson-dev serf iproute2 ethtool
       valgrind python3
-      libmicrohttpd-dev prometheus  # /metrics; prometheus brings promtool for it_metrics
+      libmicrohttpd-dev prometheus curl  # /metrics; promtool and curl for it_metrics
       dpdk-dev)  # dpdk-dev brings the testpmd baseline of scripts/bench-dpdk.sh
 
 missing=()
