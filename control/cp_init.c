@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cp_agent.h"
+#include "cp_handler.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
