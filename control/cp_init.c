@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "cp_agent.h"
-#include "cp_handler.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"

@@ -25,7 +25,6 @@
 #include <sys/epoll.h>
 
 #include "cp_agent.h"
-#include "cp_handler.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"

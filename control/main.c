@@ -12,7 +12,6 @@
  */
 #include "cp.h"
 #include "cp_agent.h"
-#include "cp_handler.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 
