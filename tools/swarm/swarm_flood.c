@@ -31,6 +31,7 @@ struct swarm_flood {
 	const struct swarm_cfg *cfg;
 	struct swarm_map map;
 	int fd;
+	uint16_t port;		/* ours: --port, or the one bound for 0 */
 	uint32_t next_target, next_source, seq;
 	uint64_t in_flight, pings_out, acks_in, lost, send_err;
 	struct swim_wire_scratch scratch;
@@ -45,21 +46,25 @@ swarm_flood_on_signal(int sig)
 	swarm_flood_quit = 1;
 }
 
+/* UDP 0.0.0.0:port (0: any free one); *bound gets the port. */
 static int
-swarm_flood_socket(uint16_t port)
+swarm_flood_socket(uint16_t port, uint16_t *bound)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons(port) };
+	socklen_t al = sizeof(a);
 	int one = 1, buf = 8 << 20;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
 		close(fd);
 		return -1;
 	}
+	*bound = ntohs(a.sin_port);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	return fd;
@@ -90,7 +95,7 @@ swarm_flood_ping(struct swarm_flood *f, uint8_t *out, uint32_t *src,
 		.node = { (const uint8_t *)to, (uint32_t)nt },
 		.source_addr = { ip, 4 },
 		.source_node = { (const uint8_t *)from, (uint32_t)nf },
-		.source_port = f->cfg->port };
+		.source_port = f->port };
 	f->next_target = (f->next_target + 1) % f->cfg->flood_n;
 	f->next_source = (f->next_source + 1) % f->cfg->members;
 	return swim_wire_encode_msg(&m, out, FLOOD_PING_MAX);
@@ -242,7 +247,7 @@ swarm_flood_main(const struct swarm_cfg *cfg)
 	signal(SIGTERM, swarm_flood_on_signal);
 	if (swarm_map_init(&f.map, cfg->name_prefix, cfg->net, cfg->plen,
 			   cfg->members) != 0 ||
-	    (f.fd = swarm_flood_socket(cfg->port)) < 0) {
+	    (f.fd = swarm_flood_socket(cfg->port, &f.port)) < 0) {
 		fprintf(stderr, "gossip-swarm: --flood: cannot open UDP "
 			"0.0.0.0:%u\n", cfg->port);
 		return SWARM_EXIT_FAIL;
