@@ -430,6 +430,7 @@ cp_hrun_spawn_failed(struct cp_hrun *r, const struct cp_hscript *s, int rc)
 
 	memset(&res, 0, sizeof(res));
 	res.is_spawn_error = true;
+	res.out = r->chunk;	/* empty, never NULL */
 	r->st.spawn_errors++;
 	CP_LOG(ERR, "agent: Error invoking script '%s': %s", s->script,
 	       strerror(-rc));

@@ -64,6 +64,7 @@ on_done(void *ctx, const struct cp_hevent *ev, const struct cp_hscript *s,
 	x->kind = ev->kind;
 	snprintf(x->script, sizeof(x->script), "%s", s->script);
 	x->r = *r;
+	cr_assert_not_null(r->out);
 	memcpy(x->out, r->out, r->out_len);
 	x->out[r->out_len] = '\0';
 	x->r.out = NULL;
