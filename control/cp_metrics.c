@@ -55,6 +55,7 @@ struct cp_metrics {
 	char *pub;			/* the latest rendering */
 	size_t pub_len;
 	int statsd_fd;			/* connected UDP socket, or -1 */
+	bool has_tel;			/* DPDK telemetry command registered */
 	uint64_t statsd_sent;
 	uint64_t statsd_dropped;
 	bool has_prev;
@@ -330,6 +331,8 @@ cp_metrics_tick(struct cp_metrics *m, struct cp *cp, uint64_t now_us)
 	cp_metrics_gather(m, cp, &m->cur);
 	if (m->mhd != NULL)
 		cp_metrics_publish(m);
+	if (m->has_tel)
+		cp_metrics_tel_publish(&m->cur);
 	if (m->statsd_fd >= 0) {
 		cp_metrics_statsd(&m->cur, m->has_prev ? &m->prev : NULL,
 				  CP_STATSD_DGRAM, cp_metrics_statsd_emit, m);
@@ -398,8 +401,11 @@ cp_metrics_new(struct cp *cp, int *err)
 {
 	struct cp_metrics *m;
 
+	bool is_dpdk = strcmp(cp->cfg.dataplane, "dpdk") == 0;
+
 	*err = 0;
-	if (cp->cfg.metrics_addr[0] == '\0' && cp->cfg.statsd_addr[0] == '\0')
+	if (cp->cfg.metrics_addr[0] == '\0' &&
+	    cp->cfg.statsd_addr[0] == '\0' && !is_dpdk)
 		return NULL;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
@@ -422,6 +428,9 @@ cp_metrics_new(struct cp *cp, int *err)
 		*err = -1;
 		return NULL;
 	}
+	/* EAL runs by now (cp_dp_init came first) */
+	if (is_dpdk && cp_metrics_tel_register() == 0)
+		m->has_tel = true;
 	/* a scrape right after start already gets every metric */
 	cp_metrics_tick(m, cp, cp_now_us());
 	return m;
@@ -447,6 +456,8 @@ cp_metrics_delete(struct cp_metrics *m)
 		close(m->http_fd);
 	if (m->statsd_fd >= 0)
 		close(m->statsd_fd);
+	if (m->has_tel)
+		cp_metrics_tel_clear();
 	pthread_mutex_destroy(&m->pub_lock);
 	free(m->pub);
 	free(m);

@@ -145,4 +145,17 @@ void cp_metrics_gather(const struct cp_metrics *m, struct cp *cp,
 /** The HTTP port bound (for port 0), 0 when not serving. */
 uint16_t cp_metrics_http_port(const struct cp_metrics *m);
 
+/*
+ * DPDK telemetry (cp_metrics_tel.c; cp_metrics_tel_none.c without DPDK):
+ * "/gossipd/stats" answers the dataplane counters that control last
+ * published, from DPDK's telemetry thread.
+ */
+
+/** Register the command once EAL runs. @retval 0 or -1 (no DPDK). */
+int cp_metrics_tel_register(void);
+/** Publish in's dataplane counters for the command (control thread). */
+void cp_metrics_tel_publish(const struct cp_metrics_input *in);
+/** Forget them: the command answers an empty dict from now on. */
+void cp_metrics_tel_clear(void);
+
 #endif /* CP_METRICS_H_INCLUDED */
