@@ -171,9 +171,13 @@ cp_pp_in_feed(void *ctx, void *st, uint64_t now_us, const uint8_t *buf,
 	used += (long)want;
 	if (in->us_len == in->dec.hdr.user_state_len) {
 		*done = true;
-		if (in->us_len > 0)
-			cp_serf_merge_remote(cp, now_us, in->us, in->us_len,
-					     in->dec.hdr.join);
+		if (in->us_len > 0) {
+			/* sliced over loop passes when big; takes in->us */
+			cp_sync_serf_merge(cp, now_us, in->us, in->us_len,
+					   in->dec.hdr.join);
+			in->us = NULL;
+			in->us_len = 0;
+		}
 	}
 	return used;
 }

@@ -56,4 +56,12 @@ struct cp;
 /** The daemon's callbacks: swim_pp_enc/dec and the Serf user state. */
 const struct cp_sync_pp_ops *cp_sync_core_pp_ops(void);
 
+/**
+ * Merge a peer's Serf user state (takes us, malloc'ed): at once when
+ * small, else CP_SYNC_SERF_SLICE status entries per control-loop pass
+ * (cp_sync_serf.c).
+ */
+void cp_sync_serf_merge(struct cp *cp, uint64_t now_us, uint8_t *us,
+			size_t len, bool join);
+
 #endif /* CP_SYNC_PP_H_INCLUDED */

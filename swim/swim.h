@@ -216,14 +216,15 @@ int swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
  * table that writes whole pieces into a fixed buffer the caller drains
  * into the socket. The header's Nodes is fixed at start; if the table
  * shrinks meanwhile the missing tail is made up with our own entry (a
- * duplicate merges as a no-op). The table may reorder between slices
- * (a status change moves a member between partitions): a member can
- * then be sent twice (harmless) or missed, like one added meanwhile,
- * until the next sync.
+ * duplicate merges as a no-op). The cursor walks the name index, which
+ * status changes do not reorder; only a member removed (reaped) or the
+ * index doubling (many members added) during the stream can make it
+ * send a member twice (harmless) or miss one until the next sync.
  */
 struct swim_pp_enc {
 	uint32_t nb_nodes;		/* Nodes in the header */
 	uint32_t next;			/* node maps written so far */
+	uint32_t pos;			/* cursor in the table's name index */
 	uint32_t user_state_len;	/* UserStateLen in the header */
 	bool join;
 	bool header_done;

@@ -4,6 +4,7 @@
  * The I/O layer runs the exchange; the core encodes and merges.
  */
 #include "swim_int.h"
+#include "swim_index.h"
 #include "swim_mp.h"
 
 #include <string.h>
@@ -281,16 +282,25 @@ swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e, bool join,
 	e->join = join;
 }
 
-/* The node map of the cursor's member i (self once the table shrank). */
+/*
+ * The node map of the member at the cursor (self once the walk ended
+ * early: the table shrank). The walk is over the name index, whose order
+ * does not change with a member's status; *pos moves only on success.
+ */
 static int
-swim_pp_enc_node(const struct swim *s, uint32_t i, uint8_t *out, size_t cap)
+swim_pp_enc_node(const struct swim *s, uint32_t *pos, uint8_t *out,
+		 size_t cap)
 {
-	const struct swim_member *m = i < s->mt.all.nb ? s->mt.all.v[i]
-						       : s->self;
+	uint32_t at = *pos;
+	const struct swim_member *m = swim_index_next(&s->mt.index, &at);
 	struct swim_member_info mi;
+	int n;
+
+	if (m == NULL)
+		m = s->self;
 
 	swim_member_info_fill(m, &mi);
-	struct swim_push_node n = {
+	struct swim_push_node nd = {
 		.name = mi.name,
 		.addr = { mi.addr.ip, mi.addr.ip_len },
 		.port = mi.addr.port,
@@ -300,7 +310,10 @@ swim_pp_enc_node(const struct swim *s, uint32_t i, uint8_t *out, size_t cap)
 		/* Always a full Vsn, even for dead ones (doc §9.2). */
 		.vsn = { mi.vsn, SWIM_VSN_LEN },
 	};
-	return swim_wire_encode_push_node(&n, out, cap);
+	n = swim_wire_encode_push_node(&nd, out, cap);
+	if (n > 0)
+		*pos = at;
+	return n;
 }
 
 int
@@ -322,7 +335,7 @@ swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
 		e->header_done = true;
 	}
 	for (uint32_t k = 0; k < max_nodes && e->next < e->nb_nodes; k++) {
-		n = swim_pp_enc_node(s, e->next, out + len, cap - len);
+		n = swim_pp_enc_node(s, &e->pos, out + len, cap - len);
 		if (n == SWIM_WIRE_E_NOSPACE && len > 0)
 			break;
 		if (n < 0)
