@@ -82,5 +82,29 @@ if [ "$n_web" -eq "$N" ]; then
 else
 	fail "gossipctl members --tag role=web --count: $n_web, want $N"
 fi
+# A second gossipd joins g1: g1's reply streams the pool and its Serf
+# user state (N + 2 status entries), which g2 merges in slices of 16,384
+# entries over several loop passes (cp_sync_serf.c). Members g1 already
+# holds as suspect or dead do not become members of g2 (memberlist's
+# mergeState ignores those for unknown nodes), hence "at least N - 100".
+G2G=$(port); G2R=$(port)
+"$GOSSIPD" --name g2 --bind 127.0.0.1:"$G2G" --rpc-addr 127.0.0.1:"$G2R" \
+	--join 127.0.0.1:"$GG" > "$TMP/g2.log" 2>&1 &
+PIDS+=($!)
+got2=0
+for _ in $(seq 1 300); do
+	got2=$(timeout 20 "$CTL" --rpc-addr 127.0.0.1:"$G2R" info 2>/dev/null |
+	       awk '$1 == "members" {print $3}')
+	[ "${got2:-0}" -ge $((N - 100)) ] 2>/dev/null && break
+	sleep 0.1
+done
+sleep 1	# the last slices
+if [ "${got2:-0}" -ge $((N - 100)) ] &&
+   ! grep -q "Failed to merge remote" "$TMP/g2.log"; then
+	ok "g2 joined g1: $got2 members, the Serf state merged in slices"
+else
+	fail "g2: ${got2:-none} members, want >= $((N - 100))"
+	grep "Failed to merge" "$TMP/g2.log" | head -3
+fi
 echo "# $NOK passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]
