@@ -73,6 +73,7 @@ cp_loop_outputs(struct cp *cp, uint64_t now_us)
 				     o.deadline_us);
 			break;
 		case SWIM_OUT_PUSH_PULL:
+			cp_metrics_pp_start(cp->metrics, now_us, &o.to);
 			cp_sync_push_pull(cp->sync, now_us, &o.to, o.join);
 			break;
 		}

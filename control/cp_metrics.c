@@ -42,6 +42,14 @@ static const double cp_detect_bounds[] = {
 	0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 60, 120,
 };
 
+/* Push/pulls: a LAN exchange takes ms, a big state over TCP seconds. */
+static const double cp_pp_bounds[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+	0.5, 1, 2.5, 5, 10,
+};
+/* Outbound push/pulls in flight remembered (by address hash). */
+#define CP_PP_SLOTS 64
+
 struct cp_detect_slot {
 	uint64_t hash;			/* 0: empty */
 	uint64_t since_us;		/* when the suspicion was seen */
@@ -65,6 +73,8 @@ struct cp_metrics {
 	struct cp_metrics_hist rtt;
 	struct cp_metrics_hist detect;
 	struct cp_detect_slot slots[CP_DETECT_SLOTS];
+	struct cp_metrics_hist pp;	/* push/pull durations */
+	struct cp_detect_slot pp_slots[CP_PP_SLOTS];	/* by address */
 };
 
 #define CP_NB_BOUNDS(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
@@ -293,6 +303,7 @@ cp_metrics_gather(const struct cp_metrics *m, struct cp *cp,
 	if (m != NULL) {
 		in->probe_rtt = m->rtt;
 		in->detect = m->detect;
+		in->push_pull = m->pp;
 		in->statsd_sent = m->statsd_sent;
 		in->statsd_dropped = m->statsd_dropped;
 	} else {
@@ -300,6 +311,8 @@ cp_metrics_gather(const struct cp_metrics *m, struct cp *cp,
 				     CP_NB_BOUNDS(cp_rtt_bounds));
 		cp_metrics_hist_init(&in->detect, cp_detect_bounds,
 				     CP_NB_BOUNDS(cp_detect_bounds));
+		cp_metrics_hist_init(&in->push_pull, cp_pp_bounds,
+				     CP_NB_BOUNDS(cp_pp_bounds));
 	}
 }
 
@@ -364,6 +377,52 @@ cp_metrics_name_hash(const struct swim_str *name)
 	return h == 0 ? 1 : h;
 }
 
+/* FNV-1a of an address (IP bytes and port), never 0. */
+static uint64_t
+cp_metrics_addr_hash(const struct swim_addr *a)
+{
+	uint64_t h = 1469598103934665603ull;
+	unsigned n = a->ip_len <= sizeof(a->ip) ? a->ip_len : sizeof(a->ip);
+
+	for (unsigned i = 0; i < n; i++)
+		h = (h ^ a->ip[i]) * 1099511628211ull;
+	h = (h ^ (a->port & 0xff)) * 1099511628211ull;
+	h = (h ^ (a->port >> 8)) * 1099511628211ull;
+	return h == 0 ? 1 : h;
+}
+
+void
+cp_metrics_pp_start(struct cp_metrics *m, uint64_t now_us,
+		    const struct swim_addr *to)
+{
+	uint64_t h;
+
+	if (m == NULL)
+		return;
+	h = cp_metrics_addr_hash(to);
+	m->pp_slots[h % CP_PP_SLOTS].hash = h;
+	m->pp_slots[h % CP_PP_SLOTS].since_us = now_us;
+}
+
+void
+cp_metrics_pp_done(struct cp_metrics *m, uint64_t now_us,
+		   const struct swim_addr *to, int err)
+{
+	struct cp_detect_slot *s;
+	uint64_t h;
+
+	if (m == NULL)
+		return;
+	h = cp_metrics_addr_hash(to);
+	s = &m->pp_slots[h % CP_PP_SLOTS];
+	if (s->hash != h)
+		return;	/* its slot was taken by another: not measured */
+	if (err == 0 && now_us >= s->since_us)
+		cp_metrics_hist_observe(&m->pp,
+					(double)(now_us - s->since_us) / 1e6);
+	s->hash = 0;
+}
+
 void
 cp_metrics_on_event(struct cp_metrics *m, uint64_t now_us,
 		    const struct swim_event *ev)
@@ -420,6 +479,7 @@ cp_metrics_new(struct cp *cp, int *err)
 			     CP_NB_BOUNDS(cp_rtt_bounds));
 	cp_metrics_hist_init(&m->detect, cp_detect_bounds,
 			     CP_NB_BOUNDS(cp_detect_bounds));
+	cp_metrics_hist_init(&m->pp, cp_pp_bounds, CP_NB_BOUNDS(cp_pp_bounds));
 	if ((cp->cfg.statsd_addr[0] != '\0' &&
 	     cp_metrics_statsd_open(m, cp->cfg.statsd_addr) != 0) ||
 	    (cp->cfg.metrics_addr[0] != '\0' &&

@@ -81,6 +81,7 @@ struct cp_metrics_input {
 	struct cp_metrics_lcore lcore[CP_METRICS_LCORES_MAX];
 	struct cp_metrics_hist probe_rtt;	/* ack round trips */
 	struct cp_metrics_hist detect;	/* suspect -> failed */
+	struct cp_metrics_hist push_pull;	/* outbound, successful */
 	uint64_t statsd_sent;		/* statsd datagrams sent */
 	uint64_t statsd_dropped;	/* statsd datagrams not sent */
 };
@@ -135,6 +136,13 @@ void cp_metrics_delete(struct cp_metrics *m);
 /** A core event: probe rtt, suspicion and failure times. NULL: no-op. */
 void cp_metrics_on_event(struct cp_metrics *m, uint64_t now_us,
 			 const struct swim_event *ev);
+/** An outbound push/pull to `to` starts (before cp_sync_push_pull,
+ * which may finish it at once). NULL: no-op. */
+void cp_metrics_pp_start(struct cp_metrics *m, uint64_t now_us,
+			 const struct swim_addr *to);
+/** It finished: err 0 counts its duration. NULL: no-op. */
+void cp_metrics_pp_done(struct cp_metrics *m, uint64_t now_us,
+			const struct swim_addr *to, int err);
 /** Render and publish, send statsd, when due. NULL: no-op. */
 void cp_metrics_tick(struct cp_metrics *m, struct cp *cp, uint64_t now_us);
 /** When cp_metrics_tick is next due; UINT64_MAX for NULL. */

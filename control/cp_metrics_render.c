@@ -492,6 +492,9 @@ cp_metrics_render(const struct cp_metrics_input *in,
 	cp_prom_hist(out, "gossipd_failure_detect_seconds",
 		     "Time from a member's suspicion to its failure",
 		     &in->detect);
+	cp_prom_hist(out, "gossipd_push_pull_seconds",
+		     "Duration of successful outbound push/pulls (joins "
+		     "included)", &in->push_pull);
 	return out->oom ? -ENOMEM : 0;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cp_metrics.h"
 #include "cp_rpc.h"
 #include "cp_sync_pp.h"
 #include "dp.h"
@@ -88,6 +89,7 @@ cp_ops_push_pull_done(void *ctx, uint64_t now_us, const struct swim_addr *to,
 		CP_LOG(DEBUG, "memberlist: Push/pull with %s done (join %d)",
 		       as, join);
 	}
+	cp_metrics_pp_done(cp->metrics, now_us, to, err);
 	if (join)
 		cp_join_done(cp, now_us, to, err);
 }

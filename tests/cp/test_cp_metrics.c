@@ -40,6 +40,7 @@ fill(struct cp_metrics_input *in)
 	in->dp.drop_tx = 9;	/* control's send-side drops only */
 	cp_metrics_hist_init(&in->probe_rtt, tb, 4);
 	cp_metrics_hist_init(&in->detect, tb, 4);
+	cp_metrics_hist_init(&in->push_pull, tb, 4);
 }
 
 static char *
@@ -261,6 +262,9 @@ Test(cp_metrics, hist_cumulative)
 	cr_assert_eq(value_of(t, "gossipd_failure_detect_seconds_bucket"
 			      "{le=\"+Inf\"}"), 1);
 	cr_assert_eq(value_of(t, "gossipd_failure_detect_seconds_count"), 1);
+	cr_assert_eq(value_of(t, "gossipd_push_pull_seconds_bucket"
+			      "{le=\"+Inf\"}"), 0);
+	cr_assert_eq(value_of(t, "gossipd_push_pull_seconds_count"), 0);
 	free(t);
 }
 
