@@ -63,7 +63,7 @@ struct cp_metrics {
 	char *pub;			/* the latest rendering */
 	size_t pub_len;
 	int statsd_fd;			/* connected UDP socket, or -1 */
-	bool has_tel;			/* DPDK telemetry command registered */
+	bool has_tel;			/* "/gossipd/stats" registered */
 	uint64_t statsd_sent;
 	uint64_t statsd_dropped;
 	bool has_prev;

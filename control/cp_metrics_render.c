@@ -70,28 +70,22 @@ static void
 cp_visit_gauges(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 {
 	static const struct cp_mfam members = {
-		.name = "gossipd_members",
-		.type = "gauge",
+		.name = "gossipd_members", .type = "gauge",
 		.help = "Members by status (alive and suspect from the SWIM "
 			"core; failed, left and leaving from the Serf layer)",
 		.k0 = "status" };
 	static const struct cp_mfam bq = {
-		.name = "gossipd_broadcast_queue_depth",
-		.type = "gauge",
+		.name = "gossipd_broadcast_queue_depth", .type = "gauge",
 		.help = "Broadcasts queued for gossip (memberlist + Serf)" };
 	static const struct cp_mfam tcp = {
-		.name = "gossipd_tcp_streams_open",
-		.type = "gauge",
+		.name = "gossipd_tcp_streams_open", .type = "gauge",
 		.help = "memberlist TCP streams open now" };
 	static const struct cp_mfam health = {
-		.name = "gossipd_health_score",
-		.type = "gauge",
+		.name = "gossipd_health_score", .type = "gauge",
 		.help = "Lifeguard awareness score (0 is healthy)" };
 	static const struct cp_mfam clk = {
-		.name = "gossipd_serf_lamport_time",
-		.type = "gauge",
-		.help = "Serf Lamport clocks",
-		.k0 = "clock" };
+		.name = "gossipd_serf_lamport_time", .type = "gauge",
+		.help = "Serf Lamport clocks", .k0 = "clock" };
 	const struct cp_mrow m[] = {
 		{ "alive", NULL, in->members[CP_MS_ALIVE] },
 		{ "suspect", NULL, in->members[CP_MS_SUSPECT] },
@@ -121,40 +115,28 @@ static void
 cp_visit_core(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 {
 	static const struct cp_mfam pk = {
-		.name = "gossipd_packets_total",
-		.type = "counter",
+		.name = "gossipd_packets_total", .type = "counter",
 		.help = "UDP packets the SWIM core handled",
 		.k0 = "direction" };
 	static const struct cp_mfam msgs = {
-		.name = "gossipd_messages_total",
-		.type = "counter",
-		.help = "Messages handled",
-		.k0 = "layer" };
+		.name = "gossipd_messages_total", .type = "counter",
+		.help = "Messages handled", .k0 = "layer" };
 	static const struct cp_mfam pr = {
-		.name = "gossipd_probes_total",
-		.type = "counter",
-		.help = "Probes by outcome",
-		.k0 = "result" };
+		.name = "gossipd_probes_total", .type = "counter",
+		.help = "Probes by outcome", .k0 = "result" };
 	static const struct cp_mfam ref = {
-		.name = "gossipd_refutes_total",
-		.type = "counter",
-		.help = "Claims about this node refuted",
-		.k0 = "layer" };
+		.name = "gossipd_refutes_total", .type = "counter",
+		.help = "Claims about this node refuted", .k0 = "layer" };
 	static const struct cp_mfam pp = {
-		.name = "gossipd_push_pulls_total",
-		.type = "counter",
+		.name = "gossipd_push_pulls_total", .type = "counter",
 		.help = "Push/pull exchanges started by the core" };
 	static const struct cp_mfam dr = {
-		.name = "gossipd_dropped_total",
-		.type = "counter",
+		.name = "gossipd_dropped_total", .type = "counter",
 		.help = "Input dropped or lost, by layer and reason",
-		.k0 = "layer",
-		.k1 = "reason" };
+		.k0 = "layer", .k1 = "reason" };
 	static const struct cp_mfam sf = {
-		.name = "gossipd_serf_ops_total",
-		.type = "counter",
-		.help = "Serf layer work",
-		.k0 = "op" };
+		.name = "gossipd_serf_ops_total", .type = "counter",
+		.help = "Serf layer work", .k0 = "op" };
 	const struct cp_mrow p[] = { { "in", NULL, in->swim.packets_in },
 				     { "out", NULL, in->swim.packets_out } };
 	const struct cp_mrow g[] = { { "swim", NULL, in->swim.msgs_in },
@@ -235,28 +217,21 @@ static void
 cp_visit_dp(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 {
 	static const struct cp_mfam lc = {
-		.name = "gossipd_dp_lcores",
-		.type = "gauge",
+		.name = "gossipd_dp_lcores", .type = "gauge",
 		.help = "Dataplane lcores" };
 	static const struct cp_mfam depth = {
-		.name = "gossipd_dp_ring_depth",
-		.type = "gauge",
-		.help = "Packets waiting in an lcore's ring",
-		.k0 = "lcore",
+		.name = "gossipd_dp_ring_depth", .type = "gauge",
+		.help = "Packets waiting in an lcore's ring", .k0 = "lcore",
 		.k1 = "ring" };
 	static const struct cp_mfam pk = {
-		.name = "gossipd_dp_packets_total",
-		.type = "counter",
-		.help = "Dataplane packets by lcore",
-		.k0 = "lcore",
+		.name = "gossipd_dp_packets_total", .type = "counter",
+		.help = "Dataplane packets by lcore", .k0 = "lcore",
 		.k1 = "kind" };
 	static const struct cp_mfam dr = {
-		.name = "gossipd_dp_dropped_total",
-		.type = "counter",
+		.name = "gossipd_dp_dropped_total", .type = "counter",
 		.help = "Dataplane drops by lcore and reason (lcore "
 			"\"control\": sends refused before any lcore)",
-		.k0 = "lcore",
-		.k1 = "reason" };
+		.k0 = "lcore", .k1 = "reason" };
 	unsigned nb = in->nb_lcores;
 	struct cp_mrow r[5];
 
@@ -286,34 +261,25 @@ static void
 cp_visit_io(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 {
 	static const struct cp_mfam ts = {
-		.name = "gossipd_tcp_streams_total",
-		.type = "counter",
-		.help = "memberlist TCP streams by outcome",
-		.k0 = "result" };
+		.name = "gossipd_tcp_streams_total", .type = "counter",
+		.help = "memberlist TCP streams by outcome", .k0 = "result" };
 	static const struct cp_mfam te = {
-		.name = "gossipd_tcp_errors_total",
-		.type = "counter",
+		.name = "gossipd_tcp_errors_total", .type = "counter",
 		.help = "memberlist TCP streams closed on an error",
 		.k0 = "reason" };
 	static const struct cp_mfam rc = {
-		.name = "gossipd_rpc_clients",
-		.type = "gauge",
+		.name = "gossipd_rpc_clients", .type = "gauge",
 		.help = "Serf RPC connections open now" };
 	static const struct cp_mfam rr = {
-		.name = "gossipd_rpc_total",
-		.type = "counter",
-		.help = "Serf RPC connections and requests",
-		.k0 = "kind" };
+		.name = "gossipd_rpc_total", .type = "counter",
+		.help = "Serf RPC connections and requests", .k0 = "kind" };
 	static const struct cp_mfam re = {
-		.name = "gossipd_rpc_errors_total",
-		.type = "counter",
+		.name = "gossipd_rpc_errors_total", .type = "counter",
 		.help = "Serf RPC connections closed on an error",
 		.k0 = "reason" };
 	static const struct cp_mfam sd = {
-		.name = "gossipd_statsd_packets_total",
-		.type = "counter",
-		.help = "statsd datagrams by outcome",
-		.k0 = "result" };
+		.name = "gossipd_statsd_packets_total", .type = "counter",
+		.help = "statsd datagrams by outcome", .k0 = "result" };
 	const struct cp_mrow s[] = {
 		{ "accepted", NULL, in->sync.accepted },
 		{ "push_pull_in", NULL, in->sync.in_push_pull },
