@@ -22,7 +22,8 @@
 #               (its per-second progress lines: "in" is what gossipd sent);
 #   sync        a full push/pull both ways started by `gossipctl join
 #               <a swarm member>`: wall time of the RPC, gossipd's CPU in
-#               it, its VmHWM after it and the peak's growth over VmRSS
+#               it, its peak VmHWM in it (reset just before through
+#               /proc/PID/clear_refs) and that peak's growth over VmRSS
 #               before it, the exchange's bytes (both ways: twice what
 #               gossipd read(2) from the stream, /proc/PID/io rchar; the
 #               swarm counts UDP only);
@@ -210,6 +211,8 @@ run_size() {
 	# Full sync: gossipd pushes/pulls with a swarm member (the last one).
 	local okb0 rssb cpus0 ts sync_s sync_cpu hwm2 jrc jp
 	okb0=$(metric "$mp" 'gossipd_tcp_streams_total{result="out_ok"}')
+	# VmHWM from here on is the sync's peak (5 > clear_refs resets it).
+	echo 5 >"/proc/$gd/clear_refs" 2>/dev/null || note "$tag: no clear_refs: sync_hwm is the run's peak"
 	rssb=$(vm_kb "$gd" VmRSS); cpus0=$(cpu_s "$gd")
 	local rc0 rc1
 	rc0=$(rchar "$gd")
