@@ -11,7 +11,7 @@
 # gauge goes 1 -> 2 when b joins; garbage UDP datagrams move a's drop
 # counters; the failed gauge goes 0 -> 1 and the time-to-detect histogram
 # counts one failure after b's SIGKILL; probe RTTs and b's join push/pull
-# are timed; a path
+# are timed; statsd sends to a closed port count as drops; a path
 # other than /metrics is 404; statsd lines arrive; a busy --metrics-addr
 # exits 2 naming the flag. Every process is killed by PID by a trap, also
 # on failure. About 20 s.
@@ -113,8 +113,8 @@ wait_sample() {
 	return 1
 }
 
-read -r PA RA MA SD PB RB PC1 PC2 MB < <(free_ports 9)
-[ -n "${MB:-}" ] || skip "no free ports below 32768"
+read -r PA RA MA SD PB RB PC1 PC2 MB SB < <(free_ports 10)
+[ -n "${SB:-}" ] || skip "no free ports below 32768"
 
 # statsd listener: every datagram appended to a file, for 60 s at most
 python3 - "$SD" "$LOG/statsd.txt" <<'EOF' &
@@ -144,13 +144,16 @@ check "another path is 404" '[ "$(scrape $MA /other)" = "HTTP 404" ]'
 
 "$GOSSIPD" --node it-mb --bind "127.0.0.1:$PB" --rpc-addr "127.0.0.1:$RB" \
 	--join "127.0.0.1:$PA" --metrics-addr "127.0.0.1:$MB" \
-	>"$LOG/b.log" 2>&1 &
+	--statsd-addr "127.0.0.1:$SB" >"$LOG/b.log" 2>&1 &
 PB_PID=$!
 PIDS+=($PB_PID)
 check "alive goes to 2 when b joins" \
 	'wait_sample $MA "gossipd_members{status=\"alive\"}" 15 2'
 check "b timed its join push/pull" \
 	'wait_sample $MB gossipd_push_pull_seconds_count 5 1'
+# nobody listens on b's statsd port: refused sends are counted drops
+check "b counts statsd drops" \
+	'for i in $(seq 20); do [ "$(sample $MB "gossipd_statsd_packets_total{result=\"dropped\"}")" -gt 0 ] 2>/dev/null && break; sleep 0.25; done; [ "$(sample $MB "gossipd_statsd_packets_total{result=\"dropped\"}")" -gt 0 ]'
 
 if command -v promtool >/dev/null; then
 	scrape "$MA" >"$LOG/scrape2.txt"
