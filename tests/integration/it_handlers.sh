@@ -14,7 +14,8 @@
 # the last payload), a query (`serf query` gets H's stdout from both as
 # the response), member-update (`serf tags` on s2), member-leave (g2
 # leaves on SIGINT) and member-failed (s2 SIGKILLed). Then SIGHUP on g1
-# swaps a handler given in its --config-file. About 30 s.
+# swaps a handler given in its --config-file; a bad filter is refused at
+# the start. About 35 s.
 # Every process is killed by PID by a trap, also on failure. Exit 77 =
 # skipped (no serf).
 # Usage: GOSSIPD=build/control/gossipd tests/integration/it_handlers.sh
@@ -149,6 +150,17 @@ env_val() {
 read -r S1 S1R S2 S2R G1 G1R G2 G2R <<<"$(free_ports 8)"
 note "ports: s1 $S1/$S1R s2 $S2/$S2R g1 $G1/$G1R g2 $G2/$G2R; logs $LOG"
 
+# A bad filter stops the start, as serf's agent: exit 2, serf's words.
+"$GOSSIPD" --name bad --bind "127.0.0.1:$G1" --rpc-addr "127.0.0.1:$G1R" \
+	--event-handler 'member-join,foo=/x.sh' >"$LOG/bad.log" 2>&1
+BAD_RC=$?
+bad_msg() {
+	grep -qxF "gossipd: Invalid event script: Event 'foo' invoking '/x.sh'" \
+		"$LOG/bad.log"
+}
+check "a bad --event-handler filter: exit 2 and serf's message" \
+	'[ $BAD_RC = 2 ] && bad_msg'
+
 cat >"$LOG/g1.json" <<EOF
 {"event_handlers": ["user:reload=echo one >> $LOG/reload.out"]}
 EOF
@@ -281,6 +293,17 @@ check "member-leave/failed: same SERF_ names on both" \
 	 [ "$(env_names s1 member-leave)" = "$(env_names g1 member-leave)" ]'
 check "g1 logged no handler error" \
 	'! grep -q "Error invoking script" "$LOG/g1.log"'
+
+# g1 stops on SIGINT (leaves): the handler state goes with it cleanly.
+kill -INT "$G1PID"
+G1_RC=124
+for _ in $(seq 100); do
+	kill -0 "$G1PID" 2>/dev/null || { wait "$G1PID"; G1_RC=$?; break; }
+	sleep 0.1
+done
+check "g1 and g2 stopped on SIGINT with status 0, no sanitizer report" \
+	'[ $G1_RC = 0 ] && wait "$G2PID" &&
+	 ! grep -qE "Sanitizer|runtime error:" "$LOG/g1.log" "$LOG/g2.log"'
 
 note "$NB_CHECKS checks, $([ $FAILED = 0 ] && echo all passed || echo FAILED)"
 exit $FAILED
