@@ -162,7 +162,8 @@ check "a bad --event-handler filter: exit 2 and serf's message" \
 	'[ $BAD_RC = 2 ] && bad_msg'
 
 cat >"$LOG/g1.json" <<EOF
-{"event_handlers": ["user:reload=echo one >> $LOG/reload.out"]}
+{"event_handlers": ["user:reload=echo one >> $LOG/reload.out",
+  "query:big=head -c 2000 /dev/zero | tr '\\\\000' x"]}
 EOF
 
 "$SERF" agent -node s1 -bind "127.0.0.1:$S1" -rpc-addr "127.0.0.1:$S1R" \
@@ -249,6 +250,16 @@ check "query: payload on stdin, SERF_QUERY_NAME/LTIME on both" \
 	 [ "$(env_val s1 query SERF_QUERY_LTIME)" = \
 	   "$(env_val g1 query SERF_QUERY_LTIME)" ] &&
 	 [ "$(env_names s1 query)" = "$(env_names g1 query)" ]'
+
+# A response past query_response_size_limit (1024) is refused as serf
+# does, logged; the next handler (H) still answers.
+"$SERF" query -rpc-addr "127.0.0.1:$S2R" -timeout 2s big >"$LOG/query.out" 2>&1
+too_big() {
+	grep -qF "Failed to respond to query 'query: big': response exceeds \
+limit of 1024 bytes" "$LOG/g1.log"
+}
+check "query: a 2000-byte answer is refused and logged, H answers" \
+	'wait_for too_big 5 && responded g1'
 
 # --- SIGHUP: g1's config file handler swapped ---
 "$SERF" event -rpc-addr "127.0.0.1:$S1R" -coalesce=false reload a >/dev/null
