@@ -46,7 +46,8 @@ serf_tagset_set(struct serf_tagset *ts, const struct serf_tag *tags,
 		memcpy(k, tags[i].key, tags[i].key_len);
 		k[tags[i].key_len] = '\0';
 		char *v = k + tags[i].key_len + 1;
-		memcpy(v, tags[i].value, tags[i].value_len);
+		if (tags[i].value_len > 0)	/* an empty value may be NULL */
+			memcpy(v, tags[i].value, tags[i].value_len);
 		v[tags[i].value_len] = '\0';
 		ts->tags[i] = (struct serf_tag){ k, v, tags[i].key_len,
 						 tags[i].value_len };

@@ -883,3 +883,21 @@ Test(serf, ping_updates_our_coordinate_and_the_peer_cache)
 	e.data.len = 0;
 	serf_on_swim_event(serf, 0, &e);
 }
+
+/* A tag with an empty value may come with no value pointer at all (a
+ * decoded empty string, an RPC tag "k="): it is stored as "". */
+Test(serf, tagset_takes_an_empty_value_without_a_pointer)
+{
+	struct serf_tagset ts;
+	struct serf_tag in[2] = {
+		{ .key = "role", .value = NULL, .key_len = 4, .value_len = 0 },
+		{ .key = "dc", .value = "x1", .key_len = 2, .value_len = 2 },
+	};
+
+	cr_assert_eq(serf_tagset_set(&ts, in, 2), 0);
+	cr_assert_eq(ts.nb, 2);
+	cr_assert_str_eq(ts.tags[0].key, "role");
+	cr_assert_str_eq(ts.tags[0].value, "");
+	cr_assert_eq(ts.tags[0].value_len, 0);
+	cr_assert_str_eq(ts.tags[1].value, "x1");
+}
