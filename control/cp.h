@@ -370,6 +370,14 @@ void cp_fini(struct cp *cp);		/* undo whatever was set up */
  * leave, then sleep in the reactor until the next deadline, a socket or
  * RPC event, the dataplane's doorbell (a packet in an rx ring) or a signal.
  */
+/**
+ * Hand every pending core event to the Serf layer (and metrics). Also
+ * called before a peer's Serf state is merged, so intents about members
+ * that arrived in the same push/pull find them (memberlist notifies Serf
+ * synchronously; without this they would wait as intents about unknown
+ * names, a bounded set).
+ */
+void cp_loop_events(struct cp *cp, uint64_t now_us);
 void cp_loop_once(struct cp *cp);
 /** The earliest time some timer of the loop is due; UINT64_MAX: none. */
 uint64_t cp_loop_next_deadline(const struct cp *cp);

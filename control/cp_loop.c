@@ -81,7 +81,7 @@ cp_loop_outputs(struct cp *cp, uint64_t now_us)
 }
 
 /* Dispatch membership events: the Serf layer logs and reacts. */
-static void
+void
 cp_loop_events(struct cp *cp, uint64_t now_us)
 {
 	struct swim_event ev;

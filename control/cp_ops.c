@@ -66,8 +66,10 @@ cp_ops_merge(void *ctx, uint64_t now_us, const uint8_t *buf, size_t len)
 		       swim_wire_strerror(rc));
 		return rc;
 	}
-	if (us.len > 0 && us.ptr != NULL)
+	if (us.len > 0 && us.ptr != NULL) {
+		cp_loop_events(cp, now_us);	/* members first, then intents */
 		cp_serf_merge_remote(cp, now_us, us.ptr, us.len, hdr.join);
+	}
 	return 0;
 }
 

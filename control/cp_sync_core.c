@@ -172,6 +172,8 @@ cp_pp_in_feed(void *ctx, void *st, uint64_t now_us, const uint8_t *buf,
 	if (in->us_len == in->dec.hdr.user_state_len) {
 		*done = true;
 		if (in->us_len > 0) {
+			/* members first, then intents about them */
+			cp_loop_events(cp, now_us);
 			/* sliced over loop passes when big; takes in->us */
 			cp_sync_serf_merge(cp, now_us, in->us, in->us_len,
 					   in->dec.hdr.join);
