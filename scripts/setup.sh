@@ -22,6 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# We want promtool only: Debian's package also enables and starts a
+	# Prometheus server (port 9090) on a systemd host. Stop and disable it.
+	if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+		$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+		echo "setup: prometheus installed for promtool; its server is stopped and disabled"
+	fi
 fi
 
 BUILD=${BUILD:-build}
