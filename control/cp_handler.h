@@ -21,7 +21,9 @@
  * latest event per member and dropping one that repeats the last event
  * delivered for that member; user events sent with coalesce keep only
  * the highest LTime per name over the same periods (serf's agent
- * settings). Queries and other user events pass at once.
+ * settings). Queries and other user events pass at once. Only the
+ * scripts see coalesced events; RPC `stream` subscribers get each one
+ * (serf coalesces its whole event channel, streams included).
  *
  * Scripts run one at a time, in event order, as serf's event loop runs
  * them, but never on the control thread's time: each is a posix_spawn'd
