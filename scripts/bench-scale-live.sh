@@ -14,7 +14,8 @@
 #               N alive;
 #   rss / hwm   gossipd's VmRSS and VmHWM (peak) after the join, MiB;
 #   B/member    (VmRSS after the join - VmRSS before the swarm) / (N - 1);
-#   idle CPU    gossipd's utime + stime over $IDLE s after the join, in ms
+#   idle CPU    gossipd's utime + stime over $IDLE s after the join has
+#               settled (< 20 ms CPU/s over 5 s, at most SETTLE_MAX s), in ms
 #               of CPU per second (the swarm keeps probing it, as N - 1
 #               members would; gossipd keeps gossiping the join's queued
 #               alive broadcasts, as memberlist does);
@@ -44,7 +45,7 @@
 # IDLE s idle (30), SYNC_MAX s for the sync (300), CLI_MAX s for a CLI.
 #
 # Usage: scripts/bench-scale-live.sh [build-dir]
-#        (env: SIZES, IDLE, JOIN_MAX, SYNC_MAX, CLI_MAX, SWARM_FLAGS, OUT,
+#        (env: SIZES, IDLE, SETTLE_MAX, JOIN_MAX, SYNC_MAX, CLI_MAX, SWARM_FLAGS, OUT,
 #         GOSSIPD, GOSSIPCTL, GOSSIP_SWARM)
 # Prints one row per size (and keeps the logs, the swarm's JSON and the
 # table in $OUT).
@@ -56,6 +57,7 @@ GOSSIPCTL=${GOSSIPCTL:-$BUILD/control/gossipctl}
 SWARM=${GOSSIP_SWARM:-$BUILD/tools/swarm/gossip-swarm}
 SIZES=${SIZES-"1000 10000 100000 1000000"}
 IDLE=${IDLE:-30}
+SETTLE_MAX=${SETTLE_MAX:-120}
 SYNC_MAX=${SYNC_MAX:-300}
 CLI_MAX=${CLI_MAX:-180}
 SWARM_FLAGS=${SWARM_FLAGS:-}		# e.g. "--probe-rate-mult 10"
@@ -195,6 +197,18 @@ run_size() {
 	rss1=$(vm_kb "$gd" VmRSS); hwm1=$(vm_kb "$gd" VmHWM)
 	bpm=$(awk -v a="$rss0" -v b="$rss1" -v m="$m" 'BEGIN { printf "%.0f", (b - a) * 1024 / m }')
 
+	# Settle: the swarm's last join batches may still be pushing/pulling
+	# after gossipd counts N (a push/pull per batch): wait until gossipd
+	# spends < 20 ms CPU/s over 5 s (at most SETTLE_MAX s).
+	local settle=0 sa sb
+	sa=$(cpu_s "$gd")
+	while [ "$settle" -lt "$SETTLE_MAX" ]; do
+		sleep 5; settle=$((settle + 5))
+		sb=$(cpu_s "$gd")
+		awk -v a="$sa" -v b="$sb" 'BEGIN { exit !(b - a < 0.1) }' && break
+		sa=$sb
+	done
+	note "$tag: settled after $settle s"
 	# Idle window: CPU of gossipd, bytes each way (swarm's view).
 	local sin sout k cpu1 ti0 ti1
 	cpu0=$(cpu_s "$gd"); ti0=$(since "$t0")
