@@ -210,6 +210,7 @@ struct cp_hrun_cfg {
 	unsigned queue_max;	/* events waiting: 1024 */
 	size_t queue_bytes_max;	/* their stdin bytes: 16 MiB */
 	const char *shell;	/* "/bin/sh" */
+	bool no_pidfd;		/* poll waitpid instead (old kernels; tests) */
 	/** Fill who we are now (called before each run). */
 	void (*self)(void *ctx, struct cp_hself *out);
 	/** A run ended; ev and s stay valid during the call. */

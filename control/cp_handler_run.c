@@ -291,7 +291,8 @@ cp_hrun_wire(struct cp_hrun *r, const int in[2], const int out[2],
 		cp_hrun_watch(r, r->fd_in, EPOLLOUT, CP_HRUN_TAG_IN);
 	else
 		cp_hrun_close(r, &r->fd_in);
-	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+	r->pidfd = r->cfg.no_pidfd ? -1
+				   : (int)syscall(SYS_pidfd_open, r->pid, 0);
 	if (r->pidfd >= 0 &&
 	    cp_hrun_watch(r, r->pidfd, EPOLLIN, CP_HRUN_TAG_PID) != 0)
 		cp_hrun_close(r, &r->pidfd);

@@ -425,3 +425,22 @@ Test(cp_hrun, delete_kills_a_running_script)
 	cr_assert_eq(errno, ESRCH);
 	cr_assert_eq(nb_recs, 0);
 }
+
+Test(cp_hrun, without_pidfd_the_child_is_polled)
+{
+	const char *specs[] = {"user=sleep 0.1; cat", "user=exit 4"};
+	struct cp_hrun_cfg cfg;
+	struct cp_hrun *r;
+
+	cp_hrun_cfg_default(&cfg);
+	cfg.no_pidfd = true;
+	r = runner(specs, 2, &cfg);
+	cp_hrun_push(r, now_us(), user_ev("a", "in"));
+	cr_assert_lt(cp_hrun_next_deadline(r), now_us() + 1000000);
+	drive(r, 5000);
+	cr_assert_eq(nb_recs, 2);
+	cr_assert(recs[0].r.is_ok);
+	cr_assert_str_eq(recs[0].out, "in\n");
+	cr_assert_eq(WEXITSTATUS(recs[1].r.status), 4);
+	cp_hrun_delete(r);
+}
