@@ -15,7 +15,8 @@
 #   rss / hwm   gossipd's VmRSS and VmHWM (peak) after the join, MiB;
 #   B/member    (VmRSS after the join - VmRSS before the swarm) / (N - 1);
 #   idle CPU    gossipd's utime + stime over $IDLE s after the join has
-#               settled (< 20 ms CPU/s over 5 s, at most SETTLE_MAX s), in ms
+#               settled (its first periodic push/pull done, then < 20 ms
+#               CPU/s over 5 s; at most SETTLE_MAX s), in ms
 #               of CPU per second (the swarm keeps probing it, as N - 1
 #               members would; gossipd keeps gossiping the join's queued
 #               alive broadcasts, as memberlist does);
@@ -198,14 +199,20 @@ run_size() {
 	bpm=$(awk -v a="$rss0" -v b="$rss1" -v m="$m" 'BEGIN { printf "%.0f", (b - a) * 1024 / m }')
 
 	# Settle: the swarm's last join batches may still be pushing/pulling
-	# after gossipd counts N (a push/pull per batch): wait until gossipd
-	# spends < 20 ms CPU/s over 5 s (at most SETTLE_MAX s).
-	local settle=0 sa sb
+	# after gossipd counts N (a push/pull per batch), and gossipd's first
+	# periodic push/pull (a full exchange of N, at a random time in its
+	# first 30 s, the next one a scaled interval later: 180 s at 10^3,
+	# 480 s at 10^6) must not fall in the idle window: wait until it went
+	# out (metrics: TCP streams out_ok >= 1) and gossipd spends < 20 ms
+	# CPU/s over 5 s (at most SETTLE_MAX s).
+	local settle=0 sa sb ok
 	sa=$(cpu_s "$gd")
 	while [ "$settle" -lt "$SETTLE_MAX" ]; do
 		sleep 5; settle=$((settle + 5))
 		sb=$(cpu_s "$gd")
-		awk -v a="$sa" -v b="$sb" 'BEGIN { exit !(b - a < 0.1) }' && break
+		ok=$(metric "$mp" 'gossipd_tcp_streams_total{result="out_ok"}')
+		[ "${ok:-0}" -ge 1 ] &&
+			awk -v a="$sa" -v b="$sb" 'BEGIN { exit !(b - a < 0.1) }' && break
 		sa=$sb
 	done
 	note "$tag: settled after $settle s"
