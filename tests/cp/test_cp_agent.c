@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "cp_fixture.h"
 #include "cp_agent.h"
 #include "serf.h"
 
@@ -39,20 +40,6 @@ teardown(void)
 
 TestSuite(cp_agent, .init = setup, .fini = teardown);
 
-static uint16_t
-free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 static const char *
 put(const char *name, const char *text)
 {
@@ -76,12 +63,10 @@ static char *args[16];
 static struct cp *
 daemon_new(const char *cfg_json, const char *extra)
 {
-	struct cp *cp = calloc(1, sizeof(*cp));
 	static char json[1024], bind[32];
-	char err[512];
 	int argc = 0;
 
-	snprintf(bind, sizeof(bind), "127.0.0.1:%u", free_port());
+	snprintf(bind, sizeof(bind), "127.0.0.1:%u", cp_fx_free_port());
 	snprintf(json, sizeof(json), "%s", cfg_json);
 	args[argc++] = "gossipd";
 	args[argc++] = "--config-file";
@@ -91,25 +76,7 @@ daemon_new(const char *cfg_json, const char *extra)
 	if (extra != NULL)
 		args[argc++] = (char *)extra;
 	args[argc] = NULL;
-	cp->epfd = -1;
-	cp_cfg_default(&cp->cfg);
-	cr_assert_eq(cp_cfg_parse(&cp->cfg, argc, args, err, sizeof(err)), 0,
-		     "%s", err);
-	cp_log_set_level(cp->cfg.log_level);
-	cr_assert_eq(cp_core_init(cp), 0);
-	cr_assert_eq(cp_serf_layer_init(cp), 0);
-	cr_assert_eq(cp_reactor_init(cp), 0);
-	cr_assert_eq(cp_agent_init(cp, argc, args), 0);
-	cr_assert_eq(cp_sync_init(cp), 0);
-	cr_assert_eq(cp_dp_init(cp), 0);
-	return cp;
-}
-
-static void
-daemon_delete(struct cp *cp)
-{
-	cp_fini(cp);
-	free(cp);
+	return cp_fx_daemon_argv(argc, args, true);
 }
 
 Test(cp_agent, sigterm_stops_without_leaving_by_default)
@@ -121,7 +88,7 @@ Test(cp_agent, sigterm_stops_without_leaving_by_default)
 	cr_assert(cp->is_done, "SIGTERM stops");
 	cr_assert_eq(cp->leave, CP_LEAVE_NONE, "without a leave");
 	cr_assert_eq(cp->exit_code, 0);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 Test(cp_agent, sigterm_leaves_with_leave_on_terminate)
@@ -136,7 +103,7 @@ Test(cp_agent, sigterm_leaves_with_leave_on_terminate)
 	raise(SIGTERM);
 	cp_agent_tick(cp, cp_now_us());
 	cr_assert(cp->is_done, "a second signal stops at once");
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 Test(cp_agent, sigint_leaves_unless_skip)
@@ -146,13 +113,13 @@ Test(cp_agent, sigint_leaves_unless_skip)
 	raise(SIGINT);
 	cp_agent_tick(cp, cp_now_us());
 	cr_assert_neq(cp->leave, CP_LEAVE_NONE, "SIGINT leaves");
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 	cp = daemon_new("{\"node_name\": \"t4\"}", "--skip-leave-on-interrupt");
 	raise(SIGINT);
 	cp_agent_tick(cp, cp_now_us());
 	cr_assert(cp->is_done);
 	cr_assert_eq(cp->leave, CP_LEAVE_NONE);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 static int hook_calls;
@@ -203,7 +170,7 @@ Test(cp_agent, sighup_reloads_log_level_tags_file_and_hooks)
 	cp_agent_tick(cp, cp_now_us());
 	cr_assert_eq(hook_calls, 1);
 	cr_assert_eq(cp->cfg.log_level, CP_LOG_DEBUG);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 	cp_log_set_level(CP_LOG_WARN);
 }
 
@@ -228,7 +195,7 @@ Test(cp_agent, snapshot_restores_clocks)
 	cr_assert_eq(cp->joins[0].kind, CP_JOIN_REJOIN);
 	cr_assert_eq(cp->joins[0].nb, 1);
 	cr_assert_eq(cp->joins[0].addrs[0].port, 2);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 Test(cp_agent, bad_snapshot_path_fails_init)
@@ -245,5 +212,5 @@ Test(cp_agent, bad_snapshot_path_fails_init)
 	cr_assert_eq(cp_serf_layer_init(cp), 0);
 	cr_assert_eq(cp_reactor_init(cp), 0);
 	cr_assert_eq(cp_agent_init(cp, 5, argv), -1);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }

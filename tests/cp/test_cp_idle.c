@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "cp_fixture.h"
 #include "dp.h"
 #include "dp_internal.h"
 #include "serf.h"
@@ -34,50 +35,6 @@ static const uint8_t ack_42[] = {
 	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
 };
 
-static uint16_t
-free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-/* A daemon without RPC, as main() builds it. */
-static struct cp *
-daemon_new(const char *name)
-{
-	struct cp *cp = calloc(1, sizeof(*cp));
-	char bind[32];
-	char *argv[] = {"gossipd", "--name", (char *)name, "--bind", bind,
-			"--log-level", "warn"};
-	char err[256];
-
-	snprintf(bind, sizeof(bind), "127.0.0.1:%u", free_port());
-	cp->epfd = -1;
-	cp_cfg_default(&cp->cfg);
-	cr_assert_eq(cp_cfg_parse(&cp->cfg, 7, argv, err, sizeof(err)), 0);
-	cp_log_set_level(CP_LOG_WARN);
-	cr_assert_eq(cp_core_init(cp), 0);
-	cr_assert_eq(cp_serf_layer_init(cp), 0);
-	cr_assert_eq(cp_reactor_init(cp), 0);
-	cr_assert_eq(cp_sync_init(cp), 0);
-	cr_assert_eq(cp_dp_init(cp), 0);
-	return cp;
-}
-
-static void
-daemon_delete(struct cp *cp)
-{
-	cp_fini(cp);
-	free(cp);
-}
-
 static uint64_t
 min_us(uint64_t a, uint64_t b)
 {
@@ -86,7 +43,7 @@ min_us(uint64_t a, uint64_t b)
 
 Test(cp_idle, timeout_is_the_earliest_deadline_not_1ms)
 {
-	struct cp *cp = daemon_new("d1");
+	struct cp *cp = cp_fx_daemon_new("d1");
 	uint64_t t, want;
 
 	for (int i = 0; i < 3; i++)
@@ -130,12 +87,12 @@ Test(cp_idle, timeout_is_the_earliest_deadline_not_1ms)
 		     min_us(t, t - 2000000 + cp->leave_propagate_us));
 	cp->leave = CP_LEAVE_NONE;
 	cp->retry_next_us = 0;
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 Test(cp_idle, an_idle_daemon_sleeps, .timeout = 30)
 {
-	struct cp *cp = daemon_new("d3");
+	struct cp *cp = cp_fx_daemon_new("d3");
 	uint64_t end, gen0;
 	unsigned turns = 0;
 
@@ -151,7 +108,7 @@ Test(cp_idle, an_idle_daemon_sleeps, .timeout = 30)
 	cr_assert_lt(turns, 100, "%u loop turns in 2 s", turns);
 	/* the snapshot still goes out, riding on those wakeups */
 	cr_assert_geq(atomic_load(&cp->dp->pub.gen) - gen0, 1);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 struct sender {
@@ -183,7 +140,7 @@ sender_main(void *arg)
 
 Test(cp_idle, a_datagram_rings_the_sleeping_loop, .timeout = 30)
 {
-	struct cp *cp = daemon_new("d4");
+	struct cp *cp = cp_fx_daemon_new("d4");
 	struct sender s = { .port = cp->cfg.bind.port };
 	uint64_t end = cp_now_us() + 10000000;
 	unsigned turns = 0;
@@ -206,7 +163,7 @@ Test(cp_idle, a_datagram_rings_the_sleeping_loop, .timeout = 30)
 	/* 5 ms apart while the idle loop's timers are ~1 s apart: each
 	 * datagram woke it (or came with the previous one) */
 	cr_assert_geq(turns, NB_PINGS / 2, "%u turns", turns);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 static struct cp *sig_cp;
@@ -231,7 +188,7 @@ killer_main(void *arg)
 
 Test(cp_idle, sigterm_ends_the_sleep_and_leaves, .timeout = 30)
 {
-	struct cp *cp = daemon_new("d5");
+	struct cp *cp = cp_fx_daemon_new("d5");
 	struct sigaction sa;
 	pthread_t self = pthread_self(), th;
 	sigset_t mask;
@@ -250,5 +207,5 @@ Test(cp_idle, sigterm_ends_the_sleep_and_leaves, .timeout = 30)
 	cr_assert_eq(cp->leave, CP_LEAVE_DEAD);
 	pthread_sigmask(SIG_SETMASK, NULL, &mask);
 	cr_assert_not(sigismember(&mask, SIGTERM), "the mask is given back");
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }

@@ -16,52 +16,8 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "cp_fixture.h"
 #include "serf.h"
-
-/* A port free on 127.0.0.1 for both TCP and UDP (best effort). */
-static uint16_t
-free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-/* A daemon without RPC, as main() builds it. */
-static struct cp *
-daemon_new(const char *name)
-{
-	struct cp *cp = calloc(1, sizeof(*cp));
-	char bind[32];
-	char *argv[] = {"gossipd", "--name", (char *)name, "--bind", bind,
-			"--log-level", "warn"};
-	char err[256];
-
-	snprintf(bind, sizeof(bind), "127.0.0.1:%u", free_port());
-	cp->epfd = -1;
-	cp_cfg_default(&cp->cfg);
-	cr_assert_eq(cp_cfg_parse(&cp->cfg, 7, argv, err, sizeof(err)), 0);
-	cp_log_set_level(CP_LOG_WARN);
-	cr_assert_eq(cp_core_init(cp), 0);
-	cr_assert_eq(cp_serf_layer_init(cp), 0);
-	cr_assert_eq(cp_reactor_init(cp), 0);
-	cr_assert_eq(cp_sync_init(cp), 0);
-	cr_assert_eq(cp_dp_init(cp), 0);
-	return cp;
-}
-
-static void
-daemon_delete(struct cp *cp)
-{
-	cp_fini(cp);
-	free(cp);
-}
 
 /* Iterate until *flag or ms pass. */
 static void
@@ -82,13 +38,13 @@ dead_seeds(struct swim_addr *seeds, unsigned nb)
 {
 	for (unsigned i = 0; i < nb; i++) {
 		cp_addr_parse("127.0.0.1:1", 0, &seeds[i]);
-		seeds[i].port = free_port();
+		seeds[i].port = cp_fx_free_port();
 	}
 }
 
 Test(cp_loop, start_join_with_no_answer_exits_1)
 {
-	struct cp *cp = daemon_new("t1");
+	struct cp *cp = cp_fx_daemon_new("t1");
 	struct swim_addr seeds[2];
 
 	dead_seeds(seeds, 2);
@@ -98,12 +54,12 @@ Test(cp_loop, start_join_with_no_answer_exits_1)
 	cr_assert(cp->is_done);
 	cr_assert_eq(cp->exit_code, 1);
 	cr_assert_not(cp->is_joined);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 Test(cp_loop, retry_join_reschedules_and_stops_at_max)
 {
-	struct cp *cp = daemon_new("t2");
+	struct cp *cp = cp_fx_daemon_new("t2");
 
 	dead_seeds(cp->cfg.retry_join, 1);
 	cp->cfg.nb_retry_join = 1;
@@ -116,13 +72,13 @@ Test(cp_loop, retry_join_reschedules_and_stops_at_max)
 	cr_assert_eq(cp->retry_attempts, 3, "stops at --retry-max");
 	cr_assert_eq(cp->retry_next_us, 0);
 	cr_assert_not(cp->is_done, "retry-join never stops the daemon");
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
 
 Test(cp_loop, two_daemons_join_and_leave)
 {
-	struct cp *a = daemon_new("a");
-	struct cp *b = daemon_new("b");
+	struct cp *a = cp_fx_daemon_new("a");
+	struct cp *b = cp_fx_daemon_new("b");
 	struct serf_member_info m;
 	uint64_t t0;
 
@@ -146,13 +102,13 @@ Test(cp_loop, two_daemons_join_and_leave)
 	cr_assert_eq(serf_member_find(a->serf, "b", 1, &m), 0);
 	cr_assert_eq(m.status, SERF_STATUS_LEFT, "a saw b leave: %d",
 		     m.status);
-	daemon_delete(a);
-	daemon_delete(b);
+	cp_fx_daemon_delete(a);
+	cp_fx_daemon_delete(b);
 }
 
 Test(cp_loop, second_signal_exits_at_once)
 {
-	struct cp *cp = daemon_new("t3");
+	struct cp *cp = cp_fx_daemon_new("t3");
 
 	cp->nb_signals = 1;
 	cp_loop_once(cp);
@@ -160,5 +116,5 @@ Test(cp_loop, second_signal_exits_at_once)
 	cp->nb_signals = 2;
 	cp_loop_once(cp);
 	cr_assert(cp->is_done);
-	daemon_delete(cp);
+	cp_fx_daemon_delete(cp);
 }
