@@ -251,3 +251,18 @@ rpc_tc_members(const struct rpc_tc *c, size_t len, struct rpc_tc_member *out,
 	}
 	return p == end ? (int)cnt : -1;
 }
+
+void
+rpc_tc_open(struct rpc_tc_env *e, struct rpc_tc *c)
+{
+	rpc_tc_env_start(e, NULL, false);
+	rpc_tc_connect(e, c);
+	rpc_tc_handshake(e, c);
+}
+
+void
+rpc_tc_shut(struct rpc_tc_env *e, struct rpc_tc *c)
+{
+	rpc_tc_close(c);
+	rpc_tc_env_stop(e);
+}

@@ -37,6 +37,14 @@ void rpc_tc_env_start(struct rpc_tc_env *e, const struct cp_rpc_cfg *cfg,
 		      bool capture);
 void rpc_tc_env_stop(struct rpc_tc_env *e);
 
+/**
+ * The usual suite setup: a server with the defaults, one client connected
+ * and through the handshake.
+ */
+void rpc_tc_open(struct rpc_tc_env *e, struct rpc_tc *c);
+/** Its teardown: close the client, stop the server. */
+void rpc_tc_shut(struct rpc_tc_env *e, struct rpc_tc *c);
+
 /** Connect (the server accepts on the next pump). */
 void rpc_tc_connect(struct rpc_tc_env *e, struct rpc_tc *c);
 void rpc_tc_close(struct rpc_tc *c);

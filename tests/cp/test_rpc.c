@@ -34,8 +34,7 @@ setup_capture(void)
 static void
 teardown(void)
 {
-	rpc_tc_close(&cli);
-	rpc_tc_env_stop(&env);
+	rpc_tc_shut(&env, &cli);
 }
 
 TestSuite(rpc, .init = setup, .fini = teardown, .timeout = 20);

@@ -24,8 +24,7 @@ static struct rpc_tc cli;
 static void
 teardown(void)
 {
-	rpc_tc_close(&cli);
-	rpc_tc_env_stop(&env);
+	rpc_tc_shut(&env, &cli);
 }
 
 /* Start with the defaults changed by one callback-free tweak. */

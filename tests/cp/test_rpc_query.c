@@ -18,16 +18,13 @@ static struct rpc_tc cli;
 static void
 setup(void)
 {
-	rpc_tc_env_start(&env, NULL, false);
-	rpc_tc_connect(&env, &cli);
-	rpc_tc_handshake(&env, &cli);
+	rpc_tc_open(&env, &cli);
 }
 
 static void
 teardown(void)
 {
-	rpc_tc_close(&cli);
-	rpc_tc_env_stop(&env);
+	rpc_tc_shut(&env, &cli);
 }
 
 TestSuite(rpc_query, .init = setup, .fini = teardown, .timeout = 20);
