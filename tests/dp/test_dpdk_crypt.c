@@ -30,6 +30,7 @@
 #include "dp_pkt.h"
 #include "swim_crypto.h"
 #include "dpdk_eal_test.h"
+#include "dpdk_port_fixture.h"
 
 #define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
 #define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
@@ -53,12 +54,8 @@ static const uint8_t nack[] = {
 };
 
 struct rig {
-	struct rte_ring *wire_in;	/* test -> port rx */
-	struct rte_ring *wire_out;	/* port tx -> test */
-	struct rte_mempool *pool;
-	uint16_t port;
+	struct dpdk_port_fx fx;		/* the wire */
 	struct dp *dp;
-	struct dp_pkt_self us;
 	struct swim_keyring *ring;	/* the node's: K32 primary, K16 */
 	struct swim_keyring *k32, *k16, *k24; /* one key each: peers */
 	uint8_t frame[2048];		/* last frame read off the wire */
@@ -87,7 +84,6 @@ rig_up(void)
 {
 	char err[256] = "";
 	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256 };
-	struct rte_ether_addr mac;
 	uint8_t key[SWIM_CRYPTO_KEY_LEN];
 
 	cr_assert_geq(sodium_init(), 0);
@@ -100,28 +96,7 @@ rig_up(void)
 	for (size_t i = 0; i < 16; i++)
 		key[i] = (uint8_t)(0x40 + i);
 	cr_assert_eq(swim_keyring_add(rig.ring, key, 16), 0);
-	rig.wire_in = rte_ring_create("wire_in", 1024, SOCKET_ID_ANY,
-				      RING_F_SP_ENQ | RING_F_SC_DEQ);
-	rig.wire_out = rte_ring_create("wire_out", 1024, SOCKET_ID_ANY,
-				       RING_F_SP_ENQ | RING_F_SC_DEQ);
-	rig.pool = rte_pktmbuf_pool_create("test_pool", 1023, 0, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE,
-					   SOCKET_ID_ANY);
-	cr_assert(rig.wire_in && rig.wire_out && rig.pool);
-	int p = rte_eth_from_rings("gdring", &rig.wire_in, 1, &rig.wire_out,
-				   1, SOCKET_ID_ANY);
-	cr_assert_geq(p, 0, "rte_eth_from_rings: %s", rte_strerror(rte_errno));
-	rig.port = (uint16_t)p;
-	cr_assert_eq(rte_eth_macaddr_get(rig.port, &mac), 0);
-	memcpy(rig.us.mac, mac.addr_bytes, 6);
-	rig.us.ip = US_IP;
-	rig.us.port = US_PORT;
-	cfg.bind.ip_len = 4;
-	cfg.bind.ip[0] = 198;
-	cfg.bind.ip[1] = 18;
-	cfg.bind.ip[3] = 1;
-	cfg.bind.port = US_PORT;
-	cfg.port_id = rig.port;
+	dpdk_port_fx_up(&rig.fx, &cfg);
 	cfg.keyring = rig.ring;
 	rig.dp = dp_new("dpdk", &cfg, err, sizeof(err));
 	cr_assert_not_null(rig.dp, "dp_new: %s", err);
@@ -130,22 +105,11 @@ rig_up(void)
 static void
 rig_down(void)
 {
-	dp_delete(rig.dp);
-	rte_mempool_free(rig.pool);
-	rte_eal_cleanup();
+	dpdk_port_fx_down(&rig.fx, rig.dp);
 	swim_keyring_delete(rig.ring);
 	swim_keyring_delete(rig.k32);
 	swim_keyring_delete(rig.k16);
 	swim_keyring_delete(rig.k24);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* payload, sealed under r (NULL: plaintext), as a frame from the peer. */
@@ -155,7 +119,6 @@ wire_send(const struct swim_keyring *r, const uint8_t *payload, size_t len)
 	struct dp_udp4_hdrs h = { .src_ip = PEER_IP, .dst_ip = US_IP,
 				  .src_port = PEER_PORT, .dst_port = US_PORT };
 	uint8_t sealed[2048], f[2048];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.pool);
 	int n;
 
 	if (r != NULL) {
@@ -166,12 +129,10 @@ wire_send(const struct swim_keyring *r, const uint8_t *payload, size_t len)
 		len = (size_t)n;
 	}
 	memcpy(h.src_mac, peer_mac, 6);
-	memcpy(h.dst_mac, rig.us.mac, 6);
+	memcpy(h.dst_mac, rig.fx.us.mac, 6);
 	n = dp_pkt_build_udp4(f, sizeof(f), &h, payload, len);
 	cr_assert_gt(n, 0);
-	cr_assert_not_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)n), f, (size_t)n);
-	cr_assert_eq(rte_ring_enqueue(rig.wire_in, m), 0);
+	dpdk_port_fx_put(&rig.fx, f, (size_t)n, 0);
 }
 
 /*
@@ -184,12 +145,12 @@ wire_recv_udp(const struct swim_keyring *r, unsigned ms)
 {
 	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = dpdk_fx_now_ms() + ms;
 	void *obj;
 
 	memcpy(peer.mac, peer_mac, 6);
-	while (now_ms() < deadline) {
-		if (rte_ring_dequeue(rig.wire_out, &obj) != 0) {
+	while (dpdk_fx_now_ms() < deadline) {
+		if (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
 			usleep(100);
 			continue;
 		}
@@ -237,10 +198,10 @@ publish_and_wait(const struct swim_keyring *ring,
 static unsigned
 recv_wait(struct dp_pkt *pkts, unsigned n, unsigned ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = dpdk_fx_now_ms() + ms;
 	unsigned got = 0;
 
-	while (got < n && now_ms() < deadline) {
+	while (got < n && dpdk_fx_now_ms() < deadline) {
 		got += dp_recv(rig.dp, pkts + got, n - got);
 		if (got < n)
 			usleep(100);
@@ -304,12 +265,12 @@ Test(dpdk_crypt, plaintext_and_wrong_key_datagrams_are_dropped)
 	wire_send(NULL, ping, sizeof(ping));
 	wire_send(rig.k24, ping, sizeof(ping));
 	wire_send(NULL, nack, sizeof(nack));
-	deadline = now_ms() + 2000;
+	deadline = dpdk_fx_now_ms() + 2000;
 	do {
 		dp_get_stats(rig.dp, &st);
 		usleep(100);
 	} while (st.drop_malformed < st0.drop_malformed + 3 &&
-		 now_ms() < deadline);
+		 dpdk_fx_now_ms() < deadline);
 	cr_assert_eq(st.drop_malformed, st0.drop_malformed + 3);
 	cr_assert_eq(st.acks_fast, st0.acks_fast);
 	cr_assert_not(wire_recv_udp(rig.k32, 100), "nothing answered");
@@ -351,12 +312,12 @@ Test(dpdk_crypt, a_rotated_keyring_reaches_the_lcore_in_a_snapshot)
 	cr_assert_arr_eq(rig.plain, ack, sizeof(ack));
 	dp_get_stats(rig.dp, &st0);
 	wire_send(rig.k32, ping, sizeof(ping));
-	deadline = now_ms() + 2000;
+	deadline = dpdk_fx_now_ms() + 2000;
 	do {
 		dp_get_stats(rig.dp, &st);
 		usleep(100);
 	} while (st.drop_malformed == st0.drop_malformed &&
-		 now_ms() < deadline);
+		 dpdk_fx_now_ms() < deadline);
 	cr_assert_eq(st.drop_malformed, st0.drop_malformed + 1,
 		     "the old key no longer opens");
 	/* and back to the create keyring (snapshot keyring NULL): its

@@ -26,6 +26,7 @@
 #include "dp_internal.h"
 #include "dp_pkt.h"
 #include "dpdk_eal_test.h"
+#include "dpdk_port_fixture.h"
 
 #define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
 #define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
@@ -39,47 +40,18 @@ static const uint8_t nack[] = {
 	0x0b, 0x81, 0xa5, 'S', 'e', 'q', 'N', 'o', 0xcd, 0x01, 0x2c,
 };
 
-static struct rte_ring *wire_in, *wire_out;
-static struct rte_mempool *pool;
+static struct dpdk_port_fx fx;	/* the wire */
 static struct dp *dp;
-static uint8_t us_mac[6];
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 rig_up(unsigned power, const char *tag)
 {
 	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256,
 			      .power = power };
-	struct rte_ether_addr mac;
 	char err[256] = "";
-	int p;
 
 	dpdk_test_eal_up("test_dpdk_power", "--lcores=0@0,1@0", tag);
-	wire_in = rte_ring_create("pw_in", 1024, SOCKET_ID_ANY,
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	wire_out = rte_ring_create("pw_out", 1024, SOCKET_ID_ANY,
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	pool = rte_pktmbuf_pool_create("pw_pool", 1023, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	cr_assert(wire_in && wire_out && pool);
-	p = rte_eth_from_rings("pwring", &wire_in, 1, &wire_out, 1,
-			       SOCKET_ID_ANY);
-	cr_assert_geq(p, 0, "rte_eth_from_rings: %s", rte_strerror(rte_errno));
-	cr_assert_eq(rte_eth_macaddr_get((uint16_t)p, &mac), 0);
-	memcpy(us_mac, mac.addr_bytes, 6);
-	cfg.bind.ip_len = 4;
-	memcpy(cfg.bind.ip, "\xc6\x12\x00\x01", 4);
-	cfg.bind.port = US_PORT;
-	cfg.port_id = (unsigned)p;
+	dpdk_port_fx_up(&fx, &cfg);
 	dp = dp_new("dpdk", &cfg, err, sizeof(err));
 	cr_assert_not_null(dp, "dp_new: %s", err);
 }
@@ -87,18 +59,16 @@ rig_up(unsigned power, const char *tag)
 static void
 rig_down(void)
 {
-	dp_delete(dp);
-	rte_mempool_free(pool);
-	rte_eal_cleanup();
+	dpdk_port_fx_down(&fx, dp);
 }
 
 /* Wait (bounded) until the lcore is asleep. */
 static void
 wait_parked(void)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dpdk_fx_now_ms() + WAIT_MS;
 
-	while (atomic_load(&dp->lcore[0].is_parked) == 0 && now_ms() < end)
+	while (atomic_load(&dp->lcore[0].is_parked) == 0 && dpdk_fx_now_ms() < end)
 		usleep(1000);
 	cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
 		     "an idle lcore sleeps");
@@ -110,33 +80,31 @@ wire_send_nack(void)
 {
 	struct dp_udp4_hdrs h = { .src_ip = PEER_IP, .dst_ip = US_IP,
 				  .src_port = PEER_PORT, .dst_port = US_PORT };
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	uint8_t f[256];
 	int n;
 
 	memcpy(h.src_mac, peer_mac, 6);
-	memcpy(h.dst_mac, us_mac, 6);
+	memcpy(h.dst_mac, fx.us.mac, 6);
 	n = dp_pkt_build_udp4(f, sizeof(f), &h, nack, sizeof(nack));
-	cr_assert(m != NULL && n > 0);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)n), f, (size_t)n);
-	cr_assert_eq(rte_ring_enqueue(wire_in, m), 0);
+	cr_assert(n > 0);
+	dpdk_port_fx_put(&fx, f, (size_t)n, 0);	/* asserts the mbuf */
 }
 
 /* A UDP frame from us on the wire within WAIT_MS (GARPs skipped). */
 static bool
 wire_recv_udp(void)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dpdk_fx_now_ms() + WAIT_MS;
 	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
 	void *obj;
 
 	memcpy(peer.mac, peer_mac, 6);
-	while (now_ms() < end) {
+	while (dpdk_fx_now_ms() < end) {
 		struct rte_mbuf *m;
 		int kind;
 
-		if (rte_ring_dequeue(wire_out, &obj) != 0) {
+		if (rte_ring_dequeue(fx.wire_out, &obj) != 0) {
 			usleep(200);
 			continue;
 		}
@@ -154,12 +122,12 @@ wire_recv_udp(void)
 static void
 sleeps_and_wakes(void)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dpdk_fx_now_ms() + WAIT_MS;
 	struct dp_pkt got, out;
 
 	wait_parked();
 	wire_send_nack();	/* the lcore's nap ends: it reaches control */
-	while (dp_recv(dp, &got, 1) == 0 && now_ms() < end)
+	while (dp_recv(dp, &got, 1) == 0 && dpdk_fx_now_ms() < end)
 		usleep(200);
 	cr_assert_eq(got.len, sizeof(nack));
 	cr_assert_eq(got.addr.port, PEER_PORT);

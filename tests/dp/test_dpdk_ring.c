@@ -28,6 +28,7 @@
 #include "dp_pkt.h"
 #include "swim_wire.h"
 #include "dpdk_eal_test.h"
+#include "dpdk_port_fixture.h"
 
 #define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
 #define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
@@ -54,12 +55,8 @@ static const uint8_t nack[] = {
 
 /* The test's side of the port and the backend under test. */
 struct rig {
-	struct rte_ring *wire_in;	/* test -> port rx */
-	struct rte_ring *wire_out;	/* port tx -> test */
-	struct rte_mempool *pool;	/* the test's frames */
-	uint16_t port;
+	struct dpdk_port_fx fx;		/* the wire */
 	struct dp *dp;
-	struct dp_pkt_self us;		/* what the backend should be */
 	uint8_t frame[2048];		/* last frame read off the wire */
 	size_t frame_len;
 };
@@ -78,31 +75,9 @@ rig_up(void)
 {
 	char err[256] = "";
 	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256 };
-	struct rte_ether_addr mac;
 
 	eal_up(sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "-l0-1" : "--lcores=0@0,1@0");
-	rig.wire_in = rte_ring_create("wire_in", 1024, SOCKET_ID_ANY,
-				      RING_F_SP_ENQ | RING_F_SC_DEQ);
-	rig.wire_out = rte_ring_create("wire_out", 1024, SOCKET_ID_ANY,
-				       RING_F_SP_ENQ | RING_F_SC_DEQ);
-	rig.pool = rte_pktmbuf_pool_create("test_pool", 1023, 0, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE,
-					   SOCKET_ID_ANY);
-	cr_assert(rig.wire_in && rig.wire_out && rig.pool);
-	int p = rte_eth_from_rings("gdring", &rig.wire_in, 1, &rig.wire_out,
-				   1, SOCKET_ID_ANY);
-	cr_assert_geq(p, 0, "rte_eth_from_rings: %s", rte_strerror(rte_errno));
-	rig.port = (uint16_t)p;
-	cr_assert_eq(rte_eth_macaddr_get(rig.port, &mac), 0);
-	memcpy(rig.us.mac, mac.addr_bytes, 6);
-	rig.us.ip = US_IP;
-	rig.us.port = US_PORT;
-	cfg.bind.ip_len = 4;
-	cfg.bind.ip[0] = 198;
-	cfg.bind.ip[1] = 18;
-	cfg.bind.ip[3] = 1;
-	cfg.bind.port = US_PORT;
-	cfg.port_id = rig.port;
+	dpdk_port_fx_up(&rig.fx, &cfg);
 	cfg.eal_args = NULL;	/* we own EAL */
 	rig.dp = dp_new("dpdk", &cfg, err, sizeof(err));
 	cr_assert_not_null(rig.dp, "dp_new: %s", err);
@@ -111,21 +86,14 @@ rig_up(void)
 static void
 rig_down(void)
 {
-	dp_delete(rig.dp);
-	rte_mempool_free(rig.pool);
-	rte_eal_cleanup();
+	dpdk_port_fx_down(&rig.fx, rig.dp);
 }
 
 /* Put one frame on the port's rx side, with a NIC's RX offload flags. */
 static void
 wire_send_flags(const uint8_t *f, size_t len, uint64_t ol_flags)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.pool);
-
-	cr_assert_not_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
-	m->ol_flags = ol_flags;
-	cr_assert_eq(rte_ring_enqueue(rig.wire_in, m), 0);
+	dpdk_port_fx_put(&rig.fx, f, len, ol_flags);
 }
 
 static void
@@ -134,24 +102,15 @@ wire_send(const uint8_t *f, size_t len)
 	wire_send_flags(f, len, 0);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Next transmitted frame into rig.frame, waiting up to 2 s. */
 static bool
 wire_recv(void)
 {
-	uint64_t deadline = now_ms() + 2000;
+	uint64_t deadline = dpdk_fx_now_ms() + 2000;
 	void *obj;
 
-	while (rte_ring_dequeue(rig.wire_out, &obj) != 0) {
-		if (now_ms() > deadline)
+	while (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
+		if (dpdk_fx_now_ms() > deadline)
 			return false;
 		usleep(100);
 	}
@@ -190,7 +149,7 @@ peer_udp(uint8_t *buf, const uint8_t mac[6], uint32_t ip,
 	int n;
 
 	memcpy(h.src_mac, mac, 6);
-	memcpy(h.dst_mac, rig.us.mac, 6);
+	memcpy(h.dst_mac, rig.fx.us.mac, 6);
 	n = dp_pkt_build_udp4(buf, 2048, &h, payload, len);
 	cr_assert_gt(n, 0);
 	return (size_t)n;
@@ -228,16 +187,16 @@ publish_and_wait(const char *name)
 		int n;
 
 		memcpy(h.src_mac, peer_mac, 6);
-		memcpy(h.dst_mac, rig.us.mac, 6);
+		memcpy(h.dst_mac, rig.fx.us.mac, 6);
 		n = dp_pkt_build_udp4(f, sizeof(f), &h, ping, sizeof(ping));
 		cr_assert_gt(n, 0);
 		len = (size_t)n;
 		wire_send(f, len);
 		memcpy(peer.mac, peer_mac, 6);
-		for (uint64_t d = now_ms() + 100; now_ms() < d;) {
+		for (uint64_t d = dpdk_fx_now_ms() + 100; dpdk_fx_now_ms() < d;) {
 			void *obj;
 
-			if (rte_ring_dequeue(rig.wire_out, &obj) != 0) {
+			if (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
 				usleep(100);
 				continue;
 			}
@@ -263,10 +222,10 @@ publish_and_wait(const char *name)
 static unsigned
 recv_wait(struct dp_pkt *pkts, unsigned n)
 {
-	uint64_t deadline = now_ms() + 2000;
+	uint64_t deadline = dpdk_fx_now_ms() + 2000;
 	unsigned got = 0;
 
-	while (got < n && now_ms() < deadline) {
+	while (got < n && dpdk_fx_now_ms() < deadline) {
 		got += dp_recv(rig.dp, pkts + got, n - got);
 		if (got < n)
 			usleep(100);
@@ -277,7 +236,7 @@ recv_wait(struct dp_pkt *pkts, unsigned n)
 static struct dp_stats
 stats_wait(size_t off, uint64_t at_least)
 {
-	uint64_t deadline = now_ms() + 2000;
+	uint64_t deadline = dpdk_fx_now_ms() + 2000;
 	struct dp_stats st;
 
 	do {
@@ -285,7 +244,7 @@ stats_wait(size_t off, uint64_t at_least)
 		if (*(uint64_t *)((char *)&st + off) >= at_least)
 			break;
 		usleep(100);
-	} while (now_ms() < deadline);
+	} while (dpdk_fx_now_ms() < deadline);
 	return st;
 }
 
@@ -306,7 +265,7 @@ Test(dpdk_ring, arp_request_for_us_is_answered)
 	cr_assert_eq(v.arp_op, DP_ARP_OP_REPLY);
 	cr_assert_eq(v.src_ip, US_IP);
 	cr_assert_eq(v.dst_ip, PEER_IP);
-	cr_assert_arr_eq(v.arp_sha, rig.us.mac, 6);
+	cr_assert_arr_eq(v.arp_sha, rig.fx.us.mac, 6);
 	cr_assert_arr_eq(rig.frame, peer_mac, 6, "unicast to the asker");
 }
 
@@ -321,7 +280,7 @@ Test(dpdk_ring, ping_to_us_is_acked_byte_exact_on_the_lcore)
 	int want_len;
 	struct dp_stats st, st0;
 
-	memcpy(h.src_mac, rig.us.mac, 6);
+	memcpy(h.src_mac, rig.fx.us.mac, 6);
 	memcpy(h.dst_mac, peer_mac, 6);
 	want_len = dp_pkt_build_udp4(want, sizeof(want), &h, ack, sizeof(ack));
 	publish_and_wait("b");
@@ -411,8 +370,8 @@ Test(dpdk_ring, datagram_to_unknown_peer_waits_for_arp_then_leaves)
 	cr_assert_eq(v.dst_ip, OTHER_IP);
 	cr_assert_eq(v.src_ip, US_IP);
 	/* The answer releases the held datagram. */
-	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.us.mac, other_mac,
-			 OTHER_IP, rig.us.mac, US_IP);
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac, other_mac,
+			 OTHER_IP, rig.fx.us.mac, US_IP);
 	wire_send(f, 60);
 	cr_assert(wire_recv_no_garp(), "held datagram not sent");
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
@@ -469,8 +428,8 @@ Test(dpdk_ring, ack_to_another_source_addr_is_resolved_by_arp)
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
 		     DP_PKT_ARP);
 	cr_assert_eq(v.dst_ip, OTHER_IP, "who-has the SourceAddr");
-	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.us.mac, other_mac,
-			 OTHER_IP, rig.us.mac, US_IP);
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac, other_mac,
+			 OTHER_IP, rig.fx.us.mac, US_IP);
 	wire_send(f, 60);
 	cr_assert(wire_recv_no_garp(), "held ack not sent");
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
@@ -500,7 +459,7 @@ Test(dpdk_ring, ack_to_an_ipv6_source_addr_is_a_counted_drop)
 	st = stats_wait(offsetof(struct dp_stats, drop_tx), st0.drop_tx + 1);
 	cr_assert_eq(st.drop_tx, st0.drop_tx + 1);
 	cr_assert_eq(st.acks_fast, st0.acks_fast);
-	cr_assert_eq(rte_ring_count(rig.wire_out), 0, "nothing sent");
+	cr_assert_eq(rte_ring_count(rig.fx.wire_out), 0, "nothing sent");
 }
 
 Test(dpdk_ring, malformed_and_foreign_frames_are_counted_drops)
@@ -581,7 +540,7 @@ two_queue_rig(struct rte_ring **in, struct rte_ring **out)
 	int p;
 
 	eal_up("--lcores=0@0,1@0,2@1");
-	rig.pool = rte_pktmbuf_pool_create("multi_pool", 1023, 0, 0,
+	rig.fx.pool = rte_pktmbuf_pool_create("multi_pool", 1023, 0, 0,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   SOCKET_ID_ANY);
 	for (int q = 0; q < 2; q++) {
@@ -596,7 +555,7 @@ two_queue_rig(struct rte_ring **in, struct rte_ring **out)
 	p = rte_eth_from_rings("twoq", in, 2, out, 2, SOCKET_ID_ANY);
 	cr_assert_geq(p, 0);
 	cr_assert_eq(rte_eth_macaddr_get((uint16_t)p, &mac), 0);
-	memcpy(rig.us.mac, mac.addr_bytes, 6);
+	memcpy(rig.fx.us.mac, mac.addr_bytes, 6);
 	cfg.port_id = (unsigned)p;
 	cfg.bind.ip_len = 4;
 	cfg.bind.ip[0] = 198;
@@ -613,21 +572,21 @@ ack_on_queue(struct rte_ring *in, struct rte_ring *out)
 {
 	uint8_t f[2048];
 	size_t len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
-	uint64_t deadline = now_ms() + 4000;
+	uint64_t deadline = dpdk_fx_now_ms() + 4000;
 	uint64_t resend = 0;
 	bool got_ack = false;
 	void *obj;
 
-	while (!got_ack && now_ms() < deadline) {
+	while (!got_ack && dpdk_fx_now_ms() < deadline) {
 		struct rte_mbuf *m;
 
 		/* Until the lcore adopts the snapshot, pings go to control:
 		 * ask again every 200 ms. */
-		if (now_ms() >= resend) {
-			m = rte_pktmbuf_alloc(rig.pool);
+		if (dpdk_fx_now_ms() >= resend) {
+			m = rte_pktmbuf_alloc(rig.fx.pool);
 			memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
 			cr_assert_eq(rte_ring_enqueue(in, m), 0);
-			resend = now_ms() + 200;
+			resend = dpdk_fx_now_ms() + 200;
 		}
 		if (rte_ring_dequeue(out, &obj) != 0) {
 			usleep(100);
@@ -652,7 +611,7 @@ Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
 	two_queue_rig(in, out);
 	publish_name("b");
 	/* Lcore 0 announces us first (gratuitous ARP on queue 0). */
-	for (uint64_t d = now_ms() + 2000; now_ms() < d;)
+	for (uint64_t d = dpdk_fx_now_ms() + 2000; dpdk_fx_now_ms() < d;)
 		if (rte_ring_dequeue(out[0], &obj) == 0) {
 			rte_pktmbuf_free(obj);
 			break;
@@ -663,7 +622,7 @@ Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
 			     "nothing on the other queue");
 	}
 	dp_delete(rig.dp);
-	rte_mempool_free(rig.pool);
+	rte_mempool_free(rig.fx.pool);
 	rte_eal_cleanup();
 }
 
@@ -674,7 +633,7 @@ queue_asking_for(struct rte_ring **out, const struct dp_pkt_self *other)
 	struct dp_pkt_view v;
 	void *obj;
 
-	for (uint64_t d = now_ms() + 2000; now_ms() < d; usleep(100)) {
+	for (uint64_t d = dpdk_fx_now_ms() + 2000; dpdk_fx_now_ms() < d; usleep(100)) {
 		for (int q = 0; q < 2; q++) {
 			struct rte_mbuf *m;
 			bool hit;
@@ -721,15 +680,15 @@ Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
 	asked = queue_asking_for(out, &other);
 	cr_assert_geq(asked, 0, "no ARP request");
 	/* The reply arrives on the OTHER queue. */
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.fx.pool);
 
-	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.us.mac, other_mac,
-			 OTHER_IP, rig.us.mac, US_IP);
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac, other_mac,
+			 OTHER_IP, rig.fx.us.mac, US_IP);
 	memcpy(rte_pktmbuf_append(m, 60), f, 60);
 	cr_assert_eq(rte_ring_enqueue(in[1 - asked], m), 0);
 	bool sent = false;
 
-	for (uint64_t d = now_ms() + 2000; !sent && now_ms() < d;) {
+	for (uint64_t d = dpdk_fx_now_ms() + 2000; !sent && dpdk_fx_now_ms() < d;) {
 		if (rte_ring_dequeue(out[asked], &obj) != 0) {
 			usleep(100);
 			continue;
@@ -742,6 +701,6 @@ Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
 	}
 	cr_assert(sent, "the held datagram never left queue %d", asked);
 	dp_delete(rig.dp);
-	rte_mempool_free(rig.pool);
+	rte_mempool_free(rig.fx.pool);
 	rte_eal_cleanup();
 }

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire of the DPDK backend tests (test_dpdk_ring, test_dpdk_crypt,
+ * test_dpdk_power): an ethdev port made of two rte_rings
+ * (rte_eth_from_rings), the test playing the peer on the other side: it
+ * enqueues frames on the port's rx ring and dequeues what the lcore
+ * transmits. The backend binds 198.18.0.1:7946 on that port. Header only,
+ * as dpdk_eal_test.h; call after EAL is up (each Test is a process).
+ */
+#ifndef DPDK_PORT_FIXTURE_H_INCLUDED
+#define DPDK_PORT_FIXTURE_H_INCLUDED
+
+#include <criterion/criterion.h>
+
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+
+/* The test's side of the port. */
+struct dpdk_port_fx {
+	struct rte_ring *wire_in;	/* test -> port rx */
+	struct rte_ring *wire_out;	/* port tx -> test */
+	struct rte_mempool *pool;	/* the test's frames */
+	uint16_t port;
+	struct dp_pkt_self us;		/* what the backend should be */
+};
+
+static inline uint64_t
+dpdk_fx_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Make the port and point cfg at it (bind 198.18.0.1:7946, port_id). */
+static inline void
+dpdk_port_fx_up(struct dpdk_port_fx *fx, struct dp_cfg *cfg)
+{
+	struct rte_ether_addr mac;
+	int p;
+
+	fx->wire_in = rte_ring_create("wire_in", 1024, SOCKET_ID_ANY,
+				      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	fx->wire_out = rte_ring_create("wire_out", 1024, SOCKET_ID_ANY,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	fx->pool = rte_pktmbuf_pool_create("test_pool", 1023, 0, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	cr_assert(fx->wire_in && fx->wire_out && fx->pool);
+	p = rte_eth_from_rings("gdring", &fx->wire_in, 1, &fx->wire_out, 1,
+			       SOCKET_ID_ANY);
+	cr_assert_geq(p, 0, "rte_eth_from_rings: %s", rte_strerror(rte_errno));
+	fx->port = (uint16_t)p;
+	cr_assert_eq(rte_eth_macaddr_get(fx->port, &mac), 0);
+	memcpy(fx->us.mac, mac.addr_bytes, 6);
+	fx->us.ip = 0xc6120001u;
+	fx->us.port = 7946;
+	cfg->bind.ip_len = 4;
+	memcpy(cfg->bind.ip, "\xc6\x12\x00\x01", 4);
+	cfg->bind.port = 7946;
+	cfg->port_id = fx->port;
+}
+
+/* Delete the backend on the port (NULL: none), then the pool and EAL. */
+static inline void
+dpdk_port_fx_down(struct dpdk_port_fx *fx, struct dp *dp)
+{
+	dp_delete(dp);
+	rte_mempool_free(fx->pool);
+	rte_eal_cleanup();
+}
+
+/* Put one frame on the port's rx side, with a NIC's RX offload flags. */
+static inline void
+dpdk_port_fx_put(struct dpdk_port_fx *fx, const uint8_t *f, size_t len,
+		 uint64_t ol_flags)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(fx->pool);
+
+	cr_assert_not_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
+	m->ol_flags = ol_flags;
+	cr_assert_eq(rte_ring_enqueue(fx->wire_in, m), 0);
+}
+
+#endif /* DPDK_PORT_FIXTURE_H_INCLUDED */
