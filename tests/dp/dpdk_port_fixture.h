@@ -4,7 +4,7 @@
  * test_dpdk_power): an ethdev port made of two rte_rings
  * (rte_eth_from_rings), the test playing the peer on the other side: it
  * enqueues frames on the port's rx ring and dequeues what the lcore
- * transmits. The backend binds 198.18.0.1:7946 on that port. Header only,
+ * transmits. The backend binds US_IP:US_PORT (198.18.0.1:7946) there. Header only,
  * as dpdk_eal_test.h; call after EAL is up (each Test is a process).
  */
 #ifndef DPDK_PORT_FIXTURE_H_INCLUDED
@@ -25,6 +25,28 @@
 #include "dp.h"
 #include "dp_pkt.h"
 
+/* The peer the test plays, and the datagrams it sends. */
+#define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
+#define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
+#define US_PORT 7946
+#define PEER_PORT 7947
+
+static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+/* ping {SeqNo 1, Node "b"} and ack {SeqNo 1, nil}: wire.md Appendix A. */
+static const uint8_t ping[] = {
+	0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa1, 'b',
+	0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
+};
+static const uint8_t ack[] = {
+	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
+	0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
+};
+/* nack {SeqNo 300}: memberlist, but not a ping: goes to control. */
+static const uint8_t nack[] = {
+	0x0b, 0x81, 0xa5, 'S', 'e', 'q', 'N', 'o', 0xcd, 0x01, 0x2c,
+};
+
 /* The test's side of the port. */
 struct dpdk_port_fx {
 	struct rte_ring *wire_in;	/* test -> port rx */
@@ -43,7 +65,7 @@ dpdk_fx_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Make the port and point cfg at it (bind 198.18.0.1:7946, port_id). */
+/* Make the port and point cfg at it (bind US_IP:US_PORT, port_id). */
 static inline void
 dpdk_port_fx_up(struct dpdk_port_fx *fx, struct dp_cfg *cfg)
 {
@@ -64,11 +86,11 @@ dpdk_port_fx_up(struct dpdk_port_fx *fx, struct dp_cfg *cfg)
 	fx->port = (uint16_t)p;
 	cr_assert_eq(rte_eth_macaddr_get(fx->port, &mac), 0);
 	memcpy(fx->us.mac, mac.addr_bytes, 6);
-	fx->us.ip = 0xc6120001u;
-	fx->us.port = 7946;
+	fx->us.ip = US_IP;
+	fx->us.port = US_PORT;
 	cfg->bind.ip_len = 4;
 	memcpy(cfg->bind.ip, "\xc6\x12\x00\x01", 4);
-	cfg->bind.port = 7946;
+	cfg->bind.port = US_PORT;
 	cfg->port_id = fx->port;
 }
 

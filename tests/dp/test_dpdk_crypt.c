@@ -32,27 +32,6 @@
 #include "dpdk_eal_test.h"
 #include "dpdk_port_fixture.h"
 
-#define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
-#define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
-#define US_PORT 7946
-#define PEER_PORT 7947
-
-static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-
-/* ping {SeqNo 1, Node "b"} and ack {SeqNo 1, nil}: wire.md Appendix A. */
-static const uint8_t ping[] = {
-	0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa1, 'b',
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
-};
-static const uint8_t ack[] = {
-	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x01,
-};
-/* nack {SeqNo 300}: memberlist, but not a ping: goes to control. */
-static const uint8_t nack[] = {
-	0x0b, 0x81, 0xa5, 'S', 'e', 'q', 'N', 'o', 0xcd, 0x01, 0x2c,
-};
-
 struct rig {
 	struct dpdk_port_fx fx;		/* the wire */
 	struct dp *dp;

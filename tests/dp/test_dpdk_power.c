@@ -28,17 +28,7 @@
 #include "dpdk_eal_test.h"
 #include "dpdk_port_fixture.h"
 
-#define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
-#define PEER_IP 0xc6120002u	/* 198.18.0.2: the test, on the wire */
-#define US_PORT 7946
-#define PEER_PORT 7947
 #define WAIT_MS 5000
-
-static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-/* nack {SeqNo 300}: memberlist, not a ping: goes to control. */
-static const uint8_t nack[] = {
-	0x0b, 0x81, 0xa5, 'S', 'e', 'q', 'N', 'o', 0xcd, 0x01, 0x2c,
-};
 
 static struct dpdk_port_fx fx;	/* the wire */
 static struct dp *dp;
