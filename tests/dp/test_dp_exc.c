@@ -22,17 +22,9 @@
 #include <unistd.h>
 
 #include "dp_exc.h"
+#include "dp_exc_test.h"
 
 #define IP_NODE 0xc6120001u	/* 198.18.0.1 */
-
-/* A private netns, or skip the test. */
-static void
-own_netns(void)
-{
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0 ||
-	    access("/dev/net/tun", R_OK | W_OK) != 0)
-		cr_skip_test("needs root, unshare(CLONE_NEWNET), /dev/net/tun");
-}
 
 /* A tap named name (down, no address); its fd keeps it. */
 static int
@@ -87,28 +79,13 @@ is_up(const char *ifname)
 	return (ifr.ifr_flags & IFF_UP) != 0;
 }
 
-/* How many lines of `ip -4 rule show` contain s. */
-static int
-rules_with(const char *s)
-{
-	char line[256];
-	int n = 0;
-	FILE *p = popen("ip -4 rule show 2>/dev/null", "r");
-
-	cr_assert_not_null(p);
-	while (fgets(line, sizeof(line), p) != NULL)
-		n += strstr(line, s) != NULL;
-	pclose(p);
-	return n;
-}
-
 Test(dp_exc, setup_configures_tap_wire_and_rules_teardown_undoes)
 {
 	struct dp_exc x;
 	char err[256] = "";
 	char on[IF_NAMESIZE] = "";
 
-	own_netns();
+	dp_exc_test_own_netns();
 	(void)make_tap("exct0");
 	(void)make_tap("excw0");
 	cr_assert_eq(dp_exc_setup(&x, "exct0", "excw0", IP_NODE, err,
@@ -119,16 +96,16 @@ Test(dp_exc, setup_configures_tap_wire_and_rules_teardown_undoes)
 	cr_assert_eq(conf("exct0", "arp_announce"), 2);
 	cr_assert_eq(conf("excw0", "arp_ignore"), 8);
 	cr_assert(is_up("exct0") && is_up("excw0"));
-	cr_assert_eq(rules_with("from 198.18.0.1 lookup"), 1);
-	cr_assert_eq(rules_with("iif excw0 blackhole"), 1);
-	cr_assert_eq(rules_with("32800:"), 1);
+	cr_assert_eq(dp_exc_test_rules_with("from 198.18.0.1 lookup"), 1);
+	cr_assert_eq(dp_exc_test_rules_with("iif excw0 blackhole"), 1);
+	cr_assert_eq(dp_exc_test_rules_with("32800:"), 1);
 	cr_assert_eq(x.table, dp_exc_table(IP_NODE));
 
 	dp_exc_teardown(&x);
 	cr_assert_not(dp_exc_ip_is_local(IP_NODE, NULL, 0));
-	cr_assert_eq(rules_with("from 198.18.0.1 lookup"), 0);
-	cr_assert_eq(rules_with("blackhole"), 0);
-	cr_assert_eq(rules_with("32800:"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("from 198.18.0.1 lookup"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("blackhole"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("32800:"), 0);
 	cr_assert_eq(conf("excw0", "arp_ignore"), 0, "restored");
 	cr_assert_not(is_up("excw0"), "down again, as it was");
 	dp_exc_teardown(&x);	/* twice: nothing left to do */
@@ -139,7 +116,7 @@ Test(dp_exc, rules_of_a_killed_run_are_taken_over)
 	struct dp_exc x, killed;
 	char err[256] = "";
 
-	own_netns();
+	dp_exc_test_own_netns();
 	(void)make_tap("exct0");
 	cr_assert_eq(dp_exc_setup(&killed, "exct0", NULL, IP_NODE, err,
 				  sizeof(err)), 0, "%s", err);
@@ -147,10 +124,10 @@ Test(dp_exc, rules_of_a_killed_run_are_taken_over)
 	cr_assert_eq(dp_exc_setup(&x, "exct0", "", IP_NODE, err,
 				  sizeof(err)), 0, "%s", err);
 	cr_assert(x.rule_from && x.rule_fallback && !x.rule_wire);
-	cr_assert_eq(rules_with("from 198.18.0.1 lookup"), 1);
+	cr_assert_eq(dp_exc_test_rules_with("from 198.18.0.1 lookup"), 1);
 	dp_exc_teardown(&x);
-	cr_assert_eq(rules_with("from 198.18.0.1 lookup"), 0);
-	cr_assert_eq(rules_with("32800:"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("from 198.18.0.1 lookup"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("32800:"), 0);
 }
 
 Test(dp_exc, no_such_tap_is_enodev)
@@ -158,7 +135,7 @@ Test(dp_exc, no_such_tap_is_enodev)
 	struct dp_exc x;
 	char err[256] = "";
 
-	own_netns();
+	dp_exc_test_own_netns();
 	cr_assert_eq(dp_exc_setup(&x, "nosuch0", NULL, IP_NODE, err,
 				  sizeof(err)), -ENODEV);
 	cr_assert_str_eq(err, "exception interface nosuch0: No such device");
@@ -170,7 +147,7 @@ Test(dp_exc, no_such_wire_fails_and_undoes_the_tap)
 	struct dp_exc x;
 	char err[256] = "";
 
-	own_netns();
+	dp_exc_test_own_netns();
 	(void)make_tap("exct0");
 	cr_assert_eq(dp_exc_setup(&x, "exct0", "nosuchw", IP_NODE, err,
 				  sizeof(err)), -ENOENT);
@@ -178,8 +155,8 @@ Test(dp_exc, no_such_wire_fails_and_undoes_the_tap)
 			 "port interface nosuchw: No such file or directory");
 	cr_assert_not(x.is_set);
 	cr_assert_not(dp_exc_ip_is_local(IP_NODE, NULL, 0));
-	cr_assert_eq(rules_with("198.18.0.1"), 0);
-	cr_assert_eq(rules_with("32800:"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("198.18.0.1"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("32800:"), 0);
 }
 
 /* Drop CAP_NET_ADMIN from this (forked) test process's effective set. */
@@ -201,7 +178,7 @@ Test(dp_exc, without_cap_net_admin_is_eperm_and_says_so)
 	struct dp_exc x;
 	char err[512] = "";
 
-	own_netns();
+	dp_exc_test_own_netns();
 	(void)make_tap("exct0");
 	drop_net_admin();
 	cr_assert_eq(dp_exc_cap_check("gd0", err, sizeof(err)), -EPERM);
@@ -218,7 +195,7 @@ Test(dp_exc, pick_name_skips_taken_ones)
 {
 	char name[IF_NAMESIZE];
 
-	own_netns();
+	dp_exc_test_own_netns();
 	cr_assert_eq(dp_exc_pick_name(name, sizeof(name)), 0);
 	cr_assert_str_eq(name, "gd0");
 	(void)make_tap("gd0");

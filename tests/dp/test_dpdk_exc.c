@@ -19,17 +19,17 @@
 
 #include "dp.h"
 #include "dp_exc.h"
+#include "dp_exc_test.h"
 
 #define IP_NODE 0xc6120001u	/* 198.18.0.1 */
 
 TestSuite(dpdk_exc, .timeout = 30);
 
+/* A private netns with lo up, or skip the test. */
 static void
 own_netns(void)
 {
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0 ||
-	    access("/dev/net/tun", R_OK | W_OK) != 0)
-		cr_skip_test("needs root, unshare(CLONE_NEWNET), /dev/net/tun");
+	dp_exc_test_own_netns();
 	cr_assert_eq(system("ip link set lo up"), 0);
 }
 
@@ -60,21 +60,6 @@ skip_if_no_eal(const char *err)
 		cr_skip_test("EAL cannot start here: %s", err);
 }
 
-/* How many lines of `ip -4 rule show` contain s. */
-static int
-rules_with(const char *s)
-{
-	char line[256];
-	int n = 0;
-	FILE *p = popen("ip -4 rule show 2>/dev/null", "r");
-
-	cr_assert_not_null(p);
-	while (fgets(line, sizeof(line), p) != NULL)
-		n += strstr(line, s) != NULL;
-	pclose(p);
-	return n;
-}
-
 Test(dpdk_exc, made_with_the_address_and_removed_on_delete)
 {
 	char err[512] = "";
@@ -87,14 +72,14 @@ Test(dpdk_exc, made_with_the_address_and_removed_on_delete)
 	cr_assert_not_null(dp, "%s", err);
 	cr_assert(dp_exc_ip_is_local(IP_NODE, on, sizeof(on)));
 	cr_assert_str_eq(on, "gd0");
-	cr_assert_eq(rules_with("from 198.18.0.1 lookup"), 1);
-	cr_assert_eq(rules_with("32800:"), 1);
-	cr_assert_eq(rules_with("blackhole"), 0, "net_null has no kernel iface");
+	cr_assert_eq(dp_exc_test_rules_with("from 198.18.0.1 lookup"), 1);
+	cr_assert_eq(dp_exc_test_rules_with("32800:"), 1);
+	cr_assert_eq(dp_exc_test_rules_with("blackhole"), 0, "net_null has no kernel iface");
 	dp_delete(dp);
 	cr_assert_eq(if_nametoindex("gd0"), 0, "gd0 removed");
 	cr_assert_not(dp_exc_ip_is_local(IP_NODE, NULL, 0));
-	cr_assert_eq(rules_with("198.18.0.1"), 0);
-	cr_assert_eq(rules_with("32800:"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("198.18.0.1"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("32800:"), 0);
 }
 
 Test(dpdk_exc, none_made_when_the_address_is_local_already)
@@ -108,7 +93,7 @@ Test(dpdk_exc, none_made_when_the_address_is_local_already)
 	skip_if_no_eal(err);
 	cr_assert_not_null(dp, "%s", err);
 	cr_assert_eq(if_nametoindex("gd0"), 0, "no tap made");
-	cr_assert_eq(rules_with("198.18.0.1"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("198.18.0.1"), 0);
 	dp_delete(dp);
 }
 
@@ -169,7 +154,7 @@ Test(dpdk_exc, missing_port_lists_the_ports_and_makes_nothing)
 	cr_assert_null(dp);
 	cr_assert_str_eq(err, "--port 5 does not exist: EAL has 2 ports: 0 net_null0 1 net_null1");
 	cr_assert_eq(if_nametoindex("gd0"), 0);
-	cr_assert_eq(rules_with("198.18.0.1"), 0);
+	cr_assert_eq(dp_exc_test_rules_with("198.18.0.1"), 0);
 }
 
 Test(dpdk_exc, loopback_bind_is_refused_before_eal)
