@@ -16,6 +16,7 @@
 
 #include "cp.h"
 #include "cp_fixture.h"
+#include "cp_tmpdir.h"
 #include "cp_agent.h"
 #include "serf.h"
 
@@ -24,36 +25,23 @@ static char dir[64];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/cp_agent.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	cp_tmp_make(dir, sizeof(dir), "cp_agent");
 	cr_assert_eq(cp_agent_signals_init(), 0);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	cp_tmp_remove(dir);
 }
 
 TestSuite(cp_agent, .init = setup, .fini = teardown);
 
+/* Write dir/name with text; return the path (static buffer). */
 static const char *
 put(const char *name, const char *text)
 {
-	static char path[4][128];
-	static int k;
-	FILE *f;
-
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
-	f = fopen(path[k], "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path[k];
+	return cp_tmp_put(dir, name, text);
 }
 
 /* argv must outlive the daemon (reloads read it again). */

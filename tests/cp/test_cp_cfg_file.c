@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cp_cfg.h"
+#include "cp_tmpdir.h"
 
 static char dir[64];
 static struct cp_cfg cfg, other;
@@ -22,17 +23,13 @@ static char err[512];
 static void
 mkdir_tmp(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/cp_cfg_file.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	cp_tmp_make(dir, sizeof(dir), "cp_cfg_file");
 }
 
 static void
 rm_tmp(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	cp_tmp_remove(dir);
 }
 
 TestSuite(cp_cfg_file, .init = mkdir_tmp, .fini = rm_tmp);
@@ -41,17 +38,7 @@ TestSuite(cp_cfg_file, .init = mkdir_tmp, .fini = rm_tmp);
 static const char *
 put(const char *name, const char *text)
 {
-	static char path[2][256];
-	static int k;
-	FILE *f;
-
-	k ^= 1;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
-	f = fopen(path[k], "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path[k];
+	return cp_tmp_put(dir, name, text);
 }
 
 /* Parse argv (NULL-terminated) over fresh defaults into c. */
