@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # gossipd with memberlist encryption against real `serf agent -encrypt`
-# nodes, all on 127.0.0.1 with free ports:
+# nodes, all on 127.0.0.1 with free ports below 32768:
 #
 #   serf sa, serf sb (-encrypt=KEY)  <->  gossipd g (--encrypt KEY)
 #                                    <->  gossipd h (--keyring-file [KEY, OLD])
@@ -19,69 +19,12 @@
 set -u
 
 GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
-SERF=${SERF:-serf}
-LOG=$(mktemp -d /tmp/gd-it-encrypt.XXXXXX)
-PIDS=()
-FAILED=0
-NB_CHECKS=0
-
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "[$(date +%T)] $*"; }
+. "$(dirname "$0")/it_lib.sh"
 
 command -v "$SERF" >/dev/null || skip "no serf agent"
 command -v python3 >/dev/null || skip "no python3 (free ports)"
 [ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -CONT "$p" 2>/dev/null
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAILED" = 0 ]; then
-		rm -rf "$LOG"
-	else
-		echo "logs kept in $LOG"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-check() {
-	NB_CHECKS=$((NB_CHECKS + 1))
-	if eval "$2"; then
-		note "ok: $1"
-	else
-		note "FAIL: $1"
-		FAILED=1
-	fi
-}
-
-# A port free for both TCP and UDP on 127.0.0.1.
-free_port() {
-	python3 - <<'EOF'
-import socket
-for _ in range(200):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close(); continue
-    t.close(); u.close()
-    if p < 60000:
-        print(p); break
-EOF
-}
-
-# Status of node $2 as the agent at RPC port $1 sees it ("" if absent).
-status_of() {
-	timeout 5 "$SERF" members -rpc-addr="127.0.0.1:$1" 2>/dev/null |
-		awk -v n="$2" '$1 == n { print $3 }'
-}
+it_init gd-it-encrypt
 
 # Does the agent at RPC port $1 list $2 with tag $3 (k=v)?
 has_tag() {
@@ -89,46 +32,26 @@ has_tag() {
 		2>/dev/null | awk -v n="$2" '$1 == n { f = 1 } END { exit !f }'
 }
 
-# Wait (bounded by $4 seconds) until $1 sees $2 with status $3.
-wait_status() {
-	local end=$((SECONDS + $4))
-
-	while [ $SECONDS -lt "$end" ]; do
-		[ "$(status_of "$1" "$2")" = "$3" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 KEY=$("$SERF" keygen)
 OLD=$("$SERF" keygen)
 WRONG=$("$SERF" keygen)
-P_SA=$(free_port); R_SA=$(free_port)
-P_SB=$(free_port); R_SB=$(free_port)
-P_G=$(free_port); R_G=$(free_port)
-P_H=$(free_port); R_H=$(free_port)
+read -r P_SA R_SA P_SB R_SB P_G R_G P_H R_H P_SC R_SC P_W R_W P_N R_N \
+	<<<"$(free_ports 14)"
+[ -n "$R_N" ] || skip "no 14 free ports below 32768"
 
 note "serf sa :$P_SA, sb :$P_SB; gossipd g :$P_G, h :$P_H (logs $LOG)"
-"$SERF" agent -node=sa -bind="127.0.0.1:$P_SA" -rpc-addr="127.0.0.1:$R_SA" \
-	-encrypt="$KEY" -tag role=serf >"$LOG/sa.log" 2>&1 &
-PIDS+=($!)
+serf_start sa "$P_SA" "$R_SA" -encrypt="$KEY" -tag role=serf
 check "serf sa is up" 'wait_status $R_SA sa alive 15'
-"$SERF" agent -node=sb -bind="127.0.0.1:$P_SB" -rpc-addr="127.0.0.1:$R_SB" \
-	-encrypt="$KEY" -join="127.0.0.1:$P_SA" >"$LOG/sb.log" 2>&1 &
-PIDS+=($!)
+serf_start sb "$P_SB" "$R_SB" -encrypt="$KEY" -join="127.0.0.1:$P_SA"
 check "serf sb joins sa (encrypted serf cluster)" \
 	'wait_status $R_SA sb alive 15 && wait_status $R_SB sa alive 15'
 
-"$GOSSIPD" --name g --bind "127.0.0.1:$P_G" --rpc-addr "127.0.0.1:$R_G" \
-	--encrypt "$KEY" --tag role=web --join "127.0.0.1:$P_SA" \
-	>"$LOG/g.log" 2>&1 &
-G_PID=$!
-PIDS+=($G_PID)
+gossipd_start g "$P_G" "$R_G" --encrypt "$KEY" --tag role=web \
+	--join "127.0.0.1:$P_SA"
+G_PID=$IT_PID
 printf '[\n  "%s",\n  "%s"\n]\n' "$KEY" "$OLD" >"$LOG/keyring.json"
-"$GOSSIPD" --name h --bind "127.0.0.1:$P_H" --rpc-addr "127.0.0.1:$R_H" \
-	--keyring-file "$LOG/keyring.json" --join "127.0.0.1:$P_SB" \
-	>"$LOG/h.log" 2>&1 &
-PIDS+=($!)
+gossipd_start h "$P_H" "$R_H" --keyring-file "$LOG/keyring.json" \
+	--join "127.0.0.1:$P_SB"
 
 check "sa lists gossipd g alive" 'wait_status $R_SA g alive 15'
 check "sb lists gossipd g alive" 'wait_status $R_SB g alive 15'
@@ -140,10 +63,7 @@ check "sa lists g with its tag role=web" 'has_tag $R_SA g role=web'
 check "g lists sa with its tag role=serf" 'has_tag $R_G sa role=serf'
 
 # The other direction: an encrypted serf agent joins through gossipd.
-P_SC=$(free_port); R_SC=$(free_port)
-"$SERF" agent -node=sc -bind="127.0.0.1:$P_SC" -rpc-addr="127.0.0.1:$R_SC" \
-	-encrypt="$KEY" -join="127.0.0.1:$P_G" >"$LOG/sc.log" 2>&1 &
-PIDS+=($!)
+serf_start sc "$P_SC" "$R_SC" -encrypt="$KEY" -join="127.0.0.1:$P_G"
 check "serf sc joins through gossipd g (g lists sc alive)" \
 	'wait_status $R_G sc alive 15'
 check "  ... and sa learns of sc" 'wait_status $R_SA sc alive 15'
@@ -179,7 +99,6 @@ check "serf info on g says encrypted = true, as on sa" \
 	 [ "$(info_of $R_SA encrypted)" = true ]'
 
 # A wrong key, and no key at all: the join fails (exit 1), never listed.
-P_W=$(free_port); R_W=$(free_port)
 timeout 30 "$GOSSIPD" --name w --bind "127.0.0.1:$P_W" \
 	--rpc-addr "127.0.0.1:$R_W" --encrypt "$WRONG" \
 	--join "127.0.0.1:$P_SA" >"$LOG/w.log" 2>&1
@@ -187,7 +106,6 @@ RC=$?
 check "gossipd with a wrong key cannot join (exit 1, got $RC)" '[ $RC = 1 ]'
 check "serf refused w's stream" \
 	'grep -q "No installed keys could decrypt" "$LOG/sa.log"'
-P_N=$(free_port); R_N=$(free_port)
 timeout 30 "$GOSSIPD" --name n --bind "127.0.0.1:$P_N" \
 	--rpc-addr "127.0.0.1:$R_N" --join "127.0.0.1:$P_SA" \
 	>"$LOG/n.log" 2>&1
@@ -214,5 +132,4 @@ check "  ... with one line naming the file" \
 kill -INT "$G_PID"
 check "SIGINT of g shows left on sa" 'wait_status $R_SA g left 20'
 
-note "$NB_CHECKS checks, $([ $FAILED = 0 ] && echo all passed || echo FAILURES)"
-exit $FAILED
+it_finish

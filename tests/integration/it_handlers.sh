@@ -22,76 +22,12 @@
 set -u
 
 GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
-SERF=${SERF:-serf}
-LOG=$(mktemp -d /tmp/gd-it-handlers.XXXXXX)
-PIDS=()
-FAILED=0
-NB_CHECKS=0
-
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "[$(date +%T)] $*"; }
+. "$(dirname "$0")/it_lib.sh"
 
 command -v "$SERF" >/dev/null || skip "no serf agent"
 command -v python3 >/dev/null || skip "no python3"
 [ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAILED" = 0 ]; then
-		rm -rf "$LOG"
-	else
-		echo "logs kept in $LOG"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-check() {
-	NB_CHECKS=$((NB_CHECKS + 1))
-	if eval "$2"; then
-		note "ok: $1"
-	else
-		note "FAIL: $1"
-		FAILED=1
-	fi
-}
-
-# N ports below 32768, each free for both TCP and UDP on 127.0.0.1.
-free_ports() {
-	python3 - "$1" <<'EOF'
-import random, socket, sys
-got = []
-while len(got) < int(sys.argv[1]):
-    p = random.randrange(20000, 32000)
-    t = socket.socket(); u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        t.bind(("127.0.0.1", p)); u.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        t.close(); u.close()
-    if p not in got:
-        got.append(p)
-print(" ".join(map(str, got)))
-EOF
-}
-
-# Wait (at most $2 s) until the command $1 succeeds.
-wait_for() {
-	local end=$((SECONDS + $2))
-
-	while [ $SECONDS -lt "$end" ]; do
-		eval "$1" && return 0
-		sleep 0.2
-	done
-	return 1
-}
+it_init gd-it-handlers
 
 # The handler: one .env and one .in file per run, under $OUTDIR/<node>/.
 OUTDIR=$LOG/out
@@ -148,6 +84,7 @@ env_val() {
 }
 
 read -r S1 S1R S2 S2R G1 G1R G2 G2R <<<"$(free_ports 8)"
+[ -n "$G2R" ] || skip "no 8 free ports below 32768"
 note "ports: s1 $S1/$S1R s2 $S2/$S2R g1 $G1/$G1R g2 $G2/$G2R; logs $LOG"
 
 # A bad filter stops the start, as serf's agent: exit 2, serf's words.
@@ -166,32 +103,22 @@ cat >"$LOG/g1.json" <<EOF
   "query:big=head -c 2000 /dev/zero | tr '\\\\000' x"]}
 EOF
 
-"$SERF" agent -node s1 -bind "127.0.0.1:$S1" -rpc-addr "127.0.0.1:$S1R" \
-	-tag role=web -tag dc=x -event-handler "$H" >"$LOG/s1.log" 2>&1 &
-PIDS+=($!)
-wait_for "$SERF members -rpc-addr 127.0.0.1:$S1R >/dev/null 2>&1" 10 ||
-	{ FAILED=1; note "s1 did not start"; exit 1; }
-"$GOSSIPD" --name g1 --bind "127.0.0.1:$G1" --rpc-addr "127.0.0.1:$G1R" \
-	--tag role=gw --tag dc=y --event-handler "$H" \
-	--config-file "$LOG/g1.json" --log-level debug \
-	--join "127.0.0.1:$S1" >"$LOG/g1.log" 2>&1 &
-G1PID=$!
-PIDS+=($G1PID)
-"$SERF" agent -node s2 -bind "127.0.0.1:$S2" -rpc-addr "127.0.0.1:$S2R" \
-	-tag role=db -join "127.0.0.1:$S1" >"$LOG/s2.log" 2>&1 &
-S2PID=$!
-PIDS+=($S2PID)
-"$GOSSIPD" --name g2 --bind "127.0.0.1:$G2" --rpc-addr "127.0.0.1:$G2R" \
-	--tag role=db2 --join "127.0.0.1:$S1" >"$LOG/g2.log" 2>&1 &
-G2PID=$!
-PIDS+=($G2PID)
+serf_start s1 "$S1" "$S1R" -tag role=web -tag dc=x -event-handler "$H"
+wait_status "$S1R" s1 alive 10 || die "s1 did not start"
+gossipd_start g1 "$G1" "$G1R" --tag role=gw --tag dc=y --event-handler "$H" \
+	--config-file "$LOG/g1.json" --log-level debug --join "127.0.0.1:$S1"
+G1PID=$IT_PID
+serf_start s2 "$S2" "$S2R" -tag role=db -join "127.0.0.1:$S1"
+S2PID=$IT_PID
+gossipd_start g2 "$G2" "$G2R" --tag role=db2 --join "127.0.0.1:$S1"
+G2PID=$IT_PID
 
 alive4() {
 	[ "$($SERF members -rpc-addr "127.0.0.1:$1" -status alive 2>/dev/null |
 		wc -l)" = 4 ]
 }
 check "all four alive (s1 and g1 views)" \
-	'wait_for "alive4 $S1R && alive4 $G1R" 15'
+	'wait_for 15 "alive4 $S1R && alive4 $G1R"'
 
 # --- member-join ---
 L_S1=$(printf 's1\t127.0.0.1\tweb\tdc=x,role=web')
@@ -205,9 +132,9 @@ joins_seen() {
 	done
 }
 check "member-join: s1's handler saw all four, itself too" \
-	'wait_for "joins_seen s1" 15'
+	'wait_for 15 "joins_seen s1"'
 check "member-join: g1's handler saw all four, itself too" \
-	'wait_for "joins_seen g1" 15'
+	'wait_for 15 "joins_seen g1"'
 check "member-join: same SERF_ names on both" \
 	'[ "$(env_names s1 member-join)" = "$(env_names g1 member-join)" ]'
 check "member-join: SERF_SELF_ROLE / SERF_TAG_DC are each node's own" \
@@ -222,7 +149,7 @@ check "the agent's own environment is inherited (OUTDIR reached H)" \
 "$SERF" event -rpc-addr "127.0.0.1:$S2R" -coalesce=false deploy 'v1 2' \
 	>/dev/null
 check "user: both ran for deploy with the raw payload" \
-	'wait_for "has_line s1 user \"v1 2\" && has_line g1 user \"v1 2\"" 10'
+	'wait_for 10 "has_line s1 user \"v1 2\" && has_line g1 user \"v1 2\""'
 check "user: SERF_USER_EVENT, SERF_USER_LTIME equal on both" \
 	'[ "$(env_val g1 user SERF_USER_EVENT)" = deploy ] &&
 	 [ "$(env_val s1 user SERF_USER_LTIME)" = \
@@ -235,7 +162,7 @@ for p in p1 p2 p3; do
 done
 burst_once() { [ "$(lines s1 user burst)" = p3 ] && [ "$(lines g1 user burst)" = p3 ]; }
 check "coalesced user events: one run per node, the last payload" \
-	'wait_for burst_once 10'
+	'wait_for 10 burst_once'
 
 # --- query ---
 "$SERF" query -rpc-addr "127.0.0.1:$S2R" -timeout 2s uptime qpayload \
@@ -259,35 +186,35 @@ too_big() {
 limit of 1024 bytes" "$LOG/g1.log"
 }
 check "query: a 2000-byte answer is refused and logged, H answers" \
-	'wait_for too_big 5 && responded g1'
+	'wait_for 5 too_big && responded g1'
 
 # --- SIGHUP: g1's config file handler swapped ---
 "$SERF" event -rpc-addr "127.0.0.1:$S1R" -coalesce=false reload a >/dev/null
-wait_for "grep -qx one $LOG/reload.out 2>/dev/null" 10
+wait_for 10 "grep -qx one $LOG/reload.out 2>/dev/null"
 cat >"$LOG/g1.json" <<EOF
 {"event_handlers": ["user:reload=echo two >> $LOG/reload.out"]}
 EOF
 kill -HUP "$G1PID"
-wait_for "grep -q 'event handlers reloaded' $LOG/g1.log" 5
+wait_for 5 "grep -q 'event handlers reloaded' $LOG/g1.log"
 "$SERF" event -rpc-addr "127.0.0.1:$S1R" -coalesce=false reload b >/dev/null
 reload_ok() { [ "$(tr '\n' ' ' <"$LOG/reload.out" 2>/dev/null)" = "one two " ]; }
 check "SIGHUP: g1 runs the reloaded handler, not the old one" \
-	'wait_for reload_ok 10'
+	'wait_for 10 reload_ok'
 
 # --- member-update ---
 "$SERF" tags -rpc-addr "127.0.0.1:$S2R" -set zone=z9 >/dev/null
 L_S2U=$(printf 's2\t127.0.0.1\tdb\trole=db,zone=z9')
 check "member-update: both saw s2's new tags" \
-	'wait_for "has_line s1 member-update \"$L_S2U\" &&
-		   has_line g1 member-update \"$L_S2U\"" 15'
+	'wait_for 15 "has_line s1 member-update \"$L_S2U\" &&
+		   has_line g1 member-update \"$L_S2U\""'
 check "member-update: same SERF_ names on both" \
 	'[ "$(env_names s1 member-update)" = "$(env_names g1 member-update)" ]'
 
 # --- member-leave: g2 leaves on SIGINT ---
 kill -INT "$G2PID"
 check "member-leave: both saw g2 leave" \
-	'wait_for "has_line s1 member-leave \"$L_G2\" &&
-		   has_line g1 member-leave \"$L_G2\"" 15'
+	'wait_for 15 "has_line s1 member-leave \"$L_G2\" &&
+		   has_line g1 member-leave \"$L_G2\""'
 
 # --- member-failed: s2 killed ---
 kill -KILL "$S2PID"
@@ -298,7 +225,7 @@ failed_same() {
 	[ -n "$a" ] && [ "$a" = "$b" ] && echo "$a" | grep -q "^s2	127.0.0.1	"
 }
 check "member-failed: both saw s2 fail, with the same stdin line" \
-	'wait_for failed_same 25'
+	'wait_for 25 failed_same'
 check "member-leave/failed: same SERF_ names on both" \
 	'[ "$(env_names s1 member-failed)" = "$(env_names g1 member-failed)" ] &&
 	 [ "$(env_names s1 member-leave)" = "$(env_names g1 member-leave)" ]'
@@ -316,5 +243,4 @@ check "g1 and g2 stopped on SIGINT with status 0, no sanitizer report" \
 	'[ $G1_RC = 0 ] && wait "$G2PID" &&
 	 ! grep -qE "Sanitizer|runtime error:" "$LOG/g1.log" "$LOG/g2.log"'
 
-note "$NB_CHECKS checks, $([ $FAILED = 0 ] && echo all passed || echo FAILED)"
-exit $FAILED
+it_finish

@@ -23,80 +23,12 @@
 set -u
 
 GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
-SERF=${SERF:-serf}
-LOG=$(mktemp -d /tmp/gd-it-keys.XXXXXX)
-PIDS=()
-FAILED=0
-NB_CHECKS=0
-
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "[$(date +%T)] $*"; }
+. "$(dirname "$0")/it_lib.sh"
 
 command -v "$SERF" >/dev/null || skip "no serf agent"
 command -v python3 >/dev/null || skip "no python3 (free ports)"
 [ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -CONT "$p" 2>/dev/null
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAILED" = 0 ]; then
-		rm -rf "$LOG"
-	else
-		echo "logs kept in $LOG"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-check() {
-	NB_CHECKS=$((NB_CHECKS + 1))
-	if eval "$2"; then
-		note "ok: $1"
-	else
-		note "FAIL: $1"
-		FAILED=1
-	fi
-}
-
-# A port below 32768 free for both TCP and UDP on 127.0.0.1.
-free_port() {
-	python3 - <<'EOF'
-import random, socket
-for _ in range(500):
-    p = random.randrange(20000, 32000)
-    t = socket.socket(); u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        t.bind(("127.0.0.1", p)); u.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        t.close(); u.close()
-    print(p); break
-EOF
-}
-
-# Status of node $2 as the agent at RPC port $1 sees it ("" if absent).
-status_of() {
-	timeout 5 "$SERF" members -rpc-addr="127.0.0.1:$1" 2>/dev/null |
-		awk -v n="$2" '$1 == n { print $3 }'
-}
-
-# Wait (bounded by $4 seconds) until $1 sees $2 with status $3.
-wait_status() {
-	local end=$((SECONDS + $4))
-
-	while [ $SECONDS -lt "$end" ]; do
-		[ "$(status_of "$1" "$2")" = "$3" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+it_init gd-it-keys
 
 # Does the agent at RPC port $1 list exactly $2 members, all alive?
 all_alive() {
@@ -167,32 +99,22 @@ K1=$("$SERF" keygen)
 K2=$("$SERF" keygen)
 K3=$("$SERF" keygen)
 K4=$(head -c 16 /dev/urandom | base64)	# AES-128
-P_SA=$(free_port); R_SA=$(free_port)
-P_SB=$(free_port); R_SB=$(free_port)
-P_G=$(free_port); R_G=$(free_port)
-P_H=$(free_port); R_H=$(free_port)
+read -r P_SA R_SA P_SB R_SB P_G R_G P_H R_H P_SC R_SC <<<"$(free_ports 10)"
+[ -n "$R_SC" ] || skip "no 10 free ports below 32768"
 
 note "serf sa :$P_SA, sb :$P_SB; gossipd g :$P_G, h :$P_H (logs $LOG)"
-"$SERF" agent -node=sa -bind="127.0.0.1:$P_SA" -rpc-addr="127.0.0.1:$R_SA" \
-	-encrypt="$K1" >"$LOG/sa.log" 2>&1 &
-PIDS+=($!)
+serf_start sa "$P_SA" "$R_SA" -encrypt="$K1"
 check "serf sa is up" 'wait_status $R_SA sa alive 15'
-"$SERF" agent -node=sb -bind="127.0.0.1:$P_SB" -rpc-addr="127.0.0.1:$R_SB" \
-	-encrypt="$K1" -join="127.0.0.1:$P_SA" >"$LOG/sb.log" 2>&1 &
-PIDS+=($!)
+serf_start sb "$P_SB" "$R_SB" -encrypt="$K1" -join="127.0.0.1:$P_SA"
 # h joins through sb: sb must be listening first
 check "serf sb is up and joined sa" \
 	'wait_status $R_SB sb alive 15 && wait_status $R_SB sa alive 15'
-"$GOSSIPD" --name g --bind "127.0.0.1:$P_G" --rpc-addr "127.0.0.1:$R_G" \
-	--encrypt "$K1" --join "127.0.0.1:$P_SA" >"$LOG/g.log" 2>&1 &
-PIDS+=($!)
+gossipd_start g "$P_G" "$R_G" --encrypt "$K1" --join "127.0.0.1:$P_SA"
 printf '[\n  "%s"\n]' "$K1" >"$LOG/keyring.json"
 chmod 600 "$LOG/keyring.json"
-"$GOSSIPD" --name h --bind "127.0.0.1:$P_H" --rpc-addr "127.0.0.1:$R_H" \
-	--keyring-file "$LOG/keyring.json" --join "127.0.0.1:$P_SB" \
-	>"$LOG/h.log" 2>&1 &
-H_PID=$!
-PIDS+=($H_PID)
+gossipd_start h "$P_H" "$R_H" --keyring-file "$LOG/keyring.json" \
+	--join "127.0.0.1:$P_SB"
+H_PID=$IT_PID
 
 for n in sb g h; do
 	check "sa lists $n alive" 'wait_status $R_SA $n alive 20'
@@ -277,10 +199,7 @@ for p in $R_SA $R_SB $R_G $R_H; do
 	check "the agent at :$p lists 4 members alive" 'all_alive $p 4'
 done
 check "no node was suspected or failed during the rotations" no_suspicion
-P_SC=$(free_port); R_SC=$(free_port)
-"$SERF" agent -node=sc -bind="127.0.0.1:$P_SC" -rpc-addr="127.0.0.1:$R_SC" \
-	-encrypt="$K4" -join="127.0.0.1:$P_G" >"$LOG/sc.log" 2>&1 &
-PIDS+=($!)
+serf_start sc "$P_SC" "$R_SC" -encrypt="$K4" -join="127.0.0.1:$P_G"
 check "a serf agent with only K4 joins through gossipd g" \
 	'wait_status $R_G sc alive 15 && wait_status $R_SC h alive 15'
 
@@ -294,6 +213,5 @@ PIDS+=($!)
 check "h restarted from its keyring file (K4 only) rejoins: sa lists it alive" \
 	'wait_status $R_H sa alive 20 && wait_status $R_SA h alive 20'
 
-note "$NB_CHECKS checks, $([ "$FAILED" = 0 ] && echo "all passed" || echo "SOME FAILED")"
-[ "$FAILED" = 0 ] || { cat "$LOG/keys.all"; exit 1; }
-exit 0
+[ "$FAILED" = 0 ] || cat "$LOG/keys.all"
+it_finish

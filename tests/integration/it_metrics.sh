@@ -19,67 +19,12 @@
 set -u
 
 GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
-LOG=$(mktemp -d /tmp/gd-it-metrics.XXXXXX)
-PIDS=()
-FAILED=0
-
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "[$(date +%T)] $*"; }
+. "$(dirname "$0")/it_lib.sh"
 
 command -v python3 >/dev/null || skip "no python3 (ports, statsd listener)"
 command -v curl >/dev/null || skip "no curl (scrapes)"
 [ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAILED" = 0 ]; then
-		rm -rf "$LOG"
-	else
-		echo "logs kept in $LOG"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-check() {
-	if eval "$2"; then
-		note "ok: $1"
-	else
-		note "FAIL: $1"
-		FAILED=1
-	fi
-}
-
-# Ports below 32768 (outside Linux's ephemeral range), each free for TCP
-# and UDP on 127.0.0.1, all different: one python start (slow when the
-# machine is loaded).
-free_ports() {
-	python3 - "$1" <<'EOF'
-import random, socket, sys
-got = []
-for _ in range(2000):
-    if len(got) == int(sys.argv[1]):
-        break
-    p = random.randrange(20000, 32700)
-    if p in got:
-        continue
-    t = socket.socket(); u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        t.bind(("127.0.0.1", p)); u.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        t.close(); u.close()
-    got.append(p)
-print(" ".join(map(str, got)))
-EOF
-}
+it_init gd-it-metrics
 
 # The body of port $1's path $2 (default /metrics), or "HTTP <code>".
 scrape() {
@@ -207,5 +152,4 @@ rc=$?
 check "busy --metrics-addr: exit 2 naming the flag ($rc)" \
 	'[ "$rc" = 2 ] && grep -q -- "--metrics-addr 127.0.0.1:$MA: Address already in use" "$LOG/c.log"'
 
-[ "$FAILED" = 0 ] && note "PASS" || note "FAILED"
-exit "$FAILED"
+it_finish
