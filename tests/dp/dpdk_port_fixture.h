@@ -13,7 +13,6 @@
 #include <criterion/criterion.h>
 
 #include <string.h>
-#include <time.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -24,6 +23,7 @@
 
 #include "dp.h"
 #include "dp_pkt.h"
+#include "dp_test_util.h"
 
 /* The peer the test plays, and the datagrams it sends. */
 #define US_IP 0xc6120001u	/* 198.18.0.1: the backend */
@@ -55,15 +55,6 @@ struct dpdk_port_fx {
 	uint16_t port;
 	struct dp_pkt_self us;		/* what the backend should be */
 };
-
-static inline uint64_t
-dpdk_fx_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Make the port and point cfg at it (bind US_IP:US_PORT, port_id). */
 static inline void

@@ -20,6 +20,7 @@
 
 #include "dp.h"
 #include "swim_crypto.h"
+#include "dp_test_util.h"
 
 #define WAIT_MS 2000
 
@@ -65,22 +66,6 @@ ring_of(uint8_t first, uint8_t second)
 	return r;
 }
 
-/* A UDP socket on 127.0.0.1:any; its port in *out. */
-static int
-udp_open(uint16_t *out)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	cr_assert_geq(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*out = ntohs(sa.sin_port);
-	return fd;
-}
-
 static void
 setup(void)
 {
@@ -96,7 +81,7 @@ setup(void)
 	t.peer = ring_of(1, 0);
 	t.peer2 = ring_of(2, 0);
 	t.other = ring_of(9, 0);
-	fd = udp_open(&t.port);
+	fd = dp_test_udp_open(&t.port);
 	close(fd);
 	cfg.bind.ip_len = 4;
 	memcpy(cfg.bind.ip, "\x7f\x00\x00\x01", 4);
@@ -107,7 +92,7 @@ setup(void)
 	memset(&snap, 0, sizeof(snap));
 	strcpy(snap.name, "me");
 	dp_publish(t.dp, &snap);
-	t.fd = udp_open(&t.fd_port);
+	t.fd = dp_test_udp_open(&t.fd_port);
 }
 
 static void
@@ -124,15 +109,6 @@ teardown(void)
 }
 
 TestSuite(dp_crypt, .init = setup, .fini = teardown, .timeout = 30);
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Seal plain under ring and send it to the dataplane. */
 static void
@@ -169,9 +145,9 @@ recv_wait(uint8_t *buf, size_t cap)
 static unsigned
 recv_dp_wait(struct dp_pkt *pkt)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 
-	while (now_ms() < end) {
+	while (dp_test_now_ms() < end) {
 		if (dp_recv(t.dp, pkt, 1) == 1)
 			return 1;
 		usleep(1000);
@@ -183,7 +159,7 @@ recv_dp_wait(struct dp_pkt *pkt)
 static uint64_t
 malformed_wait(uint64_t want)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 	struct dp_stats st;
 
 	do {
@@ -191,7 +167,7 @@ malformed_wait(uint64_t want)
 		if (st.drop_malformed >= want)
 			break;
 		usleep(1000);
-	} while (now_ms() < end);
+	} while (dp_test_now_ms() < end);
 	return st.drop_malformed;
 }
 

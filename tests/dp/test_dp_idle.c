@@ -25,6 +25,7 @@
 
 #include "dp.h"
 #include "dp_internal.h"
+#include "dp_test_util.h"
 
 #define WAIT_MS 5000
 /* Ping-pong rounds of the race test: each one parks and wakes once. */
@@ -35,15 +36,6 @@ static const uint8_t ack_42[] = {
 	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
 	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The null backend: rings and doorbell, the lcore side played by hand. */
 static struct dp *
@@ -143,14 +135,14 @@ race_producer(void *arg)
 	struct dp_pkt p;
 
 	for (unsigned i = 0; i < RACE_ROUNDS; i++) {
-		uint64_t end = now_ms() + WAIT_MS;
+		uint64_t end = dp_test_now_ms() + WAIT_MS;
 
 		for (unsigned spin = 0; spin < (i * 7919u) % 2000u; spin++)
 			atomic_signal_fence(memory_order_seq_cst);
 		pkt_fill(&p, i);
 		while (dp_lcore_to_control(&r->dp->lcore[0], &p, 1) != 1)
 			sched_yield();
-		while (atomic_load(&r->consumed) <= i && now_ms() < end &&
+		while (atomic_load(&r->consumed) <= i && dp_test_now_ms() < end &&
 		       !atomic_load(&r->failed))
 			sched_yield();
 		if (atomic_load(&r->consumed) <= i)
@@ -200,28 +192,16 @@ Test(dp_idle, no_lost_wakeup_when_a_packet_races_the_park, .timeout = 60)
 
 /* --- the socket backend --- */
 
-static int
-udp_open(uint16_t *out)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	cr_assert_geq(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*out = ntohs(sa.sin_port);
-	return fd;
-}
-
+/* A socket dataplane on 127.0.0.1:*port (a free one); is_inline: as the
+ * daemon makes it, no thread. */
 static struct dp *
-sock_dp(uint16_t *port)
+sock_dp(uint16_t *port, bool is_inline)
 {
-	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256 };
+	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256,
+			      .is_inline = is_inline };
 	char err[128] = "";
 	struct dp *dp;
-	int fd = udp_open(port);
+	int fd = dp_test_udp_open(port);
 
 	close(fd);
 	cfg.bind.ip_len = 4;
@@ -236,9 +216,9 @@ sock_dp(uint16_t *port)
 static void
 wait_asleep(struct dp *dp)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 
-	while (atomic_load(&dp->lcore[0].is_parked) == 0 && now_ms() < end)
+	while (atomic_load(&dp->lcore[0].is_parked) == 0 && dp_test_now_ms() < end)
 		usleep(1000);
 	cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
 		     "an idle socket thread sleeps");
@@ -247,8 +227,8 @@ wait_asleep(struct dp *dp)
 Test(dp_idle, datagram_wakes_the_thread_and_rings_parked_control)
 {
 	uint16_t port, cport;
-	struct dp *dp = sock_dp(&port);
-	int fd = udp_open(&cport);
+	struct dp *dp = sock_dp(&port, false);
+	int fd = dp_test_udp_open(&cport);
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(port) };
 	struct dp_pkt out;
@@ -275,7 +255,7 @@ Test(dp_idle, stop_ends_a_sleep_without_timeout, .timeout = 10)
 	uint16_t port;
 
 	for (int i = 0; i < 20; i++) {
-		struct dp *dp = sock_dp(&port);
+		struct dp *dp = sock_dp(&port, false);
 
 		/* asleep in poll(fd, -1): only the kick ends it, and
 		 * Criterion's timeout fails a dp_delete that hangs */
@@ -323,7 +303,7 @@ Test(dp_idle, signals_stay_with_the_caller)
 	unsigned long long blk;
 
 	pthread_sigmask(SIG_SETMASK, NULL, &before);
-	dp = sock_dp(&port);
+	dp = sock_dp(&port, false);
 	pthread_sigmask(SIG_SETMASK, NULL, &after);
 	/* dp_new gives the caller its mask back ... */
 	cr_assert_eq(sigismember(&after, SIGTERM),
@@ -335,25 +315,6 @@ Test(dp_idle, signals_stay_with_the_caller)
 	cr_assert(blk & (1ull << (SIGTERM - 1)), "SigBlk %llx", blk);
 	cr_assert(blk & (1ull << (SIGINT - 1)), "SigBlk %llx", blk);
 	dp_delete(dp);
-}
-
-/* An inline socket dataplane, as the daemon makes it: no thread. */
-static struct dp *
-inline_dp(uint16_t *port)
-{
-	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 256,
-			      .is_inline = true };
-	char err[128] = "";
-	struct dp *dp;
-	int fd = udp_open(port);
-
-	close(fd);
-	cfg.bind.ip_len = 4;
-	memcpy(cfg.bind.ip, "\x7f\x00\x00\x01", 4);
-	cfg.bind.port = *port;
-	dp = dp_new("socket", &cfg, err, sizeof(err));
-	cr_assert_not_null(dp, "dp_new: %s", err);
-	return dp;
 }
 
 static bool
@@ -371,8 +332,8 @@ Test(dp_idle, inline_socket_runs_on_the_callers_thread)
 		0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
 	};
 	uint16_t port, cport;
-	struct dp *dp = inline_dp(&port);
-	int fd = udp_open(&cport);
+	struct dp *dp = sock_dp(&port, true);
+	int fd = dp_test_udp_open(&cport);
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(port) };
 	struct dp_snapshot snap;
@@ -422,7 +383,7 @@ Test(dp_idle, inline_socket_runs_on_the_callers_thread)
 Test(dp_idle, inline_is_a_no_op_elsewhere)
 {
 	uint16_t port;
-	struct dp *dp = sock_dp(&port);		/* threaded */
+	struct dp *dp = sock_dp(&port, false);		/* threaded */
 	struct dp *nd = null_dp();
 
 	cr_assert_eq(dp_inline_fd(dp), -1);

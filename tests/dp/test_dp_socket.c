@@ -16,6 +16,7 @@
 
 #include "dp.h"
 #include "dp_internal.h"
+#include "dp_test_util.h"
 
 #define WAIT_MS 2000
 
@@ -33,28 +34,11 @@ static const uint8_t suspect_c[] = {
 	0xa4, 'N', 'o', 'd', 'e', 0xa1, 'c',
 };
 
-/* A UDP socket on 127.0.0.1:port (0: any free port); its port in *out. */
-static int
-udp_open(uint16_t port, uint16_t *out)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	cr_assert_geq(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*out = ntohs(sa.sin_port);
-	return fd;
-}
-
 static uint16_t
 free_port(void)
 {
 	uint16_t port;
-	int fd = udp_open(0, &port);
+	int fd = dp_test_udp_open(&port);
 
 	close(fd);
 	return port;
@@ -104,22 +88,13 @@ recv_wait(int fd, uint8_t *buf, size_t cap)
 	return recv(fd, buf, cap, 0);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* dp_recv until one packet arrives or WAIT_MS passes. */
 static unsigned
 recv_dp_wait(struct dp *dp, struct dp_pkt *pkt)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 
-	while (now_ms() < end) {
+	while (dp_test_now_ms() < end) {
 		if (dp_recv(dp, pkt, 1) == 1)
 			return 1;
 		usleep(1000);
@@ -131,11 +106,11 @@ recv_dp_wait(struct dp *dp, struct dp_pkt *pkt)
 static uint64_t
 stat_wait(struct dp *dp, size_t off, uint64_t want)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 	struct dp_stats st;
 	uint64_t v = 0;
 
-	while (now_ms() < end) {
+	while (dp_test_now_ms() < end) {
 		dp_get_stats(dp, &st);
 		memcpy(&v, (char *)&st + off, sizeof(v));
 		if (v >= want)
@@ -149,7 +124,7 @@ Test(dp_socket, ping_is_acked_byte_exact_without_control)
 {
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(1, &port, "me");
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	uint8_t buf[2048];
 	struct dp_pkt pkt;
 	struct dp_stats st;
@@ -172,8 +147,8 @@ Test(dp_socket, ack_follows_source_addr_and_port)
 {
 	uint16_t port, cport, rport;
 	struct dp *dp = sock_dp(1, &port, "me");
-	int fd = udp_open(0, &cport);
-	int rfd = udp_open(0, &rport);
+	int fd = dp_test_udp_open(&cport);
+	int rfd = dp_test_udp_open(&rport);
 	uint8_t ping[64], buf[2048];
 	size_t len = 0;
 
@@ -199,7 +174,7 @@ Test(dp_socket, gossip_reaches_dp_recv_with_its_source)
 {
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(1, &port, "me");
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	struct dp_pkt pkt;
 
 	send_to(fd, port, suspect_c, sizeof(suspect_c));
@@ -218,7 +193,7 @@ Test(dp_socket, ping_plus_gossip_is_acked_and_flagged)
 {
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(1, &port, "me");
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	uint8_t buf[2048];
 	size_t len = 0;
 	struct dp_pkt pkt;
@@ -247,7 +222,7 @@ Test(dp_socket, control_packets_are_sent)
 {
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(2, &port, NULL);
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	struct dp_pkt pkt;
 	uint8_t buf[2048];
 
@@ -283,7 +258,7 @@ Test(dp_socket, malformed_and_oversized_datagrams_are_counted)
 {
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(1, &port, "me");
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	static uint8_t big[DP_PKT_MAX + 100];
 	struct dp_pkt pkt;
 
@@ -309,7 +284,7 @@ Test(dp_socket, every_reuseport_thread_answers)
 
 	/* 8 source ports spread over the 4 sockets by the kernel's hash */
 	for (int i = 0; i < 8; i++) {
-		fd[i] = udp_open(0, &cport[i]);
+		fd[i] = dp_test_udp_open(&cport[i]);
 		send_to(fd[i], port, ping_me, sizeof(ping_me));
 	}
 	for (int i = 0; i < 8; i++) {
@@ -326,7 +301,7 @@ Test(dp_socket, every_reuseport_thread_answers)
 Test(dp_socket, bind_conflict_fails_with_a_reason)
 {
 	uint16_t port;
-	int fd = udp_open(0, &port);
+	int fd = dp_test_udp_open(&port);
 	struct dp_cfg cfg = { .nb_lcores = 1 };
 	char err[128] = "";
 
@@ -349,7 +324,7 @@ Test(dp_socket, full_rx_ring_drops_and_counts)
 	struct dp_cfg cfg = { .nb_lcores = 1, .ring_size = 2 };	/* holds 1 */
 	char err[128] = "";
 	struct dp *dp;
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	struct dp_pkt pkt;
 
 	port = free_port();
@@ -409,7 +384,7 @@ Test(dp_socket, control_rings_the_doorbell_of_a_napping_thread)
 {
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(1, &port, NULL);
-	int fd = udp_open(0, &cport);
+	int fd = dp_test_udp_open(&cport);
 	struct dp_pkt pkt;
 	uint8_t buf[64];
 
@@ -421,10 +396,10 @@ Test(dp_socket, control_rings_the_doorbell_of_a_napping_thread)
 	memcpy(pkt.data, suspect_c, sizeof(suspect_c));
 	/* a few tries: the thread may just be between two naps */
 	for (int t = 0; t < 5 && dp->nb_kicks == 0; t++) {
-		uint64_t end = now_ms() + WAIT_MS;
+		uint64_t end = dp_test_now_ms() + WAIT_MS;
 
 		while (atomic_load(&dp->lcore[0].is_parked) == 0 &&
-		       now_ms() < end)
+		       dp_test_now_ms() < end)
 			usleep(1000);
 		cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
 			     "an idle thread naps");

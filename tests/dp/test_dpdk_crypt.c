@@ -124,11 +124,11 @@ wire_recv_udp(const struct swim_keyring *r, unsigned ms)
 {
 	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
-	uint64_t deadline = dpdk_fx_now_ms() + ms;
+	uint64_t deadline = dp_test_now_ms() + ms;
 	void *obj;
 
 	memcpy(peer.mac, peer_mac, 6);
-	while (dpdk_fx_now_ms() < deadline) {
+	while (dp_test_now_ms() < deadline) {
 		if (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
 			usleep(100);
 			continue;
@@ -177,10 +177,10 @@ publish_and_wait(const struct swim_keyring *ring,
 static unsigned
 recv_wait(struct dp_pkt *pkts, unsigned n, unsigned ms)
 {
-	uint64_t deadline = dpdk_fx_now_ms() + ms;
+	uint64_t deadline = dp_test_now_ms() + ms;
 	unsigned got = 0;
 
-	while (got < n && dpdk_fx_now_ms() < deadline) {
+	while (got < n && dp_test_now_ms() < deadline) {
 		got += dp_recv(rig.dp, pkts + got, n - got);
 		if (got < n)
 			usleep(100);
@@ -244,12 +244,12 @@ Test(dpdk_crypt, plaintext_and_wrong_key_datagrams_are_dropped)
 	wire_send(NULL, ping, sizeof(ping));
 	wire_send(rig.k24, ping, sizeof(ping));
 	wire_send(NULL, nack, sizeof(nack));
-	deadline = dpdk_fx_now_ms() + 2000;
+	deadline = dp_test_now_ms() + 2000;
 	do {
 		dp_get_stats(rig.dp, &st);
 		usleep(100);
 	} while (st.drop_malformed < st0.drop_malformed + 3 &&
-		 dpdk_fx_now_ms() < deadline);
+		 dp_test_now_ms() < deadline);
 	cr_assert_eq(st.drop_malformed, st0.drop_malformed + 3);
 	cr_assert_eq(st.acks_fast, st0.acks_fast);
 	cr_assert_not(wire_recv_udp(rig.k32, 100), "nothing answered");
@@ -291,12 +291,12 @@ Test(dpdk_crypt, a_rotated_keyring_reaches_the_lcore_in_a_snapshot)
 	cr_assert_arr_eq(rig.plain, ack, sizeof(ack));
 	dp_get_stats(rig.dp, &st0);
 	wire_send(rig.k32, ping, sizeof(ping));
-	deadline = dpdk_fx_now_ms() + 2000;
+	deadline = dp_test_now_ms() + 2000;
 	do {
 		dp_get_stats(rig.dp, &st);
 		usleep(100);
 	} while (st.drop_malformed == st0.drop_malformed &&
-		 dpdk_fx_now_ms() < deadline);
+		 dp_test_now_ms() < deadline);
 	cr_assert_eq(st.drop_malformed, st0.drop_malformed + 1,
 		     "the old key no longer opens");
 	/* and back to the create keyring (snapshot keyring NULL): its

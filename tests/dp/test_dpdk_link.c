@@ -29,6 +29,7 @@
 #include "dp.h"
 #include "dp_dpdk_link.h"
 #include "dpdk_eal_test.h"
+#include "dp_test_util.h"
 
 static void
 eal_up(void)
@@ -47,15 +48,6 @@ eal_down(void)
 	rte_eal_cleanup();
 	if (strstr(dir, "gdlink") != NULL)
 		rmdir(dir);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* What the alarm callback did, on the interrupt thread. */
@@ -97,10 +89,10 @@ intr_run(rte_eal_alarm_callback cb)
 static bool
 wait_flag(_Atomic int *flag, unsigned ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = dp_test_now_ms() + ms;
 
 	while (!atomic_load(flag)) {
-		if (now_ms() > deadline)
+		if (dp_test_now_ms() > deadline)
 			return false;
 		usleep(100);
 	}

@@ -56,9 +56,9 @@ rig_down(void)
 static void
 wait_parked(void)
 {
-	uint64_t end = dpdk_fx_now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 
-	while (atomic_load(&dp->lcore[0].is_parked) == 0 && dpdk_fx_now_ms() < end)
+	while (atomic_load(&dp->lcore[0].is_parked) == 0 && dp_test_now_ms() < end)
 		usleep(1000);
 	cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
 		     "an idle lcore sleeps");
@@ -84,13 +84,13 @@ wire_send_nack(void)
 static bool
 wire_recv_udp(void)
 {
-	uint64_t end = dpdk_fx_now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
 	void *obj;
 
 	memcpy(peer.mac, peer_mac, 6);
-	while (dpdk_fx_now_ms() < end) {
+	while (dp_test_now_ms() < end) {
 		struct rte_mbuf *m;
 		int kind;
 
@@ -112,12 +112,12 @@ wire_recv_udp(void)
 static void
 sleeps_and_wakes(void)
 {
-	uint64_t end = dpdk_fx_now_ms() + WAIT_MS;
+	uint64_t end = dp_test_now_ms() + WAIT_MS;
 	struct dp_pkt got, out;
 
 	wait_parked();
 	wire_send_nack();	/* the lcore's nap ends: it reaches control */
-	while (dp_recv(dp, &got, 1) == 0 && dpdk_fx_now_ms() < end)
+	while (dp_recv(dp, &got, 1) == 0 && dp_test_now_ms() < end)
 		usleep(200);
 	cr_assert_eq(got.len, sizeof(nack));
 	cr_assert_eq(got.addr.port, PEER_PORT);

@@ -87,11 +87,11 @@ wire_send(const uint8_t *f, size_t len)
 static bool
 wire_recv(void)
 {
-	uint64_t deadline = dpdk_fx_now_ms() + 2000;
+	uint64_t deadline = dp_test_now_ms() + 2000;
 	void *obj;
 
 	while (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
-		if (dpdk_fx_now_ms() > deadline)
+		if (dp_test_now_ms() > deadline)
 			return false;
 		usleep(100);
 	}
@@ -174,7 +174,7 @@ publish_and_wait(const char *name)
 		len = (size_t)n;
 		wire_send(f, len);
 		memcpy(peer.mac, peer_mac, 6);
-		for (uint64_t d = dpdk_fx_now_ms() + 100; dpdk_fx_now_ms() < d;) {
+		for (uint64_t d = dp_test_now_ms() + 100; dp_test_now_ms() < d;) {
 			void *obj;
 
 			if (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
@@ -203,10 +203,10 @@ publish_and_wait(const char *name)
 static unsigned
 recv_wait(struct dp_pkt *pkts, unsigned n)
 {
-	uint64_t deadline = dpdk_fx_now_ms() + 2000;
+	uint64_t deadline = dp_test_now_ms() + 2000;
 	unsigned got = 0;
 
-	while (got < n && dpdk_fx_now_ms() < deadline) {
+	while (got < n && dp_test_now_ms() < deadline) {
 		got += dp_recv(rig.dp, pkts + got, n - got);
 		if (got < n)
 			usleep(100);
@@ -217,7 +217,7 @@ recv_wait(struct dp_pkt *pkts, unsigned n)
 static struct dp_stats
 stats_wait(size_t off, uint64_t at_least)
 {
-	uint64_t deadline = dpdk_fx_now_ms() + 2000;
+	uint64_t deadline = dp_test_now_ms() + 2000;
 	struct dp_stats st;
 
 	do {
@@ -225,7 +225,7 @@ stats_wait(size_t off, uint64_t at_least)
 		if (*(uint64_t *)((char *)&st + off) >= at_least)
 			break;
 		usleep(100);
-	} while (dpdk_fx_now_ms() < deadline);
+	} while (dp_test_now_ms() < deadline);
 	return st;
 }
 
@@ -553,21 +553,21 @@ ack_on_queue(struct rte_ring *in, struct rte_ring *out)
 {
 	uint8_t f[2048];
 	size_t len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
-	uint64_t deadline = dpdk_fx_now_ms() + 4000;
+	uint64_t deadline = dp_test_now_ms() + 4000;
 	uint64_t resend = 0;
 	bool got_ack = false;
 	void *obj;
 
-	while (!got_ack && dpdk_fx_now_ms() < deadline) {
+	while (!got_ack && dp_test_now_ms() < deadline) {
 		struct rte_mbuf *m;
 
 		/* Until the lcore adopts the snapshot, pings go to control:
 		 * ask again every 200 ms. */
-		if (dpdk_fx_now_ms() >= resend) {
+		if (dp_test_now_ms() >= resend) {
 			m = rte_pktmbuf_alloc(rig.fx.pool);
 			memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
 			cr_assert_eq(rte_ring_enqueue(in, m), 0);
-			resend = dpdk_fx_now_ms() + 200;
+			resend = dp_test_now_ms() + 200;
 		}
 		if (rte_ring_dequeue(out, &obj) != 0) {
 			usleep(100);
@@ -592,7 +592,7 @@ Test(dpdk_multi, each_lcore_answers_on_its_own_queue, .timeout = 30)
 	two_queue_rig(in, out);
 	publish_name("b");
 	/* Lcore 0 announces us first (gratuitous ARP on queue 0). */
-	for (uint64_t d = dpdk_fx_now_ms() + 2000; dpdk_fx_now_ms() < d;)
+	for (uint64_t d = dp_test_now_ms() + 2000; dp_test_now_ms() < d;)
 		if (rte_ring_dequeue(out[0], &obj) == 0) {
 			rte_pktmbuf_free(obj);
 			break;
@@ -614,7 +614,7 @@ queue_asking_for(struct rte_ring **out, const struct dp_pkt_self *other)
 	struct dp_pkt_view v;
 	void *obj;
 
-	for (uint64_t d = dpdk_fx_now_ms() + 2000; dpdk_fx_now_ms() < d; usleep(100)) {
+	for (uint64_t d = dp_test_now_ms() + 2000; dp_test_now_ms() < d; usleep(100)) {
 		for (int q = 0; q < 2; q++) {
 			struct rte_mbuf *m;
 			bool hit;
@@ -669,7 +669,7 @@ Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
 	cr_assert_eq(rte_ring_enqueue(in[1 - asked], m), 0);
 	bool sent = false;
 
-	for (uint64_t d = dpdk_fx_now_ms() + 2000; !sent && dpdk_fx_now_ms() < d;) {
+	for (uint64_t d = dp_test_now_ms() + 2000; !sent && dp_test_now_ms() < d;) {
 		if (rte_ring_dequeue(out[asked], &obj) != 0) {
 			usleep(100);
 			continue;

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the dataplane tests share: a monotonic clock in ms for their
+ * bounded waits, and a UDP socket on 127.0.0.1 at a free port. Header
+ * only, as dpdk_eal_test.h.
+ */
+#ifndef DP_TEST_UTIL_H_INCLUDED
+#define DP_TEST_UTIL_H_INCLUDED
+
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+static inline uint64_t
+dp_test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A UDP socket on 127.0.0.1:any; its port in *out. */
+static inline int
+dp_test_udp_open(uint16_t *out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*out = ntohs(sa.sin_port);
+	return fd;
+}
+
+#endif /* DP_TEST_UTIL_H_INCLUDED */
