@@ -16,13 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                   \
-	do {                                                               \
-		if (!(cond))                                               \
-			__builtin_trap();                                  \
-	} while (0)
+#include "fuzz_check.h"
 
 #define FUZZ_TERMINATED(field) \
 	FUZZ_CHECK(memchr((field), '\0', sizeof(field)) != NULL)

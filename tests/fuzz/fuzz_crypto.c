@@ -20,13 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                   \
-	do {                                                               \
-		if (!(cond))                                               \
-			__builtin_trap();                                  \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Payloads larger than this are only opened, not sealed. */
 #define FUZZ_SEAL_MAX (SWIM_UDP_MAX - 64)

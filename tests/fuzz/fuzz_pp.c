@@ -16,13 +16,7 @@
 
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                   \
-	do {                                                               \
-		if (!(cond))                                               \
-			__builtin_trap();                                  \
-	} while (0)
+#include "fuzz_check.h"
 
 #define FUZZ_WINDOW (64 * 1024)
 

@@ -13,18 +13,12 @@
 
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 static struct swim_wire_scratch scratch;
 /* Room for any re-encoding: liberal input (str8) can grow a little. */
 static uint8_t out[SWIM_UDP_MAX * 4];
 static uint8_t out2[SWIM_UDP_MAX * 4];
-
-#define FUZZ_CHECK(cond)                                                   \
-	do {                                                               \
-		if (!(cond))                                               \
-			__builtin_trap();                                  \
-	} while (0)
 
 /* Re-encode a decoded message; it must decode to the same encoding. */
 static int
