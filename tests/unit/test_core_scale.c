@@ -15,10 +15,7 @@
 #include "swim.h"
 #include "swim_int.h"
 #include "swim_wire.h"
-
-#define S 1000000ull
-
-static const uint8_t scale_vsn[SWIM_VSN_LEN] = { 1, 5, 2, 2, 5, 4 };
+#include "scale_util.h"
 
 static struct swim *
 scale_core(void)
@@ -26,11 +23,7 @@ scale_core(void)
 	struct swim_cfg cfg;
 	const char *err = NULL;
 
-	swim_cfg_default_lan(&cfg);
-	snprintf(cfg.name, sizeof(cfg.name), "self");
-	cfg.addr = (struct swim_addr){ .ip = { 127, 0, 0, 1 }, .ip_len = 4,
-				       .port = 7946 };
-	memcpy(cfg.vsn, scale_vsn, sizeof(scale_vsn));
+	scale_swim_cfg(&cfg);
 	cfg.seed = 7;
 	struct swim *s = swim_new(&cfg, &err);
 	cr_assert_not_null(s, "%s", err);

@@ -15,10 +15,8 @@
 #include "swim.h"
 #include "swim_index.h"
 #include "swim_wire.h"
+#include "scale_util.h"
 
-#define S 1000000ull
-
-static const uint8_t scale_vsn[SWIM_VSN_LEN] = { 1, 5, 2, 2, 5, 4 };
 static struct swim *core;
 static struct serf *serf;
 static struct serf_event sev;
@@ -30,11 +28,7 @@ setup(void)
 	struct serf_cfg sc;
 	const char *err = NULL;
 
-	swim_cfg_default_lan(&cfg);
-	snprintf(cfg.name, sizeof(cfg.name), "self");
-	cfg.addr = (struct swim_addr){ .ip = { 127, 0, 0, 1 }, .ip_len = 4,
-				       .port = 7946 };
-	memcpy(cfg.vsn, scale_vsn, sizeof(scale_vsn));
+	scale_swim_cfg(&cfg);
 	core = swim_new(&cfg, &err);
 	cr_assert_not_null(core, "%s", err);
 	serf_cfg_default(&sc);
