@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "dp.h"
 
 static inline uint64_t
 dp_test_now_ms(void)
@@ -38,6 +41,22 @@ dp_test_udp_open(uint16_t *out)
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	*out = ntohs(sa.sin_port);
 	return fd;
+}
+
+/* Wait until control sees n datagrams from dp (ms at most); how many. */
+static inline unsigned
+dp_test_recv_wait(struct dp *dp, struct dp_pkt *pkts, unsigned n,
+		  unsigned ms)
+{
+	uint64_t deadline = dp_test_now_ms() + ms;
+	unsigned got = 0;
+
+	while (got < n && dp_test_now_ms() < deadline) {
+		got += dp_recv(dp, pkts + got, n - got);
+		if (got < n)
+			usleep(100);
+	}
+	return got;
 }
 
 #endif /* DP_TEST_UTIL_H_INCLUDED */

@@ -4,15 +4,18 @@
  * test_dpdk_power): an ethdev port made of two rte_rings
  * (rte_eth_from_rings), the test playing the peer on the other side: it
  * enqueues frames on the port's rx ring and dequeues what the lcore
- * transmits. The backend binds US_IP:US_PORT (198.18.0.1:7946) there. Header only,
- * as dpdk_eal_test.h; call after EAL is up (each Test is a process).
+ * transmits. The backend binds US_IP:US_PORT (198.18.0.1:7946) there.
+ * Header only, as dpdk_eal_test.h; call after EAL is up (each Test is a
+ * process).
  */
 #ifndef DPDK_PORT_FIXTURE_H_INCLUDED
 #define DPDK_PORT_FIXTURE_H_INCLUDED
 
 #include <criterion/criterion.h>
 
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -105,6 +108,31 @@ dpdk_port_fx_put(struct dpdk_port_fx *fx, const uint8_t *f, size_t len,
 	memcpy(rte_pktmbuf_append(m, (uint16_t)len), f, len);
 	m->ol_flags = ol_flags;
 	cr_assert_eq(rte_ring_enqueue(fx->wire_in, m), 0);
+}
+
+/*
+ * The next frame the port transmitted, copied into frame (cap bytes) with
+ * its size in *len, waiting until deadline (dp_test_now_ms()'s clock).
+ * false: none came.
+ */
+static inline bool
+dpdk_port_fx_take(struct dpdk_port_fx *fx, uint8_t *frame, size_t cap,
+		  size_t *len, uint64_t deadline)
+{
+	struct rte_mbuf *m;
+	void *obj;
+
+	while (rte_ring_dequeue(fx->wire_out, &obj) != 0) {
+		if (dp_test_now_ms() >= deadline)
+			return false;
+		usleep(100);
+	}
+	m = obj;
+	*len = rte_pktmbuf_data_len(m);
+	cr_assert_leq(*len, cap, "a %zu-byte frame", *len);
+	memcpy(frame, rte_pktmbuf_mtod(m, void *), *len);
+	rte_pktmbuf_free(m);
+	return true;
 }
 
 #endif /* DPDK_PORT_FIXTURE_H_INCLUDED */

@@ -142,8 +142,8 @@ race_producer(void *arg)
 		pkt_fill(&p, i);
 		while (dp_lcore_to_control(&r->dp->lcore[0], &p, 1) != 1)
 			sched_yield();
-		while (atomic_load(&r->consumed) <= i && dp_test_now_ms() < end &&
-		       !atomic_load(&r->failed))
+		while (atomic_load(&r->consumed) <= i &&
+		       dp_test_now_ms() < end && !atomic_load(&r->failed))
 			sched_yield();
 		if (atomic_load(&r->consumed) <= i)
 			return NULL;
@@ -218,7 +218,8 @@ wait_asleep(struct dp *dp)
 {
 	uint64_t end = dp_test_now_ms() + WAIT_MS;
 
-	while (atomic_load(&dp->lcore[0].is_parked) == 0 && dp_test_now_ms() < end)
+	while (atomic_load(&dp->lcore[0].is_parked) == 0 &&
+	       dp_test_now_ms() < end)
 		usleep(1000);
 	cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
 		     "an idle socket thread sleeps");

@@ -125,19 +125,10 @@ wire_recv_udp(const struct swim_keyring *r, unsigned ms)
 	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
 	uint64_t deadline = dp_test_now_ms() + ms;
-	void *obj;
 
 	memcpy(peer.mac, peer_mac, 6);
-	while (dp_test_now_ms() < deadline) {
-		if (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
-			usleep(100);
-			continue;
-		}
-		struct rte_mbuf *m = obj;
-
-		rig.frame_len = rte_pktmbuf_data_len(m);
-		memcpy(rig.frame, rte_pktmbuf_mtod(m, void *), rig.frame_len);
-		rte_pktmbuf_free(m);
+	while (dpdk_port_fx_take(&rig.fx, rig.frame, sizeof(rig.frame),
+				 &rig.frame_len, deadline)) {
 		if (dp_pkt_parse(rig.frame, rig.frame_len, &peer, &v) !=
 		    DP_PKT_UDP_US)
 			continue;	/* the GARP, ARP */
@@ -174,20 +165,6 @@ publish_and_wait(const struct swim_keyring *ring,
 	cr_assert_fail("the lcore never acked a sealed ping");
 }
 
-static unsigned
-recv_wait(struct dp_pkt *pkts, unsigned n, unsigned ms)
-{
-	uint64_t deadline = dp_test_now_ms() + ms;
-	unsigned got = 0;
-
-	while (got < n && dp_test_now_ms() < deadline) {
-		got += dp_recv(rig.dp, pkts + got, n - got);
-		if (got < n)
-			usleep(100);
-	}
-	return got;
-}
-
 TestSuite(dpdk_crypt, .init = rig_up, .fini = rig_down, .timeout = 60);
 
 Test(dpdk_crypt, sealed_ping_gets_a_sealed_ack_on_the_lcore)
@@ -204,7 +181,8 @@ Test(dpdk_crypt, sealed_ping_gets_a_sealed_ack_on_the_lcore)
 	cr_assert_arr_eq(rig.frame, peer_mac, 6);
 	dp_get_stats(rig.dp, &st);
 	cr_assert_eq(st.acks_fast, st0.acks_fast + 1);
-	cr_assert_eq(recv_wait(got, 1, 100), 0, "control never saw it");
+	cr_assert_eq(dp_test_recv_wait(rig.dp, got, 1, 100), 0,
+		     "control never saw it");
 }
 
 Test(dpdk_crypt, aes128_secondary_opens_and_the_ack_uses_the_primary)
@@ -227,7 +205,7 @@ Test(dpdk_crypt, sealed_gossip_reaches_control_as_plaintext)
 
 	publish_and_wait(NULL, rig.k32);
 	wire_send(rig.k32, nack, sizeof(nack));
-	cr_assert_eq(recv_wait(got, 1, 2000), 1);
+	cr_assert_eq(dp_test_recv_wait(rig.dp, got, 1, 2000), 1);
 	cr_assert_eq(got[0].len, sizeof(nack));
 	cr_assert_arr_eq(got[0].data, nack, sizeof(nack));
 	cr_assert_eq(got[0].addr.port, PEER_PORT);
@@ -253,7 +231,8 @@ Test(dpdk_crypt, plaintext_and_wrong_key_datagrams_are_dropped)
 	cr_assert_eq(st.drop_malformed, st0.drop_malformed + 3);
 	cr_assert_eq(st.acks_fast, st0.acks_fast);
 	cr_assert_not(wire_recv_udp(rig.k32, 100), "nothing answered");
-	cr_assert_eq(recv_wait(got, 1, 100), 0, "nothing for control");
+	cr_assert_eq(dp_test_recv_wait(rig.dp, got, 1, 100), 0,
+		     "nothing for control");
 }
 
 Test(dpdk_crypt, control_datagrams_leave_sealed_with_fresh_nonces)

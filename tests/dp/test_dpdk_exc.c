@@ -74,7 +74,8 @@ Test(dpdk_exc, made_with_the_address_and_removed_on_delete)
 	cr_assert_str_eq(on, "gd0");
 	cr_assert_eq(dp_exc_test_rules_with("from 198.18.0.1 lookup"), 1);
 	cr_assert_eq(dp_exc_test_rules_with("32800:"), 1);
-	cr_assert_eq(dp_exc_test_rules_with("blackhole"), 0, "net_null has no kernel iface");
+	cr_assert_eq(dp_exc_test_rules_with("blackhole"), 0,
+		     "net_null has no kernel iface");
 	dp_delete(dp);
 	cr_assert_eq(if_nametoindex("gd0"), 0, "gd0 removed");
 	cr_assert_not(dp_exc_ip_is_local(IP_NODE, NULL, 0));

@@ -58,7 +58,8 @@ wait_parked(void)
 {
 	uint64_t end = dp_test_now_ms() + WAIT_MS;
 
-	while (atomic_load(&dp->lcore[0].is_parked) == 0 && dp_test_now_ms() < end)
+	while (atomic_load(&dp->lcore[0].is_parked) == 0 &&
+	       dp_test_now_ms() < end)
 		usleep(1000);
 	cr_assert_eq(atomic_load(&dp->lcore[0].is_parked), 1,
 		     "an idle lcore sleeps");
@@ -87,24 +88,13 @@ wire_recv_udp(void)
 	uint64_t end = dp_test_now_ms() + WAIT_MS;
 	struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
-	void *obj;
+	uint8_t f[2048];
+	size_t len;
 
 	memcpy(peer.mac, peer_mac, 6);
-	while (dp_test_now_ms() < end) {
-		struct rte_mbuf *m;
-		int kind;
-
-		if (rte_ring_dequeue(fx.wire_out, &obj) != 0) {
-			usleep(200);
-			continue;
-		}
-		m = obj;
-		kind = dp_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
-				    rte_pktmbuf_data_len(m), &peer, &v);
-		rte_pktmbuf_free(m);
-		if (kind == DP_PKT_UDP_US)
+	while (dpdk_port_fx_take(&fx, f, sizeof(f), &len, end))
+		if (dp_pkt_parse(f, len, &peer, &v) == DP_PKT_UDP_US)
 			return true;
-	}
 	return false;
 }
 

@@ -87,20 +87,8 @@ wire_send(const uint8_t *f, size_t len)
 static bool
 wire_recv(void)
 {
-	uint64_t deadline = dp_test_now_ms() + 2000;
-	void *obj;
-
-	while (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
-		if (dp_test_now_ms() > deadline)
-			return false;
-		usleep(100);
-	}
-	struct rte_mbuf *m = obj;
-
-	rig.frame_len = rte_pktmbuf_data_len(m);
-	memcpy(rig.frame, rte_pktmbuf_mtod(m, void *), rig.frame_len);
-	rte_pktmbuf_free(m);
-	return true;
+	return dpdk_port_fx_take(&rig.fx, rig.frame, sizeof(rig.frame),
+				 &rig.frame_len, dp_test_now_ms() + 2000);
 }
 
 /* Next frame that is not a gratuitous ARP (the lcore sends one at start). */
@@ -162,31 +150,14 @@ publish_and_wait(const char *name)
 	for (int tries = 0; tries < 40; tries++) {
 		struct dp_pkt_self peer = { .ip = PEER_IP, .port = PEER_PORT };
 		struct dp_pkt_view v;
-		struct dp_udp4_hdrs h = { .src_ip = PEER_IP, .dst_ip = US_IP,
-					  .src_port = PEER_PORT,
-					  .dst_port = US_PORT };
-		int n;
+		uint64_t d;
 
-		memcpy(h.src_mac, peer_mac, 6);
-		memcpy(h.dst_mac, rig.fx.us.mac, 6);
-		n = dp_pkt_build_udp4(f, sizeof(f), &h, ping, sizeof(ping));
-		cr_assert_gt(n, 0);
-		len = (size_t)n;
+		len = peer_udp(f, peer_mac, PEER_IP, ping, sizeof(ping));
 		wire_send(f, len);
 		memcpy(peer.mac, peer_mac, 6);
-		for (uint64_t d = dp_test_now_ms() + 100; dp_test_now_ms() < d;) {
-			void *obj;
-
-			if (rte_ring_dequeue(rig.fx.wire_out, &obj) != 0) {
-				usleep(100);
-				continue;
-			}
-			struct rte_mbuf *m = obj;
-
-			rig.frame_len = rte_pktmbuf_data_len(m);
-			memcpy(rig.frame, rte_pktmbuf_mtod(m, void *),
-			       rig.frame_len);
-			rte_pktmbuf_free(m);
+		d = dp_test_now_ms() + 100;
+		while (dpdk_port_fx_take(&rig.fx, rig.frame, sizeof(rig.frame),
+					 &rig.frame_len, d)) {
 			if (dp_pkt_parse(rig.frame, rig.frame_len, &peer, &v) ==
 				    DP_PKT_UDP_US &&
 			    v.payload_len == sizeof(ack)) {
@@ -203,15 +174,7 @@ publish_and_wait(const char *name)
 static unsigned
 recv_wait(struct dp_pkt *pkts, unsigned n)
 {
-	uint64_t deadline = dp_test_now_ms() + 2000;
-	unsigned got = 0;
-
-	while (got < n && dp_test_now_ms() < deadline) {
-		got += dp_recv(rig.dp, pkts + got, n - got);
-		if (got < n)
-			usleep(100);
-	}
-	return got;
+	return dp_test_recv_wait(rig.dp, pkts, n, 2000);
 }
 
 static struct dp_stats
@@ -351,8 +314,8 @@ Test(dpdk_ring, datagram_to_unknown_peer_waits_for_arp_then_leaves)
 	cr_assert_eq(v.dst_ip, OTHER_IP);
 	cr_assert_eq(v.src_ip, US_IP);
 	/* The answer releases the held datagram. */
-	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac, other_mac,
-			 OTHER_IP, rig.fx.us.mac, US_IP);
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac,
+			 other_mac, OTHER_IP, rig.fx.us.mac, US_IP);
 	wire_send(f, 60);
 	cr_assert(wire_recv_no_garp(), "held datagram not sent");
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
@@ -409,8 +372,8 @@ Test(dpdk_ring, ack_to_another_source_addr_is_resolved_by_arp)
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
 		     DP_PKT_ARP);
 	cr_assert_eq(v.dst_ip, OTHER_IP, "who-has the SourceAddr");
-	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac, other_mac,
-			 OTHER_IP, rig.fx.us.mac, US_IP);
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac,
+			 other_mac, OTHER_IP, rig.fx.us.mac, US_IP);
 	wire_send(f, 60);
 	cr_assert(wire_recv_no_garp(), "held ack not sent");
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
@@ -614,7 +577,8 @@ queue_asking_for(struct rte_ring **out, const struct dp_pkt_self *other)
 	struct dp_pkt_view v;
 	void *obj;
 
-	for (uint64_t d = dp_test_now_ms() + 2000; dp_test_now_ms() < d; usleep(100)) {
+	for (uint64_t d = dp_test_now_ms() + 2000; dp_test_now_ms() < d;
+	     usleep(100)) {
 		for (int q = 0; q < 2; q++) {
 			struct rte_mbuf *m;
 			bool hit;
@@ -663,13 +627,14 @@ Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
 	/* The reply arrives on the OTHER queue. */
 	struct rte_mbuf *m = rte_pktmbuf_alloc(rig.fx.pool);
 
-	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac, other_mac,
-			 OTHER_IP, rig.fx.us.mac, US_IP);
+	dp_pkt_build_arp(f, sizeof(f), DP_ARP_OP_REPLY, rig.fx.us.mac,
+			 other_mac, OTHER_IP, rig.fx.us.mac, US_IP);
 	memcpy(rte_pktmbuf_append(m, 60), f, 60);
 	cr_assert_eq(rte_ring_enqueue(in[1 - asked], m), 0);
 	bool sent = false;
 
-	for (uint64_t d = dp_test_now_ms() + 2000; !sent && dp_test_now_ms() < d;) {
+	for (uint64_t d = dp_test_now_ms() + 2000;
+	     !sent && dp_test_now_ms() < d;) {
 		if (rte_ring_dequeue(out[asked], &obj) != 0) {
 			usleep(100);
 			continue;
