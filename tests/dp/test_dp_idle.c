@@ -155,7 +155,7 @@ Test(dp_idle, no_lost_wakeup_when_a_packet_races_the_park, .timeout = 60)
 {
 	struct race r = { .dp = null_dp() };
 	struct dp_pkt out[DP_BURST];
-	unsigned got = 0, nb_slept = 0;
+	unsigned got = 0, nb_slept = 0, nb_parks = 0;
 	pthread_t th;
 
 	cr_assert_eq(pthread_create(&th, NULL, race_producer, &r), 0);
@@ -172,6 +172,7 @@ Test(dp_idle, no_lost_wakeup_when_a_packet_races_the_park, .timeout = 60)
 		 * window where a packet lands unseen unless dp_park looks */
 		for (unsigned spin = 0; spin < (got * 104729u) % 3000u; spin++)
 			atomic_signal_fence(memory_order_seq_cst);
+		nb_parks++;
 		if (!dp_park(r.dp))
 			continue;	/* it came meanwhile: no sleep */
 		nb_slept++;
@@ -186,7 +187,10 @@ Test(dp_idle, no_lost_wakeup_when_a_packet_races_the_park, .timeout = 60)
 	pthread_join(th, NULL);
 	cr_assert_eq(got, RACE_ROUNDS);
 	cr_assert_gt(nb_slept, 0, "control slept at least once");
-	cr_assert_leq(dp_bell_rung(r.dp), nb_slept, "at most one ring a nap");
+	/* A producer may ring a park that then finds its packet and does not
+	 * sleep (one spare write, drained by the next wait): so at most one
+	 * ring per park, not per nap. */
+	cr_assert_leq(dp_bell_rung(r.dp), nb_parks, "at most one ring a park");
 	dp_delete(r.dp);
 }
 
