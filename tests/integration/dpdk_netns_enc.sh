@@ -33,33 +33,7 @@ start_dpdk() {	# $1: run number (log name)
 	PIDS+=("$DPDK_PID")
 }
 
-serf_b() {	# serf CLI against the agent in B
-	local c=$1
-	shift
-	ip netns exec "$B" "$SERF" "$c" -rpc-addr=127.0.0.1:7374 "$@"
-}
-
-serf_status() {	# serf's view of member $1
-	serf_b members 2>/dev/null | awk -v n="$1" '$1 == n { print $3 }'
-}
-
-wait_status() {	# member $1 shows status $2 within $3 s
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		[ "$(serf_status "$1")" = "$2" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
-serf_join_dpdk() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		serf_b join 198.18.0.1:7946 >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
+# serf_b, serf_status, wait_status, serf_join_dpdk: dpdk_ns_lib.sh.
 
 # --- the encrypted serf agent, and a plaintext one that must not get in ---
 ip netns exec "$B" "$SERF" agent -node=serf-node -bind=198.18.0.3:7946 \

@@ -90,3 +90,37 @@ wait_exit() {
 gd_rules() {
 	ip -n "$A" rule show | grep -E '^(7940|7941|32800):'
 }
+
+# --- the serf agent in namespace B (RPC 127.0.0.1:7374 there) ---
+
+# serf CLI against the agent in B: $1 the command, flags before the rest
+serf_b() {
+	local c=$1
+	shift
+	ip netns exec "$B" "$SERF" "$c" -rpc-addr=127.0.0.1:7374 "$@"
+}
+
+# serf's view of member $1: its status, or empty.
+serf_status() {
+	serf_b members 2>/dev/null | awk -v n="$1" '$1 == n { print $3 }'
+}
+
+# Wait up to $3 seconds for member $1 to show status $2 in serf.
+wait_status() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		[ "$(serf_status "$1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# serf joins the DPDK node (its TCP push/pull ends in A's kernel).
+serf_join_dpdk() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		serf_b join 198.18.0.1:7946 >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
