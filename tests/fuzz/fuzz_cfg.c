@@ -9,7 +9,7 @@
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true
  *   ninja -C build-fuzz tests/fuzz/fuzz_cfg
- *   ./build-fuzz/tests/fuzz/fuzz_cfg -max_total_time=60 tests/fuzz/corpus_cfg
+ *   ./build-fuzz/tests/fuzz/fuzz_cfg -max_total_time=60 tests/fuzz/corpus/cfg
  */
 #include "cp_cfg.h"
 
