@@ -21,6 +21,7 @@
 #include "swim_msg.h"
 
 struct swim;
+struct swim_dsync;
 
 /** memberlist's Config, the fields the protocol uses; times in µs. */
 struct swim_cfg {
@@ -29,6 +30,8 @@ struct swim_cfg {
 	uint8_t meta[SWIM_META_MAX];	/* node meta (serf tags) */
 	uint32_t meta_len;
 	uint8_t vsn[SWIM_VSN_LEN];	/* advertised protocol versions */
+	/* Capability byte sent as Vsn[6] (swim_dsync.h); 0: send serf's 6 */
+	uint8_t vsn_caps;
 
 	uint64_t probe_interval_us;		/* ProbeInterval */
 	uint64_t probe_timeout_us;		/* ProbeTimeout */
@@ -148,6 +151,7 @@ struct swim_member_info {
 	enum swim_status status;
 	struct swim_str meta;
 	uint8_t vsn[SWIM_VSN_LEN];
+	uint8_t caps;			/* Vsn[6] heard (swim_dsync.h), or 0 */
 	uint64_t state_change_us;
 	bool is_self;
 	/* The member itself, for swim_member_hold (NULL from fakes). */
@@ -228,6 +232,12 @@ struct swim_pp_enc {
 	uint32_t user_state_len;	/* UserStateLen in the header */
 	bool join;
 	bool header_done;
+	/* Restricted to a delta-sync leaf set (swim_pp_enc_start_dsync in
+	 * swim_dsync.h), or NULL: the cursor is leaf, home slot, run. */
+	const struct swim_dsync *dsync;
+	uint32_t leaf;
+	uint32_t home;
+	uint32_t run;
 };
 
 void swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e,
