@@ -122,6 +122,7 @@ swim_keyring_new(int *err)
 		atomic_init(&ring->pool[i].is_busy, 0);
 	crypto_restamp(ring);
 	ring->nonce_f = crypto_nonce_random;
+	ring->backend = swim_crypto_default_backend();
 	if (err != NULL)
 		*err = SWIM_CRYPTO_OK;
 	return ring;
@@ -136,6 +137,80 @@ swim_keyring_delete(struct swim_keyring *ring)
 	sodium_memzero(ring->sec, sizeof(*ring->sec));
 	sodium_free(ring->sec);
 	free(ring);
+}
+
+/* The back-end choice new contexts and rings start with. */
+static _Atomic int crypto_default_backend = SWIM_CRYPTO_BACKEND_AUTO;
+
+bool
+swim_crypto_sodium_available(void)
+{
+	return crypto_aead_aes256gcm_is_available() == 1;
+}
+
+bool
+swim_crypto_backend_ok(enum swim_crypto_backend backend)
+{
+	if (backend == SWIM_CRYPTO_BACKEND_SODIUM)
+		return swim_crypto_sodium_available();
+	return backend == SWIM_CRYPTO_BACKEND_AUTO ||
+	       backend == SWIM_CRYPTO_BACKEND_EVP;
+}
+
+static const char *const crypto_backend_str[] = {
+	[SWIM_CRYPTO_BACKEND_AUTO] = "auto",
+	[SWIM_CRYPTO_BACKEND_EVP] = "evp",
+	[SWIM_CRYPTO_BACKEND_SODIUM] = "libsodium",
+};
+
+const char *
+swim_crypto_backend_name(int backend)
+{
+	if (backend < 0 || backend > SWIM_CRYPTO_BACKEND_SODIUM)
+		return "unknown";
+	return crypto_backend_str[backend];
+}
+
+int
+swim_crypto_backend_parse(const char *name)
+{
+	for (int b = 0; b <= SWIM_CRYPTO_BACKEND_SODIUM; b++) {
+		if (name != NULL && strcmp(name, crypto_backend_str[b]) == 0)
+			return b;
+	}
+	return SWIM_CRYPTO_E_UNAVAILABLE;
+}
+
+int
+swim_crypto_set_default_backend(enum swim_crypto_backend backend)
+{
+	if (!swim_crypto_backend_ok(backend))
+		return SWIM_CRYPTO_E_UNAVAILABLE;
+	atomic_store_explicit(&crypto_default_backend, (int)backend,
+			      memory_order_relaxed);
+	return 0;
+}
+
+enum swim_crypto_backend
+swim_crypto_default_backend(void)
+{
+	return (enum swim_crypto_backend)atomic_load_explicit(
+		&crypto_default_backend, memory_order_relaxed);
+}
+
+int
+swim_keyring_set_backend(struct swim_keyring *ring,
+			 enum swim_crypto_backend backend)
+{
+	if (!swim_crypto_backend_ok(backend))
+		return SWIM_CRYPTO_E_UNAVAILABLE;
+	ring->backend = backend;
+	for (unsigned i = 0; i < SWIM_CRYPTO_POOL; i++) {
+		if (ring->pool[i].ctx != NULL)
+			(void)swim_crypto_ctx_set_backend(ring->pool[i].ctx,
+							  backend);
+	}
+	return 0;
 }
 
 /* memberlist's ValidateKey: AES-128, AES-192 or AES-256. */

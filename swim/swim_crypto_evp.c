@@ -1,25 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * AES-GCM seal/open for every key size (16, 24, 32 bytes) through
- * OpenSSL's EVP interface, byte-identical to Go's gcm.Seal given the
- * same key and nonce (memberlist-wire.md §8.5): one code path whatever
- * the size, the cipher chosen once per key when a context is keyed.
+ * AES-GCM seal/open for every key size (16, 24, 32 bytes), byte-identical
+ * to Go's gcm.Seal given the same key and nonce (memberlist-wire.md §8.5),
+ * through two back ends (swim_crypto_backend.h): libsodium's precomputed
+ * AES-256-GCM state for 32-byte keys on a CPU with AES-NI + PCLMUL, and
+ * OpenSSL's EVP for everything else. The choice is made per key when a
+ * context is keyed; per packet it is one flag test.
  *
- * Owns: struct swim_crypto_ctx (a thread's keyed EVP_CIPHER_CTXs) and
- * the pool of them a keyring lends to the ring-based calls. Must never:
- * log, read clocks, allocate per packet (only when a context is created
- * or re-keyed), or return plaintext whose tag did not verify.
+ * Owns: struct swim_crypto_ctx (a thread's key states: libsodium's,
+ * inline and 16-byte aligned, or keyed EVP_CIPHER_CTXs) and the pool of
+ * them a keyring lends to the ring-based calls. Must never: log, read
+ * clocks, allocate per packet (only when a context is created or
+ * re-keyed for EVP), or return plaintext whose tag did not verify.
  */
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <sodium.h>
 
 #include "swim_crypto.h"
+#include "swim_crypto_backend.h"
 #include "swim_crypto_int.h"
 
 /* Offsets inside an encrypted payload. */
@@ -28,18 +35,32 @@ enum {
 	EVP_OFF_CT = 1 + SWIM_CRYPTO_NONCE_LEN,
 	EVP_BLOCK = 16,		/* PKCS#7 block size of version 0 */
 	EVP_VSN_MAX = 1,	/* memberlist's maxEncryptionVersion */
+	NA_KEY_LEN = crypto_aead_aes256gcm_KEYBYTES,
 };
 
+_Static_assert(crypto_aead_aes256gcm_NPUBBYTES == SWIM_CRYPTO_NONCE_LEN,
+	       "libsodium's AES-GCM nonce is memberlist's");
+_Static_assert(crypto_aead_aes256gcm_ABYTES == SWIM_CRYPTO_TAG_LEN,
+	       "libsodium's AES-GCM tag is memberlist's");
+
 struct swim_crypto_ctx {
+	/* libsodium's expanded keys (round keys and H), one per key that
+	 * uses it; first, so the context's alignment (aligned_alloc) is
+	 * theirs: libsodium wants 16 bytes. Read-only per packet. */
+	crypto_aead_aes256gcm_state na[SWIM_CRYPTO_MAX_KEYS];
+	/* 1 where key i uses na[i], 0 where it uses EVP. */
+	uint8_t is_na[SWIM_CRYPTO_MAX_KEYS];
+	/* What the owner asked for (enum swim_crypto_backend). */
+	enum swim_crypto_backend want;
 	/* The ring and its stamp at the last bind (ring is only compared,
 	 * never read, outside swim_crypto_ctx_bind). */
 	const struct swim_keyring *ring;
 	uint64_t stamp;
 	/* Keys held, same order as the ring's at bind time. */
 	unsigned nb_keys;
-	/* Sealing with the primary key. */
+	/* EVP: sealing with the primary key (when it is not na[0]). */
 	EVP_CIPHER_CTX *enc;
-	/* Opening with key i. */
+	/* EVP: opening with key i (when it is not na[i]). */
 	EVP_CIPHER_CTX *dec[SWIM_CRYPTO_MAX_KEYS];
 };
 
@@ -57,13 +78,17 @@ evp_cipher(size_t key_len)
 struct swim_crypto_ctx *
 swim_crypto_ctx_new(int *err)
 {
-	struct swim_crypto_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
+	enum { A = alignof(struct swim_crypto_ctx) };
+	size_t size = (sizeof(struct swim_crypto_ctx) + A - 1) / A * A;
+	struct swim_crypto_ctx *ctx = aligned_alloc(A, size);
 
 	if (ctx == NULL) {
 		if (err != NULL)
 			*err = SWIM_CRYPTO_E_NOMEM;
 		return NULL;
 	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->want = swim_crypto_default_backend();
 	if (err != NULL)
 		*err = SWIM_CRYPTO_OK;
 	return ctx;
@@ -74,11 +99,34 @@ swim_crypto_ctx_delete(struct swim_crypto_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	/* EVP_CIPHER_CTX_free cleanses the key schedules */
+	/* EVP_CIPHER_CTX_free cleanses the key schedules; ours by hand */
 	EVP_CIPHER_CTX_free(ctx->enc);
 	for (unsigned i = 0; i < SWIM_CRYPTO_MAX_KEYS; i++)
 		EVP_CIPHER_CTX_free(ctx->dec[i]);
-	OPENSSL_free(ctx);
+	sodium_memzero(ctx->na, sizeof(ctx->na));
+	free(ctx);
+}
+
+int
+swim_crypto_ctx_set_backend(struct swim_crypto_ctx *ctx,
+			    enum swim_crypto_backend backend)
+{
+	if (!swim_crypto_backend_ok(backend))
+		return SWIM_CRYPTO_E_UNAVAILABLE;
+	ctx->want = backend;
+	/* re-key at the next bind, even to the same ring */
+	ctx->ring = NULL;
+	ctx->stamp = 0;
+	return 0;
+}
+
+int
+swim_crypto_ctx_key_backend(const struct swim_crypto_ctx *ctx, unsigned i)
+{
+	if (i >= ctx->nb_keys)
+		return SWIM_CRYPTO_E_NOKEY;
+	return ctx->is_na[i] ? SWIM_CRYPTO_BACKEND_SODIUM :
+			       SWIM_CRYPTO_BACKEND_EVP;
 }
 
 /* Key *c (created if NULL) for one direction. false on failure. */
@@ -93,28 +141,47 @@ evp_key(EVP_CIPHER_CTX **c, const uint8_t *key, size_t len, int enc)
 				  NULL) == 1;
 }
 
+/* Whether ctx keys a key of len bytes with libsodium. */
+static bool
+na_takes(const struct swim_crypto_ctx *ctx, size_t len)
+{
+	return len == NA_KEY_LEN && ctx->want != SWIM_CRYPTO_BACKEND_EVP &&
+	       swim_crypto_sodium_available();
+}
+
+/* Key slot i of ctx with key (len bytes), libsodium or EVP. */
+static bool
+ctx_key_one(struct swim_crypto_ctx *ctx, unsigned i, const uint8_t *key,
+	    size_t len)
+{
+	if (na_takes(ctx, len)) {
+		/* expands the round keys and H; always returns 0 */
+		(void)crypto_aead_aes256gcm_beforenm(&ctx->na[i], key);
+		ctx->is_na[i] = 1;
+		return true;
+	}
+	sodium_memzero(&ctx->na[i], sizeof(ctx->na[i]));
+	ctx->is_na[i] = 0;
+	if (!evp_key(&ctx->dec[i], key, len, 0))
+		return false;
+	return i != 0 || evp_key(&ctx->enc, key, len, 1);
+}
+
 int
 swim_crypto_ctx_bind(struct swim_crypto_ctx *ctx,
 		     const struct swim_keyring *ring)
 {
-	if (ring == NULL) {
-		ctx->ring = NULL;
-		ctx->stamp = 0;
-		ctx->nb_keys = 0;
-		return 0;
-	}
-	if (ctx->ring == ring && ctx->stamp == ring->stamp)
+	if (ring != NULL && ctx->ring == ring && ctx->stamp == ring->stamp)
 		return 0;
 	ctx->ring = NULL;
 	ctx->stamp = 0;
 	ctx->nb_keys = 0;
+	if (ring == NULL)
+		return 0;
 	for (unsigned i = 0; i < ring->nb_keys; i++) {
-		if (!evp_key(&ctx->dec[i], ring->sec->key[i], ring->sec->len[i], 0))
+		if (!ctx_key_one(ctx, i, ring->sec->key[i], ring->sec->len[i]))
 			return SWIM_CRYPTO_E_NOMEM;
 	}
-	if (ring->nb_keys > 0 &&
-	    !evp_key(&ctx->enc, ring->sec->key[0], ring->sec->len[0], 1))
-		return SWIM_CRYPTO_E_NOMEM;
 	ctx->nb_keys = ring->nb_keys;
 	ctx->ring = ring;
 	ctx->stamp = ring->stamp;
@@ -179,6 +246,27 @@ evp_get_tag(EVP_CIPHER_CTX *c, uint8_t tag[SWIM_CRYPTO_TAG_LEN])
 	return EVP_CIPHER_CTX_get_params(c, p) == 1;
 }
 
+/* Seal m (len bytes) into ct and tag with ctx's primary key. */
+static bool
+ctx_seal_one(struct swim_crypto_ctx *ctx, const uint8_t *nonce,
+	     const uint8_t *aad, size_t aad_len, const uint8_t *m,
+	     size_t len, uint8_t *ct, uint8_t *tag)
+{
+	int fin = 0;
+
+	if (ctx->is_na[0]) {
+		/* in place (m == ct, version 0) is fine: libsodium reads
+		 * each block before it writes it; always returns 0 */
+		(void)crypto_aead_aes256gcm_encrypt_detached_afternm(
+			ct, tag, NULL, m, len, aad, aad_len, NULL, nonce,
+			&ctx->na[0]);
+		return true;
+	}
+	return evp_gcm(ctx->enc, nonce, NULL, aad, aad_len, m, len, ct) &&
+	       EVP_CipherFinal_ex(ctx->enc, tag, &fin) == 1 &&
+	       evp_get_tag(ctx->enc, tag);
+}
+
 int
 swim_crypto_ctx_seal_payload(struct swim_crypto_ctx *ctx, unsigned vsn,
 			     const uint8_t nonce[SWIM_CRYPTO_NONCE_LEN],
@@ -188,7 +276,6 @@ swim_crypto_ctx_seal_payload(struct swim_crypto_ctx *ctx, unsigned vsn,
 {
 	size_t pad = vsn == 0 ? EVP_BLOCK - len % EVP_BLOCK : 0;
 	const uint8_t *m = in;
-	int fin = 0;
 
 	if (ctx->nb_keys == 0)
 		return SWIM_CRYPTO_E_NOKEY;
@@ -205,11 +292,9 @@ swim_crypto_ctx_seal_payload(struct swim_crypto_ctx *ctx, unsigned vsn,
 		memset(out + EVP_OFF_CT + len, (int)pad, pad);
 		m = out + EVP_OFF_CT;
 	}
-	if (!evp_gcm(ctx->enc, nonce, NULL, aad, aad_len, m, len + pad,
-		     out + EVP_OFF_CT) ||
-	    EVP_CipherFinal_ex(ctx->enc, out + EVP_OFF_CT + len + pad,
-			       &fin) != 1 ||
-	    !evp_get_tag(ctx->enc, out + EVP_OFF_CT + len + pad))
+	if (!ctx_seal_one(ctx, out + EVP_OFF_NONCE, aad, aad_len, m,
+			  len + pad, out + EVP_OFF_CT,
+			  out + EVP_OFF_CT + len + pad))
 		return SWIM_CRYPTO_E_NOMEM;
 	return (int)(SWIM_CRYPTO_OVERHEAD + len + pad);
 }
@@ -248,6 +333,28 @@ evp_open_check(unsigned nb_keys, const uint8_t *in, size_t len, size_t cap)
 	return 0;
 }
 
+/* Open payload in (len bytes, checked) with ctx's key i into out
+ * (len - OVERHEAD bytes). false: the tag did not verify. */
+static bool
+ctx_open_one(struct swim_crypto_ctx *ctx, unsigned i, const uint8_t *aad,
+	     size_t aad_len, const uint8_t *in, size_t len, uint8_t *out)
+{
+	size_t clen = len - SWIM_CRYPTO_OVERHEAD;
+	const uint8_t *tag = in + len - SWIM_CRYPTO_TAG_LEN;
+	uint8_t tag_copy[SWIM_CRYPTO_TAG_LEN];
+	int fin = 0;
+
+	if (ctx->is_na[i])
+		return crypto_aead_aes256gcm_decrypt_detached_afternm(
+			       out, NULL, in + EVP_OFF_CT, clen, tag, aad,
+			       aad_len, in + EVP_OFF_NONCE, &ctx->na[i]) == 0;
+	/* the tag parameter is written from a copy: in is const */
+	memcpy(tag_copy, tag, sizeof(tag_copy));
+	return evp_gcm(ctx->dec[i], in + EVP_OFF_NONCE, tag_copy, aad,
+		       aad_len, in + EVP_OFF_CT, clen, out) &&
+	       EVP_CipherFinal_ex(ctx->dec[i], out + clen, &fin) == 1;
+}
+
 int
 swim_crypto_ctx_open_payload(struct swim_crypto_ctx *ctx, const uint8_t *aad,
 			     size_t aad_len, const uint8_t *in, size_t len,
@@ -255,21 +362,13 @@ swim_crypto_ctx_open_payload(struct swim_crypto_ctx *ctx, const uint8_t *aad,
 {
 	int rc = evp_open_check(ctx->nb_keys, in, len, cap);
 	size_t clen = len - SWIM_CRYPTO_OVERHEAD;
-	uint8_t tag[SWIM_CRYPTO_TAG_LEN];
 
 	if (rc != 0)
 		return rc;
 	if (aad_len > SWIM_CRYPTO_STREAM_MAX)
 		return SWIM_CRYPTO_E_NOSPACE;
 	for (unsigned i = 0; i < ctx->nb_keys; i++) {
-		EVP_CIPHER_CTX *c = ctx->dec[i];
-		int fin = 0;
-
-		/* the tag parameter is written from a copy: in is const */
-		memcpy(tag, in + len - SWIM_CRYPTO_TAG_LEN, sizeof(tag));
-		if (!evp_gcm(c, in + EVP_OFF_NONCE, tag, aad, aad_len,
-			     in + EVP_OFF_CT, clen, out) ||
-		    EVP_CipherFinal_ex(c, out + clen, &fin) != 1)
+		if (!ctx_open_one(ctx, i, aad, aad_len, in, len, out))
 			continue;
 		if (in[0] == 0)
 			return evp_unpad(out, clen);
@@ -299,6 +398,17 @@ swim_crypto_ctx_open_udp(struct swim_crypto_ctx *ctx, const uint8_t *in,
 
 /* --- the ring's pool, for the ring-based calls --- */
 
+/* A new context wanting what ring's pool wants. */
+static struct swim_crypto_ctx *
+evp_ctx_for(const struct swim_keyring *ring, int *err)
+{
+	struct swim_crypto_ctx *ctx = swim_crypto_ctx_new(err);
+
+	if (ctx != NULL)
+		ctx->want = ring->backend;
+	return ctx;
+}
+
 /*
  * Borrow a context bound to ring: a free pooled one (created on first
  * use), else a temporary one (*is_temp). NULL + *err on failure.
@@ -319,11 +429,11 @@ evp_borrow(const struct swim_keyring *ring, bool *is_temp, int *err)
 	}
 	if (i < SWIM_CRYPTO_POOL) {
 		if (pool[i].ctx == NULL)
-			pool[i].ctx = swim_crypto_ctx_new(err);
+			pool[i].ctx = evp_ctx_for(ring, err);
 		ctx = pool[i].ctx;
 	} else {
 		*is_temp = true;
-		ctx = swim_crypto_ctx_new(err);
+		ctx = evp_ctx_for(ring, err);
 	}
 	if (ctx != NULL && (*err = swim_crypto_ctx_bind(ctx, ring)) == 0)
 		return ctx;

@@ -7,9 +7,11 @@
 #define SWIM_CRYPTO_INT_H_INCLUDED
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "swim_crypto.h"
+#include "swim_crypto_backend.h"
 
 /* One context a keyring lends to its ring-based seal/open calls. */
 struct crypto_pool_slot {
@@ -45,10 +47,15 @@ struct swim_keyring {
 	swim_crypto_nonce_f nonce_f;
 	/* Its argument. */
 	void *nonce_ctx;
+	/* What the pooled contexts want (enum swim_crypto_backend). */
+	enum swim_crypto_backend backend;
 	/* Contexts for the ring-based calls; written through a const ring
 	 * only by borrow/give-back, which the atomics order. */
 	struct crypto_pool_slot pool[SWIM_CRYPTO_POOL];
 };
+
+/* Whether backend is a choice this CPU can honour. */
+bool swim_crypto_backend_ok(enum swim_crypto_backend backend);
 
 /* Free every pooled context of ring (none may be borrowed). */
 void swim_crypto_pool_fini(struct swim_keyring *ring);

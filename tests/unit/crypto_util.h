@@ -9,19 +9,35 @@
 #include <criterion/criterion.h>
 
 #include <sodium.h>
+#include <stdlib.h>
 
 #include "swim_crypto.h"
+#include "swim_crypto_backend.h"
 #include "wire_util.h"
 
 /* The capture's key (captures/enc.key.txt). */
 #define CRYPTO_ENC_KEY_B64 "NfCkMllT5KcahAfYZFkFkM7bZUzlpnSOoPhQcHck/xE="
 
-/* Suite init: libsodium up (key memory, base64, nonces); libcrypto's
- * AES-GCM needs no CPU feature. */
+/* Suite init: libsodium up (key memory, base64, nonces, and its AES-GCM
+ * CPU check). SWIM_TEST_CRYPTO_BACKEND (auto, evp, libsodium) picks the
+ * back end every ring and context of the run starts with, so meson runs
+ * the same tests once per back end; libsodium is skipped on a CPU
+ * without AES-NI/PCLMUL. */
 static inline void
 crypto_setup(void)
 {
+	const char *want = getenv("SWIM_TEST_CRYPTO_BACKEND");
+	int b;
+
 	cr_assert_geq(sodium_init(), 0);
+	if (want == NULL || want[0] == '\0')
+		return;
+	b = swim_crypto_backend_parse(want);
+	cr_assert_geq(b, 0, "SWIM_TEST_CRYPTO_BACKEND=%s: unknown", want);
+	if (b == SWIM_CRYPTO_BACKEND_SODIUM && !swim_crypto_sodium_available())
+		cr_skip_test("libsodium's AES-256-GCM needs AES-NI + PCLMUL");
+	cr_assert_eq(swim_crypto_set_default_backend(
+			     (enum swim_crypto_backend)b), 0);
 }
 
 /* A raw key whose bytes are first, first+1, ... */

@@ -18,6 +18,7 @@
 
 #include "crypto_util.h"
 #include "swim_crypto.h"
+#include "swim_crypto_backend.h"
 
 TestSuite(crypto_keys, .init = crypto_setup, .timeout = 60);
 
@@ -353,6 +354,39 @@ Test(crypto_keys, seal_and_open_allocate_nothing_per_packet)
 	cr_assert_eq(swim_crypto_ctx_bind(c, r), 0);
 	atomic_store(&is_counting, false);
 	cr_assert_gt(atomic_load(&nb_allocs), 0);
+	swim_crypto_ctx_delete(c);
+	swim_keyring_delete(r);
+}
+
+Test(crypto_keys, libsodium_states_key_and_run_without_allocating)
+{
+	struct swim_keyring *r = ring_len(32, 0);
+	struct swim_crypto_ctx *c = swim_crypto_ctx_new(NULL);
+	uint8_t ping[64], pkt[128], back[128];
+	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN] = {0};
+	int pl = unhex(ping_hex, ping, sizeof(ping));
+	int bad = 0;
+
+	if (!swim_crypto_sodium_available() ||
+	    swim_crypto_default_backend() == SWIM_CRYPTO_BACKEND_EVP)
+		cr_skip_test("libsodium's AES-256-GCM not in use");
+	/* the state is inline in the context: keying allocates nothing */
+	atomic_store(&is_counting, true);
+	cr_assert_eq(swim_crypto_ctx_bind(c, r), 0);
+	for (int i = 0; i < 200; i++) {
+		nonce[0] = (uint8_t)i;
+		bad += swim_crypto_ctx_seal_udp(c, nonce, ping, (size_t)pl,
+						pkt, sizeof(pkt)) != pl + 29;
+		bad += swim_crypto_ctx_open_udp(c, pkt, (size_t)pl + 29, back,
+						sizeof(back)) != pl;
+	}
+	atomic_store(&is_counting, false);
+	cr_assert_eq(bad, 0);
+	cr_assert_eq(swim_crypto_ctx_key_backend(c, 0),
+		     SWIM_CRYPTO_BACKEND_SODIUM);
+	cr_assert_eq(atomic_load(&nb_allocs), 0,
+		     "%lu allocations binding and in 400 seal/open calls",
+		     atomic_load(&nb_allocs));
 	swim_crypto_ctx_delete(c);
 	swim_keyring_delete(r);
 }
