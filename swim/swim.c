@@ -87,7 +87,8 @@ swim_new(const struct swim_cfg *cfg, const char **err)
 	swim_rand_seed(&s->rnd, cfg->seed);
 	swim_timer_heap_init(&s->timers);
 	swim_awareness_init(&s->aware, cfg->awareness_max_multiplier);
-	swim_diss_init(&s->bq, cfg->seed, 0);
+	swim_diss_init(&s->bq, cfg->seed, cfg->max_queue_depth);
+	swim_diss_set_encoder(&s->bq, swim_bcast_encode, s);
 	swim_diss_init(&s->uq, cfg->seed + 1, SWIM_USER_QUEUE_MAX);
 	swim_timer_init(&s->t_probe_tick, SWIM_T_PROBE_TICK);
 	swim_timer_init(&s->t_probe_phase, SWIM_T_PROBE_PHASE);
@@ -501,6 +502,7 @@ swim_get_stats(const struct swim *s, struct swim_stats *st)
 {
 	*st = s->stats;
 	st->events_dropped = s->events_dropped;
+	st->bcasts_dropped = s->bq.dropped + s->uq.dropped;
 }
 
 uint32_t

@@ -47,6 +47,10 @@ struct swim_cfg {
 	uint64_t tcp_timeout_us;		/* TCPTimeout */
 	uint64_t dead_node_reclaim_time_us;	/* DeadNodeReclaimTime; 0 = never */
 	uint32_t udp_buffer_size;		/* UDPBufferSize */
+	/* Most broadcasts in memberlist's queue, 0 = no bound (memberlist
+	 * has none; serf bounds its own queues with MaxQueueDepth): when
+	 * full, the one with the most transmits goes (Prune's order). */
+	uint32_t max_queue_depth;
 	/*
 	 * EncryptionEnabled() && GossipVerifyOutgoing: the I/O layer seals
 	 * every packet after it leaves the core, so piggyback leaves
@@ -64,6 +68,9 @@ struct swim_cfg {
  * seal, and the one memberlist picks at protocol version 2 and up.
  */
 #define SWIM_ENCRYPT_OVERHEAD 29
+
+/** swim_cfg.max_queue_depth of every profile (swim_cfg.c says why). */
+#define SWIM_DEFAULT_QUEUE_DEPTH 1024
 
 /** memberlist profiles: DefaultLANConfig, DefaultWANConfig, DefaultLocalConfig. */
 void swim_cfg_default_lan(struct swim_cfg *cfg);
@@ -382,6 +389,8 @@ struct swim_stats {
 	uint64_t refutes;
 	uint64_t push_pulls;
 	uint64_t events_dropped;	/* events lost: out of memory only */
+	uint64_t bcasts_dropped;	/* broadcasts dropped: queue depth
+					   (max_queue_depth) or memory */
 };
 void swim_get_stats(const struct swim *s, struct swim_stats *st);
 

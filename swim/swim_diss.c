@@ -1,144 +1,372 @@
 /*
- * memberlist's TransmitLimitedQueue over a treap. See swim_diss.h.
+ * memberlist's TransmitLimitedQueue over tiers of runs. See swim_diss.h.
  */
 #include "swim_diss.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Treap order: fewest transmits first, then longest, then newest. */
-static bool
-swim_bcast_less(const struct swim_bcast *a, const struct swim_bcast *b)
+#define SWIM_DISS_SHIFT 10u
+#define SWIM_DISS_CHUNK (1u << SWIM_DISS_SHIFT)	/* items: 32 KiB */
+#define SWIM_DISS_NIL 0u			/* item 0 is never used */
+#define SWIM_DISS_TMAX 65535u			/* transmits fit 16 bits */
+
+/* Internal item flags, beside SWIM_BCAST_LEAVE. */
+#define SWIM_BCAST_REF 0x10u	/* p is the owner slot, bytes encoded late */
+
+/* A copy's bytes, with the owner slot a copy may have. */
+struct swim_bcopy {
+	struct swim_bcast **owner;
+	uint8_t data[];
+};
+
+_Static_assert(sizeof(struct swim_bcast) <= 32, "an item is 32 bytes");
+
+static inline struct swim_bcast *
+swim_diss_at(const struct swim_diss *q, uint32_t i)
 {
-	if (a->transmits != b->transmits)
-		return a->transmits < b->transmits;
-	if (a->len != b->len)
-		return a->len > b->len;
-	return a->id > b->id;
+	return &q->chunks[i >> SWIM_DISS_SHIFT][i & (SWIM_DISS_CHUNK - 1)];
 }
 
-static void
-swim_treap_split(struct swim_bcast *t, const struct swim_bcast *key,
-		 struct swim_bcast **l, struct swim_bcast **r)
+/* Serial order: ids wrap, live ones span far less than 2^31. */
+static inline bool
+swim_id_newer(uint32_t a, uint32_t b)
 {
-	while (t != NULL) {
-		if (swim_bcast_less(t, key)) {
-			*l = t;
-			l = &t->right;
-			t = t->right;
-		} else {
-			*r = t;
-			r = &t->left;
-			t = t->left;
-		}
+	return (int32_t)(a - b) > 0;
+}
+
+/* --- the pool --- */
+
+static int
+swim_diss_grow(struct swim_diss *q)
+{
+	if (q->nb_chunks == q->cap_chunks) {
+		uint32_t cap = q->cap_chunks ? q->cap_chunks * 2 : 4;
+		struct swim_bcast **v = realloc(q->chunks, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		q->chunks = v;
+		q->cap_chunks = cap;
 	}
-	*l = NULL;
-	*r = NULL;
-}
-
-static struct swim_bcast *
-swim_treap_merge(struct swim_bcast *l, struct swim_bcast *r)
-{
-	struct swim_bcast *root = NULL;
-	struct swim_bcast **link = &root;
-
-	while (l != NULL && r != NULL) {
-		if (l->prio > r->prio) {
-			*link = l;
-			link = &l->right;
-			l = l->right;
-		} else {
-			*link = r;
-			link = &r->left;
-			r = r->left;
-		}
+	struct swim_bcast *c = calloc(SWIM_DISS_CHUNK, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	uint32_t base = q->nb_chunks << SWIM_DISS_SHIFT;
+	q->chunks[q->nb_chunks++] = c;
+	for (uint32_t k = SWIM_DISS_CHUNK; k-- > 0;) {
+		if (base + k == SWIM_DISS_NIL)
+			break;
+		c[k].next = q->free_head;
+		q->free_head = base + k;
 	}
-	*link = l != NULL ? l : r;
-	return root;
+	return 0;
 }
 
-static void
-swim_treap_insert(struct swim_bcast **link, struct swim_bcast *it)
+static uint32_t
+swim_diss_alloc(struct swim_diss *q)
 {
-	while (*link != NULL && (*link)->prio >= it->prio)
-		link = swim_bcast_less(it, *link) ? &(*link)->left :
-						    &(*link)->right;
-	swim_treap_split(*link, it, &it->left, &it->right);
-	*link = it;
+	if (q->free_head == SWIM_DISS_NIL && swim_diss_grow(q) != 0)
+		return SWIM_DISS_NIL;
+	uint32_t i = q->free_head;
+	struct swim_bcast *b = swim_diss_at(q, i);
+
+	q->free_head = b->next;
+	memset(b, 0, sizeof(*b));
+	return i;
 }
 
+/* An empty queue gives its chunks back (a 10^6 merge's included). */
 static void
-swim_treap_remove(struct swim_bcast **link, struct swim_bcast *it)
+swim_diss_pool_trim(struct swim_diss *q)
 {
-	while (*link != NULL && *link != it)
-		link = swim_bcast_less(it, *link) ? &(*link)->left :
-						    &(*link)->right;
-	if (*link == it)
-		*link = swim_treap_merge(it->left, it->right);
-	it->left = NULL;
-	it->right = NULL;
+	if (q->nb != 0 || q->retired != SWIM_DISS_NIL || q->nb_chunks <= 1)
+		return;
+	for (uint32_t c = 0; c < q->nb_chunks; c++)
+		free(q->chunks[c]);
+	q->nb_chunks = 0;
+	q->free_head = SWIM_DISS_NIL;
+}
+
+/* --- runs: one exact length in one tier, newest first --- */
+
+/* The first run at most len long (runs are longest first). */
+static uint32_t
+swim_run_lower(const struct swim_diss_tier *t, size_t len)
+{
+	uint32_t lo = 0;
+	uint32_t hi = t->nb_runs;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->runs[mid].len > len)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct swim_diss_run *
+swim_run_find(const struct swim_diss_tier *t, uint32_t len)
+{
+	uint32_t r = swim_run_lower(t, len);
+
+	return r < t->nb_runs && t->runs[r].len == len ? &t->runs[r] : NULL;
+}
+
+static struct swim_diss_run *
+swim_run_get(struct swim_diss_tier *t, uint32_t len)
+{
+	uint32_t r = swim_run_lower(t, len);
+
+	if (r < t->nb_runs && t->runs[r].len == len)
+		return &t->runs[r];
+	if (t->nb_runs == t->cap_runs) {
+		uint32_t cap = t->cap_runs ? t->cap_runs * 2 : 4;
+		struct swim_diss_run *v = realloc(t->runs, cap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		t->runs = v;
+		t->cap_runs = cap;
+	}
+	memmove(&t->runs[r + 1], &t->runs[r],
+		(t->nb_runs - r) * sizeof(t->runs[0]));
+	t->nb_runs++;
+	memset(&t->runs[r], 0, sizeof(t->runs[r]));
+	t->runs[r].len = len;
+	return &t->runs[r];
+}
+
+static struct swim_diss_tier *
+swim_tier_get(struct swim_diss *q, uint32_t transmits)
+{
+	if (transmits < q->nb_tiers)
+		return &q->tiers[transmits];
+	uint32_t nb = transmits + 1;
+	struct swim_diss_tier *v = realloc(q->tiers, nb * sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	memset(&v[q->nb_tiers], 0, (nb - q->nb_tiers) * sizeof(*v));
+	q->tiers = v;
+	q->nb_tiers = nb;
+	return &v[transmits];
+}
+
+/* Link item i after `after` (NIL: at the head). */
+static void
+swim_run_link(struct swim_diss *q, struct swim_diss_run *r, uint32_t after,
+	      uint32_t i)
+{
+	struct swim_bcast *b = swim_diss_at(q, i);
+
+	b->prev = after;
+	b->next = after == SWIM_DISS_NIL ? r->head :
+					   swim_diss_at(q, after)->next;
+	if (b->next != SWIM_DISS_NIL)
+		swim_diss_at(q, b->next)->prev = i;
+	else
+		r->tail = i;
+	if (after != SWIM_DISS_NIL)
+		swim_diss_at(q, after)->next = i;
+	else
+		r->head = i;
+	r->nb++;
 }
 
 /*
- * Lower bound of (transmits, room): the first item at tier `transmits`
- * that is at most `room` bytes long, or else the first item of a later
- * tier (so the caller can skip empty tiers), or NULL.
+ * Where an item with this id goes: after the last one newer than it.
+ * Head, tail and the finger first; else walk from both ends at once.
  */
-static struct swim_bcast *
-swim_treap_fit(struct swim_bcast *t, uint32_t transmits, size_t room)
+static uint32_t
+swim_run_pos(struct swim_diss *q, const struct swim_diss_run *r, uint32_t id)
 {
-	struct swim_bcast *best = NULL;
+	if (r->head == SWIM_DISS_NIL ||
+	    swim_id_newer(id, swim_diss_at(q, r->head)->id))
+		return SWIM_DISS_NIL;
+	if (swim_id_newer(swim_diss_at(q, r->tail)->id, id))
+		return r->tail;
+	uint32_t f = r->finger;
+	if (f != SWIM_DISS_NIL && swim_id_newer(swim_diss_at(q, f)->id, id)) {
+		uint32_t nx = swim_diss_at(q, f)->next;
+		if (nx == SWIM_DISS_NIL ||
+		    swim_id_newer(id, swim_diss_at(q, nx)->id))
+			return f;
+	}
+	/* Here head is newer and tail older than id. */
+	uint32_t a = r->head;
+	uint32_t z = r->tail;
+	for (;;) {
+		q->walk_steps++;
+		uint32_t an = swim_diss_at(q, a)->next;
+		if (an == SWIM_DISS_NIL ||
+		    !swim_id_newer(swim_diss_at(q, an)->id, id))
+			return a;
+		a = an;
+		uint32_t zp = swim_diss_at(q, z)->prev;
+		if (zp == SWIM_DISS_NIL ||
+		    swim_id_newer(swim_diss_at(q, zp)->id, id))
+			return zp;
+		z = zp;
+	}
+}
 
-	while (t != NULL) {
-		bool before = t->transmits < transmits ||
-			      (t->transmits == transmits && t->len > room);
-		if (before) {
-			t = t->right;
-		} else {
-			best = t;
-			t = t->left;
+/* Put item i into the tier of its transmits. @retval 0 or -1 (ENOMEM). */
+static int
+swim_tier_insert(struct swim_diss *q, uint32_t i)
+{
+	struct swim_bcast *b = swim_diss_at(q, i);
+	struct swim_diss_tier *t = swim_tier_get(q, b->transmits);
+	struct swim_diss_run *r = t != NULL ? swim_run_get(t, b->len) : NULL;
+
+	if (r == NULL)
+		return -1;
+	swim_run_link(q, r, swim_run_pos(q, r, b->id), i);
+	r->finger = i;
+	t->nb++;
+	return 0;
+}
+
+/* Unlink item i, the r-th run of tier t; an emptied run goes. */
+static void
+swim_tier_unlink(struct swim_diss *q, struct swim_diss_tier *t, uint32_t r,
+		 uint32_t i)
+{
+	struct swim_diss_run *run = &t->runs[r];
+	struct swim_bcast *b = swim_diss_at(q, i);
+
+	if (b->prev != SWIM_DISS_NIL)
+		swim_diss_at(q, b->prev)->next = b->next;
+	else
+		run->head = b->next;
+	if (b->next != SWIM_DISS_NIL)
+		swim_diss_at(q, b->next)->prev = b->prev;
+	else
+		run->tail = b->prev;
+	if (run->finger == i)
+		run->finger = SWIM_DISS_NIL;
+	b->prev = SWIM_DISS_NIL;
+	b->next = SWIM_DISS_NIL;
+	t->nb--;
+	if (--run->nb == 0) {
+		memmove(run, run + 1, (t->nb_runs - r - 1) * sizeof(*run));
+		t->nb_runs--;
+	}
+}
+
+/* Unlink a queued item known by pointer. @retval its index. */
+static uint32_t
+swim_tier_remove(struct swim_diss *q, struct swim_bcast *b)
+{
+	struct swim_diss_tier *t = &q->tiers[b->transmits];
+	struct swim_diss_run *run = swim_run_find(t, b->len);
+	uint32_t i = b->prev != SWIM_DISS_NIL ?
+		     swim_diss_at(q, b->prev)->next : run->head;
+
+	swim_tier_unlink(q, t, (uint32_t)(run - t->runs), i);
+	return i;
+}
+
+/* --- item life --- */
+
+static struct swim_bcast **
+swim_bcast_owner(const struct swim_bcast *b)
+{
+	if (b->flags & SWIM_BCAST_REF)
+		return b->p;
+	const struct swim_bcopy *c = b->p;
+	return c != NULL ? c->owner : NULL;
+}
+
+/* The item leaves the queue for good: unhook its owner and leave flag. */
+static void
+swim_bcast_finish(struct swim_diss *q, struct swim_bcast *b)
+{
+	struct swim_bcast **owner = swim_bcast_owner(b);
+
+	if (owner != NULL && *owner == b)
+		*owner = NULL;
+	if (b->flags & SWIM_BCAST_REF)
+		b->p = NULL;
+	else if (b->p != NULL)
+		((struct swim_bcopy *)b->p)->owner = NULL;
+	if (b->flags & SWIM_BCAST_LEAVE)
+		q->nb_leave--;
+	b->flags &= (uint8_t)~SWIM_BCAST_LEAVE;
+	q->nb--;
+}
+
+static void
+swim_bcast_recycle(struct swim_diss *q, uint32_t i)
+{
+	struct swim_bcast *b = swim_diss_at(q, i);
+
+	if (!(b->flags & SWIM_BCAST_REF))
+		free(b->p);
+	b->p = NULL;
+	b->flags = 0;
+	b->next = q->free_head;
+	q->free_head = i;
+}
+
+static void
+swim_bcast_retire(struct swim_diss *q, uint32_t i)
+{
+	swim_bcast_finish(q, swim_diss_at(q, i));
+	swim_diss_at(q, i)->next = q->retired;
+	q->retired = i;
+}
+
+/* Drop a queued item now (replaced, evicted, cleared). */
+static void
+swim_bcast_drop(struct swim_diss *q, struct swim_bcast *b)
+{
+	uint32_t i = swim_tier_remove(q, b);
+
+	swim_bcast_finish(q, b);
+	swim_bcast_recycle(q, i);
+}
+
+/*
+ * memberlist's Prune order: the item with the most transmits (it did
+ * most of its job), the shortest, the oldest. Never our leave.
+ */
+static int
+swim_diss_evict(struct swim_diss *q)
+{
+	for (uint32_t t = q->nb_tiers; t-- > 0;) {
+		struct swim_diss_tier *tier = &q->tiers[t];
+		for (uint32_t r = tier->nb_runs; r-- > 0;) {
+			uint32_t i = tier->runs[r].tail;
+			for (; i != SWIM_DISS_NIL; i = swim_diss_at(q, i)->prev)
+				if (!(swim_diss_at(q, i)->flags &
+				      SWIM_BCAST_LEAVE))
+					break;
+			if (i == SWIM_DISS_NIL)
+				continue;
+			swim_tier_unlink(q, tier, r, i);
+			swim_bcast_finish(q, swim_diss_at(q, i));
+			swim_bcast_recycle(q, i);
+			q->dropped++;
+			return 0;
 		}
 	}
-	return best;
+	return -1;
 }
 
 void
 swim_diss_init(struct swim_diss *q, uint64_t seed, uint32_t max)
 {
+	(void)seed;	/* no randomness left: kept for the API */
 	memset(q, 0, sizeof(*q));
 	q->max = max;
-	swim_rand_seed(&q->rnd, seed ^ 0x5157494d44495353ull);
 }
 
-/*
- * Keep a few finished items for reuse, free the rest: a merge of 10^6
- * members queues 10^6 broadcasts once, and their memory must not stay
- * parked in the free list after they went out.
- */
-#define SWIM_DISS_FREE_KEEP 1024
-
-static void
-swim_bcast_recycle(struct swim_diss *q, struct swim_bcast *b)
+void
+swim_diss_set_encoder(struct swim_diss *q, swim_diss_encode_f f, void *ctx)
 {
-	if (q->nb_free >= SWIM_DISS_FREE_KEEP) {
-		free(b->data);
-		free(b);
-		return;
-	}
-	b->next = q->free_list;
-	q->free_list = b;
-	q->nb_free++;
-}
-
-static void
-swim_bcast_free_list(struct swim_bcast *b)
-{
-	while (b != NULL) {
-		struct swim_bcast *next = b->next;
-		free(b->data);
-		free(b);
-		b = next;
-	}
+	q->encode = f;
+	q->encode_ctx = ctx;
 }
 
 void
@@ -146,120 +374,190 @@ swim_diss_destroy(struct swim_diss *q)
 {
 	swim_diss_clear(q);
 	swim_diss_release(q);
-	swim_bcast_free_list(q->free_list);
-	q->free_list = NULL;
-	q->nb_free = 0;
+	for (uint32_t c = 0; c < q->nb_chunks; c++)
+		free(q->chunks[c]);
+	free(q->chunks);
+	for (uint32_t t = 0; t < q->nb_tiers; t++)
+		free(q->tiers[t].runs);
+	free(q->tiers);
+	free(q->scratch);
+	memset(q, 0, sizeof(*q));
 }
 
-/* The item leaves the queue for good: unhook its owner and leave flag. */
-static void
-swim_bcast_finish(struct swim_diss *q, struct swim_bcast *b)
+/*
+ * Room for one more: drop the old item of the owner (memberlist's
+ * invalidation), then, when full, evict. @retval a fresh item or NIL.
+ */
+static uint32_t
+swim_diss_slot(struct swim_diss *q, struct swim_bcast **owner)
 {
-	if (b->owner != NULL && *b->owner == b)
-		*b->owner = NULL;
-	b->owner = NULL;
-	if (b->flags & SWIM_BCAST_LEAVE)
-		q->nb_leave--;
-	b->flags = 0;
-	q->nb--;
+	if (owner != NULL && *owner != NULL)
+		swim_bcast_drop(q, *owner);
+	if (q->max != 0 && q->nb >= q->max && swim_diss_evict(q) != 0)
+		return SWIM_DISS_NIL;
+	return swim_diss_alloc(q);
 }
 
-static struct swim_bcast *
-swim_bcast_get(struct swim_diss *q, size_t len)
+/* Fill and queue item i at tier 0, newest. */
+static int
+swim_diss_enqueue(struct swim_diss *q, uint32_t i, struct swim_bcast **owner,
+		  size_t len, uint32_t flags)
 {
-	struct swim_bcast *b = q->free_list;
+	struct swim_bcast *b = swim_diss_at(q, i);
 
-	if (b != NULL) {
-		q->free_list = b->next;
-		q->nb_free--;
-	} else {
-		b = calloc(1, sizeof(*b));
-		if (b == NULL)
-			return NULL;
+	b->len = (uint16_t)len;
+	b->id = ++q->id_gen;
+	b->flags |= (uint8_t)(flags & SWIM_BCAST_LEAVE);
+	if (swim_tier_insert(q, i) != 0) {
+		swim_bcast_recycle(q, i);
+		return -1;
 	}
-	if (b->cap < len) {
-		uint8_t *data = realloc(b->data, len);
-		if (data == NULL) {
-			swim_bcast_recycle(q, b);
-			return NULL;
-		}
-		b->data = data;
-		b->cap = (uint32_t)len;
-	}
-	return b;
+	if (owner != NULL)
+		*owner = b;
+	if (flags & SWIM_BCAST_LEAVE)
+		q->nb_leave++;
+	q->nb++;
+	return 0;
 }
 
 int
 swim_diss_push(struct swim_diss *q, const uint8_t *data, size_t len,
 	       struct swim_bcast **owner, uint32_t flags)
 {
-	if (len == 0 || len > SWIM_UDP_MAX)
+	if (data == NULL || len == 0 || len > UINT16_MAX)
 		return -1;
-	if (owner != NULL && *owner != NULL) {
-		struct swim_bcast *old = *owner;
-		swim_treap_remove(&q->root, old);
-		swim_bcast_finish(q, old);
-		swim_bcast_recycle(q, old);
+	struct swim_bcopy *c = malloc(sizeof(*c) + len);
+	if (c == NULL)
+		return -1;
+	memcpy(c->data, data, len);
+	c->owner = owner;
+	uint32_t i = swim_diss_slot(q, owner);
+	if (i == SWIM_DISS_NIL) {
+		free(c);
+		return -1;
 	}
-	if (q->max != 0 && q->nb >= q->max)
+	swim_diss_at(q, i)->p = c;
+	return swim_diss_enqueue(q, i, owner, len, flags);
+}
+
+int
+swim_diss_push_ref(struct swim_diss *q, struct swim_bcast **owner,
+		   uint8_t kind, uint32_t arg, size_t len, uint32_t flags)
+{
+	if (owner == NULL || q->encode == NULL || len == 0 ||
+	    len > UINT16_MAX)
 		return -1;
-	struct swim_bcast *b = swim_bcast_get(q, len);
-	if (b == NULL)
+	uint32_t i = swim_diss_slot(q, owner);
+	if (i == SWIM_DISS_NIL)
 		return -1;
-	memcpy(b->data, data, len);
-	b->len = (uint32_t)len;
-	b->transmits = 0;
-	b->id = ++q->id_gen;
-	b->prio = swim_rand_next(&q->rnd);
-	b->flags = flags;
-	b->owner = owner;
-	b->next = NULL;
-	if (owner != NULL)
-		*owner = b;
-	if (flags & SWIM_BCAST_LEAVE)
-		q->nb_leave++;
-	q->nb++;
-	swim_treap_insert(&q->root, b);
-	return 0;
+	struct swim_bcast *b = swim_diss_at(q, i);
+	b->p = owner;
+	b->kind = kind;
+	b->arg = arg;
+	b->flags = SWIM_BCAST_REF;
+	return swim_diss_enqueue(q, i, owner, len, flags);
 }
 
 void
 swim_diss_detach(struct swim_bcast *b)
 {
-	if (b != NULL)
-		b->owner = NULL;
+	if (b == NULL)
+		return;
+	if (b->flags & SWIM_BCAST_REF)
+		b->p = NULL;	/* unencodable now: dropped when reached */
+	else if (b->p != NULL)
+		((struct swim_bcopy *)b->p)->owner = NULL;
 }
 
-static uint32_t
-swim_treap_max_transmits(const struct swim_bcast *t)
+void
+swim_diss_materialize(struct swim_diss *q, struct swim_bcast *b)
 {
-	while (t->right != NULL)
-		t = t->right;
-	return t->transmits;
+	if (b == NULL || !(b->flags & SWIM_BCAST_REF) || b->p == NULL) {
+		swim_diss_detach(b);
+		return;
+	}
+	struct swim_bcast **owner = b->p;
+	struct swim_bcopy *c = malloc(sizeof(*c) + b->len);
+	int n = c == NULL || q->encode == NULL ? -1 :
+		q->encode(q->encode_ctx, owner, b->kind, b->arg, c->data,
+			  b->len);
+	if (n != (int)b->len) {
+		free(c);
+		swim_bcast_drop(q, b);
+		q->dropped++;
+		return;
+	}
+	if (*owner == b)
+		*owner = NULL;
+	c->owner = NULL;
+	b->p = c;
+	b->flags &= (uint8_t)~SWIM_BCAST_REF;
 }
 
-static uint32_t
-swim_treap_min_transmits(const struct swim_bcast *t)
+/* Bytes of item b for a part of at most room bytes. @retval len or -1. */
+static int
+swim_diss_emit(struct swim_diss *q, const struct swim_bcast *b, size_t room,
+	       struct swim_str *part)
 {
-	while (t->left != NULL)
-		t = t->left;
-	return t->transmits;
+	if (!(b->flags & SWIM_BCAST_REF)) {
+		part->ptr = ((const struct swim_bcopy *)b->p)->data;
+		part->len = b->len;
+		return b->len;
+	}
+	if (b->p == NULL || q->encode == NULL)
+		return -1;
+	uint8_t *dst = q->scratch + q->scratch_used;
+	if (room > q->scratch_cap - q->scratch_used)
+		room = q->scratch_cap - q->scratch_used;
+	int n = q->encode(q->encode_ctx, b->p, b->kind, b->arg, dst, room);
+	if (n <= 0 || (size_t)n > room)
+		return -1;
+	q->scratch_used += (uint32_t)n;
+	part->ptr = dst;
+	part->len = (uint32_t)n;
+	return n;
 }
 
-/* One pick: count the transmit, then retire it or keep it for reinsert. */
+static int
+swim_diss_scratch(struct swim_diss *q, size_t limit)
+{
+	q->scratch_used = 0;
+	if (limit <= q->scratch_cap)
+		return 0;
+	if (limit > SWIM_UDP_MAX)
+		limit = SWIM_UDP_MAX;
+	uint8_t *p = realloc(q->scratch, limit);
+	if (p == NULL)
+		return -1;
+	q->scratch = p;
+	q->scratch_cap = (uint32_t)limit;
+	return 0;
+}
+
+/* The lowest and highest tiers holding items. */
 static void
-swim_diss_count(struct swim_diss *q, struct swim_bcast *b,
-		uint32_t transmit_limit, struct swim_bcast **reinsert)
+swim_diss_span(const struct swim_diss *q, uint32_t *lo, uint32_t *hi)
 {
-	swim_treap_remove(&q->root, b);
-	if (b->transmits + 1 >= transmit_limit) {
-		swim_bcast_finish(q, b);
-		b->next = q->retired;
-		q->retired = b;
-	} else {
-		b->transmits++;
-		b->next = *reinsert;
-		*reinsert = b;
+	*lo = 0;
+	while (*lo < q->nb_tiers && q->tiers[*lo].nb == 0)
+		(*lo)++;
+	*hi = q->nb_tiers;
+	while (*hi > *lo && q->tiers[*hi - 1].nb == 0)
+		(*hi)--;
+}
+
+/* Move the picked items up a tier, in pick order (the finger's order). */
+static void
+swim_diss_reinsert(struct swim_diss *q, uint32_t i)
+{
+	while (i != SWIM_DISS_NIL) {
+		uint32_t next = swim_diss_at(q, i)->next;
+		swim_diss_at(q, i)->next = SWIM_DISS_NIL;
+		if (swim_tier_insert(q, i) != 0) {
+			swim_bcast_retire(q, i);	/* out of memory */
+			q->dropped++;
+		}
+		i = next;
 	}
 }
 
@@ -268,68 +566,67 @@ swim_diss_take(struct swim_diss *q, size_t overhead, size_t limit,
 	       uint32_t transmit_limit, struct swim_str *parts,
 	       unsigned max_parts, size_t *used)
 {
-	if (q->root == NULL || max_parts == 0)
-		return 0;
-	struct swim_bcast *reinsert = NULL;
+	uint32_t t, hi, head = SWIM_DISS_NIL, tail = SWIM_DISS_NIL;
 	unsigned nb = 0;
-	uint32_t tier = swim_treap_min_transmits(q->root);
-	uint32_t max_tier = swim_treap_max_transmits(q->root);
 
-	while (tier <= max_tier && nb < max_parts) {
-		if (*used + overhead >= limit)
-			break;
+	if (q->nb == 0 || max_parts == 0 || swim_diss_scratch(q, limit) != 0)
+		return 0;
+	swim_diss_span(q, &t, &hi);
+	while (t < hi && nb < max_parts && *used + overhead < limit) {
 		size_t room = limit - *used - overhead;
-		struct swim_bcast *b = swim_treap_fit(q->root, tier, room);
-		if (b == NULL)
-			break;
-		if (b->transmits != tier) {
-			/* Nothing fits at this tier: go to the next non-empty. */
-			tier = b->transmits;
+		struct swim_diss_tier *tier = &q->tiers[t];
+		uint32_t r = swim_run_lower(tier, room);
+		if (r >= tier->nb_runs) {
+			t++;	/* nothing in this tier fits */
 			continue;
 		}
-		parts[nb].ptr = b->data;
-		parts[nb].len = b->len;
+		uint32_t i = tier->runs[r].head;
+		struct swim_bcast *b = swim_diss_at(q, i);
+		int n = swim_diss_emit(q, b, room, &parts[nb]);
+		swim_tier_unlink(q, tier, r, i);
+		if (n < 0 || b->transmits + 1u >= transmit_limit ||
+		    b->transmits + 1u >= SWIM_DISS_TMAX) {
+			swim_bcast_retire(q, i);
+			q->dropped += n < 0;
+		} else {
+			b->transmits++;	/* up a tier after the walk */
+			if (tail != SWIM_DISS_NIL)
+				swim_diss_at(q, tail)->next = i;
+			else
+				head = i;
+			tail = i;
+		}
+		if (n < 0)
+			continue;
 		nb++;
-		*used += overhead + b->len;
-		swim_diss_count(q, b, transmit_limit, &reinsert);
+		*used += overhead + (size_t)n;
 	}
-	/* Reinsert after the walk so a message is not picked twice. */
-	while (reinsert != NULL) {
-		struct swim_bcast *b = reinsert;
-		reinsert = b->next;
-		b->next = NULL;
-		swim_treap_insert(&q->root, b);
-	}
+	swim_diss_reinsert(q, head);
 	return nb;
 }
 
 void
 swim_diss_release(struct swim_diss *q)
 {
-	while (q->retired != NULL) {
-		struct swim_bcast *b = q->retired;
-		q->retired = b->next;
-		swim_bcast_recycle(q, b);
+	while (q->retired != SWIM_DISS_NIL) {
+		uint32_t i = q->retired;
+		q->retired = swim_diss_at(q, i)->next;
+		swim_bcast_recycle(q, i);
 	}
-}
-
-static void
-swim_diss_clear_tree(struct swim_diss *q, struct swim_bcast *t)
-{
-	while (t != NULL) {
-		swim_diss_clear_tree(q, t->left);
-		struct swim_bcast *right = t->right;
-		t->left = NULL;
-		t->right = NULL;
-		swim_bcast_finish(q, t);
-		swim_bcast_recycle(q, t);
-		t = right;
-	}
+	swim_diss_pool_trim(q);
 }
 
 void
 swim_diss_clear(struct swim_diss *q)
 {
-	swim_diss_clear_tree(q, q->root);
-	q->root = NULL;
+	for (uint32_t t = 0; t < q->nb_tiers; t++) {
+		struct swim_diss_tier *tier = &q->tiers[t];
+		while (tier->nb_runs > 0) {
+			uint32_t i = tier->runs[0].head;
+			swim_tier_unlink(q, tier, 0, i);
+			swim_bcast_finish(q, swim_diss_at(q, i));
+			swim_bcast_recycle(q, i);
+		}
+	}
+	swim_diss_pool_trim(q);
 }

@@ -217,6 +217,9 @@ void swim_suspects_destroy(struct swim *s);
 void swim_member_forget(struct swim *s, struct swim_member *m);
 int swim_queue_msg(struct swim *s, const struct swim_msg *msg,
 		   struct swim_member *about, uint32_t flags);
+/* swim_diss_encode_f of the memberlist queue: ctx is the swim. */
+int swim_bcast_encode(void *ctx, struct swim_bcast **owner, uint8_t kind,
+		      uint32_t inc, uint8_t *buf, size_t cap);
 
 /* swim_probe.c */
 void swim_probe_tick(struct swim *s);

@@ -6,6 +6,7 @@
  */
 #include "swim_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,14 +17,110 @@ swim_str_of(const void *p, uint32_t len)
 	return s;
 }
 
+/*
+ * A queued broadcast about a member references it (swim_diss.h): the
+ * kind says what to encode from the record at send time. An alive is
+ * referenced only when the record holds exactly its fields (the record
+ * changes again only with a new message, which replaces the item); a
+ * suspect or dead only when its accuser is us or the node itself. The
+ * rest (a Vsn or Meta the record did not take, a third node's
+ * accusation) is queued as a copy.
+ */
+#define SWIM_BK_TYPE 0x0fu		/* SWIM_MSG_ALIVE, _SUSPECT, _DEAD */
+#define SWIM_BK_FROM_NODE 0x10u		/* from: the node, else us */
+#define SWIM_BK_VSN7 0x20u		/* alive: Vsn with a capability byte */
+
+static bool
+swim_str_is(const struct swim_str *a, const void *p, size_t len)
+{
+	return a->len == len && (len == 0 || memcmp(a->ptr, p, len) == 0);
+}
+
+static int
+swim_bcast_kind_alive(const struct swim_alive *a, const struct swim_member *m)
+{
+	bool vsn_ok = (a->vsn.len == SWIM_VSN_LEN ||
+		       a->vsn.len == SWIM_VSN_LEN + 1) &&
+		      a->vsn.len <= sizeof(m->vsn) &&
+		      memcmp(a->vsn.ptr, m->vsn, a->vsn.len) == 0;
+
+	if (!vsn_ok || !swim_str_is(&a->node, m->name, m->name_len) ||
+	    !swim_str_is(&a->meta, m->meta, m->meta_len) ||
+	    !swim_str_is(&a->addr, m->addr.ip, m->addr.ip_len) ||
+	    a->port != m->addr.port)
+		return -1;
+	return (int)(SWIM_MSG_ALIVE |
+		     (a->vsn.len > SWIM_VSN_LEN ? SWIM_BK_VSN7 : 0));
+}
+
+/* @retval the kind of a referenced item about m, or -1: copy it. */
+static int
+swim_bcast_kind(const struct swim *s, const struct swim_msg *msg,
+		const struct swim_member *m, uint32_t *inc)
+{
+	const struct swim_accuse *acc = &msg->suspect;
+
+	if (msg->type == SWIM_MSG_ALIVE) {
+		*inc = msg->alive.incarnation;
+		return swim_bcast_kind_alive(&msg->alive, m);
+	}
+	if (msg->type == SWIM_MSG_DEAD)
+		acc = &msg->dead;
+	else if (msg->type != SWIM_MSG_SUSPECT)
+		return -1;
+	*inc = acc->incarnation;
+	if (!swim_str_is(&acc->node, m->name, m->name_len))
+		return -1;
+	if (swim_str_is(&acc->from, m->name, m->name_len))
+		return (int)(msg->type | SWIM_BK_FROM_NODE);
+	if (swim_str_is(&acc->from, s->self->name, s->self->name_len))
+		return (int)msg->type;
+	return -1;
+}
+
+int
+swim_bcast_encode(void *ctx, struct swim_bcast **owner, uint8_t kind,
+		  uint32_t inc, uint8_t *buf, size_t cap)
+{
+	const struct swim *s = ctx;
+	const struct swim_member *m = (const void *)
+		((const char *)owner - offsetof(struct swim_member, bcast));
+	struct swim_msg msg = { .type = kind & SWIM_BK_TYPE };
+	struct swim_str node = swim_str_of(m->name, m->name_len);
+	struct swim_accuse *acc = msg.type == SWIM_MSG_DEAD ? &msg.dead :
+							      &msg.suspect;
+
+	if (msg.type == SWIM_MSG_ALIVE) {
+		msg.alive.incarnation = inc;
+		msg.alive.node = node;
+		msg.alive.addr = swim_str_of(m->addr.ip, m->addr.ip_len);
+		msg.alive.port = m->addr.port;
+		msg.alive.meta = swim_str_of(m->meta_len ? m->meta : NULL,
+					     m->meta_len);
+		msg.alive.vsn = swim_str_of(m->vsn, kind & SWIM_BK_VSN7 ?
+					    SWIM_VSN_LEN + 1 : SWIM_VSN_LEN);
+		return swim_wire_encode_msg(&msg, buf, cap);
+	}
+	acc->incarnation = inc;
+	acc->node = node;
+	acc->from = kind & SWIM_BK_FROM_NODE ? node :
+		swim_str_of(s->self->name, s->self->name_len);
+	return swim_wire_encode_msg(&msg, buf, cap);
+}
+
 int
 swim_queue_msg(struct swim *s, const struct swim_msg *msg,
 	       struct swim_member *about, uint32_t flags)
 {
 	int len = swim_wire_encode_msg(msg, s->buf_c, SWIM_UDP_MAX);
+	uint32_t inc = 0;
+	int kind = about != NULL ? swim_bcast_kind(s, msg, about, &inc) : -1;
 
 	if (len <= 0)
 		return -1;
+	if (kind >= 0)
+		return swim_diss_push_ref(&s->bq, &about->bcast, (uint8_t)kind,
+					  inc, (size_t)len, flags);
 	return swim_diss_push(&s->bq, s->buf_c, (size_t)len,
 			      about != NULL ? &about->bcast : NULL, flags);
 }
@@ -193,7 +290,8 @@ void
 swim_member_forget(struct swim *s, struct swim_member *m)
 {
 	swim_suspect_end(s, m);
-	swim_diss_detach(m->bcast);
+	/* Its broadcast outlives it: as a copy, since the record goes. */
+	swim_diss_materialize(&s->bq, m->bcast);
 	m->bcast = NULL;
 	swim_members_remove(&s->mt, m);
 }

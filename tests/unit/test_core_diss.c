@@ -186,13 +186,18 @@ Test(core_diss, max_parts_respected)
 
 Test(core_diss, depth_limit)
 {
+	uint8_t t[8];
 	swim_diss_destroy(&q);
 	swim_diss_init(&q, 1, 2);
-	uint8_t b[4] = { 1, 2, 3, 4 };
-	cr_assert_eq(swim_diss_push(&q, b, 4, NULL, 0), 0);
-	cr_assert_eq(swim_diss_push(&q, b, 4, NULL, 0), 0);
-	cr_assert_eq(swim_diss_push(&q, b, 4, NULL, 0), -1);
+	push('a', 10, NULL, 0);
+	cr_assert_eq(take(1000, 10, t, 8), 1);	/* a: one transmit done */
+	push('b', 10, NULL, 0);
+	/* Full: a, with the most transmits, goes and is counted. */
+	push('c', 10, NULL, 0);
 	cr_assert_eq(q.nb, 2);
+	cr_assert_eq(q.dropped, 1);
+	cr_assert_eq(take(1000, 10, t, 8), 2);
+	cr_assert_eq(memcmp(t, "cb", 2), 0);
 }
 
 Test(core_diss, clear_and_recycle)
