@@ -54,6 +54,10 @@ swim_alloc(struct swim *s)
 static int
 swim_add_self(struct swim *s)
 {
+	/* serf's 6 bytes, then our capability byte if we have one. */
+	uint8_t vsn[SWIM_VSN_LEN + 1];
+	memcpy(vsn, s->cfg.vsn, SWIM_VSN_LEN);
+	vsn[SWIM_VSN_LEN] = s->cfg.vsn_caps;
 	struct swim_alive a = {
 		.incarnation = 1,
 		.node = { (const uint8_t *)s->cfg.name,
@@ -62,7 +66,7 @@ swim_add_self(struct swim *s)
 		.port = s->cfg.addr.port,
 		.meta = { s->cfg.meta_len ? s->cfg.meta : NULL,
 			  s->cfg.meta_len },
-		.vsn = { s->cfg.vsn, SWIM_VSN_LEN },
+		.vsn = { vsn, SWIM_VSN_LEN + (s->cfg.vsn_caps != 0) },
 	};
 
 	swim_alive_node(s, &a, true);
@@ -330,6 +334,7 @@ swim_member_info_fill(const struct swim_member *m,
 	info->meta.ptr = m->meta_len ? m->meta : NULL;
 	info->meta.len = m->meta_len;
 	memcpy(info->vsn, m->vsn, SWIM_VSN_LEN);
+	info->caps = m->vsn[SWIM_VSN_LEN];
 	info->state_change_us = m->state_change_us;
 	info->is_self = m->is_self;
 	info->handle = m;
@@ -409,7 +414,7 @@ swim_set_meta(struct swim *s, uint64_t now_us, const uint8_t *meta,
 		.addr = { me->addr.ip, me->addr.ip_len },
 		.port = me->addr.port,
 		.meta = { len ? copy : NULL, (uint32_t)len },
-		.vsn = { me->vsn, SWIM_VSN_LEN },
+		.vsn = { me->vsn, swim_member_vsn_len(me) },
 	};
 	struct swim_addr addr = me->addr;
 	a.addr.ptr = addr.ip;

@@ -57,6 +57,8 @@ swim_members_init(struct swim_members *t)
 {
 	memset(t, 0, sizeof(*t));
 	swim_slab_init(&t->slab);
+	if (swim_dsync_tree_init(&t->dtree) != 0)
+		return -1;
 	return swim_index_init(&t->index, swim_member_key);
 }
 
@@ -81,6 +83,7 @@ swim_members_destroy(struct swim_members *t)
 	free(t->all.v);
 	free(t->order.v);
 	swim_index_destroy(&t->index);
+	swim_dsync_tree_destroy(&t->dtree);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -249,6 +252,7 @@ swim_members_remove(struct swim_members *t, struct swim_member *m)
 {
 	if (m->flags & SWIM_MF_GONE)
 		return;
+	swim_dsync_tree_out(&t->dtree, m);
 	swim_index_remove(&t->index, m);
 	swim_part_move(t, m, swim_part_of(m), SWIM_PART_REST);
 	swim_all_swap(t, m->idx_all, t->all.nb - 1);
@@ -266,6 +270,36 @@ swim_members_remove(struct swim_members *t, struct swim_member *m)
 		swim_member_free(&t->slab, m);
 }
 
+/* m's delta-sync digest back in, after a change (the tree may grow). */
+static void
+swim_members_digest_in(struct swim_members *t, struct swim_member *m)
+{
+	if (swim_dsync_tree_in(&t->dtree, m))
+		swim_dsync_tree_rebuild(&t->dtree, t->all.v, t->all.nb);
+}
+
+void
+swim_members_set_inc(struct swim_members *t, struct swim_member *m,
+		     uint32_t inc)
+{
+	if (m->incarnation == inc)
+		return;
+	swim_dsync_tree_out(&t->dtree, m);
+	m->incarnation = inc;
+	swim_members_digest_in(t, m);
+}
+
+void
+swim_member_set_vsn(struct swim_member *m, const uint8_t *vsn, uint32_t len)
+{
+	if (vsn == NULL || len < SWIM_VSN_LEN)
+		return;
+	/* Sticky capability: serf's push/pulls carry only 6 bytes. */
+	memmove(m->vsn, vsn, SWIM_VSN_LEN);
+	if (len > SWIM_VSN_LEN)
+		m->vsn[SWIM_VSN_LEN] = vsn[SWIM_VSN_LEN];
+}
+
 void
 swim_members_set_status(struct swim_members *t, struct swim_rand *rnd,
 			struct swim_member *m, enum swim_status st)
@@ -274,7 +308,9 @@ swim_members_set_status(struct swim_members *t, struct swim_rand *rnd,
 		return;
 	enum swim_part from = swim_part_of(m);
 	t->nb_status[m->status]--;
+	swim_dsync_tree_out(&t->dtree, m);
 	m->status = (uint8_t)st;
+	swim_members_digest_in(t, m);
 	t->nb_status[st]++;
 	enum swim_part to = swim_part_of(m);
 	swim_part_move(t, m, from, to);

@@ -19,6 +19,7 @@
 #define SWIM_MEMBER_H_INCLUDED
 
 #include "swim_diss.h"
+#include "swim_dsync_tree.h"
 #include "swim_index.h"
 #include "swim_slab.h"
 #include "swim_rand.h"
@@ -48,7 +49,9 @@ struct swim_member {
 	 * is freed only when the last of them is gone. */
 	uint16_t refs;
 	struct swim_addr addr;
-	uint8_t vsn[SWIM_VSN_LEN];	/* PMin PMax PCur DMin DMax DCur */
+	/* PMin PMax PCur DMin DMax DCur, then the capability byte Vsn[6]
+	 * (swim_dsync.h; 0: none heard, the Vsn is serf's 6 bytes) */
+	uint8_t vsn[SWIM_VSN_LEN + 1];
 	uint8_t status;			/* enum swim_status */
 	bool is_self;
 	uint8_t flags;			/* SWIM_MF_* */
@@ -77,6 +80,7 @@ struct swim_members {
 	struct swim_member_vec order;	/* may hold NULLs and stale members */
 	uint32_t probe_idx;
 	uint32_t nb_status[SWIM_STATUS_COUNT];
+	struct swim_dsync_tree dtree;	/* delta-sync digests (swim_dsync.h) */
 };
 
 /** FNV-1a 64 of a name: table key and suspicion confirmer identity. */
@@ -113,6 +117,21 @@ void swim_member_unref(struct swim_member *m);
 /** Replace m's Meta, sized to content. @retval 0 or -1 (ENOMEM, too long). */
 int swim_member_set_meta(struct swim_members *t, struct swim_member *m,
 			 const uint8_t *meta, size_t len);
+
+/** Set m's incarnation (keeps the delta-sync digests current). */
+void swim_members_set_inc(struct swim_members *t, struct swim_member *m,
+			  uint32_t inc);
+
+/** Take a Vsn heard on the wire (< 6 bytes: ignored; 6: caps kept). */
+void swim_member_set_vsn(struct swim_member *m, const uint8_t *vsn,
+			 uint32_t len);
+
+/** Bytes of m's Vsn on the wire: 7 with a capability byte, else 6. */
+static inline uint32_t
+swim_member_vsn_len(const struct swim_member *m)
+{
+	return m->vsn[SWIM_VSN_LEN] != 0 ? SWIM_VSN_LEN + 1 : SWIM_VSN_LEN;
+}
 
 /** Change m's status and move it between the lists. */
 void swim_members_set_status(struct swim_members *t, struct swim_rand *rnd,

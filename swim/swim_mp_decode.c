@@ -427,8 +427,9 @@ swim_mp_decode_field(const uint8_t **pos, const uint8_t *end,
 		struct swim_str *s = field_ptr;
 
 		rc = swim_mp_str_r(pos, end, r, true, s);
-		/* memberlist 0.2.2 indexes Vsn[0..5] when non-empty. */
-		if (rc == 0 && s->len != 0 && s->len != SWIM_VSN_LEN)
+		/* memberlist 0.2.2 indexes Vsn[0..5] when non-empty;
+		 * gossipd adds capability bytes after them. */
+		if (rc == 0 && !swim_vsn_len_ok(s->len))
 			return SWIM_WIRE_E_VSN;
 		return rc;
 	}

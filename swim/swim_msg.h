@@ -24,6 +24,13 @@
 #define SWIM_UDP_MAX 65536
 /** Vsn that a serf 0.9.4 agent advertises: PMin PMax PCur DMin DMax DCur. */
 #define SWIM_VSN_LEN 6
+/*
+ * Longest Vsn we accept: serf's 6 bytes, then capability bytes (gossipd
+ * sends a 7th, swim_dsync.h). memberlist reads only Vsn[0..5].
+ */
+#define SWIM_VSN_WIRE_MAX 16
+#define swim_vsn_len_ok(len) \
+	((len) == 0 || ((len) >= SWIM_VSN_LEN && (len) <= SWIM_VSN_WIRE_MAX))
 
 /** A byte slice into a decoded buffer. ptr is NULL for msgpack nil. */
 struct swim_str {

@@ -4,6 +4,7 @@
  * The I/O layer runs the exchange; the core encodes and merges.
  */
 #include "swim_int.h"
+#include "swim_dsync_int.h"
 #include "swim_index.h"
 #include "swim_mp.h"
 
@@ -106,7 +107,7 @@ swim_pp_node(struct swim_pp_out *o, const struct swim_member *m)
 		.state = m->status,
 		.meta = { m->meta_len ? m->meta : NULL, m->meta_len },
 		/* Always a full Vsn, even for dead ones (doc §9.2). */
-		.vsn = { m->vsn, SWIM_VSN_LEN },
+		.vsn = { m->vsn, swim_member_vsn_len(m) },
 	};
 	int len = SWIM_WIRE_E_NOSPACE;
 
@@ -177,7 +178,7 @@ static int
 swim_pp_verify_visit(void *ctx, const struct swim_push_node *n)
 {
 	struct swim_pp_verify *v = ctx;
-	bool has = n->vsn.len == SWIM_VSN_LEN;
+	bool has = n->vsn.len >= SWIM_VSN_LEN;
 	uint8_t pcur = has ? n->vsn.ptr[2] : 0;
 	uint8_t dcur = has ? n->vsn.ptr[5] : 0;
 
@@ -288,11 +289,13 @@ swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e, bool join,
  * does not change with a member's status; *pos moves only on success.
  */
 static int
-swim_pp_enc_node(const struct swim *s, uint32_t *pos, uint8_t *out,
+swim_pp_enc_node(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
 		 size_t cap)
 {
-	uint32_t at = *pos;
-	const struct swim_member *m = swim_index_next(&s->mt.index, &at);
+	struct swim_pp_enc at = *e;
+	const struct swim_member *m = at.dsync != NULL ?
+		swim_dsync_walk_next(&s->mt.index, &at) :
+		swim_index_next(&s->mt.index, &at.pos);
 	struct swim_member_info mi;
 	int n;
 
@@ -308,11 +311,15 @@ swim_pp_enc_node(const struct swim *s, uint32_t *pos, uint8_t *out,
 		.state = mi.status,
 		.meta = mi.meta,
 		/* Always a full Vsn, even for dead ones (doc §9.2). */
-		.vsn = { mi.vsn, SWIM_VSN_LEN },
+		.vsn = { m->vsn, swim_member_vsn_len(m) },
 	};
 	n = swim_wire_encode_push_node(&nd, out, cap);
-	if (n > 0)
-		*pos = at;
+	if (n > 0) {
+		e->pos = at.pos;
+		e->leaf = at.leaf;
+		e->home = at.home;
+		e->run = at.run;
+	}
 	return n;
 }
 
@@ -335,7 +342,7 @@ swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
 		e->header_done = true;
 	}
 	for (uint32_t k = 0; k < max_nodes && e->next < e->nb_nodes; k++) {
-		n = swim_pp_enc_node(s, &e->pos, out + len, cap - len);
+		n = swim_pp_enc_node(s, e, out + len, cap - len);
 		if (n == SWIM_WIRE_E_NOSPACE && len > 0)
 			break;
 		if (n < 0)
@@ -406,7 +413,7 @@ static bool
 swim_pp_node_compatible(const struct swim_pp_dec *d,
 			const struct swim_push_node *n)
 {
-	bool has = n->vsn.len == SWIM_VSN_LEN;
+	bool has = n->vsn.len >= SWIM_VSN_LEN;
 	uint8_t pcur = has ? n->vsn.ptr[2] : 0;
 	uint8_t dcur = has ? n->vsn.ptr[5] : 0;
 	const uint8_t *w = d->win;

@@ -273,7 +273,7 @@ swim_refute(struct swim *s, uint32_t accused)
 
 	if (accused >= inc)
 		inc = accused + 1;
-	me->incarnation = inc;
+	swim_members_set_inc(&s->mt, me, inc);
 	swim_awareness_apply(&s->aware, 1);
 	s->stats.refutes++;
 	msg.alive.incarnation = inc;
@@ -282,7 +282,7 @@ swim_refute(struct swim *s, uint32_t accused)
 	msg.alive.port = me->addr.port;
 	msg.alive.meta = swim_str_of(me->meta_len ? me->meta : NULL,
 				     me->meta_len);
-	msg.alive.vsn = swim_str_of(me->vsn, SWIM_VSN_LEN);
+	msg.alive.vsn = swim_str_of(me->vsn, swim_member_vsn_len(me));
 	swim_queue_msg(s, &msg, me, 0);
 }
 
@@ -299,7 +299,7 @@ swim_member_forget(struct swim *s, struct swim_member *m)
 static bool
 swim_alive_sane(const struct swim_alive *a)
 {
-	if (a->vsn.len != 0 && a->vsn.len != SWIM_VSN_LEN)
+	if (!swim_vsn_len_ok(a->vsn.len))
 		return false;
 	if (a->vsn.len >= 3) {
 		uint8_t pmin = a->vsn.ptr[0];
@@ -340,8 +340,7 @@ swim_alive_target(struct swim *s, const struct swim_alive *a, bool *updates,
 			return NULL;
 		*created = true;
 		swim_addr_from_str(&m->addr, &a->addr, a->port);
-		if (a->vsn.len == SWIM_VSN_LEN)
-			memcpy(m->vsn, a->vsn.ptr, SWIM_VSN_LEN);
+		swim_member_set_vsn(m, a->vsn.ptr, a->vsn.len);
 		swim_member_added(s, m);
 		return m;
 	}
@@ -368,9 +367,8 @@ swim_alive_apply(struct swim *s, struct swim_member *m,
 	/* Out of memory for new Meta: the old stays (stale, never torn). */
 	swim_member_set_meta(&s->mt, m, a->meta.ptr, a->meta.len);
 	swim_queue_msg(s, &msg, m, 0);
-	if (a->vsn.len == SWIM_VSN_LEN)
-		memmove(m->vsn, a->vsn.ptr, SWIM_VSN_LEN);
-	m->incarnation = a->incarnation;
+	swim_member_set_vsn(m, a->vsn.ptr, a->vsn.len);
+	swim_members_set_inc(&s->mt, m, a->incarnation);
 	swim_addr_from_str(&m->addr, &a->addr, a->port);
 	if (m->status != SWIM_STATUS_ALIVE)
 		swim_member_set_status(s, m, SWIM_STATUS_ALIVE);
@@ -381,7 +379,7 @@ swim_self_same(const struct swim_member *m, const struct swim_alive *a,
 	       bool meta_changed)
 {
 	return a->incarnation == m->incarnation && !meta_changed &&
-	       a->vsn.len == SWIM_VSN_LEN &&
+	       a->vsn.len >= SWIM_VSN_LEN &&	/* our caps byte: ours alone */
 	       memcmp(a->vsn.ptr, m->vsn, SWIM_VSN_LEN) == 0;
 }
 
@@ -486,7 +484,7 @@ swim_suspect_node(struct swim *s, const struct swim_accuse *sus)
 		return;
 	}
 	swim_queue_msg(s, &msg, m, 0);
-	m->incarnation = sus->incarnation;
+	swim_members_set_inc(&s->mt, m, sus->incarnation);
 	swim_member_set_status(s, m, SWIM_STATUS_SUSPECT);
 	swim_suspect_start(s, m, sus);
 	swim_event_member(s, SWIM_EV_SUSPECT, m);
@@ -508,7 +506,7 @@ swim_dead_node(struct swim *s, const struct swim_accuse *d)
 		return;
 	}
 	swim_queue_msg(s, &msg, m, m->is_self ? SWIM_BCAST_LEAVE : 0);
-	m->incarnation = d->incarnation;
+	swim_members_set_inc(&s->mt, m, d->incarnation);
 	/* A node declaring itself dead has left. */
 	bool left = d->node.len == d->from.len &&
 		    memcmp(d->node.ptr, d->from.ptr, d->node.len) == 0;

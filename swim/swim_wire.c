@@ -223,8 +223,7 @@ swim_wire_encode_msg(const struct swim_msg *msg, uint8_t *out, size_t cap)
 	if (f == NULL)
 		return SWIM_WIRE_E_UNKNOWN_MSG;
 	/* A short Vsn panics memberlist 0.2.2: never send one. */
-	if (msg->type == SWIM_MSG_ALIVE && msg->alive.vsn.len != 0 &&
-	    msg->alive.vsn.len != SWIM_VSN_LEN)
+	if (msg->type == SWIM_MSG_ALIVE && !swim_vsn_len_ok(msg->alive.vsn.len))
 		return SWIM_WIRE_E_VSN;
 	swim_mp_encode_struct(&w, f, nb_f, &msg->ping);
 	return swim_mp_w_result(&w);
@@ -637,7 +636,7 @@ swim_wire_encode_push_node(const struct swim_push_node *n, uint8_t *out,
 
 	if ((unsigned)n->state >= SWIM_STATUS_COUNT)
 		return SWIM_WIRE_E_RANGE;
-	if (n->vsn.len != 0 && n->vsn.len != SWIM_VSN_LEN)
+	if (!swim_vsn_len_ok(n->vsn.len))
 		return SWIM_WIRE_E_VSN;
 	swim_mp_w_create(&w, out, cap);
 	swim_mp_encode_struct(&w, swim_push_node_f,

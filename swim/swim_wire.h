@@ -32,7 +32,7 @@ enum swim_wire_err {
 	SWIM_WIRE_E_NESTING = -9,	/* compound/compress nested too deep */
 	SWIM_WIRE_E_EMPTY = -10,	/* empty message or compound part */
 	SWIM_WIRE_E_NOSPACE = -11,	/* encoder: output buffer too small */
-	SWIM_WIRE_E_VSN = -12,		/* Vsn present but not 6 bytes */
+	SWIM_WIRE_E_VSN = -12,		/* Vsn present but not 6..16 bytes */
 	SWIM_WIRE_E_AGAIN = -13,	/* stream: need more bytes */
 	SWIM_WIRE_E_COUNT = -14,
 };

@@ -1,0 +1,364 @@
+/*
+ * Delta sync against hostile peers: truncated messages, lying counts,
+ * out-of-range or out-of-order ids, wrong leaf bits, messages out of
+ * turn, ABORT. Every one gets its exact error code and ends the session;
+ * random bytes never crash a decoder or a step.
+ */
+#include <criterion/criterion.h>
+
+#define DS_CHECK(c) cr_assert(c, "%s", #c)
+#include "dsync_util.h"
+
+static uint8_t msg[SWIM_DSYNC_MSG_MAX];
+static uint8_t out[SWIM_DSYNC_MSG_MAX];
+
+/* A frame header: type and body length. */
+static size_t
+ds_head(uint8_t type, uint32_t body)
+{
+	msg[0] = type;
+	msg[1] = (uint8_t)(body >> 24);
+	msg[2] = (uint8_t)(body >> 16);
+	msg[3] = (uint8_t)(body >> 8);
+	msg[4] = (uint8_t)body;
+	return SWIM_DSYNC_HDR_LEN + body;
+}
+
+/* LEAVES at `bits` with nb entries for groups g0, g0 + step, ... */
+static size_t
+ds_leaves(unsigned bits, unsigned nb_said, unsigned nb, unsigned g0,
+	  int step)
+{
+	uint32_t el = 1 + 8 * (1u << (bits - 8));
+	size_t len = ds_head(SWIM_DSYNC_MSG_LEAVES, 3 + nb * el);
+
+	memset(msg + SWIM_DSYNC_HDR_LEN, 0, len - SWIM_DSYNC_HDR_LEN);
+	msg[5] = (uint8_t)bits;
+	msg[6] = (uint8_t)(nb_said >> 8);
+	msg[7] = (uint8_t)nb_said;
+	for (unsigned i = 0; i < nb; i++)
+		msg[8 + i * el] = (uint8_t)(g0 + (int)i * step);
+	return len;
+}
+
+/* DIFF at `bits` saying nb_said leaves, carrying ids[0..nb). */
+static size_t
+ds_diff(unsigned bits, uint32_t nb_said, const uint32_t *ids, unsigned nb)
+{
+	size_t len = ds_head(SWIM_DSYNC_MSG_DIFF, 5 + 2 * nb);
+
+	msg[5] = (uint8_t)bits;
+	msg[6] = (uint8_t)(nb_said >> 24);
+	msg[7] = (uint8_t)(nb_said >> 16);
+	msg[8] = (uint8_t)(nb_said >> 8);
+	msg[9] = (uint8_t)nb_said;
+	for (unsigned i = 0; i < nb; i++) {
+		msg[10 + 2 * i] = (uint8_t)(ids[i] >> 8);
+		msg[11 + 2 * i] = (uint8_t)ids[i];
+	}
+	return len;
+}
+
+Test(dsync_err, framing)
+{
+	cr_assert_eq(swim_dsync_msg_len(msg, 0), 0);
+	ds_head(SWIM_DSYNC_MSG_HELLO, 16);
+	for (size_t n = 1; n < SWIM_DSYNC_HDR_LEN; n++)
+		cr_assert_eq(swim_dsync_msg_len(msg, n), 0);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_HELLO_LEN);
+	ds_head(SWIM_DSYNC_MSG_HELLO, 15);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_MSG_PUSH_PULL, 16);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_TYPE);
+	cr_assert_not(swim_dsync_is_msg_type(SWIM_MSG_PUSH_PULL));
+	cr_assert_not(swim_dsync_is_msg_type(SWIM_MSG_HAS_LABEL));
+	ds_head(SWIM_DSYNC_MSG_LEAVES, 2);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_DSYNC_MSG_LEAVES, UINT32_MAX);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_DSYNC_MSG_LEAVES, SWIM_DSYNC_MSG_MAX - 5);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_MSG_MAX);
+	ds_head(SWIM_DSYNC_MSG_DIFF, 6 + 2 * SWIM_DSYNC_LEAVES_MAX);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_DSYNC_MSG_GROUPS, 2048);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_DSYNC_MSG_ABORT, 0);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+}
+
+Test(dsync_err, hello)
+{
+	struct swim_dsync_hello h = { SWIM_DSYNC_VERSION, 12, 0, 77, 0xabcd };
+	struct swim_dsync_hello g;
+	int n = swim_dsync_encode_hello(&h, msg, sizeof(msg));
+
+	cr_assert_eq(n, SWIM_DSYNC_HELLO_LEN);
+	cr_assert_eq(swim_dsync_encode_hello(&h, msg, 20), SWIM_DSYNC_E_NOSPACE);
+	cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)n, &g), n);
+	cr_assert_eq(g.bits, 12);
+	cr_assert_eq(g.count, 77);
+	cr_assert_eq(g.root, 0xabcd);
+	for (int k = 0; k < n; k++)
+		cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)k, &g),
+			     SWIM_DSYNC_E_TRUNCATED);
+	msg[5] = 2;
+	cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)n, &g),
+		     SWIM_DSYNC_E_VERSION);
+	msg[5] = 1;
+	msg[6] = 7;
+	cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)n, &g),
+		     SWIM_DSYNC_E_BITS);
+	msg[6] = 17;
+	cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)n, &g),
+		     SWIM_DSYNC_E_BITS);
+	msg[0] = SWIM_DSYNC_MSG_INSYNC;
+	cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)n, &g),
+		     SWIM_DSYNC_E_LENGTH);
+	struct swim_dsync_insync is = { 5, 6 };
+	n = swim_dsync_encode_insync(&is, msg, sizeof(msg));
+	cr_assert_eq(swim_dsync_decode_hello(msg, (size_t)n, &g),
+		     SWIM_DSYNC_E_TYPE);
+}
+
+Test(dsync_err, groups_and_abort)
+{
+	static struct swim_dsync_groups gr, g2;
+	uint8_t why = 0;
+
+	gr.bits = 9;
+	for (unsigned g = 0; g < 256; g++)
+		gr.d[g] = (uint64_t)g * 0x0101010101010101ull;
+	int n = swim_dsync_encode_groups(&gr, msg, sizeof(msg));
+	cr_assert_eq(n, SWIM_DSYNC_GROUPS_LEN);
+	cr_assert_eq(swim_dsync_encode_groups(&gr, msg, 100),
+		     SWIM_DSYNC_E_NOSPACE);
+	cr_assert_eq(swim_dsync_decode_groups(msg, (size_t)n, &g2), n);
+	cr_assert_eq(memcmp(gr.d, g2.d, sizeof(gr.d)), 0);
+	cr_assert_eq(swim_dsync_decode_groups(msg, (size_t)n - 1, &g2),
+		     SWIM_DSYNC_E_TRUNCATED);
+	msg[5] = 0;
+	cr_assert_eq(swim_dsync_decode_groups(msg, (size_t)n, &g2),
+		     SWIM_DSYNC_E_BITS);
+	n = swim_dsync_encode_abort(SWIM_DSYNC_ABORT_BUSY, msg, sizeof(msg));
+	cr_assert_eq(n, SWIM_DSYNC_ABORT_LEN);
+	cr_assert_eq(swim_dsync_decode_abort(msg, (size_t)n, &why), n);
+	cr_assert_eq(why, SWIM_DSYNC_ABORT_BUSY);
+	cr_assert_eq(swim_dsync_encode_abort(1, msg, 5), SWIM_DSYNC_E_NOSPACE);
+}
+
+Test(dsync_err, leaves_with_lying_counts_and_bad_ids)
+{
+	struct swim_dsync_leaves lv;
+	size_t n = ds_leaves(9, 3, 3, 10, 5);
+
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), (int)n);
+	cr_assert_eq(lv.nb_groups, 3);
+	cr_assert_eq(swim_dsync_leaves_group(&lv, 2), 20);
+	cr_assert_eq(swim_dsync_leaves_digest(&lv, 3, 0), 0);	/* past */
+	cr_assert_eq(swim_dsync_leaves_digest(&lv, 0, 2), 0);	/* past */
+	n = ds_leaves(9, 4, 3, 10, 5);		/* says 4, carries 3 */
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), SWIM_DSYNC_E_COUNT);
+	n = ds_leaves(9, 2, 3, 10, 5);		/* says 2, carries 3 */
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), SWIM_DSYNC_E_COUNT);
+	n = ds_leaves(8, 300, 0, 0, 1);		/* more groups than exist */
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), SWIM_DSYNC_E_COUNT);
+	n = ds_leaves(9, 3, 3, 30, -5);		/* falling ids */
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), SWIM_DSYNC_E_RANGE);
+	n = ds_leaves(9, 3, 3, 30, 0);		/* repeated id */
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), SWIM_DSYNC_E_RANGE);
+	n = ds_leaves(9, 1, 1, 0, 0);
+	msg[5] = 17;
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n, &lv), SWIM_DSYNC_E_BITS);
+	n = ds_leaves(9, 1, 1, 0, 0);
+	cr_assert_eq(swim_dsync_decode_leaves(msg, n - 1, &lv),
+		     SWIM_DSYNC_E_TRUNCATED);
+}
+
+Test(dsync_err, diff_with_lying_counts_and_bad_ids)
+{
+	struct swim_dsync_diff df;
+	uint32_t ok[3] = { 1, 300, 511 };
+	uint32_t big[2] = { 1, 512 };
+	uint32_t down[2] = { 5, 4 };
+	size_t n = ds_diff(9, 3, ok, 3);
+
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), (int)n);
+	cr_assert_eq(swim_dsync_diff_leaf(&df, 1), 300);
+	cr_assert_eq(swim_dsync_diff_leaf(&df, 3), UINT32_MAX);
+	n = ds_diff(9, 1000, ok, 3);
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), SWIM_DSYNC_E_COUNT);
+	n = ds_diff(9, 2, ok, 3);
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), SWIM_DSYNC_E_COUNT);
+	n = ds_diff(9, 2, big, 2);		/* 512 is past 9 bits */
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), SWIM_DSYNC_E_RANGE);
+	n = ds_diff(9, 2, down, 2);
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), SWIM_DSYNC_E_RANGE);
+	n = ds_diff(8, 257, NULL, 0);		/* more leaves than exist */
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), SWIM_DSYNC_E_COUNT);
+	n = ds_diff(7, 0, NULL, 0);
+	cr_assert_eq(swim_dsync_decode_diff(msg, n, &df), SWIM_DSYNC_E_BITS);
+}
+
+/* A responder that got HELLO from an initiator with different tables. */
+static void
+ds_started(struct swim *a, struct swim *b, struct swim_dsync *xa,
+	   struct swim_dsync *xb, size_t *glen)
+{
+	size_t la;
+
+	swim_dsync_start(xa, SWIM_DSYNC_INITIATOR);
+	swim_dsync_start(xb, SWIM_DSYNC_RESPONDER);
+	cr_assert_eq(swim_dsync_step(a, xa, NULL, 0, out, sizeof(out), &la),
+		     SWIM_DSYNC_WAIT);
+	cr_assert_eq(swim_dsync_step(b, xb, out, la, msg, sizeof(msg), glen),
+		     SWIM_DSYNC_WAIT);
+	cr_assert_eq(msg[0], SWIM_DSYNC_MSG_GROUPS);
+}
+
+Test(dsync_err, steps_out_of_turn)
+{
+	struct swim *a = ds_core("a", 1, 1), *b = ds_core("b", 2, 2);
+	static struct swim_dsync xa, xb;
+	size_t len, glen;
+
+	/* A responder must start with HELLO; an initiator with nothing. */
+	swim_dsync_start(&xb, SWIM_DSYNC_RESPONDER);
+	cr_assert_eq(swim_dsync_step(b, &xb, NULL, 0, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_STATE);
+	cr_assert_eq(swim_dsync_step(b, &xb, NULL, 0, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_STATE);	/* and it is over */
+	swim_dsync_start(&xa, SWIM_DSYNC_INITIATOR);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, 5, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_STATE);
+	ds_started(a, b, &xa, &xb, &glen);
+	/* The responder now wants LEAVES, not another HELLO or a DIFF. */
+	struct swim_dsync_hello h = { 1, 8, 0, 1, 1 };
+	int n = swim_dsync_encode_hello(&h, out, sizeof(out));
+	cr_assert_eq(swim_dsync_step(b, &xb, out, (size_t)n, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_TYPE);
+	cr_assert_eq(len, 0);
+	/* An initiator waiting for GROUPS gets LEAVES. */
+	ds_started(a, b, &xa, &xb, &glen);
+	size_t ln = ds_leaves(8, 0, 0, 0, 0);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, ln, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_TYPE);
+	/* An unknown type. */
+	ds_started(a, b, &xa, &xb, &glen);
+	msg[0] = SWIM_MSG_PUSH_PULL;
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, glen, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_TYPE);
+	swim_delete(a);
+	swim_delete(b);
+}
+
+Test(dsync_err, bad_bits_groups_and_leaves_mid_exchange)
+{
+	struct swim *a = ds_core("a", 1, 1), *b = ds_core("b", 2, 2);
+	static struct swim_dsync xa, xb;
+	size_t len, glen;
+
+	/* GROUPS agreeing on more bits than the initiator offered (8). */
+	ds_started(a, b, &xa, &xb, &glen);
+	msg[5] = 9;
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, glen, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_BITS);
+	/* LEAVES at other bits than GROUPS agreed. */
+	ds_started(a, b, &xa, &xb, &glen);
+	size_t ln = ds_leaves(9, 0, 0, 0, 0);
+	cr_assert_eq(swim_dsync_step(b, &xb, msg, ln, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_BITS);
+	/* No room for the answer. */
+	ds_started(a, b, &xa, &xb, &glen);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, glen, out, 10, &len),
+		     SWIM_DSYNC_E_NOSPACE);
+	/* DIFF naming a leaf of a group the initiator never sent. */
+	ds_started(a, b, &xa, &xb, &glen);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, glen, out, sizeof(out),
+				     &len), SWIM_DSYNC_WAIT);
+	uint32_t g = 0;
+	while (g < 256 && ((xa.groups[g / 64] >> (g % 64)) & 1))
+		g++;
+	cr_assert_lt(g, 256);
+	size_t dn = ds_diff(8, 1, &g, 1);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, dn, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_RANGE);
+	cr_assert_eq(xa.nb_leaves, 0);
+	/* DIFF at other bits. */
+	ds_started(a, b, &xa, &xb, &glen);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, glen, out, sizeof(out),
+				     &len), SWIM_DSYNC_WAIT);
+	dn = ds_diff(9, 0, NULL, 0);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, dn, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_BITS);
+	swim_delete(a);
+	swim_delete(b);
+}
+
+Test(dsync_err, abort_ends_the_session)
+{
+	struct swim *a = ds_core("a", 1, 1), *b = ds_core("b", 2, 2);
+	static struct swim_dsync xa, xb;
+	size_t len, glen;
+
+	ds_started(a, b, &xa, &xb, &glen);
+	int n = swim_dsync_encode_abort(SWIM_DSYNC_ABORT_BUSY, msg, 64);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, (size_t)n, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_ABORTED);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, (size_t)n, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_STATE);
+	cr_assert_eq(swim_dsync_step(b, &xb, msg, (size_t)n, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_ABORTED);
+	/* A truncated ABORT is a truncated message. */
+	ds_started(a, b, &xa, &xb, &glen);
+	n = swim_dsync_encode_abort(SWIM_DSYNC_ABORT_BUSY, msg, 64);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, (size_t)n - 1, out,
+				     sizeof(out), &len),
+		     SWIM_DSYNC_E_TRUNCATED);
+	swim_delete(a);
+	swim_delete(b);
+}
+
+Test(dsync_err, strerror_names_every_code)
+{
+	for (int e = SWIM_DSYNC_E_ABORTED; e <= SWIM_DSYNC_E_TRUNCATED; e++)
+		cr_assert_neq(strcmp(swim_dsync_strerror(e), "unknown"), 0);
+	cr_assert_str_eq(swim_dsync_strerror(0), "ok");
+	cr_assert_str_eq(swim_dsync_strerror(-1), "unknown");
+	cr_assert_str_eq(swim_dsync_strerror(SWIM_DSYNC_E_ABORTED - 1),
+			 "unknown");
+}
+
+Test(dsync_err, random_bytes_never_crash, .timeout = 60)
+{
+	struct swim *a = ds_core("a", 1, 1), *b = ds_core("b", 2, 2);
+	static struct swim_dsync x;
+	static struct swim_dsync_groups gr;
+	struct swim_dsync_leaves lv;
+	struct swim_dsync_diff df;
+	uint64_t st = 5;
+	size_t len;
+
+	ds_fill(b, 1000000, "m", 0, 300);
+	for (unsigned i = 0; i < 20000; i++) {
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		size_t n = (size_t)(st >> 33) % 600;
+		for (size_t k = 0; k < n; k++) {
+			st = st * 6364136223846793005ull + 1;
+			msg[k] = (uint8_t)(st >> 56);
+		}
+		if (n > 0 && i % 2)	/* a valid type byte half the time */
+			msg[0] = (uint8_t)(0xd0 + (st >> 40) % 6);
+		(void)swim_dsync_msg_len(msg, n);
+		(void)swim_dsync_decode_groups(msg, n, &gr);
+		(void)swim_dsync_decode_leaves(msg, n, &lv);
+		(void)swim_dsync_decode_diff(msg, n, &df);
+		swim_dsync_start(&x, i % 3 ? SWIM_DSYNC_RESPONDER :
+				 SWIM_DSYNC_INITIATOR);
+		if (i % 3 == 0)
+			swim_dsync_step(a, &x, NULL, 0, out, sizeof(out), &len);
+		int rc = swim_dsync_step(b, &x, msg, n, out, sizeof(out), &len);
+		cr_assert(rc < 0 || len <= sizeof(out));
+	}
+	swim_delete(a);
+	swim_delete(b);
+}
