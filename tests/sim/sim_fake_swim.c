@@ -263,3 +263,23 @@ sim_fake_stats(struct swim *s)
 {
 	return &s->st;
 }
+
+/* Nothing is ever queued for gossip here: sim_settle has no work. */
+uint32_t
+swim_broadcast_queue_len(const struct swim *s)
+{
+	(void)s;
+	return 0;
+}
+
+size_t
+swim_take_piggyback(struct swim *s, uint8_t *buf, size_t cap,
+		    unsigned *nb_parts)
+{
+	(void)s;
+	(void)buf;
+	(void)cap;
+	if (nb_parts != NULL)
+		*nb_parts = 0;
+	return 0;
+}

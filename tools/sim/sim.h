@@ -26,6 +26,7 @@
 #include "swim.h"
 
 struct sim;
+struct serf;
 
 #define SIM_MS(x) ((uint64_t)(x) * 1000ull)
 #define SIM_S(x) ((uint64_t)(x) * 1000000ull)
@@ -33,7 +34,7 @@ struct sim;
 /** Wildcard for a node index: every node (as observer, sender, receiver). */
 #define SIM_ANY (-1)
 /** Largest cluster the simulator builds. */
-#define SIM_NODES_MAX 1000
+#define SIM_NODES_MAX 20000
 /** First UDP/TCP port: node i listens on SIM_PORT_BASE + i. */
 #define SIM_PORT_BASE 10000
 
@@ -54,6 +55,7 @@ struct sim_counters {
 	uint64_t packets_to_down;	/* arrived at a killed node */
 	uint64_t bytes_sent;		/* payload bytes of packets_sent */
 	uint64_t push_pulls;		/* push/pull exchanges completed */
+	uint64_t pp_bytes;		/* push/pull stream bytes, both ways */
 	uint64_t push_pulls_failed;	/* refused, blocked or merge error */
 	uint64_t push_pull_merge_errs;	/* swim_push_pull_merge < 0: a bug */
 	uint64_t tcp_pings;		/* TCP pings requested */
@@ -61,6 +63,7 @@ struct sim_counters {
 	uint64_t stuck_deadlines;	/* next_deadline <= now right after tick */
 	uint64_t view_mismatches;	/* event view disagreed with the table */
 	uint64_t events_by_kind[SWIM_EV_COUNT];	/* swim_pop_event by kind */
+	uint64_t layer_events;		/* events the layers (Serf) popped */
 };
 
 /**
@@ -83,6 +86,38 @@ uint64_t sim_seed_from_env(void);
 struct sim *sim_new(unsigned nb_nodes, const struct swim_cfg *tmpl,
 		    uint64_t seed);
 void sim_delete(struct sim *sim);
+
+/**
+ * sim_new with the Serf layer (swim/serf.h) over every core, as gossipd
+ * runs it: core events feed it, it ticks, and its user state rides on
+ * every push/pull; a successful join gossips its join intent.
+ */
+struct sim *sim_new_serf(unsigned nb_nodes, const struct swim_cfg *tmpl,
+			 uint64_t seed);
+/** Node i's Serf layer (NULL without one, or while the node is killed). */
+struct serf *sim_serf(struct sim *sim, unsigned i);
+
+/**
+ * Start from a converged pool, as right after a join storm: node 0 merges
+ * every node's push/pull, then every node merges node 0's (user state
+ * included). The cores queue their merged alives for gossip, as
+ * memberlist does. O(n^2) member merges, no simulated time passes.
+ */
+void sim_bootstrap(struct sim *sim);
+/**
+ * Empty every core's broadcast queues without sending anything (each item
+ * counted as transmitted until it retires): a pool long past its joins.
+ */
+void sim_settle(struct sim *sim);
+
+/**
+ * Anti-entropy other than memberlist's push/pull: called in place of each
+ * periodic (not join) push/pull between i (initiator) and j once the
+ * connection is up. @retval true when the exchange succeeded.
+ */
+typedef bool (*sim_sync_f)(void *ctx, struct sim *sim, unsigned i,
+			   unsigned j);
+void sim_set_sync(struct sim *sim, sim_sync_f f, void *ctx);
 
 /** The seed this simulator was created with (print it in every assertion). */
 uint64_t sim_seed(const struct sim *sim);

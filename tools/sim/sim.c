@@ -174,7 +174,12 @@ sim_node_start(struct sim *sim, unsigned i)
 	n->sched_us = UINT64_MAX;
 	sim->nb_up++;
 	sim_view_reset_row(sim, i);
-	sim_view_recount(sim);
+	sim_view_node_up(sim, i, true);
+	if (sim->layer != NULL && sim->layer->start != NULL &&
+	    sim->layer->start(sim, i) != 0) {
+		fprintf(stderr, "sim: n%u: the layer did not start\n", i);
+		return -1;
+	}
 	sim_node_drain(sim, i);
 	return 0;
 }
@@ -203,7 +208,8 @@ sim_nodes_create(struct sim *sim, const struct swim_cfg *tmpl)
 }
 
 struct sim *
-sim_new(unsigned nb_nodes, const struct swim_cfg *tmpl, uint64_t seed)
+sim_new_layer(unsigned nb_nodes, const struct swim_cfg *tmpl, uint64_t seed,
+	      const struct sim_layer *layer)
 {
 	struct sim *sim;
 
@@ -212,6 +218,7 @@ sim_new(unsigned nb_nodes, const struct swim_cfg *tmpl, uint64_t seed)
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)
 		return NULL;
+	sim->layer = layer;
 	sim->seed = seed;
 	sim->rng = seed;
 	sim->nb_nodes = nb_nodes;
@@ -226,6 +233,24 @@ sim_new(unsigned nb_nodes, const struct swim_cfg *tmpl, uint64_t seed)
 	return sim;
 }
 
+struct sim *
+sim_new(unsigned nb_nodes, const struct swim_cfg *tmpl, uint64_t seed)
+{
+	return sim_new_layer(nb_nodes, tmpl, seed, NULL);
+}
+
+/* Stop node i's layer and core (kill, delete). */
+static void
+sim_node_stop(struct sim *sim, unsigned i)
+{
+	struct sim_node *n = &sim->nodes[i];
+
+	if (n->swim != NULL && sim->layer != NULL && sim->layer->stop != NULL)
+		sim->layer->stop(sim, i);
+	swim_delete(n->swim);
+	n->swim = NULL;
+}
+
 void
 sim_delete(struct sim *sim)
 {
@@ -235,7 +260,7 @@ sim_delete(struct sim *sim)
 		return;
 	for (i = 0; sim->nodes != NULL && i < sim->nb_nodes; i++) {
 		sim_node_unhold(&sim->nodes[i]);
-		swim_delete(sim->nodes[i].swim);
+		sim_node_stop(sim, i);
 	}
 	for (i = 0; i < sim->heap_len; i++)
 		free(sim->heap[i].pkt);
@@ -336,6 +361,12 @@ sim_node_schedule(struct sim *sim, unsigned i, bool just_ticked)
 	uint64_t d = swim_next_deadline(n->swim);
 	struct sim_hev ev = { .kind = SIM_HEV_TICK, .node = i };
 
+	if (sim->layer != NULL && sim->layer->deadline != NULL) {
+		uint64_t ld = sim->layer->deadline(sim, i);
+
+		if (ld < d)
+			d = ld;
+	}
 	if (d <= sim->now_us && just_ticked) {
 		/* The core ran every timer due now and still says "now":
 		 * count it (a core bug) and step 1 µs so we cannot spin. */
@@ -369,6 +400,10 @@ sim_node_events(struct sim *sim, unsigned i)
 		if (sim->hook != NULL)
 			sim->hook(sim->hook_ctx, sim, (int)i, m, &ev);
 		sim_view_event(sim, i, &ev);
+		/* The layer last: it may call the core, which reuses the
+		 * event's slices. */
+		if (sim->layer != NULL && sim->layer->event != NULL)
+			sim->layer->event(sim, i, &ev);
 		/* Waiters re-check after any event: hooks count USER too. */
 		sim->view_dirty = true;
 	}
@@ -422,6 +457,8 @@ sim_hev_tick(struct sim *sim, const struct sim_hev *ev)
 		return;	/* an earlier tick was queued after this one */
 	sim->cnt.ticks++;
 	swim_tick(n->swim, sim->now_us);
+	if (sim->layer != NULL && sim->layer->tick != NULL)
+		sim->layer->tick(sim, ev->node);
 	sim_node_drain_ex(sim, ev->node, true);
 }
 
@@ -619,12 +656,11 @@ sim_kill(struct sim *sim, unsigned i)
 		return;
 	n = &sim->nodes[i];
 	sim_node_unhold(n);
-	swim_delete(n->swim);
-	n->swim = NULL;
+	sim_node_stop(sim, i);
 	n->gen++;
 	n->sched_us = UINT64_MAX;
 	sim->nb_up--;
-	sim_view_recount(sim);
+	sim_view_node_up(sim, i, false);
 }
 
 void
@@ -667,6 +703,13 @@ sim_restart(struct sim *sim, unsigned i)
 	sim_kill(sim, i);
 	sim->nodes[i].nb_restarts++;
 	return sim_node_start(sim, i);
+}
+
+void
+sim_set_sync(struct sim *sim, sim_sync_f f, void *ctx)
+{
+	sim->sync_f = f;
+	sim->sync_ctx = ctx;
 }
 
 void

@@ -15,16 +15,12 @@
 int
 sim_net_init(struct sim *sim)
 {
-	size_t nn = (size_t)sim->nb_nodes * sim->nb_nodes;
 	int k;
 
-	sim->link_drop = calloc(nn, 1);
-	sim->link_block = calloc(nn, 1);
-	sim->link_delay = calloc(nn, sizeof(*sim->link_delay));
-	if (sim->link_drop == NULL || sim->link_block == NULL ||
-	    sim->link_delay == NULL)
-		return -1;
-	for (k = 0; k < 2; k++) {
+	/* The per-link matrices are n^2: 150 MB at 5,000 nodes. They are
+	 * allocated by the first filter that needs one (sim_link_matrix);
+	 * whole-pool filters (drop %, groups, pauses) never do. */
+	for (k = 0; k < SIM_PP_BUFS; k++) {
 		sim->pp_cap[k] = 64 * 1024;
 		sim->pp_buf[k] = malloc(sim->pp_cap[k]);
 		if (sim->pp_buf[k] == NULL)
@@ -39,8 +35,18 @@ sim_net_fini(struct sim *sim)
 	free(sim->link_drop);
 	free(sim->link_block);
 	free(sim->link_delay);
-	free(sim->pp_buf[0]);
-	free(sim->pp_buf[1]);
+	for (int k = 0; k < SIM_PP_BUFS; k++)
+		free(sim->pp_buf[k]);
+}
+
+/* The n x n matrix *m of elem-byte cells, allocated zeroed on first use.
+ * @retval the matrix, or NULL when out of memory (the filter is lost). */
+static void *
+sim_link_matrix(struct sim *sim, void **m, size_t elem)
+{
+	if (*m == NULL)
+		*m = calloc((size_t)sim->nb_nodes * sim->nb_nodes, elem);
+	return *m;
 }
 
 /* --- filters --- */
@@ -55,10 +61,16 @@ sim_link_match(int from, int to, unsigned a, unsigned b)
 
 /* Set v on every (from, to) link the wildcards select. */
 static void
-sim_links_set(struct sim *sim, uint8_t *matrix, int from, int to, uint8_t v)
+sim_links_set(struct sim *sim, uint8_t **mp, int from, int to, uint8_t v)
 {
 	unsigned n = sim->nb_nodes, a, b;
+	uint8_t *matrix;
 
+	if (*mp == NULL && v == 0)
+		return;	/* clearing a matrix that was never set */
+	matrix = sim_link_matrix(sim, (void **)mp, 1);
+	if (matrix == NULL)
+		return;
 	for (a = 0; a < n; a++) {
 		for (b = 0; b < n; b++) {
 			if (sim_link_match(from, to, a, b))
@@ -71,11 +83,17 @@ void
 sim_set_link_delay(struct sim *sim, int from, int to, uint32_t extra_us)
 {
 	unsigned n = sim->nb_nodes, a, b;
+	uint32_t *delay;
 
+	if (sim->link_delay == NULL && extra_us == 0)
+		return;
+	delay = sim_link_matrix(sim, (void **)&sim->link_delay, sizeof(*delay));
+	if (delay == NULL)
+		return;
 	for (a = 0; a < n; a++) {
 		for (b = 0; b < n; b++) {
 			if (sim_link_match(from, to, a, b))
-				sim->link_delay[(size_t)a * n + b] = extra_us;
+				delay[(size_t)a * n + b] = extra_us;
 		}
 	}
 }
@@ -89,7 +107,7 @@ sim_set_drop(struct sim *sim, int from, int to, unsigned pct)
 		sim->drop_pct = pct;
 		return;
 	}
-	sim_links_set(sim, sim->link_drop, from, to, (uint8_t)pct);
+	sim_links_set(sim, &sim->link_drop, from, to, (uint8_t)pct);
 }
 
 void
@@ -102,7 +120,7 @@ sim_set_latency(struct sim *sim, uint64_t fixed_us, uint64_t jitter_us)
 void
 sim_block(struct sim *sim, int from, int to, unsigned what)
 {
-	sim_links_set(sim, sim->link_block, from, to,
+	sim_links_set(sim, &sim->link_block, from, to,
 		      (uint8_t)(what & SIM_BLOCK_ALL));
 }
 
@@ -137,7 +155,8 @@ sim_link_blocked(const struct sim *sim, unsigned a, unsigned b, unsigned bit)
 {
 	if (sim->nodes[a].group != sim->nodes[b].group)
 		return true;
-	return (sim->link_block[(size_t)a * sim->nb_nodes + b] & bit) != 0;
+	return sim->link_block != NULL &&
+	       (sim->link_block[(size_t)a * sim->nb_nodes + b] & bit) != 0;
 }
 
 /* A TCP stream needs both directions. */
@@ -152,8 +171,11 @@ sim_tcp_blocked(const struct sim *sim, unsigned a, unsigned b)
 static uint64_t
 sim_latency(struct sim *sim, unsigned a, unsigned b)
 {
+	uint64_t extra = sim->link_delay == NULL ? 0 :
+			 sim->link_delay[(size_t)a * sim->nb_nodes + b];
+
 	return sim->lat_fixed_us + sim_rand_below(sim, sim->lat_jitter_us + 1) +
-	       sim->link_delay[(size_t)a * sim->nb_nodes + b];
+	       extra;
 }
 
 /* A TCP exchange a <-> b: out and back. */
@@ -169,7 +191,8 @@ static bool
 sim_udp_dropped(struct sim *sim, unsigned from, unsigned to)
 {
 	unsigned pct = sim->drop_pct;
-	unsigned link = sim->link_drop[(size_t)from * sim->nb_nodes + to];
+	unsigned link = sim->link_drop == NULL ? 0 :
+			sim->link_drop[(size_t)from * sim->nb_nodes + to];
 
 	if (sim_link_blocked(sim, from, to, SIM_BLOCK_UDP))
 		return true;
@@ -264,29 +287,64 @@ sim_pp_fail(struct sim *sim, const struct sim_hev *ev, uint64_t at_us)
 	sim_heap_push(sim, &f);
 }
 
-/* Encode node i's side of a push/pull into scratch k. @retval length. */
-static size_t
-sim_pp_encode(struct sim *sim, unsigned i, bool join, int k)
+/* Grow scratch k to len bytes. @retval false when out of memory. */
+static bool
+sim_pp_reserve(struct sim *sim, int k, size_t len)
 {
-	struct swim *s = sim->nodes[i].swim;
-	size_t len = swim_push_pull_encode(s, join, NULL, 0, sim->pp_buf[k],
-					   sim->pp_cap[k]);
+	uint8_t *b;
 
-	if (len > sim->pp_cap[k]) {
-		uint8_t *b = realloc(sim->pp_buf[k], len);
+	if (len <= sim->pp_cap[k])
+		return true;
+	b = realloc(sim->pp_buf[k], len);
+	if (b == NULL)
+		return false;
+	sim->pp_buf[k] = b;
+	sim->pp_cap[k] = len;
+	return true;
+}
 
-		if (b == NULL)
+/* The layer's user state of node i (Serf's) into scratch SIM_PP_US. */
+static size_t
+sim_pp_user_state(struct sim *sim, unsigned i)
+{
+	size_t len;
+
+	if (sim->layer == NULL || sim->layer->state == NULL)
+		return 0;
+	len = sim->layer->state(sim, i, sim->pp_buf[SIM_PP_US],
+				sim->pp_cap[SIM_PP_US]);
+	if (len > sim->pp_cap[SIM_PP_US]) {
+		if (!sim_pp_reserve(sim, SIM_PP_US, len))
 			return 0;
-		sim->pp_buf[k] = b;
-		sim->pp_cap[k] = len;
-		len = swim_push_pull_encode(s, join, NULL, 0, b, len);
+		len = sim->layer->state(sim, i, sim->pp_buf[SIM_PP_US], len);
 	}
 	return len;
 }
 
-/* Merge scratch k into node i. @retval true when the whole stream merged. */
-static bool
-sim_pp_merge(struct sim *sim, unsigned i, int k, size_t len)
+/* Encode node i's side of a push/pull into scratch k. @retval length. */
+size_t
+sim_pp_encode(struct sim *sim, unsigned i, bool join, int k)
+{
+	struct swim *s = sim->nodes[i].swim;
+	size_t us_len = sim_pp_user_state(sim, i);
+	const uint8_t *us = sim->pp_buf[SIM_PP_US];
+	size_t len = swim_push_pull_encode(s, join, us, us_len, sim->pp_buf[k],
+					   sim->pp_cap[k]);
+
+	if (len > sim->pp_cap[k]) {
+		if (!sim_pp_reserve(sim, k, len))
+			return 0;
+		len = swim_push_pull_encode(s, join, us, us_len,
+					    sim->pp_buf[k], len);
+	}
+	sim->cnt.pp_bytes += len;
+	return len;
+}
+
+/* Merge scratch k into node i (its user state into the layer, join:
+ * the reply to i's own join). @retval true when the whole stream merged. */
+bool
+sim_pp_merge(struct sim *sim, unsigned i, int k, size_t len, bool join)
 {
 	struct swim_str us = { NULL, 0 };
 	int rc = swim_push_pull_merge(sim->nodes[i].swim, sim->now_us,
@@ -296,6 +354,8 @@ sim_pp_merge(struct sim *sim, unsigned i, int k, size_t len)
 		sim->cnt.push_pull_merge_errs++;
 		return false;
 	}
+	if (sim->layer != NULL && sim->layer->merge != NULL)
+		sim->layer->merge(sim, i, us.ptr, us.len, join);
 	return true;
 }
 
@@ -322,17 +382,24 @@ sim_net_push_pull(struct sim *sim, const struct sim_hev *ev)
 			    sim->nodes[i].cfg.tcp_timeout_us);
 		return;
 	}
-	len_i = sim_pp_encode(sim, i, ev->flag, 0);
-	len_j = sim_pp_encode(sim, j, ev->flag, 1);
-	if (len_i > 0)
-		sim_pp_merge(sim, j, 0, len_i);
-	ok = len_j > 0 && sim_pp_merge(sim, i, 1, len_j);
+	if (!ev->flag && sim->sync_f != NULL) {
+		/* Another anti-entropy design replaces the periodic sync. */
+		ok = sim->sync_f(sim->sync_ctx, sim, i, j);
+	} else {
+		len_i = sim_pp_encode(sim, i, ev->flag, 0);
+		len_j = sim_pp_encode(sim, j, ev->flag, 1);
+		if (len_i > 0)
+			sim_pp_merge(sim, j, 0, len_i, false);
+		ok = len_j > 0 && sim_pp_merge(sim, i, 1, len_j, ev->flag);
+	}
 	sim_node_drain(sim, j);
 	if (!ok) {
 		sim_pp_fail(sim, ev, sim->now_us);
 		return;
 	}
 	sim->cnt.push_pulls++;
+	if (ev->flag && sim->layer != NULL && sim->layer->joined != NULL)
+		sim->layer->joined(sim, i);
 	sim_node_drain(sim, i);
 }
 
@@ -410,4 +477,55 @@ sim_net_reconnect(struct sim *sim, const struct sim_hev *ev)
 	next.pkt = NULL;
 	next.at_us = sim->now_us + sim->reconnect_us;
 	sim_heap_push(sim, &next);
+}
+
+/* --- a converged start --- */
+
+void
+sim_bootstrap(struct sim *sim)
+{
+	size_t len;
+	unsigned i;
+
+	if (!sim_is_up(sim, 0))
+		return;
+	for (i = 1; i < sim->nb_nodes; i++) {
+		if (!sim_is_up(sim, i))
+			continue;
+		len = sim_pp_encode(sim, i, true, 1);
+		if (len > 0)
+			sim_pp_merge(sim, 0, 1, len, false);
+		sim_node_drain(sim, 0);
+	}
+	len = sim_pp_encode(sim, 0, true, 0);
+	for (i = 1; i < sim->nb_nodes && len > 0; i++) {
+		if (!sim_is_up(sim, i))
+			continue;
+		sim_pp_merge(sim, i, 0, len, true);
+		sim_node_drain(sim, i);
+	}
+	sim->cnt.pp_bytes = 0;	/* setup, not traffic of the run */
+}
+
+void
+sim_settle(struct sim *sim)
+{
+	uint8_t *buf = sim->pp_buf[SIM_PP_US];
+	size_t cap = sim->pp_cap[SIM_PP_US];
+	unsigned i, nb;
+
+	for (i = 0; i < sim->nb_nodes; i++) {
+		struct swim *s = sim->nodes[i].swim;
+		uint32_t k;
+
+		/* Each take counts one transmit per item, as a packet
+		 * would: the queue empties after about len x limit takes.
+		 * Bounded in case an item never retires. */
+		for (k = 0; s != NULL && k < (1u << 20) &&
+		     swim_broadcast_queue_len(s) > 0; k++) {
+			swim_take_piggyback(s, buf, cap, &nb);
+			if (nb == 0)
+				break;
+		}
+	}
 }

@@ -19,9 +19,9 @@ sim_view_init(struct sim *sim)
 
 	sim->view = calloc(n * n, 1);
 	sim->seeing = calloc(n * SWIM_STATUS_COUNT, sizeof(*sim->seeing));
-	sim->nb_suspect_cells = calloc(n, sizeof(*sim->nb_suspect_cells));
+	sim->susp = calloc(n, sizeof(*sim->susp));
 	return sim->view != NULL && sim->seeing != NULL &&
-	       sim->nb_suspect_cells != NULL ? 0 : -1;
+	       sim->susp != NULL ? 0 : -1;
 }
 
 void
@@ -29,7 +29,42 @@ sim_view_fini(struct sim *sim)
 {
 	free(sim->view);
 	free(sim->seeing);
-	free(sim->nb_suspect_cells);
+	for (size_t i = 0; sim->susp != NULL && i < sim->nb_nodes; i++)
+		free(sim->susp[i].m);
+	free(sim->susp);
+}
+
+/* Add m to observer o's suspect list (out of memory: the cell is then
+ * not re-read when cleared, only until its next event). */
+static void
+sim_susp_add(struct sim *sim, unsigned o, unsigned m)
+{
+	struct sim_susp *l = &sim->susp[o];
+
+	if (l->nb == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 8;
+		uint32_t *a = realloc(l->m, cap * sizeof(*a));
+
+		if (a == NULL)
+			return;
+		l->m = a;
+		l->cap = cap;
+	}
+	l->m[l->nb++] = m;
+}
+
+static void
+sim_susp_del(struct sim *sim, unsigned o, unsigned m)
+{
+	struct sim_susp *l = &sim->susp[o];
+	uint32_t k;
+
+	for (k = 0; k < l->nb; k++) {
+		if (l->m[k] == m) {
+			l->m[k] = l->m[--l->nb];
+			return;
+		}
+	}
 }
 
 /* Set view[o][m] to v (0 or 1 + status), keeping seeing[] in step. */
@@ -48,9 +83,9 @@ sim_view_set(struct sim *sim, unsigned o, unsigned m, uint8_t v)
 			cnt[v - 1]++;
 	}
 	if (*cell == 1 + SWIM_STATUS_SUSPECT)
-		sim->nb_suspect_cells[o]--;
+		sim_susp_del(sim, o, m);
 	if (v == 1 + SWIM_STATUS_SUSPECT)
-		sim->nb_suspect_cells[o]++;
+		sim_susp_add(sim, o, m);
 	*cell = v;
 	sim->view_dirty = true;
 }
@@ -90,28 +125,31 @@ void
 sim_view_reset_row(struct sim *sim, unsigned node)
 {
 	memset(&sim->view[(size_t)node * sim->nb_nodes], 0, sim->nb_nodes);
-	sim->nb_suspect_cells[node] = 0;
+	sim->susp[node].nb = 0;
 	sim->view_dirty = true;
 }
 
-/* Rebuild seeing[] after a node went up or down: O(N^2), but rare. */
+/*
+ * Node went up (its row counts in seeing[] from now on) or down (no
+ * longer): add or take its row's cells, O(n). Call it right after the
+ * node's up state changed.
+ */
 void
-sim_view_recount(struct sim *sim)
+sim_view_node_up(struct sim *sim, unsigned node, bool up)
 {
-	unsigned n = sim->nb_nodes, o, m;
+	unsigned n = sim->nb_nodes, m;
+	const uint8_t *row = &sim->view[(size_t)node * n];
 
-	memset(sim->seeing, 0, (size_t)n * SWIM_STATUS_COUNT *
-	       sizeof(*sim->seeing));
-	for (o = 0; o < n; o++) {
-		const uint8_t *row = &sim->view[(size_t)o * n];
+	for (m = 0; m < n; m++) {
+		uint32_t *c;
 
-		if (!sim_is_up(sim, o))
+		if (m == node || row[m] == 0)
 			continue;
-		for (m = 0; m < n; m++) {
-			if (m != o && row[m] != 0)
-				sim->seeing[(size_t)m * SWIM_STATUS_COUNT +
-					    row[m] - 1]++;
-		}
+		c = &sim->seeing[(size_t)m * SWIM_STATUS_COUNT + row[m] - 1];
+		if (up)
+			(*c)++;
+		else
+			(*c)--;
 	}
 	sim->view_dirty = true;
 }
@@ -163,15 +201,14 @@ sim_incarnation(struct sim *sim, unsigned observer, unsigned member)
 void
 sim_view_refresh_suspects(struct sim *sim, unsigned node)
 {
-	uint8_t *row = &sim->view[(size_t)node * sim->nb_nodes];
-	unsigned m;
+	struct sim_susp *l = &sim->susp[node];
+	uint32_t k;
 
-	for (m = 0; m < sim->nb_nodes && sim->nb_suspect_cells[node] > 0; m++) {
-		int st;
+	/* Backwards: sim_view_set may swap-remove the current entry. */
+	for (k = l->nb; k-- > 0;) {
+		unsigned m = l->m[k];
+		int st = sim_status(sim, node, m);
 
-		if (row[m] != 1 + SWIM_STATUS_SUSPECT)
-			continue;
-		st = sim_status(sim, node, m);
 		if (st != SWIM_STATUS_SUSPECT)
 			sim_view_set(sim, node, m, st < 0 ? 0 : (uint8_t)(1 + st));
 	}

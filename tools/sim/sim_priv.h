@@ -35,9 +35,42 @@ struct sim_hev {
 	uint32_t len;		/* DELIVER: datagram length */
 };
 
+/**
+ * A layer above each core (the Serf layer, sim_serf.c), run by the
+ * simulator beside the core: started after swim_new, stopped before
+ * swim_delete, fed every core event, ticked at its own deadline, and
+ * given its part of every push/pull. NULL hooks are skipped.
+ */
+struct sim_layer {
+	int (*start)(struct sim *sim, unsigned i);
+	void (*stop)(struct sim *sim, unsigned i);
+	void (*event)(struct sim *sim, unsigned i, const struct swim_event *ev);
+	/* Earliest time tick has work; UINT64_MAX: none. */
+	uint64_t (*deadline)(const struct sim *sim, unsigned i);
+	void (*tick)(struct sim *sim, unsigned i);
+	/* The push/pull user state; > cap: retry with that size. */
+	size_t (*state)(struct sim *sim, unsigned i, uint8_t *buf, size_t cap);
+	void (*merge)(struct sim *sim, unsigned i, const uint8_t *buf,
+		      size_t len, bool join);
+	/* i's join push/pull succeeded (Serf: gossip the join intent). */
+	void (*joined)(struct sim *sim, unsigned i);
+};
+
+/** Push/pull scratch: initiator's stream, responder's, a user state. */
+#define SIM_PP_BUFS 3
+#define SIM_PP_US 2
+
+/** Members an observer's view has as suspect (a short list). */
+struct sim_susp {
+	uint32_t *m;
+	uint32_t nb;
+	uint32_t cap;
+};
+
 /** One simulated node. */
 struct sim_node {
 	struct swim *swim;	/* NULL while killed */
+	void *layer_ctx;	/* the layer's state (struct serf *) */
 	struct swim_cfg cfg;	/* what swim_new got; reused by restart */
 	uint32_t gen;		/* bumped by kill and restart: stale events die */
 	uint32_t nb_restarts;	/* feeds the per-node PRNG seed */
@@ -81,18 +114,23 @@ struct sim {
 	/* [member * SWIM_STATUS_COUNT + status]: up observers != member
 	 * whose view has member in that status. */
 	uint32_t *seeing;
-	/* [observer]: cells of that row in SUSPECT. memberlist emits no
-	 * event when a suspect is cleared (suspect -> alive), so these
-	 * cells are re-read from the core after each of its steps. */
-	uint32_t *nb_suspect_cells;
+	/* [observer]: the members of that row in SUSPECT. memberlist emits
+	 * no event when a suspect is cleared (suspect -> alive), so these
+	 * cells are re-read from the core after each of its steps: a list,
+	 * not a row scan, so a step costs O(suspects), not O(n). */
+	struct sim_susp *susp;
 	bool view_dirty;	/* a view entry changed since the last check */
 
 	sim_event_f hook;
 	void *hook_ctx;
 
+	const struct sim_layer *layer;	/* NULL: bare cores */
+	sim_sync_f sync_f;		/* NULL: memberlist's push/pull */
+	void *sync_ctx;
+
 	/* Scratch for push/pull streams, grown on demand. */
-	uint8_t *pp_buf[2];
-	size_t pp_cap[2];
+	uint8_t *pp_buf[SIM_PP_BUFS];
+	size_t pp_cap[SIM_PP_BUFS];
 	struct sim_counters cnt;
 };
 
@@ -100,12 +138,16 @@ struct sim {
 void sim_heap_push(struct sim *sim, const struct sim_hev *ev);
 void sim_node_drain(struct sim *sim, unsigned i);
 uint64_t sim_rand_below(struct sim *sim, uint64_t n);
+struct sim *sim_new_layer(unsigned nb_nodes, const struct swim_cfg *tmpl,
+			  uint64_t seed, const struct sim_layer *layer);
 
 /* sim_net.c */
 void sim_net_output(struct sim *sim, unsigned i, const struct swim_output *o);
 void sim_net_deliver(struct sim *sim, struct sim_hev *ev);
 void sim_net_push_pull(struct sim *sim, const struct sim_hev *ev);
 void sim_net_reconnect(struct sim *sim, const struct sim_hev *ev);
+size_t sim_pp_encode(struct sim *sim, unsigned i, bool join, int k);
+bool sim_pp_merge(struct sim *sim, unsigned i, int k, size_t len, bool join);
 int sim_net_init(struct sim *sim);
 void sim_net_fini(struct sim *sim);
 
@@ -113,7 +155,7 @@ void sim_net_fini(struct sim *sim);
 void sim_view_event(struct sim *sim, unsigned node, const struct swim_event *ev);
 void sim_view_reset_row(struct sim *sim, unsigned node);
 void sim_view_refresh_suspects(struct sim *sim, unsigned node);
-void sim_view_recount(struct sim *sim);
+void sim_view_node_up(struct sim *sim, unsigned node, bool up);
 int sim_view_init(struct sim *sim);
 void sim_view_fini(struct sim *sim);
 
