@@ -8,7 +8,8 @@ PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk
       libsodium-dev libssl-dev libcriterion-dev libmsgpuck-dev libjansson-dev serf iproute2 ethtool
       valgrind python3
       libmicrohttpd-dev prometheus curl  # /metrics; promtool and curl for it_metrics
-      dpdk-dev)  # dpdk-dev brings the testpmd baseline of scripts/bench-dpdk.sh
+      dpdk-dev  # dpdk-dev brings the testpmd baseline of scripts/bench-dpdk.sh
+      libipsec-mb-dev)  # AES-GCM for --encrypt (swim_crypto_imb.c; optional, amd64)
 
 missing=()
 for p in "${PKGS[@]}"; do

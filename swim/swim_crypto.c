@@ -52,7 +52,7 @@ static const char *const crypto_err_str[] = {
 	[9] = "keyring is full",
 	[10] = "key is not installed (or the keyring is empty)",
 	[11] = "removing the primary key is not allowed",
-	[12] = "AES-GCM is not available from libcrypto",
+	[12] = "AES-GCM back end not available (libcrypto without AES-GCM, or no AES-NI/PCLMUL for libsodium, or ipsec-mb not built in)",
 	[13] = "out of memory (sodium_malloc or libcrypto)",
 	[14] = "stream is not an encrypted frame (0x0a)",
 	[15] = "encrypted stream is longer than 20 MiB",
@@ -108,6 +108,8 @@ swim_keyring_new(int *err)
 			*err = SWIM_CRYPTO_E_UNAVAILABLE;
 		return NULL;
 	}
+	/* set ipsec-mb up now (once), not in a context's first bind */
+	(void)swim_crypto_imb_available();
 	ring = calloc(1, sizeof(*ring));
 	if (ring != NULL)
 		ring->sec = sodium_malloc(sizeof(*ring->sec));
@@ -149,10 +151,18 @@ swim_crypto_sodium_available(void)
 }
 
 bool
+swim_crypto_ipsec_mb_available(void)
+{
+	return swim_crypto_imb_available();
+}
+
+bool
 swim_crypto_backend_ok(enum swim_crypto_backend backend)
 {
 	if (backend == SWIM_CRYPTO_BACKEND_SODIUM)
 		return swim_crypto_sodium_available();
+	if (backend == SWIM_CRYPTO_BACKEND_IPSEC_MB)
+		return swim_crypto_imb_available();
 	return backend == SWIM_CRYPTO_BACKEND_AUTO ||
 	       backend == SWIM_CRYPTO_BACKEND_EVP;
 }
@@ -161,12 +171,13 @@ static const char *const crypto_backend_str[] = {
 	[SWIM_CRYPTO_BACKEND_AUTO] = "auto",
 	[SWIM_CRYPTO_BACKEND_EVP] = "evp",
 	[SWIM_CRYPTO_BACKEND_SODIUM] = "libsodium",
+	[SWIM_CRYPTO_BACKEND_IPSEC_MB] = "ipsec-mb",
 };
 
 const char *
 swim_crypto_backend_name(int backend)
 {
-	if (backend < 0 || backend > SWIM_CRYPTO_BACKEND_SODIUM)
+	if (backend < 0 || backend > SWIM_CRYPTO_BACKEND_IPSEC_MB)
 		return "unknown";
 	return crypto_backend_str[backend];
 }
@@ -174,7 +185,7 @@ swim_crypto_backend_name(int backend)
 int
 swim_crypto_backend_parse(const char *name)
 {
-	for (int b = 0; b <= SWIM_CRYPTO_BACKEND_SODIUM; b++) {
+	for (int b = 0; b <= SWIM_CRYPTO_BACKEND_IPSEC_MB; b++) {
 		if (name != NULL && strcmp(name, crypto_backend_str[b]) == 0)
 			return b;
 	}

@@ -3,8 +3,11 @@
  * @file
  * Which AES-GCM implementation a swim_crypto context uses for a key.
  *
- * Two back ends produce the same bytes (memberlist's format does not
+ * Three back ends produce the same bytes (memberlist's format does not
  * depend on them):
+ *  - intel-ipsec-mb (when meson found it; AES-NI needed): every key
+ *    size, expanded once per key when a context is bound, one call per
+ *    packet; the fastest here.
  *  - libsodium's precomputed AES-256-GCM state
  *    (crypto_aead_aes256gcm_beforenm, then ..._detached_afternm per
  *    packet): 32-byte keys only, and only on a CPU with AES-NI and
@@ -14,8 +17,8 @@
  *    context (16-byte aligned), so each thread keys its own.
  *  - OpenSSL's libcrypto (EVP): every key size (16, 24, 32), the fallback.
  *
- * The default (SWIM_CRYPTO_BACKEND_AUTO) takes libsodium for every
- * 32-byte key it can and EVP for the rest. Tests and benchmarks force EVP
+ * The default (SWIM_CRYPTO_BACKEND_AUTO) takes ipsec-mb for every key
+ * when it can, else libsodium for 32-byte keys, else EVP. Tests and benchmarks force EVP
  * to compare the two.
  */
 #ifndef SWIM_CRYPTO_BACKEND_H_INCLUDED
@@ -27,19 +30,25 @@
 
 /** A back-end choice (what a context wants) or answer (what a key uses). */
 enum swim_crypto_backend {
-	/** libsodium for 32-byte keys when the CPU allows, else EVP. */
+	/** ipsec-mb, else libsodium for 32-byte keys, else EVP. */
 	SWIM_CRYPTO_BACKEND_AUTO = 0,
 	/** OpenSSL EVP for every key. */
 	SWIM_CRYPTO_BACKEND_EVP = 1,
 	/** libsodium for 32-byte keys, refused (E_UNAVAILABLE) without
 	 * AES-NI + PCLMUL; 16- and 24-byte keys still go to EVP. */
 	SWIM_CRYPTO_BACKEND_SODIUM = 2,
+	/** intel-ipsec-mb for every key size; refused (E_UNAVAILABLE)
+	 * when not built in or without AES-NI. */
+	SWIM_CRYPTO_BACKEND_IPSEC_MB = 3,
 };
 
 /** Whether libsodium's AES-256-GCM runs on this CPU (after sodium_init). */
 bool swim_crypto_sodium_available(void);
 
-/** "auto", "evp", "libsodium", or "unknown". */
+/** Whether intel-ipsec-mb is built in and has AES-NI here. */
+bool swim_crypto_ipsec_mb_available(void);
+
+/** "auto", "evp", "libsodium", "ipsec-mb", or "unknown". */
 const char *swim_crypto_backend_name(int backend);
 
 /**
@@ -51,8 +60,8 @@ int swim_crypto_backend_parse(const char *name);
 /**
  * The choice for contexts and keyrings created from now on (AUTO at
  * start). Process-wide: set it in main or a test's setup, before threads.
- * @retval 0, or SWIM_CRYPTO_E_UNAVAILABLE (SODIUM on a CPU without
- *         AES-NI/PCLMUL, or not an enum value).
+ * @retval 0, or SWIM_CRYPTO_E_UNAVAILABLE (SODIUM or IPSEC_MB where
+ *         it cannot run, or not an enum value).
  */
 int swim_crypto_set_default_backend(enum swim_crypto_backend backend);
 
@@ -60,15 +69,16 @@ int swim_crypto_set_default_backend(enum swim_crypto_backend backend);
 enum swim_crypto_backend swim_crypto_default_backend(void);
 
 /**
- * What ctx wants; it re-keys at its next bind (no allocation when every
- * key goes to libsodium).
+ * What ctx wants; it re-keys at its next bind (no allocation unless a
+ * key goes to EVP).
  * @retval 0 or SWIM_CRYPTO_E_UNAVAILABLE (as set_default_backend).
  */
 int swim_crypto_ctx_set_backend(struct swim_crypto_ctx *ctx,
 				enum swim_crypto_backend backend);
 
 /**
- * The back end ctx uses for its key i (0 = primary): _SODIUM or _EVP.
+ * The back end ctx uses for its key i (0 = primary): _IPSEC_MB, _SODIUM
+ * or _EVP.
  * @retval that, or SWIM_CRYPTO_E_NOKEY if i >= swim_crypto_ctx_count.
  */
 int swim_crypto_ctx_key_backend(const struct swim_crypto_ctx *ctx,

@@ -2,13 +2,14 @@
 /*
  * AES-GCM seal/open for every key size (16, 24, 32 bytes), byte-identical
  * to Go's gcm.Seal given the same key and nonce (memberlist-wire.md §8.5),
- * through two back ends (swim_crypto_backend.h): libsodium's precomputed
- * AES-256-GCM state for 32-byte keys on a CPU with AES-NI + PCLMUL, and
- * OpenSSL's EVP for everything else. The choice is made per key when a
+ * through three back ends (swim_crypto_backend.h): intel-ipsec-mb for
+ * every key size where it is built in (swim_crypto_imb.c), libsodium's
+ * precomputed AES-256-GCM state for 32-byte keys on a CPU with AES-NI +
+ * PCLMUL, and OpenSSL's EVP for everything else. The choice is made per key when a
  * context is keyed; per packet it is one flag test.
  *
- * Owns: struct swim_crypto_ctx (a thread's key states: libsodium's,
- * inline and 16-byte aligned, or keyed EVP_CIPHER_CTXs) and the pool of
+ * Owns: struct swim_crypto_ctx (a thread's key states: ipsec-mb's or
+ * libsodium's, inline and aligned, or keyed EVP_CIPHER_CTXs) and the pool of
  * them a keyring lends to the ring-based calls. Must never: log, read
  * clocks, allocate per packet (only when a context is created or
  * re-keyed for EVP), or return plaintext whose tag did not verify.
@@ -29,6 +30,13 @@
 #include "swim_crypto_backend.h"
 #include "swim_crypto_int.h"
 
+/* An OSSL_PARAM for octets at p (n bytes), and the list's end. */
+#define EVP_PARAM_OCTETS(name, p, n)                                       \
+	{ .key = (name), .data_type = OSSL_PARAM_OCTET_STRING,             \
+	  .data = (void *)(uintptr_t)(p), .data_size = (n),                \
+	  .return_size = OSSL_PARAM_UNMODIFIED }
+#define EVP_PARAM_END { .key = NULL }
+
 /* Offsets inside an encrypted payload. */
 enum {
 	EVP_OFF_NONCE = 1,
@@ -43,13 +51,24 @@ _Static_assert(crypto_aead_aes256gcm_NPUBBYTES == SWIM_CRYPTO_NONCE_LEN,
 _Static_assert(crypto_aead_aes256gcm_ABYTES == SWIM_CRYPTO_TAG_LEN,
 	       "libsodium's AES-GCM tag is memberlist's");
 
+/* One key's expanded state for the back end that took it. */
+union crypto_key_state {
+	crypto_aead_aes256gcm_state na;	/* libsodium (16-byte aligned) */
+	struct crypto_imb_key imb;	/* ipsec-mb (64-byte aligned) */
+};
+
+/* Which back end key i of a context uses (ctx->be[i]). */
+enum { BE_EVP, BE_NA, BE_IMB };
+
 struct swim_crypto_ctx {
-	/* libsodium's expanded keys (round keys and H), one per key that
-	 * uses it; first, so the context's alignment (aligned_alloc) is
-	 * theirs: libsodium wants 16 bytes. Read-only per packet. */
-	crypto_aead_aes256gcm_state na[SWIM_CRYPTO_MAX_KEYS];
-	/* 1 where key i uses na[i], 0 where it uses EVP. */
-	uint8_t is_na[SWIM_CRYPTO_MAX_KEYS];
+	/* The expanded keys (round keys, powers of H) of every key that
+	 * libsodium or ipsec-mb took; first, so the context's alignment
+	 * (aligned_alloc) is theirs. Read-only per packet. */
+	union crypto_key_state st[SWIM_CRYPTO_MAX_KEYS];
+	/* BE_* of key i. */
+	uint8_t be[SWIM_CRYPTO_MAX_KEYS];
+	/* Key i's length (16, 24, 32). */
+	uint8_t len[SWIM_CRYPTO_MAX_KEYS];
 	/* What the owner asked for (enum swim_crypto_backend). */
 	enum swim_crypto_backend want;
 	/* The ring and its stamp at the last bind (ring is only compared,
@@ -58,9 +77,9 @@ struct swim_crypto_ctx {
 	uint64_t stamp;
 	/* Keys held, same order as the ring's at bind time. */
 	unsigned nb_keys;
-	/* EVP: sealing with the primary key (when it is not na[0]). */
+	/* EVP: sealing with the primary key (when be[0] is BE_EVP). */
 	EVP_CIPHER_CTX *enc;
-	/* EVP: opening with key i (when it is not na[i]). */
+	/* EVP: opening with key i (when be[i] is BE_EVP). */
 	EVP_CIPHER_CTX *dec[SWIM_CRYPTO_MAX_KEYS];
 };
 
@@ -103,7 +122,7 @@ swim_crypto_ctx_delete(struct swim_crypto_ctx *ctx)
 	EVP_CIPHER_CTX_free(ctx->enc);
 	for (unsigned i = 0; i < SWIM_CRYPTO_MAX_KEYS; i++)
 		EVP_CIPHER_CTX_free(ctx->dec[i]);
-	sodium_memzero(ctx->na, sizeof(ctx->na));
+	sodium_memzero(ctx->st, sizeof(ctx->st));
 	free(ctx);
 }
 
@@ -123,10 +142,15 @@ swim_crypto_ctx_set_backend(struct swim_crypto_ctx *ctx,
 int
 swim_crypto_ctx_key_backend(const struct swim_crypto_ctx *ctx, unsigned i)
 {
+	static const int answer[] = {
+		[BE_EVP] = SWIM_CRYPTO_BACKEND_EVP,
+		[BE_NA] = SWIM_CRYPTO_BACKEND_SODIUM,
+		[BE_IMB] = SWIM_CRYPTO_BACKEND_IPSEC_MB,
+	};
+
 	if (i >= ctx->nb_keys)
 		return SWIM_CRYPTO_E_NOKEY;
-	return ctx->is_na[i] ? SWIM_CRYPTO_BACKEND_SODIUM :
-			       SWIM_CRYPTO_BACKEND_EVP;
+	return answer[ctx->be[i]];
 }
 
 /* Key *c (created if NULL) for one direction. false on failure. */
@@ -141,27 +165,39 @@ evp_key(EVP_CIPHER_CTX **c, const uint8_t *key, size_t len, int enc)
 				  NULL) == 1;
 }
 
-/* Whether ctx keys a key of len bytes with libsodium. */
-static bool
-na_takes(const struct swim_crypto_ctx *ctx, size_t len)
+/* The BE_* ctx keys a key of len bytes with. */
+static uint8_t
+ctx_pick(const struct swim_crypto_ctx *ctx, size_t len)
 {
-	return len == NA_KEY_LEN && ctx->want != SWIM_CRYPTO_BACKEND_EVP &&
-	       swim_crypto_sodium_available();
+	enum swim_crypto_backend w = ctx->want;
+
+	if ((w == SWIM_CRYPTO_BACKEND_AUTO ||
+	     w == SWIM_CRYPTO_BACKEND_IPSEC_MB) && swim_crypto_imb_available())
+		return BE_IMB;
+	if ((w == SWIM_CRYPTO_BACKEND_AUTO ||
+	     w == SWIM_CRYPTO_BACKEND_SODIUM) && len == NA_KEY_LEN &&
+	    swim_crypto_sodium_available())
+		return BE_NA;
+	return BE_EVP;
 }
 
-/* Key slot i of ctx with key (len bytes), libsodium or EVP. */
+/* Key slot i of ctx with key (len bytes), for the back end it picks. */
 static bool
 ctx_key_one(struct swim_crypto_ctx *ctx, unsigned i, const uint8_t *key,
 	    size_t len)
 {
-	if (na_takes(ctx, len)) {
+	ctx->be[i] = ctx_pick(ctx, len);
+	ctx->len[i] = (uint8_t)len;
+	if (ctx->be[i] == BE_NA) {
 		/* expands the round keys and H; always returns 0 */
-		(void)crypto_aead_aes256gcm_beforenm(&ctx->na[i], key);
-		ctx->is_na[i] = 1;
+		(void)crypto_aead_aes256gcm_beforenm(&ctx->st[i].na, key);
 		return true;
 	}
-	sodium_memzero(&ctx->na[i], sizeof(ctx->na[i]));
-	ctx->is_na[i] = 0;
+	if (ctx->be[i] == BE_IMB) {
+		crypto_imb_key(&ctx->st[i].imb, key, len);
+		return true;
+	}
+	sodium_memzero(&ctx->st[i], sizeof(ctx->st[i]));
 	if (!evp_key(&ctx->dec[i], key, len, 0))
 		return false;
 	return i != 0 || evp_key(&ctx->enc, key, len, 1);
@@ -211,25 +247,33 @@ evp_gcm(EVP_CIPHER_CTX *c, const uint8_t *nonce, uint8_t *tag,
 	const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
 	uint8_t *out)
 {
-	/* the provider only copies from these buffers */
+	/* built in place, not by the out-of-line OSSL_PARAM_construct_*;
+	 * the provider only copies from these buffers */
 	OSSL_PARAM p[3] = {
-		OSSL_PARAM_construct_octet_string(
-			OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED,
-			(void *)(uintptr_t)nonce, (size_t)-1),
-		OSSL_PARAM_construct_end(),
-		OSSL_PARAM_construct_end(),
+		EVP_PARAM_OCTETS(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, nonce,
+				 (size_t)-1),
+		EVP_PARAM_END,
+		EVP_PARAM_END,
 	};
-	int n = 0;
 
 	if (tag != NULL)
-		p[1] = OSSL_PARAM_construct_octet_string(
-			OSSL_CIPHER_PARAM_AEAD_TAG, tag, SWIM_CRYPTO_TAG_LEN);
+		p[1] = (OSSL_PARAM)EVP_PARAM_OCTETS(OSSL_CIPHER_PARAM_AEAD_TAG,
+						    tag, SWIM_CRYPTO_TAG_LEN);
 	if (EVP_CIPHER_CTX_set_params(c, p) != 1)
 		return false;
-	if (aad_len != 0 &&
-	    EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len) != 1)
+	/* EVP_Cipher goes straight to the provider's one-shot GCM call
+	 * (AAD when out is NULL), without EVP_CipherUpdate's checks */
+	if (aad_len != 0 && EVP_Cipher(c, NULL, aad, (unsigned)aad_len) < 0)
 		return false;
-	return len == 0 || EVP_CipherUpdate(c, out, &n, in, (int)len) == 1;
+	return len == 0 || EVP_Cipher(c, out, in, (unsigned)len) >= 0;
+}
+
+/* The GCM final step of c: computes the tag (seal) or checks the one
+ * set by evp_gcm (open). */
+static bool
+evp_final(EVP_CIPHER_CTX *c)
+{
+	return EVP_Cipher(c, NULL, NULL, 0) >= 0;
 }
 
 /* The tag c computed, through one parameter: the ctrl call looks up far
@@ -238,9 +282,9 @@ static bool
 evp_get_tag(EVP_CIPHER_CTX *c, uint8_t tag[SWIM_CRYPTO_TAG_LEN])
 {
 	OSSL_PARAM p[2] = {
-		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
-						  tag, SWIM_CRYPTO_TAG_LEN),
-		OSSL_PARAM_construct_end(),
+		EVP_PARAM_OCTETS(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+				 SWIM_CRYPTO_TAG_LEN),
+		EVP_PARAM_END,
 	};
 
 	return EVP_CIPHER_CTX_get_params(c, p) == 1;
@@ -252,19 +296,22 @@ ctx_seal_one(struct swim_crypto_ctx *ctx, const uint8_t *nonce,
 	     const uint8_t *aad, size_t aad_len, const uint8_t *m,
 	     size_t len, uint8_t *ct, uint8_t *tag)
 {
-	int fin = 0;
 
-	if (ctx->is_na[0]) {
+	if (ctx->be[0] == BE_IMB) {
+		crypto_imb_seal(&ctx->st[0].imb, ctx->len[0], nonce, aad,
+				aad_len, m, len, ct, tag);
+		return true;
+	}
+	if (ctx->be[0] == BE_NA) {
 		/* in place (m == ct, version 0) is fine: libsodium reads
 		 * each block before it writes it; always returns 0 */
 		(void)crypto_aead_aes256gcm_encrypt_detached_afternm(
 			ct, tag, NULL, m, len, aad, aad_len, NULL, nonce,
-			&ctx->na[0]);
+			&ctx->st[0].na);
 		return true;
 	}
 	return evp_gcm(ctx->enc, nonce, NULL, aad, aad_len, m, len, ct) &&
-	       EVP_CipherFinal_ex(ctx->enc, tag, &fin) == 1 &&
-	       evp_get_tag(ctx->enc, tag);
+	       evp_final(ctx->enc) && evp_get_tag(ctx->enc, tag);
 }
 
 int
@@ -342,17 +389,20 @@ ctx_open_one(struct swim_crypto_ctx *ctx, unsigned i, const uint8_t *aad,
 	size_t clen = len - SWIM_CRYPTO_OVERHEAD;
 	const uint8_t *tag = in + len - SWIM_CRYPTO_TAG_LEN;
 	uint8_t tag_copy[SWIM_CRYPTO_TAG_LEN];
-	int fin = 0;
 
-	if (ctx->is_na[i])
+	if (ctx->be[i] == BE_IMB)
+		return crypto_imb_open(&ctx->st[i].imb, ctx->len[i],
+				       in + EVP_OFF_NONCE, aad, aad_len,
+				       in + EVP_OFF_CT, clen, tag, out);
+	if (ctx->be[i] == BE_NA)
 		return crypto_aead_aes256gcm_decrypt_detached_afternm(
 			       out, NULL, in + EVP_OFF_CT, clen, tag, aad,
-			       aad_len, in + EVP_OFF_NONCE, &ctx->na[i]) == 0;
+			       aad_len, in + EVP_OFF_NONCE, &ctx->st[i].na) == 0;
 	/* the tag parameter is written from a copy: in is const */
 	memcpy(tag_copy, tag, sizeof(tag_copy));
 	return evp_gcm(ctx->dec[i], in + EVP_OFF_NONCE, tag_copy, aad,
 		       aad_len, in + EVP_OFF_CT, clen, out) &&
-	       EVP_CipherFinal_ex(ctx->dec[i], out + clen, &fin) == 1;
+	       evp_final(ctx->dec[i]);
 }
 
 int

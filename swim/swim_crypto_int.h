@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "swim_crypto.h"
@@ -53,6 +54,35 @@ struct swim_keyring {
 	 * only by borrow/give-back, which the atomics order. */
 	struct crypto_pool_slot pool[SWIM_CRYPTO_POOL];
 };
+
+/* --- intel-ipsec-mb's AES-GCM (swim_crypto_imb.c) --- */
+
+/* One key expanded for ipsec-mb (its struct gcm_key_data, which the
+ * library wants 16-byte aligned; 64 keeps it on cache lines). */
+struct crypto_imb_key {
+	_Alignas(64) uint8_t opaque[1024];
+};
+
+/* Whether ipsec-mb was built in and runs with AES-NI here (the first
+ * call sets the library up: it allocates, once per process). */
+bool swim_crypto_imb_available(void);
+
+/* Expand key (16, 24 or 32 bytes) into k. Only when available. */
+void crypto_imb_key(struct crypto_imb_key *k, const uint8_t *key,
+		    size_t len);
+
+/* Seal m (len bytes) into ct and the 16-byte tag. */
+void crypto_imb_seal(const struct crypto_imb_key *k, size_t key_len,
+		     const uint8_t *nonce, const uint8_t *aad,
+		     size_t aad_len, const uint8_t *m, size_t len,
+		     uint8_t *ct, uint8_t *tag);
+
+/* Open ct (len bytes) into out. false: tag did not verify (out then
+ * holds noise the caller must wipe). */
+bool crypto_imb_open(const struct crypto_imb_key *k, size_t key_len,
+		     const uint8_t *nonce, const uint8_t *aad,
+		     size_t aad_len, const uint8_t *ct, size_t len,
+		     const uint8_t *tag, uint8_t *out);
 
 /* Whether backend is a choice this CPU can honour. */
 bool swim_crypto_backend_ok(enum swim_crypto_backend backend);

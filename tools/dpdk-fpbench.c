@@ -10,13 +10,16 @@
  *
  *   dpdk-fpbench <EAL args, >= 2 lcores> -- [--pings N] [--window W]
  *                [--no-payload] [--hw-csum] [--encrypt BASE64KEY]
+ *                [--crypto-backend auto|evp|libsodium|ipsec-mb]
  *
  * --hw-csum marks the pings as a NIC with RX checksum offload would (IP
  * and L4 checksum GOOD), so the count shows the fast path without the
  * software checksum checks that net_ring and net_memif need.
  * --encrypt gives the backend a keyring and seals the ping under it
  * (once: every ping is the same sealed datagram), so the lcore opens each
- * ping and seals each ack (serf -encrypt).
+ * ping and seals each ack (serf -encrypt). --crypto-backend picks the
+ * AES-GCM implementation (swim_crypto_backend.h; default auto), so one
+ * binary measures each; the one used is printed as "crypto NAME".
  *
  * Prints "pings N secs S rate R acks/s ns_per_ack X". Bounded: N <= 1e9
  * and a 60 s stall deadline.
@@ -40,6 +43,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "swim_crypto.h"
+#include "swim_crypto_backend.h"
 #include "swim_wire.h"
 
 #define FB_BURST 32
@@ -57,6 +61,7 @@ struct fb {
 	int no_payload;			/* --no-payload: ack payload nil */
 	uint64_t ol_flags;		/* --hw-csum: RX checksums GOOD */
 	const char *key_b64;		/* --encrypt */
+	int backend;			/* --crypto-backend */
 	struct swim_keyring *ring;	/* its keyring, else NULL */
 };
 
@@ -108,6 +113,18 @@ fb_serf_payload(uint8_t *out)
 	return (uint16_t)(p - out);
 }
 
+/* Which AES-GCM the lcore will use for the primary key. */
+static void
+fb_say_backend(const struct swim_keyring *ring)
+{
+	struct swim_crypto_ctx *c = swim_crypto_ctx_new(NULL);
+
+	if (c != NULL && swim_crypto_ctx_bind(c, ring) == 0)
+		printf("crypto %s\n", swim_crypto_backend_name(
+					    swim_crypto_ctx_key_backend(c, 0)));
+	swim_crypto_ctx_delete(c);
+}
+
 static int
 fb_args(int argc, char **argv, struct fb *fb)
 {
@@ -117,6 +134,7 @@ fb_args(int argc, char **argv, struct fb *fb)
 		{ "no-payload", no_argument, NULL, 'P' },
 		{ "hw-csum", no_argument, NULL, 'H' },
 		{ "encrypt", required_argument, NULL, 'e' },
+		{ "crypto-backend", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -124,7 +142,8 @@ fb_args(int argc, char **argv, struct fb *fb)
 	fb->pings = 1000000;
 	fb->window = 512;
 	optind = 1;	/* rte_eal_init ran getopt over the EAL part */
-	while ((opt = getopt_long(argc, argv, "n:w:PHe:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:w:PHe:b:", opts, NULL)) !=
+	       -1) {
 		if (opt == 'n')
 			fb->pings = strtoull(optarg, NULL, 10);
 		else if (opt == 'w')
@@ -136,7 +155,10 @@ fb_args(int argc, char **argv, struct fb *fb)
 				       RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 		else if (opt == 'e')
 			fb->key_b64 = optarg;
-		else
+		else if (opt == 'b' &&
+			 (fb->backend = swim_crypto_backend_parse(optarg)) < 0)
+			return -1;
+		else if (opt != 'b')
 			return -1;
 	}
 	if (fb->pings == 0 || fb->pings > 1000000000ull || fb->window == 0 ||
@@ -216,7 +238,8 @@ fb_setup(struct fb *fb)
 	if (fb->key_b64 != NULL) {
 		int rc = -1;
 
-		if (sodium_init() >= 0)
+		if (sodium_init() >= 0 &&
+		    (rc = swim_crypto_set_default_backend(fb->backend)) == 0)
 			fb->ring = swim_keyring_new(&rc);
 		if (fb->ring != NULL)
 			rc = swim_keyring_add_base64(fb->ring, fb->key_b64,
@@ -227,6 +250,7 @@ fb_setup(struct fb *fb)
 			return -1;
 		}
 		cfg.keyring = fb->ring;
+		fb_say_backend(fb->ring);
 	}
 	fb->dp = dp_new("dpdk", &cfg, err, sizeof(err));
 	if (fb->dp == NULL) {
@@ -315,7 +339,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (fb_args(argc - used, argv + used, &fb) != 0) {
-		fprintf(stderr, "usage: dpdk-fpbench <EAL args> -- [--pings 1..1e9] [--window 1..1000] [--no-payload] [--hw-csum] [--encrypt BASE64KEY]\n");
+		fprintf(stderr, "usage: dpdk-fpbench <EAL args> -- [--pings 1..1e9] [--window 1..1000] [--no-payload] [--hw-csum] [--encrypt BASE64KEY] [--crypto-backend auto|evp|libsodium|ipsec-mb]\n");
 		goto out;
 	}
 	if (fb_setup(&fb) == 0 && fb_run(&fb) == 0)

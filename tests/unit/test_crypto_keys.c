@@ -351,6 +351,8 @@ Test(crypto_keys, seal_and_open_allocate_nothing_per_packet)
 	atomic_store(&is_counting, true);
 	swim_crypto_ctx_delete(c);
 	c = swim_crypto_ctx_new(NULL);
+	cr_assert_eq(swim_crypto_ctx_set_backend(c, SWIM_CRYPTO_BACKEND_EVP),
+		     0);
 	cr_assert_eq(swim_crypto_ctx_bind(c, r), 0);
 	atomic_store(&is_counting, false);
 	cr_assert_gt(atomic_load(&nb_allocs), 0);
@@ -358,7 +360,9 @@ Test(crypto_keys, seal_and_open_allocate_nothing_per_packet)
 	swim_keyring_delete(r);
 }
 
-Test(crypto_keys, libsodium_states_key_and_run_without_allocating)
+/* A context wanting b keys (bind) and runs with no allocation at all. */
+static void
+keys_without_allocating(enum swim_crypto_backend b)
 {
 	struct swim_keyring *r = ring_len(32, 0);
 	struct swim_crypto_ctx *c = swim_crypto_ctx_new(NULL);
@@ -367,9 +371,7 @@ Test(crypto_keys, libsodium_states_key_and_run_without_allocating)
 	int pl = unhex(ping_hex, ping, sizeof(ping));
 	int bad = 0;
 
-	if (!swim_crypto_sodium_available() ||
-	    swim_crypto_default_backend() == SWIM_CRYPTO_BACKEND_EVP)
-		cr_skip_test("libsodium's AES-256-GCM not in use");
+	cr_assert_eq(swim_crypto_ctx_set_backend(c, b), 0);
 	/* the state is inline in the context: keying allocates nothing */
 	atomic_store(&is_counting, true);
 	cr_assert_eq(swim_crypto_ctx_bind(c, r), 0);
@@ -382,13 +384,26 @@ Test(crypto_keys, libsodium_states_key_and_run_without_allocating)
 	}
 	atomic_store(&is_counting, false);
 	cr_assert_eq(bad, 0);
-	cr_assert_eq(swim_crypto_ctx_key_backend(c, 0),
-		     SWIM_CRYPTO_BACKEND_SODIUM);
+	cr_assert_eq(swim_crypto_ctx_key_backend(c, 0), (int)b);
 	cr_assert_eq(atomic_load(&nb_allocs), 0,
 		     "%lu allocations binding and in 400 seal/open calls",
 		     atomic_load(&nb_allocs));
 	swim_crypto_ctx_delete(c);
 	swim_keyring_delete(r);
+}
+
+Test(crypto_keys, libsodium_states_key_and_run_without_allocating)
+{
+	if (!swim_crypto_sodium_available())
+		cr_skip_test("libsodium's AES-256-GCM needs AES-NI + PCLMUL");
+	keys_without_allocating(SWIM_CRYPTO_BACKEND_SODIUM);
+}
+
+Test(crypto_keys, ipsec_mb_states_key_and_run_without_allocating)
+{
+	if (!swim_crypto_ipsec_mb_available())
+		cr_skip_test("intel-ipsec-mb not built in or no AES-NI");
+	keys_without_allocating(SWIM_CRYPTO_BACKEND_IPSEC_MB);
 }
 #endif
 
