@@ -72,6 +72,7 @@ cp_cfg_default(struct cp_cfg *cfg)
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility),
 		 "LOCAL0");
 	cp_cfg_serf_defaults(cfg);
+	cfg->max_queue_depth = SWIM_DEFAULT_QUEUE_DEPTH;
 }
 
 /* Port digits only, 1..65535. */

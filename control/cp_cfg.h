@@ -127,6 +127,8 @@ struct cp_cfg {
 	unsigned query_response_size_limit;	/* 1024 */
 	unsigned query_size_limit;		/* 1024 */
 	unsigned user_event_size_limit;		/* 512 */
+	/* memberlist's broadcast queue bound (swim_cfg.max_queue_depth). */
+	unsigned max_queue_depth;		/* 1024 */
 	/* Telemetry endpoints, as given ("" = off): statsd HOST:PORT and the
 	 * Prometheus listener IP:PORT (validated as an address here). */
 	char statsd_addr[CP_SEED_LEN];

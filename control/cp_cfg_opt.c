@@ -272,6 +272,7 @@ CP_SETTER(set_query_response_size_limit,
 CP_SETTER(set_query_size_limit, cp_set_uint(v, &cfg->query_size_limit))
 CP_SETTER(set_user_event_size_limit,
 	  cp_set_uint(v, &cfg->user_event_size_limit))
+CP_SETTER(set_max_queue_depth, cp_set_uint(v, &cfg->max_queue_depth))
 CP_SETTER(set_statsd_addr, cp_set_statsd_addr(cfg, v))
 CP_SETTER(set_metrics_addr, cp_set_metrics_addr(cfg, v))
 
@@ -397,6 +398,11 @@ const struct cp_opt cp_opts[] = {
 	{"user-event-size-limit", "user_event_size_limit", CP_J_INT,
 	 CP_S_NONE, set_user_event_size_limit, "BYTES", W_UINT, "512",
 	 "Largest user event (name and payload)", false},
+	{"max-queue-depth", "max_queue_depth", CP_J_INT, CP_S_NONE,
+	 set_max_queue_depth, "N", W_UINT, "1024",
+	 "gossipd: most broadcasts in memberlist's queue (serf's "
+	 "MaxQueueDepth, for it); when full the one sent most often is "
+	 "dropped and counted; 0 = no bound", false},
 	{"statsd-addr", "statsd_addr", CP_J_STR, CP_S_NONE, set_statsd_addr,
 	 "HOST:PORT", "HOST:PORT", NULL, "Send metrics to this statsd", false},
 	{"metrics-addr", "metrics_addr", CP_J_STR, CP_S_NONE,

@@ -83,6 +83,7 @@ cp_core_init(struct cp *cp)
 			  swim_keyring_count(cp->cfg.keyring) > 0;
 	cp->seed = cp_seed();
 	sc.seed = cp->seed;
+	sc.max_queue_depth = cp->cfg.max_queue_depth;
 	cp->swim = swim_new(&sc, &err);
 	if (cp->swim == NULL) {
 		fprintf(stderr, "gossipd: core: %s\n", err ? err : "failed");

@@ -153,6 +153,7 @@ cp_visit_core(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 		{ "swim", "unknown_type", in->swim.msgs_unknown },
 		{ "swim", "invalid", in->swim.msgs_invalid },
 		{ "swim", "event_oom", in->swim.events_dropped },
+		{ "swim", "broadcast_queue_full", in->swim.bcasts_dropped },
 		{ "serf", "malformed", in->serf.msgs_bad },
 		{ "serf", "unknown_type", in->serf.msgs_unknown },
 		{ "serf", "stale_intent", in->serf.intents_stale },

@@ -234,6 +234,24 @@ cp_serf_on_event(struct cp *cp, uint64_t now_us, const struct swim_event *ev)
 }
 
 /*
+ * A full broadcast queue drops by design (max-queue-depth): say how
+ * many, at most every 10 s, since a 10^6 merge drops about 10^6.
+ */
+static void
+cp_serf_check_bcast_drops(const struct swim_stats *ss, uint64_t now_us)
+{
+	static uint64_t seen, last_us;	/* control thread only */
+
+	if (ss->bcasts_dropped == seen || now_us - last_us < 10000000ull)
+		return;
+	CP_LOG(WARN, "memberlist: %llu broadcasts dropped (queue full, "
+	       "--max-queue-depth); push/pull brings what they would have",
+	       (unsigned long long)(ss->bcasts_dropped - seen));
+	seen = ss->bcasts_dropped;
+	last_us = now_us;
+}
+
+/*
  * Events are never dropped by design (both queues grow as needed); only
  * a failed allocation loses one. Say so, once per new loss.
  */
@@ -253,6 +271,7 @@ cp_serf_check_drops(struct cp *cp)
 		       (unsigned long long)(fs.events_dropped - serf_seen));
 	core_seen = ss.events_dropped;
 	serf_seen = fs.events_dropped;
+	cp_serf_check_bcast_drops(&ss, cp_now_us());
 }
 
 void
