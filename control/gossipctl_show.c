@@ -173,15 +173,26 @@ ctl_members_free(struct ctl_member *ms, uint32_t n)
 	free(ms);
 }
 
-/* {Members: [...]} into an array. */
+/*
+ * The Members array of a reply map {..., Members: [...], ...}: begin()
+ * gets its count, record() each record in turn (it must consume it);
+ * other keys are skipped. A count larger than the bytes left lies (a
+ * record takes more than a byte): -EBADMSG. The decoder and the tally
+ * walk a reply the same way through this.
+ */
+struct ctl_members_walk {
+	int (*begin)(void *ctx, uint32_t cnt);
+	int (*record)(void *ctx, const char **p, const char *end, uint32_t j);
+	void *ctx;
+};
+
 static int
-ctl_dec_members(const char *p, const char *end, struct ctl_member **out,
-		uint32_t *nb)
+ctl_members_walk(const char *p, const char *end,
+		 const struct ctl_members_walk *w)
 {
 	uint32_t n, kl, cnt;
 	const char *k;
-	*out = NULL;
-	*nb = 0;
+
 	if (cp_rpc_dec_map(&p, end, &n) != 0)
 		return -EBADMSG;
 	for (uint32_t i = 0; i < n; i++) {
@@ -191,21 +202,56 @@ ctl_dec_members(const char *p, const char *end, struct ctl_member **out,
 			cp_rpc_dec_skip(&p, end);
 			continue;
 		}
-		/* a record takes more than a byte: a bigger count lies */
 		if (cp_rpc_dec_array(&p, end, &cnt) != 0 ||
-		    cnt > (size_t)(end - p) || *out != NULL)
+		    cnt > (size_t)(end - p))
 			return -EBADMSG;
-		*out = calloc((size_t)cnt + 1, sizeof(**out));
-		if (*out == NULL)
-			return -ENOMEM;
-		for (uint32_t j = 0; j < cnt; j++) {
-			*nb = j + 1;
-			int rc = ctl_dec_member(&p, end, &(*out)[j]);
-			if (rc != 0)
-				return rc;
-		}
+		int rc = w->begin(w->ctx, cnt);
+		for (uint32_t j = 0; rc == 0 && j < cnt; j++)
+			rc = w->record(w->ctx, &p, end, j);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
+}
+
+struct ctl_dec_ctx {
+	struct ctl_member **out;
+	uint32_t *nb;
+};
+
+static int
+ctl_dec_begin(void *ctx, uint32_t cnt)
+{
+	struct ctl_dec_ctx *d = ctx;
+
+	if (*d->out != NULL)		/* a second Members array */
+		return -EBADMSG;
+	*d->out = calloc((size_t)cnt + 1, sizeof(**d->out));
+	return *d->out != NULL ? 0 : -ENOMEM;
+}
+
+static int
+ctl_dec_record(void *ctx, const char **p, const char *end, uint32_t j)
+{
+	struct ctl_dec_ctx *d = ctx;
+
+	*d->nb = j + 1;
+	return ctl_dec_member(p, end, &(*d->out)[j]);
+}
+
+/* {Members: [...]} into an array. */
+static int
+ctl_dec_members(const char *p, const char *end, struct ctl_member **out,
+		uint32_t *nb)
+{
+	struct ctl_dec_ctx d = { out, nb };
+	const struct ctl_members_walk w = {
+		ctl_dec_begin, ctl_dec_record, &d,
+	};
+
+	*out = NULL;
+	*nb = 0;
+	return ctl_members_walk(p, end, &w);
 }
 
 /* --- JSON output (jansson), laid out as Go's json.MarshalIndent --- */
@@ -445,6 +491,38 @@ ctl_record_status(const char **p, const char *end, const char **st,
 	return 0;
 }
 
+struct ctl_tally {
+	uint64_t nb[5];			/* alive, leaving, left, failed, other */
+	uint32_t cnt;
+};
+
+static int
+ctl_tally_begin(void *ctx, uint32_t cnt)
+{
+	((struct ctl_tally *)ctx)->cnt = cnt;
+	return 0;
+}
+
+static int
+ctl_tally_record(void *ctx, const char **p, const char *end, uint32_t j)
+{
+	static const char *const names[] = {
+		"alive", "leaving", "left", "failed",
+	};
+	struct ctl_tally *t = ctx;
+	const char *st;
+	uint32_t sl, s = 0;
+
+	(void)j;
+	if (ctl_record_status(p, end, &st, &sl) != 0)
+		return -EBADMSG;
+	while (s < 4 && (strlen(names[s]) != sl ||
+			 memcmp(names[s], st, sl) != 0))
+		s++;
+	t->nb[s]++;
+	return 0;
+}
+
 /*
  * --count: the number of members; --summary: one line, the number and
  * how many are in each status, in serf's status order. Walks the reply
@@ -453,44 +531,24 @@ ctl_record_status(const char **p, const char *end, const char **st,
 static int
 ctl_members_tally(const char *p, const char *end, bool summary)
 {
-	static const char *const names[] = {
-		"alive", "leaving", "left", "failed",
+	struct ctl_tally t = { { 0 }, 0 };
+	const struct ctl_members_walk w = {
+		ctl_tally_begin, ctl_tally_record, &t,
 	};
-	uint64_t nb[5] = { 0 };
-	uint32_t n, kl, cnt = 0;
-	const char *k, *st;
+	int rc = ctl_members_walk(p, end, &w);
 
-	if (cp_rpc_dec_map(&p, end, &n) != 0)
-		return -EBADMSG;
-	for (uint32_t i = 0; i < n; i++) {
-		if (cp_rpc_dec_strn(&p, end, &k, &kl) != 0)
-			return -EBADMSG;
-		if (!cp_rpc_key_is(k, kl, "Members")) {
-			cp_rpc_dec_skip(&p, end);
-			continue;
-		}
-		if (cp_rpc_dec_array(&p, end, &cnt) != 0)
-			return -EBADMSG;
-		for (uint32_t j = 0; j < cnt; j++) {
-			uint32_t sl, s = 0;
-			if (ctl_record_status(&p, end, &st, &sl) != 0)
-				return -EBADMSG;
-			while (s < 4 && (strlen(names[s]) != sl ||
-					 memcmp(names[s], st, sl) != 0))
-				s++;
-			nb[s]++;
-		}
-	}
+	if (rc != 0)
+		return rc;
 	if (!summary) {
-		printf("%u\n", cnt);
+		printf("%u\n", t.cnt);
 		return 0;
 	}
 	printf("%u members: %llu alive, %llu leaving, %llu left, "
-	       "%llu failed", cnt, (unsigned long long)nb[0],
-	       (unsigned long long)nb[1], (unsigned long long)nb[2],
-	       (unsigned long long)nb[3]);
-	if (nb[4] != 0)
-		printf(", %llu other", (unsigned long long)nb[4]);
+	       "%llu failed", t.cnt, (unsigned long long)t.nb[0],
+	       (unsigned long long)t.nb[1], (unsigned long long)t.nb[2],
+	       (unsigned long long)t.nb[3]);
+	if (t.nb[4] != 0)
+		printf(", %llu other", (unsigned long long)t.nb[4]);
 	printf("\n");
 	return 0;
 }

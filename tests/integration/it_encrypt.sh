@@ -21,10 +21,7 @@ set -u
 GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
 . "$(dirname "$0")/it_lib.sh"
 
-command -v "$SERF" >/dev/null || skip "no serf agent"
-command -v python3 >/dev/null || skip "no python3 (free ports)"
-[ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
-it_init gd-it-encrypt
+it_init_mixed gd-it-encrypt
 
 # Does the agent at RPC port $1 list $2 with tag $3 (k=v)?
 has_tag() {

@@ -25,10 +25,7 @@ set -u
 GOSSIPD=${GOSSIPD:-${1:-build/control/gossipd}}
 . "$(dirname "$0")/it_lib.sh"
 
-command -v "$SERF" >/dev/null || skip "no serf agent"
-command -v python3 >/dev/null || skip "no python3 (free ports)"
-[ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
-it_init gd-it-keys
+it_init_mixed gd-it-keys
 
 # Does the agent at RPC port $1 list exactly $2 members, all alive?
 all_alive() {

@@ -6,6 +6,8 @@
 #
 #   . "$(dirname "$0")/it_lib.sh"
 #   it_init gd-it-NAME        # LOG dir, PIDS, FAILED, NB_CHECKS, traps
+#                             # (it_init_mixed: the same after the skips
+#                             # of a gossipd-and-serf script)
 #   check "what" 'condition'  # counted; a failure sets FAILED=1
 #   ...
 #   it_finish                 # closing line, exit 0 or 1
@@ -51,6 +53,16 @@ it_init() {
 	NB_CHECKS=0
 	trap it_cleanup EXIT
 	trap 'exit 130' INT TERM
+}
+
+# it_init_mixed PREFIX: for a script that runs $GOSSIPD against serf
+# agents on free ports: skip (77) without a serf agent, python3 (for
+# free_ports) or an executable $GOSSIPD, then it_init PREFIX.
+it_init_mixed() {
+	command -v "$SERF" >/dev/null || skip "no serf agent"
+	command -v python3 >/dev/null || skip "no python3 (free ports)"
+	[ -x "$GOSSIPD" ] || skip "no gossipd at $GOSSIPD"
+	it_init "$1"
 }
 
 # check TEXT CONDITION: eval the condition, log ok/FAIL, count it.
