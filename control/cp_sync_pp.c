@@ -96,7 +96,8 @@ cp_sess_pp_out_start(struct cp_sess *s, bool join)
 	return s->pp_out != NULL ? 0 : -ENOMEM;
 }
 
-/* Refill tx from the encoder. @retval 1 refilled, 0 the end, < 0. */
+/* Refill tx from the encoder. @retval 1 refilled, 0 the end, 2 nothing
+ * yet (-EAGAIN: yield), < 0. */
 static int
 cp_sess_pp_refill(struct cp_sess *s)
 {
@@ -104,6 +105,8 @@ cp_sess_pp_refill(struct cp_sess *s)
 	long n = ops->out_fill(s->sync->cfg.h.ctx, s->pp_out, s->tx,
 			       CP_SYNC_PP_WINDOW);
 
+	if (n == -EAGAIN)
+		return 2;
 	if (n < 0 || (size_t)n > CP_SYNC_PP_WINDOW)
 		return n < 0 ? (int)n : -EOVERFLOW;
 	if (n == 0) {
@@ -132,6 +135,8 @@ cp_sess_pp_write(struct cp_sess *s, uint64_t now_us)
 			}
 			if (rc == 0)
 				break;
+			if (rc == 2)
+				return 0;	/* EPOLLOUT comes back */
 		}
 		ssize_t n = send(s->io.fd, s->tx + s->tx_off,
 				 s->tx_len - s->tx_off, MSG_NOSIGNAL);

@@ -33,7 +33,9 @@ struct cp_sync_pp_ops {
 	void *(*out_start)(void *ctx, bool join);
 	/**
 	 * The next bytes of it into out (cap is CP_SYNC_PP_WINDOW), a
-	 * bounded amount of work. @retval bytes, 0 at the end, or < 0.
+	 * bounded amount of work. @retval bytes, 0 at the end, -EAGAIN
+	 * (no byte yet: the work's slice ran out; called again on the next
+	 * reactor pass), or < 0.
 	 */
 	long (*out_fill)(void *ctx, void *st, uint8_t *out, size_t cap);
 	void (*out_end)(void *ctx, void *st);
@@ -56,12 +58,28 @@ struct cp;
 /** The daemon's callbacks: swim_pp_enc/dec and the Serf user state. */
 const struct cp_sync_pp_ops *cp_sync_core_pp_ops(void);
 
-/**
- * Merge a peer's Serf user state (takes us, malloc'ed): at once when
- * small, else CP_SYNC_SERF_SLICE status entries per control-loop pass
- * (cp_sync_serf.c).
+/*
+ * The Serf user state streamed both ways (cp_sync_serf.c, serf.h's
+ * serf_pp_enc/serf_pp_dec). keep (NULL: every member, serf's full
+ * state) restricts ours to some members (delta sync); *len is its exact
+ * length, for the push/pull header. out_fill may return -EAGAIN: no
+ * byte yet, call again on the next reactor pass.
  */
-void cp_sync_serf_merge(struct cp *cp, uint64_t now_us, uint8_t *us,
-			size_t len, bool join);
+struct cp_serf_out;
+struct cp_serf_in;
+struct cp_serf_out *cp_sync_serf_out_start(struct cp *cp,
+	bool (*keep)(void *ctx, const char *name, size_t len), void *ctx,
+	uint32_t *len);
+long cp_sync_serf_out_fill(struct cp *cp, struct cp_serf_out *o,
+			   uint8_t *out, size_t cap);
+void cp_sync_serf_out_end(struct cp *cp, struct cp_serf_out *o);
+/** Start merging a peer's state of len bytes (after its nodes). */
+struct cp_serf_in *cp_sync_serf_in_start(struct cp *cp, uint64_t now_us,
+					 uint32_t len, bool join);
+/** As in_feed: bytes consumed, *done once all of it is merged. */
+long cp_sync_serf_in_feed(struct cp *cp, struct cp_serf_in *in,
+			  uint64_t now_us, const uint8_t *buf, size_t len,
+			  bool *done);
+void cp_sync_serf_in_end(struct cp_serf_in *in);
 
 #endif /* CP_SYNC_PP_H_INCLUDED */

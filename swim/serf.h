@@ -180,6 +180,129 @@ size_t serf_local_state(struct serf *serf, uint8_t *buf, size_t cap);
 int serf_merge_remote_state(struct serf *serf, uint64_t now_us,
 			    const uint8_t *buf, size_t len, bool join);
 
+/*
+ * Streamed push/pull user state (serf_pp_enc.c, serf_pp_dec.c): the same
+ * messagePushPull as serf_local_state / serf_merge_remote_state, moved
+ * through a caller's window in bounded memory (no buffer that grows with
+ * the member count) and linear time.
+ *
+ * Encoding: serf_pp_enc_start sizes the state (one walk that marks the
+ * members it counted; its exact length goes in the push/pull header);
+ * serf_pp_enc_next then writes exactly those members, whatever happens
+ * to the table meanwhile: members added later are skipped, no member is
+ * erased while an encoder runs (reaps and prunes wait until the last
+ * one ends), every LTime is a fixed-width uint64 (0xcf) so one that
+ * grows keeps the length, and an index that grows restarts the walk
+ * (the marks say what was sent). Fields in serf's own order: LTime,
+ * StatusLTimes, LeftMembers, EventLTime, Events, QueryLTime. A member
+ * whose left/not-left status changed since the sizing is sent with
+ * LTime 0 (an intent every node ignores), never with an LTime that
+ * belongs to the other status. At most SERF_PP_ENC_MAX at once.
+ */
+
+/** Encoders that may run at once (-EBUSY past that). */
+#define SERF_PP_ENC_MAX 8
+
+/**
+ * A member filter for a restricted push/pull (delta sync): true keeps
+ * the member. Asked once per member, during serf_pp_enc_start only.
+ */
+typedef bool (*serf_pp_keep_f)(void *ctx, const char *name, size_t len);
+
+struct serf_pp_enc {
+	uint64_t ltime, event_ltime, query_ltime;	/* at the sizing */
+	uint32_t nb_status;		/* StatusLTimes entries sized */
+	uint32_t nb_left;		/* LeftMembers names sized */
+	uint32_t done;			/* entries written, this phase */
+	uint32_t pos;			/* index slot of the walk */
+	uint32_t mask;			/* the walk's index mask */
+	uint8_t slot;			/* its 2 bits in pp_enc marks */
+	uint8_t phase;			/* private */
+	bool is_busy;			/* holds its slot until _end */
+	uint8_t *events;		/* the Events value, encoded */
+	size_t events_len;
+	size_t events_off;		/* bytes of it written */
+	size_t len;			/* the whole state: exact */
+	size_t sent;			/* bytes written so far */
+};
+
+/**
+ * Size our state and start streaming it. keep (may be NULL: every
+ * member, exactly serf's full state) restricts the members sent.
+ * @retval 0, -EBUSY (SERF_PP_ENC_MAX running), -ENOMEM, -EMSGSIZE.
+ */
+int serf_pp_enc_start(struct serf *serf, struct serf_pp_enc *e,
+		      serf_pp_keep_f keep, void *ctx);
+/**
+ * The next bytes (at most cap, whole pieces; cap >= 256) after at most
+ * SERF_PP_ENC_SCAN index slots of work.
+ * @retval bytes, 0 at the end (e->sent == e->len), -EAGAIN: nothing
+ *         written yet, call again (the walk's slice ran out), or -EPROTO
+ *         (a sized member vanished: a bug, the stream must be dropped).
+ */
+long serf_pp_enc_next(struct serf *serf, struct serf_pp_enc *e,
+		      uint8_t *out, size_t cap);
+/** Release the encoder (at the end or not); erasures resume after the
+ * last one. Safe to call twice. */
+void serf_pp_enc_end(struct serf *serf, struct serf_pp_enc *e);
+/** Index slots one serf_pp_enc_next call visits at most. */
+#define SERF_PP_ENC_SCAN 32768u
+
+/*
+ * Decoding: bytes as they arrive (any cut), each StatusLTimes entry,
+ * LeftMembers name and Events group merged as it completes, so a peer's
+ * state of any size costs a fixed struct. Both field orders merge as
+ * serf_merge_remote_state does: serf's (StatusLTimes before LeftMembers: an
+ * entry newer than an alive or failed member's LTime sets it at once, as a
+ * join and a leave both would, and marks the member; a left name then makes
+ * the leave's status change; entries about leaving or left members, whose
+ * join and leave differ in more, wait until the end; past SERF_PP_DEFER_MAX
+ * of them an entry about such a member is ignored: it stays leaving or left
+ * until memberlist says otherwise, a rejoin's alive does) and the one older
+ * gossipd sends (LeftMembers first: the names are marked, their entries
+ * become leave intents). Unknown fields and trailing bytes are skipped.
+ */
+
+/** Longest piece (a name, an Events group) the decoder waits for. */
+#define SERF_PP_PIECE_MAX (32u * 1024)
+/** Entries about leaving or left members held until the end. */
+#define SERF_PP_DEFER_MAX 256
+
+struct serf_pp_dec {
+	uint64_t left;			/* bytes of the state to come */
+	uint64_t skip_vals;		/* values to skip */
+	uint64_t skip_bytes;		/* str/bin bytes to skip */
+	uint32_t fields;		/* top-level map entries to come */
+	uint32_t items;			/* entries of this container */
+	uint32_t merged;		/* entries, names and groups merged */
+	uint16_t gen;			/* member marks of this decode */
+	uint8_t phase;			/* private */
+	uint8_t field;			/* private */
+	uint8_t order;			/* private: the first list */
+	bool join;
+	uint32_t nb_defer;
+	struct serf_pp_defer {
+		uint64_t ltime;
+		uint8_t len;
+		bool is_left;		/* a left name claimed it */
+		char name[SWIM_NAME_MAX];
+	} defer[SERF_PP_DEFER_MAX];
+};
+
+/** Start decoding a peer's state of len bytes (UserStateLen). */
+void serf_pp_dec_start(struct serf *serf, struct serf_pp_dec *d,
+		       uint64_t len, bool join);
+/**
+ * Consume the next bytes: whole pieces only, merged at once.
+ * @retval bytes consumed (0: need more, or done), or < 0: a negative
+ *         enum swim_wire_err (counted in msgs_bad; what was whole before
+ *         is merged, as memberlist merges a stream cut short).
+ */
+long serf_pp_dec_next(struct serf *serf, struct serf_pp_dec *d,
+		      uint64_t now_us, const uint8_t *buf, size_t len);
+/** Is the whole state consumed and merged? */
+bool serf_pp_dec_done(const struct serf_pp_dec *d);
+
 /* --- queries --- */
 
 /** QueryParam. */

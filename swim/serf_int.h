@@ -145,6 +145,11 @@ struct serf {
 	struct serf_event *ev_pending;	/* filled by callers, then queued */
 	bool has_pending;
 
+	/* Streamed push/pulls (serf_pp_enc.c): encoders running (one bit
+	 * each) and, while any runs, no member is erased. */
+	uint8_t pp_enc_busy;
+	uint16_t pp_dec_gen;		/* last decoder generation */
+
 	struct serf_coord_client coord;
 	uint64_t rand_state;		/* xorshift64* */
 	uint64_t next_reap_us;

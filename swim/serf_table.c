@@ -170,6 +170,12 @@ serf_member_erase(struct serf *serf, struct serf_member *m)
 {
 	if (m->flags & SERF_MF_GONE)
 		return;
+	if (serf->pp_enc_busy != 0) {
+		/* A streamed push/pull walks the table: erase once it ends. */
+		m->flags |= SERF_MF_PRUNE;
+		serf_due_push(serf, m, SERF_DUE_PRUNE, 0);
+		return;
+	}
 	serf_member_event(serf, SERF_EV_MEMBER_REAP, m);
 	swim_index_remove(&serf->index, m);
 	serf->nb_status[m->status]--;
@@ -236,6 +242,8 @@ serf_due_push(struct serf *serf, struct serf_member *m, uint32_t kind,
 uint64_t
 serf_due_next(const struct serf *serf)
 {
+	if (serf->pp_enc_busy != 0)
+		return UINT64_MAX;	/* frozen: see serf_due_run */
 	return serf->nb_due > 0 ? serf->due[0].at : UINT64_MAX;
 }
 
@@ -283,6 +291,10 @@ due_fire(struct serf *serf, uint64_t now_us, const struct serf_due *d)
 void
 serf_due_run(struct serf *serf, uint64_t now_us)
 {
+	/* A streamed push/pull sends the members it sized: reaps and
+	 * prunes wait for its end (seconds against a day's timeouts). */
+	if (serf->pp_enc_busy != 0)
+		return;
 	while (serf->nb_due > 0 && serf->due[0].at <= now_us) {
 		struct serf_due d = serf->due[0];
 		serf->due[0] = serf->due[--serf->nb_due];

@@ -44,6 +44,10 @@ struct serf_member {
 	uint16_t refs;			/* deadline heap entries about it */
 	uint8_t status;			/* enum serf_member_status */
 	uint8_t flags;			/* SERF_MF_* */
+	/* Streamed push/pull marks (serf_pp_enc.c, serf_pp_dec.c), in what
+	 * was padding: 2 bits per running encoder, a decoder's generation. */
+	uint16_t pp_enc;
+	uint16_t pp_dec;
 };
 
 /** What a deadline heap entry is for. */
