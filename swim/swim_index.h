@@ -4,7 +4,13 @@
  * array of entry pointers (8 bytes a slot, load at most 3/4), deletion by
  * backward shift so there are no tombstones. The entries keep their own
  * names; the index asks for them through key(). Insert, find and remove
- * are O(1) expected; growth doubles and rehashes (amortized O(1)).
+ * are O(1) expected. Growth is incremental: a table twice the size takes
+ * the inserts while every insert and remove moves SWIM_INDEX_STEP slots
+ * of the old one (whose moved and removed slots become markers that a
+ * probe walks past), so no call rehashes all members at once (400 ms at
+ * 10^6, longer than a probe timeout); finds look in the new table, then
+ * the old. The move ends long before the new table fills (after 1/8 of
+ * the old table's size in inserts; the next growth is 3/8 away).
  * Used by the core's member table and the Serf layer's member table.
  */
 #ifndef SWIM_INDEX_H_INCLUDED
@@ -19,9 +25,15 @@ typedef const char *(*swim_index_key_f)(const void *entry, size_t *len);
 struct swim_index {
 	void **slots;		/* NULL: empty */
 	uint32_t mask;		/* slots - 1; slots is a power of two */
-	uint32_t nb;
+	uint32_t nb;		/* entries, in both tables */
 	swim_index_key_f key;
+	void **old;		/* the table being moved, or NULL */
+	uint32_t old_mask;
+	uint32_t moved;		/* old[0, moved) moved */
 };
+
+/** Old slots moved per insert or remove while the index grows. */
+#define SWIM_INDEX_STEP 8u
 
 /** 64-bit hash of a name (FNV-1a, then a murmur3 finalizer). */
 uint64_t swim_index_hash(const char *name, size_t len);
@@ -43,12 +55,18 @@ void swim_index_remove(struct swim_index *x, const void *e);
 static inline size_t
 swim_index_bytes(const struct swim_index *x)
 {
-	return x->slots == NULL ? 0 : ((size_t)x->mask + 1) * sizeof(void *);
+	size_t n = x->slots == NULL ? 0 : (size_t)x->mask + 1;
+
+	if (x->old != NULL)
+		n += (size_t)x->old_mask + 1;
+	return n * sizeof(void *);
 }
 
 /**
- * Iterate: *pos starts at 0. @retval the next entry, or NULL at the end.
- * The index must not change during a walk.
+ * Iterate: *pos starts at 0 (the new table, then the old one while it
+ * is moved). @retval the next entry, or NULL at the end. The index must
+ * not change during a walk (a walk across changes may miss or repeat
+ * entries that moved).
  */
 void *swim_index_next(const struct swim_index *x, uint32_t *pos);
 

@@ -29,6 +29,7 @@ swim_str_of(const void *p, uint32_t len)
 #define SWIM_BK_TYPE 0x0fu		/* SWIM_MSG_ALIVE, _SUSPECT, _DEAD */
 #define SWIM_BK_FROM_NODE 0x10u		/* from: the node, else us */
 #define SWIM_BK_VSN7 0x20u		/* alive: Vsn with a capability byte */
+#define SWIM_BK_META_NIL 0x40u		/* alive: Meta nil, not empty */
 
 static bool
 swim_str_is(const struct swim_str *a, const void *p, size_t len)
@@ -50,7 +51,8 @@ swim_bcast_kind_alive(const struct swim_alive *a, const struct swim_member *m)
 	    a->port != m->addr.port)
 		return -1;
 	return (int)(SWIM_MSG_ALIVE |
-		     (a->vsn.len > SWIM_VSN_LEN ? SWIM_BK_VSN7 : 0));
+		     (a->vsn.len > SWIM_VSN_LEN ? SWIM_BK_VSN7 : 0) |
+		     (a->meta.ptr == NULL ? SWIM_BK_META_NIL : 0));
 }
 
 /* @retval the kind of a referenced item about m, or -1: copy it. */
@@ -95,8 +97,9 @@ swim_bcast_encode(void *ctx, struct swim_bcast **owner, uint8_t kind,
 		msg.alive.node = node;
 		msg.alive.addr = swim_str_of(m->addr.ip, m->addr.ip_len);
 		msg.alive.port = m->addr.port;
-		msg.alive.meta = swim_str_of(m->meta_len ? m->meta : NULL,
-					     m->meta_len);
+		msg.alive.meta = swim_str_of(kind & SWIM_BK_META_NIL ? NULL :
+					     m->meta_len ? m->meta :
+					     (const uint8_t *)"", m->meta_len);
 		msg.alive.vsn = swim_str_of(m->vsn, kind & SWIM_BK_VSN7 ?
 					    SWIM_VSN_LEN + 1 : SWIM_VSN_LEN);
 		return swim_wire_encode_msg(&msg, buf, cap);
