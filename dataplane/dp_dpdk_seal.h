@@ -2,15 +2,19 @@
 /*
  * The DPDK lcore's encryption (memberlist §8, serf's -encrypt): one
  * struct dp_dpdk_seal per lcore when the node has a keyring. It holds the
- * lcore's own cipher context (swim_crypto_ctx: one keyed EVP context per
- * key), its nonce counter and the scratch buffers a datagram is opened
- * into and sealed from, so nothing is allocated or shared per packet.
+ * lcore's own cipher context (swim_crypto_ctx: one expanded AES-GCM key
+ * per key of the ring, ipsec-mb's or libsodium's state inline and
+ * aligned, or EVP's for what neither takes; swim_crypto_backend.h), its
+ * nonce counter and the scratch buffers a datagram is opened into and
+ * sealed from, so nothing is allocated or shared per packet.
  *
  * The keyring comes from the lcore's snapshot copy (struct
  * dp_snapshot.keyring, set by control when it rotates keys) or, while
  * that is NULL, from dp_cfg.keyring. dp_dpdk_seal_follow re-keys the
- * context only when that pointer or the ring's keys changed, right after
- * the lcore adopted a new snapshot: the ring is read there and nowhere
+ * context (expands every key again; no allocation for ipsec-mb and
+ * libsodium) only when that pointer or the ring's keys changed, right
+ * after the lcore adopted a new snapshot, so a rotation reaches the
+ * lcores without a restart: the ring is read there and nowhere
  * else, and control keeps a replaced ring alive for a grace period
  * (cp_keys.h) that covers it.
  *
@@ -29,7 +33,7 @@
 
 /** One lcore's encryption state. */
 struct dp_dpdk_seal {
-	struct swim_crypto_ctx *ctx;	/* keyed from ring */
+	struct swim_crypto_ctx *ctx;	/* keyed from ring; this lcore's */
 	const struct swim_keyring *ring; /* the ring ctx was keyed from */
 	const struct swim_keyring *cfg_ring; /* dp_cfg.keyring: the default */
 	struct swim_crypto_nonce_gen nonce; /* this lcore's nonces */

@@ -19,7 +19,9 @@
 #       agent -encrypt, driven by gossip-ping --encrypt, alternating with
 #       (b) and (c); the ratio (a')/(c') against its target (>= 100x);
 #       and callgrind's instructions per encrypted ping->ack
-#       (dpdk-fpbench --encrypt) next to the plaintext figure.
+#       (dpdk-fpbench --encrypt) next to the plaintext figure, for the
+#       32-byte key and a 16-byte one with the default AES-GCM back end
+#       and for the 32-byte key through EVP and libsodium.
 #
 # Each row is the median of R rounds of D seconds (spread min..max); (b)
 # and (c) alternate round by round. A round is DISTURBED when processes
@@ -30,8 +32,9 @@
 # Usage: scripts/bench-dataplane.sh [--rounds 3] [--duration 3]
 #          [--window 256] [--pings 20000] [--no-pin]
 #          [--skip dpdk,ring,callgrind,socket,serf,enc]
-# (enc skips every encrypted row; enc-memif, enc-socket, enc-serf and
-# enc-callgrind skip one each.)
+# (enc skips every encrypted row; enc-memif, enc-socket, enc-serf,
+# enc-callgrind and enc-backends (the EVP and libsodium counts) skip one
+# each.)
 # --no-pin: let the kernel place gossip-ping, gossipd (socket) and serf
 # instead of server on CPU 0, client on CPU 1.
 # Env: BUILD (default build); QUIET_WAIT (default 30): seconds each round
@@ -53,7 +56,7 @@ while [ $# -gt 0 ]; do
 	--pings) PINGS=$2; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
 	--skip) SKIP=$2; shift 2 ;;
-	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^set -e/{/^set -e/d;p}' "$0"; exit 0 ;;
 	*) echo "bench-dataplane: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -64,8 +67,12 @@ esac
 	[ "$DURATION" -le 60 ] && [ "$WINDOW" -ge 1 ] && [ "$WINDOW" -le 1000 ] ||
 	{ echo "bench-dataplane: rounds 1..20, duration 1..60 s, window 1..1000" >&2; exit 2; }
 skipped() { case ",$SKIP," in *",$1,"*) return 0 ;; esac; return 1; }
-# encrypted row $1 (memif, socket, serf, callgrind) skipped?
-enc_skipped() { skipped enc || skipped "enc-$1"; }
+# encrypted row $1 (memif, socket, serf, callgrind, backends) skipped?
+# (callgrind skips the encrypted counts too)
+enc_skipped() {
+	skipped enc || skipped "enc-$1" ||
+		{ [ "$1" != memif ] && [ "$1" != socket ] && [ "$1" != serf ] && skipped callgrind; }
+}
 
 BUILD=${BUILD:-build}
 export BUILD
@@ -90,15 +97,15 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	if [ -n "${ENC_NS:-}" ]; then ip netns del "$ENC_NS" 2>/dev/null || true; fi
-	rm -f "${ENC_SOCK:-}"
+	bench_memif_cleanup
 	echo "bench-dataplane: logs in $LOGDIR"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# cpu_busy, cpu_of, wait_quiet (QUIET_WAIT)
+# cpu_busy, cpu_of, wait_quiet (QUIET_WAIT); bench_memif_rounds
 . scripts/lib/bench-cpu.sh	# after the cd to the top
+. scripts/lib/bench-memif.sh
 
 # --- (a), ring and callgrind: the DPDK part ---
 DPDK_SKIP=$SKIP
@@ -299,18 +306,18 @@ if [ -n "$H" ] || [ -n "$T" ]; then
 			h ? h : "n/a", t ? t : "n/a"
 		if (h > 0 && t > 0) printf ": %.1fx (target <= 10x: %s)", h / t, (h / t <= 10 ? "met" : "NOT met")
 		printf "\n" }'
-	EH=$(cg_val enc:dp_dpdk_lcore_handle)
-	if [ -n "$EH" ]; then
-		awk -v e="$EH" -v h="${H:-0}" 'BEGIN {
-		printf "  encrypted (serf -encrypt, AES-256-GCM through libcrypto EVP): %s instr/ping", e
-		if (h > 0) printf " vs %s plaintext: %.1fx", h, e / h
-		printf "\n" }'
-		for f in swim_crypto_ctx_open_udp dp_dpdk_seal_ack; do
-			v=$(cg_val "enc:$f")
-			if [ -n "$v" ]; then echo "$f $v"; fi
-		done | awk '{ s = s (NR > 1 ? ", " : "") $1 " " $2 }
-			END { if (NR) print "  encrypted breakdown, instr/ping inclusive: " s }'
-	fi
+	for tag in enc enc16 enc_evp enc_na; do
+		EH=$(cg_val "$tag:dp_dpdk_lcore_handle")
+		[ -n "$EH" ] || continue
+		EO=$(cg_val "$tag:swim_crypto_ctx_open_udp")
+		ES=$(cg_val "$tag:dp_dpdk_seal_ack")
+		awk -v t="$tag" -v e="$EH" -v h="${H:-0}" -v o="${EO:-0}" -v s="${ES:-0}" \
+			-v cr="$(awk -v t="$tag" '$1 == "cg_crypto" && $2 == t { print $3 }' "$RES")" 'BEGIN {
+			printf "  encrypted, %s key, AES-GCM by %s: %s instr/ping (open %s, seal ack %s, rest %s)",
+				(t == "enc16" ? "16-byte" : "32-byte"), cr, e, o, s, e - o - s
+			if (h > 0) printf "; %.1fx plaintext", e / h
+			printf "\n" }'
+	done
 	HW=$(cg_val hw_csum:dp_dpdk_lcore_handle)
 	if [ -n "$HW" ] && [ -n "$T" ]; then
 		awk -v h="$HW" -v t="$T" 'BEGIN {

@@ -31,9 +31,17 @@
 # removed by a trap. Timed figures are noisy on a shared 2-vCPU VM
 # (dpdk-here.md): compare numbers from one run only.
 #
+#  With --encrypt (a random 32-byte key) or --encrypt-key BASE64: also
+#  the encrypted memif row (gossipd --encrypt, dpdk-pinggen --encrypt)
+#  and callgrind's instructions per encrypted ping->ack for 32- and
+#  16-byte keys and each AES-GCM back end (scripts/lib/bench-enc.sh).
+#
 # Usage: scripts/bench-dpdk.sh [--rounds 3] [--duration 3] [--window 256]
-#          [--pings 20000] [--skip memif,ring,callgrind] [--out FILE]
+#          [--pings 20000] [--skip memif,ring,callgrind,enc-memif,
+#          enc-callgrind,enc-backends] [--out FILE] [--encrypt]
 # --out appends the results as "key value..." lines for bench-dataplane.sh.
+# Only the encrypted memif row, for example:
+#   scripts/bench-dpdk.sh --encrypt --skip memif,ring,callgrind,enc-callgrind
 # Env: BUILD (default build); QUIET_WAIT (default 30 s per round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +52,7 @@ WINDOW=256
 PINGS=20000
 SKIP=""
 OUT=/dev/null
+ENC_KEY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -52,7 +61,9 @@ while [ $# -gt 0 ]; do
 	--pings) PINGS=$2; shift 2 ;;
 	--skip) SKIP=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	-h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+	--encrypt) ENC_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'); shift ;;
+	--encrypt-key) ENC_KEY=$2; shift 2 ;;
+	-h|--help) sed -n '2,/^set -e/{/^set -e/d;p}' "$0"; exit 0 ;;
 	*) echo "bench-dpdk: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -74,11 +85,9 @@ if [ ! -x "$GD" ] || [ ! -x "$PG" ] || [ ! -x "$FB" ]; then
 		tools/dpdk-fpbench >/dev/null
 fi
 skipped() { case ",$SKIP," in *",$1,"*) return 0 ;; esac; return 1; }
+enc_skipped() { skipped enc || skipped "enc-$1"; }
 
-ID=$$
-NS=gd-bench-$ID
 LOGDIR=$(mktemp -d /tmp/bench-dpdk.XXXXXX)
-SOCK=$LOGDIR/memif.sock
 PIDS=()
 cleanup() {
 	trap - INT TERM EXIT
@@ -89,8 +98,7 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	ip netns del "$NS" 2>/dev/null || true
-	rm -f "$SOCK"
+	bench_memif_cleanup
 	echo "bench-dpdk: logs in $LOGDIR"
 }
 trap cleanup EXIT
@@ -98,67 +106,21 @@ trap 'exit 1' INT TERM
 
 Q="--no-pci --no-huge -m 256 --no-shconf --no-telemetry --log-level=lib.eal:error"
 
-# cpu_busy, cpu_of, wait_quiet (QUIET_WAIT)
+# cpu_busy, cpu_of, wait_quiet (QUIET_WAIT); bench_memif_rounds
 . scripts/lib/bench-cpu.sh	# after the cd to the top
+. scripts/lib/bench-memif.sh
 
-# --- 1. memif, two processes ---
-memif_round() {	# $1: round number; prints "rate median busy_ns pg_ns foreign%"
-	local gdlog=$LOGDIR/gossipd-$1.log pglog=$LOGDIR/pinggen-$1.log
-	local gpid ppid b0 b1 o0 o1 t0 t1 rc
-	rm -f "$SOCK"
-	local eal="--lcores=0@0,1@0 $Q --file-prefix=gdbs$ID-$1 --vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no"  # --no-pci via $Q
-	ip netns exec "$NS" taskset -c 0 "$GD" --name bench-node --bind 198.18.0.1:7946 --rpc-addr 127.0.0.1:17373 --dataplane dpdk --eal "$eal" >"$gdlog" 2>&1 &  # --no-pci via $Q
-	gpid=$!
-	PIDS+=("$gpid")
-	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-	ip netns exec "$NS" taskset -c 1 "$PG" -l 1 $Q --file-prefix=gdbc$ID-$1 --vdev=net_memif0,role=client,socket="$SOCK",socket-abstract=no -- --name bench-node --dst 198.18.0.1:7946 --src 198.18.0.9:7947 --window "$WINDOW" --duration "$DURATION" --warmup-ms 500 --linger-ms 30000 >"$pglog" 2>&1 &  # --no-pci via $Q
-	ppid=$!
-	PIDS+=("$ppid")
-	# sample inside the generator's timed part: EAL init, ARP and warm-up
-	# take about 0.9 s, so [1, max(D, 1.5)] s after its start
-	sleep 1
-	t0=$(date +%s.%N); b0=$(cpu_busy); o0=$(cpu_of "$gpid" "$ppid")
-	sleep "$(awk -v d="$DURATION" 'BEGIN { print (d > 1.5 ? d - 1 : 0.5) }')"
-	t1=$(date +%s.%N); b1=$(cpu_busy); o1=$(cpu_of "$gpid" "$ppid")
-	kill -0 "$ppid" 2>/dev/null || o1=-1	# gone: no valid sample
-	# The generator reports, then idles (--linger-ms): gossipd stops
-	# first, so its stop log's counters are not cut by a disconnect.
-	# (A client leaving under a polling lcore used to crash gossipd in
-	# librte_net_memif 22.11; dp_dpdk_link.h's guard prevents that now.)
-	for _ in $(seq $(((DURATION + 15) * 10))); do
-		grep -q '^acks' "$pglog" && break
-		kill -0 "$ppid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -TERM "$gpid" 2>/dev/null || true
-	rc=0
-	wait "$gpid" 2>/dev/null || rc=$?
-	grep -q 'ns per received frame' "$gdlog" ||
-		echo "  gossipd exited with status $rc without its lcore stop log (see $gdlog)" >&2
-	kill -TERM "$ppid" 2>/dev/null || true
-	wait "$ppid" 2>/dev/null || true
-	awk -v b=$((b1 - b0 - o1 + o0)) -v o1="$o1" -v t0="$t0" -v t1="$t1" \
-		'/^acks/ { r = $6; m = $15; pb = $21 }
-		 /ns per received frame/ { gb = $(NF-6) }
-		 END { printf "%s %s %s %s %.0f\n", r ? r : 0, m ? m : 0, gb ? gb : "n/a",
-			pb ? pb : "n/a", (o1 < 0 ? 999 : b < 0 ? 0 : b / (t1 - t0)) }' "$pglog" "$gdlog"
-}
-
+# --- 1. memif, two processes (scripts/lib/bench-memif.sh) ---
 if ! skipped memif; then
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
-	ip -n "$NS" addr add 198.18.0.1/32 dev lo
 	echo "== 1. memif: gossipd dpdk (cpu0) <- dpdk-pinggen (cpu1), window $WINDOW, ${DURATION}s x $ROUNDS"
-	for r in $(seq "$ROUNDS"); do
-		wait_quiet
-		memif_round "$r" >"$LOGDIR/memif-$r.txt"	# not in $(): PIDS stays ours
-		read -r rate med gbusy pbusy foreign <"$LOGDIR/memif-$r.txt"
-		dist=""
-		[ "$foreign" -gt 10 ] && dist="  DISTURBED: others used ${foreign}% of a CPU"
-		[ "$foreign" = 999 ] && dist="  DISTURBED? the generator ended before the CPU sample"
-		echo "  round $r: $rate acks/s (slice median $med), gossipd lcore $gbusy ns/frame busy, pinggen $pbusy ns/ack busy$dist"
-		echo "memif_round $r $rate $med $gbusy $pbusy $foreign" >>"$OUT"
-	done
+	bench_memif_rounds plain memif_round "$OUT" 17373 -
+fi
+
+# --- 1'. the same encrypted, and callgrind's encrypted count
+# (scripts/lib/bench-enc.sh), with --encrypt ---
+if [ -n "$ENC_KEY" ]; then
+	RES=$OUT
+	. scripts/lib/bench-enc.sh
 fi
 
 # --- 2. net_ring, one process ---

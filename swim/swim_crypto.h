@@ -3,9 +3,12 @@
  * @file
  * memberlist-compatible encryption (serf's `-encrypt`): a keyring and
  * AES-128/192/256-GCM seal/open of UDP packets and TCP stream frames
- * (shared/protocol/memberlist-wire.md §8), through OpenSSL's libcrypto
- * (EVP), one code path for every key size. libsodium stays for the key
- * store (sodium_malloc), base64 and random nonces.
+ * (shared/protocol/memberlist-wire.md §8). The AES-GCM itself comes from
+ * intel-ipsec-mb (every key size, where built in), libsodium's
+ * precomputed AES-256-GCM (32-byte keys, AES-NI + PCLMUL) or OpenSSL's
+ * EVP (the fallback), chosen per key when a context is keyed
+ * (swim_crypto_backend.h); all give the same bytes. libsodium also keeps
+ * the keys (sodium_malloc), decodes base64 and draws random nonces.
  *
  * This file owns the key material and the byte layout of encrypted
  * payloads. It must never touch sockets, clocks, threads or logs; it is
@@ -27,8 +30,9 @@
  *                 AAD = those 5 header bytes.
  *
  * Threads: a keyring is built on the control thread before the workers
- * start and is read-only afterwards. Cipher state (OpenSSL's
- * EVP_CIPHER_CTX, one per key, keyed once) is per thread:
+ * start and is read-only afterwards. Cipher state (one expanded key per
+ * key: ipsec-mb's or libsodium's inline in the context, or a keyed
+ * EVP_CIPHER_CTX) is per thread:
  *  - a thread that owns a struct swim_crypto_ctx binds it to a keyring
  *    (swim_crypto_ctx_bind, which re-keys only when the ring changed) and
  *    seals/opens through it: no allocation, no lock, no shared write;
@@ -131,7 +135,8 @@ void swim_crypto_nonce_gen_next(void *ctx,
 struct swim_keyring;
 
 /**
- * Create an empty keyring. Checks that libcrypto offers AES-GCM.
+ * Create an empty keyring. Checks that libcrypto offers AES-GCM, and
+ * sets ipsec-mb up (once per process) if it is built in.
  * @param[out] err SWIM_CRYPTO_E_UNAVAILABLE or _E_NOMEM on failure
  *             (may be NULL).
  * @retval the keyring, or NULL.
@@ -297,8 +302,10 @@ int swim_crypto_open_stream(const struct swim_keyring *ring,
 /*
  * --- Per-thread cipher contexts ---
  *
- * A struct swim_crypto_ctx holds one keyed EVP_CIPHER_CTX per key of the
- * keyring it was last bound to (and one for sealing with the primary).
+ * A struct swim_crypto_ctx holds one expanded key per key of the keyring
+ * it was last bound to: ipsec-mb's or libsodium's state inline (no
+ * allocation), or keyed EVP_CIPHER_CTXs (plus one to seal with the
+ * primary).
  * Only its owner thread uses it. After swim_crypto_ctx_bind it never
  * reads the keyring again until the next bind, so a ring may be freed
  * once every context bound to it has been re-bound or deleted.
@@ -316,9 +323,9 @@ void swim_crypto_ctx_delete(struct swim_crypto_ctx *ctx);
 
 /**
  * Key ctx with ring's keys, unless it already holds them (the same ring,
- * unchanged since: two loads and compares). Re-keying may allocate (the
- * first time a slot is used, or when a key's size changes). ring NULL
- * unbinds.
+ * unchanged since: two loads and compares). Re-keying allocates only for
+ * EVP (the first time a slot is used, or when a key's size changes).
+ * ring NULL unbinds.
  * @retval 0, or SWIM_CRYPTO_E_NOMEM (ctx is then unbound).
  */
 int swim_crypto_ctx_bind(struct swim_crypto_ctx *ctx,
