@@ -144,6 +144,15 @@ struct cp_sync_stats {
 	uint64_t encrypted;		/* encrypted streams refused */
 	uint64_t too_big;		/* streams closed: byte cap */
 	uint64_t err_replies;		/* errResp received from peers */
+	/* anti-entropy by kind (cp_sync_delta.c): exchanges, and the TCP
+	 * payload bytes of their streams both ways (sealing included) */
+	uint64_t x_full;		/* full push/pulls, in and out */
+	uint64_t x_delta;		/* delta exchanges that transferred */
+	uint64_t x_insync;		/* delta exchanges ending equal */
+	uint64_t x_fallback;		/* delta refused: full push/pull */
+	uint64_t x_delta_failed;	/* delta exchanges that failed */
+	uint64_t bytes_full;
+	uint64_t bytes_delta;
 };
 
 struct cp_sync;

@@ -72,6 +72,8 @@ cp_cfg_default(struct cp_cfg *cfg)
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility),
 		 "LOCAL0");
 	cp_cfg_serf_defaults(cfg);
+	cfg->delta_sync = true;		/* cp_sync_delta.h */
+	cfg->delta_sync_interval_us = 10ull * 1000 * 1000;
 	cfg->max_queue_depth = SWIM_DEFAULT_QUEUE_DEPTH;
 }
 

@@ -127,6 +127,10 @@ struct cp_cfg {
 	unsigned query_response_size_limit;	/* 1024 */
 	unsigned query_size_limit;		/* 1024 */
 	unsigned user_event_size_limit;		/* 512 */
+	/* Delta sync with gossipd peers (cp_sync_delta.h): on by default;
+	 * one extra exchange per interval. */
+	bool delta_sync;
+	uint64_t delta_sync_interval_us;	/* 10 s; 0: periodic only */
 	/* memberlist's broadcast queue bound (swim_cfg.max_queue_depth). */
 	unsigned max_queue_depth;		/* 1024 */
 	/* Telemetry endpoints, as given ("" = off): statsd HOST:PORT and the

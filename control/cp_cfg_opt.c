@@ -273,6 +273,9 @@ CP_SETTER(set_query_size_limit, cp_set_uint(v, &cfg->query_size_limit))
 CP_SETTER(set_user_event_size_limit,
 	  cp_set_uint(v, &cfg->user_event_size_limit))
 CP_SETTER(set_max_queue_depth, cp_set_uint(v, &cfg->max_queue_depth))
+CP_SETTER(set_delta_sync, cp_set_bool(v, &cfg->delta_sync))
+CP_SETTER(set_delta_sync_interval,
+	  cp_duration_parse(v, &cfg->delta_sync_interval_us))
 CP_SETTER(set_statsd_addr, cp_set_statsd_addr(cfg, v))
 CP_SETTER(set_metrics_addr, cp_set_metrics_addr(cfg, v))
 
@@ -403,6 +406,14 @@ const struct cp_opt cp_opts[] = {
 	 "gossipd: most broadcasts in memberlist's queue (serf's "
 	 "MaxQueueDepth, for it); when full the one sent most often is "
 	 "dropped and counted; 0 = no bound", false},
+	{"delta-sync", "delta_sync", CP_J_BOOL, CP_S_NONE, set_delta_sync,
+	 NULL, W_BOOL, "true", "gossipd: anti-entropy with other gossipd "
+	 "nodes sends only the members that differ (digests first); serf "
+	 "and memberlist peers always get full push/pulls", false},
+	{"delta-sync-interval", "delta_sync_interval", CP_J_STR, CP_S_NONE,
+	 set_delta_sync_interval, "DUR", W_DUR, "10s", "gossipd: one more "
+	 "delta exchange with a random gossipd peer this often (a few dozen "
+	 "bytes when nothing differs); 0 turns it off", false},
 	{"statsd-addr", "statsd_addr", CP_J_STR, CP_S_NONE, set_statsd_addr,
 	 "HOST:PORT", "HOST:PORT", NULL, "Send metrics to this statsd", false},
 	{"metrics-addr", "metrics_addr", CP_J_STR, CP_S_NONE,

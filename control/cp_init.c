@@ -6,6 +6,8 @@
  * Runs before the loop starts, on the thread that becomes control.
  */
 #include "cp.h"
+#include "cp_sync_delta.h"
+#include "swim_dsync.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +80,8 @@ cp_core_init(struct cp *cp)
 	}
 	sc.meta_len = (uint32_t)n;
 	memcpy(sc.vsn, vsn, sizeof(vsn));
+	/* gossipd peers recognise each other by Vsn[6] (swim_dsync.h) */
+	sc.vsn_caps = cp->cfg.delta_sync ? SWIM_DSYNC_CAP_V1 : 0;
 	/* The dataplane seals every packet with a keyring: leave it room. */
 	sc.is_encrypted = cp->cfg.keyring != NULL &&
 			  swim_keyring_count(cp->cfg.keyring) > 0;
@@ -126,6 +130,23 @@ cp_dp_first(const struct cp *cp)
 	return strcmp(cp->cfg.dataplane, "dpdk") == 0;
 }
 
+/* Delta sync on the engine (cp_sync_delta.h). @retval 0 or -1. */
+static int
+cp_sync_delta_init(struct cp *cp)
+{
+	struct cp_sync_delta_cfg dc;
+
+	cp_sync_delta_cfg_default(&dc);
+	dc.swim = cp->swim;
+	dc.is_enabled = cp->cfg.delta_sync;
+	dc.interval_us = cp->cfg.delta_sync_interval_us;
+	dc.seed = cp->seed;
+	if (cp_sync_delta_enable(cp->sync, &dc) == 0)
+		return 0;
+	fprintf(stderr, "gossipd: delta sync: out of memory\n");
+	return -1;
+}
+
 /* TCP first: the same IP:port as UDP, so a busy port fails here. */
 int
 cp_sync_init(struct cp *cp)
@@ -149,7 +170,7 @@ cp_sync_init(struct cp *cp)
 		fprintf(stderr, "gossipd: %s\n", err);
 		return -1;
 	}
-	return 0;
+	return cp_sync_delta_init(cp);
 }
 
 int

@@ -28,6 +28,7 @@
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
+#include "cp_sync_delta.h"
 #include "dp.h"
 #include "serf.h"
 
@@ -74,6 +75,10 @@ cp_loop_outputs(struct cp *cp, uint64_t now_us)
 			break;
 		case SWIM_OUT_PUSH_PULL:
 			cp_metrics_pp_start(cp->metrics, now_us, &o.to);
+			/* a gossipd peer: delta sync (cp_sync_delta.h) */
+			if (!o.join && cp_sync_delta_push_pull(cp->sync, now_us,
+							       &o.to, o.node))
+				break;
 			cp_sync_push_pull(cp->sync, now_us, &o.to, o.join);
 			break;
 		}

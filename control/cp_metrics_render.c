@@ -316,6 +316,33 @@ cp_visit_io(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 	CP_FAM(sd, d);
 }
 
+/* Anti-entropy by kind (cp_sync_delta.c): exchanges and bytes. */
+static void
+cp_visit_sync(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
+{
+	static const struct cp_mfam sx = {
+		.name = "gossipd_sync_exchanges_total", .type = "counter",
+		.help = "Anti-entropy exchanges by kind: full push/pull, delta "
+			"that transferred, delta in sync, delta refused (then "
+			"full), delta failed", .k0 = "kind" };
+	static const struct cp_mfam sb = {
+		.name = "gossipd_sync_bytes_total", .type = "counter",
+		.help = "TCP payload bytes of anti-entropy streams, both ways",
+		.k0 = "kind" };
+	const struct cp_mrow xs[] = {
+		{ "full", NULL, in->sync.x_full },
+		{ "delta", NULL, in->sync.x_delta },
+		{ "insync", NULL, in->sync.x_insync },
+		{ "fallback", NULL, in->sync.x_fallback },
+		{ "delta_failed", NULL, in->sync.x_delta_failed } };
+	const struct cp_mrow xb[] = {
+		{ "full", NULL, in->sync.bytes_full },
+		{ "delta", NULL, in->sync.bytes_delta } };
+
+	CP_FAM(sx, xs);
+	CP_FAM(sb, xb);
+}
+
 static void
 cp_metrics_visit(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 {
@@ -323,6 +350,7 @@ cp_metrics_visit(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 	cp_visit_core(in, fn, arg);
 	cp_visit_dp(in, fn, arg);
 	cp_visit_io(in, fn, arg);
+	cp_visit_sync(in, fn, arg);
 }
 
 /* --- histograms --- */

@@ -417,6 +417,13 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"tcp_refused_full", &ts.refused_full},
 		{"push_pulls_in", &ts.in_push_pull},
 		{"tcp_out_failed", &ts.out_failed},
+		{"sync_full", &ts.x_full},
+		{"sync_delta", &ts.x_delta},
+		{"sync_insync", &ts.x_insync},
+		{"sync_fallback", &ts.x_fallback},
+		{"sync_delta_failed", &ts.x_delta_failed},
+		{"sync_full_bytes", &ts.bytes_full},
+		{"sync_delta_bytes", &ts.bytes_delta},
 	};
 
 	serf_get_stats(cp->serf, &sf);

@@ -14,6 +14,7 @@
  * per stream, TCPTimeout per phase.
  */
 #include "cp_sync_int.h"
+#include "cp_sync_delta.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -190,6 +191,7 @@ cp_sync_delete(struct cp_sync *sync)
 			cp_sess_close(sync->sess[i]);
 	cp_io_del(sync->cfg.epfd, &sync->listen_io);
 	close(sync->listen_io.fd);
+	cp_sync_delta_fini(sync);
 	free(sync->sess);
 	free(sync);
 }
@@ -333,6 +335,7 @@ cp_sync_expire(struct cp_sync *sync, uint64_t now_us)
 		sync->st.timeouts++;
 		cp_sess_fail(s, now_us, -ETIMEDOUT);
 	}
+	cp_sync_delta_tick(sync, now_us);	/* its interval's exchange */
 }
 
 unsigned

@@ -131,9 +131,11 @@ cp_sess_in_msg(struct cp_sess *s, uint64_t now_us, const struct cp_frame *f)
 		cp_sess_in_push_pull(s, now_us, f);
 		return;
 	case SWIM_MSG_PING:
+		s->is_small = true;	/* not a push/pull's bytes */
 		cp_sess_in_ping(s, f);
 		return;
 	case SWIM_MSG_USER:
+		s->is_small = true;
 		s->sync->st.in_user++;
 		if (h->user_msg != NULL && f->user.len > 0)
 			h->user_msg(h->ctx, now_us, f->user.ptr, f->user.len);
@@ -190,6 +192,8 @@ void
 cp_sess_got(struct cp_sess *s, uint64_t now_us, int rc,
 	    const struct cp_frame *f)
 {
+	if (rc == CP_FRAME_UNKNOWN && cp_sess_delta_claim(s, now_us))
+		return;	/* a delta-sync stream (cp_sync_delta.c) */
 	if (rc == 0) {
 		if (s->kind == CP_SESS_IN)
 			cp_sess_in_msg(s, now_us, f);

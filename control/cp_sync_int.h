@@ -61,6 +61,9 @@ struct cp_sess {
 	bool pp_in_done;		/* the peer's message is merged */
 	size_t pp_moved;		/* bytes since the deadline last moved */
 	bool is_legacy;			/* whole-message path for this stream */
+	/* delta sync (cp_sync_delta*.c): the exchange, or NULL */
+	struct cp_dx *dx;
+	bool is_small;			/* IN: a TCP ping or user message */
 };
 
 struct cp_sync {
@@ -71,6 +74,7 @@ struct cp_sync {
 	struct cp_sess **sess;		/* max_streams slots; NULL free */
 	unsigned nb_sess;
 	struct cp_sync_stats st;
+	struct cp_dctl *delta;		/* delta sync settings; NULL: off */
 };
 
 /* --- cp_sync_stream.c: one stream's lifetime and I/O --- */
@@ -116,5 +120,15 @@ void cp_sess_got(struct cp_sess *s, uint64_t now_us, int rc,
 		 const struct cp_frame *f);
 /** Our push/pull bytes (malloc'ed, *len long), or NULL. */
 uint8_t *cp_sync_local_state(struct cp_sync *sync, bool join, size_t *len);
+
+/* --- cp_sync_delta.c: delta sync on the engine's streams --- */
+
+/** An inbound stream's first message is a delta-sync one: take the
+ * stream over. @retval true: claimed (or answered and closed). */
+bool cp_sess_delta_claim(struct cp_sess *s, uint64_t now_us);
+/** From cp_sess_close: count the stream's bytes by kind, free dx. */
+void cp_sess_delta_closing(struct cp_sess *s);
+/** From cp_sync_delete: free the settings. */
+void cp_sync_delta_fini(struct cp_sync *sync);
 
 #endif /* CP_SYNC_INT_H_INCLUDED */

@@ -60,6 +60,7 @@ cp_sess_close(struct cp_sess *s)
 {
 	struct cp_sync *sync = s->sync;
 
+	cp_sess_delta_closing(s);	/* bytes by kind; needs the fd */
 	cp_io_del(sync->cfg.epfd, &s->io);
 	close(s->io.fd);
 	sync->sess[s->slot] = NULL;

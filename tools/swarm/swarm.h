@@ -186,6 +186,7 @@ struct swarm_cfg {
 	double duration_s;			/* 0: until a signal */
 	const char *json;
 	bool no_leave;
+	bool delta_sync;			/* gossipd's delta sync; on */
 	const char *name_prefix;
 	uint32_t join_batch;			/* members per push/pull */
 	double join_rate;			/* members per s, 0: no cap */

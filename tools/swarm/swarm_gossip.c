@@ -201,10 +201,13 @@ swarm_fail_one(struct swarm *sw, uint32_t i)
 	struct swarm_fail *f;
 	size_t at;
 
+	struct swarm_member old = sw->m[i];
+
 	if (sw->nb_fails == sw->cap_fails && swarm_fail_grow(sw) != 0)
 		return;
 	if (swarm_member_fail(&sw->m[i]) != 0)
 		return;
+	swarm_delta_touch(sw, i, &old);
 	f = &sw->fails[sw->nb_fails];
 	swarm_sim_start(f, &sw->cfg.timing, i, sw->now, swarm_rand01(sw));
 	f->t_recover = sw->cfg.flap_s > 0 ?
@@ -291,9 +294,13 @@ swarm_fail_flap(struct swarm *sw, struct swarm_fail *f)
 	if (f->t_recover == 0 || sw->now < f->t_recover ||
 	    f->phase == SWARM_FP_OVER)
 		return;
+	struct swarm_member old = sw->m[f->idx];
+
 	f->phase = SWARM_FP_OVER;
-	if (swarm_member_recover(&sw->m[f->idx]) == 0)
+	if (swarm_member_recover(&sw->m[f->idx]) == 0) {
+		swarm_delta_touch(sw, f->idx, &old);
 		swarm_bq_alive(sw, f->idx);
+	}
 }
 
 /* --churn: one rejoin of a churned member, one graceful leave. */
@@ -301,13 +308,16 @@ static void
 swarm_churn_one(struct swarm *sw)
 {
 	uint8_t buf[SWARM_BMSG_MAX];
+	struct swarm_member old;
 	uint32_t i;
 
 	for (int tries = 0; tries < 64 && sw->n_joined > 0; tries++) {
 		i = (uint32_t)(swarm_rand(sw) % sw->n_joined);
+		old = sw->m[i];
 		if (sw->m[i].state != SWARM_M_LEFT ||
 		    swarm_member_join(&sw->m[i]) != 0)
 			continue;
+		swarm_delta_touch(sw, i, &old);
 		sw->n_alive++;
 		sw->st.joins++;
 		swarm_bq_alive(sw, i);
@@ -317,9 +327,12 @@ swarm_churn_one(struct swarm *sw)
 		break;
 	}
 	i = swarm_pick_alive(sw);
-	if (i == UINT32_MAX || (sw->m[i].flags & SWARM_MF_INJECTED) ||
-	    swarm_member_leave(&sw->m[i]) != 0)
+	if (i == UINT32_MAX || (sw->m[i].flags & SWARM_MF_INJECTED))
 		return;
+	old = sw->m[i];
+	if (swarm_member_leave(&sw->m[i]) != 0)
+		return;
+	swarm_delta_touch(sw, i, &old);
 	sw->n_alive--;
 	sw->st.leaves++;
 	swarm_bq_push(sw, buf, swarm_enc_intent(sw, false, i, buf,
@@ -388,7 +401,10 @@ swarm_leave_batch(struct swarm *sw, uint32_t a, uint32_t b)
 
 	for (uint32_t i = a; i < b && nb < SWARM_LEAVE_BATCH; i++) {
 		if (sw->m[i].state == SWARM_M_ALIVE) {
+			struct swarm_member old = sw->m[i];
+
 			swarm_member_leave(&sw->m[i]);
+			swarm_delta_touch(sw, i, &old);
 			sw->n_alive--;
 			sw->st.leaves++;
 		} else if (sw->m[i].state != SWARM_M_LEFT) {

@@ -93,6 +93,8 @@ struct swarm_tx {
 	uint8_t buf[SWARM_TX_MAX];
 };
 
+struct swarm_delta;	/* swarm_delta.c: gossipd's delta sync */
+
 struct swarm_stats {
 	uint64_t pings_in, acks_out, probes_out, acks_in;
 	uint64_t nacks_in, nacks_out, indirect_in, indirect_out;
@@ -103,12 +105,14 @@ struct swarm_stats {
 	uint64_t probe_fail;			/* our probes of real nodes */
 	uint64_t pp_in, pp_out, tcp_ping_in, stream_err;
 	uint64_t joins, leaves, bq_drop, queries;
+	uint64_t delta_in;			/* delta exchanges answered */
 };
 
 struct swarm {
 	struct swarm_cfg cfg;
 	struct swarm_map map;
 	struct swarm_member *m;
+	struct swarm_delta *delta;	/* NULL: --no-delta-sync */
 	pthread_mutex_t lock;
 	struct swim_keyring *ring;	/* NULL: plaintext pool */
 	uint8_t meta[SWIM_META_MAX];
@@ -243,6 +247,31 @@ int swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len,
 int swarm_stream_read(struct swarm *sw, int fd, uint8_t **out,
 		      size_t *len);
 int swarm_stream_write(struct swarm *sw, int fd, const uint8_t *buf,
+		       size_t len);
+
+/* swarm_pp.c: what the pool says about member m (alive, suspect, ...) */
+enum swim_status swarm_pp_status(const struct swarm_member *m);
+/** One member's / real node's pushNodeState at p. @retval end or NULL */
+uint8_t *swarm_pp_member(struct swarm *sw, uint32_t i, uint8_t *p,
+			 uint8_t *end);
+uint8_t *swarm_pp_real(const struct swarm_real *x, uint8_t *p, uint8_t *end);
+
+/* swarm_delta.c: gossipd's delta sync (swim_dsync.h), as responder */
+int swarm_delta_init(struct swarm *sw);
+void swarm_delta_free(struct swarm *sw);
+/** Member i changed from *old (state, incarnation): fix the digests. */
+void swarm_delta_touch(struct swarm *sw, uint32_t i,
+		       const struct swarm_member *old);
+/** Root digest and counted members now (real nodes re-hashed). */
+uint64_t swarm_delta_root(struct swarm *sw, uint32_t *count);
+/** Leaf digest at bits (8..16) as gossipd folds it. */
+uint64_t swarm_delta_leaf(const struct swarm *sw, unsigned bits,
+			  uint32_t leaf);
+/** Our push/pull of the leaves in set (bitmap at bits), no user state. */
+int swarm_pp_encode_leaves(struct swarm *sw, unsigned bits,
+			   const uint64_t *set, uint8_t **out, size_t *len);
+/** Answer a delta exchange whose first message (HELLO) is msg. */
+void swarm_delta_serve(struct swarm *sw, int fd, const uint8_t *msg,
 		       size_t len);
 
 /* swarm_flood.c: --flood on the socket backend. @retval exit code */

@@ -134,7 +134,8 @@ swarm_init(struct swarm *sw)
 	sw->t0 = swarm_clock_us();
 	sw->next_progress = 1000000;
 	sw->tcp_fd = -1;
-	if (swarm_mem_init(sw) != 0 || swarm_meta_init(sw) != 0 ||
+	if (swarm_mem_init(sw) != 0 || swarm_delta_init(sw) != 0 ||
+	    swarm_meta_init(sw) != 0 ||
 	    swarm_crypto_init(sw) != 0 || swarm_signals_init() != 0 ||
 	    swarm_udp_open(sw) != 0)
 		return -1;

@@ -32,6 +32,7 @@ swarm_cfg_default(struct swarm_cfg *cfg)
 	cfg->seed = 1;
 	cfg->flood_n = 1;
 	cfg->flood_window = 256;
+	cfg->delta_sync = true;
 }
 
 int
@@ -105,6 +106,9 @@ swarm_usage(FILE *out)
 "  --duration S         run time, then leave (0: until SIGINT/SIGTERM)\n"
 "  --json FILE          write the summary there\n"
 "  --no-leave           do not leave at the end\n"
+"  --no-delta-sync      members do not advertise or answer gossipd's\n"
+"                       delta sync (full push/pulls only); --delta-sync\n"
+"                       turns it back on (the default)\n"
 "  --name-prefix P      member names P<index> (swarm-)\n"
 "  --join-batch B       members per join push/pull (max(1000, N/10))\n"
 "  --join-rate R        members joining per second (0: no cap)\n"
@@ -125,7 +129,7 @@ enum {
 	OPT_PROFILE, OPT_DURATION, OPT_JSON, OPT_NO_LEAVE, OPT_NAME_PREFIX,
 	OPT_JOIN_BATCH, OPT_JOIN_RATE, OPT_LEAVE_RATE, OPT_UDP_SOCKETS,
 	OPT_SEED, OPT_VERSION, OPT_FLOOD, OPT_FLOOD_N, OPT_FLOOD_NAME,
-	OPT_FLOOD_WINDOW,
+	OPT_FLOOD_WINDOW, OPT_DELTA, OPT_NO_DELTA,
 };
 
 static const struct option swarm_opts[] = {
@@ -148,6 +152,8 @@ static const struct option swarm_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "no-leave", no_argument, NULL, OPT_NO_LEAVE },
+	{ "delta-sync", no_argument, NULL, OPT_DELTA },
+	{ "no-delta-sync", no_argument, NULL, OPT_NO_DELTA },
 	{ "name-prefix", required_argument, NULL, OPT_NAME_PREFIX },
 	{ "join-batch", required_argument, NULL, OPT_JOIN_BATCH },
 	{ "join-rate", required_argument, NULL, OPT_JOIN_RATE },
@@ -326,6 +332,10 @@ swarm_opt_one(struct swarm_cfg *cfg, int c, const char *arg)
 		return 0;
 	case OPT_NO_LEAVE:
 		cfg->no_leave = true;
+		return 0;
+	case OPT_DELTA:
+	case OPT_NO_DELTA:
+		cfg->delta_sync = c == OPT_DELTA;
 		return 0;
 	case OPT_FLOOD:
 		return swarm_parse_ipport(arg, &cfg->flood_ip,

@@ -16,14 +16,19 @@
 #include "serf_msg.h"
 #include "swarm_int.h"
 #include "swim_crypto.h"
+#include "swim_dsync.h"
 
 #define SWARM_STREAM_MAX (256u << 20)	/* largest stream we read */
 #define SWARM_PP_NODE_MAX 128		/* a pushNodeState without Meta */
 #define SWARM_PP_STATUS_MAX 96		/* StatusLTimes + LeftMembers */
 
+/* serf's Vsn, then the delta-sync capability byte (swim_dsync.h). */
+static const uint8_t swarm_vsn_caps[SWIM_VSN_LEN + 1] = {
+	1, 5, 2, 2, 5, 5, SWIM_DSYNC_CAP_V1 };
+
 /* Push/pull State of member i as the simulated pool sees it. */
-static enum swim_status
-swarm_pp_state(const struct swarm_member *m)
+enum swim_status
+swarm_pp_status(const struct swarm_member *m)
 {
 	switch (m->state) {
 	case SWARM_M_LEFT:
@@ -37,7 +42,7 @@ swarm_pp_state(const struct swarm_member *m)
 	}
 }
 
-static uint8_t *
+uint8_t *
 swarm_pp_member(struct swarm *sw, uint32_t i, uint8_t *p, uint8_t *end)
 {
 	char name[SWARM_NAME_LEN_MAX];
@@ -49,15 +54,16 @@ swarm_pp_member(struct swarm *sw, uint32_t i, uint8_t *p, uint8_t *end)
 		.name = { (const uint8_t *)name, (uint32_t)nl },
 		.addr = { ip, 4 }, .port = sw->cfg.port,
 		.incarnation = sw->m[i].incarnation,
-		.state = swarm_pp_state(&sw->m[i]),
+		.state = swarm_pp_status(&sw->m[i]),
 		.meta = { sw->meta, sw->meta_len },
-		.vsn = { swarm_vsn, SWIM_VSN_LEN } };
+		/* Vsn[6]: the delta-sync capability (swim_dsync.h) */
+		.vsn = { swarm_vsn_caps, SWIM_VSN_LEN + (sw->delta != NULL) } };
 	int rc = swim_wire_encode_push_node(&n, p, (size_t)(end - p));
 
 	return rc < 0 ? NULL : p + rc;
 }
 
-static uint8_t *
+uint8_t *
 swarm_pp_real(const struct swarm_real *x, uint8_t *p, uint8_t *end)
 {
 	uint8_t ip[4] = { (uint8_t)(x->ip >> 24), (uint8_t)(x->ip >> 16),
@@ -221,7 +227,10 @@ swarm_pp_visit(void *ctx, const struct swim_push_node *n)
 	 */
 	if ((n->state != SWIM_STATUS_ALIVE && n->incarnation >= m->incarnation) ||
 	    n->incarnation > m->incarnation) {
+		struct swarm_member old = *m;
+
 		m->incarnation = n->incarnation + 1;
+		swarm_delta_touch(sw, (uint32_t)i, &old);
 		sw->st.refutes++;
 		swarm_bq_alive(sw, (uint32_t)i);
 	}
@@ -305,6 +314,17 @@ swarm_sbuf_complete(const struct swarm_sbuf *b)
 		break;
 	case SWIM_MSG_USER:
 		return 1;
+	case SWIM_DSYNC_MSG_HELLO:
+	case SWIM_DSYNC_MSG_INSYNC:
+	case SWIM_DSYNC_MSG_GROUPS:
+	case SWIM_DSYNC_MSG_LEAVES:
+	case SWIM_DSYNC_MSG_DIFF:
+	case SWIM_DSYNC_MSG_ABORT: {
+		/* gossipd's delta sync: a length in its header */
+		long n = swim_dsync_msg_len(b->p, b->len);
+
+		return n < 0 ? -1 : n > 0 && (size_t)n <= b->len ? 1 : 0;
+	}
 	default:
 		rc = swim_wire_decode_msg(b->p, b->len, &msg);
 		break;

@@ -226,7 +226,12 @@ swarm_on_accuse(struct swarm_pkt *p, const struct swim_accuse *a,
 		sw->st.dead_seen++;
 	else
 		sw->st.suspect_seen++;
-	switch (swarm_member_accused(&sw->m[i], is_dead, a->incarnation)) {
+	struct swarm_member old = sw->m[i];
+	enum swarm_verdict v = swarm_member_accused(&sw->m[i], is_dead,
+						    a->incarnation);
+
+	swarm_delta_touch(sw, (uint32_t)i, &old);
+	switch (v) {
 	case SWARM_V_REFUTE:
 		if (is_dead)
 			sw->st.fp_dead++;
@@ -267,8 +272,11 @@ swarm_on_alive(struct swarm_pkt *p, const struct swim_alive *a)
 	int64_t i = swarm_map_name_index(&sw->map, a->node.ptr, a->node.len);
 
 	if (i >= 0) {
+		struct swarm_member old = sw->m[i];
+
 		if (swarm_member_seen_alive(&sw->m[i], a->incarnation) ==
 		    SWARM_V_REFUTE) {
+			swarm_delta_touch(sw, (uint32_t)i, &old);
 			sw->st.refutes++;
 			swarm_bq_alive(sw, (uint32_t)i);
 		}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "swarm_int.h"
+#include "swim_dsync.h"
 
 struct swarm_worker {
 	struct swarm *sw;
@@ -106,6 +107,8 @@ swarm_worker_main(void *arg)
 			pthread_mutex_unlock(&sw->lock);
 		} else if (buf[0] == SWIM_MSG_PUSH_PULL) {
 			swarm_tcp_pp(sw, w->fd, buf, len);
+		} else if (swim_dsync_is_msg_type(buf[0])) {
+			swarm_delta_serve(sw, w->fd, buf, len);
 		}
 	} else if (up) {
 		pthread_mutex_lock(&sw->lock);
@@ -251,9 +254,14 @@ swarm_join_batch(struct swarm *sw, uint32_t first, uint32_t count)
 	int rc;
 
 	pthread_mutex_lock(&sw->lock);
-	for (uint32_t i = first; i < first + count; i++)
-		if (swarm_member_join(&sw->m[i]) == 0)
+	for (uint32_t i = first; i < first + count; i++) {
+		struct swarm_member old = sw->m[i];
+
+		if (swarm_member_join(&sw->m[i]) == 0) {
+			swarm_delta_touch(sw, i, &old);
 			sw->n_alive++;
+		}
+	}
 	sw->n_joined = first + count;
 	sw->st.joins += count;
 	rc = swarm_pp_encode(sw, true, first, count, false, &msg, &len);

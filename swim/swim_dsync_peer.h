@@ -1,0 +1,30 @@
+/**
+ * @file
+ * The delta-sync peer choice (swim_dsync.h leaves it to the I/O layer):
+ * a random alive member that advertises the capability, in O(1)
+ * expected time, for control's delta-sync interval. Pure: the caller
+ * passes the randomness.
+ */
+#ifndef SWIM_DSYNC_PEER_H_INCLUDED
+#define SWIM_DSYNC_PEER_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swim.h"
+
+/** Draws from the live members before giving up (a pool of mostly
+ * memberlist peers may have no capable one in reach). */
+#define SWIM_DSYNC_PEER_TRIES 32u
+
+/**
+ * A random alive member other than us whose Vsn[6] has
+ * SWIM_DSYNC_CAP_V1: its name (NUL-terminated, cap >= SWIM_NAME_MAX + 1)
+ * and address. r seeds the draws.
+ * @retval 0 found, -1 none found in SWIM_DSYNC_PEER_TRIES draws, or cap
+ *         too small.
+ */
+int swim_dsync_random_peer(const struct swim *s, uint64_t r, char *name,
+			   size_t cap, struct swim_addr *addr);
+
+#endif /* SWIM_DSYNC_PEER_H_INCLUDED */
