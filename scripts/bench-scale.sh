@@ -80,6 +80,27 @@ for n in $SIZES; do
 	done
 done
 
+# The Serf user state of one push/pull alone (tests/unit/bench_serf_pp;
+# owner: serfpp): node A holds N members with status LTimes, node B the
+# same members; A's state goes to B once. "stream" is the daemon's path
+# (serf_pp_enc / serf_pp_dec through 64 KiB windows), "whole" the one
+# before it (one buffer each way). cpu_ms: the exchange's CPU; peak_KiB:
+# VmHWM in the exchange over VmRSS before it.
+SP="$BUILD/tests/unit/bench_serf_pp"
+[ -x "$SP" ] || ninja -C "$BUILD" tests/unit/bench_serf_pp >/dev/null
+echo
+printf '%-9s %-6s %-4s %11s %9s %9s\n' members mode ok state_B cpu_ms \
+	peak_KiB
+for n in $SIZES; do
+	for mode in whole stream; do
+		line=$(timeout 600 "$SP" "$mode" "$n") || true
+		set -- $line
+		[ $# -ge 6 ] || { printf '%-9s %-6s FAILED\n' "$n" "$mode"; continue; }
+		printf '%-9s %-6s %-4s %11s %9s %9s\n' "$n" "$mode" "$3" "$4" \
+			"$5" "$6"
+	done
+done
+
 # `serf members` against gossipd (RPC at scale): gossipd joins pp_seed,
 # a bare core that streams N members; join_s runs from gossipd's start
 # until `gossipctl info` counts N + 2 members; then the real serf CLI

@@ -327,6 +327,8 @@ dec_group(struct serf *serf, const uint8_t *p, const uint8_t *end)
 
 	if (rc < 0)
 		return rc;
+	if (q - p > SERF_PP_PIECE_MAX)
+		return SWIM_WIRE_E_LENGTH;	/* whole or not: by size */
 	if (g.is_nil)
 		return (int)(q - p);
 	const uint8_t *e = g.raw_events.ptr;
@@ -358,6 +360,8 @@ dec_item(struct serf *serf, struct serf_pp_dec *d, uint64_t now_us,
 		rc = swim_mp_read_uint(&q, end, UINT64_MAX, &lt);
 	if (rc < 0)
 		return rc;
+	if (q - p > SERF_PP_PIECE_MAX)
+		return SWIM_WIRE_E_LENGTH;
 	if (d->field == F_STATUS)
 		dec_status(serf, d, now_us, &n, lt);
 	else
@@ -375,6 +379,8 @@ dec_key(struct serf_pp_dec *d, const uint8_t *p, const uint8_t *end)
 
 	if (rc < 0)
 		return rc;
+	if (q - p > SERF_PP_PIECE_MAX)
+		return SWIM_WIRE_E_LENGTH;
 	d->field = F_UNKNOWN;
 	for (uint8_t f = 0; f < F_UNKNOWN; f++)
 		if (k.len == dec_keys[f].len && k.ptr != NULL &&
@@ -547,11 +553,11 @@ serf_pp_dec_next(struct serf *serf, struct serf_pp_dec *d, uint64_t now_us,
 			if (rc < 0 && avail < SERF_PP_PIECE_MAX &&
 			    avail < d->left)
 				break;	/* a piece still coming */
+			if (rc == SWIM_WIRE_E_TRUNCATED &&
+			    avail >= SERF_PP_PIECE_MAX)
+				rc = SWIM_WIRE_E_LENGTH;	/* by size */
 			if (rc < 0)
-				return dec_fail(serf, d,
-					rc == SWIM_WIRE_E_TRUNCATED &&
-					avail < d->left ? SWIM_WIRE_E_LENGTH :
-					rc);
+				return dec_fail(serf, d, rc);
 			n = rc;
 		}
 		used += (size_t)n;
