@@ -240,7 +240,8 @@ struct swim_pp_enc {
 	bool join;
 	bool header_done;
 	/* Restricted to a delta-sync leaf set (swim_pp_enc_start_dsync in
-	 * swim_dsync.h), or NULL: the cursor is leaf, home slot, run. */
+	 * swim_dsync.h), or NULL. Its cursor: leaf, home slot, run (or pos
+	 * while the name index moves to a larger table). */
 	const struct swim_dsync *dsync;
 	uint32_t leaf;
 	uint32_t home;

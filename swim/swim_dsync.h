@@ -33,14 +33,14 @@
  * counting them would keep two otherwise equal tables unequal until
  * both reaped; a member that is live on one side and dead on the other
  * still differs (it counts on one side only). A member's leaf is the low
- * `bits` bits of swim_index_hash(name) (its group: the low 8 bits), so
- * the name index finds a leaf's members without a scan. The core keeps
- * one XOR per leaf, updated in O(1) on every change (swim_member.c);
- * groups and the root are XORs computed on demand. `bits` grows with
- * the table from 8 (256 leaves, 2 KiB) to 16 (65,536 leaves, 512 KiB:
- * 0.5 byte/member at 10^6), one bit each time the counted members pass
- * 4 x leaves (an O(n) rebuild per doubling, amortized O(1)); nothing is
- * stored per member. Two peers agree on min(their bits) in GROUPS.
+ * `bits` bits of swim_index_hash(name) (its group: the low 8 bits). The
+ * core keeps one XOR per leaf, updated in O(1) on every change
+ * (swim_member.c); groups and the root are XORs computed on demand.
+ * `bits` grows with the table from 8 (256 leaves, 2 KiB) to 16 (65,536
+ * leaves, 512 KiB: 0.5 byte/member at 10^6), one bit each time the
+ * counted members pass 4 x leaves (an O(n) rebuild per doubling,
+ * amortized O(1)); nothing is stored per member. Two peers agree on
+ * min(their bits) in GROUPS.
  *
  * Session. One struct swim_dsync per exchange, driven by
  * swim_dsync_step() with each message the peer sent; it writes the next
@@ -278,7 +278,11 @@ int swim_dsync_step(const struct swim *s, struct swim_dsync *x,
 
 /** Is leaf (at x->bits) in the set? */
 bool swim_dsync_has_leaf(const struct swim_dsync *x, uint32_t leaf);
-/** Members (any status, self included) in the set's leaves now. */
+/**
+ * Members (any status, self included) in the set's leaves now. O(leaves'
+ * members): only their home slots in the name index are looked at (O(n)
+ * while an incrementally growing index keeps two tables).
+ */
 uint32_t swim_dsync_members_in(const struct swim *s,
 			       const struct swim_dsync *x);
 

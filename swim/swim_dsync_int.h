@@ -9,12 +9,11 @@
 #include "swim_index.h"
 
 /**
- * The next member of e->dsync's leaf set after the cursor (e->leaf,
- * e->home, e->run), advancing it; NULL at the end. A leaf's members sit
- * in the name index at the homes congruent to the leaf id, each one in
- * the probe run that starts at its home, so no member outside the set is
- * looked at except the neighbours in those runs. Bounds-checked against
- * the index as it is now (it may have changed since the last call).
+ * The next member of e->dsync's leaf set after the cursor, advancing it;
+ * NULL at the end. The cursor is (e->leaf, e->home, e->run) for a walk
+ * of only the leaves' home slots in the name index, or e->pos (as
+ * swim_index_next) for a walk of every entry while the index keeps two
+ * tables. Bounds-checked against the index as it is now.
  */
 const void *swim_dsync_walk_next(const struct swim_index *ix,
 				 struct swim_pp_enc *e);

@@ -337,7 +337,12 @@ swim_dsync_next_leaf(const struct swim_dsync *x, uint32_t leaf)
 	return end;
 }
 
-/* The members of leaf e->leaf from the cursor on, or NULL. */
+/*
+ * The members of leaf e->leaf from the cursor (home, run) on, or NULL.
+ * A name's home slot is the low bits of its hash, as its leaf is: the
+ * leaf's members sit in the probe runs that start at the homes congruent
+ * to the leaf id, so only those runs are looked at (O(leaf), not O(n)).
+ */
 static const void *
 swim_dsync_walk_leaf(const struct swim_index *ix, struct swim_pp_enc *e,
 		     uint32_t nleaves)
@@ -363,15 +368,12 @@ swim_dsync_walk_leaf(const struct swim_index *ix, struct swim_pp_enc *e,
 	return NULL;
 }
 
-const void *
-swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
+static const void *
+swim_dsync_walk_homes(const struct swim_index *ix, struct swim_pp_enc *e)
 {
 	const struct swim_dsync *x = e->dsync;
-
-	if (x == NULL || ix->slots == NULL || x->bits < SWIM_DSYNC_BITS_MIN ||
-	    x->bits > SWIM_DSYNC_BITS_MAX)
-		return NULL;
 	uint32_t nleaves = 1u << x->bits;
+
 	while ((e->leaf = swim_dsync_next_leaf(x, e->leaf)) < nleaves) {
 		const void *m = swim_dsync_walk_leaf(ix, e, nleaves);
 		if (m != NULL)
@@ -381,6 +383,43 @@ swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
 		e->run = 0;
 	}
 	return NULL;
+}
+
+/* Every entry of the index with a leaf test: O(n), one hash each. */
+static const void *
+swim_dsync_walk_all(const struct swim_index *ix, struct swim_pp_enc *e)
+{
+	const struct swim_dsync *x = e->dsync;
+	uint64_t lmask = ((uint64_t)1 << x->bits) - 1;
+	const void *m;
+
+	while ((m = swim_index_next(ix, &e->pos)) != NULL) {
+		size_t len;
+		const char *name = ix->key(m, &len);
+		if (swim_dsync_bit(x->leaves,
+				   (uint32_t)(swim_index_hash(name, len) & lmask)))
+			return m;
+	}
+	return NULL;
+}
+
+/*
+ * The homes walk needs every entry in the one table of `slots`; an
+ * index that grows incrementally keeps a second table while it moves
+ * entries (swim_index_bytes counts both), and then the walk looks at
+ * every entry instead (right, but O(n)).
+ */
+const void *
+swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
+{
+	const struct swim_dsync *x = e->dsync;
+
+	if (x == NULL || ix->slots == NULL || x->bits < SWIM_DSYNC_BITS_MIN ||
+	    x->bits > SWIM_DSYNC_BITS_MAX || x->nb_leaves == 0)
+		return NULL;
+	if (swim_index_bytes(ix) == ((size_t)ix->mask + 1) * sizeof(void *))
+		return swim_dsync_walk_homes(ix, e);
+	return swim_dsync_walk_all(ix, e);
 }
 
 uint32_t

@@ -588,3 +588,65 @@ Test(dsync, serfs_six_byte_copy_of_our_vsn_is_no_reason_to_refute)
 	cr_assert(swim_member_dsync_capable(a, "a", 1));
 	swim_delete(a);
 }
+
+/* Re-encode the alive about v->node that s gossips. */
+struct ds_raw {
+	const char *node;
+	uint8_t bytes[256];
+	int len;
+};
+
+static int
+ds_raw_alive(void *ctx, const struct swim_msg *m)
+{
+	struct ds_raw *r = ctx;
+
+	if (m->type == SWIM_MSG_ALIVE && m->alive.node.len == strlen(r->node) &&
+	    memcmp(m->alive.node.ptr, r->node, m->alive.node.len) == 0)
+		r->len = swim_wire_encode_msg(m, r->bytes, sizeof(r->bytes));
+	return 0;
+}
+
+Test(dsync, own_alive_is_serfs_golden_vector_plus_the_capability_byte)
+{
+	/* memberlist-wire.md Appendix A's alive {Inc 1, a, 127.0.0.1:7946,
+	 * Meta {role: web}, Vsn 010502020505} (68 bytes, from Go), with
+	 * gossipd's Vsn: a7 and the capability byte 01 (69 bytes). */
+	static const char *const want =
+		"0486a441646472a47f000001ab496e6361726e6174696f6e01a44d657461"
+		"abff81a4726f6c65a3776562a44e6f6465a161a4506f7274cd1f0aa35673"
+		"6ea701050202050501";
+	static const uint8_t meta[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e',
+					0xa3, 'w', 'e', 'b' };
+	static struct swim_wire_scratch sc;
+	struct swim_cfg cfg;
+	const char *err;
+	struct swim_output o;
+	struct ds_raw r = { .node = "a", .len = 0 };
+	char hex[2 * sizeof(r.bytes) + 1];
+
+	swim_cfg_default_lan(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "a");
+	cfg.addr = (struct swim_addr){ .ip = { 127, 0, 0, 1 }, .ip_len = 4,
+				       .port = 7946 };
+	memcpy(cfg.meta, meta, sizeof(meta));
+	cfg.meta_len = sizeof(meta);
+	memcpy(cfg.vsn, ds_vsn, SWIM_VSN_LEN);
+	cfg.vsn_caps = SWIM_DSYNC_CAP_V1;
+	cfg.enable_compression = false;
+	struct swim *a = swim_new(&cfg, &err);
+	cr_assert_not_null(a);
+	ds_alive(a, 1 * S, "b", 1, 2);
+	swim_tick(a, 2 * S);
+	while (swim_pop_output(a, &o)) {
+		sc.used = 0;
+		if (o.kind == SWIM_OUT_PACKET)
+			swim_wire_decode_packet(o.data, o.len, &sc,
+						ds_raw_alive, &r);
+	}
+	cr_assert_eq(r.len, 69);
+	for (int i = 0; i < r.len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r.bytes[i]);
+	cr_assert_str_eq(hex, want);
+	swim_delete(a);
+}

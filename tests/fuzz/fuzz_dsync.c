@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for delta sync (swim_dsync.h): the input is what a
+ * peer says in one exchange. Its first byte picks our role (bit 0:
+ * initiator) and how big our table is (bits 1-2: 20, 300, 3000 or
+ * 10,000 members, so every leaf-bit size answers); the rest is cut into
+ * messages by swim_dsync_msg_len and fed to swim_dsync_step one by one.
+ * Every decoder also sees the raw bytes. Findings: crashes, sanitizer
+ * reports, and __builtin_trap() when a step returns something else than
+ * a status or an error code, writes past its buffer or a message its own
+ * decoders refuse, goes on after an error, or when the restricted
+ * push/pull of a leaf set does not hold the number of nodes it announced.
+ *
+ *   scripts/fuzz.sh dsync
+ */
+#include "swim.h"
+#include "swim_dsync.h"
+#include "swim_wire.h"
+
+#include <string.h>
+
+#include "fuzz_check.h"
+
+#define DS_CHECK(c) FUZZ_CHECK(c)
+#include "../unit/dsync_util.h"
+
+static uint8_t out[SWIM_DSYNC_MSG_MAX];
+
+static struct swim *
+fuzz_table(unsigned which)
+{
+	static const uint32_t sizes[4] = { 20, 300, 3000, 10000 };
+	static struct swim *cores[4];
+
+	if (cores[which] == NULL) {
+		cores[which] = ds_core("fuzz", 1, 3);
+		ds_fill(cores[which], 1, "m", 0, sizes[which]);
+	}
+	return cores[which];
+}
+
+/* What we sent must be a whole message our own decoders take. */
+static void
+fuzz_check_sent(const uint8_t *m, size_t len)
+{
+	static struct swim_dsync_groups gr;
+	struct swim_dsync_hello h;
+	struct swim_dsync_insync is;
+	struct swim_dsync_leaves lv;
+	struct swim_dsync_diff df;
+	int rc = -1;
+
+	FUZZ_CHECK(len <= sizeof(out) && swim_dsync_msg_len(m, len) ==
+		   (long)len);
+	switch (m[0]) {
+	case SWIM_DSYNC_MSG_HELLO:
+		rc = swim_dsync_decode_hello(m, len, &h);
+		break;
+	case SWIM_DSYNC_MSG_INSYNC:
+		rc = swim_dsync_decode_insync(m, len, &is);
+		break;
+	case SWIM_DSYNC_MSG_GROUPS:
+		rc = swim_dsync_decode_groups(m, len, &gr);
+		break;
+	case SWIM_DSYNC_MSG_LEAVES:
+		rc = swim_dsync_decode_leaves(m, len, &lv);
+		break;
+	case SWIM_DSYNC_MSG_DIFF:
+		rc = swim_dsync_decode_diff(m, len, &df);
+		break;
+	}
+	FUZZ_CHECK(rc == (int)len);
+}
+
+/* The restricted push/pull holds the nodes it announces. */
+static void
+fuzz_check_transfer(struct swim *s, const struct swim_dsync *x)
+{
+	static uint8_t win[4096];
+	struct swim_pp_enc e;
+	int n;
+
+	swim_pp_enc_start_dsync(s, &e, false, 0, x);
+	FUZZ_CHECK(e.nb_nodes == swim_dsync_members_in(s, x));
+	while ((n = swim_pp_enc_next(s, &e, win, sizeof(win), 64)) > 0)
+		FUZZ_CHECK((size_t)n <= sizeof(win));
+	FUZZ_CHECK(n == 0 && e.next == e.nb_nodes);
+}
+
+static void
+fuzz_decoders(const uint8_t *data, size_t size)
+{
+	static struct swim_dsync_groups gr;
+	struct swim_dsync_hello h;
+	struct swim_dsync_leaves lv;
+	struct swim_dsync_diff df;
+	uint8_t why;
+
+	(void)swim_dsync_decode_hello(data, size, &h);
+	(void)swim_dsync_decode_groups(data, size, &gr);
+	if (swim_dsync_decode_leaves(data, size, &lv) > 0) {
+		for (uint16_t i = 0; i < lv.nb_groups; i++)
+			(void)swim_dsync_leaves_digest(&lv, i, 0);
+	}
+	if (swim_dsync_decode_diff(data, size, &df) > 0)
+		(void)swim_dsync_diff_leaf(&df, df.nb_leaves - 1);
+	(void)swim_dsync_decode_abort(data, size, &why);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct swim_dsync x;
+	size_t len = 0, off = 1;
+	int rc = SWIM_DSYNC_WAIT;
+
+	if (size == 0)
+		return 0;
+	fuzz_decoders(data + 1, size - 1);
+	struct swim *s = fuzz_table((data[0] >> 1) & 3);
+	swim_dsync_start(&x, data[0] & 1 ? SWIM_DSYNC_INITIATOR :
+			 SWIM_DSYNC_RESPONDER);
+	if (data[0] & 1) {
+		rc = swim_dsync_step(s, &x, NULL, 0, out, sizeof(out), &len);
+		FUZZ_CHECK(rc == SWIM_DSYNC_WAIT);
+		fuzz_check_sent(out, len);
+	}
+	while (rc == SWIM_DSYNC_WAIT && off < size) {
+		long n = swim_dsync_msg_len(data + off, size - off);
+		size_t take = n > 0 && (size_t)n <= size - off ? (size_t)n :
+			      size - off;
+		rc = swim_dsync_step(s, &x, data + off, take, out, sizeof(out),
+				     &len);
+		off += take;
+		FUZZ_CHECK((rc >= SWIM_DSYNC_WAIT && rc <= SWIM_DSYNC_TRANSFER)
+			   || (rc <= SWIM_DSYNC_E_TRUNCATED &&
+			       rc >= SWIM_DSYNC_E_ABORTED));
+		FUZZ_CHECK(rc > 0 || len == 0);
+		if (len > 0)
+			fuzz_check_sent(out, len);
+	}
+	if (rc == SWIM_DSYNC_TRANSFER)
+		fuzz_check_transfer(s, &x);
+	if (rc != SWIM_DSYNC_WAIT)	/* over: nothing more is taken */
+		FUZZ_CHECK(swim_dsync_step(s, &x, data, size, out, sizeof(out),
+					   &len) == SWIM_DSYNC_E_STATE);
+	return 0;
+}
