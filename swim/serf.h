@@ -191,8 +191,9 @@ int serf_merge_remote_state(struct serf *serf, uint64_t now_us,
  * serf_pp_enc_next then writes exactly those members, whatever happens
  * to the table meanwhile: members added later are skipped, no member is
  * erased while an encoder runs (reaps and prunes wait until the last
- * one ends), every LTime is a fixed-width uint64 (0xcf) so one that
- * grows keeps the length, and an index that grows restarts the walk
+ * one ends), every status LTime has one fixed width (room for twice
+ * the clock; one that outgrows it goes as 0) so one that grows keeps
+ * the length, and an index that grows restarts the walk
  * (the marks say what was sent). Fields in serf's own order: LTime,
  * StatusLTimes, LeftMembers, EventLTime, Events, QueryLTime. A member
  * whose left/not-left status changed since the sizing is sent with
@@ -217,6 +218,7 @@ struct serf_pp_enc {
 	uint32_t pos;			/* index slot of the walk */
 	uint32_t mask;			/* the walk's index mask */
 	uint8_t slot;			/* its 2 bits in pp_enc marks */
+	uint8_t lt_bytes;		/* status LTimes: 2, 4 or 8 bytes */
 	uint8_t phase;			/* private */
 	bool is_busy;			/* holds its slot until _end */
 	uint8_t *events;		/* the Events value, encoded */

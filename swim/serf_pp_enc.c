@@ -16,9 +16,13 @@
  * - No member is erased while an encoder runs (serf_table.c defers the
  *   erase), and only erasing shifts members backwards in the index, so
  *   a walk in slot order never skips one.
- * - LTimes are written as uint64 (0xcf, 9 bytes), so their growth does
- *   not change the length; the clocks and the Events value are taken at
- *   the sizing (Events is bounded by the event buffer, not by members).
+ * - Every status LTime is written at one fixed width (uint16, 32 or 64:
+ *   msgpack decoders, Go's too, take any width), so its growth does not
+ *   change the length. The width holds twice the member clock at the
+ *   sizing plus 1024 (a status LTime never passes the clock: intents
+ *   witness it first); one that outgrows it meanwhile goes as 0, which
+ *   every node ignores. The clocks and the Events value are taken at the
+ *   sizing (Events is bounded by the event buffer, not by members).
  *
  * Must never: touch sockets, read a clock, log, or call rand().
  */
@@ -35,7 +39,6 @@ enum {
 	ENC_END, ENC_DONE,
 };
 
-#define ENC_LTIME_LEN 9u	/* 0xcf + 8 bytes */
 
 /* Bytes of a str header (fixstr, str16, str32 as go-msgpack writes). */
 static size_t
@@ -139,6 +142,16 @@ enc_events(const struct serf *serf, struct serf_pp_enc *e)
 	return 0;
 }
 
+/* The LTime width: bytes after the tag (2, 4 or 8). */
+static void
+enc_lt_width(const struct serf *serf, struct serf_pp_enc *e)
+{
+	uint64_t c = serf->clock.time;
+	uint64_t top = c > (UINT64_MAX - 1024) / 2 ? UINT64_MAX : 2 * c + 1024;
+
+	e->lt_bytes = top <= UINT16_MAX ? 2 : top <= UINT32_MAX ? 4 : 8;
+}
+
 /* Mark and count every member keep accepts. */
 static void
 enc_size_members(struct serf *serf, struct serf_pp_enc *e, size_t *st_b,
@@ -156,7 +169,7 @@ enc_size_members(struct serf *serf, struct serf_pp_enc *e, size_t *st_b,
 			continue;
 		m->pp_enc |= enc_bit_st(e);
 		e->nb_status++;
-		*st_b += enc_str(len) + ENC_LTIME_LEN;
+		*st_b += enc_str(len) + 1u + e->lt_bytes;
 		if (m->status == SERF_STATUS_LEFT) {
 			m->pp_enc |= enc_bit_left(e);
 			e->nb_left++;
@@ -198,6 +211,7 @@ serf_pp_enc_start(struct serf *serf, struct serf_pp_enc *e,
 	e->ltime = serf->clock.time;
 	e->event_ltime = serf->event_clock.time;
 	e->query_ltime = serf->query_clock.time;
+	enc_lt_width(serf, e);
 	int rc = enc_events(serf, e);
 	if (rc != 0) {
 		free(e->events);
@@ -233,23 +247,32 @@ serf_pp_enc_end(struct serf *serf, struct serf_pp_enc *e)
 /*
  * The LTime to send with a member's entry: its own, unless its left /
  * not-left status is no longer the one sized (then LeftMembers says the
- * other one): 0, which every node ignores, as a stale intent.
+ * other one) or it outgrew the width: 0, which every node ignores, as a
+ * stale intent.
  */
 static uint64_t
 enc_ltime(const struct serf_pp_enc *e, const struct serf_member *m)
 {
 	bool sized_left = (m->pp_enc & enc_bit_left(e)) != 0;
 	bool is_left = m->status == SERF_STATUS_LEFT;
+	uint64_t max = e->lt_bytes == 8 ? UINT64_MAX :
+		       (1ull << (8 * e->lt_bytes)) - 1;
 
-	return sized_left == is_left ? m->status_ltime : 0;
+	if (sized_left != is_left || m->status_ltime > max)
+		return 0;
+	return m->status_ltime;
 }
 
-static void
-enc_put_u64(uint8_t *p, uint64_t v)
+/* uint16/32/64 (0xcd/0xce/0xcf) of e->lt_bytes. @retval bytes. */
+static size_t
+enc_put_lt(const struct serf_pp_enc *e, uint8_t *p, uint64_t v)
 {
-	p[0] = 0xcf;
-	for (int i = 0; i < 8; i++)
-		p[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+	unsigned n = e->lt_bytes;
+
+	p[0] = n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+	for (unsigned i = 0; i < n; i++)
+		p[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return 1 + n;
 }
 
 /*
@@ -274,17 +297,15 @@ enc_walk(struct serf *serf, struct serf_pp_enc *e, uint16_t bit,
 		size_t nlen;
 		const char *name = swim_member_name(m->node, &nlen);
 		bool st = bit == enc_bit_st(e);
-		size_t need = enc_str(nlen) + (st ? ENC_LTIME_LEN : 0);
+		size_t need = enc_str(nlen) + (st ? 1u + e->lt_bytes : 0);
 		if (need > cap - *len)
 			return false;
 		struct swim_mp_w w;
 		swim_mp_w_create(&w, out + *len, cap - *len);
 		swim_mp_put_strn(&w, name, (uint32_t)nlen);
 		*len += enc_str(nlen);
-		if (st) {
-			enc_put_u64(out + *len, enc_ltime(e, m));
-			*len += ENC_LTIME_LEN;
-		}
+		if (st)
+			*len += enc_put_lt(e, out + *len, enc_ltime(e, m));
 		m->pp_enc &= (uint16_t)~bit;
 		e->done++;
 	}

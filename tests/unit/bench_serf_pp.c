@@ -78,6 +78,8 @@ fill(struct swim *core, struct serf *serf, uint32_t n, bool ltimes)
 			serf_member_get(serf, (const uint8_t *)name,
 					(size_t)nl)->status_ltime = 100 + i;
 	}
+	if (ltimes)
+		serf->clock.time = 100 + n;	/* intents witness them */
 }
 
 static double

@@ -599,6 +599,7 @@ Test(serf_pp, pool_of_1e5_both_ways_in_bounded_memory)
 		name_of(name, i);
 		get(&a, name)->status_ltime = 1000 + i;
 	}
+	a.serf->clock.time = 1000 + nb;	/* intents witness their LTime */
 	size_t base = mallinfo2().uordblks, peak = base, rl = 0;
 	cr_assert_eq(serf_pp_enc_start(a.serf, &e, NULL, NULL), 0);
 	serf_pp_dec_start(b.serf, d, e.len, false);
@@ -638,4 +639,32 @@ Test(serf_pp, pool_of_1e5_both_ways_in_bounded_memory)
 	free(rx);
 	node_delete(&a);
 	node_delete(&b);
+}
+
+Test(serf_pp, ltime_outgrowing_its_width_goes_as_zero)
+{
+	struct node a;
+	struct serf_pp_enc e;
+	size_t len;
+
+	node_new(&a, "self");
+	fill(&a, 10, true);	/* clock 20: LTimes as uint16 */
+	cr_assert_eq(serf_pp_enc_start(a.serf, &e, NULL, NULL), 0);
+	cr_assert_eq(e.lt_bytes, 2);
+	get(&a, "member-0000003")->status_ltime = 70000;	/* too wide */
+	get(&a, "member-0000004")->status_ltime = 65535;	/* fits */
+	uint8_t *s = stream(&a, &e, 4096, NULL, &len);
+	cr_assert_eq(len, e.len);
+	struct pp_view v;
+	view(s, len, &v);
+	bool seen3 = false, seen4 = false;
+	for (uint32_t i = 0; i < v.nb_status; i++) {
+		seen3 |= strcmp(v.status[i], "member-0000003=0") == 0;
+		seen4 |= strcmp(v.status[i], "member-0000004=65535") == 0;
+	}
+	cr_assert(seen3 && seen4);
+	serf_pp_enc_end(a.serf, &e);
+	view_free(&v);
+	free(s);
+	node_delete(&a);
 }
