@@ -105,8 +105,14 @@ swim_index_place(void **slots, uint32_t mask, uint32_t home, void *e)
 	slots[i] = e;
 }
 
+void
+swim_index_set_incremental(struct swim_index *x)
+{
+	x->incremental = true;
+}
+
 /* Move up to budget slots of the old table; free it once all moved. */
-static void
+void
 swim_index_step(struct swim_index *x, uint32_t budget)
 {
 	while (x->old != NULL && budget-- > 0) {
@@ -142,6 +148,8 @@ swim_index_grow(struct swim_index *x)
 	x->moved = 0;
 	x->slots = slots;
 	x->mask = cap - 1;
+	if (!x->incremental)
+		swim_index_step(x, UINT32_MAX);
 	return 0;
 }
 

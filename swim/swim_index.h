@@ -4,18 +4,24 @@
  * array of entry pointers (8 bytes a slot, load at most 3/4), deletion by
  * backward shift so there are no tombstones. The entries keep their own
  * names; the index asks for them through key(). Insert, find and remove
- * are O(1) expected. Growth is incremental: a table twice the size takes
+ * are O(1) expected. Growth doubles the table. By default it moves every
+ * entry at once (amortized O(1)); an index set incremental
+ * (swim_index_set_incremental: the core's member table) grows
+ * incrementally instead: a table twice the size takes
  * the inserts while every insert and remove moves SWIM_INDEX_STEP slots
  * of the old one (whose moved and removed slots become markers that a
  * probe walks past), so no call rehashes all members at once (400 ms at
  * 10^6, longer than a probe timeout); finds look in the new table, then
  * the old. The move ends long before the new table fills (after 1/8 of
- * the old table's size in inserts; the next growth is 3/8 away).
+ * the old table's size in inserts; the next growth is 3/8 away), or
+ * through swim_index_step when inserts stop. Only users that read
+ * `slots` directly (not through find/next) need the default.
  * Used by the core's member table and the Serf layer's member table.
  */
 #ifndef SWIM_INDEX_H_INCLUDED
 #define SWIM_INDEX_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +36,7 @@ struct swim_index {
 	void **old;		/* the table being moved, or NULL */
 	uint32_t old_mask;
 	uint32_t moved;		/* old[0, moved) moved */
+	bool incremental;	/* grow by steps, see above */
 };
 
 /** Old slots moved per insert or remove while the index grows. */
@@ -44,6 +51,12 @@ void swim_index_destroy(struct swim_index *x);
 
 void *swim_index_find(const struct swim_index *x, const char *name,
 		      size_t len);
+
+/** Grow incrementally from now on (see above). */
+void swim_index_set_incremental(struct swim_index *x);
+
+/** Move up to budget slots of a growth in progress (none: no-op). */
+void swim_index_step(struct swim_index *x, uint32_t budget);
 
 /** Insert e (its name must not be indexed yet). @retval 0 or -1 (ENOMEM). */
 int swim_index_insert(struct swim_index *x, void *e);

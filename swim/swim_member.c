@@ -59,7 +59,11 @@ swim_members_init(struct swim_members *t)
 	swim_slab_init(&t->slab);
 	if (swim_dsync_tree_init(&t->dtree) != 0)
 		return -1;
-	return swim_index_init(&t->index, swim_member_key);
+	if (swim_index_init(&t->index, swim_member_key) != 0)
+		return -1;
+	/* No 400 ms rehash of 10^6 members in one call (swim_index.h). */
+	swim_index_set_incremental(&t->index);
+	return 0;
 }
 
 static size_t
@@ -360,6 +364,9 @@ swim_member_probeable(const struct swim_member *m)
 struct swim_member *
 swim_members_next_probe(struct swim_members *t, struct swim_rand *rnd)
 {
+	/* A growth the inserts left unfinished ends here, in bounded steps
+	 * (4096 slots a probe: 2^21 slots in about 9 minutes). */
+	swim_index_step(&t->index, 4096);
 	/* Stale slots are skipped; each reshuffle leaves none. */
 	for (uint32_t wraps = 0; wraps < 2;) {
 		if (t->probe_idx >= t->order.nb) {

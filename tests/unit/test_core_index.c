@@ -50,6 +50,7 @@ setup(void)
 					       sizeof(ents[i].name),
 					       "node-%07u.lan", i);
 	cr_assert_eq(swim_index_init(&x, ent_key), 0);
+	swim_index_set_incremental(&x);
 }
 
 static void
@@ -173,6 +174,42 @@ Test(core_index, bulk_insert_then_remove_all)
 	cr_assert_eq(x.nb, 0);
 	cr_assert_null(x.old, "removes finish the move too");
 	check_walk(0);
+}
+
+/* Inserts stop mid-move: swim_index_step ends it in bounded steps. */
+Test(core_index, step_finishes_a_move)
+{
+	uint32_t i = 0;
+
+	while (x.old == NULL || x.mask < 4095) {
+		cr_assert_eq(swim_index_insert(&x, &ents[i]), 0);
+		ents[i++].in = true;
+	}
+	uint32_t moved = x.moved;
+	swim_index_step(&x, 100);
+	cr_assert(x.old == NULL || x.moved - moved == 100);
+	for (unsigned k = 0; k < 1000 && x.old != NULL; k++)
+		swim_index_step(&x, 100);
+	cr_assert_null(x.old);
+	cr_assert_eq(swim_index_bytes(&x), (size_t)(x.mask + 1) * 8);
+	check_walk(i);
+	swim_index_step(&x, 100);	/* nothing to move: no-op */
+}
+
+/* By default an index moves everything at once: one table always. */
+Test(core_index, default_grows_at_once)
+{
+	struct swim_index d;
+
+	cr_assert_eq(swim_index_init(&d, ent_key), 0);
+	for (uint32_t i = 0; i < 10000; i++) {
+		cr_assert_eq(swim_index_insert(&d, &ents[i]), 0);
+		cr_assert_null(d.old);
+	}
+	for (uint32_t i = 0; i < 10000; i++)
+		cr_assert_eq(swim_index_find(&d, ents[i].name, ents[i].len),
+			     &ents[i]);
+	swim_index_destroy(&d);
 }
 
 /* Removing an entry that is not there changes nothing. */
