@@ -85,19 +85,21 @@ done
 # same members; A's state goes to B once. "stream" is the daemon's path
 # (serf_pp_enc / serf_pp_dec through 64 KiB windows), "whole" the one
 # before it (one buffer each way). cpu_ms: the exchange's CPU; peak_KiB:
-# VmHWM in the exchange over VmRSS before it.
+# VmHWM in the exchange over VmRSS before it; first_ms: CPU before the
+# first byte can go (the whole encode, or the stream's sizing walk), the
+# one step the control loop cannot slice.
 SP="$BUILD/tests/unit/bench_serf_pp"
 [ -x "$SP" ] || ninja -C "$BUILD" tests/unit/bench_serf_pp >/dev/null
 echo
-printf '%-9s %-6s %-4s %11s %9s %9s\n' members mode ok state_B cpu_ms \
-	peak_KiB
+printf '%-9s %-6s %-4s %11s %9s %9s %9s\n' members mode ok state_B \
+	cpu_ms peak_KiB first_ms
 for n in $SIZES; do
 	for mode in whole stream; do
 		line=$(timeout 600 "$SP" "$mode" "$n") || true
 		set -- $line
-		[ $# -ge 6 ] || { printf '%-9s %-6s FAILED\n' "$n" "$mode"; continue; }
-		printf '%-9s %-6s %-4s %11s %9s %9s\n' "$n" "$mode" "$3" "$4" \
-			"$5" "$6"
+		[ $# -ge 7 ] || { printf '%-9s %-6s FAILED\n' "$n" "$mode"; continue; }
+		printf '%-9s %-6s %-4s %11s %9s %9s %9s\n' "$n" "$mode" "$3" \
+			"$4" "$5" "$6" "$7"
 	done
 done
 

@@ -3,9 +3,12 @@
  * scripts/bench-scale.sh: node A holds n members (21-byte names, status
  * LTimes), node B the same members at LTime 0; A's state goes to B once.
  * Prints one line:
- *   mode n ok state_bytes cpu_ms peak_over_rss_kib
+ *   mode n ok state_bytes cpu_ms peak_over_rss_kib first_ms
  * (cpu: the exchange's process CPU; peak: VmHWM in the exchange, reset
- * just before through /proc/self/clear_refs, over VmRSS before it)
+ * just before through /proc/self/clear_refs, over VmRSS before it;
+ * first: the CPU before the first byte can go, the longest step that
+ * cannot be sliced: serf_local_state whole, or serf_pp_enc_start's
+ * sizing walk)
  * mode "stream": serf_pp_enc into a 64 KiB window, serf_pp_dec from one
  * (the daemon's path since the Serf state streams); "whole": the path
  * before it (serf_local_state into a buffer of 64 bytes a member, as
@@ -106,17 +109,21 @@ vm_kib(const char *key)
 	return v;
 }
 
+static double first_ms;
+
 static size_t
 whole(struct serf *a, struct serf *b)
 {
 	size_t cap = (size_t)serf_member_count(a) * 64 + 64 * 1024;
 	uint8_t *buf = malloc(cap);
+	double c0 = cpu_ms();
 	size_t n = serf_local_state(a, buf, cap);
 
 	if (n > cap) {
 		buf = realloc(buf, n);
 		n = serf_local_state(a, buf, n);
 	}
+	first_ms = cpu_ms() - c0;
 	if (serf_merge_remote_state(b, 1, buf, n, false) != 0)
 		n = 0;
 	free(buf);
@@ -132,8 +139,10 @@ stream(struct serf *a, struct serf *b)
 	size_t rl = 0;
 	long w;
 
+	double c0 = cpu_ms();
 	if (serf_pp_enc_start(a, &e, NULL, NULL) != 0)
 		return 0;
+	first_ms = cpu_ms() - c0;
 	serf_pp_dec_start(b, &d, e.len, false);
 	while ((w = serf_pp_enc_next(a, &e, tx, WIN)) != 0) {
 		if (w == -EAGAIN)
@@ -185,8 +194,8 @@ main(int argc, char **argv)
 	bool ok = len > 0 && serf_member_find(b, "member-00000000000007", 21,
 					      &info) == 0 &&
 		  info.status_ltime == 107;
-	printf("%s %u %s %zu %.1f %ld\n", is_stream ? "stream" : "whole", n,
-	       ok ? "ok" : "FAIL", len, c1 - c0, hwm - rss0);
+	printf("%s %u %s %zu %.1f %ld %.1f\n", is_stream ? "stream" : "whole",
+	       n, ok ? "ok" : "FAIL", len, c1 - c0, hwm - rss0, first_ms);
 	serf_delete(a);
 	serf_delete(b);
 	swim_delete(ca);
