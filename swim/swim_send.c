@@ -243,6 +243,9 @@ swim_take_all(struct swim *s, size_t limit, struct swim_str *parts,
 {
 	uint32_t tl = swim_retransmit_limit(s->cfg.retransmit_mult,
 					    swim_members_count(&s->mt));
+	/* Every gossip and piggyback also moves a bit of an index growth
+	 * the inserts left unfinished (swim_index.h): done in seconds. */
+	swim_index_step(&s->mt.index, 2048);
 	unsigned nb = swim_diss_take(&s->bq, 2, limit, tl, parts, max_parts,
 				     used);
 
