@@ -67,8 +67,15 @@ serf_pp_dec_start(struct serf *serf, struct serf_pp_dec *d, uint64_t len,
 	d->left = len;
 	d->join = join;
 	d->phase = len == 0 ? DEC_DONE : DEC_TYPE;
-	if (++serf->pp_dec_gen == 0)
+	if (++serf->pp_dec_gen == 0) {
+		/* Wrapped: no mark of 65,535 decodes ago may pass for ours
+		 * (one walk every 65,535 push/pulls). */
+		struct serf_member *m;
+		uint32_t pos = 0;
+		while ((m = swim_index_next(&serf->index, &pos)) != NULL)
+			m->pp_dec = 0;
 		serf->pp_dec_gen = 1;
+	}
 	d->gen = serf->pp_dec_gen;
 }
 

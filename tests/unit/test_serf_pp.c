@@ -668,3 +668,19 @@ Test(serf_pp, ltime_outgrowing_its_width_goes_as_zero)
 	free(s);
 	node_delete(&a);
 }
+
+Test(serf_pp, decoder_marks_never_outlive_a_wrap)
+{
+	struct node b;
+	struct serf_pp_dec d;
+
+	node_new(&b, "b");
+	fill(&b, 5, false);
+	struct serf_member *m = get(&b, "member-0000002");
+	m->pp_dec = 1;		/* a mark left by decode 1 */
+	b.serf->pp_dec_gen = UINT16_MAX;
+	serf_pp_dec_start(b.serf, &d, 10, false);
+	cr_assert_eq(d.gen, 1);
+	cr_assert_eq(m->pp_dec, 0, "the walk cleared it");
+	node_delete(&b);
+}
