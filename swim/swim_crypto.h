@@ -4,9 +4,9 @@
  * memberlist-compatible encryption (serf's `-encrypt`): a keyring and
  * AES-128/192/256-GCM seal/open of UDP packets and TCP stream frames
  * (shared/protocol/memberlist-wire.md §8). The AES-GCM itself comes from
- * intel-ipsec-mb (every key size, where built in), libsodium's
- * precomputed AES-256-GCM (32-byte keys, AES-NI + PCLMUL) or OpenSSL's
- * EVP (the fallback), chosen per key when a context is keyed
+ * intel-ipsec-mb (every key size, where built in) or OpenSSL's EVP (the
+ * fallback), or on request libsodium's precomputed AES-256-GCM (32-byte
+ * keys, AES-NI + PCLMUL), chosen per key when a context is keyed
  * (swim_crypto_backend.h); all give the same bytes. libsodium also keeps
  * the keys (sodium_malloc), decodes base64 and draws random nonces.
  *

@@ -167,8 +167,8 @@ ctx_pick(const struct swim_crypto_ctx *ctx, size_t len)
 	if ((w == SWIM_CRYPTO_BACKEND_AUTO ||
 	     w == SWIM_CRYPTO_BACKEND_IPSEC_MB) && swim_crypto_imb_available())
 		return BE_IMB;
-	if ((w == SWIM_CRYPTO_BACKEND_AUTO ||
-	     w == SWIM_CRYPTO_BACKEND_SODIUM) && len == NA_KEY_LEN &&
+	/* only when asked: slower than EVP here (swim_crypto_backend.h) */
+	if (w == SWIM_CRYPTO_BACKEND_SODIUM && len == NA_KEY_LEN &&
 	    swim_crypto_sodium_available())
 		return BE_NA;
 	return BE_EVP;

@@ -4,9 +4,11 @@
  * aesni_gcm crypto PMD uses): a key is expanded once into its
  * gcm_key_data (round keys and the powers of H that GHASH needs), and
  * each packet is one call, sealing or opening in a single pass. It is the
- * fastest AES-GCM this machine has for memberlist's 100-byte datagrams
- * (a few hundred instructions, against about 1,400 for libsodium 1.0.18
- * and 2,000 for OpenSSL 3.0's EVP, which pays for its provider plumbing).
+ * fastest AES-GCM this machine has for memberlist's 100-byte datagrams:
+ * seal + open in 117 ns against 289 ns for OpenSSL 3.0's EVP (which pays
+ * for its provider plumbing: about 2,000 instructions each way against
+ * 600-700 here) and 367 ns for libsodium 1.0.18 (see
+ * swim_crypto_backend.h).
  *
  * Owns: the process's table of ipsec-mb's GCM functions, filled once from
  * a manager that init_mb_mgr_auto set up for this CPU (then freed: the
