@@ -336,8 +336,8 @@ dec_group(struct serf *serf, const uint8_t *p, const uint8_t *end)
 		return rc;
 	if (q - p > SERF_PP_PIECE_MAX)
 		return SWIM_WIRE_E_LENGTH;	/* whole or not: by size */
-	if (g.is_nil)
-		return (int)(q - p);
+	if (g.is_nil || g.raw_events.ptr == NULL)
+		return (int)(q - p);	/* no Events: nothing to replay */
 	const uint8_t *e = g.raw_events.ptr;
 	const uint8_t *ee = e + g.raw_events.len;
 	while (e != NULL && (rc = serf_msg_pp_event_next(&e, ee, &ev)) == 1) {
