@@ -7,7 +7,7 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--update-corpus] [target...]
 #
-# Targets: wire ping pkt rpc crypto pp cfg dsync (default: all of them).
+# Targets: wire ping pkt rpc crypto pp cfg dsync serf_pp (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "fuzz.sh: --seconds takes a whole number" >&2; exit 2 ;; esac
-[ ${#targets[@]} -gt 0 ] || targets=(wire ping pkt rpc crypto pp cfg dsync)
+[ ${#targets[@]} -gt 0 ] || targets=(wire ping pkt rpc crypto pp cfg dsync serf_pp)
 
 # clang and its fuzzer runtime, besides what scripts/setup.sh installs.
 scripts/setup.sh
