@@ -185,7 +185,10 @@ cp_dp_init(struct cp *cp)
 	dc.bind = cp->cfg.bind;
 	/* DPDK: one dataplane lcore per EAL worker lcore */
 	dc.nb_lcores = cp_dp_first(cp) ? 0 : 1;
-	dc.ring_size = 1024;
+	/* inline (socket), control empties the ring after every turn of at
+	 * most (size - 1) / DP_BURST bursts: 256 slots, 0.5 MiB, hold one;
+	 * DPDK lcores run ahead of control and need the room */
+	dc.ring_size = cp_dp_first(cp) ? 1024 : 256;
 	dc.eal_args = cp->cfg.eal[0] != '\0' ? cp->cfg.eal : NULL;
 	dc.port_id = cp->cfg.port_id;
 	dc.power = (unsigned)dp_power_parse(cp->cfg.dp_power);

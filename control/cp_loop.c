@@ -5,7 +5,8 @@
  * (UDP to the tx ring, TCP requests to cp_sync), dispatches events to the
  * Serf layer, publishes the fast-path snapshot, then sleeps in the reactor
  * until the earliest deadline of anything here (core, Serf, TCP streams,
- * snapshot while gossip is queued, retry-join, leave, stats, agent) or
+ * snapshot while gossip is queued, retry-join, leave, agent; the stats
+ * check only when nothing else woke the loop for a period) or
  * until work arrives: TCP and RPC sockets, a signal, an inline socket
  * dataplane's UDP socket (whose turn then runs here, dp_inline_run), or
  * the doorbell that a threaded dataplane's lcore rings when it queues a
@@ -419,7 +420,10 @@ cp_loop_next_deadline(const struct cp *cp)
 	 * acks, RPC), which is when the ack payload changes anyway. */
 	if (!cp->has_published || swim_broadcast_queue_len(cp->swim) > 0)
 		next = cp_min_us(next, cp->publish_next_us);
-	next = cp_min_us(next, cp->stats_next_us);
+	/* The drop-counter check needs no wakeup of its own: it rides on
+	 * the probes' (about one a second), and wakes the loop only when
+	 * nothing else did for a whole period after it was due. */
+	next = cp_min_us(next, cp->stats_next_us + CP_STATS_PERIOD_US);
 	next = cp_min_us(next, cp_metrics_next_deadline(cp->metrics));
 	next = cp_min_us(next, cp_agent_next_deadline(cp));
 	next = cp_min_us(next, cp_handler_next_deadline(cp));
@@ -463,6 +467,9 @@ cp_loop_on_dp(struct cp_io *io, uint32_t events, uint64_t now_us)
 
 	(void)events;
 	(void)now_us;
+	/* Awake now: what the turn passes to control must not ring our own
+	 * doorbell (a write, an epoll turn and a read for nothing). */
+	dp_unpark(cp->dp);
 	dp_inline_run(cp->dp, true);
 }
 

@@ -6,14 +6,20 @@
 #      BASE+1000+i, gossipd's 4000 higher; all below 32768), each joining
 #      node 0, in batches;
 #   2. wait until 5 sampled observers see N alive members;
-#   3. settle, then measure idle CPU per node over WINDOW seconds:
-#      utime+stime of each PID from /proc/PID/stat, as % of one core;
+#   3. settle, then measure idle CPU per node over WINDOW seconds, as %
+#      of one core, from two sources: the nanoseconds on CPU of every
+#      thread (/proc/PID/task/*/schedstat, first field, summed: serf is
+#      Go and runs many threads; gossipd's are counted the same way) and
+#      utime+stime of /proc/PID/stat (clock ticks of 10 ms: over 20 s
+#      one tick is 0.05 %, so a quiet node's figure is mostly rounding);
+#      the table gives schedstat's, the line under it both;
 #   4. SIGKILL one node (not an observer) and time, from the kill, when
 #      each observer's `serf monitor` prints EventMemberFailed for it:
-#      first and all 5; KILLS (default 3) nodes one after the other, the
-#      table gives the medians (each kill is logged on stderr).
-# Then print the table of issue 13. Everything started is killed by PID
-# (trap), loops are bounded, traffic stays on 127.0.0.1.
+#      first and all 5; KILLS (-k, default 7) nodes one after the other,
+#      the table gives the medians (each kill is listed under it).
+# Then print the table of issue 13, with the load average at the start
+# of each run. Everything started is killed by PID (trap), loops are
+# bounded, traffic stays on 127.0.0.1.
 #
 # -d adds the DPDK lcore under --dp-power off, backoff and interrupt
 # (gossipd --dataplane dpdk in a throwaway netns whose lo holds
@@ -24,14 +30,12 @@
 # clusters. Every EAL gets --no-pci --no-huge.
 #
 # Usage: scripts/bench-idle.sh [-b BUILD_DIR] [-n "50 120"] [-w WINDOW_S]
-#        [-i "serf gossipd"] [-p BASE_PORT] [-d]
+#        [-i "serf gossipd"] [-p BASE_PORT] [-k KILLS] [-d]
 # The machine should be quiet: the load average is printed with the table.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-# shellcheck source=lib/bench-cpu.sh
-. "$HERE/lib/bench-cpu.sh"
 
 BUILD=$ROOT/build
 SIZES="50 120"
@@ -41,17 +45,19 @@ BASE=20000
 SETTLE=${SETTLE:-5}
 CONVERGE_MAX=${CONVERGE_MAX:-180}
 DETECT_MAX=${DETECT_MAX:-60}
-KILLS=${KILLS:-3}
+KILLS=${KILLS:-7}
 DPDK=0
-while getopts "b:n:w:i:p:d" o; do
+while getopts "b:n:w:i:p:k:d" o; do
 	case $o in
 	b) BUILD=$OPTARG ;;
 	n) SIZES=$OPTARG ;;
 	w) WINDOW=$OPTARG ;;
 	i) IMPLS=$OPTARG ;;
 	p) BASE=$OPTARG ;;
+	k) KILLS=$OPTARG ;;
 	d) DPDK=1 ;;
-	*) echo "usage: $0 [-b build] [-n sizes] [-w window_s] [-i impls] [-p base_port]" >&2
+	*) echo "usage: $0 [-b build] [-n sizes] [-w window_s] [-i impls]" \
+		"[-p base_port] [-k kills] [-d]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -143,20 +149,45 @@ converge() {
 	return 1
 }
 
-# Idle CPU per node over WINDOW s: "mean min max" in % of one core.
+# "pid ns ticks" of every agent: ns on CPU summed over its threads
+# (schedstat), utime+stime in clock ticks (stat). No fork per PID, so
+# the two snapshots take the same short time.
+cpu_snap() {
+	local p t a ns st
+	for p in "${PIDS[@]}"; do
+		ns=0
+		for t in /proc/"$p"/task/*/schedstat; do
+			read -r a _ <"$t" 2>/dev/null && ns=$((ns + a))
+		done
+		read -r st <"/proc/$p/stat" 2>/dev/null || st=""
+		st=${st##*) }
+		# shellcheck disable=SC2086 # split stat's fields
+		set -- $st
+		echo "$p $ns $((${12:-0} + ${13:-0}))"
+	done
+}
+
+now_ns() { date +%s%N; }
+
+# Idle CPU per node over WINDOW s, % of one core: "mean min max" from
+# schedstat, then the same three from the ticks. Divided by the time
+# really elapsed between the snapshots.
 idle_cpu() {
-	local p f
-	for p in "${PIDS[@]}"; do
-		echo "$p $(cpu_of "$p")"
-	done >"$WORK/cpu0"
+	local t0 t1
+	t0=$(now_ns)
+	cpu_snap >"$WORK/cpu0"
 	sleep "$WINDOW"
-	for p in "${PIDS[@]}"; do
-		echo "$p $(cpu_of "$p")"
-	done >"$WORK/cpu1"
-	paste -d' ' "$WORK/cpu0" "$WORK/cpu1" | awk -v hz="$HZ" -v w="$WINDOW" '
-		{ v = ($4 - $2) * 100 / hz / w; s += v; n++
-		  if (n == 1 || v < lo) lo = v; if (n == 1 || v > hi) hi = v }
-		END { if (n) printf "%.3f %.3f %.3f\n", s / n, lo, hi }'
+	t1=$(now_ns)
+	cpu_snap >"$WORK/cpu1"
+	paste -d' ' "$WORK/cpu0" "$WORK/cpu1" | awk -v hz="$HZ" \
+		-v w="$(((t1 - t0) / 1000))" '
+		function mm(v, k) { s[k] += v
+			if (n == 1 || v < lo[k]) lo[k] = v
+			if (n == 1 || v > hi[k]) hi[k] = v }
+		$1 == $4 { n++; mm(($5 - $2) * 100 / (w * 1000), 0)
+			   mm(($6 - $3) * 100 * 1e6 / hz / w, 1) }
+		END { if (n) printf "%.4f %.4f %.4f %.3f %.3f %.3f\n",
+			s[0] / n, lo[0], hi[0], s[1] / n, lo[1], hi[1] }'
 }
 
 # One serf monitor per observer, each line stamped on arrival; the victim's
@@ -232,10 +263,12 @@ detect_all() {
 		"$WORK/det" >"$WORK/det.med"
 }
 
-# One run: impl $1, size $2. Prints "impl n mean lo hi first all".
+# One run: impl $1, size $2. Prints "impl n load mean lo hi tmean tlo
+# thi first all" (load: the 1-minute load average at the start) and
+# leaves each kill's "first all" in $WORK/kills.<impl>.<n>.
 # serf and gossipd use port ranges 4000 apart (no TIME_WAIT overlap).
 run_one() {
-	local impl=$1 n=$2 i obs cpu
+	local impl=$1 n=$2 i obs cpu load
 	local BASE=$BASE0
 	[ "$impl" = gossipd ] && BASE=$((BASE0 + 4000))
 	obs=(0 $((n / 4)) $((n / 2)) $((3 * n / 4)) $((n - 2)))
@@ -243,6 +276,7 @@ run_one() {
 		echo "bench-idle: ports $BASE..$((BASE + 1000 + n)) busy" >&2
 		return 1
 	fi
+	load=$(cut -d' ' -f1 /proc/loadavg)
 	for i in $(seq 0 $((n - 1))); do
 		start_node "$impl" "$i"
 		[ "$i" -eq 0 ] && sleep 1
@@ -257,7 +291,8 @@ run_one() {
 	cpu=$(idle_cpu)
 	detect_all "$n" "${obs[@]}"
 	stop_all
-	echo "$impl $n $cpu $(cat "$WORK/det.med")"
+	cp "$WORK/det" "$WORK/kills.$impl.$n"
+	echo "$impl $n $load $cpu $(cat "$WORK/det.med")"
 }
 
 : >"$WORK/results"
@@ -280,7 +315,7 @@ for n in $SIZES; do
 	awk -v n="$n" '
 		function cpu(i) { return sprintf("%.3f %% (%.3f-%.3f)", m[i], l[i], h[i]) }
 		function det(i) { return f[i] == "-" ? "-" : f[i] " s / " a[i] " s" }
-		$2 == n { m[$1] = $3; l[$1] = $4; h[$1] = $5; f[$1] = $6; a[$1] = $7 }
+		$2 == n { m[$1] = $4; l[$1] = $5; h[$1] = $6; f[$1] = $10; a[$1] = $11 }
 		END { printf "| %d | %s | %s | %s | %s |\n", n,
 			("serf" in m) ? cpu("serf") : "-",
 			("gossipd" in m) ? cpu("gossipd") : "-",
@@ -288,7 +323,31 @@ for n in $SIZES; do
 			("gossipd" in m) ? det("gossipd") : "-" }' "$WORK/results"
 done
 echo
-echo "(idle CPU: mean per node, (min-max) over nodes, % of one core)"
+echo "(idle CPU: mean per node, (min-max) over nodes, % of one core, from"
+echo "schedstat; kill -> failed: medians of $KILLS kills)"
+echo
+for n in $SIZES; do
+	awk -v n="$n" '
+		$2 == n { m[$1] = $4; t[$1] = $7; tl[$1] = $8; th[$1] = $9
+			  ld[$1] = $3 }
+		END { for (i in m)
+			printf "%s x %d: load %s; schedstat %.4f %%, ticks %.3f %% (%.2f-%.2f)\n",
+				i, n, ld[i], m[i], t[i], tl[i], th[i]
+		      if (!("serf" in m) || !("gossipd" in m) || m["gossipd"] <= 0)
+			exit
+		      tr = "-"
+		      if (t["gossipd"] > 0)
+			tr = sprintf("%.1fx", t["serf"] / t["gossipd"])
+		      printf "%d nodes: serf / gossipd = %.1fx (schedstat), %s (ticks)\n",
+			n, m["serf"] / m["gossipd"], tr }' \
+		"$WORK/results"
+	for impl in $IMPLS; do
+		[ -f "$WORK/kills.$impl.$n" ] || continue
+		echo "$impl x $n kills (first/all, s):" \
+			"$(awk '{ printf "%s%s/%s", (NR > 1 ? ", " : ""), $1, $2 }' \
+				"$WORK/kills.$impl.$n")"
+	done
+done
 
 # --- -d: the DPDK lcore, --dp-power off / backoff / interrupt ---
 
