@@ -1,7 +1,8 @@
 /*
  * A random delta-sync capable peer (swim_dsync_peer.h): draws from the
- * live part of the member array (alive or suspect, never self), keeps
- * the first alive one whose capability byte says delta sync v1.
+ * live part of the member array (alive or suspect, never self), then
+ * walks a bounded run of it, and keeps the first alive one whose
+ * capability byte says delta sync v1.
  */
 #include "swim_dsync_peer.h"
 
@@ -21,25 +22,40 @@ swim_dsync_peer_next(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+static bool
+swim_dsync_peer_ok(const struct swim_member *m)
+{
+	return !m->is_self && m->status == SWIM_STATUS_ALIVE &&
+	       (m->vsn[SWIM_VSN_LEN] & SWIM_DSYNC_CAP_V1) != 0;
+}
+
 int
 swim_dsync_random_peer(const struct swim *s, uint64_t r, char *name,
 		       size_t cap, struct swim_addr *addr)
 {
-	uint32_t n = s->mt.live.nb;
+	uint32_t n = s->mt.live.nb, start;
+	const struct swim_member *m = NULL;
 
-	if (cap < SWIM_NAME_MAX + 1)
+	if (cap < SWIM_NAME_MAX + 1 || n == 0)
 		return -1;
-	for (unsigned k = 0; k < SWIM_DSYNC_PEER_TRIES && n > 0; k++) {
-		const struct swim_member *m =
-			s->mt.all.v[swim_dsync_peer_next(&r) % n];
-
-		if (m->is_self || m->status != SWIM_STATUS_ALIVE ||
-		    !(m->vsn[SWIM_VSN_LEN] & SWIM_DSYNC_CAP_V1))
-			continue;
-		memcpy(name, m->name, m->name_len);
-		name[m->name_len] = '\0';
-		*addr = m->addr;
-		return 0;
+	/* random draws find one when capable peers are common ... */
+	for (unsigned k = 0; k < SWIM_DSYNC_PEER_TRIES && m == NULL; k++) {
+		m = s->mt.all.v[swim_dsync_peer_next(&r) % n];
+		if (!swim_dsync_peer_ok(m))
+			m = NULL;
 	}
-	return -1;
+	/* ... a bounded walk from a random point when they are rare */
+	start = (uint32_t)(swim_dsync_peer_next(&r) % n);
+	for (uint32_t k = 0; k < SWIM_DSYNC_PEER_SCAN && k < n && m == NULL;
+	     k++) {
+		m = s->mt.all.v[(start + k) % n];
+		if (!swim_dsync_peer_ok(m))
+			m = NULL;
+	}
+	if (m == NULL)
+		return -1;
+	memcpy(name, m->name, m->name_len);
+	name[m->name_len] = '\0';
+	*addr = m->addr;
+	return 0;
 }

@@ -13,15 +13,18 @@
 
 #include "swim.h"
 
-/** Draws from the live members before giving up (a pool of mostly
- * memberlist peers may have no capable one in reach). */
+/** Random draws from the live members, then a walk of at most
+ * SWIM_DSYNC_PEER_SCAN of them from a random point: O(1) per call; in a
+ * large pool of mostly memberlist peers a capable one may be missed (the
+ * periodic push/pull still syncs with it when it picks it). */
 #define SWIM_DSYNC_PEER_TRIES 32u
+#define SWIM_DSYNC_PEER_SCAN 4096u
 
 /**
  * A random alive member other than us whose Vsn[6] has
  * SWIM_DSYNC_CAP_V1: its name (NUL-terminated, cap >= SWIM_NAME_MAX + 1)
  * and address. r seeds the draws.
- * @retval 0 found, -1 none found in SWIM_DSYNC_PEER_TRIES draws, or cap
+ * @retval 0 found, -1 none found (in the draws and the walk), or cap
  *         too small.
  */
 int swim_dsync_random_peer(const struct swim *s, uint64_t r, char *name,
