@@ -61,18 +61,19 @@ struct gsim_result {
 	double simulated_s, wall_s;
 	unsigned failed, detected;
 	double detect_p50_s, detect_p99_s, detect_max_s;
-	double first_detect_p50_s;
+	double first_detect_p50_s, first_detect_min_s;	/* kill -> 1st dead */
 	double diss_periods_p50, diss_periods_max, diss_periods_expected;
 	uint64_t false_positives, false_suspicions;
 	uint64_t partition_deaths, pause_deaths;
 	double heal_s;			/* partition end -> full mesh */
-	double converge_s;		/* last join -> full mesh */
+	double converge_s;		/* last join -> full mesh (--start join) */
 	double bytes_per_member_per_s;
 	double udp_bytes_per_member_per_s;
-	double sync_bytes_per_member_per_s;
+	double sync_bytes_per_member_per_s;	/* periodic: full or delta */
+	double join_bytes_per_member_per_s;	/* join push/pulls (reconnects) */
 	double memory_bytes_per_member;	/* table heap / (members x members) */
 	double node_fixed_bytes;	/* heap of one node knowing nobody */
-	uint64_t delta_syncs, delta_sync_bytes;
+	uint64_t delta_syncs;		/* digest exchanges in the run */
 	struct sim_counters cnt;
 };
 

@@ -6,6 +6,7 @@
  * stderr and exit code 2, before anything runs.
  */
 #include "gsim.h"
+#include "swim_dsync.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -89,12 +90,13 @@ static const char gsim_usage[] =
 "                          the join's gossip long done) | converged (the\n"
 "                          same with every join's gossip still queued) |\n"
 "                          join (node k joins node 0 at k x --join-stagger;\n"
-"                          converge_s; the timeline starts after it)\n"
+"                          times count from the last join; converge_s)\n"
 "  --join-stagger D        default 20ms, as tests/integration/test_cluster.py\n"
 "  --sync MODE             full (memberlist's push/pull) | delta (digests,\n"
 "                          then only what differs: swim_dsync)\n"
-"  --delta-sync-interval D interval of the delta sync (default: the\n"
-"                          push/pull interval)\n"
+"  --delta-sync-interval D the delta sync's interval: the push/pull\n"
+"                          interval it replaces (scaled with N as\n"
+"                          memberlist scales it; default the profile's)\n"
 "  --no-serf               cores only, no Serf layer\n"
 "  --json                  one JSON object instead of a summary\n"
 "  --help, --version\n";
@@ -437,6 +439,13 @@ gsim_opt_apply(struct gsim_opt *o, int argc, char **argv)
 			 gsim_timing(&o->cfg, c, optarg) != 0)
 			return gsim_bad(gsim_longopts[c - O_MEMBERS].name,
 					optarg);
+	}
+	if (o->sync == GSIM_SYNC_DELTA) {
+		/* Every member advertises the capability; the delta sync
+		 * takes the periodic push/pull's place and cadence. */
+		o->cfg.vsn_caps = SWIM_DSYNC_CAP_V1;
+		if (o->delta_interval_us != 0)
+			o->cfg.push_pull_interval_us = o->delta_interval_us;
 	}
 	return gsim_opt_check(o);
 }

@@ -23,7 +23,7 @@ static json_t *
 gsim_counters_json(const struct sim_counters *c)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			 " s:I, s:I}",
+			 " s:I, s:I, s:I, s:I, s:I, s:I}",
 		"events", (json_int_t)c->events,
 		"packets_sent", (json_int_t)c->packets_sent,
 		"packets_dropped", (json_int_t)c->packets_dropped,
@@ -33,6 +33,10 @@ gsim_counters_json(const struct sim_counters *c)
 		"push_pull_bytes", (json_int_t)c->pp_bytes,
 		"tcp_pings", (json_int_t)c->tcp_pings,
 		"serf_events", (json_int_t)c->layer_events,
+		"dsync_insync", (json_int_t)c->dsync_insync,
+		"dsync_transfers", (json_int_t)c->dsync_transfers,
+		"dsync_errors", (json_int_t)c->dsync_errors,
+		"dsync_fallbacks", (json_int_t)c->dsync_fallbacks,
 		"stuck_deadlines", (json_int_t)c->stuck_deadlines,
 		"merge_errors", (json_int_t)c->push_pull_merge_errs,
 		"view_mismatches", (json_int_t)c->view_mismatches);
@@ -69,6 +73,8 @@ gsim_json(const struct gsim_opt *o, const struct gsim_result *r)
 	json_object_set_new(j, "detect_max_s", gsim_num(r->detect_max_s));
 	json_object_set_new(j, "first_detect_p50_s",
 			    gsim_num(r->first_detect_p50_s));
+	json_object_set_new(j, "first_detect_min_s",
+			    gsim_num(r->first_detect_min_s));
 	json_object_set_new(j, "dissemination_periods",
 			    gsim_num(r->diss_periods_p50));
 	json_object_set_new(j, "dissemination_periods_max",
@@ -91,6 +97,8 @@ gsim_json(const struct gsim_opt *o, const struct gsim_result *r)
 			    gsim_num(r->udp_bytes_per_member_per_s));
 	json_object_set_new(j, "sync_bytes_per_member_per_s",
 			    gsim_num(r->sync_bytes_per_member_per_s));
+	json_object_set_new(j, "join_bytes_per_member_per_s",
+			    gsim_num(r->join_bytes_per_member_per_s));
 	json_object_set_new(j, "delta_syncs",
 			    json_integer((json_int_t)r->delta_syncs));
 	json_object_set_new(j, "memory_bytes_per_member",
@@ -131,7 +139,10 @@ gsim_summary(const struct gsim_opt *o, const struct gsim_result *r)
 	gsim_line("heal after the partition", r->heal_s, "s");
 	gsim_line("convergence after the last join", r->converge_s, "s");
 	gsim_line("bytes per member per s", r->bytes_per_member_per_s, "B");
-	gsim_line("  of which sync", r->sync_bytes_per_member_per_s, "B");
+	gsim_line("  of which periodic sync", r->sync_bytes_per_member_per_s,
+		  "B");
+	gsim_line("  of which join push/pulls", r->join_bytes_per_member_per_s,
+		  "B");
 	gsim_line("memory per member per node", r->memory_bytes_per_member,
 		  "B");
 	gsim_line("  plus per node", r->node_fixed_bytes, "B");

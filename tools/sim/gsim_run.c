@@ -14,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "gsim_dsync.h"
-
 /* Per member: what happened to it and what the pool said about it. */
 struct gsim_member {
 	uint64_t kill_us;	/* UINT64_MAX: never crashed */
@@ -228,18 +226,24 @@ gsim_timeline(const struct gsim_opt *o, uint64_t t0, struct gsim_act *a)
 	return nb;
 }
 
-/* Run to t_us; after a heal, stop the clock at the full mesh first. */
+/* A full mesh awaited since `from` (a heal, the last join), or none. */
+struct gsim_wait {
+	uint64_t from;		/* UINT64_MAX: nothing awaited */
+	double *out;		/* gets (full mesh - from) in s */
+};
+
+/* Run to t_us; while a full mesh is awaited, stop the clock there first. */
 static void
-gsim_run_to(struct gsim_ctx *c, uint64_t t_us, uint64_t *heal_at)
+gsim_run_to(struct gsim_ctx *c, uint64_t t_us, struct gsim_wait *w)
 {
 	uint64_t now = sim_now(c->sim);
 
 	if (t_us <= now)
 		return;
-	if (*heal_at != UINT64_MAX &&
+	if (w->from != UINT64_MAX &&
 	    sim_wait_fullmesh(c->sim, t_us - now) == 0) {
-		c->r->heal_s = (double)(sim_now(c->sim) - *heal_at) / 1e6;
-		*heal_at = UINT64_MAX;
+		*w->out = (double)(sim_now(c->sim) - w->from) / 1e6;
+		w->from = UINT64_MAX;
 	}
 	sim_run_until(c->sim, t_us);
 }
@@ -248,16 +252,19 @@ static void
 gsim_play(struct gsim_ctx *c, uint64_t t0)
 {
 	struct gsim_act acts[GSIM_ACT_COUNT];
-	uint64_t end = t0 + gsim_us(c->o->duration_s), heal_at = UINT64_MAX;
+	uint64_t end = t0 + gsim_us(c->o->duration_s);
 	unsigned nb = gsim_timeline(c->o, t0, acts), k;
+	struct gsim_wait w = { UINT64_MAX, NULL };
 
+	if (c->o->start == GSIM_START_JOIN)
+		w = (struct gsim_wait){ t0, &c->r->converge_s };
 	for (k = 0; k < nb && acts[k].at_us <= end; k++) {
-		gsim_run_to(c, acts[k].at_us, &heal_at);
+		gsim_run_to(c, acts[k].at_us, &w);
 		gsim_do(c, acts[k].kind);
 		if (acts[k].kind == GSIM_ACT_HEAL)
-			heal_at = sim_now(c->sim);
+			w = (struct gsim_wait){ sim_now(c->sim), &c->r->heal_s };
 	}
-	gsim_run_to(c, end, &heal_at);
+	gsim_run_to(c, end, &w);
 }
 
 /* --- measuring --- */
@@ -316,6 +323,7 @@ gsim_detection(struct gsim_ctx *c)
 	r->detect_p99_s = gsim_pct(det, d, 0.99);
 	r->detect_max_s = gsim_pct(det, d, 1.0);
 	r->first_detect_p50_s = gsim_pct(first, f, 0.5);
+	r->first_detect_min_s = f > 0 ? first[0] : -1;
 	r->diss_periods_p50 = gsim_pct(diss, s, 0.5);
 	r->diss_periods_max = gsim_pct(diss, s, 1.0);
 	free(det);
@@ -349,14 +357,18 @@ gsim_traffic(struct gsim_ctx *c, const struct sim_counters *at0,
 	struct gsim_result *r = c->r;
 	double secs = (double)(sim_now(c->sim) - t0) / 1e6;
 	double per = secs > 0 ? 1.0 / (secs * c->o->members) : 0;
-	double sync = (double)(e->pp_bytes - at0->pp_bytes) +
-		      (double)r->delta_sync_bytes;
+	double joins = (double)(e->pp_join_bytes - at0->pp_join_bytes);
+	double sync = (double)(e->pp_bytes - at0->pp_bytes) - joins +
+		      (double)(e->dsync_bytes - at0->dsync_bytes);
 
 	r->udp_bytes_per_member_per_s =
 		(double)(e->bytes_sent - at0->bytes_sent) * per;
 	r->sync_bytes_per_member_per_s = sync * per;
+	r->join_bytes_per_member_per_s = joins * per;
 	r->bytes_per_member_per_s = r->udp_bytes_per_member_per_s +
-				    r->sync_bytes_per_member_per_s;
+				    r->sync_bytes_per_member_per_s +
+				    r->join_bytes_per_member_per_s;
+	r->delta_syncs = e->dsync_runs - at0->dsync_runs;
 	r->cnt = *e;
 }
 
@@ -452,9 +464,7 @@ gsim_start(struct gsim_ctx *c)
 	sim_join_all(c->sim, 0, o->join_stagger_us);
 	last = sim_now(c->sim) + (uint64_t)(o->members - 2) * o->join_stagger_us;
 	sim_run_until(c->sim, last);
-	if (sim_wait_fullmesh(c->sim, gsim_us(o->duration_s)) == 0)
-		c->r->converge_s = (double)(sim_now(c->sim) - last) / 1e6;
-	return sim_now(c->sim);
+	return last;	/* gsim_play awaits the full mesh from here */
 }
 
 int
@@ -473,7 +483,8 @@ gsim_run(const struct gsim_opt *o, struct gsim_result *r)
 		goto out;
 	c.sim = o->serf ? sim_new_serf(o->members, &o->cfg, o->seed) :
 			  sim_new(o->members, &o->cfg, o->seed);
-	if (c.sim == NULL || gsim_dsync_attach(c.sim, o, r) != 0)
+	if (c.sim == NULL ||
+	    (o->sync == GSIM_SYNC_DELTA && sim_use_dsync(c.sim) != 0))
 		goto out;
 	heap1 = gsim_heap_bytes();
 	gsim_pick(&c);
@@ -498,7 +509,6 @@ gsim_run(const struct gsim_opt *o, struct gsim_result *r)
 	r->node_fixed_bytes = (double)(heap1 - heap0) / o->members;
 	rc = 0;
 out:
-	gsim_dsync_detach();
 	gsim_ctx_fini(&c);
 	r->wall_s = gsim_wall() - w0;
 	return rc;

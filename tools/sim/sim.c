@@ -268,6 +268,8 @@ sim_delete(struct sim *sim)
 	free(sim->nodes);
 	sim_net_fini(sim);
 	sim_view_fini(sim);
+	if (sim->sync_free != NULL)
+		sim->sync_free(sim->sync_ctx);
 	free(sim);
 }
 
@@ -708,6 +710,9 @@ sim_restart(struct sim *sim, unsigned i)
 void
 sim_set_sync(struct sim *sim, sim_sync_f f, void *ctx)
 {
+	if (sim->sync_free != NULL)
+		sim->sync_free(sim->sync_ctx);	/* sim_use_dsync's */
+	sim->sync_free = NULL;
 	sim->sync_f = f;
 	sim->sync_ctx = ctx;
 }

@@ -56,6 +56,8 @@ struct sim_counters {
 	uint64_t bytes_sent;		/* payload bytes of packets_sent */
 	uint64_t push_pulls;		/* push/pull exchanges completed */
 	uint64_t pp_bytes;		/* push/pull stream bytes, both ways */
+	uint64_t pp_join_bytes;		/* ... of which joins' (and Serf's
+					   reconnects, which are joins) */
 	uint64_t push_pulls_failed;	/* refused, blocked or merge error */
 	uint64_t push_pull_merge_errs;	/* swim_push_pull_merge < 0: a bug */
 	uint64_t tcp_pings;		/* TCP pings requested */
@@ -64,6 +66,12 @@ struct sim_counters {
 	uint64_t view_mismatches;	/* event view disagreed with the table */
 	uint64_t events_by_kind[SWIM_EV_COUNT];	/* swim_pop_event by kind */
 	uint64_t layer_events;		/* events the layers (Serf) popped */
+	uint64_t dsync_runs;		/* delta syncs started (sim_use_dsync) */
+	uint64_t dsync_insync;		/* ... that found the tables equal */
+	uint64_t dsync_transfers;	/* ... that sent differing leaves */
+	uint64_t dsync_errors;		/* ... that failed (then full) */
+	uint64_t dsync_fallbacks;	/* full push/pulls in their place */
+	uint64_t dsync_bytes;		/* delta messages + restricted pp */
 };
 
 /**
@@ -118,6 +126,14 @@ void sim_settle(struct sim *sim);
 typedef bool (*sim_sync_f)(void *ctx, struct sim *sim, unsigned i,
 			   unsigned j);
 void sim_set_sync(struct sim *sim, sim_sync_f f, void *ctx);
+
+/**
+ * Delta sync (swim/swim_dsync.h) in place of every periodic push/pull:
+ * digests first, then push/pulls of the differing leaves only; a peer
+ * without the capability (swim_cfg.vsn_caps) gets a full push/pull.
+ * Counted in sim_counters.dsync_*. @retval 0, or -1 out of memory.
+ */
+int sim_use_dsync(struct sim *sim);
 
 /** The seed this simulator was created with (print it in every assertion). */
 uint64_t sim_seed(const struct sim *sim);

@@ -388,6 +388,8 @@ sim_net_push_pull(struct sim *sim, const struct sim_hev *ev)
 	} else {
 		len_i = sim_pp_encode(sim, i, ev->flag, 0);
 		len_j = sim_pp_encode(sim, j, ev->flag, 1);
+		if (ev->flag)
+			sim->cnt.pp_join_bytes += len_i + len_j;
 		if (len_i > 0)
 			sim_pp_merge(sim, j, 0, len_i, false);
 		ok = len_j > 0 && sim_pp_merge(sim, i, 1, len_j, ev->flag);
@@ -505,6 +507,7 @@ sim_bootstrap(struct sim *sim)
 		sim_node_drain(sim, i);
 	}
 	sim->cnt.pp_bytes = 0;	/* setup, not traffic of the run */
+	sim->cnt.pp_join_bytes = 0;
 }
 
 void

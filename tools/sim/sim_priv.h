@@ -127,6 +127,7 @@ struct sim {
 	const struct sim_layer *layer;	/* NULL: bare cores */
 	sim_sync_f sync_f;		/* NULL: memberlist's push/pull */
 	void *sync_ctx;
+	void (*sync_free)(void *ctx);	/* frees sync_ctx at sim_delete */
 
 	/* Scratch for push/pull streams, grown on demand. */
 	uint8_t *pp_buf[SIM_PP_BUFS];
