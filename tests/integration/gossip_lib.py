@@ -10,6 +10,7 @@ Traffic stays on loopback.
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -55,11 +56,28 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def _low_port_socket():
+    """A TCP socket bound to a random port in 20000..32767: below Linux's
+    ephemeral range, so no outgoing connection takes it meanwhile (the
+    soaks ask for it with GOSSIP_IT_LOW_PORTS=1)."""
+    for _ in range(200):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", random.randrange(20000, 32768)))
+            return t
+        except OSError:
+            t.close()
+    raise RuntimeError("no free port below 32768")
+
+
 def free_port():
     """A port free for both TCP and UDP on 127.0.0.1 (and not reused)."""
     for _ in range(200):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
+        if os.environ.get("GOSSIP_IT_LOW_PORTS"):
+            t = _low_port_socket()
+        else:
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            t.bind(("127.0.0.1", 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -73,6 +91,17 @@ def free_port():
             _ports.add(port)
             return port
     raise RuntimeError("no free port")
+
+
+def _track(p):
+    """Remember p for the cleanup; with GOSSIP_IT_PIDFILE also append its
+    PID there, so that a wrapper (scripts/soak-converge.sh) can kill it by
+    PID even when this process is itself killed."""
+    _procs.append(p)
+    path = os.environ.get("GOSSIP_IT_PIDFILE")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{p.pid}\n")
 
 
 class Node:
@@ -105,6 +134,16 @@ class Node:
             return None
 
 
+def _spawn(kind, name, port, rpc, args):
+    """Start args with output appended to LOGDIR/name.log."""
+    logpath = os.path.join(LOGDIR, f"{name}.log")
+    with open(logpath, "a") as f:
+        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+    _track(p)
+    return Node(kind, name, port, rpc, p, logpath)
+
+
 def start_gossipd(name, port=None, rpc=None, join=(), retry_join=(),
                   tags=None, extra=(), profile="lan", level="info"):
     port = port or free_port()
@@ -118,13 +157,7 @@ def start_gossipd(name, port=None, rpc=None, join=(), retry_join=(),
         args += ["--retry-join", j]
     for k, v in (tags or {}).items():
         args += ["--tag", f"{k}={v}"]
-    args += list(extra)
-    logpath = os.path.join(LOGDIR, f"{name}.log")
-    f = open(logpath, "a")
-    p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL)
-    _procs.append(p)
-    return Node("gossipd", name, port, rpc, p, logpath)
+    return _spawn("gossipd", name, port, rpc, args + list(extra))
 
 
 def start_serf(name, port=None, rpc=None, join=(), tags=None, extra=()):
@@ -136,13 +169,7 @@ def start_serf(name, port=None, rpc=None, join=(), tags=None, extra=()):
         args.append(f"-join={j}")
     for k, v in (tags or {}).items():
         args.append(f"-tag={k}={v}")
-    args += list(extra)
-    logpath = os.path.join(LOGDIR, f"{name}.log")
-    f = open(logpath, "a")
-    p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL)
-    _procs.append(p)
-    return Node("serf", name, port, rpc, p, logpath)
+    return _spawn("serf", name, port, rpc, args + list(extra))
 
 
 def members(node, timeout=3):
@@ -161,6 +188,44 @@ def members(node, timeout=3):
         return None
     return {m["name"]: (m["status"], m.get("tags") or {}, m["addr"])
             for m in data.get("members") or []}
+
+
+def _ctl_members_parse(out):
+    st = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 3:
+            st[f[0]] = f[2]
+    return st
+
+
+def statuses_many(nodes, timeout=5):
+    """[{name: status} or None] for every node at once: one gossipctl
+    (GOSSIPCTL; cheaper than the serf CLI) per node, all in flight
+    together, so one round over 50 nodes takes about one call's time.
+    Falls back to members() without GOSSIPCTL."""
+    if not GOSSIPCTL:
+        res = []
+        for n in nodes:
+            m = members(n, timeout=timeout)
+            res.append(None if m is None else
+                       {k: v[0] for k, v in m.items()})
+        return res
+    procs = [subprocess.Popen(
+        [GOSSIPCTL, "--rpc-addr", n.rpc_addr, "--timeout", str(timeout),
+         "members"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, text=True) for n in nodes]
+    res = []
+    for p in procs:
+        try:
+            out, _ = p.communicate(timeout=timeout + 2)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            res.append(None)
+            continue
+        res.append(_ctl_members_parse(out) if p.returncode == 0 else None)
+    return res
 
 
 def status_of(observer, name):
