@@ -26,18 +26,20 @@
 # The table gives both B/s and full/delta.
 #
 # Heal ($HEAL=1, N = $HEAL_N, default 10000): gossipd A and B in one pool
-# with the swarm (joined to A), B stopped (SIGSTOP) for $PAUSE s; while it
-# is stopped $HEAL_FAIL swarm members fail (declared dead by the pool's
-# simulated detector and gossiped to A) -- B misses that; after SIGCONT:
-# seconds until B lists all of them failed, and until A and B list the
-# same N + 2 - HEAL_FAIL members alive (B refuted its own death). Once
+# with the swarm (joined to both), B cut off for $PAUSE s (SIGSTOP; the
+# swarm pings it 100x harder, so its UDP buffer is full within seconds
+# and the rest is lost, as behind a real cut); meanwhile $HEAL_FAIL swarm
+# members fail (declared dead by the pool's simulated detector, gossiped
+# to A): B misses that, and once the dead broadcasts have run out only
+# anti-entropy tells it. After SIGCONT: seconds until B lists all of
+# them failed, and until A and B both list N - HEAL_FAIL alive. Once
 # with full push/pulls everywhere (gossipd --delta-sync=false, swarm
 # --no-delta-sync), once with delta sync, the same partition.
 #
 # Loopback only, ports below 32768, every process ours and killed by PID.
 # Usage: scripts/bench-sync.sh [build-dir]
 #   env: SIZES, DI (10), WINDOW (60), JOIN_MAX, HEAL (1), HEAL_N (10000),
-#        HEAL_FAIL (50), PAUSE (45), HEAL_MAX (400), OUT
+#        HEAL_FAIL (50), PAUSE (45), HEAL_MAX (330), OUT
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-build}
@@ -51,7 +53,7 @@ HEAL=${HEAL:-1}
 HEAL_N=${HEAL_N:-10000}
 HEAL_FAIL=${HEAL_FAIL:-50}
 PAUSE=${PAUSE:-45}
-HEAL_MAX=${HEAL_MAX:-400}
+HEAL_MAX=${HEAL_MAX:-330}
 OUT=${OUT:-$(mktemp -d /tmp/bench-sync.XXXXXX)}
 mkdir -p "$OUT"
 # shellcheck source=lib/bench-live.sh
@@ -192,7 +194,11 @@ heal() {
 	local t0 tfail
 	t0=$(date +%s)
 	tfail=$((${JOIN_WAIT:-60} + 5))	# s after the swarm's start
-	"$SWARM" --members $((n - 2)) --join "127.0.0.1:$ap" --port "$sp" \
+	# --probe-rate-mult: pings enough to fill a stopped B's UDP buffer in
+	# a second or two, so it loses what is gossiped meanwhile (as behind
+	# a real cut) instead of reading it all on SIGCONT
+	"$SWARM" --members $((n - 2)) --join "127.0.0.1:$ap" \
+		--join "127.0.0.1:$bp" --port "$sp" --probe-rate-mult 100 \
 		--no-leave --fail "$HEAL_FAIL@$tfail" "${sflags[@]}" \
 		>"$OUT/swarm-heal-$mode.log" 2>&1 &
 	sw=$!; PIDS+=("$sw")
@@ -212,6 +218,8 @@ heal() {
 		fb=$(failed_count "$br")
 		[ -z "$tb" ] && [ "$fb" -ge "$HEAL_FAIL" ] && tb=$(since "$tc")
 		aa=$(alive_count "$ar"); ab=$(alive_count "$br")
+		echo "$(since "$tc") B_failed=$fb A_alive=$aa B_alive=$ab" \
+			>>"$OUT/heal-$mode.trace"
 		if [ -n "$tb" ] && [ "$aa" = $((n - HEAL_FAIL)) ] &&
 		   [ "$ab" = $((n - HEAL_FAIL)) ]; then
 			tall=$(since "$tc"); break
