@@ -134,7 +134,7 @@ swim_dsync_get64(const uint8_t *p)
 bool
 swim_dsync_is_msg_type(uint8_t b)
 {
-	return b >= SWIM_DSYNC_MSG_HELLO && b <= SWIM_DSYNC_MSG_ABORT;
+	return b >= SWIM_DSYNC_MSG_HELLO && b <= SWIM_DSYNC_MSG_WANT;
 }
 
 /* Smallest and largest body of each type. */
@@ -155,6 +155,12 @@ swim_dsync_body_ok(uint8_t type, uint32_t body)
 		return body >= 5 && body <= 5 + 2 * SWIM_DSYNC_LEAVES_MAX;
 	case SWIM_DSYNC_MSG_ABORT:
 		return body == SWIM_DSYNC_ABORT_LEN - SWIM_DSYNC_HDR_LEN;
+	case SWIM_DSYNC_MSG_MEMBERS:
+		return body >= SWIM_DSYNC_MEMBERS_MIN - SWIM_DSYNC_HDR_LEN &&
+		       body <= SWIM_DSYNC_MSG_MAX - SWIM_DSYNC_HDR_LEN;
+	case SWIM_DSYNC_MSG_WANT:
+		return body >= 4 &&
+		       body <= SWIM_DSYNC_WANT_LEN_MAX - SWIM_DSYNC_HDR_LEN;
 	}
 	return false;
 }
@@ -413,4 +419,105 @@ swim_dsync_diff_leaf(const struct swim_dsync_diff *m, uint32_t i)
 	if (i >= m->nb_leaves)
 		return UINT32_MAX;
 	return (uint32_t)m->ids[2 * i] << 8 | m->ids[2 * i + 1];
+}
+
+/* --- MEMBERS and WANT (the member round), decoded in place --- */
+
+uint32_t
+swim_dsync_members_leaf(const struct swim_dsync_members *m, uint32_t i)
+{
+	if (i >= m->nb_leaves)
+		return UINT32_MAX;
+	return (uint32_t)m->ids[2 * i] << 8 | m->ids[2 * i + 1];
+}
+
+uint64_t
+swim_dsync_members_pair(const struct swim_dsync_members *m, uint32_t i,
+			uint64_t *d)
+{
+	if (i >= m->nb_pairs) {
+		*d = 0;
+		return 0;
+	}
+	*d = swim_dsync_get64(m->pairs + 16 * (size_t)i + 8);
+	return swim_dsync_get64(m->pairs + 16 * (size_t)i);
+}
+
+/* Leaves rising and < 2^bits; pairs by (leaf, hash) strictly rising,
+ * each in a listed leaf (one merge pass). */
+static int
+swim_dsync_members_order(const struct swim_dsync_members *m)
+{
+	uint64_t mask = ((uint64_t)1 << m->bits) - 1, prev = 0, d;
+	uint32_t j = 0;
+
+	for (uint32_t i = 0; i < m->nb_leaves; i++) {
+		uint32_t id = swim_dsync_members_leaf(m, i);
+		if (id > mask || (i > 0 && id <= swim_dsync_members_leaf(m, i - 1)))
+			return SWIM_DSYNC_E_RANGE;
+	}
+	for (uint32_t i = 0; i < m->nb_pairs; i++) {
+		uint64_t nh = swim_dsync_members_pair(m, i, &d);
+		uint32_t leaf = (uint32_t)(nh & mask);
+		while (j < m->nb_leaves && swim_dsync_members_leaf(m, j) < leaf)
+			j++;
+		if (j == m->nb_leaves || swim_dsync_members_leaf(m, j) != leaf)
+			return SWIM_DSYNC_E_RANGE;
+		if (i > 0 && (prev & mask) == leaf && nh <= prev)
+			return SWIM_DSYNC_E_RANGE;
+		prev = nh;
+	}
+	return 0;
+}
+
+int
+swim_dsync_decode_members(const uint8_t *buf, size_t len,
+			  struct swim_dsync_members *m)
+{
+	long body = swim_dsync_frame(buf, len, SWIM_DSYNC_MSG_MEMBERS);
+
+	if (body < 0)
+		return (int)body;
+	const uint8_t *p = buf + SWIM_DSYNC_HDR_LEN;
+	m->bits = p[0];
+	m->more = p[1] & 1u;
+	m->nb_leaves = swim_dsync_get32(p + 2);
+	m->nb_pairs = swim_dsync_get32(p + 6);
+	m->ids = p + 10;
+	m->pairs = m->ids;
+	if (m->bits < SWIM_DSYNC_BITS_MIN || m->bits > SWIM_DSYNC_BITS_MAX)
+		return SWIM_DSYNC_E_BITS;
+	if (m->nb_leaves > (1u << m->bits) ||
+	    (uint64_t)body != 10 + 2 * (uint64_t)m->nb_leaves +
+			      16 * (uint64_t)m->nb_pairs)
+		return SWIM_DSYNC_E_COUNT;
+	m->pairs = m->ids + 2 * (size_t)m->nb_leaves;
+	int rc = swim_dsync_members_order(m);
+	return rc < 0 ? rc : (int)(SWIM_DSYNC_HDR_LEN + body);
+}
+
+uint64_t
+swim_dsync_want_hash(const struct swim_dsync_want *m, uint32_t i)
+{
+	return i < m->nb ? swim_dsync_get64(m->hashes + 8 * (size_t)i) : 0;
+}
+
+int
+swim_dsync_decode_want(const uint8_t *buf, size_t len,
+		       struct swim_dsync_want *m)
+{
+	long body = swim_dsync_frame(buf, len, SWIM_DSYNC_MSG_WANT);
+
+	if (body < 0)
+		return (int)body;
+	m->nb = swim_dsync_get32(buf + SWIM_DSYNC_HDR_LEN);
+	m->hashes = buf + SWIM_DSYNC_HDR_LEN + 4;
+	if (m->nb > SWIM_DSYNC_WANT_MAX ||
+	    (uint64_t)body != 4 + 8 * (uint64_t)m->nb)
+		return SWIM_DSYNC_E_COUNT;
+	for (uint32_t i = 1; i < m->nb; i++) {
+		if (swim_dsync_want_hash(m, i) <= swim_dsync_want_hash(m, i - 1))
+			return SWIM_DSYNC_E_RANGE;
+	}
+	return (int)(SWIM_DSYNC_HDR_LEN + body);
 }

@@ -12,9 +12,17 @@
  *                              <----  GROUPS {256 group digests}
  *   LEAVES {leaf digests of the
  *           groups that differ} ---->
- *                              <----  DIFF {leaf ids that differ}
- *   push/pull of those leaves  ---->  (memberlist type 6, Join false)
- *                              <----  push/pull of those leaves
+ *                              <----  MEMBERS {(name hash, digest) of
+ *                                      its members of the differing
+ *                                      leaves}          (1..n parts)
+ *   WANT {name hashes whose
+ *         digests differ}      ---->                    (one per part)
+ *   push/pull of those members ---->  (memberlist type 6, Join false)
+ *                              <----  push/pull of those members
+ *
+ * A HELLO without SWIM_DSYNC_FLAG_MEMBERS (an older peer, or
+ * x->leaf_only) gets DIFF {leaf ids that differ} in place of MEMBERS and
+ * the push/pulls carry the differing leaves' members (the first version).
  *
  * Capability. A gossipd node with cfg.vsn_caps != 0 advertises a 7-byte
  * Vsn (serf's 6 bytes + this capability byte) in its alive messages and
@@ -56,7 +64,9 @@
  *
  * Stability: this API is a contract with control (dsync-cp) and the
  * simulator. Changes are additive only and are listed here:
- *   (none yet)
+ *   member round: SWIM_DSYNC_MSG_MEMBERS/_WANT, SWIM_DSYNC_FLAG_MEMBERS,
+ *   struct swim_dsync_members/_want and their decoders, the fields after
+ *   peer_root in struct swim_dsync (it grew to about 140 KiB).
  */
 #ifndef SWIM_DSYNC_H_INCLUDED
 #define SWIM_DSYNC_H_INCLUDED
@@ -86,7 +96,17 @@ enum swim_dsync_msg_type {
 	SWIM_DSYNC_MSG_LEAVES = 0xd3,	/* R3, initiator */
 	SWIM_DSYNC_MSG_DIFF = 0xd4,	/* R4, responder */
 	SWIM_DSYNC_MSG_ABORT = 0xd5,	/* either side: give up, no more */
+	SWIM_DSYNC_MSG_MEMBERS = 0xd6,	/* R4', responder: member digests */
+	SWIM_DSYNC_MSG_WANT = 0xd7,	/* R5', initiator: differing names */
 };
+
+/** HELLO flags bit: the initiator speaks the member round (MEMBERS/WANT). */
+#define SWIM_DSYNC_FLAG_MEMBERS 0x01u
+/**
+ * Name hashes one exchange's member round transfers at most (both sides
+ * stop there; the rest differs still and waits for the next exchange).
+ */
+#define SWIM_DSYNC_WANT_MAX 16384u
 
 /** Every message: type (1) + body length (u32 BE) + body. */
 #define SWIM_DSYNC_HDR_LEN 5u
@@ -97,6 +117,12 @@ enum swim_dsync_msg_type {
 /** LEAVES with every group at 16 bits: the largest message. */
 #define SWIM_DSYNC_MSG_MAX (SWIM_DSYNC_HDR_LEN + 3u + \
 	SWIM_DSYNC_GROUPS * (1u + 8u * (SWIM_DSYNC_LEAVES_MAX / 256u)))
+
+/** MEMBERS: its fixed body part (bits, flags, nb_leaves, nb_pairs). */
+#define SWIM_DSYNC_MEMBERS_MIN (SWIM_DSYNC_HDR_LEN + 10u)
+/** WANT with SWIM_DSYNC_WANT_MAX hashes. */
+#define SWIM_DSYNC_WANT_LEN_MAX (SWIM_DSYNC_HDR_LEN + 4u + \
+	8u * SWIM_DSYNC_WANT_MAX)
 
 /** Errors: below swim_wire_err and SWIM_E_PROTO_VERSION. */
 enum swim_dsync_err {
@@ -220,6 +246,37 @@ int swim_dsync_decode_diff(const uint8_t *buf, size_t len,
 			   struct swim_dsync_diff *m);
 uint32_t swim_dsync_diff_leaf(const struct swim_dsync_diff *m, uint32_t i);
 
+/**
+ * MEMBERS, decoded in place: its leaves (rising, u16) and the
+ * (name hash, digest) pairs of its counted members there, ordered by
+ * (leaf, name hash) strictly rising, every pair's leaf among the listed.
+ * flags bit 0 (more): leaves remain for another MEMBERS after the WANT.
+ */
+struct swim_dsync_members {
+	uint8_t bits;
+	uint8_t more;
+	uint32_t nb_leaves;
+	uint32_t nb_pairs;
+	const uint8_t *ids;
+	const uint8_t *pairs;
+};
+int swim_dsync_decode_members(const uint8_t *buf, size_t len,
+			      struct swim_dsync_members *m);
+uint32_t swim_dsync_members_leaf(const struct swim_dsync_members *m,
+				 uint32_t i);
+/** Pair i: name hash (returned) and digest (*d). 0 for i out of range. */
+uint64_t swim_dsync_members_pair(const struct swim_dsync_members *m,
+				 uint32_t i, uint64_t *d);
+
+/** WANT, decoded in place: nb name hashes, strictly rising. */
+struct swim_dsync_want {
+	uint32_t nb;
+	const uint8_t *hashes;
+};
+int swim_dsync_decode_want(const uint8_t *buf, size_t len,
+			   struct swim_dsync_want *m);
+uint64_t swim_dsync_want_hash(const struct swim_dsync_want *m, uint32_t i);
+
 /** ABORT reasons (informative). */
 enum swim_dsync_abort_reason {
 	SWIM_DSYNC_ABORT_BUSY = 1,	/* too many sessions: full push/pull */
@@ -243,12 +300,16 @@ enum swim_dsync_status {
 	SWIM_DSYNC_WAIT = 1,
 	/* Send out[0, *out_len) if any; tables are equal: done. */
 	SWIM_DSYNC_IN_SYNC = 2,
-	/* Send out[0, *out_len) if any; then the push/pulls of the leaf
-	 * set (initiator's first, as memberlist orders a push/pull). */
+	/* Send out[0, *out_len) if any; then the push/pulls of the
+	 * differing members (initiator's first, as memberlist orders a
+	 * push/pull): x->want after a member round, else the leaf set. */
 	SWIM_DSYNC_TRANSFER = 3,
 };
 
-/** One exchange's state (about 8.3 KiB: the leaf set is a bitmap). */
+/**
+ * One exchange's state (about 140 KiB: the leaf set is a bitmap, the
+ * member round's name hashes an array; allocate it, not on a stack).
+ */
 struct swim_dsync {
 	uint8_t role;		/* enum swim_dsync_role */
 	uint8_t step;		/* private */
@@ -258,6 +319,15 @@ struct swim_dsync {
 	uint64_t peer_root;
 	uint64_t groups[SWIM_DSYNC_GROUPS / 64];	/* R3's groups */
 	uint64_t leaves[SWIM_DSYNC_LEAVES_MAX / 64];	/* the leaf set */
+	/* Initiator: set after swim_dsync_start to offer no member round
+	 * (then the transfer is by leaf, as with a first-version peer). */
+	bool leaf_only;
+	uint8_t mode;		/* SWIM_DSYNC_FLAG_* agreed in HELLO */
+	bool is_filtered;	/* the transfer is x->want's members */
+	uint32_t cursor;	/* member round: first leaf not yet listed */
+	uint32_t part_first;	/* responder: first leaf of its last MEMBERS */
+	uint32_t nb_want;	/* name hashes in want (sorted at TRANSFER) */
+	uint64_t want[SWIM_DSYNC_WANT_MAX];
 };
 
 void swim_dsync_start(struct swim_dsync *x, enum swim_dsync_role role);
@@ -276,10 +346,12 @@ int swim_dsync_step(const struct swim *s, struct swim_dsync *x,
 		    const uint8_t *in, size_t in_len, uint8_t *out,
 		    size_t cap, size_t *out_len);
 
-/** Is leaf (at x->bits) in the set? */
+/** Is leaf (at x->bits) in the set? (after a member round: the leaves of
+ * x->want's names) */
 bool swim_dsync_has_leaf(const struct swim_dsync *x, uint32_t leaf);
 /**
- * Members (any status, self included) in the set's leaves now. O(leaves'
+ * Members (any status, self included) the transfer sends now: in the
+ * set's leaves and, after a member round, named in x->want. O(leaves'
  * members): only their home slots in the name index are looked at (O(n)
  * while an incrementally growing index keeps two tables).
  */
@@ -287,7 +359,8 @@ uint32_t swim_dsync_members_in(const struct swim *s,
 			       const struct swim_dsync *x);
 
 /**
- * Start a push/pull encoder restricted to x's leaf set; then
+ * Start a push/pull encoder restricted to x's set (swim_dsync_members_in);
+ * then
  * swim_pp_enc_next() as for a full one. x must outlive the encoder.
  * The header's Nodes is the set's member count now (the same make-up
  * rule as the full encoder if the table changes meanwhile).

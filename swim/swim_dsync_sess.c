@@ -8,14 +8,6 @@
 
 #include <string.h>
 
-enum swim_dsync_stepno {
-	SWIM_DS_START,		/* nothing sent or received yet */
-	SWIM_DS_HELLO_SENT,	/* initiator: waits for INSYNC or GROUPS */
-	SWIM_DS_GROUPS_SENT,	/* responder: waits for LEAVES */
-	SWIM_DS_LEAVES_SENT,	/* initiator: waits for DIFF */
-	SWIM_DS_DONE,		/* over: any further call is out of turn */
-};
-
 void
 swim_dsync_start(struct swim_dsync *x, enum swim_dsync_role role)
 {
@@ -24,13 +16,13 @@ swim_dsync_start(struct swim_dsync *x, enum swim_dsync_role role)
 	x->step = SWIM_DS_START;
 }
 
-static bool
+bool
 swim_dsync_bit(const uint64_t *map, uint32_t i)
 {
 	return (map[i / 64] >> (i % 64)) & 1u;
 }
 
-static void
+void
 swim_dsync_set(uint64_t *map, uint32_t i)
 {
 	map[i / 64] |= (uint64_t)1 << (i % 64);
@@ -51,6 +43,7 @@ swim_dsync_send_hello(const struct swim *s, struct swim_dsync *x,
 {
 	struct swim_dsync_hello h = {
 		.version = SWIM_DSYNC_VERSION, .bits = swim_dsync_bits(s),
+		.flags = x->leaf_only ? 0 : SWIM_DSYNC_FLAG_MEMBERS,
 		.count = swim_dsync_count(s), .root = swim_dsync_root(s),
 	};
 	int n = swim_dsync_encode_hello(&h, out, cap);
@@ -58,6 +51,7 @@ swim_dsync_send_hello(const struct swim *s, struct swim_dsync *x,
 	if (n < 0)
 		return n;
 	x->bits = h.bits;	/* the most GROUPS may agree on */
+	x->mode = h.flags;
 	x->step = SWIM_DS_HELLO_SENT;
 	*out_len = (size_t)n;
 	return SWIM_DSYNC_WAIT;
@@ -181,6 +175,7 @@ swim_dsync_on_hello(const struct swim *s, struct swim_dsync *x,
 		return rc;
 	x->peer_count = h.count;
 	x->peer_root = h.root;
+	x->mode = h.flags & SWIM_DSYNC_FLAG_MEMBERS;
 	if (h.root == swim_dsync_root(s)) {
 		struct swim_dsync_insync is = { swim_dsync_count(s), h.root };
 		rc = swim_dsync_encode_insync(&is, out, cap);
@@ -253,6 +248,8 @@ swim_dsync_on_leaves(const struct swim *s, struct swim_dsync *x,
 			x->nb_leaves++;
 		}
 	}
+	if (x->mode & SWIM_DSYNC_FLAG_MEMBERS && x->nb_leaves > 0)
+		return swim_dsync_send_members(s, x, out, cap, out_len);
 	return swim_dsync_send_diff(x, out, cap, out_len);
 }
 
@@ -290,9 +287,23 @@ swim_dsync_dispatch(const struct swim *s, struct swim_dsync *x,
 		return swim_dsync_on_leaves(s, x, in, in_len, out, cap,
 					    out_len);
 	case SWIM_DS_LEAVES_SENT:
+		if (in[0] == SWIM_DSYNC_MSG_MEMBERS &&
+		    x->mode & SWIM_DSYNC_FLAG_MEMBERS)
+			return swim_dsync_on_members(s, x, in, in_len, out,
+						     cap, out_len);
 		if (in[0] != SWIM_DSYNC_MSG_DIFF)
 			return SWIM_DSYNC_E_TYPE;
 		return swim_dsync_on_diff(x, in, in_len);
+	case SWIM_DS_WANT_SENT:
+		if (in[0] != SWIM_DSYNC_MSG_MEMBERS)
+			return SWIM_DSYNC_E_TYPE;
+		return swim_dsync_on_members(s, x, in, in_len, out, cap,
+					     out_len);
+	case SWIM_DS_MEMBERS_SENT:
+		if (in[0] != SWIM_DSYNC_MSG_WANT)
+			return SWIM_DSYNC_E_TYPE;
+		return swim_dsync_on_want(s, x, in, in_len, out, cap,
+					  out_len);
 	}
 	return SWIM_DSYNC_E_STATE;
 }
@@ -310,10 +321,10 @@ swim_dsync_step(const struct swim *s, struct swim_dsync *x,
 	*out_len = 0;
 	if (x->step == SWIM_DS_DONE)
 		return SWIM_DSYNC_E_STATE;
-	uint8_t before = x->step;
 	rc = swim_dsync_dispatch(s, x, in, in_len, out, cap, out_len);
-	/* Over after an answer or an error; a WAIT moved the step on. */
-	if (rc != SWIM_DSYNC_WAIT || x->step == before)
+	/* Over after an answer or an error; every WAIT set its step (the
+	 * member round's parts keep theirs). */
+	if (rc != SWIM_DSYNC_WAIT)
 		x->step = SWIM_DS_DONE;
 	if (rc < 0)
 		*out_len = 0;
@@ -322,8 +333,7 @@ swim_dsync_step(const struct swim *s, struct swim_dsync *x,
 
 /* --- the leaf set's members, through the name index --- */
 
-/* Next leaf of the set at or after `leaf`, or 2^bits. */
-static uint32_t
+uint32_t
 swim_dsync_next_leaf(const struct swim_dsync *x, uint32_t leaf)
 {
 	uint32_t end = 1u << x->bits;
@@ -409,17 +419,42 @@ swim_dsync_walk_all(const struct swim_index *ix, struct swim_pp_enc *e)
  * entries (swim_index_bytes counts both), and then the walk looks at
  * every entry instead (right, but O(n)).
  */
+bool
+swim_dsync_walk_by_leaf(const struct swim_index *ix)
+{
+	return swim_index_bytes(ix) == ((size_t)ix->mask + 1) * sizeof(void *);
+}
+
 const void *
-swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
+swim_dsync_walk_set(const struct swim_index *ix, struct swim_pp_enc *e)
 {
 	const struct swim_dsync *x = e->dsync;
 
 	if (x == NULL || ix->slots == NULL || x->bits < SWIM_DSYNC_BITS_MIN ||
 	    x->bits > SWIM_DSYNC_BITS_MAX || x->nb_leaves == 0)
 		return NULL;
-	if (swim_index_bytes(ix) == ((size_t)ix->mask + 1) * sizeof(void *))
+	if (swim_dsync_walk_by_leaf(ix))
 		return swim_dsync_walk_homes(ix, e);
 	return swim_dsync_walk_all(ix, e);
+}
+
+/* After a member round only the names in x->want go (O(log) each). */
+const void *
+swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
+{
+	const void *m;
+
+	while ((m = swim_dsync_walk_set(ix, e)) != NULL) {
+		size_t len;
+		const char *name;
+
+		if (!e->dsync->is_filtered)
+			return m;
+		name = ix->key(m, &len);
+		if (swim_dsync_wanted(e->dsync, swim_index_hash(name, len)))
+			return m;
+	}
+	return NULL;
 }
 
 uint32_t

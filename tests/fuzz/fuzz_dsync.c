@@ -4,7 +4,9 @@
  * peer says in one exchange. Its first byte picks our role (bit 0:
  * initiator) and how big our table is (bits 1-2: 20, 300, 3000 or
  * 10,000 members, so every leaf-bit size answers); the rest is cut into
- * messages by swim_dsync_msg_len and fed to swim_dsync_step one by one.
+ * messages by swim_dsync_msg_len and fed to swim_dsync_step one by one
+ * (MEMBERS and WANT too: byte 0 bit 3 set makes the initiator offer no
+ * member round).
  * Every decoder also sees the raw bytes. Findings: crashes, sanitizer
  * reports, and __builtin_trap() when a step returns something else than
  * a status or an error code, writes past its buffer or a message its own
@@ -48,6 +50,8 @@ fuzz_check_sent(const uint8_t *m, size_t len)
 	struct swim_dsync_insync is;
 	struct swim_dsync_leaves lv;
 	struct swim_dsync_diff df;
+	struct swim_dsync_members mb;
+	struct swim_dsync_want w;
 	int rc = -1;
 
 	FUZZ_CHECK(len <= sizeof(out) && swim_dsync_msg_len(m, len) ==
@@ -67,6 +71,12 @@ fuzz_check_sent(const uint8_t *m, size_t len)
 		break;
 	case SWIM_DSYNC_MSG_DIFF:
 		rc = swim_dsync_decode_diff(m, len, &df);
+		break;
+	case SWIM_DSYNC_MSG_MEMBERS:
+		rc = swim_dsync_decode_members(m, len, &mb);
+		break;
+	case SWIM_DSYNC_MSG_WANT:
+		rc = swim_dsync_decode_want(m, len, &w);
 		break;
 	}
 	FUZZ_CHECK(rc == (int)len);
@@ -94,6 +104,9 @@ fuzz_decoders(const uint8_t *data, size_t size)
 	struct swim_dsync_hello h;
 	struct swim_dsync_leaves lv;
 	struct swim_dsync_diff df;
+	struct swim_dsync_members mb;
+	struct swim_dsync_want w;
+	uint64_t d;
 	uint8_t why;
 
 	(void)swim_dsync_decode_hello(data, size, &h);
@@ -105,6 +118,12 @@ fuzz_decoders(const uint8_t *data, size_t size)
 	if (swim_dsync_decode_diff(data, size, &df) > 0)
 		(void)swim_dsync_diff_leaf(&df, df.nb_leaves - 1);
 	(void)swim_dsync_decode_abort(data, size, &why);
+	if (swim_dsync_decode_members(data, size, &mb) > 0) {
+		(void)swim_dsync_members_leaf(&mb, mb.nb_leaves - 1);
+		(void)swim_dsync_members_pair(&mb, mb.nb_pairs - 1, &d);
+	}
+	if (swim_dsync_decode_want(data, size, &w) > 0)
+		(void)swim_dsync_want_hash(&w, w.nb - 1);
 }
 
 int
@@ -120,6 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct swim *s = fuzz_table((data[0] >> 1) & 3);
 	swim_dsync_start(&x, data[0] & 1 ? SWIM_DSYNC_INITIATOR :
 			 SWIM_DSYNC_RESPONDER);
+	x.leaf_only = (data[0] & 8) != 0;
 	if (data[0] & 1) {
 		rc = swim_dsync_step(s, &x, NULL, 0, out, sizeof(out), &len);
 		FUZZ_CHECK(rc == SWIM_DSYNC_WAIT);

@@ -160,38 +160,52 @@ struct ds_bytes {
 };
 
 /*
- * Run the digest messages between a (initiator) and b (responder).
+ * Run the digest messages between a (initiator) and b (responder), one
+ * at a time as control does, until a side has nothing to send; the
+ * initiator offers the member round unless leaf_only.
  * @retval the initiator's final status (both must agree).
  */
+static inline int
+ds_exchange_opt(struct swim *a, struct swim *b, struct swim_dsync *xa,
+		struct swim_dsync *xb, struct ds_bytes *by, bool leaf_only)
+{
+	static uint8_t buf[2][SWIM_DSYNC_MSG_MAX];
+	struct swim *s[2] = { a, b };
+	struct swim_dsync *x[2] = { xa, xb };
+	int st[2] = { 0, 0 };
+	size_t len = 0;
+	int cur = 0;
+
+	swim_dsync_start(xa, SWIM_DSYNC_INITIATOR);
+	swim_dsync_start(xb, SWIM_DSYNC_RESPONDER);
+	xa->leaf_only = leaf_only;
+	for (unsigned i = 0; i < 64; i++) {
+		size_t out = 0;
+		st[cur] = swim_dsync_step(s[cur], x[cur], i ? buf[!cur] : NULL,
+					  len, buf[cur], SWIM_DSYNC_MSG_MAX,
+					  &out);
+		DS_CHECK(st[cur] > 0);
+		if (out == 0) {
+			/* the last word: both sides agree on the end */
+			DS_CHECK(st[cur] != SWIM_DSYNC_WAIT);
+			DS_CHECK(st[0] == st[1]);
+			return st[0];
+		}
+		DS_CHECK(swim_dsync_msg_len(buf[cur], out) == (long)out);
+		*(cur ? &by->ba : &by->ab) += out;
+		by->msgs++;
+		len = out;
+		cur = !cur;
+	}
+	DS_CHECK(0);
+	return -1;
+}
+
 static inline int
 ds_exchange(struct swim *a, struct swim *b, struct swim_dsync *xa,
 	    struct swim_dsync *xb, struct ds_bytes *by)
 {
-	static uint8_t ba[SWIM_DSYNC_MSG_MAX], bb[SWIM_DSYNC_MSG_MAX];
-	size_t la = 0, lb = 0;
-	int ra, rb;
-
-	swim_dsync_start(xa, SWIM_DSYNC_INITIATOR);
-	swim_dsync_start(xb, SWIM_DSYNC_RESPONDER);
-	ra = swim_dsync_step(a, xa, NULL, 0, ba, sizeof(ba), &la);
-	DS_CHECK(ra == SWIM_DSYNC_WAIT);
-	for (unsigned i = 0; i < 4; i++) {
-		by->ab += la;
-		by->msgs++;
-		DS_CHECK(swim_dsync_msg_len(ba, la) == (long)la);
-		rb = swim_dsync_step(b, xb, ba, la, bb, sizeof(bb), &lb);
-		DS_CHECK(rb > 0);
-		by->ba += lb;
-		by->msgs++;
-		ra = swim_dsync_step(a, xa, bb, lb, ba, sizeof(ba), &la);
-		DS_CHECK(ra > 0);
-		if (ra != SWIM_DSYNC_WAIT) {
-			DS_CHECK(rb == ra && la == 0);
-			return ra;
-		}
-	}
-	DS_CHECK(0);
-	return -1;
+	return ds_exchange_opt(a, b, xa, xb, by, false);
 }
 
 /* from's restricted push/pull, merged into to. @retval bytes. */
@@ -227,6 +241,53 @@ ds_transfer(struct swim *a, struct swim *b, const struct swim_dsync *xa,
 	by->pp_ba += ds_push(b, xb, a, now, &by->nodes_ba);
 	ds_drain(a);
 	ds_drain(b);
+}
+
+/* The names a restricted push/pull of from's carries, decoded anew. */
+struct ds_names {
+	char (*v)[64];
+	uint32_t nb, cap;
+};
+
+static inline int
+ds_names_visit(void *ctx, const struct swim_push_node *n)
+{
+	struct ds_names *nm = ctx;
+
+	DS_CHECK(nm->nb < nm->cap && n->name.len < 64);
+	memcpy(nm->v[nm->nb], n->name.ptr, n->name.len);
+	nm->v[nm->nb++][n->name.len] = 0;
+	return 0;
+}
+
+static inline int
+ds_names_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* nm->v: malloc'd by the caller (cap names); sorted on return. */
+static inline void
+ds_emitted(const struct swim *from, const struct swim_dsync *x,
+	   struct ds_names *nm)
+{
+	static uint8_t buf[8u << 20];
+	struct swim_pp_enc e;
+	struct swim_push_pull_header h;
+	struct swim_str us;
+	size_t len = 0;
+	int n;
+
+	swim_pp_enc_start_dsync(from, &e, false, 0, x);
+	while ((n = swim_pp_enc_next(from, &e, buf + len, sizeof(buf) - len,
+				     512)) > 0)
+		len += (size_t)n;
+	DS_CHECK(n == 0);
+	nm->nb = 0;
+	DS_CHECK(swim_wire_decode_push_pull(buf, len, &h, ds_names_visit, nm,
+					    &us) == (int)len);
+	DS_CHECK(h.nb_nodes == nm->nb);
+	qsort(nm->v, nm->nb, sizeof(nm->v[0]), ds_names_cmp);
 }
 
 struct ds_cmp {

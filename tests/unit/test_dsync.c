@@ -255,8 +255,77 @@ ds_check_leaf_set(const struct ds_pair *p, const struct swim_dsync *x)
 	}
 }
 
+/* The leaf-only transfer (a first-version peer): the leaf set. */
 static void
-ds_run_k(unsigned k, uint32_t base)
+ds_check_leaf_transfer(struct ds_pair *p, struct swim_dsync *xa,
+		       struct swim_dsync *xb, unsigned k, struct ds_bytes *by)
+{
+	ds_check_leaf_set(p, xa);
+	cr_assert_eq(memcmp(xa->leaves, xb->leaves, sizeof(xa->leaves)), 0);
+	cr_assert_leq(xa->nb_leaves, k);
+	/* What the filter lets through: the set's members, found through
+	 * the index as by a scan of the whole table. */
+	uint32_t in_a = ds_count_in(p->a, xa);
+	cr_assert_eq(swim_dsync_members_in(p->a, xa), in_a);
+	cr_assert_eq(swim_dsync_members_in(p->b, xb), ds_count_in(p->b, xb));
+	ds_transfer(p->a, p->b, xa, xb, p->now, by);
+	cr_assert_eq(by->nodes_ab, in_a);
+	cr_assert_geq(by->nodes_ab + by->nodes_ba, k);
+}
+
+/* The differing names s holds, sorted. */
+static void
+ds_expected(const struct ds_pair *p, const struct swim *s,
+	    struct ds_names *nm)
+{
+	struct swim_member_info mi;
+
+	nm->nb = 0;
+	for (unsigned i = 0; i < p->nb_diff; i++) {
+		const char *n = p->diff[i];
+		if (swim_member_find(s, n, strlen(n), &mi) == 0)
+			snprintf(nm->v[nm->nb++], 64, "%s", n);
+	}
+	qsort(nm->v, nm->nb, sizeof(nm->v[0]), ds_names_cmp);
+}
+
+static void
+ds_assert_names(const struct ds_names *got, const struct ds_names *want,
+		const char *side)
+{
+	cr_assert_eq(got->nb, want->nb, "%s sends %u names, %u differ",
+		     side, got->nb, want->nb);
+	for (uint32_t i = 0; i < got->nb; i++)
+		cr_assert_str_eq(got->v[i], want->v[i], "%s", side);
+}
+
+/* The member round: each side sends exactly the differing names it has. */
+static void
+ds_check_member_transfer(struct ds_pair *p, struct swim_dsync *xa,
+			 struct swim_dsync *xb, unsigned k,
+			 struct ds_bytes *by)
+{
+	static char v[4][4096][64];
+	struct ds_names ga = { v[0], 0, 4096 }, gb = { v[1], 0, 4096 };
+	struct ds_names ea = { v[2], 0, 4096 }, eb = { v[3], 0, 4096 };
+
+	cr_assert_eq(xa->nb_want, k);
+	cr_assert_eq(xb->nb_want, k);
+	cr_assert_eq(memcmp(xa->want, xb->want, k * sizeof(xa->want[0])), 0);
+	ds_emitted(p->a, xa, &ga);
+	ds_emitted(p->b, xb, &gb);
+	ds_expected(p, p->a, &ea);
+	ds_expected(p, p->b, &eb);
+	ds_assert_names(&ga, &ea, "a");
+	ds_assert_names(&gb, &eb, "b");
+	cr_assert_eq(swim_dsync_members_in(p->a, xa), ea.nb);
+	ds_transfer(p->a, p->b, xa, xb, p->now, by);
+	cr_assert_eq(by->nodes_ab, ea.nb);
+	cr_assert_eq(by->nodes_ba, eb.nb);
+}
+
+static void
+ds_run_k_mode(unsigned k, uint32_t base, bool leaf_only)
 {
 	static struct ds_pair p;
 	static struct swim_dsync xa, xb;
@@ -273,29 +342,18 @@ ds_run_k(unsigned k, uint32_t base)
 		ds_pair_differ(&p, i, j);
 	}
 	cr_assert_eq(ds_tables_equal(p.a, p.b), k == 0);
-	int rc = ds_exchange(p.a, p.b, &xa, &xb, &by);
+	int rc = ds_exchange_opt(p.a, p.b, &xa, &xb, &by, leaf_only);
 	cr_assert_eq(rc, k == 0 ? SWIM_DSYNC_IN_SYNC : SWIM_DSYNC_TRANSFER);
-	if (k > 0) {
-		ds_check_leaf_set(&p, &xa);
-		cr_assert_eq(memcmp(xa.leaves, xb.leaves, sizeof(xa.leaves)),
-			     0);
-		cr_assert_leq(xa.nb_leaves, k);
-		/* What the filter lets through: the set's members, found
-		 * through the index as by a scan of the whole table. */
-		uint32_t in_a = ds_count_in(p.a, &xa);
-		cr_assert_eq(swim_dsync_members_in(p.a, &xa), in_a);
-		cr_assert_eq(swim_dsync_members_in(p.b, &xb),
-			     ds_count_in(p.b, &xb));
-		ds_transfer(p.a, p.b, &xa, &xb, p.now, &by);
-		cr_assert_eq(by.nodes_ab, in_a);
-		cr_assert_geq(by.nodes_ab + by.nodes_ba, k);
-	}
+	if (k > 0 && leaf_only)
+		ds_check_leaf_transfer(&p, &xa, &xb, k, &by);
+	else if (k > 0)
+		ds_check_member_transfer(&p, &xa, &xb, k, &by);
 	cr_assert(ds_tables_equal(p.a, p.b));
 	cr_assert_eq(swim_dsync_root(p.a), swim_dsync_root(p.b));
-	fprintf(stderr, "dsync k=%u of %u: %u msgs, digests %zu + %zu B, "
-		"%u leaves, push/pulls %u + %u nodes (%zu + %zu B)\n", k, base,
-		by.msgs, by.ab, by.ba, xa.nb_leaves, by.nodes_ab, by.nodes_ba,
-		by.pp_ab, by.pp_ba);
+	fprintf(stderr, "dsync %s k=%u of %u: %u msgs, digests %zu + %zu B, "
+		"%u leaves, push/pulls %u + %u nodes (%zu + %zu B)\n",
+		leaf_only ? "leaf" : "member", k, base, by.msgs, by.ab, by.ba,
+		xa.nb_leaves, by.nodes_ab, by.nodes_ba, by.pp_ab, by.pp_ba);
 	/* And now they are in sync: a few dozen bytes each way. */
 	struct ds_bytes again = { 0 };
 	cr_assert_eq(ds_exchange(p.a, p.b, &xa, &xb, &again),
@@ -304,6 +362,13 @@ ds_run_k(unsigned k, uint32_t base)
 	cr_assert_eq(again.ba, SWIM_DSYNC_INSYNC_LEN);
 	swim_delete(p.a);
 	swim_delete(p.b);
+}
+
+static void
+ds_run_k(unsigned k, uint32_t base)
+{
+	ds_run_k_mode(k, base, false);
+	ds_run_k_mode(k, base, true);
 }
 
 Test(dsync, equal_tables_are_in_sync_in_two_messages, .timeout = 60)
@@ -402,7 +467,9 @@ Test(dsync, restricted_encoder_resumes_across_small_windows, .timeout = 60)
 		pieces++;
 	}
 	cr_assert_eq(n, 0);
-	cr_assert_eq(d.nodes_done, ds_count_in(p.a, &xa));
+	/* the member round: exactly the 40 newer ones */
+	cr_assert_eq(d.nodes_done, 40);
+	cr_assert_eq(swim_dsync_members_in(p.a, &xa), 40);
 	cr_assert_eq(pieces, d.nodes_done);	/* header rides with node 1 */
 	ds_drain(p.b);
 	cr_assert(ds_tables_equal(p.a, p.b));
