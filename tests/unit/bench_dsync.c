@@ -5,7 +5,10 @@
  * members (a quarter each: missing on one side, newer incarnation,
  * suspect, left), split into digest messages and restricted push/pulls,
  * against memberlist's full push/pull of the same table; the digest
- * structure's bytes per member; CPU (utime + stime) per exchange. Not a
+ * structure's bytes per member; CPU (utime + stime) per exchange. Each
+ * k runs twice: "leaf" (the first version: HELLO without the member
+ * round, the differing leaves' members sent) and "member" (MEMBERS and
+ * WANT, only the differing members sent), on fresh differences. Not a
  * test: `build/tests/unit/bench_dsync 10000 100000 1000000`.
  */
 #include <stdlib.h>
@@ -80,12 +83,12 @@ bench_differ(struct swim *a, struct swim *b, uint64_t now, uint32_t first,
 
 static void
 bench_row(struct swim *a, struct swim *b, uint32_t n, uint32_t k,
-	  size_t full)
+	  size_t full, bool leaf_only)
 {
 	static struct swim_dsync xa, xb;
 	struct ds_bytes by = { 0 };
 	double t0 = bench_cpu_ms();
-	int rc = ds_exchange(a, b, &xa, &xb, &by);
+	int rc = ds_exchange_opt(a, b, &xa, &xb, &by, leaf_only);
 	double t1 = bench_cpu_ms();
 
 	if (rc == SWIM_DSYNC_TRANSFER)
@@ -93,8 +96,9 @@ bench_row(struct swim *a, struct swim *b, uint32_t n, uint32_t k,
 	double t2 = bench_cpu_ms();
 	DS_CHECK(ds_tables_equal(a, b));
 	size_t ab = by.ab + by.pp_ab, ba = by.ba + by.pp_ba;
-	printf("| %u | %u | %u | %zu + %zu | %u | %u + %u | %zu + %zu | %zu |"
-	       " %.1fx | %.1f + %.1f |\n", n, k, xa.bits, by.ab, by.ba,
+	printf("| %u | %u | %s | %u | %u | %zu + %zu | %u | %u + %u | "
+	       "%zu + %zu | %zu | %.1fx | %.1f + %.1f |\n", n, k,
+	       leaf_only ? "leaf" : "member", by.msgs, xa.bits, by.ab, by.ba,
 	       xa.nb_leaves, by.nodes_ab, by.nodes_ba, by.pp_ab, by.pp_ba,
 	       ab > ba ? ab : ba, (double)full / (double)(ab > ba ? ab : ba),
 	       t1 - t0, t2 - t1);
@@ -126,22 +130,23 @@ bench_size(uint32_t n)
 	       "(%.2f B/member), %u leaf bits\n", n, full,
 	       swim_dsync_mem_bytes(a),
 	       (double)swim_dsync_mem_bytes(a) / n, swim_dsync_bits(a));
-	printf("| members | k | bits | digests a->b + b->a (B) | leaves | "
-	       "nodes sent | push/pulls (B) | max one way (B) | "
-	       "full / delta | CPU ms digests + transfer |\n"
-	       "|---|---|---|---|---|---|---|---|---|---|\n");
-	for (unsigned i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
-		if (ks[i] > n)
+	printf("| members | k | transfer | msgs | bits | digests a->b + b->a"
+	       " (B) | leaves | nodes sent | push/pulls (B) | max one way (B)"
+	       " | full / delta | CPU ms digests + transfer |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	for (unsigned i = 0; i < 2 * sizeof(ks) / sizeof(ks[0]); i++) {
+		uint32_t k = ks[i / 2];
+		if (k > n)
 			continue;
-		if (used + ks[i] > n) {	/* members to spare: start over */
+		if (used + k > n) {	/* members to spare: start over */
 			swim_delete(a);
 			swim_delete(b);
 			bench_pair(n, &a, &b);
 			used = 0;
 		}
-		bench_differ(a, b, 1 * S, used, ks[i]);
-		used += ks[i];
-		bench_row(a, b, n, ks[i], full);
+		bench_differ(a, b, 1 * S, used, k);
+		used += k;
+		bench_row(a, b, n, k, full, i % 2 == 0);
 	}
 	swim_delete(a);
 	swim_delete(b);

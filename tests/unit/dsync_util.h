@@ -166,8 +166,9 @@ struct ds_bytes {
  * @retval the initiator's final status (both must agree).
  */
 static inline int
-ds_exchange_opt(struct swim *a, struct swim *b, struct swim_dsync *xa,
-		struct swim_dsync *xb, struct ds_bytes *by, bool leaf_only)
+ds_exchange_cap(struct swim *a, struct swim *b, struct swim_dsync *xa,
+		struct swim_dsync *xb, struct ds_bytes *by, bool leaf_only,
+		size_t cap_b)
 {
 	static uint8_t buf[2][SWIM_DSYNC_MSG_MAX];
 	struct swim *s[2] = { a, b };
@@ -179,11 +180,11 @@ ds_exchange_opt(struct swim *a, struct swim *b, struct swim_dsync *xa,
 	swim_dsync_start(xa, SWIM_DSYNC_INITIATOR);
 	swim_dsync_start(xb, SWIM_DSYNC_RESPONDER);
 	xa->leaf_only = leaf_only;
-	for (unsigned i = 0; i < 64; i++) {
+	for (unsigned i = 0; i < 4096; i++) {
 		size_t out = 0;
 		st[cur] = swim_dsync_step(s[cur], x[cur], i ? buf[!cur] : NULL,
-					  len, buf[cur], SWIM_DSYNC_MSG_MAX,
-					  &out);
+					  len, buf[cur], cur ? cap_b :
+					  SWIM_DSYNC_MSG_MAX, &out);
 		DS_CHECK(st[cur] > 0);
 		if (out == 0) {
 			/* the last word: both sides agree on the end */
@@ -199,6 +200,15 @@ ds_exchange_opt(struct swim *a, struct swim *b, struct swim_dsync *xa,
 	}
 	DS_CHECK(0);
 	return -1;
+}
+
+/* cap_b: the responder's output buffer (MEMBERS parts are cut to it). */
+static inline int
+ds_exchange_opt(struct swim *a, struct swim *b, struct swim_dsync *xa,
+		struct swim_dsync *xb, struct ds_bytes *by, bool leaf_only)
+{
+	return ds_exchange_cap(a, b, xa, xb, by, leaf_only,
+			       SWIM_DSYNC_MSG_MAX);
 }
 
 static inline int

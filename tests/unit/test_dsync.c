@@ -325,7 +325,7 @@ ds_check_member_transfer(struct ds_pair *p, struct swim_dsync *xa,
 }
 
 static void
-ds_run_k_mode(unsigned k, uint32_t base, bool leaf_only)
+ds_run_k_mode(unsigned k, uint32_t base, bool leaf_only, size_t cap_b)
 {
 	static struct ds_pair p;
 	static struct swim_dsync xa, xb;
@@ -342,7 +342,7 @@ ds_run_k_mode(unsigned k, uint32_t base, bool leaf_only)
 		ds_pair_differ(&p, i, j);
 	}
 	cr_assert_eq(ds_tables_equal(p.a, p.b), k == 0);
-	int rc = ds_exchange_opt(p.a, p.b, &xa, &xb, &by, leaf_only);
+	int rc = ds_exchange_cap(p.a, p.b, &xa, &xb, &by, leaf_only, cap_b);
 	cr_assert_eq(rc, k == 0 ? SWIM_DSYNC_IN_SYNC : SWIM_DSYNC_TRANSFER);
 	if (k > 0 && leaf_only)
 		ds_check_leaf_transfer(&p, &xa, &xb, k, &by);
@@ -367,8 +367,8 @@ ds_run_k_mode(unsigned k, uint32_t base, bool leaf_only)
 static void
 ds_run_k(unsigned k, uint32_t base)
 {
-	ds_run_k_mode(k, base, false);
-	ds_run_k_mode(k, base, true);
+	ds_run_k_mode(k, base, false, SWIM_DSYNC_MSG_MAX);
+	ds_run_k_mode(k, base, true, SWIM_DSYNC_MSG_MAX);
 }
 
 Test(dsync, equal_tables_are_in_sync_in_two_messages, .timeout = 60)
@@ -389,6 +389,48 @@ Test(dsync, ten_differences, .timeout = 60)
 Test(dsync, a_thousand_differences, .timeout = 60)
 {
 	ds_run_k(1000, 3000);
+}
+
+Test(dsync, member_round_in_many_parts, .timeout = 60)
+{
+	/* The responder's buffer holds GROUPS (2,054 B) and MEMBERS parts
+	 * of about 120 pairs: 1000 differences over ~25 parts. */
+	ds_run_k_mode(1000, 3000, false, 2100);
+}
+
+Test(dsync, more_differences_than_an_exchange_takes, .timeout = 60)
+{
+	static struct swim_dsync xa, xb;
+	struct swim *a = ds_core("a", 1, 11), *b = ds_core("b", 2, 22);
+	const uint32_t k = SWIM_DSYNC_WANT_MAX + 616;
+	struct ds_bytes by = { 0 };
+	char name[40];
+
+	ds_alive(a, 1 * S, "b", 1, 2);
+	ds_alive(b, 1 * S, "a", 1, 1);
+	ds_fill(a, 1 * S, "m", 0, 20000);
+	ds_fill(b, 1 * S, "m", 0, 20000);
+	for (uint32_t i = 0; i < k; i++) {
+		ds_name(name, sizeof(name), "m", i);
+		ds_alive(a, 1 * S, name, 2, i);
+		if (i % 1024 == 1023)
+			ds_drain(a);
+	}
+	ds_drain(a);
+	/* The first exchange takes WANT_MAX of them, the next the rest. */
+	cr_assert_eq(ds_exchange(a, b, &xa, &xb, &by), SWIM_DSYNC_TRANSFER);
+	cr_assert_eq(xa.nb_want, SWIM_DSYNC_WANT_MAX);
+	cr_assert_eq(xb.nb_want, SWIM_DSYNC_WANT_MAX);
+	ds_transfer(a, b, &xa, &xb, 1 * S, &by);
+	cr_assert_eq(by.nodes_ab, SWIM_DSYNC_WANT_MAX);
+	cr_assert_not(ds_tables_equal(a, b));
+	cr_assert_eq(ds_exchange(a, b, &xa, &xb, &by), SWIM_DSYNC_TRANSFER);
+	cr_assert_eq(xa.nb_want, 616);
+	ds_transfer(a, b, &xa, &xb, 1 * S, &by);
+	cr_assert(ds_tables_equal(a, b));
+	cr_assert_eq(ds_exchange(a, b, &xa, &xb, &by), SWIM_DSYNC_IN_SYNC);
+	swim_delete(a);
+	swim_delete(b);
 }
 
 Test(dsync, a_small_table_against_a_large_one, .timeout = 60)

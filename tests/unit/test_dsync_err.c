@@ -362,3 +362,228 @@ Test(dsync_err, random_bytes_never_crash, .timeout = 60)
 	swim_delete(a);
 	swim_delete(b);
 }
+
+/* --- the member round: MEMBERS and WANT --- */
+
+static uint8_t *
+ds_put(uint8_t *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		*p++ = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	return p;
+}
+
+/* MEMBERS at `bits` saying nl/np, carrying leaves ids[0..nl_real) and
+ * pairs hs[0..np_real) (digest 1 each). */
+static size_t
+ds_members(unsigned bits, uint32_t nl, uint32_t np, const uint32_t *ids,
+	   unsigned nl_real, const uint64_t *hs, unsigned np_real)
+{
+	size_t len = ds_head(SWIM_DSYNC_MSG_MEMBERS,
+			     10 + 2 * nl_real + 16 * np_real);
+	uint8_t *p = msg + SWIM_DSYNC_HDR_LEN;
+
+	*p++ = (uint8_t)bits;
+	*p++ = 0;
+	p = ds_put(p, nl, 4);
+	p = ds_put(p, np, 4);
+	for (unsigned i = 0; i < nl_real; i++)
+		p = ds_put(p, ids[i], 2);
+	for (unsigned i = 0; i < np_real; i++) {
+		p = ds_put(p, hs[i], 8);
+		p = ds_put(p, 1, 8);
+	}
+	return len;
+}
+
+static size_t
+ds_want(uint32_t n_said, const uint64_t *hs, unsigned n)
+{
+	size_t len = ds_head(SWIM_DSYNC_MSG_WANT, 4 + 8 * n);
+	uint8_t *p = ds_put(msg + SWIM_DSYNC_HDR_LEN, n_said, 4);
+
+	for (unsigned i = 0; i < n; i++)
+		p = ds_put(p, hs[i], 8);
+	return len;
+}
+
+Test(dsync_err, members_with_lying_counts_and_bad_ids)
+{
+	struct swim_dsync_members mb;
+	uint32_t ids[2] = { 3, 200 };
+	uint64_t hs[3] = { 0x1003, 0x2003, 0x50c8 };	/* leaves 3, 3, 200 */
+	uint64_t d;
+	size_t n = ds_members(8, 2, 3, ids, 2, hs, 3);
+
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), (int)n);
+	cr_assert_eq(swim_dsync_members_leaf(&mb, 1), 200);
+	cr_assert_eq(swim_dsync_members_leaf(&mb, 2), UINT32_MAX);
+	cr_assert_eq(swim_dsync_members_pair(&mb, 1, &d), 0x2003);
+	cr_assert_eq(d, 1);
+	cr_assert_eq(swim_dsync_members_pair(&mb, 3, &d), 0);
+	cr_assert_eq(swim_dsync_decode_members(msg, n - 1, &mb),
+		     SWIM_DSYNC_E_TRUNCATED);
+	n = ds_members(8, 3, 3, ids, 2, hs, 3);		/* lying counts */
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_COUNT);
+	n = ds_members(8, 2, 2, ids, 2, hs, 3);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_COUNT);
+	n = ds_members(8, 2, 0xffffffffu, ids, 2, hs, 3);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_COUNT);
+	n = ds_members(8, 257, 0, NULL, 0, NULL, 0);	/* > 2^bits leaves */
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_COUNT);
+	n = ds_members(17, 2, 3, ids, 2, hs, 3);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_BITS);
+	uint32_t down[2] = { 200, 3 }, big[2] = { 3, 256 };
+	n = ds_members(8, 2, 0, down, 2, NULL, 0);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_RANGE);
+	n = ds_members(8, 2, 0, big, 2, NULL, 0);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_RANGE);
+	uint64_t stray[1] = { 0x1004 };			/* leaf 4: not listed */
+	n = ds_members(8, 2, 1, ids, 2, stray, 1);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_RANGE);
+	uint64_t unsorted[2] = { 0x2003, 0x1003 }, dup[2] = { 0x1003, 0x1003 };
+	n = ds_members(8, 2, 2, ids, 2, unsorted, 2);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_RANGE);
+	n = ds_members(8, 2, 2, ids, 2, dup, 2);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_RANGE);
+	uint64_t leaf_back[2] = { 0x50c8, 0x1003 };	/* leaf 200, then 3 */
+	n = ds_members(8, 2, 2, ids, 2, leaf_back, 2);
+	cr_assert_eq(swim_dsync_decode_members(msg, n, &mb), SWIM_DSYNC_E_RANGE);
+	/* Framing: a body under the fixed part, or over the largest. */
+	ds_head(SWIM_DSYNC_MSG_MEMBERS, 9);
+	cr_assert_eq(swim_dsync_msg_len(msg, 14), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_DSYNC_MSG_MEMBERS, SWIM_DSYNC_MSG_MAX);
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+	cr_assert_eq(swim_dsync_decode_members(msg, 5, &mb), SWIM_DSYNC_E_LENGTH);
+}
+
+Test(dsync_err, want_with_lying_counts_and_order)
+{
+	struct swim_dsync_want w;
+	uint64_t hs[3] = { 5, 9, 0xffffffffffffffffull };
+	size_t n = ds_want(3, hs, 3);
+
+	cr_assert_eq(swim_dsync_decode_want(msg, n, &w), (int)n);
+	cr_assert_eq(swim_dsync_want_hash(&w, 2), 0xffffffffffffffffull);
+	cr_assert_eq(swim_dsync_want_hash(&w, 3), 0);
+	cr_assert_eq(swim_dsync_decode_want(msg, n - 1, &w),
+		     SWIM_DSYNC_E_TRUNCATED);
+	n = ds_want(4, hs, 3);
+	cr_assert_eq(swim_dsync_decode_want(msg, n, &w), SWIM_DSYNC_E_COUNT);
+	n = ds_want(SWIM_DSYNC_WANT_MAX + 1, hs, 3);
+	cr_assert_eq(swim_dsync_decode_want(msg, n, &w), SWIM_DSYNC_E_COUNT);
+	uint64_t down[2] = { 9, 5 }, dup[2] = { 9, 9 };
+	n = ds_want(2, down, 2);
+	cr_assert_eq(swim_dsync_decode_want(msg, n, &w), SWIM_DSYNC_E_RANGE);
+	n = ds_want(2, dup, 2);
+	cr_assert_eq(swim_dsync_decode_want(msg, n, &w), SWIM_DSYNC_E_RANGE);
+	ds_head(SWIM_DSYNC_MSG_WANT, 3);
+	cr_assert_eq(swim_dsync_decode_want(msg, 8, &w), SWIM_DSYNC_E_LENGTH);
+	ds_head(SWIM_DSYNC_MSG_WANT, 4 + 8 * (SWIM_DSYNC_WANT_MAX + 1));
+	cr_assert_eq(swim_dsync_msg_len(msg, 5), SWIM_DSYNC_E_LENGTH);
+}
+
+/* Up to the responder's first MEMBERS (in msg, *mlen bytes). */
+static int
+ds_to_members(struct swim *a, struct swim *b, struct swim_dsync *xa,
+	      struct swim_dsync *xb, size_t cap_b, size_t *mlen)
+{
+	size_t glen, ln;
+
+	ds_started(a, b, xa, xb, &glen);
+	cr_assert_eq(swim_dsync_step(a, xa, msg, glen, out, sizeof(out), &ln),
+		     SWIM_DSYNC_WAIT);
+	return swim_dsync_step(b, xb, out, ln, msg, cap_b, mlen);
+}
+
+Test(dsync_err, member_round_out_of_turn_and_hostile)
+{
+	struct swim *a = ds_core("a", 1, 1), *b = ds_core("b", 2, 2);
+	static struct swim_dsync xa, xb;
+	struct swim_dsync_members mb;
+	size_t len, mlen;
+
+	/* The tables {a} and {b} differ: b lists b in MEMBERS. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	cr_assert_eq(msg[0], SWIM_DSYNC_MSG_MEMBERS);
+	cr_assert_eq(swim_dsync_decode_members(msg, mlen, &mb), (int)mlen);
+	cr_assert_eq(mb.nb_pairs, 1);
+	/* A WANT of a name outside the leaves it listed. */
+	uint32_t lb = swim_dsync_leaf_of("b", 1, xb.bits), l = 0;
+	while (swim_dsync_has_leaf(&xb, l))
+		l++;
+	uint64_t h = l;
+	len = ds_want(1, &h, 1);
+	cr_assert_eq(swim_dsync_step(b, &xb, msg, len, out, sizeof(out), &mlen),
+		     SWIM_DSYNC_E_RANGE);
+	/* A WANT past the most an exchange takes. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	xb.nb_want = SWIM_DSYNC_WANT_MAX;
+	h = lb;
+	len = ds_want(1, &h, 1);
+	cr_assert_eq(swim_dsync_step(b, &xb, msg, len, out, sizeof(out), &mlen),
+		     SWIM_DSYNC_E_COUNT);
+	/* LEAVES again where a WANT is due. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	len = ds_leaves(8, 0, 0, 0, 0);
+	cr_assert_eq(swim_dsync_step(b, &xb, msg, len, out, sizeof(out), &mlen),
+		     SWIM_DSYNC_E_TYPE);
+	/* No room for even one leaf's pairs. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, SWIM_DSYNC_MEMBERS_MIN + 1,
+				   &mlen), SWIM_DSYNC_E_NOSPACE);
+	cr_assert_eq(mlen, 0);
+	swim_delete(a);
+	swim_delete(b);
+}
+
+Test(dsync_err, members_the_initiator_refuses)
+{
+	struct swim *a = ds_core("a", 1, 1), *b = ds_core("b", 2, 2);
+	static struct swim_dsync xa, xb;
+	size_t len, mlen;
+	uint32_t ok_leaf;
+
+	/* An initiator that offered no member round gets MEMBERS (its
+	 * HELLO said so: mode 0). */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	xa.mode = 0;
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, mlen, out, sizeof(out),
+				     &len), SWIM_DSYNC_E_TYPE);
+	/* Other bits than agreed; no leaves; a group it never sent. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	ok_leaf = swim_dsync_leaf_of("b", 1, 8);
+	len = ds_members(9, 1, 0, &ok_leaf, 1, NULL, 0);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, len, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_BITS);
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	len = ds_members(8, 0, 0, NULL, 0, NULL, 0);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, len, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_COUNT);
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	uint32_t g = 0;
+	while (g < 256 && ((xa.groups[g / 64] >> (g % 64)) & 1))
+		g++;
+	len = ds_members(8, 1, 0, &g, 1, NULL, 0);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, len, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_RANGE);
+	cr_assert_eq(xa.nb_leaves, 0);
+	/* A later part must not go back to leaves already listed. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	msg[SWIM_DSYNC_HDR_LEN + 1] = 1;	/* more */
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, mlen, out, sizeof(out),
+				     &len), SWIM_DSYNC_WAIT);
+	cr_assert_eq(out[0], SWIM_DSYNC_MSG_WANT);
+	len = ds_members(8, 1, 0, &ok_leaf, 1, NULL, 0);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, len, out, sizeof(out), &len),
+		     SWIM_DSYNC_E_RANGE);
+	swim_delete(a);
+	swim_delete(b);
+}
