@@ -53,13 +53,19 @@
  * Session. One struct swim_dsync per exchange, driven by
  * swim_dsync_step() with each message the peer sent; it writes the next
  * message to send into the caller's buffer (SWIM_DSYNC_MSG_MAX bytes is
- * always enough). Decoders are bounds-checked and return the exact
- * error codes below; a session that returned an error is over.
+ * always enough; a smaller buffer cuts MEMBERS into more parts).
+ * Decoders are bounds-checked and return the exact error codes below; a
+ * session that returned an error is over. The member round may take
+ * several MEMBERS/WANT turns (each WAIT with a message to send); the
+ * initiator's last step returns TRANSFER or IN_SYNC with its last WANT
+ * to send, the responder's with nothing.
  *
  * Transfer. Once the step returns SWIM_DSYNC_TRANSFER, each side streams
- * a memberlist push/pull (type 6, Join false) of the members of the
- * differing leaves, any status, self included: swim_pp_enc_start_dsync()
- * + swim_pp_enc_next(). The receiver uses the ordinary swim_pp_dec_*
+ * a memberlist push/pull (type 6, Join false) of its members (any
+ * status, self included) that differ: after a member round those whose
+ * name hash is in x->want (at most SWIM_DSYNC_WANT_MAX an exchange; the
+ * rest waits for the next), else every member of the differing leaves:
+ * swim_pp_enc_start_dsync() + swim_pp_enc_next(). The receiver uses the ordinary swim_pp_dec_*
  * (a restricted push/pull is an ordinary one with fewer nodes).
  *
  * Stability: this API is a contract with control (dsync-cp) and the

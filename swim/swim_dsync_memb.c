@@ -121,7 +121,8 @@ swim_dsync_memb_collect(const struct swim *s, struct swim_dsync *x,
 			return SWIM_DSYNC_E_NOSPACE;
 		bytes += 16;
 	}
-	qsort(v->p, v->nb, sizeof(*v->p), swim_dsync_pair_cmp);
+	if (v->nb > 1)	/* (qsort of NULL is undefined, even for 0) */
+		qsort(v->p, v->nb, sizeof(*v->p), swim_dsync_pair_cmp);
 	/* Two names with one 64-bit hash: one pair, their XOR. */
 	size_t k = 0;
 	for (size_t i = 0; i < v->nb; i++) {
@@ -224,8 +225,9 @@ swim_dsync_want_sort(struct swim_dsync *x, uint32_t from)
 {
 	uint32_t k = from;
 
-	qsort(x->want + from, x->nb_want - from, sizeof(x->want[0]),
-	      swim_dsync_u64_cmp);
+	if (x->nb_want - from > 1)
+		qsort(x->want + from, x->nb_want - from, sizeof(x->want[0]),
+		      swim_dsync_u64_cmp);
 	for (uint32_t i = from; i < x->nb_want; i++) {
 		if (k == from || x->want[k - 1] != x->want[i])
 			x->want[k++] = x->want[i];
