@@ -535,6 +535,14 @@ Test(dsync_err, member_round_out_of_turn_and_hostile)
 	cr_assert_eq(ds_to_members(a, b, &xa, &xb, SWIM_DSYNC_MEMBERS_MIN + 1,
 				   &mlen), SWIM_DSYNC_E_NOSPACE);
 	cr_assert_eq(mlen, 0);
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, SWIM_DSYNC_MEMBERS_MIN - 1,
+				   &mlen), SWIM_DSYNC_E_NOSPACE);
+	/* No room for the initiator's WANT. */
+	cr_assert_eq(ds_to_members(a, b, &xa, &xb, sizeof(msg), &mlen),
+		     SWIM_DSYNC_WAIT);
+	cr_assert_eq(swim_dsync_step(a, &xa, msg, mlen, out, 8, &len),
+		     SWIM_DSYNC_E_NOSPACE);
+	cr_assert_eq(len, 0);
 	swim_delete(a);
 	swim_delete(b);
 }
