@@ -6,11 +6,12 @@
  * them (plain and sealed streams); the capability gates it; a peer with
  * delta sync off or without it makes a periodic exchange fall back to a
  * full push/pull; a bad HELLO gets ABORT; the interval starts exchanges
- * with capable peers only.
+ * with capable peers only; enable's and the options' errors.
  */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -300,4 +301,46 @@ Test(cp_dsync, the_interval_starts_exchanges_with_capable_peers_only)
 		      (unsigned long)stats(&A).x_insync);
 	cr_assert_eq(stats(&A).x_delta_failed + stats(&A).x_fallback, 0);
 	cr_assert_eq(stats(&B).x_insync, stats(&A).x_insync);
+}
+
+Test(cp_dsync, enable_needs_a_core_and_streamed_push_pulls)
+{
+	struct cp_sync_delta_cfg c;
+	struct pp_peer W;
+
+	cp_sync_delta_cfg_default(&c);
+	cr_assert(c.is_enabled);
+	cr_assert_eq(c.interval_us, CP_SYNC_DELTA_INTERVAL_US);
+	cr_assert_eq(cp_sync_delta_enable(A.sync, &c), -EINVAL, "no core");
+	pp_peer_init(&W, epfd, "whole", false, 0);
+	c.swim = W.swim;
+	cr_assert_eq(cp_sync_delta_enable(W.sync, &c), -EINVAL,
+		     "no streamed push/pull ops");
+	pp_peer_fini(&W);
+}
+
+Test(cp_dsync, the_options_and_their_errors)
+{
+	char err[256];
+	struct cp_cfg cfg;
+	char *good[] = {"gossipd", "--delta-sync=false",
+			"--delta-sync-interval", "2500ms"};
+	char *bad_bool[] = {"gossipd", "--delta-sync=maybe"};
+	char *bad_dur[] = {"gossipd", "--delta-sync-interval", "soon"};
+
+	cp_cfg_default(&cfg);
+	cr_assert(cfg.delta_sync);
+	cr_assert_eq(cfg.delta_sync_interval_us, 10000000u);
+	cr_assert_eq(cp_cfg_parse(&cfg, 4, good, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_not(cfg.delta_sync);
+	cr_assert_eq(cfg.delta_sync_interval_us, 2500000u);
+	cp_cfg_default(&cfg);
+	cr_assert_eq(cp_cfg_parse(&cfg, 2, bad_bool, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_str_eq(err, "invalid --delta-sync \"maybe\": want true or "
+			 "false");
+	cp_cfg_default(&cfg);
+	cr_assert_eq(cp_cfg_parse(&cfg, 3, bad_dur, err, sizeof(err)),
+		     -EINVAL);
 }
