@@ -77,6 +77,20 @@ sync_counts() {
 	     END { print fb + 0, db + 0, f + 0, i + 0, d + 0 }' <<<"$m"
 }
 
+# stop_pids SWARM PID...: SIGINT the swarm, SIGTERM the rest, SIGKILL
+# whatever still runs 30 s later (a 10^6 swarm's summary can take long).
+stop_pids() {
+	local p all=("$@")
+	kill -INT "$1" 2>/dev/null
+	kill -TERM "${all[@]:1}" 2>/dev/null
+	for _ in $(seq 60); do
+		kill -0 "${all[@]}" 2>/dev/null || break
+		sleep 0.5
+	done
+	for p in "${all[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+
 # start_gd NAME PORT RPC METRICS [args...]: a gossipd; its PID in GD.
 start_gd() {
 	local name=$1 port=$2 rpc=$3 mp=$4
@@ -145,10 +159,7 @@ steady() {
 			printf "%.0f %.2f exchanges=%d(insync %d),window_B/s=%.1f\n",
 				per, 2 * per * (1 / di + 1 / p), x, ins, db / w }'
 	fi
-	kill -INT "$sw" 2>/dev/null
-	for _ in $(seq 60); do kill -0 "$sw" 2>/dev/null || break; sleep 0.5; done
-	kill -TERM "$gd" 2>/dev/null
-	wait "$sw" "$gd" 2>/dev/null
+	stop_pids "$sw" "$gd"
 }
 
 run_size() {
@@ -231,10 +242,7 @@ heal() {
 	printf '%-6s %8s %10s %12s  A_failed_at_resume=%s B_failed=%s A_alive=%s B_alive=%s B_sync(fullB deltaB full insync delta)=%s\n' \
 		"$mode" "$n" "${tb:->$HEAL_MAX}" "${tall:->$HEAL_MAX}" "$fa" "${fb:-?}" \
 		"${aa:-?}" "${ab:-?}" "$c" | tee -a "$OUT/heal.txt"
-	kill -INT "$sw" 2>/dev/null
-	for _ in $(seq 60); do kill -0 "$sw" 2>/dev/null || break; sleep 0.5; done
-	kill -TERM "$a" "$b" 2>/dev/null
-	wait "$sw" "$a" "$b" 2>/dev/null
+	stop_pids "$sw" "$a" "$b"
 }
 
 note "output in $OUT; gossipd $GOSSIPD; load $(cut -d' ' -f1-3 /proc/loadavg)"
