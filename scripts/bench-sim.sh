@@ -6,7 +6,10 @@
 #   scripts/bench-sim.sh [BUILD_DIR] [table...]
 # tables: loss heal converge (default: all three). Knobs (environment):
 #   SIZES="100 500 1000 5000"  LOSSES="0 5 10"  BIG_LOSSES="0 10" (5000)
-#   HEAL_N=1000 HEAL_SEEDS=10   CONV_SEEDS=100
+#   WARMUP=30s (before the measured 60 s: every member's first push/pull,
+#   drawn from memberlist's unscaled interval, falls in it)
+#   HEAL_N=1000 HEAL_SEEDS=10 HEAL_DURATION=300 HEAL_FLAGS= (--no-serf:
+#   no Serf reconnects, the sync alone heals)   CONV_SEEDS=100
 # Every run is deterministic (its seed is printed); wall time and CPU are
 # this machine's (2 vCPUs shared with other work: read CPU, not wall).
 set -eu
@@ -20,7 +23,10 @@ LOSSES=${LOSSES:-0 5 10}
 BIG_LOSSES=${BIG_LOSSES:-0 10}
 HEAL_N=${HEAL_N:-1000}
 HEAL_SEEDS=${HEAL_SEEDS:-10}
+HEAL_DURATION=${HEAL_DURATION:-300}
+HEAL_FLAGS=${HEAL_FLAGS:-}
 CONV_SEEDS=${CONV_SEEDS:-100}
+WARMUP=${WARMUP:-30s}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -34,22 +40,23 @@ run() {
 }
 
 loss_table() {
-	echo "## Detection and dissemination (LAN profile, Serf layer, steady pool, 60 s, N/100 crashed at 20 s, seed 1)"
+	echo "## Detection and dissemination (LAN profile, Serf layer, steady pool, $WARMUP warm-up, then 60 s, N/100 crashed at 20 s, seed 1)"
 	echo
-	echo "| members | loss | crashed | detect p50 / p99 / max | dissemination periods (expected) | false positives (suspicions) | bytes/member/s | wall / CPU / peak RSS |"
+	echo "| members | loss | dead everywhere / crashed | detect p50 / p99 / max | dissemination periods (expected) | false positives (suspicions) | bytes/member/s | wall / CPU / peak RSS |"
 	echo "|---|---|---|---|---|---|---|---|"
 	for n in $SIZES; do
 		losses=$LOSSES
 		[ "$n" -ge 5000 ] && losses=$BIG_LOSSES
 		f=$(( n / 100 > 0 ? n / 100 : 1 ))
 		for l in $losses; do
-			run --members "$n" --loss "$l" --fail "$f@20" --duration 60 --seed 1 |
+			run --members "$n" --loss "$l" --fail "$f@20" --duration 60 \
+			    --warmup "$WARMUP" --seed 1 |
 			python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 def s(v, f="%.1f"): return "-" if v is None else f % v
-print("| %d | %d %% | %d | %s / %s / %s s | %s (%s) | %d (%d) | %s | %.0f s / %.0f s / %.1f GiB |" % (
-  d["members"], d["params"]["loss_pct"], d["detected"], s(d["detect_p50_s"]), s(d["detect_p99_s"]),
+print("| %d | %d %% | %d / %d | %s / %s / %s s | %s (%s) | %d (%d) | %s | %.0f s / %.0f s / %.1f GiB |" % (
+  d["members"], d["params"]["loss_pct"], d["detected"], d["params"]["failed"], s(d["detect_p50_s"]), s(d["detect_p99_s"]),
   s(d["detect_max_s"]), s(d["dissemination_periods"]), s(d["dissemination_periods_expected"]),
   d["false_positives"], d["false_suspicions"], s(d["bytes_per_member_per_s"], "%.0f"),
   d["wall_s"], d["cpu_s"], d["peak_rss_kib"] / 1048576.0))'
@@ -59,7 +66,7 @@ print("| %d | %d %% | %d | %s / %s / %s s | %s (%s) | %d (%d) | %s | %.0f s / %.
 }
 
 heal_table() {
-	echo "## Partition heal, full push/pull vs delta sync ($HEAL_N members, halves cut 30..90 s, 300 s, seeds 1..$HEAL_SEEDS)"
+	echo "## Partition heal, full push/pull vs delta sync ($HEAL_N members, halves cut 30..90 s, $HEAL_DURATION s, seeds 1..$HEAL_SEEDS${HEAL_FLAGS:+, $HEAL_FLAGS})"
 	echo
 	echo "| sync | interval | heal p50 / max (healed) | periodic sync B/member/s | join push/pull B/member/s | UDP B/member/s |"
 	echo "|---|---|---|---|---|---|"
@@ -68,8 +75,9 @@ heal_table() {
 		seed=1
 		: > "$out/heal"
 		while [ "$seed" -le "$HEAL_SEEDS" ]; do
-			run --members "$HEAL_N" --partition 30:90 --duration 300 --fail 0@0 \
-			    --sync "$1" --delta-sync-interval "$2" --seed "$seed" >> "$out/heal"
+			run --members "$HEAL_N" --partition 30:90 --duration "$HEAL_DURATION" --fail 0@0 \
+			    --sync "$1" --delta-sync-interval "$2" --seed "$seed" \
+			    $HEAL_FLAGS >> "$out/heal"
 			seed=$((seed + 1))
 		done
 		python3 - "$out/heal" "$1" "$2" <<'PY'

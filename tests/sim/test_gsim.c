@@ -116,6 +116,7 @@ Test(gsim, bad_flags_exit_2_with_one_line)
 		"--probe-timeout 2s", "--gossip-nodes -1", "--suspicion-mult 1001",
 		"--udp-buffer-size 100", "--sync maybe", "--start now",
 		"--duration 0", "--seed -3", "--latency 1ms:x", "extra",
+		"--warmup 5q",
 	};
 	size_t k;
 

@@ -44,6 +44,7 @@ struct gsim_opt {
 	uint64_t lat_fixed_us, lat_jitter_us;	/* --latency */
 	enum gsim_start start;
 	uint64_t join_stagger_us;
+	uint64_t warmup_us;		/* run before t0 (steady, converged) */
 	enum gsim_sync sync;
 	uint64_t delta_interval_us;	/* --delta-sync-interval, 0: the cfg's */
 	bool serf;			/* run the Serf layer (--no-serf: off) */

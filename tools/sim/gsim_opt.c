@@ -22,7 +22,7 @@ enum {
 	O_SUSP_MAX_MULT, O_RETRANSMIT_MULT, O_PUSH_PULL, O_INDIRECT,
 	O_AWARENESS, O_TCP_TIMEOUT, O_RECLAIM, O_UDP_BUFFER, O_NO_TCP_PINGS,
 	O_LATENCY, O_START, O_JOIN_STAGGER, O_SYNC, O_DELTA_INTERVAL,
-	O_NO_SERF, O_JSON, O_HELP, O_VERSION,
+	O_NO_SERF, O_JSON, O_WARMUP, O_HELP, O_VERSION,
 };
 
 static const struct option gsim_longopts[] = {
@@ -57,6 +57,7 @@ static const struct option gsim_longopts[] = {
 	{ "delta-sync-interval", required_argument, NULL, O_DELTA_INTERVAL },
 	{ "no-serf", no_argument, NULL, O_NO_SERF },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "warmup", required_argument, NULL, O_WARMUP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -91,6 +92,9 @@ static const char gsim_usage[] =
 "                          same with every join's gossip still queued) |\n"
 "                          join (node k joins node 0 at k x --join-stagger;\n"
 "                          times count from the last join; converge_s)\n"
+"  --warmup D              run D before the timeline and the counters\n"
+"                          start (default 0): every member's first\n"
+"                          push/pull comes within the unscaled interval\n"
 "  --join-stagger D        default 20ms, as tests/integration/test_cluster.py\n"
 "  --sync MODE             full (memberlist's push/pull) | delta (digests,\n"
 "                          then only what differs: swim_dsync)\n"
@@ -392,6 +396,8 @@ gsim_opt_one(struct gsim_opt *o, int c, const char *v)
 	case O_JSON:
 		o->json = true;
 		return 0;
+	case O_WARMUP:
+		return gsim_dur(v, &o->warmup_us) ? gsim_bad("--warmup", v) : 0;
 	case O_HELP:
 		fputs(gsim_usage, stdout);
 		return 1;

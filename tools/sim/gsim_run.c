@@ -459,6 +459,11 @@ gsim_start(struct gsim_ctx *c)
 		if (o->start == GSIM_START_STEADY)
 			sim_settle(c->sim);
 		gsim_phase("settle", &w);
+		/* memberlist draws each member's first push/pull from the
+		 * unscaled interval: a warm-up moves that burst out of the
+		 * measured window. */
+		sim_run_for(c->sim, o->warmup_us);
+		gsim_phase("warmup", &w);
 		return sim_now(c->sim);
 	}
 	sim_join_all(c->sim, 0, o->join_stagger_us);
