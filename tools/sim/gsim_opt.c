@@ -327,6 +327,42 @@ gsim_opt_defaults(struct gsim_opt *o)
 	o->serf = true;
 }
 
+/* The flags that pick a mode by name. @retval 0 or 2. */
+static int
+gsim_opt_mode(struct gsim_opt *o, int c, const char *v)
+{
+	switch (c) {
+	case O_PROFILE:
+		if (strcmp(v, "lan") && strcmp(v, "wan") && strcmp(v, "local"))
+			return gsim_bad("--profile: lan, wan or local", v);
+		snprintf(o->profile, sizeof(o->profile), "%s", v);
+		return 0;
+	case O_START:
+		if (strcmp(v, "steady") == 0)
+			o->start = GSIM_START_STEADY;
+		else if (strcmp(v, "converged") == 0)
+			o->start = GSIM_START_CONVERGED;
+		else if (strcmp(v, "join") == 0)
+			o->start = GSIM_START_JOIN;
+		else
+			return gsim_bad("--start: steady, converged or join", v);
+		return 0;
+	case O_JOIN_STAGGER:
+		return gsim_dur(v, &o->join_stagger_us) ?
+		       gsim_bad("--join-stagger", v) : 0;
+	case O_SYNC:
+		if (strcmp(v, "full") == 0)
+			o->sync = GSIM_SYNC_FULL;
+		else if (strcmp(v, "delta") == 0)
+			o->sync = GSIM_SYNC_DELTA;
+		else
+			return gsim_bad("--sync: full or delta", v);
+		return 0;
+	default:
+		return 2;
+	}
+}
+
 /* Flags other than the timing ones. @retval 0, 1 (help/version), 2. */
 static int
 gsim_opt_one(struct gsim_opt *o, int c, const char *v)
@@ -357,36 +393,10 @@ gsim_opt_one(struct gsim_opt *o, int c, const char *v)
 	case O_SEED:
 		return gsim_u64(v, 0, UINT64_MAX, &o->seed) ?
 		       gsim_bad("--seed", v) : 0;
-	case O_PROFILE:
-		if (strcmp(v, "lan") && strcmp(v, "wan") && strcmp(v, "local"))
-			return gsim_bad("--profile: lan, wan or local", v);
-		snprintf(o->profile, sizeof(o->profile), "%s", v);
-		return 0;
 	case O_NO_TCP_PINGS:
 		return 0;	/* applied with the timing flags */
 	case O_LATENCY:
 		return gsim_parse_latency(o, v) ? gsim_bad("--latency: F[:J]", v) : 0;
-	case O_START:
-		if (strcmp(v, "steady") == 0)
-			o->start = GSIM_START_STEADY;
-		else if (strcmp(v, "converged") == 0)
-			o->start = GSIM_START_CONVERGED;
-		else if (strcmp(v, "join") == 0)
-			o->start = GSIM_START_JOIN;
-		else
-			return gsim_bad("--start: steady, converged or join", v);
-		return 0;
-	case O_JOIN_STAGGER:
-		return gsim_dur(v, &o->join_stagger_us) ?
-		       gsim_bad("--join-stagger", v) : 0;
-	case O_SYNC:
-		if (strcmp(v, "full") == 0)
-			o->sync = GSIM_SYNC_FULL;
-		else if (strcmp(v, "delta") == 0)
-			o->sync = GSIM_SYNC_DELTA;
-		else
-			return gsim_bad("--sync: full or delta", v);
-		return 0;
 	case O_DELTA_INTERVAL:
 		return gsim_dur(v, &o->delta_interval_us) ?
 		       gsim_bad("--delta-sync-interval", v) : 0;
@@ -405,7 +415,7 @@ gsim_opt_one(struct gsim_opt *o, int c, const char *v)
 		printf("gossip-sim %s\n", GOSSIPD_VERSION);
 		return 1;
 	default:
-		return 2;
+		return gsim_opt_mode(o, c, v);
 	}
 }
 
