@@ -382,12 +382,14 @@ static void
 pp_apply_events(struct serf *serf, const struct serf_msg_push_pull *pp)
 {
 	const uint8_t *p = pp->raw_events.ptr;
-	const uint8_t *end = p + pp->raw_events.len;
 	struct serf_msg_pp_group g;
 	struct serf_msg_pp_event e;
 
+	if (p == NULL)
+		return;		/* no Events: no arithmetic on a NULL slice */
+	const uint8_t *end = p + pp->raw_events.len;
 	while (serf_msg_pp_group_next(&p, end, &g) == 1) {
-		if (g.is_nil)
+		if (g.is_nil || g.raw_events.ptr == NULL)
 			continue;
 		const uint8_t *q = g.raw_events.ptr;
 		const uint8_t *qe = q + g.raw_events.len;
