@@ -60,6 +60,8 @@ cp_pp_out_fill(void *ctx, void *st, uint8_t *out, size_t cap)
 	int n = swim_pp_enc_next(cp->swim, &o->enc, out, cap,
 				 CP_SYNC_CORE_NODES);
 
+	if (n == SWIM_E_AGAIN)
+		return -EAGAIN;	/* a later pass scanning: yield */
 	if (n != 0)
 		return n;
 	return cp_sync_serf_out_fill(cp, o->us, out, cap);
@@ -69,7 +71,10 @@ static void
 cp_pp_out_end(void *ctx, void *st)
 {
 	struct cp_pp_out *o = st;
+	struct cp *cp = ctx;
 
+	/* A dropped stream gives its snapshot slot back (swim.h). */
+	swim_pp_enc_end(cp->swim, &o->enc);
 	cp_sync_serf_out_end(ctx, o->us);
 	free(o);
 }

@@ -246,17 +246,42 @@ struct swim_pp_enc {
 	uint32_t leaf;
 	uint32_t home;
 	uint32_t run;
+	/* A full one walks a snapshot (swim_pp.c): its mark slot + 1 (0:
+	 * none, the unmarked walk), whether this pass over the index emitted,
+	 * passes in a row that emitted nothing, creations at start, and
+	 * pad: the snapshot is out, self pads the count. */
+	uint8_t slot;
+	bool pass_any;
+	uint8_t dry;
+	bool pad;
+	uint32_t adds;
 };
 
 void swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e,
 		       bool join, uint32_t user_state_len);
 
 /**
+ * swim_pp_enc_next's "nothing yet": a pass over the index used its slot
+ * budget without finding a member to send; call again (not an error).
+ */
+#define SWIM_E_AGAIN (-101)
+
+/**
+ * Release an encoder (done or not: a dropped stream). Its members are
+ * sent exactly once from a snapshot taken at start: every member present
+ * then and still present is sent once, members created later never,
+ * removed ones at most once (then self pads the count). An encoder
+ * stopped early costs one walk of the table here (O(1) if it sent
+ * nothing and no member was created since its start). Idempotent.
+ */
+void swim_pp_enc_end(const struct swim *s, struct swim_pp_enc *e);
+
+/**
  * Append the next whole pieces (type byte 6 and header first, then node
  * maps) to out, up to cap bytes and at most max_nodes node maps.
  * @retval bytes written; 0 once every node map is out (the caller then
  *         sends user_state_len bytes of user state); SWIM_WIRE_E_NOSPACE
- *         when cap cannot hold one piece.
+ *         when cap cannot hold one piece; SWIM_E_AGAIN (see above).
  */
 int swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e,
 		     uint8_t *out, size_t cap, uint32_t max_nodes);

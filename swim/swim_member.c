@@ -237,6 +237,8 @@ swim_members_add(struct swim_members *t, struct swim_rand *rnd,
 	m->status = SWIM_STATUS_DEAD;
 	m->is_self = is_self;
 	m->idx_order = SWIM_IDX_NONE;
+	/* Outside every running push/pull snapshot (swim_pp.c). */
+	m->flags = t->pp_pol;
 	if (swim_index_insert(&t->index, m) != 0) {
 		swim_slab_free(&t->slab, m, swim_member_size(len));
 		return NULL;
@@ -244,6 +246,7 @@ swim_members_add(struct swim_members *t, struct swim_rand *rnd,
 	/* In at the end (the rest), then to its partition. */
 	m->idx_all = t->all.nb;
 	t->all.v[t->all.nb++] = m;
+	t->pp_adds++;
 	t->nb_status[m->status]++;
 	swim_part_move(t, m, SWIM_PART_REST, swim_part_of(m));
 	if (!is_self)
@@ -251,11 +254,24 @@ swim_members_add(struct swim_members *t, struct swim_rand *rnd,
 	return m;
 }
 
+/* m leaves the snapshots of the running push/pulls that did not emit it. */
+static void
+swim_members_pp_forget(struct swim_members *t, const struct swim_member *m)
+{
+	uint8_t due = (uint8_t)((m->flags ^ t->pp_pol) & t->pp_busy);
+
+	for (uint32_t b = 0; due != 0 && b < SWIM_PP_SLOTS; b++) {
+		if ((due & (1u << (b + SWIM_MF_PP_SHIFT))) && t->pp_left[b] > 0)
+			t->pp_left[b]--;
+	}
+}
+
 void
 swim_members_remove(struct swim_members *t, struct swim_member *m)
 {
 	if (m->flags & SWIM_MF_GONE)
 		return;
+	swim_members_pp_forget(t, m);
 	swim_dsync_tree_out(&t->dtree, m);
 	swim_index_remove(&t->index, m);
 	swim_part_move(t, m, swim_part_of(m), SWIM_PART_REST);

@@ -34,6 +34,17 @@ enum {
 	SWIM_MF_GONE = 1u << 1,		/* out of the table, freed at refs 0 */
 };
 
+/*
+ * Bits 2..7 of swim_member.flags: streamed push/pull snapshot marks, one
+ * per encoder slot (swim_pp.c). Idle, every member's bit equals the same
+ * bit of swim_members.pp_pol; an encoder flips its pol bit at start (all
+ * members "not emitted"), sets a member's bit back as it emits it; new
+ * members take pp_pol (not in the snapshot). No record growth.
+ */
+#define SWIM_MF_PP_SHIFT 2u
+#define SWIM_MF_PP_MASK 0xfcu
+#define SWIM_PP_SLOTS 6u
+
 struct swim_member {
 	uint8_t *meta;			/* slab, meta_len bytes; NULL if none */
 	union {
@@ -81,6 +92,15 @@ struct swim_members {
 	uint32_t probe_idx;
 	uint32_t nb_status[SWIM_STATUS_COUNT];
 	struct swim_dsync_tree dtree;	/* delta-sync digests (swim_dsync.h) */
+	/* Push/pull snapshot walks (see SWIM_MF_PP_MASK): slots in use,
+	 * their polarity, per slot the snapshot members not emitted yet,
+	 * members created (an encoder that marked nothing undoes in O(1)),
+	 * encoders that found no free slot (unmarked walk). */
+	uint8_t pp_busy;
+	uint8_t pp_pol;
+	uint32_t pp_left[SWIM_PP_SLOTS];
+	uint32_t pp_adds;
+	uint64_t pp_fallbacks;
 };
 
 /** FNV-1a 64 of a name: table key and suspicion confirmer identity. */

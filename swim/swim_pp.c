@@ -271,38 +271,152 @@ swim_push_pull_merge(struct swim *s, uint64_t now_us, const uint8_t *buf,
 	return rc;
 }
 
-/* --- streamed encode: a cursor over the table --- */
+/* --- streamed encode: a snapshot walk over the table --- */
+
+/* Index slots a swim_pp_enc_next call may scan without finding a member
+ * to send (about a millisecond at 10^6): later passes stay sliced. */
+#define SWIM_PP_SCAN_SLOTS 65536u
+/* Passes in a row that find nothing while members are due: only a table
+ * changing under every pass; pad rather than walk on. */
+#define SWIM_PP_DRY_MAX 4u
+
+/*
+ * The encoder writes mark bits of members and the table's slot state,
+ * bookkeeping the const API does not show (logically const: no member
+ * or status changes). A struct swim is always created by swim_new on
+ * the heap, never const-defined, so the writes are defined.
+ */
+static struct swim_members *
+swim_pp_mt(const struct swim *s)
+{
+	return (struct swim_members *)&s->mt;
+}
+
+static uint8_t
+swim_pp_bit(const struct swim_pp_enc *e)
+{
+	return (uint8_t)(1u << (SWIM_MF_PP_SHIFT + e->slot - 1u));
+}
 
 void
 swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e, bool join,
 		  uint32_t user_state_len)
 {
+	struct swim_members *t = swim_pp_mt(s);
+	uint8_t free_slots = (uint8_t)(~t->pp_busy & SWIM_MF_PP_MASK);
+
 	memset(e, 0, sizeof(*e));
 	e->nb_nodes = swim_members_count(&s->mt);
 	e->user_state_len = user_state_len;
 	e->join = join;
+	if (free_slots == 0) {
+		t->pp_fallbacks++;	/* the unmarked walk, as before */
+		return;
+	}
+	uint8_t bit = (uint8_t)(free_slots & -free_slots);
+	uint32_t b = 0;
+
+	while ((1u << (b + SWIM_MF_PP_SHIFT)) != bit)
+		b++;
+	/* Every member now reads "not emitted" for this slot. */
+	t->pp_busy |= bit;
+	t->pp_pol ^= bit;
+	t->pp_left[b] = e->nb_nodes;
+	e->slot = (uint8_t)(b + 1);
+	e->adds = t->pp_adds;
+}
+
+void
+swim_pp_enc_end(const struct swim *s, struct swim_pp_enc *e)
+{
+	struct swim_members *t = swim_pp_mt(s);
+
+	if (e->slot == 0)
+		return;
+	uint8_t bit = swim_pp_bit(e);
+	uint32_t b = e->slot - 1u;
+
+	/* Members still unmarked: set them back to the idle polarity. */
+	if (t->pp_left[b] > 0 && e->next == 0 && t->pp_adds == e->adds) {
+		t->pp_pol ^= bit;	/* nothing marked or created: undo */
+	} else if (t->pp_left[b] > 0) {
+		for (uint32_t i = 0; i < t->all.nb; i++) {
+			struct swim_member *m = t->all.v[i];
+			m->flags = (uint8_t)((m->flags & ~bit) |
+					     (t->pp_pol & bit));
+		}
+	}
+	t->pp_left[b] = 0;
+	t->pp_busy &= (uint8_t)~bit;
+	e->slot = 0;
+	e->pad = true;
 }
 
 /*
- * The node map of the member at the cursor (self once the walk ended
- * early: the table shrank). The walk is over the name index, whose order
- * does not change with a member's status; *pos moves only on success.
+ * The next snapshot member this encoder has not sent, in passes over
+ * the name index from slot 0: members the index moved behind the cursor
+ * (growth, backward shift) are found by a later pass. NULL: none due
+ * (pad with self), or the scan budget ran out (*again).
+ */
+static struct swim_member *
+swim_pp_snap_next(struct swim_members *t, struct swim_pp_enc *e,
+		  uint32_t *budget, bool *again)
+{
+	uint8_t bit = swim_pp_bit(e);
+
+	while (t->pp_left[e->slot - 1] > 0 && e->dry < SWIM_PP_DRY_MAX) {
+		if (*budget == 0) {
+			*again = true;
+			return NULL;
+		}
+		uint32_t from = e->pos;
+		struct swim_member *m = swim_index_next(&t->index, &e->pos);
+		uint32_t used = e->pos - from;
+
+		*budget = used >= *budget ? 0 : *budget - used;
+		if (m == NULL) {
+			e->dry = e->pass_any ? 0 : (uint8_t)(e->dry + 1);
+			e->pass_any = false;
+			e->pos = 0;
+		} else if ((m->flags ^ t->pp_pol) & bit) {
+			return m;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The node map of the next member (self once none is due: the table
+ * shrank). The encoder moves only on success (or, with *again, by the
+ * slots scanned).
  */
 static int
 swim_pp_enc_node(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
-		 size_t cap)
+		 size_t cap, uint32_t *budget)
 {
+	struct swim_members *t = swim_pp_mt(s);
 	struct swim_pp_enc at = *e;
-	const struct swim_member *m = at.dsync != NULL ?
-		swim_dsync_walk_next(&s->mt.index, &at) :
-		swim_index_next(&s->mt.index, &at.pos);
+	struct swim_member *m = NULL;
+	bool again = false;
 	struct swim_member_info mi;
 	int n;
 
-	if (m == NULL)
-		m = s->self;
+	if (at.pad)
+		m = NULL;
+	else if (at.dsync != NULL)
+		m = (struct swim_member *)swim_dsync_walk_next(&s->mt.index,
+							       &at);
+	else if (at.slot == 0)
+		m = swim_index_next(&s->mt.index, &at.pos);
+	else
+		m = swim_pp_snap_next(t, &at, budget, &again);
+	if (again) {
+		*e = at;
+		return SWIM_E_AGAIN;
+	}
+	const struct swim_member *w = m != NULL ? m : s->self;
 
-	swim_member_info_fill(m, &mi);
+	swim_member_info_fill(w, &mi);
 	struct swim_push_node nd = {
 		.name = mi.name,
 		.addr = { mi.addr.ip, mi.addr.ip_len },
@@ -311,15 +425,18 @@ swim_pp_enc_node(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
 		.state = mi.status,
 		.meta = mi.meta,
 		/* Always a full Vsn, even for dead ones (doc §9.2). */
-		.vsn = { m->vsn, swim_member_vsn_len(m) },
+		.vsn = { w->vsn, swim_member_vsn_len(w) },
 	};
 	n = swim_wire_encode_push_node(&nd, out, cap);
-	if (n > 0) {
-		e->pos = at.pos;
-		e->leaf = at.leaf;
-		e->home = at.home;
-		e->run = at.run;
+	if (n <= 0)
+		return n;
+	if (at.slot != 0 && m != NULL) {
+		m->flags ^= swim_pp_bit(&at);	/* now equal to pp_pol */
+		t->pp_left[at.slot - 1]--;
+		at.pass_any = true;
+		at.dry = 0;
 	}
+	*e = at;
 	return n;
 }
 
@@ -327,6 +444,7 @@ int
 swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
 		 size_t cap, uint32_t max_nodes)
 {
+	uint32_t budget = SWIM_PP_SCAN_SLOTS;
 	size_t len = 0;
 	int n;
 
@@ -342,14 +460,18 @@ swim_pp_enc_next(const struct swim *s, struct swim_pp_enc *e, uint8_t *out,
 		e->header_done = true;
 	}
 	for (uint32_t k = 0; k < max_nodes && e->next < e->nb_nodes; k++) {
-		n = swim_pp_enc_node(s, e, out + len, cap - len);
-		if (n == SWIM_WIRE_E_NOSPACE && len > 0)
+		n = swim_pp_enc_node(s, e, out + len, cap - len, &budget);
+		if ((n == SWIM_WIRE_E_NOSPACE || n == SWIM_E_AGAIN) && len > 0)
 			break;
 		if (n < 0)
 			return n;
 		len += (size_t)n;
 		e->next++;
 	}
+	/* All due members sent (the rest, if any, is self): free the slot. */
+	if (e->slot != 0 && (e->next == e->nb_nodes ||
+			     swim_pp_mt(s)->pp_left[e->slot - 1] == 0))
+		swim_pp_enc_end(s, e);
 	return (int)len;
 }
 
