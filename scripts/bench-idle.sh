@@ -30,8 +30,13 @@
 # net_ring (nothing attached), the idle lcore's CPU. -n "" skips the
 # clusters. Every EAL gets --no-pci --no-huge.
 #
+# -S runs both clusters of a size at once and measures their idle CPU
+# over the same window (then the kills, one cluster after the other):
+# on a shared machine whose load moves by the minute, the only fair
+# ratio. The table says which way it ran.
+#
 # Usage: scripts/bench-idle.sh [-b BUILD_DIR] [-n "50 120"] [-w WINDOW_S]
-#        [-i "serf gossipd"] [-p BASE_PORT] [-k KILLS] [-d]
+#        [-i "serf gossipd"] [-p BASE_PORT] [-k KILLS] [-S] [-d]
 # The machine should be quiet: the load average is printed with the table.
 set -u
 
@@ -48,7 +53,8 @@ CONVERGE_MAX=${CONVERGE_MAX:-180}
 DETECT_MAX=${DETECT_MAX:-60}
 KILLS=${KILLS:-7}
 DPDK=0
-while getopts "b:n:w:i:p:k:d" o; do
+BOTH=0
+while getopts "b:n:w:i:p:k:dS" o; do
 	case $o in
 	b) BUILD=$OPTARG ;;
 	n) SIZES=$OPTARG ;;
@@ -56,9 +62,10 @@ while getopts "b:n:w:i:p:k:d" o; do
 	i) IMPLS=$OPTARG ;;
 	p) BASE=$OPTARG ;;
 	k) KILLS=$OPTARG ;;
+	S) BOTH=1 ;;
 	d) DPDK=1 ;;
 	*) echo "usage: $0 [-b build] [-n sizes] [-w window_s] [-i impls]" \
-		"[-p base_port] [-k kills] [-d]" >&2
+		"[-p base_port] [-k kills] [-S] [-d]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -78,6 +85,7 @@ done
 
 WORK=$(mktemp -d /tmp/bench-idle.XXXXXX)
 PIDS=()		# agents of the current run
+OTHER=()	# -S: the other cluster's agents, running meanwhile
 MONS=()		# monitor pipelines of the current run
 HZ=$(getconf CLK_TCK)
 
@@ -94,6 +102,7 @@ stop_all() {
 }
 NS=""
 cleanup() {
+	PIDS+=("${OTHER[@]}")
 	stop_all
 	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
 	rm -rf "$WORK"
@@ -177,7 +186,9 @@ now_ns() { date +%s%N; }
 
 # Idle CPU per node over WINDOW s, % of one core: "mean min max" from
 # schedstat, then the same three from the ticks. Divided by the time
-# really elapsed between the snapshots.
+# really elapsed between the snapshots. With -S the snapshots hold both
+# clusters (PIDS: serf's then gossipd's) and $WORK/cpu.serf and
+# $WORK/cpu.gossipd get each one's line.
 idle_cpu() {
 	local t0 t1
 	t0=$(now_ns)
@@ -185,8 +196,19 @@ idle_cpu() {
 	sleep "$WINDOW"
 	t1=$(now_ns)
 	cpu_snap >"$WORK/cpu1"
-	paste -d' ' "$WORK/cpu0" "$WORK/cpu1" | awk -v hz="$HZ" \
-		-v w="$(((t1 - t0) / 1000))" '
+	paste -d' ' "$WORK/cpu0" "$WORK/cpu1" >"$WORK/cpu01"
+	if [ "$BOTH" -eq 1 ]; then
+		head -n "$1" "$WORK/cpu01" | cpu_stats $((t1 - t0)) >"$WORK/cpu.serf"
+		tail -n +$(($1 + 1)) "$WORK/cpu01" |
+			cpu_stats $((t1 - t0)) >"$WORK/cpu.gossipd"
+		return
+	fi
+	cpu_stats $((t1 - t0)) <"$WORK/cpu01"
+}
+
+# Lines "pid ns0 ticks0 pid ns1 ticks1" over $1 ns -> the six figures.
+cpu_stats() {
+	awk -v hz="$HZ" -v w="$(($1 / 1000))" '
 		function mm(v, k) { s[k] += v
 			if (n == 1 || v < lo[k]) lo[k] = v
 			if (n == 1 || v > hi[k]) hi[k] = v }
@@ -301,8 +323,70 @@ run_one() {
 	echo "$impl $n $load $cpu $(cat "$WORK/det.med")"
 }
 
+# Start impl $1's n $2 agents on BASE into PIDS; converge. @retval 0 ok.
+start_cluster() {
+	local i
+	for i in $(seq 0 $(($2 - 1))); do
+		start_node "$1" "$i"
+		[ "$i" -eq 0 ] && sleep 1
+		[ $((i % 10)) -eq 9 ] && sleep 0.5
+	done
+	converge "$2" "${OBS[@]}" && return 0
+	echo "bench-idle: $1 x $2 did not converge" >&2
+	return 1
+}
+
+# -S: both clusters of size $1 (ports shifted by $2) up at once, idle
+# CPU of both over the same window (the same load for both: on a shared
+# machine the only fair ratio), then each one's kills while the other
+# idles. Prints both result lines (run_one's format).
+run_both() {
+	local n=$1 sb=$((BASE0 + $2)) gb=$((BASE0 + $2 + 4000)) load impl
+	local BASE
+	local -a sp
+	OBS=(0 $((n / 4)) $((n / 2)) $((3 * n / 4)) $((n - 2)))
+	for BASE in $sb $gb; do
+		ports_free "$n" && continue
+		echo "bench-idle: ports $BASE..$((BASE + 1000 + n)) busy" >&2
+		return 1
+	done
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	BASE=$sb
+	start_cluster serf "$n" || { stop_all; return 1; }
+	sp=("${PIDS[@]}")
+	OTHER=("${sp[@]}")
+	PIDS=()
+	BASE=$gb
+	start_cluster gossipd "$n" || { PIDS+=("${sp[@]}"); OTHER=(); stop_all; return 1; }
+	OTHER=("${PIDS[@]}")
+	PIDS=("${sp[@]}" "${PIDS[@]}")
+	sleep "$SETTLE"
+	idle_cpu "$n"
+	PIDS=("${sp[@]}")
+	BASE=$sb
+	for impl in serf gossipd; do
+		[ $impl = gossipd ] && { BASE=$gb; sp=("${PIDS[@]}")
+			PIDS=("${OTHER[@]}"); OTHER=("${sp[@]}"); }
+		detect_all "$n" "${OBS[@]}"
+		cp "$WORK/det" "$WORK/kills.$impl.$n"
+		echo "$impl $n $load $(cat "$WORK/cpu.$impl") $(cat "$WORK/det.med")"
+	done
+	PIDS+=("${OTHER[@]}")
+	OTHER=()
+	stop_all
+}
+
 : >"$WORK/results"
 for n in $SIZES; do
+	if [ "$BOTH" -eq 1 ]; then
+		echo "bench-idle: serf and gossipd x $n at once ..." >&2
+		for shift in 0 2000 4000; do
+			run_both "$n" "$shift" >>"$WORK/results" && break
+			sleep 2
+		done
+		sleep 2
+		continue
+	fi
 	for impl in $IMPLS; do
 		echo "bench-idle: $impl x $n ..." >&2
 		# tests of others take ports anywhere: 2 more tries, elsewhere
@@ -334,7 +418,8 @@ for n in $SIZES; do
 done
 echo
 echo "(idle CPU: mean per node, (min-max) over nodes, % of one core, from"
-echo "schedstat; kill -> failed: medians of $KILLS kills)"
+echo "schedstat; kill -> failed: medians of $KILLS kills; clusters measured" \
+	"$([ "$BOTH" -eq 1 ] && echo "at once, same window" || echo "one after the other"))"
 echo
 for n in $SIZES; do
 	awk -v n="$n" '
