@@ -14,12 +14,13 @@
 #               N alive;
 #   rss / hwm   gossipd's VmRSS and VmHWM (peak) after the join, MiB;
 #   B/member    (VmRSS after the join - VmRSS before the swarm) / (N - 1);
-#   idle CPU    gossipd's utime + stime over $IDLE s after the join has
-#               settled (its first periodic push/pull done, then < 20 ms
-#               CPU/s over 5 s; at most SETTLE_MAX s), in ms
-#               of CPU per second (the swarm keeps probing it, as N - 1
-#               members would; gossipd keeps gossiping the join's queued
-#               alive broadcasts, as memberlist does);
+#   idle CPU    gossipd's time on CPU over $IDLE s after the join has
+#               settled (its first periodic push/pull done, its broadcast
+#               queue drained, then < 20 ms CPU/s over 5 s; at most
+#               SETTLE_MAX s), in ms of CPU per second: the sum of its
+#               threads' /proc/PID/task/*/schedstat run times (ns; utime
+#               and stime tick in 10 ms, too coarse for an idle node).
+#               The swarm keeps probing it, as N - 1 members would;
 #   idle bytes  the swarm's UDP kB each way per second over that window
 #               (its per-second progress lines: "in" is what gossipd sent);
 #   sync        a full push/pull both ways started by `gossipctl join
@@ -40,7 +41,7 @@
 #               gossipd's own failed probes (metrics); bq: gossipd's
 #               broadcast queue depth after the join (the alives it
 #               re-gossips, RetransmitMult x log10 N times each, as
-#               memberlist does: about 200 B a member while queued).
+#               memberlist does, at most --max-queue-depth of them).
 # Loopback only, ports below 32768, every process ours and killed by PID.
 # Each size is bounded: JOIN_MAX s for the join (default 120 + N/2000),
 # IDLE s idle (30), SYNC_MAX s for the sync (300), CLI_MAX s for a CLI.
@@ -64,8 +65,8 @@ CLI_MAX=${CLI_MAX:-180}
 SWARM_FLAGS=${SWARM_FLAGS:-}		# e.g. "--probe-rate-mult 10"
 OUT=${OUT:-$(mktemp -d /tmp/bench-scale-live.XXXXXX)}
 mkdir -p "$OUT"
-HZ=$(getconf CLK_TCK)
-PIDS=()
+# shellcheck source=lib/bench-live.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/bench-live.sh"
 
 for x in "$GOSSIPD" "$GOSSIPCTL" "$SWARM"; do
 	[ -x "$x" ] || { echo "no $x (ninja -C $BUILD control/gossipd control/gossipctl tools/swarm/gossip-swarm)"; exit 1; }
@@ -73,56 +74,12 @@ done
 HAVE_SERF=1
 command -v serf >/dev/null || HAVE_SERF=0
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
+trap live_cleanup EXIT
 trap 'exit 130' INT TERM
 
-note() { echo "[$(date +%T)] $*" >&2; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-free_ports() {
-	python3 - "$1" <<'PY'
-import random, socket, sys
-want, out = int(sys.argv[1]), []
-for p in random.sample(range(20000, 32000), 2000):
-    try:
-        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-            s = socket.socket(socket.AF_INET, kind)
-            s.bind(("0.0.0.0", p))
-            s.close()
-    except OSError:
-        continue
-    out.append(p)
-    if len(out) == want:
-        break
-print(" ".join(map(str, out)))
-PY
-}
-
-# CPU seconds (utime + stime) of a PID; VmRSS / VmHWM in KiB.
-cpu_s() {
-	awk -v hz="$HZ" '{ sub(/^.*\) /, ""); split($0, f, " ");
-		printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat" 2>/dev/null
-}
-vm_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # rchar of a PID: bytes it read through read(2) (gossipd reads its TCP
 # streams with read(2); UDP comes through recvmmsg, not counted here).
-rchar() { awk '$1 == "rchar:" { print $2 }' "/proc/$1/io" 2>/dev/null; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-
-# `gossipctl info` -> "members failed left" of the Serf layer.
-info_counts() {
-	timeout 20 "$GOSSIPCTL" --rpc-addr "127.0.0.1:$1" info 2>/dev/null |
-		awk '/^serf:/ { s = 1 } /^[a-z]/ && !/^serf:/ { s = 0 }
-		     s && $1 == "members" { m = $3 } s && $1 == "failed" { f = $3 }
-		     s && $1 == "left" { l = $3 }
-		     END { print m + 0, f + 0, l + 0 }'
-}
+rchar() { io_b "$1" rchar; }
 
 # swarm_sum LOG FROM TO: the swarm's kB each way summed over its progress
 # lines stamped in (FROM, TO] s of its run -> "in_kB out_kB lines".
@@ -132,18 +89,7 @@ swarm_sum() {
 			END { printf "%.1f %.1f %d\n", i, o, k }'
 }
 
-# memberlist's scaled push/pull interval for N members, seconds.
-pp_interval() {
-	awk -v n="$1" 'BEGIN { if (n <= 32) { print 30; exit }
-		l = log(n) / log(2) - 5; c = int(l); if (c < l) c++;
-		print 30 * (c + 1) }'
-}
 
-# metric NAME-with-labels from gossipd's /metrics.
-metric() {
-	curl -s --max-time 10 "http://127.0.0.1:$1/metrics" 2>/dev/null |
-		awk -v k="$2" '$1 == k { print $2 }'
-}
 
 # time_cli SECONDS CMD...: runs CMD, prints "wall_s lines" (lines of stdout).
 time_cli() {
@@ -205,26 +151,27 @@ run_size() {
 	# 480 s at 10^6) must not fall in the idle window: wait until it went
 	# out (metrics: TCP streams out_ok >= 1) and gossipd spends < 20 ms
 	# CPU/s over 5 s (at most SETTLE_MAX s).
-	local settle=0 sa sb ok
+	local settle=0 sa sb ok q
 	sa=$(cpu_s "$gd")
 	while [ "$settle" -lt "$SETTLE_MAX" ]; do
 		sleep 5; settle=$((settle + 5))
 		sb=$(cpu_s "$gd")
 		ok=$(metric "$mp" 'gossipd_tcp_streams_total{result="out_ok"}')
-		[ "${ok:-0}" -ge 1 ] &&
+		q=$(info_key "$rp" intent_queue serf)
+		[ "${ok:-0}" -ge 1 ] && [ "${q:-1}" -eq 0 ] &&
 			awk -v a="$sa" -v b="$sb" 'BEGIN { exit !(b - a < 0.1) }' && break
 		sa=$sb
 	done
 	note "$tag: settled after $settle s"
 	# Idle window: CPU of gossipd, bytes each way (swarm's view).
 	local sin sout k cpu1 ti0 ti1
-	cpu0=$(cpu_s "$gd"); ti0=$(since "$t0")
+	cpu0=$(cpu_ms "$gd"); ti0=$(since "$t0")
 	sleep "$IDLE"
-	cpu1=$(cpu_s "$gd"); ti1=$(since "$t0")
+	cpu1=$(cpu_ms "$gd"); ti1=$(since "$t0")
 	read -r sin sout k <<<"$(swarm_sum "$OUT/swarm-$tag.log" "$ti0" "$ti1")"
 	[ "$k" -gt 0 ] || k=1
 	local idle_ms idle_in idle_out
-	idle_ms=$(awk -v a="$cpu0" -v b="$cpu1" -v s="$IDLE" 'BEGIN { printf "%.1f", (b - a) * 1000 / s }')
+	idle_ms=$(awk -v a="$cpu0" -v b="$cpu1" -v s="$IDLE" 'BEGIN { printf "%.2f", (b - a) / s }')
 	idle_in=$(awk -v x="$sin" -v k="$k" 'BEGIN { printf "%.1f", x / k }')
 	idle_out=$(awk -v x="$sout" -v k="$k" 'BEGIN { printf "%.1f", x / k }')
 	note "$tag: idle ${IDLE}s: gossipd ${idle_ms} ms CPU/s; swarm kB/s in $idle_in out $idle_out"

@@ -45,6 +45,12 @@ cpu_s() {
 	awk -v hz="$HZ" '{ sub(/^.*\) /, ""); split($0, f, " ");
 		printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat" 2>/dev/null
 }
+# ms on CPU of a PID, all its threads: schedstat's first field is ns
+# (utime and stime tick in 10 ms, too coarse for an idle daemon).
+cpu_ms() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null |
+		awk '{ t += $1 } END { printf "%.3f", t / 1e6 }'
+}
 vm_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # rchar / wchar of a PID: bytes through read(2)/write(2)-like calls
 # (gossipd's TCP streams; its UDP goes through the dataplane's
