@@ -473,10 +473,8 @@ swim_pp_enc_start_dsync(const struct swim *s, struct swim_pp_enc *e,
 			bool join, uint32_t user_state_len,
 			const struct swim_dsync *x)
 {
-	swim_pp_enc_start(s, e, join, user_state_len);
-	/* A leaf set's walk takes no snapshot slot (O(1): nothing sent). */
-	swim_pp_enc_end(s, e);
-	e->pad = false;
+	/* A leaf set's walk takes no snapshot slot (swim_pp.c). */
+	swim_pp_enc_init(s, e, join, user_state_len);
 	e->dsync = x;
 	e->nb_nodes = swim_dsync_members_in(s, x);
 }

@@ -253,5 +253,8 @@ void swim_events_release(struct swim *s);
 /* swim_pp.c */
 void swim_push_pull_tick(struct swim *s);
 void swim_push_pull_schedule(struct swim *s, bool first);
+/* An encoder with no snapshot slot (swim_pp_enc_start_dsync's leaf set). */
+void swim_pp_enc_init(const struct swim *s, struct swim_pp_enc *e, bool join,
+		      uint32_t user_state_len);
 
 #endif /* SWIM_INT_H_INCLUDED */

@@ -299,16 +299,23 @@ swim_pp_bit(const struct swim_pp_enc *e)
 }
 
 void
+swim_pp_enc_init(const struct swim *s, struct swim_pp_enc *e, bool join,
+		 uint32_t user_state_len)
+{
+	memset(e, 0, sizeof(*e));
+	e->nb_nodes = swim_members_count(&s->mt);
+	e->user_state_len = user_state_len;
+	e->join = join;
+}
+
+void
 swim_pp_enc_start(const struct swim *s, struct swim_pp_enc *e, bool join,
 		  uint32_t user_state_len)
 {
 	struct swim_members *t = swim_pp_mt(s);
 	uint8_t free_slots = (uint8_t)(~t->pp_busy & SWIM_MF_PP_MASK);
 
-	memset(e, 0, sizeof(*e));
-	e->nb_nodes = swim_members_count(&s->mt);
-	e->user_state_len = user_state_len;
-	e->join = join;
+	swim_pp_enc_init(s, e, join, user_state_len);
 	if (free_slots == 0) {
 		t->pp_fallbacks++;	/* the unmarked walk, as before */
 		return;
