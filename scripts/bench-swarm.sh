@@ -36,8 +36,8 @@ FAILS=${FAILS:-100}
 JOIN_MAX=${JOIN_MAX:-600}		# s allowed for the join
 OUT=${OUT:-$(mktemp -d /tmp/bench-swarm.XXXXXX)}
 mkdir -p "$OUT"
-HZ=$(getconf CLK_TCK)
-PIDS=()
+# shellcheck source=lib/bench-live.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/bench-live.sh"
 
 command -v serf >/dev/null || { echo "no serf"; exit 77; }
 case "$TARGET" in
@@ -47,47 +47,15 @@ gossipd | mixed) [ -x "$GOSSIPD" ] || { echo "no gossipd at $GOSSIPD"; exit 1; }
 esac
 [ -x "$SWARM" ] || { echo "no gossip-swarm at $SWARM"; exit 1; }
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
+trap live_cleanup EXIT
 trap 'exit 130' INT TERM
-
-note() { echo "[$(date +%T)] $*" >&2; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-free_ports() {
-	python3 - "$1" <<'PY'
-import random, socket, sys
-want, out = int(sys.argv[1]), []
-for p in random.sample(range(20000, 32000), 2000):
-    try:
-        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-            s = socket.socket(socket.AF_INET, kind)
-            s.bind(("0.0.0.0", p))
-            s.close()
-    except OSError:
-        continue
-    out.append(p)
-    if len(out) == want:
-        break
-print(" ".join(map(str, out)))
-PY
-}
 
 # count RPC STATUS
 count() {
 	serf members -rpc-addr="127.0.0.1:$1" -status="$2" 2>/dev/null |
 		grep -c .
 }
-# CPU seconds (utime + stime) and RSS MiB of a PID.
-cpu_s() {
-	awk -v hz="$HZ" '{ sub(/^.*\) /, ""); split($0, f, " ");
-		printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$1/stat" 2>/dev/null
-}
+# RSS MiB of a PID (cpu_s comes from lib/bench-live.sh).
 rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 hwm_mb() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
