@@ -203,7 +203,7 @@ cp_sync_port(const struct cp_sync *sync)
 }
 
 /* Open a connection to `to` carrying tx; failures are reported by caller. */
-static struct cp_sess *
+struct cp_sess *
 cp_sync_connect(struct cp_sync *sync, uint64_t now_us,
 		const struct swim_addr *to, enum cp_sess_kind kind)
 {

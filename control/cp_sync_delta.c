@@ -71,52 +71,16 @@ cp_dctl_rand(struct cp_dctl *d)
 
 /* --- starting an exchange --- */
 
-/* struct swim_addr -> sockaddr (as cp_sync.c's, which is private). */
-static socklen_t
-cp_dx_sockaddr(const struct swim_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->ip_len == 16) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		memcpy(&s6->sin6_addr, a->ip, 16);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(a->port);
-	memcpy(&s4->sin_addr, a->ip, 4);
-	return sizeof(*s4);
-}
-
-/* A non-blocking connect wrapped in a delta stream. NULL: failed. */
+/* A non-blocking connect (cp_sync_connect's) wrapped in a delta stream.
+ * NULL: failed. */
 static struct cp_sess *
 cp_dx_connect(struct cp_sync *sync, uint64_t now_us,
 	      const struct swim_addr *to)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = cp_dx_sockaddr(to, &ss);
-	struct cp_sess *s;
-	int fd;
+	struct cp_sess *s = cp_sync_connect(sync, now_us, to, CP_SESS_OUT_PP);
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
+	if (s == NULL)
 		return NULL;
-	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 &&
-	    errno != EINPROGRESS) {
-		close(fd);
-		return NULL;
-	}
-	s = cp_sess_new(sync, fd, CP_SESS_OUT_PP, now_us);
-	if (s == NULL) {
-		close(fd);
-		return NULL;
-	}
-	s->peer = *to;
 	s->io.on_event = cp_dx_on_event;
 	s->dx = calloc(1, sizeof(*s->dx));
 	if (s->dx == NULL) {
@@ -144,8 +108,7 @@ cp_dx_start(struct cp_sync *sync, uint64_t now_us, const struct swim_addr *to,
 	s->deadline_us = now_us + d->cfg.budget_us;
 	swim_dsync_start(&s->dx->x, SWIM_DSYNC_INITIATOR);
 	if (swim_dsync_step(d->cfg.swim, &s->dx->x, NULL, 0, hello,
-			    SWIM_DSYNC_MSG_MAX, &n) != SWIM_DSYNC_WAIT ||
-	    cp_io_add(sync->cfg.epfd, &s->io, EPOLLOUT) != 0)
+			    SWIM_DSYNC_MSG_MAX, &n) != SWIM_DSYNC_WAIT)
 		goto fail;
 	if (cp_dx_send(s, hello, n, CP_DX_READ_MSG) != 0) {
 		cp_sess_close(s);

@@ -455,29 +455,9 @@ cp_dx_read(struct cp_sess *s, uint64_t now_us)
 void
 cp_dx_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
 {
-	struct cp_sess *s = io->ctx;
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
+	static const struct cp_sess_ops ops = {
+		.fail = cp_dx_finish, .write = cp_dx_write, .read = cp_dx_read,
+	};
 
-	switch (s->state) {
-	case CP_SESS_CONNECTING:
-		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &soerr,
-			       &sl) != 0 || soerr != 0) {
-			cp_dx_finish(s, now_us, -(soerr != 0 ? soerr : EIO));
-			return;
-		}
-		s->state = CP_SESS_WRITING;
-		cp_dx_write(s, now_us);
-		return;
-	case CP_SESS_WRITING:
-		if (events & (EPOLLERR | EPOLLHUP)) {
-			cp_dx_finish(s, now_us, -ECONNRESET);
-			return;
-		}
-		cp_dx_write(s, now_us);
-		return;
-	case CP_SESS_READING:
-		cp_dx_read(s, now_us);
-		return;
-	}
+	cp_sess_dispatch(io->ctx, events, now_us, &ops);
 }

@@ -84,8 +84,23 @@ struct cp_sess *cp_sess_new(struct cp_sync *sync, int fd,
 			    enum cp_sess_kind kind, uint64_t now_us);
 /** Close and free; the owner has already been told the outcome. */
 void cp_sess_close(struct cp_sess *s);
+/** A non-blocking connect to `to` as a stream of `kind`, in the reactor
+ * (CP_SESS_CONNECTING, waiting for EPOLLOUT). NULL: failed. */
+struct cp_sess *cp_sync_connect(struct cp_sync *sync, uint64_t now_us,
+				const struct swim_addr *to,
+				enum cp_sess_kind kind);
 /** Report an outbound failure (once) and close. */
 void cp_sess_fail(struct cp_sess *s, uint64_t now_us, int err);
+/** What a kind of stream does on the reactor's turns. */
+struct cp_sess_ops {
+	void (*fail)(struct cp_sess *s, uint64_t now_us, int err);
+	void (*write)(struct cp_sess *s, uint64_t now_us);
+	void (*read)(struct cp_sess *s, uint64_t now_us);
+};
+/** One reactor turn of a stream: connect completion, then writes and
+ * reads through ops (memberlist streams and delta exchanges alike). */
+void cp_sess_dispatch(struct cp_sess *s, uint32_t events, uint64_t now_us,
+		      const struct cp_sess_ops *ops);
 /**
  * With a keyring, replace *buf (malloc'ed, len bytes) by its sealed 0x0a
  * frame. @retval 0, or -ENOMEM / -EMSGSIZE (then *buf is unchanged).

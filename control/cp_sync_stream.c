@@ -303,33 +303,45 @@ cp_sess_write(struct cp_sess *s, uint64_t now_us)
 		cp_sess_fail(s, now_us, -EIO);
 }
 
-/* Reactor callback for every stream. */
-static void
-cp_sess_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
+void
+cp_sess_dispatch(struct cp_sess *s, uint32_t events, uint64_t now_us,
+		 const struct cp_sess_ops *ops)
 {
-	struct cp_sess *s = io->ctx;
 	int soerr = 0;
 	socklen_t sl = sizeof(soerr);
 
 	switch (s->state) {
 	case CP_SESS_CONNECTING:
-		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &soerr,
+		if (getsockopt(s->io.fd, SOL_SOCKET, SO_ERROR, &soerr,
 			       &sl) != 0 || soerr != 0) {
-			cp_sess_fail(s, now_us, -(soerr != 0 ? soerr : errno));
+			ops->fail(s, now_us, -(soerr != 0 ? soerr :
+					       errno != 0 ? errno : EIO));
 			return;
 		}
 		s->state = CP_SESS_WRITING;
-		cp_sess_write(s, now_us);
+		ops->write(s, now_us);
 		return;
 	case CP_SESS_WRITING:
 		if (events & (EPOLLERR | EPOLLHUP)) {
-			cp_sess_fail(s, now_us, -ECONNRESET);
+			ops->fail(s, now_us, -ECONNRESET);
 			return;
 		}
-		cp_sess_write(s, now_us);
+		ops->write(s, now_us);
 		return;
 	case CP_SESS_READING:
-		cp_sess_read(s, now_us);
+		ops->read(s, now_us);
 		return;
 	}
+}
+
+/* Reactor callback for every memberlist stream. */
+static void
+cp_sess_on_event(struct cp_io *io, uint32_t events, uint64_t now_us)
+{
+	static const struct cp_sess_ops ops = {
+		.fail = cp_sess_fail, .write = cp_sess_write,
+		.read = cp_sess_read,
+	};
+
+	cp_sess_dispatch(io->ctx, events, now_us, &ops);
 }
