@@ -228,7 +228,6 @@ static ssize_t
 cp_dx_fill(struct cp_sess *s, size_t cap)
 {
 	size_t room;
-	ssize_t n;
 
 	if (s->rx_len >= s->rx_cap && s->rx_cap < cap) {
 		size_t want = s->rx_cap == 0 ? 4096 : s->rx_cap * 2;
@@ -243,16 +242,7 @@ cp_dx_fill(struct cp_sess *s, size_t cap)
 		s->rx_cap = want;
 	}
 	room = (s->rx_cap < cap ? s->rx_cap : cap);
-	if (s->rx_len >= room)
-		return 0;
-	do
-		n = read(s->io.fd, s->rx + s->rx_len, room - s->rx_len);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		s->rx_len += (size_t)n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return n > 0 ? n : -1;
+	return cp_sess_read_some(s, room);
 }
 
 /*
@@ -284,11 +274,7 @@ cp_dx_open(struct cp_sess *s)
 		free(out);
 		return -EPROTO;
 	}
-	free(s->rx);
-	s->rx = out;
-	s->rx_len = (size_t)n;
-	s->rx_cap = (size_t)flen;
-	s->is_opened = true;
+	cp_sess_take_plain(s, out, (size_t)n, (size_t)flen);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include "cp.h"
 #include "cp_sync_pp.h"
 
+#include <sys/types.h>
+
 /* Stream errors of an encrypting engine (beside cp.h's CP_FRAME_*). */
 enum {
 	CP_SYNC_E_PLAIN = -1100,	/* keyring set, stream not sealed */
@@ -91,6 +93,12 @@ struct cp_sess *cp_sync_connect(struct cp_sync *sync, uint64_t now_us,
 				enum cp_sess_kind kind);
 /** Report an outbound failure (once) and close. */
 void cp_sess_fail(struct cp_sess *s, uint64_t now_us, int err);
+/** One read(2) into rx after its rx_len bytes, up to `end` (<= rx_cap).
+ * @retval bytes read, 0 nothing now (or no room), -1 EOF or error. */
+ssize_t cp_sess_read_some(struct cp_sess *s, size_t end);
+/** rx becomes plain (malloc'ed, len bytes of cap): an opened sealed frame. */
+void cp_sess_take_plain(struct cp_sess *s, uint8_t *plain, size_t len,
+			size_t cap);
 /** What a kind of stream does on the reactor's turns. */
 struct cp_sess_ops {
 	void (*fail)(struct cp_sess *s, uint64_t now_us, int err);

@@ -159,8 +159,6 @@ cp_sess_pp_write(struct cp_sess *s, uint64_t now_us)
 static ssize_t
 cp_sess_pp_fill(struct cp_sess *s)
 {
-	ssize_t n;
-
 	if (s->rx_cap < CP_SYNC_PP_WINDOW) {
 		uint8_t *p = realloc(s->rx, CP_SYNC_PP_WINDOW);
 		if (p == NULL)
@@ -168,17 +166,7 @@ cp_sess_pp_fill(struct cp_sess *s)
 		s->rx = p;
 		s->rx_cap = CP_SYNC_PP_WINDOW;
 	}
-	if (s->rx_len == CP_SYNC_PP_WINDOW)
-		return 0;
-	do
-		n = read(s->io.fd, s->rx + s->rx_len,
-			 CP_SYNC_PP_WINDOW - s->rx_len);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		s->rx_len += (size_t)n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return n > 0 ? n : -1;
+	return cp_sess_read_some(s, CP_SYNC_PP_WINDOW);
 }
 
 /* Feed the whole pieces in the window. @retval 0, or < 0 an error. */

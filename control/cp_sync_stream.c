@@ -212,12 +212,38 @@ cp_sess_open(struct cp_sess *s)
 		free(out);
 		return n == 0 ? SWIM_WIRE_E_EMPTY : CP_SYNC_E_OPEN;
 	}
-	free(s->rx);
-	s->rx = out;
-	s->rx_len = (size_t)n;
-	s->rx_cap = (size_t)flen;
-	s->is_opened = true;
+	cp_sess_take_plain(s, out, (size_t)n, (size_t)flen);
 	return 0;
+}
+
+ssize_t
+cp_sess_read_some(struct cp_sess *s, size_t end)
+{
+	ssize_t n;
+
+	if (s->rx_len >= end)
+		return 0;
+	do
+		n = read(s->io.fd, s->rx + s->rx_len, end - s->rx_len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		s->rx_len += (size_t)n;
+		return n;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return -1;
+}
+
+void
+cp_sess_take_plain(struct cp_sess *s, uint8_t *plain, size_t len,
+		   size_t cap)
+{
+	free(s->rx);
+	s->rx = plain;
+	s->rx_len = len;
+	s->rx_cap = cap;
+	s->is_opened = true;
 }
 
 /* Read what is there; then see whether a whole message arrived. */
