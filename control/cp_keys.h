@@ -2,7 +2,7 @@
 /**
  * @file
  * Key rotation on a live node (`serf keys`): the keyring side of serf's
- * internal key queries (swim/serf_keys.h).
+ * internal key queries (swim/serf/serf_keys.h).
  *
  * A change never mutates a keyring someone may be reading. It builds a
  * new keyring, applies the change to it, and publishes it: to control's

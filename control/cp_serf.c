@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's side of the Serf layer (swim/serf.h): creates it over the
+ * The daemon's side of the Serf layer (swim/serf/serf.h): creates it over the
  * core, feeds it core events and TCP push/pull user state, drains its
  * events into serf-style log lines and RPC `stream` subscribers.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Serf's internal key queries (swim/serf_keys.c): the keyRequest both
+ * Serf's internal key queries (swim/serf/serf_keys.c): the keyRequest both
  * ways with serf's bytes, and each answer serf 0.9's internal_query.go
  * gives (no keyring, success, a keyring refusal, an undecodable request,
  * list, a truncated list), against a fake keyring.

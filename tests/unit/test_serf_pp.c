@@ -1,6 +1,6 @@
 /*
- * The Serf user state streamed both ways (swim/serf_pp_enc.c,
- * swim/serf_pp_dec.c): the encoder's bytes are serf's full state, of
+ * The Serf user state streamed both ways (swim/serf/serf_pp_enc.c,
+ * swim/serf/serf_pp_dec.c): the encoder's bytes are serf's full state, of
  * exactly the announced length, even when the table changes between
  * every slice (members added, failed, left, rejoined, LTimes grown,
  * erasures asked for, the index grown); a member filter; the decoder

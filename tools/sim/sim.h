@@ -96,7 +96,7 @@ struct sim *sim_new(unsigned nb_nodes, const struct swim_cfg *tmpl,
 void sim_delete(struct sim *sim);
 
 /**
- * sim_new with the Serf layer (swim/serf.h) over every core, as gossipd
+ * sim_new with the Serf layer (swim/serf/serf.h) over every core, as gossipd
  * runs it: core events feed it, it ticks, and its user state rides on
  * every push/pull; a successful join gossips its join intent.
  */
@@ -128,7 +128,7 @@ typedef bool (*sim_sync_f)(void *ctx, struct sim *sim, unsigned i,
 void sim_set_sync(struct sim *sim, sim_sync_f f, void *ctx);
 
 /**
- * Delta sync (swim/swim_dsync.h) in place of every periodic push/pull:
+ * Delta sync (swim/core/swim_dsync.h) in place of every periodic push/pull:
  * digests first, then push/pulls of the differing leaves only; a peer
  * without the capability (swim_cfg.vsn_caps) gets a full push/pull.
  * Counted in sim_counters.dsync_*. @retval 0, or -1 out of memory.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Delta sync (swim/swim_dsync.h) between two simulated cores, in place of
+ * Delta sync (swim/core/swim_dsync.h) between two simulated cores, in place of
  * a periodic push/pull: the digest exchange runs message by message
  * between the two sessions (as control would run it over one TCP
  * stream), then, if the tables differ, each side encodes a push/pull

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gossip-swarm's side of gossipd's delta sync (swim/swim_dsync.h): the
+ * gossip-swarm's side of gossipd's delta sync (swim/core/swim_dsync.h): the
  * virtual members advertise the capability (Vsn[6]) and every one of
  * them answers a delta exchange from the swarm's table, as responder:
  * HELLO -> INSYNC or GROUPS, LEAVES -> DIFF, then the initiator's
