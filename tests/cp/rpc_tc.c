@@ -88,6 +88,32 @@ rpc_tc_send(struct rpc_tc *c, const char *cmd, const struct cp_rpc_buf *body)
 	cp_rpc_buf_destroy(&b);
 }
 
+void
+rpc_tc_send_str(struct rpc_tc *c, const char *cmd, const char *key,
+		const char *val)
+{
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 2048);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, key);
+	cp_rpc_enc_str(&b, val);
+	rpc_tc_send(c, cmd, &b);
+	cp_rpc_buf_destroy(&b);
+}
+
+void
+rpc_tc_send_uint(struct rpc_tc *c, const char *cmd, const char *key,
+		 uint64_t v)
+{
+	struct cp_rpc_buf b;
+	cp_rpc_buf_create(&b, 64);
+	cp_rpc_enc_map(&b, 1);
+	cp_rpc_enc_str(&b, key);
+	cp_rpc_enc_uint(&b, v);
+	rpc_tc_send(c, cmd, &b);
+	cp_rpc_buf_destroy(&b);
+}
+
 /* Read whatever the socket has, without blocking. */
 static void
 rpc_tc_read(struct rpc_tc *c)
@@ -166,6 +192,18 @@ rpc_tc_header(struct rpc_tc_env *e, struct rpc_tc *c, uint64_t *seq,
 	return 0;
 }
 
+void
+rpc_tc_expect(struct rpc_tc_env *e, struct rpc_tc *c, uint64_t seq,
+	      const char *want)
+{
+	uint64_t got;
+	char err[1024];
+	cr_assert_eq(rpc_tc_header(e, c, &got, err, sizeof(err)), 0);
+	cr_assert_eq(got, seq, "seq %llu != %llu", (unsigned long long)got,
+		     (unsigned long long)seq);
+	cr_assert_str_eq(err, want);
+}
+
 bool
 rpc_tc_closed(struct rpc_tc_env *e, struct rpc_tc *c)
 {
@@ -177,18 +215,8 @@ rpc_tc_closed(struct rpc_tc_env *e, struct rpc_tc *c)
 void
 rpc_tc_handshake(struct rpc_tc_env *e, struct rpc_tc *c)
 {
-	struct cp_rpc_buf b;
-	uint64_t seq;
-	char err[128];
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Version");
-	cp_rpc_enc_uint(&b, 1);
-	rpc_tc_send(c, "handshake", &b);
-	cp_rpc_buf_destroy(&b);
-	cr_assert_eq(rpc_tc_header(e, c, &seq, err, sizeof(err)), 0);
-	cr_assert_eq(seq, c->seq);
-	cr_assert_str_eq(err, "");
+	rpc_tc_send_uint(c, "handshake", "Version", 1);
+	rpc_tc_expect(e, c, c->seq, "");
 }
 
 /* One Member map into out. */

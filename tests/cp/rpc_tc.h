@@ -55,6 +55,13 @@ void rpc_tc_send_raw(struct rpc_tc *c, const void *p, size_t len);
 void rpc_tc_send(struct rpc_tc *c, const char *cmd,
 		 const struct cp_rpc_buf *body);
 
+/** Send cmd with the one-entry body {key: val}. */
+void rpc_tc_send_str(struct rpc_tc *c, const char *cmd, const char *key,
+		     const char *val);
+/** Send cmd with the one-entry body {key: v}. */
+void rpc_tc_send_uint(struct rpc_tc *c, const char *cmd, const char *key,
+		      uint64_t v);
+
 /** Pump for rounds rounds (5 fake ms each), reading the client socket. */
 void rpc_tc_pump(struct rpc_tc_env *e, struct rpc_tc *c, int rounds);
 
@@ -73,6 +80,10 @@ void rpc_tc_consume(struct rpc_tc *c, size_t n);
  */
 int rpc_tc_header(struct rpc_tc_env *e, struct rpc_tc *c, uint64_t *seq,
 		  char *err, size_t errlen);
+
+/** Read one response header; assert its Seq is seq and its Error want. */
+void rpc_tc_expect(struct rpc_tc_env *e, struct rpc_tc *c, uint64_t seq,
+		   const char *want);
 
 /** True if the server closed the connection with nothing left unread. */
 bool rpc_tc_closed(struct rpc_tc_env *e, struct rpc_tc *c);

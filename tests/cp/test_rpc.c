@@ -12,10 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rpc_tc.h"
-
-static struct rpc_tc_env env;
-static struct rpc_tc cli;
+#include "rpc_tc_suite.h"
 
 static void
 setup(void)
@@ -31,25 +28,7 @@ setup_capture(void)
 	rpc_tc_connect(&env, &cli);
 }
 
-static void
-teardown(void)
-{
-	rpc_tc_shut(&env, &cli);
-}
-
 TestSuite(rpc, .init = setup, .fini = teardown, .timeout = 20);
-
-/* Expect one header for the last request with this Error. */
-static void
-expect_reply(const char *want)
-{
-	uint64_t seq;
-	char err[1024];
-	cr_assert_eq(rpc_tc_header(&env, &cli, &seq, err, sizeof(err)), 0);
-	cr_assert_eq(seq, cli.seq, "seq %llu != %llu",
-		     (unsigned long long)seq, (unsigned long long)cli.seq);
-	cr_assert_str_eq(err, want);
-}
 
 static void
 hex_to_bytes(const char *hex, char *out, size_t *len)
@@ -101,13 +80,7 @@ Test(rpc, handshake_required_then_closed)
 
 Test(rpc, auth_before_handshake_is_refused)
 {
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "AuthKey");
-	cp_rpc_enc_str(&b, "x");
-	rpc_tc_send(&cli, "auth", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "auth", "AuthKey", "x");
 	expect_reply("Handshake required");
 	cr_assert(rpc_tc_closed(&env, &cli));
 }
@@ -131,25 +104,13 @@ Test(rpc, lowercase_keys_mean_no_command)
 	cr_assert(rpc_tc_closed(&env, &cli));
 }
 
-static void
-send_version(uint64_t v)
-{
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Version");
-	cp_rpc_enc_uint(&b, v);
-	rpc_tc_send(&cli, "handshake", &b);
-	cp_rpc_buf_destroy(&b);
-}
-
 Test(rpc, handshake_version_and_duplicate)
 {
-	send_version(2);
+	rpc_tc_send_uint(&cli, "handshake", "Version", 2);
 	expect_reply("Unsupported IPC version");
-	send_version(1);
+	rpc_tc_send_uint(&cli, "handshake", "Version", 1);
 	expect_reply("");
-	send_version(1);
+	rpc_tc_send_uint(&cli, "handshake", "Version", 1);
 	expect_reply("Handshake already performed");
 	rpc_tc_send(&cli, "stats", NULL);
 	expect_reply("");	/* still open and usable */
@@ -263,13 +224,7 @@ Test(rpc, members_filtered_bad_regex_closes_silently)
 {
 	struct rpc_tc_member m[8];
 	rpc_tc_handshake(&env, &cli);
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Status");
-	cp_rpc_enc_str(&b, "(");
-	rpc_tc_send(&cli, "members-filtered", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "members-filtered", "Status", "(");
 	cr_assert(rpc_tc_closed(&env, &cli));	/* no reply at all */
 	(void)m;
 }
@@ -331,20 +286,27 @@ Test(rpc, join_sync_ok_and_error_with_body)
 			  "connection refused\n\n"), 1);
 }
 
-Test(rpc, join_async_completes_later_and_serialises)
+/* join {Existing: [an address ending in ":2"]}: the fake completes it
+ * 50 fake ms later. */
+static void
+send_slow_join(void)
 {
-	const char *slow[] = { "127.0.0.1:2" };
-	rpc_tc_handshake(&env, &cli);
-	/* a stats request queued behind the pending join waits for it */
 	struct cp_rpc_buf b;
 	cp_rpc_buf_create(&b, 1024);
 	cp_rpc_enc_map(&b, 1);
 	cp_rpc_enc_str(&b, "Existing");
 	cp_rpc_enc_array(&b, 1);
-	cp_rpc_enc_str(&b, slow[0]);
+	cp_rpc_enc_str(&b, "127.0.0.1:2");
 	rpc_tc_send(&cli, "join", &b);
-	rpc_tc_send(&cli, "stats", NULL);
 	cp_rpc_buf_destroy(&b);
+}
+
+Test(rpc, join_async_completes_later_and_serialises)
+{
+	rpc_tc_handshake(&env, &cli);
+	/* a stats request queued behind the pending join waits for it */
+	send_slow_join();
+	rpc_tc_send(&cli, "stats", NULL);
 	rpc_tc_pump(&env, &cli, 3);	/* 15 fake ms: not due yet */
 	cr_assert_eq(cli.len, 0, "no reply before the join completes");
 	cr_assert_neq(env.f.join_id, 0);
@@ -367,16 +329,8 @@ Test(rpc, complete_unknown_request_is_enoent)
 
 Test(rpc, pending_join_of_closed_client_is_dropped)
 {
-	const char *slow[] = { "127.0.0.1:2" };
 	rpc_tc_handshake(&env, &cli);
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 1024);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Existing");
-	cp_rpc_enc_array(&b, 1);
-	cp_rpc_enc_str(&b, slow[0]);
-	rpc_tc_send(&cli, "join", &b);
-	cp_rpc_buf_destroy(&b);
+	send_slow_join();
 	rpc_tc_pump(&env, &cli, 2);
 	uint64_t id = env.f.join_id;
 	cr_assert_neq(id, 0);
@@ -461,13 +415,7 @@ Test(rpc, tags_delete_then_set)
 Test(rpc, tags_wrong_type_closes)
 {
 	rpc_tc_handshake(&env, &cli);
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 128);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Tags");
-	cp_rpc_enc_uint(&b, 5);
-	rpc_tc_send(&cli, "tags", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_uint(&cli, "tags", "Tags", 5);
 	cr_assert(rpc_tc_closed(&env, &cli));
 }
 
@@ -533,17 +481,11 @@ Test(rpc, stubs_send_their_bodies)
 	size_t len;
 	rpc_tc_handshake(&env, &cli);
 	/* the key commands: test_rpc_keys.c */
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Node");
-	cp_rpc_enc_str(&b, "alpha");
-	rpc_tc_send(&cli, "get-coordinate", &b);
+	rpc_tc_send_str(&cli, "get-coordinate", "Node", "alpha");
 	expect_reply("");
 	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0);
 	cr_assert_eq((uint8_t)cli.in[0], 0x82);
 	rpc_tc_consume(&cli, len);
-	cp_rpc_buf_destroy(&b);
 	rpc_tc_pump(&env, &cli, 5);
 	cr_assert_eq(cli.len, 0, "no stray bytes");
 }
@@ -601,13 +543,7 @@ Test(rpc, bad_bind_address_is_refused)
 static void
 get_coordinate(const char *node)
 {
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Node");
-	cp_rpc_enc_str(&b, node);
-	rpc_tc_send(&cli, "get-coordinate", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "get-coordinate", "Node", node);
 	expect_reply("");
 }
 

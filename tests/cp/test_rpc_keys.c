@@ -12,24 +12,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rpc_tc.h"
+#include "rpc_tc_suite.h"
 
-static struct rpc_tc_env env;
-static struct rpc_tc cli;
-
-static void
-setup(void)
-{
-	rpc_tc_open(&env, &cli);
-}
-
-static void
-teardown(void)
-{
-	rpc_tc_shut(&env, &cli);
-}
-
-TestSuite(rpc_keys, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(rpc_keys, .init = setup_open, .fini = teardown, .timeout = 20);
 
 /* base64 of bytes 0..31, as `serf keygen` prints keys. */
 #define KEY_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -82,16 +67,12 @@ decode_kmap(const char **p, const char *end, char (*k)[64], uint64_t *n,
 static void
 expect_key_reply(const char *want, struct key_reply *r)
 {
-	uint64_t seq;
-	char err[256];
 	size_t len;
 	uint32_t n;
 	const char *k;
 	uint32_t kl;
 
-	cr_assert_eq(rpc_tc_header(&env, &cli, &seq, err, sizeof(err)), 0);
-	cr_assert_eq(seq, cli.seq);
-	cr_assert_str_eq(err, want);
+	expect_reply(want);
 	cr_assert_eq(rpc_tc_value(&env, &cli, &len), 0, "no body");
 	const char *p = cli.in, *end = cli.in + len;
 	memset(r, 0, sizeof(*r));
@@ -121,14 +102,7 @@ expect_key_reply(const char *want, struct key_reply *r)
 static void
 send_key(const char *cmd, const char *key)
 {
-	struct cp_rpc_buf b;
-
-	cp_rpc_buf_create(&b, 2048);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Key");
-	cp_rpc_enc_str(&b, key);
-	rpc_tc_send(&cli, cmd, &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, cmd, "Key", key);
 }
 
 /* A node's nodeKeyResponse: 08 {Keys, Message, PrimaryKey, Result}. */

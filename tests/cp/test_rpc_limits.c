@@ -16,16 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rpc_tc.h"
-
-static struct rpc_tc_env env;
-static struct rpc_tc cli;
-
-static void
-teardown(void)
-{
-	rpc_tc_shut(&env, &cli);
-}
+#include "rpc_tc_suite.h"
 
 /* Start with the defaults changed by one callback-free tweak. */
 static void
@@ -49,22 +40,6 @@ setup(void)
 }
 
 TestSuite(rpc_limits, .init = setup, .fini = teardown, .timeout = 20);
-
-static void
-expect_reply_seq(uint64_t want_seq, const char *want)
-{
-	uint64_t seq;
-	char err[256];
-	cr_assert_eq(rpc_tc_header(&env, &cli, &seq, err, sizeof(err)), 0);
-	cr_assert_eq(seq, want_seq);
-	cr_assert_str_eq(err, want);
-}
-
-static void
-expect_reply(const char *want)
-{
-	expect_reply_seq(cli.seq, want);
-}
 
 static struct cp_rpc_counters
 counters(void)
@@ -147,13 +122,7 @@ Test(rpc_limits, unread_output_backlog_drops_client)
 	teardown();
 	start(64, 64 * 1024, 4096, NULL);
 	rpc_tc_handshake(&env, &cli);
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Type");
-	cp_rpc_enc_str(&b, "user");
-	rpc_tc_send(&cli, "stream", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "stream", "Type", "user");
 	expect_reply("");
 	/* the client never reads: fill the socket, then our backlog */
 	char payload[400] = { 0 };
@@ -182,18 +151,10 @@ Test(rpc_limits, auth_required_skips_body)
 	cp_rpc_enc_map(&b, 0);
 	rpc_tc_send(&cli, "members-filtered", &b);
 	expect_reply("Authentication required");
-	b.len = 0;
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "AuthKey");
-	cp_rpc_enc_str(&b, "wrong");
-	rpc_tc_send(&cli, "auth", &b);
-	expect_reply("Invalid authentication token");
-	b.len = 0;
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "AuthKey");
-	cp_rpc_enc_str(&b, "s3cret");
-	rpc_tc_send(&cli, "auth", &b);
 	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "auth", "AuthKey", "wrong");
+	expect_reply("Invalid authentication token");
+	rpc_tc_send_str(&cli, "auth", "AuthKey", "s3cret");
 	expect_reply("");
 	rpc_tc_send(&cli, "stats", NULL);
 	expect_reply("");
@@ -212,39 +173,21 @@ Test(rpc_limits, unknown_command_before_auth_closes)
 Test(rpc_limits, auth_without_key_configured)
 {
 	rpc_tc_handshake(&env, &cli);
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "AuthKey");
-	cp_rpc_enc_str(&b, "x");
-	rpc_tc_send(&cli, "auth", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "auth", "AuthKey", "x");
 	expect_reply("Invalid authentication token");
 }
 
 static void
 open_stream(const char *type, const char *want)
 {
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 512);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Type");
-	cp_rpc_enc_str(&b, type);
-	rpc_tc_send(&cli, "stream", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "stream", "Type", type);
 	expect_reply(want);
 }
 
 static void
 stop(uint64_t seq)
 {
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Stop");
-	cp_rpc_enc_uint(&b, seq);
-	rpc_tc_send(&cli, "stop", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_uint(&cli, "stop", "Stop", seq);
 	expect_reply("");
 }
 
@@ -324,13 +267,7 @@ Test(rpc_limits, event_command_reaches_stream)
 	rpc_tc_handshake(&env, &cli);
 	open_stream("", "");	/* "" means "*" */
 	uint64_t sseq = cli.seq;
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Name");
-	cp_rpc_enc_str(&b, "e");
-	rpc_tc_send(&cli, "event", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "event", "Name", "e");
 	expect_record(sseq, 5, "user");	/* published inside the op */
 	expect_reply("");
 }
@@ -346,13 +283,7 @@ Test(rpc_limits, stream_cap_per_connection)
 static void
 monitor(const char *level, const char *want)
 {
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "LogLevel");
-	cp_rpc_enc_str(&b, level);
-	rpc_tc_send(&cli, "monitor", &b);
-	cp_rpc_buf_destroy(&b);
+	rpc_tc_send_str(&cli, "monitor", "LogLevel", level);
 	expect_reply(want);
 }
 
@@ -467,14 +398,8 @@ Test(rpc_limits, random_garbage_never_kills_the_server)
 			junk[i] = (char)rnd(&seed);
 		/* even rounds: a real handshake and command, junk as body */
 		if (round % 2 == 0) {
-			struct cp_rpc_buf b;
-			cp_rpc_buf_create(&b, 64);
-			cp_rpc_enc_map(&b, 1);
-			cp_rpc_enc_str(&b, "Version");
-			cp_rpc_enc_uint(&b, 1);
-			rpc_tc_send(&c, "handshake", &b);
+			rpc_tc_send_uint(&c, "handshake", "Version", 1);
 			rpc_tc_send(&c, cmds[rnd(&seed) % 10], NULL);
-			cp_rpc_buf_destroy(&b);
 		}
 		rpc_tc_send_raw(&c, junk, n);
 		rpc_tc_pump(&env, &c, 2);

@@ -10,34 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rpc_tc.h"
+#include "rpc_tc_suite.h"
 
-static struct rpc_tc_env env;
-static struct rpc_tc cli;
-
-static void
-setup(void)
-{
-	rpc_tc_open(&env, &cli);
-}
-
-static void
-teardown(void)
-{
-	rpc_tc_shut(&env, &cli);
-}
-
-TestSuite(rpc_query, .init = setup, .fini = teardown, .timeout = 20);
-
-static void
-expect_reply_seq(uint64_t want_seq, const char *want)
-{
-	uint64_t seq;
-	char err[256];
-	cr_assert_eq(rpc_tc_header(&env, &cli, &seq, err, sizeof(err)), 0);
-	cr_assert_eq(seq, want_seq);
-	cr_assert_str_eq(err, want);
-}
+TestSuite(rpc_query, .init = setup_open, .fini = teardown, .timeout = 20);
 
 /* query NAME [payload] with the CLI's full body. */
 static void
@@ -138,14 +113,8 @@ Test(rpc_query, done_for_a_gone_client_is_ignored)
 static void
 open_stream(const char *type)
 {
-	struct cp_rpc_buf b;
-	cp_rpc_buf_create(&b, 64);
-	cp_rpc_enc_map(&b, 1);
-	cp_rpc_enc_str(&b, "Type");
-	cp_rpc_enc_str(&b, type);
-	rpc_tc_send(&cli, "stream", &b);
-	cp_rpc_buf_destroy(&b);
-	expect_reply_seq(cli.seq, "");
+	rpc_tc_send_str(&cli, "stream", "Type", type);
+	expect_reply("");
 }
 
 static void
