@@ -11,9 +11,6 @@
 
 TestSuite(lzw, .timeout = 30);
 
-#define HEX_PING59                                                          \
-	"0085a44e6f6465a162a55365714e6f01aa536f7572636541646472a47f000001"  \
-	"aa536f757263654e6f6465a161aa536f75726365506f7274cd1f0a"
 #define HEX_LZW_PING                                                        \
 	"00011422e5e40d9932a1c4949a52264ec100aaa6bca923674c992064c8c821f5"  \
 	"0700008812295a2c7830549888132b9681f2460e9d661f140404"

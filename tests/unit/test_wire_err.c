@@ -5,23 +5,12 @@
  * decoder accepts, we accept) and truncation at every byte offset.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "swim_wire.h"
 #include "wire_util.h"
 
 TestSuite(wire_err, .timeout = 60);
-
-#define HEX_PING59                                                          \
-	"0085a44e6f6465a162a55365714e6f01aa536f7572636541646472a47f000001"  \
-	"aa536f757263654e6f6465a161aa536f75726365506f7274cd1f0a"
-#define HEX_ALIVE68                                                         \
-	"0486a441646472a47f000001ab496e6361726e6174696f6e01a44d657461abff81" \
-	"a4726f6c65a3776562a44e6f6465a161a4506f7274cd1f0aa356736ea601050202" \
-	"0505"
-#define HEX_INDIRECT89                                                      \
-	"0188a44e61636bc3a44e6f6465a163a4506f7274cd1f0ba55365714e6fce000111" \
-	"70aa536f7572636541646472a47f000001aa536f757263654e6f6465a161aa536f" \
-	"75726365506f7274cd1f0aa6546172676574a47f000001"
 
 static struct swim_wire_scratch scratch;
 static uint8_t buf[4096];
@@ -135,7 +124,105 @@ Test(wire_err, ignores_trailing_bytes)
 	cr_assert_eq(m.nack.seq_no, 5);
 }
 
-/* ---- one Test per rejection reason ---- */
+/* ---- one case per rejection reason ---- */
+
+/* A hex input and the exact result its decoder must give. */
+struct wire_err_case {
+	/* inline, not pointers: params are copied into a new process */
+	char what[48];		/* the reason, printed when the case fails */
+	char hex[160];		/* the input */
+	int want;		/* the exact result */
+	int want_nb;		/* packets: visits expected, -1: not checked */
+};
+
+/* swim_wire_decode_msg rejections. */
+static struct wire_err_case msg_cases[] = {
+	{ "int for string", "0081a44e6f646501", SWIM_WIRE_E_TYPE, -1 },
+	{ "string for int", "0081a55365714e6fa131", SWIM_WIRE_E_TYPE, -1 },
+	{ "float for int", "0081a55365714e6fcb3ff0000000000000",
+	  SWIM_WIRE_E_TYPE, -1 },
+	/* go-msgpack 0.5.5 refuses bin for a string field. */
+	{ "bin for go string", "0081a44e6f6465c40162", SWIM_WIRE_E_TYPE, -1 },
+	{ "int for bool", "0181a44e61636b01", SWIM_WIRE_E_TYPE, -1 },
+	{ "body not a map", "0093010203", SWIM_WIRE_E_TYPE, -1 },
+	/* 0xc1 is never used in msgpack; skipping it must fail cleanly. */
+	{ "reserved c1", "0081a158c1", SWIM_WIRE_E_TYPE, -1 },
+	{ "negative fixint", "0081a55365714e6fff", SWIM_WIRE_E_RANGE, -1 },
+	{ "negative int8", "0081a55365714e6fd080", SWIM_WIRE_E_RANGE, -1 },
+	{ "port over u16", "0481a4506f7274ce00011170", SWIM_WIRE_E_RANGE, -1 },
+	{ "seq over u32", "0081a55365714e6fcf0000000100000000",
+	  SWIM_WIRE_E_RANGE, -1 },
+	{ "hostile str32 length", "0081a44e6f6465dbffffffff",
+	  SWIM_WIRE_E_LENGTH, -1 },
+	/* A sane length that runs past the end is merely truncated. */
+	{ "str32 past the end", "0081a44e6f6465db000003e86162",
+	  SWIM_WIRE_E_TRUNCATED, -1 },
+	{ "hostile bin32 length", "0281a75061796c6f6164c6ffffffff",
+	  SWIM_WIRE_E_LENGTH, -1 },
+	{ "hostile map32 body", "00dfffffffff", SWIM_WIRE_E_LENGTH, -1 },
+	{ "hostile array32 skipped", "0081a158ddffffffff",
+	  SWIM_WIRE_E_LENGTH, -1 },
+	/* 65536 elements claimed, 2 present: truncated, and no overread. */
+	{ "array16 past the end", "0081a158dd000100000102",
+	  SWIM_WIRE_E_TRUNCATED, -1 },
+};
+
+ParameterizedTestParameters(wire_err, decode_msg_rejects)
+{
+	return cr_make_param_array(struct wire_err_case, msg_cases,
+				   sizeof(msg_cases) / sizeof(msg_cases[0]));
+}
+
+ParameterizedTest(struct wire_err_case *c, wire_err, decode_msg_rejects)
+{
+	struct swim_msg m;
+
+	cr_assert_eq(dec_hex(c->hex, &m), c->want, "%s", c->what);
+}
+
+/* swim_wire_decode_packet results: the error, or the number visited. */
+static struct wire_err_case pkt_cases[] = {
+	/* CRC(ping) with its last byte flipped. */
+	{ "bad crc", "0cde796055" HEX_PING59, SWIM_WIRE_E_CRC, 0 },
+	{ "good crc", "0cde796054" HEX_PING59, 1, -1 },
+	{ "crc header short", "0cde7960", SWIM_WIRE_E_TRUNCATED, -1 },
+	/* CRC of nothing is 0. */
+	{ "crc empty body", "0c00000000", SWIM_WIRE_E_EMPTY, -1 },
+	{ "unknown algo", "0982a4416c676f01a3427566a3000302",
+	  SWIM_WIRE_E_ALGO, -1 },
+	{ "algo out of range", "0982a4416c676fff", SWIM_WIRE_E_RANGE, -1 },
+	/* LZW("") = 00 03 02: a valid stream of nothing. */
+	{ "empty decompressed body", "0982a4416c676f00a3427566a3000302",
+	  SWIM_WIRE_E_EMPTY, -1 },
+	/* compound(244-label, ping-short): the ping is still visited. */
+	{ "unknown type in compound, others visited",
+	  "070200020010f461" "0082a44e6f6465a162a55365714e6f01", 1, 1 },
+	{ "empty compound part", "07010000", SWIM_WIRE_E_EMPTY, -1 },
+	/* An empty part beside a good one: the good one counts. */
+	{ "empty part beside a good one",
+	  "070200000010" "0082a44e6f6465a162a55365714e6f01", 1, -1 },
+	{ "compound zero parts", "0700", SWIM_WIRE_E_EMPTY, -1 },
+	{ "compound count cut", "07", SWIM_WIRE_E_TRUNCATED, -1 },
+	{ "compound len table cut", "070300100010", SWIM_WIRE_E_TRUNCATED,
+	  -1 },
+};
+
+ParameterizedTestParameters(wire_err, decode_packet_results)
+{
+	return cr_make_param_array(struct wire_err_case, pkt_cases,
+				   sizeof(pkt_cases) / sizeof(pkt_cases[0]));
+}
+
+ParameterizedTest(struct wire_err_case *c, wire_err, decode_packet_results)
+{
+	int nb;
+
+	cr_assert_eq(pkt_hex(c->hex, &nb), c->want, "%s", c->what);
+	if (c->want_nb >= 0)
+		cr_assert_eq(nb, c->want_nb, "%s", c->what);
+}
+
+/* ---- the rejections that need more than a hex input ---- */
 
 Test(wire_err, empty_input)
 {
@@ -213,118 +300,6 @@ Test(wire_err, truncated_every_offset_wrapped)
 	}
 }
 
-Test(wire_err, wrong_type_int_for_string)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a44e6f646501", &m), SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, wrong_type_string_for_int)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a55365714e6fa131", &m), SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, wrong_type_float_for_int)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a55365714e6fcb3ff0000000000000", &m),
-		     SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, wrong_type_bin_for_go_string)
-{
-	struct swim_msg m;
-
-	/* go-msgpack 0.5.5 refuses bin for a string field. */
-	cr_assert_eq(dec_hex("0081a44e6f6465c40162", &m), SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, wrong_type_int_for_bool)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0181a44e61636b01", &m), SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, wrong_type_body_not_map)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0093010203", &m), SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, wrong_type_reserved_c1)
-{
-	struct swim_msg m;
-
-	/* 0xc1 is never used in msgpack; skipping it must fail cleanly. */
-	cr_assert_eq(dec_hex("0081a158c1", &m), SWIM_WIRE_E_TYPE);
-}
-
-Test(wire_err, range_negative)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a55365714e6fff", &m), SWIM_WIRE_E_RANGE);
-	cr_assert_eq(dec_hex("0081a55365714e6fd080", &m), SWIM_WIRE_E_RANGE);
-}
-
-Test(wire_err, range_port_over_u16)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0481a4506f7274ce00011170", &m),
-		     SWIM_WIRE_E_RANGE);
-}
-
-Test(wire_err, range_seq_over_u32)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a55365714e6fcf0000000100000000", &m),
-		     SWIM_WIRE_E_RANGE);
-}
-
-Test(wire_err, hostile_str32_length)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a44e6f6465dbffffffff", &m),
-		     SWIM_WIRE_E_LENGTH);
-	/* A sane length that runs past the end is merely truncated. */
-	cr_assert_eq(dec_hex("0081a44e6f6465db000003e86162", &m),
-		     SWIM_WIRE_E_TRUNCATED);
-}
-
-Test(wire_err, hostile_bin32_length)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0281a75061796c6f6164c6ffffffff", &m),
-		     SWIM_WIRE_E_LENGTH);
-}
-
-Test(wire_err, hostile_map32_body)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("00dfffffffff", &m), SWIM_WIRE_E_LENGTH);
-}
-
-Test(wire_err, hostile_array32_skipped_value)
-{
-	struct swim_msg m;
-
-	cr_assert_eq(dec_hex("0081a158ddffffffff", &m), SWIM_WIRE_E_LENGTH);
-	/* 65536 elements claimed, 2 present: truncated, and no overread. */
-	cr_assert_eq(dec_hex("0081a158dd000100000102", &m),
-		     SWIM_WIRE_E_TRUNCATED);
-}
-
 Test(wire_err, hostile_nested_arrays)
 {
 	struct swim_msg m;
@@ -347,31 +322,6 @@ Test(wire_err, hostile_nested_arrays)
 	buf[1] = 0x82;
 	cr_assert_eq(swim_wire_decode_msg(buf, n, &m), 0);
 	cr_assert_eq(m.ping.seq_no, 3);
-}
-
-Test(wire_err, bad_crc)
-{
-	int nb;
-
-	/* CRC(ping) with its last byte flipped. */
-	cr_assert_eq(pkt_hex("0cde796055" HEX_PING59, &nb), SWIM_WIRE_E_CRC);
-	cr_assert_eq(nb, 0);
-	cr_assert_eq(pkt_hex("0cde796054" HEX_PING59, &nb), 1);
-}
-
-Test(wire_err, crc_header_short)
-{
-	int nb;
-
-	cr_assert_eq(pkt_hex("0cde7960", &nb), SWIM_WIRE_E_TRUNCATED);
-}
-
-Test(wire_err, crc_empty_body)
-{
-	int nb;
-
-	/* CRC of nothing is 0. */
-	cr_assert_eq(pkt_hex("0c00000000", &nb), SWIM_WIRE_E_EMPTY);
 }
 
 Test(wire_err, crc_only_on_top)
@@ -402,24 +352,6 @@ Test(wire_err, unterminated_lzw)
 					      "Buf\xc0",
 			     12, out, sizeof(out)),
 		     SWIM_WIRE_E_LZW);
-}
-
-Test(wire_err, unknown_algo)
-{
-	int nb;
-
-	cr_assert_eq(pkt_hex("0982a4416c676f01a3427566a3000302", &nb),
-		     SWIM_WIRE_E_ALGO);
-	cr_assert_eq(pkt_hex("0982a4416c676fff", &nb), SWIM_WIRE_E_RANGE);
-}
-
-Test(wire_err, empty_decompressed_body)
-{
-	int nb;
-
-	/* LZW("") = 00 03 02: a valid stream of nothing. */
-	cr_assert_eq(pkt_hex("0982a4416c676f00a3427566a3000302", &nb),
-		     SWIM_WIRE_E_EMPTY);
 }
 
 Test(wire_err, no_scratch_for_compress)
@@ -551,43 +483,6 @@ Test(wire_err, unknown_type)
 		     SWIM_WIRE_E_UNKNOWN_MSG);
 }
 
-Test(wire_err, unknown_type_in_compound_others_visited)
-{
-	int nb;
-
-	/* compound(244-label, ping-short): the ping is still visited. */
-	cr_assert_eq(pkt_hex("070200020010f461"
-			     "0082a44e6f6465a162a55365714e6f01", &nb),
-		     1);
-	cr_assert_eq(nb, 1);
-}
-
-Test(wire_err, empty_compound_part)
-{
-	int nb;
-
-	cr_assert_eq(pkt_hex("07010000", &nb), SWIM_WIRE_E_EMPTY);
-	/* An empty part beside a good one: the good one counts. */
-	cr_assert_eq(pkt_hex("070200000010"
-			     "0082a44e6f6465a162a55365714e6f01", &nb),
-		     1);
-}
-
-Test(wire_err, compound_zero_parts)
-{
-	int nb;
-
-	cr_assert_eq(pkt_hex("0700", &nb), SWIM_WIRE_E_EMPTY);
-}
-
-Test(wire_err, compound_len_table_cut)
-{
-	int nb;
-
-	cr_assert_eq(pkt_hex("07", &nb), SWIM_WIRE_E_TRUNCATED);
-	cr_assert_eq(pkt_hex("070300100010", &nb), SWIM_WIRE_E_TRUNCATED);
-}
-
 Test(wire_err, compound_encode_limits)
 {
 	static struct swim_str parts[256];
@@ -620,35 +515,45 @@ Test(wire_err, encode_nospace_small_buffers)
 	cr_assert_eq(swim_wire_encode_compress(ping, (size_t)n, out, 73), 73);
 }
 
-Test(wire_err, push_pull_hostile_counts)
+/* swim_wire_decode_push_pull of a header and nodes that lie. */
+static struct wire_err_case pp_cases[] = {
+	{ "Nodes 4,000,001",
+	  "0683a44a6f696ec2a54e6f646573ce003d0901ac5573657253746174654c656e00",
+	  SWIM_WIRE_E_LENGTH, -1 },
+	/* Nodes 2^40 saturates, still LENGTH, not RANGE. */
+	{ "Nodes 2^40", "0681a54e6f646573cf0000010000000000",
+	  SWIM_WIRE_E_LENGTH, -1 },
+	{ "UserStateLen 20 MiB + 1", "0681ac5573657253746174654c656ece01400001",
+	  SWIM_WIRE_E_LENGTH, -1 },
+	/* Exactly 4,000,000 nodes is allowed: just needs more bytes. */
+	{ "Nodes 4,000,000", "0681a54e6f646573ce003d0900", SWIM_WIRE_E_AGAIN,
+	  -1 },
+	/* header {Nodes 1}, node {State 4} */
+	{ "node State 4", "0681a54e6f6465730181a5537461746504",
+	  SWIM_WIRE_E_RANGE, -1 },
+	{ "node Name 1", "0681a54e6f6465730181a44e616d6501", SWIM_WIRE_E_TYPE,
+	  -1 },
+	{ "node Vsn 2 bytes", "0681a54e6f6465730181a356736ea20102",
+	  SWIM_WIRE_E_VSN, -1 },
+	{ "header not a map", "069101", SWIM_WIRE_E_TYPE, -1 },
+};
+
+ParameterizedTestParameters(wire_err, decode_push_pull_rejects)
+{
+	return cr_make_param_array(struct wire_err_case, pp_cases,
+				   sizeof(pp_cases) / sizeof(pp_cases[0]));
+}
+
+ParameterizedTest(struct wire_err_case *c, wire_err, decode_push_pull_rejects)
 {
 	struct swim_push_pull_header h;
 	struct swim_str us;
-	int n;
+	int n = wire_unhex(c->hex, buf, sizeof(buf));
 
-	/* Nodes 4,000,001 */
-	n = wire_unhex("0683a44a6f696ec2a54e6f646573ce003d0901ac557365725374"
-		       "6174654c656e00",
-		       buf, sizeof(buf));
+	cr_assert_geq(n, 0, "bad hex in test");
 	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
 						&us),
-		     SWIM_WIRE_E_LENGTH);
-	/* Nodes 2^40 saturates, still LENGTH, not RANGE. */
-	n = wire_unhex("0681a54e6f646573cf0000010000000000", buf, sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_LENGTH);
-	/* UserStateLen 20 MiB + 1 */
-	n = wire_unhex("0681ac5573657253746174654c656ece01400001", buf,
-		       sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_LENGTH);
-	/* Exactly 4,000,000 nodes is allowed: just needs more bytes. */
-	n = wire_unhex("0681a54e6f646573ce003d0900", buf, sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_AGAIN);
+		     c->want, "%s", c->what);
 }
 
 Test(wire_err, push_pull_not_push_pull)
@@ -661,34 +566,6 @@ Test(wire_err, push_pull_not_push_pull)
 		     SWIM_WIRE_E_UNKNOWN_MSG);
 	cr_assert_eq(swim_wire_decode_push_pull(buf, 0, &h, NULL, NULL, &us),
 		     SWIM_WIRE_E_AGAIN);
-}
-
-Test(wire_err, push_pull_bad_node)
-{
-	struct swim_push_pull_header h;
-	struct swim_str us;
-	int n;
-
-	/* header {Nodes 1}, node {State 4} */
-	n = wire_unhex("0681a54e6f6465730181a5537461746504", buf, sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_RANGE);
-	/* node {Name: 1} */
-	n = wire_unhex("0681a54e6f6465730181a44e616d6501", buf, sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_TYPE);
-	/* node {Vsn: 2 bytes} */
-	n = wire_unhex("0681a54e6f6465730181a356736ea20102", buf, sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_VSN);
-	/* Header not a map. */
-	n = wire_unhex("069101", buf, sizeof(buf));
-	cr_assert_eq(swim_wire_decode_push_pull(buf, (size_t)n, &h, NULL, NULL,
-						&us),
-		     SWIM_WIRE_E_TYPE);
 }
 
 Test(wire_err, push_node_bad_state_encode)

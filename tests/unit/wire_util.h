@@ -12,6 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* memberlist-wire.md Appendix A: ping{SeqNo 1, Node b} from a
+ * (127.0.0.1:7946), 59 bytes. */
+#define HEX_PING59                                                          \
+	"0085a44e6f6465a162a55365714e6f01aa536f7572636541646472a47f000001"  \
+	"aa536f757263654e6f6465a161aa536f75726365506f7274cd1f0a"
+/* alive{a, Incarnation 1, 127.0.0.1:7946, Meta {role: web}, serf's Vsn},
+ * 68 bytes. */
+#define HEX_ALIVE68                                                         \
+	"0486a441646472a47f000001ab496e6361726e6174696f6e01a44d657461abff81" \
+	"a4726f6c65a3776562a44e6f6465a161a4506f7274cd1f0aa356736ea601050202" \
+	"0505"
+/* indirect ping{SeqNo 70000, c at 127.0.0.1:7947, Nack} from a, 89 bytes. */
+#define HEX_INDIRECT89                                                      \
+	"0188a44e61636bc3a44e6f6465a163a4506f7274cd1f0ba55365714e6fce000111" \
+	"70aa536f7572636541646472a47f000001aa536f757263654e6f6465a161aa536f" \
+	"75726365506f7274cd1f0aa6546172676574a47f000001"
+
 /* Decode hex into out (cap bytes). @retval length, or -1 on bad hex. */
 static inline int
 wire_unhex(const char *hex, uint8_t *out, size_t cap)
