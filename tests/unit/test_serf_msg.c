@@ -6,6 +6,7 @@
  * rejection reason with its exact error code.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "serf_coord.h"
 #include "serf_msg.h"
@@ -519,122 +520,144 @@ Test(serf_msg, reject_truncated_at_every_length)
 		     SWIM_WIRE_E_TRUNCATED);
 }
 
-Test(serf_msg, reject_wrong_msgpack_types)
-{
-	struct serf_msg_join j;
-	struct serf_msg_leave l;
+/* The decoder a rejection case goes through. */
+enum dec_as {
+	DEC_JOIN,
+	DEC_LEAVE,
+	DEC_PUSH_PULL,
+	DEC_QUERY,
+	DEC_QUERY_RESPONSE,
+	DEC_TAGS,
+	DEC_COORD,
+};
 
-	/* LTime as a string. */
-	size_t n = load("0182a54c54696d65a132a44e6f6465a163");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_TYPE);
-	/* Node as an int. */
-	n = load("0182a54c54696d6502a44e6f6465 07");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_TYPE);
-	/* Prune as an int. */
-	n = load("0083a54c54696d6503a44e6f6465a163a55072756e6501");
-	cr_assert_eq(serf_msg_decode_leave(vec, n, &l), SWIM_WIRE_E_TYPE);
-	/* The body is an array, not a map. */
-	n = load("019202a163");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_TYPE);
-	/* A key that is not a string. */
-	n = load("01810102");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_TYPE);
-	/* 0xc1 is never valid msgpack. */
-	n = load("0181a54c54696d65c1");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_TYPE);
-}
+/* A hex input, its decoder and the exact error it must give. */
+struct reject_case {
+	/* inline, not pointers: params are copied into a new process */
+	char what[48];		/* the reason, printed when the case fails */
+	char hex[64];		/* the input (spaces allowed) */
+	enum dec_as as;		/* through which decoder */
+	int want;		/* the exact error */
+};
 
-Test(serf_msg, reject_out_of_range_integers)
-{
-	struct serf_msg_join j;
-	struct serf_msg_query q;
-	struct serf_msg_query_response r;
-
-	/* Negative LTime. */
-	size_t n = load("0182a54c54696d65ffa44e6f6465a163");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_RANGE);
-	/* Port 70000. */
-	n = load("0481a4506f7274ce00011170");
-	cr_assert_eq(serf_msg_decode_query(vec, n, &q), SWIM_WIRE_E_RANGE);
-	/* RelayFactor 256. */
-	n = load("0481ab52656c6179466163746f72cd0100");
-	cr_assert_eq(serf_msg_decode_query(vec, n, &q), SWIM_WIRE_E_RANGE);
-	/* ID above uint32. */
-	n = load("0581a24944cf0000000100000000");
-	cr_assert_eq(serf_msg_decode_query_response(vec, n, &r),
-		     SWIM_WIRE_E_RANGE);
-}
-
-Test(serf_msg, reject_hostile_lengths)
-{
-	struct serf_msg_join j;
-	struct serf_msg_push_pull pp;
-	struct serf_tag tags[4];
-	struct serf_coord c;
-
-	/* map32 claiming 4 billion entries. */
-	size_t n = load("01dfffffffffa54c54696d6502");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_LENGTH);
-	/* LeftMembers: array32 claiming 2^31 names. */
-	n = load("0281ab4c6566744d656d62657273dd80000000a161");
-	cr_assert_eq(serf_msg_decode_push_pull(vec, n, &pp),
-		     SWIM_WIRE_E_LENGTH);
+static struct reject_case reject_cases[] = {
+	/* msgpack types */
+	{ "LTime as a string", "0182a54c54696d65a132a44e6f6465a163",
+	  DEC_JOIN, SWIM_WIRE_E_TYPE },
+	{ "Node as an int", "0182a54c54696d6502a44e6f6465 07", DEC_JOIN,
+	  SWIM_WIRE_E_TYPE },
+	{ "Prune as an int", "0083a54c54696d6503a44e6f6465a163a55072756e6501",
+	  DEC_LEAVE, SWIM_WIRE_E_TYPE },
+	{ "body an array, not a map", "019202a163", DEC_JOIN,
+	  SWIM_WIRE_E_TYPE },
+	{ "a key that is not a string", "01810102", DEC_JOIN,
+	  SWIM_WIRE_E_TYPE },
+	{ "0xc1, never valid msgpack", "0181a54c54696d65c1", DEC_JOIN,
+	  SWIM_WIRE_E_TYPE },
+	/* integers out of range */
+	{ "negative LTime", "0182a54c54696d65ffa44e6f6465a163", DEC_JOIN,
+	  SWIM_WIRE_E_RANGE },
+	{ "Port 70000", "0481a4506f7274ce00011170", DEC_QUERY,
+	  SWIM_WIRE_E_RANGE },
+	{ "RelayFactor 256", "0481ab52656c6179466163746f72cd0100", DEC_QUERY,
+	  SWIM_WIRE_E_RANGE },
+	{ "ID above uint32", "0581a24944cf0000000100000000",
+	  DEC_QUERY_RESPONSE, SWIM_WIRE_E_RANGE },
+	/* hostile lengths */
+	{ "map32 claiming 4 billion entries", "01dfffffffffa54c54696d6502",
+	  DEC_JOIN, SWIM_WIRE_E_LENGTH },
+	{ "LeftMembers claiming 2^31 names",
+	  "0281ab4c6566744d656d62657273dd80000000a161", DEC_PUSH_PULL,
+	  SWIM_WIRE_E_LENGTH },
 	/* A str32 running far past the end is merely truncated. */
-	n = load("0181a44e6f6465dbffffffff6162");
-	cr_assert_eq(serf_msg_decode_join(vec, n, &j), SWIM_WIRE_E_TRUNCATED);
-	/* Tags: map16 claiming more pairs than bytes. */
-	n = load("ffde0100a161a162");
-	cr_assert_eq(serf_msg_decode_tags(vec, n, tags, 4),
-		     SWIM_WIRE_E_LENGTH);
-	/* A coordinate with 9 dimensions. */
-	n = load("0181a356656399000000000000000000");
-	cr_assert_eq(serf_coord_decode_payload(vec, n, &c),
-		     SWIM_WIRE_E_LENGTH);
-}
+	{ "str32 far past the end", "0181a44e6f6465dbffffffff6162", DEC_JOIN,
+	  SWIM_WIRE_E_TRUNCATED },
+	{ "Tags map16, more pairs than bytes", "ffde0100a161a162", DEC_TAGS,
+	  SWIM_WIRE_E_LENGTH },
+	{ "a coordinate with 9 dimensions", "0181a356656399000000000000000000",
+	  DEC_COORD, SWIM_WIRE_E_LENGTH },
+	/* push/pull parts */
+	{ "StatusLTimes value a string",
+	  "0281ac5374617475734c54696d657381a163a131", DEC_PUSH_PULL,
+	  SWIM_WIRE_E_TYPE },
+	{ "an Events slot that is an int", "0281a64576656e74739107",
+	  DEC_PUSH_PULL, SWIM_WIRE_E_TYPE },
+	{ "an event whose Name is a map",
+	  "0281a64576656e74739181a64576656e74739181a44e616d6580",
+	  DEC_PUSH_PULL, SWIM_WIRE_E_TYPE },
+	{ "a LeftMembers entry that is an int",
+	  "0281ab4c6566744d656d626572739101", DEC_PUSH_PULL,
+	  SWIM_WIRE_E_TYPE },
+	/* filters and tags */
+	{ "Filters a map", "0481a746696c7465727380", DEC_QUERY,
+	  SWIM_WIRE_E_TYPE },
+	{ "a filter entry that is an int", "0481a746696c746572739101",
+	  DEC_QUERY, SWIM_WIRE_E_TYPE },
+	{ "a tag value that is an int", "ff81a16b07", DEC_TAGS,
+	  SWIM_WIRE_E_TYPE },
+	{ "tags cut short", "ff82a16ba176a16b", DEC_TAGS,
+	  SWIM_WIRE_E_TRUNCATED },
+};
 
-Test(serf_msg, reject_bad_push_pull_parts)
+/* Decode the n bytes at vec as the case says. */
+static int
+decode_as(enum dec_as as, size_t n)
 {
-	struct serf_msg_push_pull pp;
+	union {
+		struct serf_msg_join j;
+		struct serf_msg_leave l;
+		struct serf_msg_push_pull pp;
+		struct serf_msg_query q;
+		struct serf_msg_query_response r;
+		struct serf_tag tags[4];
+		struct serf_coord c;
+	} u;
 
-	/* StatusLTimes value is a string. */
-	size_t n = load("0281ac5374617475734c54696d657381a163a131");
-	cr_assert_eq(serf_msg_decode_push_pull(vec, n, &pp), SWIM_WIRE_E_TYPE);
-	/* An Events slot that is an int. */
-	n = load("0281a64576656e74739107");
-	cr_assert_eq(serf_msg_decode_push_pull(vec, n, &pp), SWIM_WIRE_E_TYPE);
-	/* An event whose Name is a map. */
-	n = load("0281a64576656e74739181a64576656e74739181a44e616d6580");
-	cr_assert_eq(serf_msg_decode_push_pull(vec, n, &pp), SWIM_WIRE_E_TYPE);
-	/* LeftMembers entry is an int. */
-	n = load("0281ab4c6566744d656d626572739101");
-	cr_assert_eq(serf_msg_decode_push_pull(vec, n, &pp), SWIM_WIRE_E_TYPE);
+	switch (as) {
+	case DEC_JOIN:
+		return serf_msg_decode_join(vec, n, &u.j);
+	case DEC_LEAVE:
+		return serf_msg_decode_leave(vec, n, &u.l);
+	case DEC_PUSH_PULL:
+		return serf_msg_decode_push_pull(vec, n, &u.pp);
+	case DEC_QUERY:
+		return serf_msg_decode_query(vec, n, &u.q);
+	case DEC_QUERY_RESPONSE:
+		return serf_msg_decode_query_response(vec, n, &u.r);
+	case DEC_TAGS:
+		return serf_msg_decode_tags(vec, n, u.tags, 4);
+	case DEC_COORD:
+		return serf_coord_decode_payload(vec, n, &u.c);
+	}
+	cr_assert_fail("bad case");
+	return 0;
 }
 
-Test(serf_msg, reject_bad_filters_and_tags)
+ParameterizedTestParameters(serf_msg, reject_cases)
+{
+	return cr_make_param_array(struct reject_case, reject_cases,
+				   sizeof(reject_cases) /
+					   sizeof(reject_cases[0]));
+}
+
+ParameterizedTest(struct reject_case *rc, serf_msg, reject_cases)
+{
+	size_t n = load(rc->hex);
+
+	cr_assert_eq(decode_as(rc->as, n), rc->want, "%s", rc->what);
+}
+
+Test(serf_msg, reject_bad_filters)
 {
 	struct serf_msg_query q;
-	struct serf_tag tags[4];
 	struct swim_str f;
 
-	/* Filters is a map. */
-	size_t n = load("0481a746696c7465727380");
-	cr_assert_eq(serf_msg_decode_query(vec, n, &q), SWIM_WIRE_E_TYPE);
-	/* A filter entry that is an int. */
-	n = load("0481a746696c746572739101");
-	cr_assert_eq(serf_msg_decode_query(vec, n, &q), SWIM_WIRE_E_TYPE);
 	/* An empty filter string. */
-	n = load("0481a746696c7465727391a0");
+	size_t n = load("0481a746696c7465727391a0");
 	cr_assert_eq(serf_msg_decode_query(vec, n, &q), 0);
 	const uint8_t *p = q.filters_body.ptr;
 	cr_assert_eq(serf_msg_filter_next(&p, p + q.filters_body.len, &f),
 		     SWIM_WIRE_E_EMPTY);
-	/* Tag value is an int. */
-	n = load("ff81a16b07");
-	cr_assert_eq(serf_msg_decode_tags(vec, n, tags, 4), SWIM_WIRE_E_TYPE);
-	/* Tags cut short. */
-	n = load("ff82a16ba176a16b");
-	cr_assert_eq(serf_msg_decode_tags(vec, n, tags, 4),
-		     SWIM_WIRE_E_TRUNCATED);
 	/* Node filter that is not an array. */
 	cr_assert_eq(serf_msg_node_filter_has((const uint8_t *)"\x07", 1,
 					      "a", 1), SWIM_WIRE_E_TYPE);
