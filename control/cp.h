@@ -153,6 +153,15 @@ struct cp_sync_stats {
 	uint64_t x_delta_failed;	/* delta exchanges that failed */
 	uint64_t bytes_full;
 	uint64_t bytes_delta;
+	/* chunked sealed streams (cp_sync_sealed.c): streams each way, and
+	 * the ones dropped: no key opened a chunk (wrong key, corrupt tag),
+	 * a chunk out of order or malformed (index, length, flags), the
+	 * stream ended before its final chunk */
+	uint64_t sealed_in;
+	uint64_t sealed_out;
+	uint64_t sealed_auth;
+	uint64_t sealed_framing;
+	uint64_t sealed_truncated;
 };
 
 struct cp_sync;
@@ -202,6 +211,14 @@ uint16_t cp_sync_port(const struct cp_sync *sync);
  */
 void cp_sync_push_pull(struct cp_sync *sync, uint64_t now_us,
 		       const struct swim_addr *to, bool join);
+/**
+ * cp_sync_push_pull to the member called node (NULL: unknown, as a join
+ * to an address): with a keyring, a peer that reads chunked sealed
+ * streams (docs/sealed-stream.md) gets chunks, any size.
+ */
+void cp_sync_push_pull_node(struct cp_sync *sync, uint64_t now_us,
+			    const struct swim_addr *to, const char *node,
+			    bool join);
 
 /** Start an outbound TCP ping; the result comes through h.ping_done. */
 void cp_sync_ping(struct cp_sync *sync, uint64_t now_us,

@@ -24,6 +24,7 @@
 #include "cp_rpc.h"
 #include "dp.h"
 #include "swim_crypto.h"
+#include "swim_sealed_stream.h"
 
 /* The core leaves room for exactly what the dataplane's seal adds. */
 _Static_assert(SWIM_ENCRYPT_OVERHEAD == SWIM_CRYPTO_OVERHEAD,
@@ -85,6 +86,9 @@ cp_core_init(struct cp *cp)
 	/* The dataplane seals every packet with a keyring: leave it room. */
 	sc.is_encrypted = cp->cfg.keyring != NULL &&
 			  swim_keyring_count(cp->cfg.keyring) > 0;
+	/* encrypted push/pulls of any size between gossipd peers */
+	if (sc.is_encrypted)
+		sc.vsn_caps |= SWIM_CAP_SEALED_STREAM;
 	cp->seed = cp_seed();
 	sc.seed = cp->seed;
 	sc.max_queue_depth = cp->cfg.max_queue_depth;

@@ -80,7 +80,8 @@ cp_loop_outputs(struct cp *cp, uint64_t now_us)
 			if (!o.join && cp_sync_delta_push_pull(cp->sync, now_us,
 							       &o.to, o.node))
 				break;
-			cp_sync_push_pull(cp->sync, now_us, &o.to, o.join);
+			cp_sync_push_pull_node(cp->sync, now_us, &o.to,
+					       o.node, o.join);
 			break;
 		}
 	}

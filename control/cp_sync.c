@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "swim_sealed_stream.h"
 #include "swim_wire.h"
 
 void
@@ -235,17 +236,20 @@ cp_sync_connect(struct cp_sync *sync, uint64_t now_us,
 	return s;
 }
 
-/* cp_sync_push_pull with our state streamed from the encoder. */
+/* cp_sync_push_pull with our state streamed from the encoder (sealed
+ * into chunks when is_sealed: cp_sync_sealed.c). */
 static void
 cp_sync_push_pull_streamed(struct cp_sync *sync, uint64_t now_us,
-			   const struct swim_addr *to, bool join)
+			   const struct swim_addr *to, bool join,
+			   bool is_sealed)
 {
 	const struct cp_sync_handler *h = &sync->cfg.h;
 	struct cp_sess *s = cp_sync_connect(sync, now_us, to, CP_SESS_OUT_PP);
 
 	if (s != NULL) {
 		s->join = join;
-		if (cp_sess_pp_out_start(s, join) == 0)
+		if (cp_sess_pp_out_start(s, join) == 0 &&
+		    (!is_sealed || cp_sst_out_start(s) == 0))
 			return;
 		cp_sess_close(s);
 	}
@@ -257,16 +261,32 @@ void
 cp_sync_push_pull(struct cp_sync *sync, uint64_t now_us,
 		  const struct swim_addr *to, bool join)
 {
+	cp_sync_push_pull_node(sync, now_us, to, NULL, join);
+}
+
+void
+cp_sync_push_pull_node(struct cp_sync *sync, uint64_t now_us,
+		       const struct swim_addr *to, const char *node,
+		       bool join)
+{
 	const struct cp_sync_handler *h = &sync->cfg.h;
+	bool is_sealed = sync->cfg.keyring != NULL;
+	int caps = is_sealed ? cp_sst_peer_caps(sync, node) : 0;
 	struct cp_sess *s;
 	uint8_t *tx;
 	size_t len;
 
-	if (h->pp != NULL && sync->cfg.keyring == NULL) {
-		cp_sync_push_pull_streamed(sync, now_us, to, join);
+	/* plain, or sealed to a peer known to read chunks: streamed */
+	if (h->pp != NULL && (!is_sealed || (caps > 0 &&
+			      (caps & SWIM_CAP_SEALED_STREAM) != 0))) {
+		cp_sync_push_pull_streamed(sync, now_us, to, join, is_sealed);
 		return;
 	}
 	tx = cp_sync_local_state(sync, join, &len);
+	/* memberlist's single frame; a peer we do not know (a join to an
+	 * address) is asked for a chunked reply, which memberlist ignores */
+	if (tx != NULL && is_sealed && h->pp != NULL && caps < 0)
+		(void)cp_sst_mark_request(&tx, &len);	/* else: unmarked */
 	s = tx != NULL ? cp_sync_connect(sync, now_us, to, CP_SESS_OUT_PP)
 		       : NULL;
 	if (s == NULL) {

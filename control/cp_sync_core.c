@@ -144,6 +144,18 @@ cp_pp_in_end(void *ctx, void *st)
 	free(in);
 }
 
+/* Vsn[6] of a member, for the chunked sealed stream (cp_sync_sealed.c). */
+static int
+cp_pp_peer_caps(void *ctx, const char *node)
+{
+	struct cp *cp = ctx;
+	struct swim_member_info info;
+
+	if (swim_member_find(cp->swim, node, strlen(node), &info) != 0)
+		return -1;
+	return info.caps;
+}
+
 const struct cp_sync_pp_ops *
 cp_sync_core_pp_ops(void)
 {
@@ -155,6 +167,7 @@ cp_sync_core_pp_ops(void)
 		.in_feed = cp_pp_in_feed,
 		.in_join = cp_pp_in_join,
 		.in_end = cp_pp_in_end,
+		.peer_caps = cp_pp_peer_caps,
 	};
 	return &ops;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "swim_sealed_stream.h"
 #include "swim_wire.h"
 
 /* memberlist's texts for the two stream errors of an encrypting engine,
@@ -66,11 +67,16 @@ cp_sess_in_push_pull(struct cp_sess *s, uint64_t now_us,
 	size_t n = 0;
 	uint8_t *out = NULL;
 
-	if (h->pp != NULL && s->sync->cfg.keyring == NULL) {
+	bool is_sealed = s->sync->cfg.keyring != NULL;
+
+	/* sealed: a request with "SealedChunks" gets chunks (any size) */
+	if (h->pp != NULL &&
+	    (!is_sealed || swim_sstream_hdr_wants(f->buf, f->len) > 0)) {
 		/* Our reply streamed, then theirs merged whole. */
 		s->sync->st.in_push_pull++;
 		s->state = CP_SESS_WRITING;
 		if (cp_sess_pp_out_start(s, f->hdr.join) != 0 ||
+		    (is_sealed && cp_sst_out_start(s) != 0) ||
 		    cp_io_mod(s->sync->cfg.epfd, &s->io, EPOLLOUT) != 0) {
 			cp_sess_close(s);
 			return;

@@ -65,6 +65,9 @@ struct cp_sess {
 	bool is_legacy;			/* whole-message path for this stream */
 	/* delta sync (cp_sync_delta*.c): the exchange, or NULL */
 	struct cp_dx *dx;
+	/* chunked sealed stream (cp_sync_sealed.c), or NULL: memberlist's
+	 * single 0x0a frame or a plain stream */
+	struct cp_sst *sst;
 	bool is_small;			/* IN: a TCP ping or user message */
 };
 
@@ -135,6 +138,44 @@ int cp_sess_pp_out_start(struct cp_sess *s, bool join);
 int cp_sess_pp_write(struct cp_sess *s, uint64_t now_us);
 /** Free the callbacks' state (from cp_sess_close). */
 void cp_sess_pp_free(struct cp_sess *s);
+
+/* --- cp_sync_sealed.c: chunked sealed streams (docs/sealed-stream.md) --- */
+
+/** Read the peer's push/pull as chunks from now on (its first byte was
+ * SWIM_SSTREAM_TYPE). @retval 0 or -ENOMEM. */
+int cp_sst_in_start(struct cp_sess *s);
+/** A sealed-stream error, already counted (cp_sst_count). */
+#define CP_SST_E_DROPPED (-1200)
+/** Whether s reads / writes chunks. */
+bool cp_sst_in(const struct cp_sess *s);
+bool cp_sst_out(const struct cp_sess *s);
+/** One read(2) into the chunk buffer. @retval bytes, 0 nothing now (or
+ * a whole chunk waits, or the final one was read), -1 EOF or error. */
+ssize_t cp_sst_read(struct cp_sess *s);
+/** Open every whole chunk into rx (the plaintext the decoder is fed
+ * from) while rx has room. @retval 0, or CP_SST_E_DROPPED (a chunk
+ * failed: counted by kind; the stream must be closed). */
+int cp_sst_open(struct cp_sess *s);
+/** A whole chunk waits in the chunk buffer (rx had no room for it). */
+bool cp_sst_has_chunk(const struct cp_sess *s);
+/** Whether the peer's final chunk was opened. */
+bool cp_sst_in_final(const struct cp_sess *s);
+/** Seal what the encoder writes from now on (after
+ * cp_sess_pp_out_start). @retval 0 or -ENOMEM. */
+int cp_sst_out_start(struct cp_sess *s);
+/** cp_sess_pp_refill for a sealed stream: one chunk into tx.
+ * @retval 1 refilled, 0 the end, 2 nothing yet, < 0. */
+int cp_sst_refill(struct cp_sess *s);
+/** The member's Vsn[6] by name (cp_sync_pp_ops.peer_caps), or -1 when
+ * unknown (no name, not in the table, no callback). */
+int cp_sst_peer_caps(const struct cp_sync *sync, const char *node);
+/** Our classic sealed push/pull asks for a chunked reply: add the
+ * header key to *buf (malloc'ed, *len). @retval 0 or < 0 (unchanged). */
+int cp_sst_mark_request(uint8_t **buf, size_t *len);
+/** Count a sealed-stream error by kind (stats). */
+void cp_sst_count(struct cp_sync *sync, int err);
+/** From cp_sess_close. */
+void cp_sst_free(struct cp_sess *s);
 
 /* --- cp_sync_exchange.c: handling one whole message --- */
 

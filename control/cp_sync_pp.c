@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "swim_sealed_stream.h"
 #include "swim_wire.h"
 
 static const struct cp_sync_pp_ops *
@@ -52,16 +53,23 @@ cp_sess_pp_decide(struct cp_sess *s, uint64_t now_us)
 		return true;
 	if (s->is_legacy)
 		return false;
-	if (ops == NULL || s->sync->cfg.keyring != NULL ||
-	    s->kind == CP_SESS_OUT_PING || s->rx_len > 0) {
+	if (ops == NULL || s->kind == CP_SESS_OUT_PING || s->rx_len > 0) {
 		s->is_legacy = true;
 		return false;
 	}
 	n = recv(s->io.fd, &b, 1, MSG_PEEK);
 	if (n <= 0)
 		return false;	/* nothing yet, or EOF: the plain path sees it */
-	if (b == SWIM_MSG_PUSH_PULL)
+	/* with a keyring: chunks are streamed (cp_sync_sealed.c), a 0x0a
+	 * frame is memberlist's whole message */
+	if (b == (s->sync->cfg.keyring != NULL ? SWIM_SSTREAM_TYPE :
+						 SWIM_MSG_PUSH_PULL))
 		s->pp_in = ops->in_start(s->sync->cfg.h.ctx, now_us);
+	if (s->pp_in != NULL && s->sync->cfg.keyring != NULL &&
+	    cp_sst_in_start(s) != 0) {
+		ops->in_end(s->sync->cfg.h.ctx, s->pp_in);
+		s->pp_in = NULL;
+	}
 	if (s->pp_in == NULL)
 		s->is_legacy = true;
 	return s->pp_in != NULL;
@@ -79,6 +87,7 @@ cp_sess_pp_free(struct cp_sess *s)
 		ops->out_end(ctx, s->pp_out);
 	s->pp_in = NULL;
 	s->pp_out = NULL;
+	cp_sst_free(s);
 }
 
 int
@@ -102,9 +111,12 @@ static int
 cp_sess_pp_refill(struct cp_sess *s)
 {
 	const struct cp_sync_pp_ops *ops = cp_sess_pp_ops(s);
-	long n = ops->out_fill(s->sync->cfg.h.ctx, s->pp_out, s->tx,
-			       CP_SYNC_PP_WINDOW);
+	long n;
 
+	if (cp_sst_out(s))
+		return cp_sst_refill(s);	/* one sealed chunk */
+	n = ops->out_fill(s->sync->cfg.h.ctx, s->pp_out, s->tx,
+			  CP_SYNC_PP_WINDOW);
 	if (n == -EAGAIN)
 		return 2;
 	if (n < 0 || (size_t)n > CP_SYNC_PP_WINDOW)
@@ -190,7 +202,7 @@ cp_sess_pp_feed(struct cp_sess *s, uint64_t now_us)
 		return (int)c;
 	/* A full window that feeds nothing: the decoder caps pieces below
 	 * the window, so this is a defence, not a path. */
-	if (s->rx_len == CP_SYNC_PP_WINDOW && off == 0)
+	if (s->rx_len >= CP_SYNC_PP_WINDOW && off == 0)
 		return SWIM_WIRE_E_LENGTH;
 	return 0;
 }
@@ -212,7 +224,9 @@ cp_sess_pp_in_done(struct cp_sess *s, uint64_t now_us)
 		return;
 	}
 	s->sync->st.in_push_pull++;
+	/* answered in the format we were spoken to: chunks with chunks */
 	if (cp_sess_pp_out_start(s, join) != 0 ||
+	    (cp_sst_in(s) && cp_sst_out_start(s) != 0) ||
 	    cp_io_mod(s->sync->cfg.epfd, &s->io, EPOLLOUT) != 0) {
 		cp_sess_close(s);
 		return;
@@ -221,27 +235,69 @@ cp_sess_pp_in_done(struct cp_sess *s, uint64_t now_us)
 	s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
 }
 
+/*
+ * A sealed stream: open the chunks read so far and feed them, until no
+ * whole chunk waits (one may wait for room in rx). Every chunk is opened
+ * before its bytes reach the decoder. @retval 0, CP_SST_E_DROPPED, or a
+ * decoder error.
+ */
+static int
+cp_sess_pp_feed_sealed(struct cp_sess *s, uint64_t now_us)
+{
+	int rc = 0;
+
+	/* bounded: each turn opens a chunk (rx_len < WINDOW after a feed,
+	 * so one always fits) or ends in an error */
+	for (int turns = 0; turns < 64 && rc == 0; turns++) {
+		int orc = cp_sst_open(s);
+
+		/* what opened before a bad chunk is authentic: merged, as
+		 * the whole nodes of an interrupted stream are */
+		if (!s->pp_in_done)
+			rc = cp_sess_pp_feed(s, now_us);
+		if (orc != 0)
+			return orc;
+		/* bytes past the end of the message: it lied */
+		if (rc == 0 && s->pp_in_done && s->rx_len > 0)
+			rc = SWIM_WIRE_E_LENGTH;
+		if (!cp_sst_has_chunk(s))
+			break;
+	}
+	/* the final chunk came and the message is not whole: it lied */
+	if (rc == 0 && cp_sst_in_final(s) && !s->pp_in_done)
+		rc = SWIM_WIRE_E_TRUNCATED;
+	return rc;
+}
+
 void
 cp_sess_pp_read(struct cp_sess *s, uint64_t now_us)
 {
-	ssize_t n = cp_sess_pp_fill(s);
+	bool is_sealed = cp_sst_in(s);
+	ssize_t n = is_sealed ? cp_sst_read(s) : cp_sess_pp_fill(s);
 	int rc;
 
 	if (n > 0)
 		cp_sess_pp_progress(s, now_us, (size_t)n);
-	rc = cp_sess_pp_feed(s, now_us);
+	rc = is_sealed ? cp_sess_pp_feed_sealed(s, now_us) :
+			 cp_sess_pp_feed(s, now_us);
 	if (rc < 0) {
-		s->sync->st.bad_input++;
+		if (rc != CP_SST_E_DROPPED)
+			s->sync->st.bad_input++;
 		cp_sess_fail(s, now_us, -EPROTO);
 		return;
 	}
-	if (s->pp_in_done) {
+	/* a sealed stream is over at its final chunk, not before: the
+	 * reply must not start while the peer still writes */
+	if (s->pp_in_done && (!is_sealed || cp_sst_in_final(s))) {
 		cp_sess_pp_in_done(s, now_us);
 		return;
 	}
 	if (n < 0) {
 		/* The peer closed mid-message: what was whole is merged. */
-		s->sync->st.bad_input++;
+		if (is_sealed)
+			cp_sst_count(s->sync, SWIM_SSTREAM_E_TRUNCATED);
+		else
+			s->sync->st.bad_input++;
 		cp_sess_fail(s, now_us, -ECONNRESET);
 	}
 }

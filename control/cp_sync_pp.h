@@ -52,6 +52,13 @@ struct cp_sync_pp_ops {
 	/** The Join flag of the message being read (after its header). */
 	bool (*in_join)(void *ctx, void *st);
 	void (*in_end)(void *ctx, void *st);
+	/**
+	 * Optional: Vsn[6] of the member called node (0: none), or -1 when
+	 * no such member is known, so an encrypted push/pull to a gossipd
+	 * peer that reads chunked sealed streams (SWIM_CAP_SEALED_STREAM)
+	 * is sent as chunks, and one to a stranger asks for a chunked reply.
+	 */
+	int (*peer_caps)(void *ctx, const char *node);
 };
 
 struct cp;

@@ -142,6 +142,11 @@ int swim_member_set_meta(struct swim_members *t, struct swim_member *m,
 void swim_members_set_inc(struct swim_members *t, struct swim_member *m,
 			  uint32_t inc);
 
+/** Vsn[6] bit: reads and writes chunked sealed streams, encrypted
+ * push/pulls of any size (swim_sealed_stream.h; 0x01 and 0x04 are delta
+ * sync's, swim_dsync.h). */
+#define SWIM_CAP_SEALED_STREAM 0x02u
+
 /** Take a Vsn heard on the wire (< 6 bytes: ignored; 6: caps kept). */
 void swim_member_set_vsn(struct swim_member *m, const uint8_t *vsn,
 			 uint32_t len);

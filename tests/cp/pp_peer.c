@@ -103,9 +103,21 @@ pp_in_join(void *ctx, void *st)
 	return ((struct pp_in *)st)->dec.hdr.join;
 }
 
+/* Vsn[6] of a member of the core (chunked sealed streams). */
+static int
+pp_peer_caps(void *ctx, const char *node)
+{
+	struct pp_peer *p = ctx;
+	struct swim_member_info info;
+
+	if (swim_member_find(p->swim, node, strlen(node), &info) != 0)
+		return -1;
+	return info.caps;
+}
+
 static const struct cp_sync_pp_ops pp_ops = {
 	pp_out_start, pp_out_fill, pp_free,
-	pp_in_start, pp_in_feed, pp_in_join, pp_free,
+	pp_in_start, pp_in_feed, pp_in_join, pp_free, pp_peer_caps,
 };
 
 /* --- the whole-message callbacks (before streaming) --- */
@@ -157,6 +169,13 @@ void
 pp_peer_init(struct pp_peer *p, int epfd, const char *name, bool streamed,
 	     size_t max_bytes)
 {
+	pp_peer_init_caps(p, epfd, name, streamed, max_bytes, 0);
+}
+
+void
+pp_peer_init_caps(struct pp_peer *p, int epfd, const char *name,
+		  bool streamed, size_t max_bytes, uint8_t vsn_caps)
+{
 	struct swim_cfg sc;
 	struct cp_sync_cfg cfg;
 	const char *err = NULL;
@@ -168,6 +187,7 @@ pp_peer_init(struct pp_peer *p, int epfd, const char *name, bool streamed,
 	snprintf(sc.name, sizeof(sc.name), "%s", name);
 	cp_addr_parse("127.0.0.1:1", 0, &sc.addr);
 	sc.seed = 42;
+	sc.vsn_caps = vsn_caps;
 	p->swim = swim_new(&sc, &err);
 	if (p->swim == NULL)
 		abort();

@@ -33,6 +33,9 @@ struct pp_peer {
  */
 void pp_peer_init(struct pp_peer *p, int epfd, const char *name,
 		  bool streamed, size_t max_bytes);
+/** pp_peer_init advertising vsn_caps as Vsn[6] (0: none). */
+void pp_peer_init_caps(struct pp_peer *p, int epfd, const char *name,
+		       bool streamed, size_t max_bytes, uint8_t vsn_caps);
 void pp_peer_fini(struct pp_peer *p);
 /** The engine's address. */
 void pp_peer_addr(const struct pp_peer *p, struct swim_addr *a);
