@@ -7,7 +7,6 @@
  */
 #include "fp_oracle.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,37 +14,6 @@
 #include "dp.h"
 #include "swim_wire.h"
 #include "swim_wire_ping.h"
-
-static char fpo_msg[512];
-
-static const char *
-fpo_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(fpo_msg, sizeof(fpo_msg), fmt, ap);
-	va_end(ap);
-	return fpo_msg;
-}
-
-uint64_t
-fpo_sum(const uint8_t *p, size_t len)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += (i & 1) != 0 ? p[i] : (uint64_t)p[i] << 8;
-	return sum;
-}
-
-uint16_t
-fpo_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 /* --- swim_wire_match_ping --- */
 
@@ -138,24 +106,24 @@ fpo_check_match(const uint8_t *buf, size_t len, const char *name,
 	rf = swim_wire_match_ping(buf, len, name, name_len, &fast);
 	rs = swim_wire_find_ping(buf, len, name, name_len, &slow);
 	if (rf != rs)
-		return fpo_fail("name '%s': match_ping %d, find_ping %d",
+		return oracle_fail("name '%s': match_ping %d, find_ping %d",
 				name, rf, rs);
 	if (rf <= SWIM_WIRE_E_COUNT || rf > 1)
-		return fpo_fail("name '%s': result %d out of range", name, rf);
+		return oracle_fail("name '%s': result %d out of range", name, rf);
 	if (rf == 1 && !fpo_same_ping(&fast, &slow))
-		return fpo_fail("name '%s': %s, %s", name,
+		return oracle_fail("name '%s': %s, %s", name,
 				fpo_ping_str("match", &fast),
 				fpo_ping_str("find", &slow));
 	if (rf == 1 && (!fpo_in_buf(&fast.node, buf, len) ||
 			!fpo_in_buf(&fast.source_addr, buf, len) ||
 			!fpo_in_buf(&fast.source_node, buf, len)))
-		return fpo_fail("name '%s': a slice outside the packet", name);
+		return oracle_fail("name '%s': a slice outside the packet", name);
 	swim_wire_decode_packet(buf, len, NULL, fpo_visit, &w);
 	if ((rf == 1) != (w.nb_ours > 0))
-		return fpo_fail("name '%s': match_ping %d, the walk visits %d "
+		return oracle_fail("name '%s': match_ping %d, the walk visits %d "
 				"pings for us", name, rf, w.nb_ours);
 	if (rf == 1 && !fpo_same_ping(&fast, &w.first))
-		return fpo_fail("name '%s': %s, walk's first %s", name,
+		return oracle_fail("name '%s': %s, walk's first %s", name,
 				fpo_ping_str("match", &fast),
 				fpo_ping_str("", &w.first));
 	return NULL;
@@ -226,13 +194,13 @@ fpo_check_sum(const struct dp_fp *fp, const uint8_t *ack, size_t len,
 	if (!fp->has_ack_sum)
 		return NULL;
 	if (fp->ack_sum >= 1u << 31)
-		return fpo_fail("seq %u: ack_sum %#x not < 2^31", seq_no,
+		return oracle_fail("seq %u: ack_sum %#x not < 2^31", seq_no,
 				fp->ack_sum);
-	if (fpo_fold(fp->ack_sum) != fpo_fold(fpo_sum(ack, len)))
-		return fpo_fail("seq %u, %zu bytes: ack_sum folds to %#x, the "
+	if (oracle_fold(fp->ack_sum) != oracle_fold(oracle_sum(ack, len)))
+		return oracle_fail("seq %u, %zu bytes: ack_sum folds to %#x, the "
 				"bytes sum to %#x", seq_no, len,
-				fpo_fold(fp->ack_sum),
-				fpo_fold(fpo_sum(ack, len)));
+				oracle_fold(fp->ack_sum),
+				oracle_fold(oracle_sum(ack, len)));
 	return NULL;
 }
 
@@ -245,13 +213,13 @@ fpo_check_ack(struct dp_fp *fp, uint32_t seq_no)
 	const char *err;
 
 	if (g != w)
-		return fpo_fail("seq %u: build_ack %d bytes, encoders %d",
+		return oracle_fail("seq %u: build_ack %d bytes, encoders %d",
 				seq_no, g, w);
 	if (w < 0)
 		return NULL;
 	for (int i = 0; i < w; i++)
 		if (got[i] != want[i])
-			return fpo_fail("seq %u: byte %d of %d is %02x, "
+			return oracle_fail("seq %u: byte %d of %d is %02x, "
 					"encoders %02x", seq_no, i, w, got[i],
 					want[i]);
 	err = fpo_check_sum(fp, got, (size_t)w, seq_no);
@@ -259,10 +227,10 @@ fpo_check_ack(struct dp_fp *fp, uint32_t seq_no)
 		return err;
 	/* exactly enough room, then one byte short */
 	if (dp_fp_build_ack(fp, seq_no, got, (size_t)w) != w)
-		return fpo_fail("seq %u: no fit in exactly %d bytes", seq_no, w);
+		return oracle_fail("seq %u: no fit in exactly %d bytes", seq_no, w);
 	if (dp_fp_build_ack(fp, seq_no, got, (size_t)w - 1) !=
 	    SWIM_WIRE_E_NOSPACE)
-		return fpo_fail("seq %u: fits in %d bytes, needs %d", seq_no,
+		return oracle_fail("seq %u: fits in %d bytes, needs %d", seq_no,
 				w - 1, w);
 	return NULL;
 }
@@ -280,6 +248,9 @@ fpo_udp_type(const uint8_t *buf, size_t len)
 			return false;
 		t = buf[5];
 	}
+	/* and gossipd's delta-sync HELLO / answer (swim_dsync_udp.h) */
+	if (t == 0xd8 || t == 0xd9)
+		return true;
 	return t <= SWIM_MSG_COMPRESS ? t != SWIM_MSG_PUSH_PULL :
 					t == SWIM_MSG_NACK;
 }
@@ -353,14 +324,14 @@ fpo_check_acked(const struct dp_fp *fp, const struct dp_pkt *got,
 		uint32_t seq_no)
 {
 	if (got->len != want_len)
-		return fpo_fail("ack %u bytes, encoders %d", got->len, want_len);
+		return oracle_fail("ack %u bytes, encoders %d", got->len, want_len);
 	if (memcmp(got->data, want, (size_t)want_len) != 0)
-		return fpo_fail("ack bytes differ from the encoders'");
+		return oracle_fail("ack bytes differ from the encoders'");
 	if (got->flags != 0)
-		return fpo_fail("ack flags %#x", got->flags);
+		return oracle_fail("ack flags %#x", got->flags);
 	if (got->addr.ip_len != dst->ip_len || got->addr.port != dst->port ||
 	    memcmp(got->addr.ip, dst->ip, dst->ip_len) != 0)
-		return fpo_fail("ack to ip_len %u port %u, want ip_len %u "
+		return oracle_fail("ack to ip_len %u port %u, want ip_len %u "
 				"port %u", got->addr.ip_len, got->addr.port,
 				dst->ip_len, dst->port);
 	return fpo_check_sum(fp, got->data, got->len, seq_no);
@@ -381,16 +352,16 @@ fpo_check_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 	memset(&ping, 0x5a, sizeof(ping));
 	got = dp_fp_match(fp, buf, len, &ping);
 	if (got != exp)
-		return fpo_fail("name '%s': dp_fp_match %d, want %d",
+		return oracle_fail("name '%s': dp_fp_match %d, want %d",
 				fp->snap.name, (int)got, (int)exp);
 	if (exp != DP_FP_ACKED && exp != DP_FP_PASS_ACKED)
 		return NULL;
 	if (!fpo_same_ping(&ping, want))
-		return fpo_fail("name '%s': dp_fp_match %s, find_ping %s",
+		return oracle_fail("name '%s': dp_fp_match %s, find_ping %s",
 				fp->snap.name, fpo_ping_str("", &ping),
 				fpo_ping_str("", want));
 	if (dp_fp_ack_to_source(&ping) != fpo_to_source(&ping))
-		return fpo_fail("dp_fp_ack_to_source %d for %s",
+		return oracle_fail("dp_fp_ack_to_source %d for %s",
 				dp_fp_ack_to_source(&ping),
 				fpo_ping_str("", &ping));
 	return NULL;
@@ -415,7 +386,7 @@ fpo_check_process(struct dp_fp *fp, const uint8_t *buf, size_t len)
 	memset(&ack, 0x5a, sizeof(ack));
 	got = dp_fp_process(fp, buf, len, &src, &ack);
 	if (got != exp)
-		return fpo_fail("name '%s': verdict %d, want %d",
+		return oracle_fail("name '%s': verdict %d, want %d",
 				fp->snap.name, (int)got, (int)exp);
 	err = fpo_check_fp_match(fp, buf, len, exp, &ping);
 	if (err != NULL || (exp != DP_FP_ACKED && exp != DP_FP_PASS_ACKED))

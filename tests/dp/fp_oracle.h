@@ -28,11 +28,8 @@
 #include <stdint.h>
 
 #include "dp_fastpath.h"
+#include "oracle_util.h"
 
-/** RFC 1071 sum of big-endian words from p[0], a byte at a time, unfolded. */
-uint64_t fpo_sum(const uint8_t *p, size_t len);
-/** Fold an unfolded ones' complement sum into 16 bits. */
-uint16_t fpo_fold(uint64_t sum);
 
 /** The ack to seq_no for fp's snapshot, from the general encoders. */
 int fpo_ref_ack(const struct dp_fp *fp, uint32_t seq_no, uint8_t *out,
@@ -47,7 +44,7 @@ const char *fpo_check_match(const uint8_t *buf, size_t len, const char *name,
 const char *fpo_check_process(struct dp_fp *fp, const uint8_t *buf,
 			      size_t len);
 
-/** dp_fp_build_ack(seq_no) against the general encoders and fpo_sum. */
+/** dp_fp_build_ack(seq_no) against the general encoders and oracle_sum. */
 const char *fpo_check_ack(struct dp_fp *fp, uint32_t seq_no);
 
 #endif /* FP_ORACLE_H_INCLUDED */

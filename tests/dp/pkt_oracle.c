@@ -7,41 +7,9 @@
 #include "pkt_oracle.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char pko_msg[512];
-
-static const char *
-pko_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(pko_msg, sizeof(pko_msg), fmt, ap);
-	va_end(ap);
-	return pko_msg;
-}
-
-uint64_t
-pko_sum(const uint8_t *p, size_t len)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += (i & 1) != 0 ? p[i] : (uint64_t)p[i] << 8;
-	return sum;
-}
-
-uint16_t
-pko_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static uint16_t
 pko_be16(const uint8_t *p)
@@ -89,7 +57,7 @@ pko_udp_sum(uint32_t src, uint32_t dst, const uint8_t *u, size_t ulen)
 	ph[8] = 0;
 	ph[9] = DP_IPPROTO_UDP;
 	pko_put16(ph + 10, (uint16_t)ulen);
-	return pko_sum(ph, sizeof(ph)) + pko_sum(u, ulen);
+	return oracle_sum(ph, sizeof(ph)) + oracle_sum(u, ulen);
 }
 
 /* --- the reference parser --- */
@@ -136,7 +104,7 @@ pko_ref_udp(const uint8_t *ip, size_t ihl, size_t tot,
 	if (ulen < DP_UDP_HLEN || ulen > tot - ihl)
 		return pko_drop(w, DP_PKT_DROP_UDP_LEN);
 	if (pko_be16(u + 6) != 0 &&
-	    pko_fold(pko_udp_sum(w->src_ip, w->dst_ip, u, ulen)) != 0xffff)
+	    oracle_fold(pko_udp_sum(w->src_ip, w->dst_ip, u, ulen)) != 0xffff)
 		return pko_drop(w, DP_PKT_DROP_UDP_CSUM);
 	w->src_port = pko_be16(u);
 	w->dst_port = pko_be16(u + 2);
@@ -168,7 +136,7 @@ pko_ref_ipv4(const uint8_t *f, size_t len, const struct dp_pkt_self *self,
 	tot = pko_be16(ip + 2);
 	if (tot < ihl || tot > avail)
 		return pko_drop(w, DP_PKT_DROP_IP_TOTLEN);
-	if (pko_fold(pko_sum(ip, ihl)) != 0xffff)
+	if (oracle_fold(oracle_sum(ip, ihl)) != 0xffff)
 		return pko_drop(w, DP_PKT_DROP_IP_CSUM);
 	if ((pko_be16(ip + 6) & 0x3fff) != 0)	/* MF, offset */
 		return pko_drop(w, DP_PKT_DROP_IP_FRAGMENT);
@@ -211,7 +179,7 @@ pko_same_view(const struct dp_pkt_view *v, const struct dp_pkt_view *w)
 {
 #define PKO_FIELD(f)                                                       \
 	if (v->f != w->f)                                                  \
-		return pko_fail(#f " %lu, reference %lu",                  \
+		return oracle_fail(#f " %lu, reference %lu",                  \
 				(unsigned long)v->f, (unsigned long)w->f)
 	PKO_FIELD(ethertype);
 	PKO_FIELD(l3_off);
@@ -225,9 +193,9 @@ pko_same_view(const struct dp_pkt_view *v, const struct dp_pkt_view *w)
 	PKO_FIELD(arp_op);
 #undef PKO_FIELD
 	if (memcmp(v->src_mac, w->src_mac, 6) != 0)
-		return pko_fail("src_mac differs");
+		return oracle_fail("src_mac differs");
 	if (memcmp(v->arp_sha, w->arp_sha, 6) != 0)
-		return pko_fail("arp_sha differs");
+		return oracle_fail("arp_sha differs");
 	return NULL;
 }
 
@@ -236,16 +204,16 @@ static const char *
 pko_in_frame(const struct dp_pkt_view *v, size_t len)
 {
 	if (v->l3_off != 0 && (v->l3_off != DP_ETH_HLEN || v->l3_off > len))
-		return pko_fail("l3_off %u, frame %zu", v->l3_off, len);
+		return oracle_fail("l3_off %u, frame %zu", v->l3_off, len);
 	if (v->l4_off > len || (v->payload_off != 0 &&
 				(size_t)v->l4_off + DP_UDP_HLEN > len))
-		return pko_fail("l4_off %u, frame %zu", v->l4_off, len);
+		return oracle_fail("l4_off %u, frame %zu", v->l4_off, len);
 	if (v->payload_off != 0 &&
 	    (size_t)v->payload_off + v->payload_len > len)
-		return pko_fail("payload %u+%u, frame %zu", v->payload_off,
+		return oracle_fail("payload %u+%u, frame %zu", v->payload_off,
 				v->payload_len, len);
 	if (v->payload_off == 0 && v->payload_len != 0)
-		return pko_fail("payload_len %u at offset 0", v->payload_len);
+		return oracle_fail("payload_len %u at offset 0", v->payload_len);
 	return NULL;
 }
 
@@ -257,12 +225,12 @@ pko_sums_ok(const uint8_t *f, const struct dp_pkt_view *v)
 	const uint8_t *u = f + v->l4_off;
 	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
 
-	if (pko_fold(pko_sum(ip, ihl)) != 0xffff)
-		return pko_fail("UDP_US with a bad IPv4 header checksum");
+	if (oracle_fold(oracle_sum(ip, ihl)) != 0xffff)
+		return oracle_fail("UDP_US with a bad IPv4 header checksum");
 	if (pko_be16(u + 6) != 0 &&
-	    pko_fold(pko_udp_sum(pko_be32(ip + 12), pko_be32(ip + 16), u,
+	    oracle_fold(pko_udp_sum(pko_be32(ip + 12), pko_be32(ip + 16), u,
 				 pko_be16(u + 4))) != 0xffff)
-		return pko_fail("UDP_US with a bad UDP checksum");
+		return oracle_fail("UDP_US with a bad UDP checksum");
 	return NULL;
 }
 
@@ -278,9 +246,9 @@ pko_check_parse(const uint8_t *frame, size_t len,
 	cls = dp_pkt_parse(frame, len, self, v);
 	pko_ref_parse(frame, len, self, &w);
 	if (cls != v->cls)
-		return pko_fail("returned %d, view says %d", cls, v->cls);
+		return oracle_fail("returned %d, view says %d", cls, v->cls);
 	if (v->cls != w.cls || v->drop != w.drop)
-		return pko_fail("class %d drop %s, reference class %d drop %s",
+		return oracle_fail("class %d drop %s, reference class %d drop %s",
 				v->cls, (unsigned)v->drop < DP_PKT_DROP_COUNT ?
 				dp_pkt_drop_str[v->drop] : "?", w.cls,
 				dp_pkt_drop_str[w.drop]);
@@ -317,14 +285,14 @@ pko_frame(uint8_t *out, const struct dp_pkt_self *self,
 	pko_put32(ip + 12, peer->src_ip);
 	pko_put32(ip + 16, self->ip);
 	memset(ip + 20, 0x01, ihl - 20);	/* NOP options */
-	pko_put16(ip + 10, (uint16_t)~pko_fold(pko_sum(ip, ihl)));
+	pko_put16(ip + 10, (uint16_t)~oracle_fold(oracle_sum(ip, ihl)));
 	pko_put16(u, peer->src_port);
 	pko_put16(u + 2, self->port);
 	pko_put16(u + 4, (uint16_t)(8 + len));
 	pko_put16(u + 6, 0);
 	memcpy(u + 8, payload, len);
 	if (!no_csum) {
-		uint16_t c = (uint16_t)~pko_fold(pko_udp_sum(peer->src_ip,
+		uint16_t c = (uint16_t)~oracle_fold(pko_udp_sum(peer->src_ip,
 			self->ip, u, 8 + len));
 
 		pko_put16(u + 6, c == 0 ? 0xffff : c);
@@ -346,7 +314,7 @@ pko_fix_sums(uint8_t *f, size_t len)
 	if (ihl < 20 || DP_ETH_HLEN + ihl > len)
 		return;
 	pko_put16(ip + 10, 0);
-	pko_put16(ip + 10, (uint16_t)~pko_fold(pko_sum(ip, ihl)));
+	pko_put16(ip + 10, (uint16_t)~oracle_fold(oracle_sum(ip, ihl)));
 	tot = pko_be16(ip + 2);
 	if (ip[9] != DP_IPPROTO_UDP || DP_ETH_HLEN + tot > len ||
 	    tot < ihl + 8)
@@ -356,7 +324,7 @@ pko_fix_sums(uint8_t *f, size_t len)
 	if (ulen < 8 || ulen > tot - ihl || pko_be16(u + 6) == 0)
 		return;
 	pko_put16(u + 6, 0);
-	c = (uint16_t)~pko_fold(pko_udp_sum(pko_be32(ip + 12),
+	c = (uint16_t)~oracle_fold(pko_udp_sum(pko_be32(ip + 12),
 					    pko_be32(ip + 16), u, ulen));
 	pko_put16(u + 6, c == 0 ? 0xffff : c);
 }
@@ -384,13 +352,13 @@ pko_reply_frame(uint8_t *e, const struct dp_pkt_self *self,
 	ip[9] = DP_IPPROTO_UDP;
 	pko_put32(ip + 12, self->ip);
 	pko_put32(ip + 16, dip);
-	pko_put16(ip + 10, (uint16_t)~pko_fold(pko_sum(ip, 20)));
+	pko_put16(ip + 10, (uint16_t)~oracle_fold(oracle_sum(ip, 20)));
 	pko_put16(u, self->port);
 	pko_put16(u + 2, dport);
 	pko_put16(u + 4, (uint16_t)(8 + len));
 	pko_put16(u + 6, 0);
 	memmove(u + 8, payload, len);
-	c = (uint16_t)~pko_fold(pko_udp_sum(self->ip, dip, u, 8 + len));
+	c = (uint16_t)~oracle_fold(pko_udp_sum(self->ip, dip, u, 8 + len));
 	pko_put16(u + 6, c == 0 ? 0xffff : c);
 	for (; flen < DP_ETH_ZLEN; flen++)
 		e[flen] = 0;
@@ -409,10 +377,10 @@ pko_peer_accepts(const uint8_t *r, size_t rlen, const struct dp_pkt_view *v,
 	memcpy(peer.mac, v->src_mac, 6);
 	err = pko_check_parse(r, rlen, &peer, &pv);
 	if (err != NULL)
-		return pko_fail("the peer's parse of the reply: %s", err);
+		return oracle_fail("the peer's parse of the reply: %s", err);
 	if (pv.cls != DP_PKT_UDP_US || pv.payload_len != plen ||
 	    memcmp(r + pv.payload_off, want, plen) != 0)
-		return pko_fail("the peer does not get the payload (class %d)",
+		return oracle_fail("the peer does not get the payload (class %d)",
 				pv.cls);
 	return NULL;
 }
@@ -446,7 +414,7 @@ pko_replies(const uint8_t *frame, size_t len, size_t cap,
 	*a = malloc(cap);
 	*b = malloc(cap);
 	if (*a == NULL || *b == NULL)
-		return pko_fail("out of memory");
+		return oracle_fail("out of memory");
 	memset(*a, 0xa5, cap);
 	memcpy(*a, frame, len);
 	memcpy(*b, *a, cap);
@@ -474,17 +442,17 @@ pko_tmpl_reply(const struct dp_pkt_self *self, const struct dp_pkt_view *v,
 	int nc;
 
 	if (c == NULL)
-		return pko_fail("out of memory");
+		return oracle_fail("out of memory");
 	memset(c, 0xa5, elen);
 	memcpy(c + DP_UDP4_PAYLOAD_OFF, pl, n);
 	dp_pkt_udp4_tmpl_init(&t, self);
 	nc = dp_pkt_udp4_hdrs_tmpl(c, elen, &t, v->src_mac, v->src_ip,
 				   v->src_port, n, sum);
 	if (nc != (int)elen)
-		err = pko_fail("udp4_hdrs_tmpl %d bytes, reference %zu", nc,
+		err = oracle_fail("udp4_hdrs_tmpl %d bytes, reference %zu", nc,
 			       elen);
 	else if (memcmp(c, e, elen) != 0)
-		err = pko_fail("udp4_hdrs_tmpl's frame differs (sum %#x)",
+		err = oracle_fail("udp4_hdrs_tmpl's frame differs (sum %#x)",
 			       sum);
 	free(c);
 	return err;
@@ -498,7 +466,7 @@ pko_check_reply(const uint8_t *frame, size_t len,
 	static uint8_t e[DP_UDP4_PAYLOAD_OFF + 65536 + 64];
 	const uint8_t *pl = payload != NULL ? payload : frame + v->payload_off;
 	size_t n = payload != NULL ? plen : v->payload_len;
-	uint64_t sum = psum != NULL ? *psum : pko_sum(pl, n);
+	uint64_t sum = psum != NULL ? *psum : oracle_sum(pl, n);
 	size_t elen, cap;
 	uint8_t *a = NULL, *b = NULL;
 	int na = 0, nb = 0;
@@ -510,12 +478,12 @@ pko_check_reply(const uint8_t *frame, size_t len,
 	err = pko_replies(frame, len, cap, self, v, payload, n,
 			  (uint32_t)sum, &na, &nb, &a, &b);
 	if (err == NULL && (na != (int)elen || nb != (int)elen))
-		err = pko_fail("build_udp4 %d, udp4_hdrs_tmpl in place %d, "
+		err = oracle_fail("build_udp4 %d, udp4_hdrs_tmpl in place %d, "
 			       "reference %zu bytes", na, nb, elen);
 	if (err == NULL && memcmp(a, e, elen) != 0)
-		err = pko_fail("dp_pkt_build_udp4's frame differs");
+		err = oracle_fail("dp_pkt_build_udp4's frame differs");
 	if (err == NULL && memcmp(b, e, elen) != 0)
-		err = pko_fail("udp4_hdrs_tmpl's frame in place differs "
+		err = oracle_fail("udp4_hdrs_tmpl's frame in place differs "
 			       "(sum %#llx)", (unsigned long long)sum);
 	if (err == NULL)
 		err = pko_peer_accepts(b, elen, v, e + DP_UDP4_PAYLOAD_OFF, n);
@@ -566,19 +534,19 @@ pko_check_reply_errors(const uint8_t *frame, size_t len,
 	for (int s = 0; s < 2; s++) {
 		if (pko_reply_rc(s, frame, len, need - 1, self, v, big, plen) !=
 		    -ENOSPC)
-			return pko_fail("reply (template %d): a byte short of "
+			return oracle_fail("reply (template %d): a byte short of "
 					"room, not -ENOSPC", s);
 		if (pko_reply_rc(s, frame, len, len, self, v, big,
 				 65536 - 28) != -EMSGSIZE)
-			return pko_fail("65508-byte payload (template %d): not "
+			return oracle_fail("65508-byte payload (template %d): not "
 					"-EMSGSIZE", s);
 		if (pko_reply_rc(s, frame, len, len, self, v, big, 65535 - 28) ==
 		    -EMSGSIZE)
-			return pko_fail("65507-byte payload (template %d): "
+			return oracle_fail("65507-byte payload (template %d): "
 					"-EMSGSIZE", s);
 		if (pko_reply_rc(s, frame, len, need, self, v, big, plen) !=
 		    (int)need)
-			return pko_fail("reply (template %d) with just the "
+			return oracle_fail("reply (template %d) with just the "
 					"room: not %zu bytes", s, need);
 	}
 	return NULL;

@@ -20,11 +20,8 @@
 #include <stdint.h>
 
 #include "dp_pkt.h"
+#include "oracle_util.h"
 
-/** RFC 1071 sum of big-endian words from p[0], a byte at a time, unfolded. */
-uint64_t pko_sum(const uint8_t *p, size_t len);
-/** Fold an unfolded sum into 16 bits. */
-uint16_t pko_fold(uint64_t sum);
 
 /**
  * Write a valid IPv4/UDP frame to self from the peer described by h
@@ -54,7 +51,7 @@ const char *pko_check_parse(const uint8_t *frame, size_t len,
  * dp_pkt_build_udp4 from self to the sender, and as the DPDK lcore
  * writes its ack, the payload at DP_UDP4_PAYLOAD_OFF over the frame and
  * dp_pkt_udp4_hdrs_tmpl around it (given *psum as the payload's sum, or
- * pko_sum's when psum is NULL); then the template alone in a clean buffer
+ * oracle_sum's when psum is NULL); then the template alone in a clean buffer
  * of exactly the reply's length. Each must give the reference reply frame,
  * which the peer then parses as UDP_US with that payload. With payload
  * NULL the frame's own payload is sent back from inside the frame (plen is

@@ -195,10 +195,10 @@ check_frame(const uint8_t *frame, size_t len, uint64_t seed, unsigned it,
 		for (size_t i = 0; i < n; i++)
 			payload[i] = (uint8_t)fpg_next(r);
 		/* the payload's sum, or one equal to it modulo 0xffff */
-		sum = (uint32_t)pko_sum(payload, n) +
+		sum = (uint32_t)oracle_sum(payload, n) +
 		      0xffffu * fpg_below(r, 3);
 		if (fpg_below(r, 4) == 0)
-			sum = pko_fold(sum);
+			sum = oracle_fold(sum);
 		err = pko_check_reply(f, len, &self, &v, payload, n, &sum);
 		if (err == NULL)
 			err = pko_check_reply(f, len, &self, &v, NULL, 0, NULL);
