@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the dataplane tests share: a monotonic clock in ms for their
- * bounded waits, and a UDP socket on 127.0.0.1 at a free port. Header
- * only, as dpdk_eal_test.h.
+ * bounded waits, a UDP socket on 127.0.0.1 at a free port, and the
+ * datagram control hands dp_send. Header only, as dpdk_eal_test.h.
  */
 #ifndef DP_TEST_UTIL_H_INCLUDED
 #define DP_TEST_UTIL_H_INCLUDED
@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,22 @@ dp_test_udp_open(uint16_t *out)
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	*out = ntohs(sa.sin_port);
 	return fd;
+}
+
+/* A datagram for dp_send: len bytes of data (zeros if data is NULL) to
+ * the IPv4 address ip:port. */
+static inline void
+dp_test_pkt_fill(struct dp_pkt *p, const uint8_t ip[4], uint16_t port,
+		 const void *data, size_t len)
+{
+	cr_assert_leq(len, sizeof(p->data));
+	memset(p, 0, sizeof(*p));
+	p->addr.ip_len = 4;
+	memcpy(p->addr.ip, ip, 4);
+	p->addr.port = port;
+	p->len = (uint16_t)len;
+	if (data != NULL)
+		memcpy(p->data, data, len);
 }
 
 /* Wait until control sees n datagrams from dp (ms at most); how many. */

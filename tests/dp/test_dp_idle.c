@@ -53,12 +53,7 @@ null_dp(void)
 static void
 pkt_fill(struct dp_pkt *p, unsigned seq)
 {
-	memset(p, 0, sizeof(*p));
-	p->addr.ip_len = 4;
-	memcpy(p->addr.ip, "\x7f\x00\x00\x01", 4);
-	p->addr.port = 7946;
-	p->len = sizeof(seq);
-	memcpy(p->data, &seq, sizeof(seq));
+	dp_test_pkt_fill(p, (const uint8_t[]){ 127, 0, 0, 1 }, 7946, &seq, sizeof(seq));
 }
 
 /* Is the bell readable within ms? */
@@ -377,12 +372,8 @@ Test(dp_idle, inline_socket_runs_on_the_callers_thread)
 	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(ack_42));
 	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
 	/* dp_send: out at once, no thread to wake, no ring */
-	memset(&out, 0, sizeof(out));
-	out.addr.ip_len = 4;
-	memcpy(out.addr.ip, "\x7f\x00\x00\x01", 4);
-	out.addr.port = cport;
-	out.len = sizeof(ack_42);
-	memcpy(out.data, ack_42, sizeof(ack_42));
+	dp_test_pkt_fill(&out, (const uint8_t[]){ 127, 0, 0, 1 }, cport, ack_42,
+			 sizeof(ack_42));
 	cr_assert(dp_send(dp, &out));
 	cr_assert(fd_wait(fd, WAIT_MS), "sent by dp_send itself");
 	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(ack_42));

@@ -237,16 +237,12 @@ Test(dpdk_crypt, plaintext_and_wrong_key_datagrams_are_dropped)
 
 Test(dpdk_crypt, control_datagrams_leave_sealed_with_fresh_nonces)
 {
-	struct dp_pkt out = { .len = sizeof(nack) };
+	struct dp_pkt out;
 	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN];
 
 	publish_and_wait(NULL, rig.k32);
-	out.addr.ip_len = 4;
-	out.addr.ip[0] = 198;
-	out.addr.ip[1] = 18;
-	out.addr.ip[3] = 2;
-	out.addr.port = PEER_PORT;
-	memcpy(out.data, nack, sizeof(nack));
+	dp_test_pkt_fill(&out, (const uint8_t[]){ 198, 18, 0, 2 }, PEER_PORT,
+			 nack, sizeof(nack));
 	cr_assert(dp_send(rig.dp, &out));
 	cr_assert(wire_recv_udp(rig.k32, 2000), "nothing sent");
 	cr_assert_eq(rig.plain_len, (int)sizeof(nack));

@@ -294,18 +294,14 @@ Test(dpdk_ring, control_datagram_to_a_known_peer_leaves_at_once)
 
 Test(dpdk_ring, datagram_to_unknown_peer_waits_for_arp_then_leaves)
 {
-	struct dp_pkt out = { .len = sizeof(ack) };
+	struct dp_pkt out;
 	struct dp_pkt_self other = { .ip = OTHER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
 	uint8_t f[64];
 
 	memcpy(other.mac, other_mac, 6);
-	out.addr.ip_len = 4;
-	out.addr.ip[0] = 198;
-	out.addr.ip[1] = 18;
-	out.addr.ip[3] = 3;
-	out.addr.port = PEER_PORT;
-	memcpy(out.data, ack, sizeof(ack));
+	dp_test_pkt_fill(&out, (const uint8_t[]){ 198, 18, 0, 3 }, PEER_PORT,
+			 ack, sizeof(ack));
 	cr_assert(dp_send(rig.dp, &out));
 	cr_assert(wire_recv_no_garp(), "no ARP request");
 	cr_assert_eq(dp_pkt_parse(rig.frame, rig.frame_len, &other, &v),
@@ -606,7 +602,7 @@ Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
      .timeout = 30)
 {
 	struct rte_ring *in[2], *out[2];
-	struct dp_pkt out_pkt = { .len = sizeof(ack) };
+	struct dp_pkt out_pkt;
 	struct dp_pkt_self other = { .ip = OTHER_IP, .port = PEER_PORT };
 	struct dp_pkt_view v;
 	uint8_t f[64];
@@ -615,12 +611,8 @@ Test(dpdk_multi, arp_reply_on_one_queue_releases_a_datagram_held_on_another,
 
 	two_queue_rig(in, out);
 	memcpy(other.mac, other_mac, 6);
-	out_pkt.addr.ip_len = 4;
-	out_pkt.addr.ip[0] = 198;
-	out_pkt.addr.ip[1] = 18;
-	out_pkt.addr.ip[3] = 3;
-	out_pkt.addr.port = PEER_PORT;
-	memcpy(out_pkt.data, ack, sizeof(ack));
+	dp_test_pkt_fill(&out_pkt, (const uint8_t[]){ 198, 18, 0, 3 },
+			 PEER_PORT, ack, sizeof(ack));
 	cr_assert(dp_send(rig.dp, &out_pkt));
 	asked = queue_asking_for(out, &other);
 	cr_assert_geq(asked, 0, "no ARP request");
