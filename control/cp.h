@@ -153,6 +153,11 @@ struct cp_sync_stats {
 	uint64_t x_delta_failed;	/* delta exchanges that failed */
 	uint64_t bytes_full;
 	uint64_t bytes_delta;
+	/* delta sync's HELLO over UDP (swim_dsync_udp.h, the core's
+	 * counters): our HELLOs answered INSYNC (no TCP), and the payload
+	 * bytes of its datagrams both ways (CRC included, before sealing) */
+	uint64_t x_insync_udp;
+	uint64_t bytes_udp;
 	/* chunked sealed streams (cp_sync_sealed.c): streams each way, and
 	 * the ones dropped: no key opened a chunk (wrong key, corrupt tag),
 	 * a chunk out of order or malformed (index, length, flags), the

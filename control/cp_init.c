@@ -81,8 +81,10 @@ cp_core_init(struct cp *cp)
 	}
 	sc.meta_len = (uint32_t)n;
 	memcpy(sc.vsn, vsn, sizeof(vsn));
-	/* gossipd peers recognise each other by Vsn[6] (swim_dsync.h) */
-	sc.vsn_caps = cp->cfg.delta_sync ? SWIM_DSYNC_CAP_V1 : 0;
+	/* gossipd peers recognise each other by Vsn[6] (swim_dsync.h);
+	 * CAP_UDP: the exchange starts with a UDP HELLO (swim_dsync_udp.h) */
+	sc.vsn_caps = cp->cfg.delta_sync ?
+		      SWIM_DSYNC_CAP_V1 | SWIM_DSYNC_CAP_UDP : 0;
 	/* The dataplane seals every packet with a keyring: leave it room. */
 	sc.is_encrypted = cp->cfg.keyring != NULL &&
 			  swim_keyring_count(cp->cfg.keyring) > 0;

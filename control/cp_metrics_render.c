@@ -157,7 +157,11 @@ cp_visit_core(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 		{ "serf", "malformed", in->serf.msgs_bad },
 		{ "serf", "unknown_type", in->serf.msgs_unknown },
 		{ "serf", "stale_intent", in->serf.intents_stale },
-		{ "serf", "event_oom", in->serf.events_dropped } };
+		{ "serf", "event_oom", in->serf.events_dropped },
+		/* chunked sealed streams (docs/sealed-stream.md) */
+		{ "sync", "sealed_auth", in->sync.sealed_auth },
+		{ "sync", "sealed_framing", in->sync.sealed_framing },
+		{ "sync", "sealed_truncated", in->sync.sealed_truncated } };
 	const struct cp_mrow s[] = {
 		{ "query_answer", NULL, in->serf.queries_answered },
 		{ "relay", NULL, in->serf.relays },
@@ -324,20 +328,24 @@ cp_visit_sync(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 		.name = "gossipd_sync_exchanges_total", .type = "counter",
 		.help = "Anti-entropy exchanges by kind: full push/pull, delta "
 			"that transferred, delta in sync, delta refused (then "
-			"full), delta failed", .k0 = "kind" };
+			"full), delta failed, in sync by a UDP HELLO",
+		.k0 = "kind" };
 	static const struct cp_mfam sb = {
 		.name = "gossipd_sync_bytes_total", .type = "counter",
-		.help = "TCP payload bytes of anti-entropy streams, both ways",
+		.help = "Payload bytes of anti-entropy streams (TCP) and of "
+			"delta sync's UDP HELLOs, both ways",
 		.k0 = "kind" };
 	const struct cp_mrow xs[] = {
 		{ "full", NULL, in->sync.x_full },
 		{ "delta", NULL, in->sync.x_delta },
 		{ "insync", NULL, in->sync.x_insync },
 		{ "fallback", NULL, in->sync.x_fallback },
-		{ "delta_failed", NULL, in->sync.x_delta_failed } };
+		{ "delta_failed", NULL, in->sync.x_delta_failed },
+		{ "insync_udp", NULL, in->sync.x_insync_udp } };
 	const struct cp_mrow xb[] = {
 		{ "full", NULL, in->sync.bytes_full },
-		{ "delta", NULL, in->sync.bytes_delta } };
+		{ "delta", NULL, in->sync.bytes_delta },
+		{ "delta_udp", NULL, in->sync.bytes_udp } };
 
 	CP_FAM(sx, xs);
 	CP_FAM(sb, xb);

@@ -19,6 +19,7 @@
 #include "cp_sync_pp.h"
 #include "dp.h"
 #include "serf.h"
+#include "swim_dsync_udp.h"
 #include "swim_wire.h"
 
 /* --- cp_sync's handler --- */
@@ -393,6 +394,7 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 	struct swim_stats ss;
 	struct dp_stats ds;
 	struct cp_sync_stats ts;
+	struct swim_dsync_udp_stats us;
 	/* pointers: the structs are filled below */
 	const struct {
 		const char *key;
@@ -424,12 +426,22 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"sync_delta_failed", &ts.x_delta_failed},
 		{"sync_full_bytes", &ts.bytes_full},
 		{"sync_delta_bytes", &ts.bytes_delta},
+		/* delta sync's HELLO over UDP (swim_dsync_udp.h) */
+		{"sync_udp_hellos", &us.hellos_out},
+		{"sync_udp_insync", &us.insync_in},
+		{"sync_udp_differ", &us.differ_in},
+		{"sync_udp_answered", &us.hellos_in},
+		{"sync_udp_timeouts", &us.timeouts},
+		{"sync_udp_fallbacks", &us.fallbacks},
+		{"sync_udp_stale", &us.stale},
+		{"sync_udp_bytes", &us.bytes},
 	};
 
 	serf_get_stats(cp->serf, &sf);
 	swim_get_stats(cp->swim, &ss);
 	dp_get_stats(cp->dp, &ds);
 	cp_sync_get_stats(cp->sync, &ts);
+	swim_dsync_udp_get_stats(cp->swim, &us);
 	for (e = tab; e < tab + sizeof(tab) / sizeof(tab[0]); e++)
 		cp_ops_emit_u64(emit, arg, "gossipd", e->key, *e->v);
 }

@@ -368,6 +368,7 @@ void
 cp_sync_get_stats(const struct cp_sync *sync, struct cp_sync_stats *st)
 {
 	*st = sync->st;
+	cp_sync_delta_stats(sync, st);
 }
 
 void

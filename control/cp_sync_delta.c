@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "swim_dsync_peer.h"
+#include "swim_dsync_udp.h"
 
 void
 cp_sync_delta_cfg_default(struct cp_sync_delta_cfg *cfg)
@@ -157,8 +158,25 @@ cp_sync_delta_tick(struct cp_sync *sync, uint64_t now_us)
 	    swim_dsync_random_peer(d->cfg.swim, cp_dctl_rand(d), name,
 				   sizeof(name), &to) != 0)
 		return;
+	/* a UDP HELLO first when both sides can (swim_dsync_udp.h): the
+	 * core asks for the TCP exchange on DIFFER, as a push/pull */
+	if (swim_dsync_udp_hello(d->cfg.swim, now_us, name,
+				 strlen(name)) == 0)
+		return;
 	if (cp_dx_start(sync, now_us, &to, true) != 0)
 		sync->st.x_delta_failed++;
+}
+
+void
+cp_sync_delta_stats(const struct cp_sync *sync, struct cp_sync_stats *st)
+{
+	struct swim_dsync_udp_stats u;
+
+	if (sync->delta == NULL || sync->delta->cfg.swim == NULL)
+		return;
+	swim_dsync_udp_get_stats(sync->delta->cfg.swim, &u);
+	st->x_insync_udp = u.insync_in;
+	st->bytes_udp = u.bytes;
 }
 
 /* --- answering, ending, counting --- */

@@ -194,5 +194,8 @@ bool cp_sess_delta_claim(struct cp_sess *s, uint64_t now_us);
 void cp_sess_delta_closing(struct cp_sess *s);
 /** From cp_sync_delete: free the settings. */
 void cp_sync_delta_fini(struct cp_sync *sync);
+/** Fill st's UDP HELLO counters from the core (cp_sync_get_stats). */
+void cp_sync_delta_stats(const struct cp_sync *sync,
+			 struct cp_sync_stats *st);
 
 #endif /* CP_SYNC_INT_H_INCLUDED */

@@ -232,7 +232,7 @@ dp_fp_is_bare_ping(const uint8_t *buf, size_t len)
 }
 
 /* True when the outer message type (under a CRC) can arrive on UDP
- * (wire.md 3): anything else is not memberlist. */
+ * (wire.md 3, and gossipd's own two): anything else is dropped. */
 static bool
 dp_fp_udp_type(const uint8_t *buf, size_t len)
 {
@@ -248,6 +248,10 @@ dp_fp_udp_type(const uint8_t *buf, size_t len)
 	case SWIM_MSG_SUSPECT: case SWIM_MSG_ALIVE: case SWIM_MSG_DEAD:
 	case SWIM_MSG_COMPOUND: case SWIM_MSG_USER: case SWIM_MSG_COMPRESS:
 	case SWIM_MSG_NACK:
+		return true;
+	/* gossipd's delta-sync HELLO and its answer over UDP (0xd8, 0xd9:
+	 * swim/core/swim_dsync_udp.h): control's core answers them */
+	case 0xd8: case 0xd9:
 		return true;
 	default:
 		return false;

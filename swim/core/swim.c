@@ -3,6 +3,7 @@
  * handleCommand), the timer loop, local actions and queries.
  */
 #include "swim_int.h"
+#include "swim_dsync_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -128,6 +129,7 @@ swim_delete(struct swim *s)
 	free(s->buf_b);
 	free(s->buf_c);
 	free(s->relays);
+	free(s->dudp);
 	free(s);
 }
 
@@ -218,6 +220,9 @@ swim_on_packet(struct swim *s, uint64_t now_us, const struct swim_addr *from,
 		s->stats.packets_bad++;
 		return;
 	}
+	/* gossipd's private delta-sync datagrams (swim_dsync_udp.h) */
+	if (swim_dsync_udp_on_packet(s, from, buf, len))
+		return;
 	s->pkt_from = from;
 	s->pkt_flags = flags;
 	s->scratch->used = 0;
@@ -256,6 +261,9 @@ swim_timer_fire(struct swim *s, struct swim_timer *t)
 		break;
 	case SWIM_T_RELAY:
 		swim_relay_timeout(s, (struct swim_relay *)(void *)t);
+		break;
+	case SWIM_T_DSYNC_UDP:
+		swim_dsync_udp_expire(s);
 		break;
 	}
 }

@@ -240,8 +240,9 @@ struct swim_pp_enc {
 	bool join;
 	bool header_done;
 	/* Restricted to a delta-sync leaf set (swim_pp_enc_start_dsync in
-	 * swim_dsync.h), or NULL. Its cursor: leaf, home slot, run (or pos
-	 * while the name index moves to a larger table). */
+	 * swim_dsync.h), or NULL. Its cursor, in (leaf, name hash) order:
+	 * the leaf, pos 1 once one of its members was sent, and that
+	 * member's name hash in home (high 32 bits) and run (low 32). */
 	const struct swim_dsync *dsync;
 	uint32_t leaf;
 	uint32_t home;

@@ -102,35 +102,6 @@ swim_dsync_mem_bytes(const struct swim *s)
 
 /* --- bytes --- */
 
-static void
-swim_dsync_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-swim_dsync_put64(uint8_t *p, uint64_t v)
-{
-	swim_dsync_put32(p, (uint32_t)(v >> 32));
-	swim_dsync_put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-swim_dsync_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-swim_dsync_get64(const uint8_t *p)
-{
-	return (uint64_t)swim_dsync_get32(p) << 32 | swim_dsync_get32(p + 4);
-}
-
 bool
 swim_dsync_is_msg_type(uint8_t b)
 {
@@ -200,8 +171,7 @@ swim_dsync_frame(const uint8_t *buf, size_t len, uint8_t type)
 	return n - (long)SWIM_DSYNC_HDR_LEN;
 }
 
-/* Write the header of a message with a body of `body` bytes. */
-static int
+int
 swim_dsync_head(uint8_t type, uint32_t body, uint8_t *out, size_t cap)
 {
 	if (out == NULL || cap < (size_t)SWIM_DSYNC_HDR_LEN + body)

@@ -73,6 +73,7 @@
  *   member round: SWIM_DSYNC_MSG_MEMBERS/_WANT, SWIM_DSYNC_FLAG_MEMBERS,
  *   struct swim_dsync_members/_want and their decoders, the fields after
  *   peer_root in struct swim_dsync (it grew to about 140 KiB).
+ *   HELLO over UDP: SWIM_DSYNC_CAP_UDP (the rest is swim_dsync_udp.h).
  */
 #ifndef SWIM_DSYNC_H_INCLUDED
 #define SWIM_DSYNC_H_INCLUDED
@@ -81,6 +82,8 @@
 
 /** cfg.vsn_caps / Vsn[6] bit: speaks delta sync version 1. */
 #define SWIM_DSYNC_CAP_V1 0x01u
+/** Vsn[6] bit: answers the HELLO over UDP (swim_dsync_udp.h). */
+#define SWIM_DSYNC_CAP_UDP 0x04u
 /** Protocol version carried in HELLO. */
 #define SWIM_DSYNC_VERSION 1u
 

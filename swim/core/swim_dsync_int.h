@@ -6,7 +6,9 @@
 #define SWIM_DSYNC_INT_H_INCLUDED
 
 #include "swim_dsync.h"
+#include "swim_dsync_udp.h"
 #include "swim_index.h"
+#include "swim_int.h"
 
 /**
  * The next member of e->dsync's leaf set after the cursor, advancing it;
@@ -17,6 +19,40 @@
  */
 const void *swim_dsync_walk_next(const struct swim_index *ix,
 				 struct swim_pp_enc *e);
+
+/* Big-endian fields of every message. */
+static inline void
+swim_dsync_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void
+swim_dsync_put64(uint8_t *p, uint64_t v)
+{
+	swim_dsync_put32(p, (uint32_t)(v >> 32));
+	swim_dsync_put32(p + 4, (uint32_t)v);
+}
+
+static inline uint32_t
+swim_dsync_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+swim_dsync_get64(const uint8_t *p)
+{
+	return (uint64_t)swim_dsync_get32(p) << 32 | swim_dsync_get32(p + 4);
+}
+
+/** Write a message header (type, body length). @retval header + body
+ * bytes, or SWIM_DSYNC_E_NOSPACE when cap cannot hold them. */
+int swim_dsync_head(uint8_t type, uint32_t body, uint8_t *out, size_t cap);
 
 /* The exchange's steps (struct swim_dsync.step). */
 enum swim_dsync_stepno {
@@ -54,5 +90,37 @@ int swim_dsync_on_want(const struct swim *s, struct swim_dsync *x,
 		       size_t cap, size_t *out_len);
 /** Is the member with name hash nh in x->want (sorted)? */
 bool swim_dsync_wanted(const struct swim_dsync *x, uint64_t nh);
+
+/* HELLO over UDP (swim_dsync_udp.c). */
+/** One HELLO we wait on. */
+struct swim_dsync_upend {
+	bool is_used;
+	uint32_t nonce;			/* echoed by the answer */
+	uint64_t deadline_us;		/* no answer by then: timeout */
+	struct swim_addr to;		/* the peer's address */
+	char name[SWIM_NAME_MAX + 1];	/* for SWIM_OUT_PUSH_PULL */
+};
+
+/** The core's UDP HELLO state (swim.dudp, allocated at first use). */
+struct swim_dsync_udp {
+	struct swim_timer t;		/* first: the earliest deadline */
+	struct swim_dsync_upend pend[SWIM_DSYNC_UDP_PENDING];
+	bool is_fallback_spent;		/* the last HELLO timed out and fell
+					   back: the next timeout does not */
+	struct swim_dsync_udp_stats st;
+};
+
+/**
+ * swim_on_packet's first look: a delta-sync datagram (bare, or in a CRC
+ * wrapper that checks) is handled here. @retval true: taken (answered,
+ * matched or counted as a drop), false: not ours.
+ */
+bool swim_dsync_udp_on_packet(struct swim *s, const struct swim_addr *from,
+			      const uint8_t *buf, size_t len);
+/** SWIM_T_DSYNC_UDP fired: the HELLOs past their deadline. */
+void swim_dsync_udp_expire(struct swim *s);
+/** swim_push_pull_tick's periodic push/pull with a UDP capable peer:
+ * a HELLO instead. @retval true: sent (no push/pull now). */
+bool swim_dsync_udp_periodic(struct swim *s, const struct swim_member *m);
 
 #endif /* SWIM_DSYNC_INT_H_INCLUDED */

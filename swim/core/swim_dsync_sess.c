@@ -438,21 +438,99 @@ swim_dsync_walk_set(const struct swim_index *ix, struct swim_pp_enc *e)
 	return swim_dsync_walk_all(ix, e);
 }
 
-/* After a member round only the names in x->want go (O(log) each). */
+/*
+ * The transfer's walk is ordered by (leaf, name hash), not by slot: its
+ * cursor is the leaf and the last hash sent there, so a member's place
+ * in the name index (which an incremental growth or a removal's
+ * backward shift moves between two slices of a transfer) does not
+ * matter. Every member of the set present when its turn comes is sent
+ * once; one created behind the cursor waits for the next exchange. Two
+ * names of one leaf with equal 64-bit hashes: the second waits too.
+ */
+struct swim_dsync_pick {
+	const struct swim_dsync *x;
+	uint32_t leaf;		/* at x->bits */
+	bool has_after;		/* only hashes above `after` */
+	uint64_t after;
+	const void *m;		/* the smallest one found, or NULL */
+	uint64_t nh;		/* its hash */
+	uint32_t nb;		/* members of the leaf that qualify */
+};
+
+/* One table: the runs of the leaf's homes, each entry from its home. */
+static void
+swim_dsync_pick_table(const struct swim_index *ix, void *const *slots,
+		      uint32_t mask, struct swim_dsync_pick *p)
+{
+	uint32_t nleaves = 1u << p->x->bits;
+	uint32_t stride = nleaves < mask + 1 ? nleaves : mask + 1;
+
+	for (uint32_t h = p->leaf & (stride - 1); h <= mask; h += stride) {
+		for (uint32_t i = h, k = 0; k <= mask && slots[i] != NULL;
+		     i = (i + 1) & mask, k++) {
+			size_t len;
+			const void *m = slots[i];
+			if (!swim_index_is_entry(m))
+				continue;	/* moved or removed */
+			const char *name = ix->key(m, &len);
+			uint64_t nh = swim_index_hash(name, len);
+			if ((nh & mask) != h || (nh & (nleaves - 1)) != p->leaf ||
+			    (p->x->is_filtered && !swim_dsync_wanted(p->x, nh)))
+				continue;
+			p->nb++;
+			if ((!p->has_after || nh > p->after) &&
+			    (p->m == NULL || nh < p->nh)) {
+				p->m = m;
+				p->nh = nh;
+			}
+		}
+	}
+}
+
+/* Both tables of a growing index: each entry is in one of them. */
+static void
+swim_dsync_pick(const struct swim_index *ix, struct swim_dsync_pick *p)
+{
+	swim_dsync_pick_table(ix, ix->slots, ix->mask, p);
+	if (ix->old != NULL)
+		swim_dsync_pick_table(ix, ix->old, ix->old_mask, p);
+}
+
+static bool
+swim_dsync_set_ok(const struct swim_index *ix, const struct swim_dsync *x)
+{
+	return x != NULL && ix->slots != NULL &&
+	       x->bits >= SWIM_DSYNC_BITS_MIN &&
+	       x->bits <= SWIM_DSYNC_BITS_MAX && x->nb_leaves > 0;
+}
+
+/* After a member round only the names in x->want go (O(log) each).
+ * Cursor: e->leaf; e->pos 1 once one was sent there, its hash in
+ * e->home (high 32 bits) and e->run (low). */
 const void *
 swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
 {
-	const void *m;
+	const struct swim_dsync *x = e->dsync;
+	uint32_t leaf;
 
-	while ((m = swim_dsync_walk_set(ix, e)) != NULL) {
-		size_t len;
-		const char *name;
-
-		if (!e->dsync->is_filtered)
-			return m;
-		name = ix->key(m, &len);
-		if (swim_dsync_wanted(e->dsync, swim_index_hash(name, len)))
-			return m;
+	if (!swim_dsync_set_ok(ix, x))
+		return NULL;
+	while ((leaf = swim_dsync_next_leaf(x, e->leaf)) < (1u << x->bits)) {
+		struct swim_dsync_pick p = {
+			.x = x, .leaf = leaf,
+			.has_after = leaf == e->leaf && e->pos != 0,
+			.after = (uint64_t)e->home << 32 | e->run,
+		};
+		swim_dsync_pick(ix, &p);
+		if (p.m != NULL) {
+			e->leaf = leaf;
+			e->pos = 1;
+			e->home = (uint32_t)(p.nh >> 32);
+			e->run = (uint32_t)p.nh;
+			return p.m;
+		}
+		e->leaf = leaf + 1;
+		e->pos = 0;
 	}
 	return NULL;
 }
@@ -460,11 +538,17 @@ swim_dsync_walk_next(const struct swim_index *ix, struct swim_pp_enc *e)
 uint32_t
 swim_dsync_members_in(const struct swim *s, const struct swim_dsync *x)
 {
-	struct swim_pp_enc e = { .dsync = x };
+	const struct swim_index *ix = &s->mt.index;
 	uint32_t n = 0;
 
-	while (swim_dsync_walk_next(&s->mt.index, &e) != NULL)
-		n++;
+	if (!swim_dsync_set_ok(ix, x))
+		return 0;
+	for (uint32_t l = swim_dsync_next_leaf(x, 0); l < (1u << x->bits);
+	     l = swim_dsync_next_leaf(x, l + 1)) {
+		struct swim_dsync_pick p = { .x = x, .leaf = l };
+		swim_dsync_pick(ix, &p);
+		n += p.nb;
+	}
 	return n;
 }
 

@@ -32,6 +32,12 @@ swim_index_hash(const char *name, size_t len)
 static char swim_index_gone_tag;
 #define SWIM_INDEX_GONE ((void *)&swim_index_gone_tag)
 
+bool
+swim_index_is_entry(const void *slot)
+{
+	return slot != NULL && slot != SWIM_INDEX_GONE;
+}
+
 static uint64_t
 swim_index_entry_hash(const struct swim_index *x, const void *e)
 {

@@ -64,6 +64,13 @@ int swim_index_insert(struct swim_index *x, void *e);
 /** Remove e if it is indexed. */
 void swim_index_remove(struct swim_index *x, const void *e);
 
+/**
+ * Is a slot's content an entry? Not NULL and not the marker a growing
+ * index leaves in its old table (moved or removed): for users that read
+ * `slots` and `old` directly (the delta-sync leaf walk).
+ */
+bool swim_index_is_entry(const void *slot);
+
 /** Bytes the index holds, for memory figures. */
 static inline size_t
 swim_index_bytes(const struct swim_index *x)

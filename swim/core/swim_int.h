@@ -26,6 +26,7 @@ enum swim_timer_kind {
 	SWIM_T_PUSH_PULL,	/* every scaled PushPullInterval */
 	SWIM_T_SUSPECT,		/* a member's suspicion runs out */
 	SWIM_T_RELAY,		/* an indirect ping we relay times out */
+	SWIM_T_DSYNC_UDP,	/* a delta-sync UDP HELLO's answer is late */
 };
 
 /** Ack handlers for pings we send on behalf of others, by our seq. */
@@ -189,6 +190,8 @@ struct swim {
 	unsigned pkt_flags;
 
 	struct swim_stats stats;
+	/* delta sync's HELLO over UDP (swim_dsync_udp.c), NULL until used */
+	struct swim_dsync_udp *dudp;
 };
 
 /* swim.c */

@@ -42,6 +42,9 @@ swim_push_pull_tick(struct swim *s)
 					      swim_alive_filter, NULL,
 					      &peer) == 0)
 		return;
+	/* a peer that answers HELLO over UDP: that first (swim_dsync_udp.h) */
+	if (swim_dsync_udp_periodic(s, peer))
+		return;
 	struct swim_out_slot *o = swim_out_push(s, SWIM_OUT_PUSH_PULL,
 						&peer->addr);
 	if (o != NULL)

@@ -359,6 +359,26 @@ Test(dp_fastpath, types_that_never_travel_on_udp_are_malformed)
 	}
 }
 
+/* gossipd's delta-sync HELLO and answer over UDP (swim_dsync_udp.h),
+ * bare or under a CRC: control's core answers them. */
+Test(dp_fastpath, delta_sync_datagrams_go_to_control)
+{
+	uint8_t buf[32] = { 0xd8, 0, 0, 0, 20 };
+	struct dp_fp fp;
+	struct dp_pkt ack;
+
+	fp_with(&fp, "b");
+	cr_assert_eq(dp_fp_process(&fp, buf, 25, &src_9, &ack), DP_FP_PASS);
+	buf[0] = 0xd9;
+	cr_assert_eq(dp_fp_process(&fp, buf, 22, &src_9, &ack), DP_FP_PASS);
+	memmove(buf + 5, buf, 22);
+	uint32_t crc = swim_crc32(buf + 5, 22);
+	buf[0] = SWIM_MSG_HAS_CRC;
+	for (int i = 0; i < 4; i++)
+		buf[1 + i] = (uint8_t)(crc >> (24 - 8 * i));
+	cr_assert_eq(dp_fp_process(&fp, buf, 27, &src_9, &ack), DP_FP_PASS);
+}
+
 Test(dp_fastpath, truncated_compound_is_malformed)
 {
 	struct dp_fp fp;

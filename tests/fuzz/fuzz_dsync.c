@@ -7,6 +7,13 @@
  * messages by swim_dsync_msg_len and fed to swim_dsync_step one by one
  * (MEMBERS and WANT too: byte 0 bit 3 set makes the initiator offer no
  * member round).
+ * Byte 0 bit 4 instead feeds the rest as UDP datagrams (the HELLO over
+ * UDP, swim_dsync_udp.h) to a core that has just sent its own HELLO to
+ * a capable peer: each datagram is a length byte (bit 7: put the
+ * pending HELLO's nonce into a bare answer) and that many bytes, through
+ * swim_on_packet, with time moving past the answer's deadline. Each
+ * delta-sync datagram must land in exactly one counter, and every answer
+ * we send must decode.
  * Every decoder also sees the raw bytes. Findings: crashes, sanitizer
  * reports, and __builtin_trap() when a step returns something else than
  * a status or an error code, writes past its buffer or a message its own
@@ -17,6 +24,7 @@
  */
 #include "swim.h"
 #include "swim_dsync.h"
+#include "swim_dsync_udp.h"
 #include "swim_wire.h"
 
 #include <string.h>
@@ -126,6 +134,124 @@ fuzz_decoders(const uint8_t *data, size_t size)
 		(void)swim_dsync_want_hash(&w, w.nb - 1);
 }
 
+/* --- the HELLO over UDP --- */
+
+/* A UDP-capable core of 300 members that knows one capable peer. */
+static struct swim *
+fuzz_udp_core(void)
+{
+	static struct swim *s;
+	static const uint8_t v7[7] = { 1, 5, 2, 2, 5, 5, 0x05 };
+	static const uint8_t ip[4] = { 10, 0, 0, 2 };
+	struct swim_cfg cfg;
+	const char *err = NULL;
+	struct swim_msg m = { .type = SWIM_MSG_ALIVE };
+
+	if (s != NULL)
+		return s;
+	swim_cfg_default_lan(&cfg);
+	strcpy(cfg.name, "fuzz");
+	cfg.addr = (struct swim_addr){ .ip = { 10, 0, 0, 1 }, .ip_len = 4,
+				       .port = 7946 };
+	memcpy(cfg.vsn, ds_vsn, SWIM_VSN_LEN);
+	cfg.vsn_caps = SWIM_DSYNC_CAP_V1 | SWIM_DSYNC_CAP_UDP;
+	cfg.probe_interval_us = 3600ull * 1000000;
+	cfg.push_pull_interval_us = 0;
+	cfg.seed = 5;
+	s = swim_new(&cfg, &err);
+	FUZZ_CHECK(s != NULL);
+	m.alive.incarnation = 1;
+	m.alive.node = (struct swim_str){ (const uint8_t *)"peer", 4 };
+	m.alive.addr = (struct swim_str){ ip, 4 };
+	m.alive.port = 7946;
+	m.alive.vsn = (struct swim_str){ v7, 7 };
+	ds_send(s, 1, &m);
+	ds_fill(s, 1, "m", 0, 300);
+	return s;
+}
+
+static uint64_t
+fuzz_udp_total(const struct swim *s)
+{
+	struct swim_dsync_udp_stats st;
+	uint64_t n;
+
+	swim_dsync_udp_get_stats(s, &st);
+	n = st.hellos_in + st.disabled + st.stale + st.insync_in +
+	    st.differ_in;
+	for (unsigned i = 0; i < 10; i++)
+		n += st.drops[i];
+	return n;
+}
+
+/* Our outputs: every delta-sync datagram decodes; the HELLO's nonce. */
+static uint32_t
+fuzz_udp_outputs(struct swim *s)
+{
+	struct swim_output o;
+	struct swim_dsync_uhello h;
+	struct swim_dsync_uanswer a;
+	uint32_t nonce = 0;
+
+	while (swim_pop_output(s, &o)) {
+		if (o.kind != SWIM_OUT_PACKET || o.len < 6)
+			continue;
+		size_t k = o.data[0] == 12 ? 5 : 0;	/* CRC wrapper */
+		if (o.data[k] == SWIM_DSYNC_UDP_HELLO) {
+			FUZZ_CHECK(swim_dsync_decode_uhello(o.data + k,
+							    o.len - k, &h) > 0);
+			nonce = h.nonce;
+		} else if (o.data[k] == SWIM_DSYNC_UDP_ANSWER) {
+			FUZZ_CHECK(swim_dsync_decode_uanswer(o.data + k,
+							     o.len - k, &a) > 0);
+		}
+	}
+	return nonce;
+}
+
+static void
+fuzz_udp(const uint8_t *data, size_t size)
+{
+	static uint64_t now = 2000000;
+	static uint8_t dg[256];
+	struct swim *s = fuzz_udp_core();
+	struct swim_addr from = { .ip = { 10, 0, 0, 2 }, .ip_len = 4,
+				  .port = 7946 };
+	struct swim_dsync_uhello h;
+	struct swim_dsync_uanswer a;
+	uint32_t nonce;
+	size_t off = 0;
+
+	(void)swim_dsync_decode_uhello(data, size, &h);
+	(void)swim_dsync_decode_uanswer(data, size, &a);
+	(void)swim_dsync_udp_hello(s, now, "peer", 4);	/* may be -EBUSY */
+	nonce = fuzz_udp_outputs(s);
+	while (off < size) {
+		size_t n = data[off] & 0x7f;
+		bool patch = (data[off] & 0x80) != 0;
+		uint64_t before = fuzz_udp_total(s);
+
+		off++;
+		n = n < size - off ? n : size - off;
+		memcpy(dg, data + off, n);
+		off += n;
+		if (patch && n >= 9 && dg[0] == SWIM_DSYNC_UDP_ANSWER)
+			for (int i = 0; i < 4; i++)
+				dg[5 + i] = (uint8_t)(nonce >> (24 - 8 * i));
+		now += 100000;
+		swim_on_packet(s, now, &from, dg, n, 0);
+		uint64_t d = fuzz_udp_total(s) - before;
+		FUZZ_CHECK(d <= 1);
+		if (n > 0 && (dg[0] == SWIM_DSYNC_UDP_HELLO ||
+			      dg[0] == SWIM_DSYNC_UDP_ANSWER))
+			FUZZ_CHECK(d == 1);
+		else if (n == 0 || dg[0] != 12)
+			FUZZ_CHECK(d == 0);
+		swim_tick(s, now);
+		fuzz_udp_outputs(s);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -135,6 +261,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
+	if (data[0] & 0x10) {
+		fuzz_udp(data + 1, size - 1);
+		return 0;
+	}
 	fuzz_decoders(data + 1, size - 1);
 	struct swim *s = fuzz_table((data[0] >> 1) & 3);
 	swim_dsync_start(&x, data[0] & 1 ? SWIM_DSYNC_INITIATOR :

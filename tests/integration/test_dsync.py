@@ -72,16 +72,22 @@ c.check(bool(ok), f"all 4 list all 4 alive ({dt:.2f}s)")
 time.sleep(4)
 for n in gds:
     st = info(n)
-    delta = st.get("sync_insync", 0) + st.get("sync_delta", 0)
+    # in sync by a UDP HELLO (no TCP), by a TCP exchange, or transferred
+    delta = st.get("sync_udp_insync", 0) + st.get("sync_insync", 0) + \
+        st.get("sync_delta", 0)
     c.check(delta >= 2, f"{n.name}: delta exchanges with gossipd peers "
-            f"({st.get('sync_insync')} in sync, {st.get('sync_delta')} "
+            f"({st.get('sync_udp_insync')} in sync over UDP, "
+            f"{st.get('sync_insync')} over TCP, {st.get('sync_delta')} "
             f"transferred)")
+    c.check(st.get("sync_udp_insync", 0) >= 1 and
+            st.get("sync_udp_answered", 0) >= 1,
+            f"{n.name}: HELLOs over UDP sent and answered: {st}")
     c.check(st.get("sync_fallback") == 0 and
             st.get("sync_delta_failed") == 0,
             f"{n.name}: no delta exchange refused or failed (none with "
             f"serf): {st}")
-    c.check(st.get("sync_delta_bytes", 0) > 0, f"{n.name}: delta bytes "
-            "counted")
+    c.check(st.get("sync_delta_bytes", 0) + st.get("sync_udp_bytes", 0) >
+            0, f"{n.name}: delta bytes counted (TCP and UDP)")
 # full push/pulls with serf, both ways, still work
 r = subprocess.run([g.GOSSIPCTL, "--rpc-addr", gds[1].rpc_addr, "join",
                     serf.addr], capture_output=True, text=True, timeout=20)

@@ -14,7 +14,7 @@
 
 #include "swarm_int.h"
 #include "swim.h"
-#include "swim_dsync.h"
+#include "swim_dsync_udp.h"
 
 #define N 3000u
 
@@ -204,4 +204,83 @@ Test(swarm_delta, no_delta_sync_advertises_nothing)
 	cr_assert_gt(swim_push_pull_merge(core, 1, msg, len, &us), 0);
 	cr_assert_not(swim_member_dsync_capable(core, "swarm-5", 7));
 	free(msg);
+}
+
+/* A core that starts exchanges with a UDP HELLO (swim_dsync_udp.h). */
+static struct swim *
+udp_core(void)
+{
+	struct swim_cfg sc;
+	const char *err = NULL;
+	struct swim *c;
+
+	swim_cfg_default_local(&sc);
+	strcpy(sc.name, "real-0");
+	sc.addr = (struct swim_addr){ .ip = { 127, 0, 0, 1 }, .ip_len = 4,
+				      .port = 7946 };
+	sc.vsn_caps = SWIM_DSYNC_CAP_V1 | SWIM_DSYNC_CAP_UDP;
+	c = swim_new(&sc, &err);
+	cr_assert_not_null(c, "%s", err ? err : "");
+	return c;
+}
+
+/* c's HELLO to swarm-5, answered by the swarm, back into c: the
+ * push/pull (TCP exchange) c then asks for, if any. */
+static bool
+udp_round(struct swim *c, uint64_t now)
+{
+	struct swim_output o;
+	bool pp = false;
+	unsigned nb = 0;
+
+	cr_assert_eq(swim_dsync_udp_hello(c, now, "swarm-5", 7), 0);
+	sw->nb_tx = 0;
+	while (swim_pop_output(c, &o)) {
+		if (o.kind != SWIM_OUT_PACKET || o.len < 6 ||
+		    o.data[5] != SWIM_DSYNC_UDP_HELLO)
+			continue;
+		cr_assert(swarm_delta_udp(sw, 0x7f000001u, 7946,
+					  (uint32_t)o.to.ip[0] << 24 |
+					  (uint32_t)o.to.ip[1] << 16 |
+					  (uint32_t)o.to.ip[2] << 8 | o.to.ip[3],
+					  o.data, o.len));
+		nb++;
+	}
+	cr_assert_eq(nb, 1);
+	cr_assert_eq(sw->nb_tx, 1, "one answer");
+	cr_assert_eq(sw->tx[0].dst_ip, 0x7f000001u);
+	cr_assert_eq(sw->tx[0].len, 5 + SWIM_DSYNC_UANSWER_LEN);
+	swim_on_packet(c, now, &(struct swim_addr){ .ip_len = 4 },
+		       sw->tx[0].buf, sw->tx[0].len, 0);
+	sw->nb_tx = 0;
+	while (swim_pop_output(c, &o))
+		pp |= o.kind == SWIM_OUT_PUSH_PULL;
+	return pp;
+}
+
+Test(swarm_delta, the_swarm_answers_the_udp_hello)
+{
+	struct swim *c = udp_core();
+	struct swim_str us;
+	struct swim_dsync_udp_stats st;
+	struct swarm_member old;
+	uint8_t *msg = NULL;
+	size_t len = 0;
+
+	sw->tx = calloc(SWARM_BURST, sizeof(*sw->tx));	/* no sockets */
+	cr_assert_not_null(sw->tx);
+	cr_assert_eq(swarm_pp_encode(sw, false, 0, 0, true, &msg, &len), 0);
+	cr_assert_gt(swim_push_pull_merge(c, 1000000, msg, len, &us), 0);
+	free(msg);
+	cr_assert(swim_member_dsync_udp_capable(c, "swarm-5", 7));
+	cr_assert_not(udp_round(c, 2000000), "equal tables: INSYNC");
+	old = sw->m[7];
+	cr_assert_eq(swarm_member_leave(&sw->m[7]), 0);
+	swarm_delta_touch(sw, 7, &old);
+	cr_assert(udp_round(c, 3000000), "DIFFER: the TCP exchange");
+	swim_dsync_udp_get_stats(c, &st);
+	cr_assert_eq(st.insync_in, 1);
+	cr_assert_eq(st.differ_in, 1);
+	swim_delete(c);
+	free(sw->tx);
 }

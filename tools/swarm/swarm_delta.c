@@ -4,7 +4,9 @@
  * virtual members advertise the capability (Vsn[6]) and every one of
  * them answers a delta exchange from the swarm's table, as responder:
  * HELLO -> INSYNC or GROUPS, LEAVES -> DIFF, then the initiator's
- * push/pull of the differing leaves is merged and ours sent back.
+ * push/pull of the differing leaves is merged and ours sent back. The
+ * HELLO over UDP (swim_dsync_udp.h) is answered on the main thread
+ * (swarm_delta_udp, from swarm_udp.c's receive path, sw->lock held).
  *
  * Digests are the core's (swim_dsync_member_digest, swim_dsync_leaf_of),
  * so they agree with gossipd's: one XOR per leaf at the finest bits (16:
@@ -22,7 +24,8 @@
 #include <string.h>
 
 #include "swarm_int.h"
-#include "swim_dsync.h"
+#include "swim_dsync_udp.h"
+#include "swim_wire.h"
 
 #define SWARM_DELTA_BITS SWIM_DSYNC_BITS_MAX
 #define SWARM_DELTA_LEAVES (1u << SWARM_DELTA_BITS)
@@ -384,6 +387,61 @@ swarm_delta_rest(struct swarm *sw, int fd, unsigned bits)
 	free(msg);
 	free(set);
 	return rc;
+}
+
+/* --- the HELLO over UDP (swim_dsync_udp.h), as its peer --- */
+
+/* Our answer to h, CRC-wrapped as the HELLO came, from the member that
+ * was called (dst) back to the sender. */
+static void
+swarm_delta_answer(struct swarm *sw, const struct swim_dsync_uhello *h,
+		   bool crc, uint32_t src_ip, uint16_t src_port,
+		   uint32_t dst_ip)
+{
+	uint8_t out[5 + SWIM_DSYNC_UANSWER_LEN];
+	struct swim_dsync_uanswer a = { .nonce = h->nonce };
+	uint32_t c;
+	int n;
+
+	a.root = swarm_delta_root(sw, &a.count);
+	a.verdict = a.root == h->root && a.count == h->count ?
+		    SWIM_DSYNC_VERDICT_INSYNC : SWIM_DSYNC_VERDICT_DIFFER;
+	n = swim_dsync_encode_uanswer(&a, out + 5, sizeof(out) - 5);
+	if (n <= 0)
+		return;
+	if (!crc) {
+		swarm_send(sw, dst_ip, src_ip, src_port, out + 5, (size_t)n);
+		return;
+	}
+	c = swim_crc32(out + 5, (size_t)n);
+	out[0] = SWIM_MSG_HAS_CRC;
+	for (int i = 0; i < 4; i++)
+		out[1 + i] = (uint8_t)(c >> (24 - 8 * i));
+	swarm_send(sw, dst_ip, src_ip, src_port, out, (size_t)n + 5);
+}
+
+bool
+swarm_delta_udp(struct swarm *sw, uint32_t src_ip, uint16_t src_port,
+		uint32_t dst_ip, const uint8_t *buf, size_t len)
+{
+	bool crc = len > 5 && buf[0] == SWIM_MSG_HAS_CRC;
+	const uint8_t *p = crc ? buf + 5 : buf;
+	size_t n = crc ? len - 5 : len;
+	struct swim_dsync_uhello h;
+
+	if (n == 0 || p[0] != SWIM_DSYNC_UDP_HELLO)
+		return false;
+	if (sw->delta == NULL ||
+	    (crc && swim_crc32(p, n) != ((uint32_t)buf[1] << 24 |
+					 (uint32_t)buf[2] << 16 |
+					 (uint32_t)buf[3] << 8 | buf[4])) ||
+	    swim_dsync_decode_uhello(p, n, &h) < 0) {
+		sw->st.bad_in++;	/* off, or garbled: gossipd falls back */
+		return true;
+	}
+	swarm_delta_answer(sw, &h, crc, src_ip, src_port, dst_ip);
+	sw->st.delta_in++;
+	return true;
 }
 
 void

@@ -270,6 +270,10 @@ uint64_t swarm_delta_leaf(const struct swarm *sw, unsigned bits,
 /** Our push/pull of the leaves in set (bitmap at bits), no user state. */
 int swarm_pp_encode_leaves(struct swarm *sw, unsigned bits,
 			   const uint64_t *set, uint8_t **out, size_t *len);
+/** A delta-sync UDP HELLO (bare or CRC-wrapped) from src to member dst:
+ * answered (or counted bad). @retval true: it was one, false: not. */
+bool swarm_delta_udp(struct swarm *sw, uint32_t src_ip, uint16_t src_port,
+		     uint32_t dst_ip, const uint8_t *buf, size_t len);
 /** Answer a delta exchange whose first message (HELLO) is msg. */
 void swarm_delta_serve(struct swarm *sw, int fd, const uint8_t *msg,
 		       size_t len);

@@ -24,7 +24,7 @@
 
 /* serf's Vsn, then the delta-sync capability byte (swim_dsync.h). */
 static const uint8_t swarm_vsn_caps[SWIM_VSN_LEN + 1] = {
-	1, 5, 2, 2, 5, 5, SWIM_DSYNC_CAP_V1 };
+	1, 5, 2, 2, 5, 5, SWIM_DSYNC_CAP_V1 | SWIM_DSYNC_CAP_UDP };
 
 /* Push/pull State of member i as the simulated pool sees it. */
 enum swim_status

@@ -205,6 +205,10 @@ swarm_rx_one(struct swarm *sw, const struct sockaddr_in *from,
 		buf = sw->plain;
 		len = (size_t)n;
 	}
+	/* gossipd's delta-sync HELLO over UDP (swarm_delta.c) */
+	if (swarm_delta_udp(sw, ntohl(from->sin_addr.s_addr),
+			    ntohs(from->sin_port), dst, buf, len))
+		return;
 	swarm_on_packet(sw, ntohl(from->sin_addr.s_addr),
 			ntohs(from->sin_port), dst, buf, len);
 }
