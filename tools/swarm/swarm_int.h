@@ -246,6 +246,18 @@ int swarm_pp_merge(struct swarm *sw, const uint8_t *buf, size_t len,
 /** Read one stream message; plaintext, decompressed, malloc'd. */
 int swarm_stream_read(struct swarm *sw, int fd, uint8_t **out,
 		      size_t *len);
+/** swarm_stream_read for a member's inbound stream: *is_chunked says
+ * it came as chunks (docs/sealed-stream.md), to be answered in kind. */
+int swarm_stream_read_ex(struct swarm *sw, int fd, uint8_t **out,
+			 size_t *len, bool *is_chunked);
+/** Read the rest of a chunked sealed stream whose first bytes are
+ * first; the whole plaintext into *out (malloc'ed). @retval 0 or -1. */
+int swarm_sealed_read(struct swarm *sw, int fd, const uint8_t *first,
+		      size_t first_len, bool is_reply, uint8_t **out,
+		      size_t *len);
+/** Write buf as a chunked sealed stream. @retval 0 or -1. */
+int swarm_sealed_write(struct swarm *sw, int fd, const uint8_t *buf,
+		       size_t len, bool is_reply);
 int swarm_stream_write(struct swarm *sw, int fd, const uint8_t *buf,
 		       size_t len);
 

@@ -17,6 +17,7 @@
 #include "swarm_int.h"
 #include "swim_crypto.h"
 #include "swim_dsync.h"
+#include "swim_sealed_stream.h"
 
 #define SWARM_STREAM_MAX (256u << 20)	/* largest stream we read */
 #define SWARM_PP_NODE_MAX 128		/* a pushNodeState without Meta */
@@ -50,15 +51,23 @@ swarm_pp_member(struct swarm *sw, uint32_t i, uint8_t *p, uint8_t *end)
 	uint8_t ip[4] = { (uint8_t)(a >> 24), (uint8_t)(a >> 16),
 			  (uint8_t)(a >> 8), (uint8_t)a };
 	int nl = swarm_map_name(&sw->map, i, name, sizeof(name));
+	/* Vsn[6]: delta sync's bits, and with a keyring chunked sealed
+	 * streams (swim_sealed_stream.h) */
+	uint8_t vsn[SWIM_VSN_LEN + 1];
+	uint8_t caps = (sw->delta != NULL ? swarm_vsn_caps[SWIM_VSN_LEN] : 0) |
+		       (sw->ring != NULL ? SWIM_CAP_SEALED_STREAM : 0);
 	struct swim_push_node n = {
 		.name = { (const uint8_t *)name, (uint32_t)nl },
 		.addr = { ip, 4 }, .port = sw->cfg.port,
 		.incarnation = sw->m[i].incarnation,
 		.state = swarm_pp_status(&sw->m[i]),
 		.meta = { sw->meta, sw->meta_len },
-		/* Vsn[6]: the delta-sync capability (swim_dsync.h) */
-		.vsn = { swarm_vsn_caps, SWIM_VSN_LEN + (sw->delta != NULL) } };
-	int rc = swim_wire_encode_push_node(&n, p, (size_t)(end - p));
+		.vsn = { vsn, SWIM_VSN_LEN + (caps != 0) } };
+	int rc;
+
+	memcpy(vsn, swarm_vsn_caps, SWIM_VSN_LEN);
+	vsn[SWIM_VSN_LEN] = caps;
+	rc = swim_wire_encode_push_node(&n, p, (size_t)(end - p));
 
 	return rc < 0 ? NULL : p + rc;
 }
@@ -424,12 +433,29 @@ swarm_sbuf_inflate(struct swarm_sbuf *b)
 int
 swarm_stream_read(struct swarm *sw, int fd, uint8_t **out, size_t *len)
 {
+	return swarm_stream_read_ex(sw, fd, out, len, NULL);
+}
+
+int
+swarm_stream_read_ex(struct swarm *sw, int fd, uint8_t **out, size_t *len,
+		     bool *is_chunked)
+{
 	int timeout = (int)sw->cfg.timing.tcp_timeout_ms;
 	struct swarm_sbuf b = { NULL, 0, 0 };
 	int rc;
 
 	if (swarm_sbuf_read(fd, &b, timeout) != 0)
 		goto fail;
+	/* a gossipd node's chunked sealed push/pull (swarm_sealed.c): a
+	 * request to a member (is_chunked asked), or its reply to us */
+	if (b.p[0] == SWIM_SSTREAM_TYPE && sw->ring != NULL) {
+		rc = swarm_sealed_read(sw, fd, b.p, b.len, is_chunked == NULL,
+				       out, len);
+		free(b.p);
+		if (is_chunked != NULL)
+			*is_chunked = rc == 0;
+		return rc == 0 && *len > 0 ? 0 : -1;
+	}
 	if (b.p[0] == SWIM_CRYPTO_STREAM_TYPE && sw->ring != NULL)
 		rc = swarm_sbuf_open(sw, fd, &b, timeout);
 	else if (sw->ring != NULL)

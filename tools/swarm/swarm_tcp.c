@@ -20,6 +20,7 @@
 
 #include "swarm_int.h"
 #include "swim_dsync.h"
+#include "swim_sealed_stream.h"
 
 struct swarm_worker {
 	struct swarm *sw;
@@ -62,12 +63,17 @@ swarm_tcp_ping(struct swarm *sw, int fd, int64_t idx, const uint8_t *buf,
  * its Join flag (memberlist replies first; the order is not observable).
  */
 static void
-swarm_tcp_pp(struct swarm *sw, int fd, const uint8_t *buf, size_t len)
+swarm_tcp_pp(struct swarm *sw, int fd, const uint8_t *buf, size_t len,
+	     bool is_chunked)
 {
 	uint8_t *reply = NULL;
 	size_t rlen = 0;
 	bool join = false;
 	int rc;
+
+	/* chunks for chunks, and for a request that asks for them */
+	is_chunked = sw->ring != NULL &&
+		     (is_chunked || swim_sstream_hdr_wants(buf, len) > 0);
 
 	pthread_mutex_lock(&sw->lock);
 	if (swarm_pp_merge(sw, buf, len, &join) != 0)
@@ -75,7 +81,9 @@ swarm_tcp_pp(struct swarm *sw, int fd, const uint8_t *buf, size_t len)
 	sw->st.pp_in++;
 	rc = swarm_pp_encode(sw, join, 0, 0, true, &reply, &rlen);
 	pthread_mutex_unlock(&sw->lock);
-	if (rc == 0)
+	if (rc == 0 && is_chunked)
+		swarm_sealed_write(sw, fd, reply, rlen, true);
+	else if (rc == 0)
 		swarm_stream_write(sw, fd, reply, rlen);
 	free(reply);
 }
@@ -91,6 +99,7 @@ swarm_worker_main(void *arg)
 	size_t len = 0;
 	int64_t idx = -1;
 	bool up = false;
+	bool is_chunked = false;
 
 	swarm_fd_timeouts(w->fd, sw->cfg.timing.tcp_timeout_ms);
 	if (getsockname(w->fd, (struct sockaddr *)&local, &sl) == 0)
@@ -99,14 +108,15 @@ swarm_worker_main(void *arg)
 	pthread_mutex_lock(&sw->lock);
 	up = idx >= 0 && swarm_member_answers(&sw->m[idx]);
 	pthread_mutex_unlock(&sw->lock);
-	if (up && swarm_stream_read(sw, w->fd, &buf, &len) == 0) {
+	if (up && swarm_stream_read_ex(sw, w->fd, &buf, &len,
+				       &is_chunked) == 0) {
 		if (buf[0] == SWIM_MSG_PING) {
 			swarm_tcp_ping(sw, w->fd, idx, buf, len);
 			pthread_mutex_lock(&sw->lock);
 			sw->st.tcp_ping_in++;
 			pthread_mutex_unlock(&sw->lock);
 		} else if (buf[0] == SWIM_MSG_PUSH_PULL) {
-			swarm_tcp_pp(sw, w->fd, buf, len);
+			swarm_tcp_pp(sw, w->fd, buf, len, is_chunked);
 		} else if (swim_dsync_is_msg_type(buf[0])) {
 			swarm_delta_serve(sw, w->fd, buf, len);
 		}
@@ -174,13 +184,22 @@ swarm_join_seed(struct swarm *sw, unsigned s, uint32_t from,
 				   .sin_port = htons(sw->cfg.join_port[s]),
 				   .sin_addr.s_addr =
 					   htonl(sw->cfg.join_ip[s]) };
-	uint8_t *reply = NULL;
+	uint8_t *reply = NULL, *marked = NULL;
 	size_t rlen = 0;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc = -1;
+	int rc = -1, n;
 
 	if (fd < 0)
 		return -1;
+	/* encrypted: ask a gossipd seed for a chunked reply (its state may
+	 * pass the 20 MiB of one sealed frame); memberlist ignores the key */
+	if (sw->ring != NULL &&
+	    (marked = malloc(len + SWIM_SSTREAM_HDR_KEY_LEN)) != NULL &&
+	    (n = swim_sstream_hdr_mark(msg, len, marked,
+				       len + SWIM_SSTREAM_HDR_KEY_LEN)) > 0) {
+		msg = marked;
+		len = (size_t)n;
+	}
 	swarm_fd_timeouts(fd, sw->cfg.timing.tcp_timeout_ms);
 	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0 &&
 	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0 &&
@@ -192,6 +211,7 @@ swarm_join_seed(struct swarm *sw, unsigned s, uint32_t from,
 		pthread_mutex_unlock(&sw->lock);
 	}
 	free(reply);
+	free(marked);
 	close(fd);
 	return rc;
 }
