@@ -13,34 +13,7 @@ FAKE=${1:?usage: $0 rpc_fake_server gossipctl}
 CTL=${2:?usage: $0 rpc_fake_server gossipctl}
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skip"; exit 77; }
 
-TMP=$(mktemp -d)
-PIDS=()
-FAKE_PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-NFAIL=0
-NOK=0
-ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
-
-# Start a fake server (extra args go to it); sets FP to its port. Not
-# in a $(...) subshell, so that its PID is recorded for the cleanup.
-start_fake() {
-	local out=$TMP/fake.$RANDOM
-	"$FAKE" --max-seconds 120 "$@" > "$out" 2>&1 &
-	PIDS+=($!)
-	FAKE_PIDS+=($!)
-	for _ in $(seq 1 100); do
-		[ -s "$out" ] && break
-		sleep 0.05
-	done
-	FP=$(head -n1 "$out")
-}
+. "$(dirname "$0")/tap_lib.sh"
 
 # ctl ARGS...: stdout, then "stderr:<text>", then "rc=N"
 ctl() {
@@ -243,17 +216,13 @@ fi
 
 # A real agent: same table as serf, incarnation null (no extension there)
 if command -v serf >/dev/null 2>&1; then
-	port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-	GP=$(port)
-	RP=$(port)
+	GP=$(free_port)
+	RP=$(free_port)
 	serf agent -node=real -bind=127.0.0.1:"$GP" -rpc-addr=127.0.0.1:"$RP" \
 		-tag role=db > "$TMP/agent.log" 2>&1 &
 	PIDS+=($!)
 	ADDR=127.0.0.1:$RP
-	for _ in $(seq 1 100); do
-		serf members -rpc-addr="$ADDR" >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_for serf members -rpc-addr="$ADDR"
 	a=$(serf members -rpc-addr="$ADDR" -detailed)
 	b=$("$CTL" --rpc-addr "$ADDR" members --detailed)
 	if [ "$a" == "$b" ]; then
@@ -270,14 +239,5 @@ stderr:
 rc=0" leave
 fi
 
-# Stop the fakes cleanly (SIGTERM: cp_rpc_delete runs); under ASan a leak
-# or UB report lands in their output.
-for p in "${FAKE_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-if grep -lE "Sanitizer|runtime error" "$TMP"/fake.* >/dev/null 2>&1; then
-	fail "fake server sanitizer report"
-	grep -hE -A5 "Sanitizer|runtime error" "$TMP"/fake.* | head -20
-else
-	ok "fake servers exited clean"
-fi
-echo "# $NOK passed, $NFAIL failed"
-[ "$NFAIL" -eq 0 ]
+fake_stop
+tap_done

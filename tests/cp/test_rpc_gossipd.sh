@@ -13,33 +13,9 @@ CTL=${2:?usage: $0 gossipd gossipctl}
 command -v serf >/dev/null 2>&1 || { echo "serf not installed: skip"; exit 77; }
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skip"; exit 77; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/tap_lib.sh"
 
-NFAIL=0
-NOK=0
-ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
-port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_for CMD...: retry for up to 10 s until CMD succeeds
-wait_for() {
-	for _ in $(seq 1 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-SG=$(port); SR=$(port); GG=$(port); GR=$(port)
+SG=$(free_port); SR=$(free_port); GG=$(free_port); GR=$(free_port)
 SERF=127.0.0.1:$SR
 GRPC=127.0.0.1:$GR
 serf agent -node=serf1 -bind=127.0.0.1:"$SG" -rpc-addr="$SERF" \
@@ -160,7 +136,7 @@ seen() { grep -q -- "$2" "$1"; }
 wait_for seen "$TMP/mon_info.txt" '\[INFO\] serf: EventMemberJoin: g1 ' &&
 	ok "serf monitor: the ring is replayed (g1's own join)" ||
 	fail "serf monitor replay: $(head -3 "$TMP/mon_info.txt")"
-S2=$(port); S2R=$(port)
+S2=$(free_port); S2R=$(free_port)
 serf agent -node=serf2 -bind=127.0.0.1:"$S2" -rpc-addr=127.0.0.1:"$S2R" \
 	-join=127.0.0.1:"$GG" > "$TMP/serf2.log" 2>&1 &
 PIDS+=($!)
@@ -212,5 +188,4 @@ wait_for gone && ok "gossipd exits after leave" || fail "gossipd still running"
 left_seen() { serf members -rpc-addr="$SERF" -status=left | grep -q '^g1 '; }
 wait_for left_seen && ok "the agent sees g1 left" || fail "g1 not left"
 
-echo "# $NOK passed, $NFAIL failed"
-[ "$NFAIL" -eq 0 ]
+tap_done

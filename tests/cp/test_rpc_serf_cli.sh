@@ -14,24 +14,7 @@ FAKE=${1:?usage: $0 rpc_fake_server}
 command -v serf >/dev/null 2>&1 || { echo "serf not installed: skip"; exit 77; }
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skip"; exit 77; }
 
-TMP=$(mktemp -d)
-PIDS=()
-FAKE_PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-NFAIL=0
-NOK=0
-ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
+. "$(dirname "$0")/tap_lib.sh"
 
 # run ADDR ARGS...: serf's output (stdout+stderr) then "rc=N", into stdout
 run() {
@@ -41,20 +24,6 @@ run() {
 	echo "rc=$?"
 }
 
-# Start a fake server (extra args go to it); sets FP to its port. Not
-# in a $(...) subshell, so that its PID is recorded for the cleanup.
-start_fake() {
-	local out=$TMP/fake.$RANDOM
-	"$FAKE" --max-seconds 120 "$@" > "$out" 2>&1 &
-	PIDS+=($!)
-	FAKE_PIDS+=($!)
-	for _ in $(seq 1 100); do
-		[ -s "$out" ] && break
-		sleep 0.05
-	done
-	FP=$(head -n1 "$out")
-}
-
 GP=$(free_port)
 RP=$(free_port)
 serf agent -node=alpha -bind=127.0.0.1:"$GP" -rpc-addr=127.0.0.1:"$RP" \
@@ -62,10 +31,7 @@ serf agent -node=alpha -bind=127.0.0.1:"$GP" -rpc-addr=127.0.0.1:"$RP" \
 AGENT=$!
 PIDS+=($AGENT)
 REAL=127.0.0.1:$RP
-for _ in $(seq 1 100); do
-	serf members -rpc-addr="$REAL" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+wait_for serf members -rpc-addr="$REAL"
 start_fake --alpha-port "$GP"
 FAKEADDR=127.0.0.1:$FP
 [ -n "$FP" ] || { echo "fake server did not start"; exit 1; }
@@ -236,14 +202,5 @@ expect "auth: right key" \
 "alpha  127.0.0.1:7946  alive  role=web
 rc=0" members -status=alive -rpc-auth=s3cret
 
-# Stop the fakes cleanly (SIGTERM: cp_rpc_delete runs); under ASan a leak
-# or UB report lands in their output.
-for p in "${FAKE_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-if grep -lE "Sanitizer|runtime error" "$TMP"/fake.* >/dev/null 2>&1; then
-	fail "fake server sanitizer report"
-	grep -hE -A5 "Sanitizer|runtime error" "$TMP"/fake.* | head -20
-else
-	ok "fake servers exited clean"
-fi
-echo "# $NOK passed, $NFAIL failed"
-[ "$NFAIL" -eq 0 ]
+fake_stop
+tap_done

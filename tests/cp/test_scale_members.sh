@@ -16,28 +16,14 @@ N=${4:-100000}
 command -v serf >/dev/null 2>&1 || { echo "serf not installed: skip"; exit 77; }
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skip"; exit 77; }
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-NFAIL=0
-NOK=0
-ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
-fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
-port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$(dirname "$0")/tap_lib.sh"
 
 "$SEED" "$N" 150 > "$TMP/seed.out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 300); do [ -s "$TMP/seed.out" ] && break; sleep 0.1; done
 SP=$(head -n1 "$TMP/seed.out")
 [ -n "$SP" ] || { echo "seed did not start"; exit 1; }
-GG=$(port); GR=$(port)
+GG=$(free_port); GR=$(free_port)
 GRPC=127.0.0.1:$GR
 "$GOSSIPD" --name g1 --bind 127.0.0.1:"$GG" --rpc-addr "$GRPC" \
 	--join 127.0.0.1:"$SP" > "$TMP/gossipd.log" 2>&1 &
@@ -87,7 +73,7 @@ fi
 # entries over several loop passes (cp_sync_serf.c). Members g1 already
 # holds as suspect or dead do not become members of g2 (memberlist's
 # mergeState ignores those for unknown nodes), hence "at least N - 100".
-G2G=$(port); G2R=$(port)
+G2G=$(free_port); G2R=$(free_port)
 "$GOSSIPD" --name g2 --bind 127.0.0.1:"$G2G" --rpc-addr 127.0.0.1:"$G2R" \
 	--join 127.0.0.1:"$GG" > "$TMP/g2.log" 2>&1 &
 PIDS+=($!)
@@ -106,5 +92,4 @@ else
 	fail "g2: ${got2:-none} members, want >= $((N - 100))"
 	grep "Failed to merge" "$TMP/g2.log" | head -3
 fi
-echo "# $NOK passed, $NFAIL failed"
-[ "$NFAIL" -eq 0 ]
+tap_done
