@@ -45,7 +45,8 @@ start_dpdk() {	# $1: run number (log name)
 	PIDS+=("$DPDK_PID")
 }
 
-# serf_b, serf_status, wait_status, serf_join_dpdk: dpdk_ns_lib.sh.
+# serf_b, serf_status, wait_status, serf_join_dpdk, wait_dpdk_sees,
+# dpdk_kill_restart_interrupt: dpdk_ns_lib.sh.
 
 # --- peers ---
 ip netns exec "$B" "$SERF" agent -node=serf-node -bind=198.18.0.3:7946 \
@@ -64,36 +65,16 @@ wait_status dpdk-1 alive 20 || fail "dpdk node never alive in serf"
 wait_status sock-node alive 20 || fail "socket node never alive in serf"
 note "serf sees all three alive:"
 serf_b members
-for ((i = 0; i < 50; i++)); do
-	n=$(ip netns exec "$A" "$SERF" members -rpc-addr=127.0.0.1:7373 \
-		-status=alive 2>/dev/null | wc -l)
-	[ "$n" = 3 ] && break
-	sleep 0.2
-done
-[ "$n" = 3 ] || fail "dpdk node sees $n alive members, not 3"
+wait_dpdk_sees 3
 note "dpdk node sees 3 alive members"
 ip -n "$A" -4 addr show dev gd0 | grep -q 'inet 198.18.0.1/32' ||
 	fail "no exception interface gd0 with 198.18.0.1"
 [ "$(gd_rules | wc -l)" = 3 ] || fail "expected 3 rules: $(gd_rules)"
 sleep 2	# let probes run so the lcore acks some pings
 
-# --- 2. SIGKILL: failed ---
-kill -KILL "$DPDK_PID"
-wait "$DPDK_PID" 2>/dev/null
-wait_status dpdk-1 failed 30 || fail "killed dpdk node not failed"
-note "after SIGKILL serf shows dpdk-1 failed"
-
-# --- 3. restart over the killed run's rules, then SIGINT: left ---
-start_dpdk 2
-serf_join_dpdk || fail "serf cannot join the restarted dpdk node"
-wait_status dpdk-1 alive 30 || fail "restarted dpdk node not alive"
-note "restarted dpdk node is alive again"
-sleep 2
-kill -INT "$DPDK_PID"
-wait_exit "$DPDK_PID" 10 || fail "dpdk node ignores SIGINT"
-[ "$RC" = 0 ] || fail "dpdk node exited $RC after SIGINT"
-wait_status dpdk-1 left 20 || fail "interrupted dpdk node not left"
-note "after SIGINT serf shows dpdk-1 left"
+# --- 2. SIGKILL: failed; 3. a restart over the killed run's rules, then
+# SIGINT: left ---
+dpdk_kill_restart_interrupt 2
 
 # --- 4. nothing left behind ---
 ip -n "$A" link show gd0 >/dev/null 2>&1 && fail "gd0 still exists"

@@ -33,7 +33,8 @@ start_dpdk() {	# $1: run number (log name)
 	PIDS+=("$DPDK_PID")
 }
 
-# serf_b, serf_status, wait_status, serf_join_dpdk: dpdk_ns_lib.sh.
+# serf_b, serf_status, wait_status, serf_join_dpdk, wait_dpdk_sees,
+# dpdk_kill_restart_interrupt: dpdk_ns_lib.sh.
 
 # --- the encrypted serf agent, and a plaintext one that must not get in ---
 ip netns exec "$B" "$SERF" agent -node=serf-node -bind=198.18.0.3:7946 \
@@ -49,36 +50,15 @@ wait_status serf-node alive 10 || fail "serf agent did not start"
 start_dpdk 1
 serf_join_dpdk || fail "encrypted serf cannot join the encrypted dpdk node"
 wait_status dpdk-1 alive 20 || fail "dpdk node never alive in serf"
-for ((i = 0; i < 50; i++)); do
-	n=$(ip netns exec "$A" "$SERF" members -rpc-addr=127.0.0.1:7373 \
-		-status=alive 2>/dev/null | wc -l)
-	[ "$n" = 2 ] && break
-	sleep 0.2
-done
-[ "$n" = 2 ] || fail "dpdk node sees $n alive members, not 2"
+wait_dpdk_sees 2
 note "serf and the dpdk node see each other alive (AES-128)"
 ip netns exec "$B" "$SERF" join -rpc-addr=127.0.0.1:7375 198.18.0.1:7946 \
 	>/dev/null 2>&1 && fail "a plaintext serf joined the encrypted node"
 note "a plaintext serf cannot join"
 sleep 3	# serf probes the dpdk node: the lcore answers sealed pings
 
-# --- 2. SIGKILL: failed ---
-kill -KILL "$DPDK_PID"
-wait "$DPDK_PID" 2>/dev/null
-wait_status dpdk-1 failed 30 || fail "killed dpdk node not failed"
-note "after SIGKILL serf shows dpdk-1 failed"
-
-# --- 3. restart, then SIGINT: left ---
-start_dpdk 2
-serf_join_dpdk || fail "serf cannot join the restarted dpdk node"
-wait_status dpdk-1 alive 30 || fail "restarted dpdk node not alive"
-note "restarted dpdk node is alive again"
-sleep 3
-kill -INT "$DPDK_PID"
-wait_exit "$DPDK_PID" 10 || fail "dpdk node ignores SIGINT"
-[ "$RC" = 0 ] || fail "dpdk node exited $RC after SIGINT"
-wait_status dpdk-1 left 20 || fail "interrupted dpdk node not left"
-note "after SIGINT serf shows dpdk-1 left"
+# --- 2. SIGKILL: failed; 3. restart, then SIGINT: left ---
+dpdk_kill_restart_interrupt 3
 
 # --- 4. the lcore did the sealed acks ---
 stats=$(grep -h 'lcore 1: rx=' "$LOG/gossipd-dpdk-2.log" | tail -n 1)

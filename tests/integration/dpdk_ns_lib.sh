@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Sourced by the DPDK namespace tests (dpdk_netns.sh, dpdk_exc.sh): the
+# Sourced by the DPDK namespace tests (dpdk_netns.sh, dpdk_netns_enc.sh,
+# dpdk_exc.sh, it_metrics_tel.sh): the
 # "wire" they share, a trap that removes everything, and small helpers.
 #
 #   netns $A (DPDK node)                 netns $B (peers)
@@ -123,4 +124,39 @@ serf_join_dpdk() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# --- the DPDK node's life, as dpdk_netns.sh and dpdk_netns_enc.sh check
+# it (callers define start_dpdk RUN, which sets DPDK_PID) ---
+
+# Wait up to 10 s until the DPDK node's own RPC (127.0.0.1:7373 in A)
+# lists $1 alive members; fail otherwise.
+wait_dpdk_sees() {
+	local i n
+	for ((i = 0; i < 50; i++)); do
+		n=$(ip netns exec "$A" "$SERF" members -rpc-addr=127.0.0.1:7373 \
+			-status=alive 2>/dev/null | wc -l)
+		[ "$n" = "$1" ] && return 0
+		sleep 0.2
+	done
+	fail "dpdk node sees $n alive members, not $1"
+}
+
+# SIGKILL -> serf shows it failed; a restart (run 2) -> alive again, $1
+# seconds of probes, then SIGINT -> exit 0 and serf shows it left.
+dpdk_kill_restart_interrupt() {
+	kill -KILL "$DPDK_PID"
+	wait "$DPDK_PID" 2>/dev/null
+	wait_status dpdk-1 failed 30 || fail "killed dpdk node not failed"
+	note "after SIGKILL serf shows dpdk-1 failed"
+	start_dpdk 2
+	serf_join_dpdk || fail "serf cannot join the restarted dpdk node"
+	wait_status dpdk-1 alive 30 || fail "restarted dpdk node not alive"
+	note "restarted dpdk node is alive again"
+	sleep "$1"
+	kill -INT "$DPDK_PID"
+	wait_exit "$DPDK_PID" 10 || fail "dpdk node ignores SIGINT"
+	[ "$RC" = 0 ] || fail "dpdk node exited $RC after SIGINT"
+	wait_status dpdk-1 left 20 || fail "interrupted dpdk node not left"
+	note "after SIGINT serf shows dpdk-1 left"
 }
