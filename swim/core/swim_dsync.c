@@ -7,6 +7,7 @@
 #include "swim_dsync_int.h"
 #include "swim_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 const char *
@@ -181,71 +182,180 @@ swim_dsync_head(uint8_t type, uint32_t body, uint8_t *out, size_t cap)
 	return (int)(SWIM_DSYNC_HDR_LEN + body);
 }
 
+/* Leaf bits a message may carry: 8..16. */
+static bool
+swim_dsync_bits_ok(unsigned bits)
+{
+	return bits >= SWIM_DSYNC_BITS_MIN && bits <= SWIM_DSYNC_BITS_MAX;
+}
+
 /* --- fixed-size messages --- */
+
+/* A whole datagram of x's type with exactly its body, nothing after. */
+static long
+swim_dsync_frame_exact(const uint8_t *buf, size_t len,
+		       const struct swim_dsync_fix *x)
+{
+	if (buf == NULL || len < SWIM_DSYNC_HDR_LEN)
+		return SWIM_DSYNC_E_TRUNCATED;
+	if (buf[0] != x->type)
+		return SWIM_DSYNC_E_TYPE;
+	if (swim_dsync_get32(buf + 1) != x->body)
+		return SWIM_DSYNC_E_LENGTH;
+	if (len < SWIM_DSYNC_HDR_LEN + x->body)
+		return SWIM_DSYNC_E_TRUNCATED;
+	if (len > SWIM_DSYNC_HDR_LEN + x->body)
+		return SWIM_DSYNC_E_LENGTH;
+	return x->body;
+}
+
+int
+swim_dsync_fix_encode(const struct swim_dsync_fix *x, const void *msg,
+		      uint8_t *out, size_t cap)
+{
+	int n = swim_dsync_head(x->type, x->body, out, cap);
+	const uint8_t *m = msg;
+	uint8_t *p = out + SWIM_DSYNC_HDR_LEN;
+	uint32_t v32;
+	uint64_t v64;
+
+	for (const struct swim_dsync_field *f = x->f;
+	     n > 0 && f->kind != SWIM_DSYNC_F_END; f++) {
+		switch ((enum swim_dsync_fkind)f->kind) {
+		case SWIM_DSYNC_F_END:
+			break;
+		case SWIM_DSYNC_F_U8:
+			*p++ = m[f->off];
+			break;
+		case SWIM_DSYNC_F_ZERO:
+			*p++ = 0;
+			break;
+		case SWIM_DSYNC_F_U32:
+			memcpy(&v32, m + f->off, sizeof(v32));
+			swim_dsync_put32(p, v32);
+			p += 4;
+			break;
+		case SWIM_DSYNC_F_U64:
+			memcpy(&v64, m + f->off, sizeof(v64));
+			swim_dsync_put64(p, v64);
+			p += 8;
+			break;
+		}
+	}
+	return n;
+}
+
+int
+swim_dsync_fix_decode(const struct swim_dsync_fix *x, const uint8_t *buf,
+		      size_t len, bool exact, void *msg)
+{
+	long body = exact ? swim_dsync_frame_exact(buf, len, x) :
+			    swim_dsync_frame(buf, len, x->type);
+	const uint8_t *p = buf + SWIM_DSYNC_HDR_LEN;
+	uint8_t *m = msg;
+	uint32_t v32;
+	uint64_t v64;
+
+	for (const struct swim_dsync_field *f = x->f;
+	     body >= 0 && f->kind != SWIM_DSYNC_F_END; f++) {
+		switch ((enum swim_dsync_fkind)f->kind) {
+		case SWIM_DSYNC_F_END:
+			break;
+		case SWIM_DSYNC_F_U8:
+			m[f->off] = *p++;
+			break;
+		case SWIM_DSYNC_F_ZERO:
+			p++;
+			break;
+		case SWIM_DSYNC_F_U32:
+			v32 = swim_dsync_get32(p);
+			memcpy(m + f->off, &v32, sizeof(v32));
+			p += 4;
+			break;
+		case SWIM_DSYNC_F_U64:
+			v64 = swim_dsync_get64(p);
+			memcpy(m + f->off, &v64, sizeof(v64));
+			p += 8;
+			break;
+		}
+	}
+	return body < 0 ? (int)body : (int)(SWIM_DSYNC_HDR_LEN + body);
+}
+
+#define SWIM_DSYNC_FLD(kind, type, member) \
+	{ SWIM_DSYNC_F_##kind, (uint8_t)offsetof(type, member) }
+
+static const struct swim_dsync_fix swim_dsync_hello_fix = {
+	SWIM_DSYNC_MSG_HELLO, SWIM_DSYNC_HELLO_LEN - SWIM_DSYNC_HDR_LEN, {
+		SWIM_DSYNC_FLD(U8, struct swim_dsync_hello, version),
+		SWIM_DSYNC_FLD(U8, struct swim_dsync_hello, bits),
+		SWIM_DSYNC_FLD(U8, struct swim_dsync_hello, flags),
+		{ SWIM_DSYNC_F_ZERO, 0 },
+		SWIM_DSYNC_FLD(U32, struct swim_dsync_hello, count),
+		SWIM_DSYNC_FLD(U64, struct swim_dsync_hello, root),
+	} };
+
+static const struct swim_dsync_fix swim_dsync_insync_fix = {
+	SWIM_DSYNC_MSG_INSYNC, SWIM_DSYNC_INSYNC_LEN - SWIM_DSYNC_HDR_LEN, {
+		SWIM_DSYNC_FLD(U32, struct swim_dsync_insync, count),
+		SWIM_DSYNC_FLD(U64, struct swim_dsync_insync, root),
+	} };
+
+/* ABORT's one field: the reason byte itself (offset 0 of a uint8_t). */
+static const struct swim_dsync_fix swim_dsync_abort_fix = {
+	SWIM_DSYNC_MSG_ABORT, SWIM_DSYNC_ABORT_LEN - SWIM_DSYNC_HDR_LEN, {
+		{ SWIM_DSYNC_F_U8, 0 },
+	} };
 
 int
 swim_dsync_encode_hello(const struct swim_dsync_hello *h, uint8_t *out,
 			size_t cap)
 {
-	int n = swim_dsync_head(SWIM_DSYNC_MSG_HELLO, 16, out, cap);
-
-	if (n < 0)
-		return n;
-	uint8_t *p = out + SWIM_DSYNC_HDR_LEN;
-	p[0] = h->version;
-	p[1] = h->bits;
-	p[2] = h->flags;
-	p[3] = 0;
-	swim_dsync_put32(p + 4, h->count);
-	swim_dsync_put64(p + 8, h->root);
-	return n;
+	return swim_dsync_fix_encode(&swim_dsync_hello_fix, h, out, cap);
 }
 
 int
 swim_dsync_decode_hello(const uint8_t *buf, size_t len,
 			struct swim_dsync_hello *h)
 {
-	long body = swim_dsync_frame(buf, len, SWIM_DSYNC_MSG_HELLO);
+	int rc = swim_dsync_fix_decode(&swim_dsync_hello_fix, buf, len, false,
+				       h);
 
-	if (body < 0)
-		return (int)body;
-	const uint8_t *p = buf + SWIM_DSYNC_HDR_LEN;
-	h->version = p[0];
-	h->bits = p[1];
-	h->flags = p[2];
-	h->count = swim_dsync_get32(p + 4);
-	h->root = swim_dsync_get64(p + 8);
+	if (rc < 0)
+		return rc;
 	if (h->version != SWIM_DSYNC_VERSION)
 		return SWIM_DSYNC_E_VERSION;
-	if (h->bits < SWIM_DSYNC_BITS_MIN || h->bits > SWIM_DSYNC_BITS_MAX)
+	if (!swim_dsync_bits_ok(h->bits))
 		return SWIM_DSYNC_E_BITS;
-	return (int)SWIM_DSYNC_HELLO_LEN;
+	return rc;
 }
 
 int
 swim_dsync_encode_insync(const struct swim_dsync_insync *m, uint8_t *out,
 			 size_t cap)
 {
-	int n = swim_dsync_head(SWIM_DSYNC_MSG_INSYNC, 12, out, cap);
-
-	if (n < 0)
-		return n;
-	swim_dsync_put32(out + SWIM_DSYNC_HDR_LEN, m->count);
-	swim_dsync_put64(out + SWIM_DSYNC_HDR_LEN + 4, m->root);
-	return n;
+	return swim_dsync_fix_encode(&swim_dsync_insync_fix, m, out, cap);
 }
 
 int
 swim_dsync_decode_insync(const uint8_t *buf, size_t len,
 			 struct swim_dsync_insync *m)
 {
-	long body = swim_dsync_frame(buf, len, SWIM_DSYNC_MSG_INSYNC);
+	return swim_dsync_fix_decode(&swim_dsync_insync_fix, buf, len, false,
+				     m);
+}
 
-	if (body < 0)
-		return (int)body;
-	m->count = swim_dsync_get32(buf + SWIM_DSYNC_HDR_LEN);
-	m->root = swim_dsync_get64(buf + SWIM_DSYNC_HDR_LEN + 4);
-	return (int)SWIM_DSYNC_INSYNC_LEN;
+int
+swim_dsync_encode_abort(uint8_t reason, uint8_t *out, size_t cap)
+{
+	return swim_dsync_fix_encode(&swim_dsync_abort_fix, &reason, out, cap);
+}
+
+int
+swim_dsync_decode_abort(const uint8_t *buf, size_t len, uint8_t *reason)
+{
+	return swim_dsync_fix_decode(&swim_dsync_abort_fix, buf, len, false,
+				     reason);
 }
 
 int
@@ -275,35 +385,36 @@ swim_dsync_decode_groups(const uint8_t *buf, size_t len,
 		return (int)body;
 	const uint8_t *p = buf + SWIM_DSYNC_HDR_LEN;
 	m->bits = *p++;
-	if (m->bits < SWIM_DSYNC_BITS_MIN || m->bits > SWIM_DSYNC_BITS_MAX)
+	if (!swim_dsync_bits_ok(m->bits))
 		return SWIM_DSYNC_E_BITS;
 	for (unsigned g = 0; g < SWIM_DSYNC_GROUPS; g++, p += 8)
 		m->d[g] = swim_dsync_get64(p);
 	return (int)SWIM_DSYNC_GROUPS_LEN;
 }
 
-int
-swim_dsync_encode_abort(uint8_t reason, uint8_t *out, size_t cap)
-{
-	int n = swim_dsync_head(SWIM_DSYNC_MSG_ABORT, 1, out, cap);
-
-	if (n > 0)
-		out[SWIM_DSYNC_HDR_LEN] = reason;
-	return n;
-}
-
-int
-swim_dsync_decode_abort(const uint8_t *buf, size_t len, uint8_t *reason)
-{
-	long body = swim_dsync_frame(buf, len, SWIM_DSYNC_MSG_ABORT);
-
-	if (body < 0)
-		return (int)body;
-	*reason = buf[SWIM_DSYNC_HDR_LEN];
-	return (int)SWIM_DSYNC_ABORT_LEN;
-}
-
 /* --- LEAVES and DIFF, decoded in place --- */
+
+/* Leaf id i (u16 BE) of a DIFF's or MEMBERS' list of nb, or UINT32_MAX. */
+static uint32_t
+swim_dsync_id(const uint8_t *ids, uint32_t nb, uint32_t i)
+{
+	if (i >= nb)
+		return UINT32_MAX;
+	return (uint32_t)ids[2 * i] << 8 | ids[2 * i + 1];
+}
+
+/* The list strictly rising and every id < 2^bits. @retval 0 or -1. */
+static int
+swim_dsync_ids_order(const uint8_t *ids, uint32_t nb, unsigned bits)
+{
+	for (uint32_t i = 0; i < nb; i++) {
+		uint32_t id = swim_dsync_id(ids, nb, i);
+		if (id >= (1u << bits) ||
+		    (i > 0 && id <= swim_dsync_id(ids, nb, i - 1)))
+			return -1;
+	}
+	return 0;
+}
 
 /* Bytes of one LEAVES entry at `bits`: group id + its leaf digests. */
 static uint32_t
@@ -324,7 +435,7 @@ swim_dsync_decode_leaves(const uint8_t *buf, size_t len,
 	m->bits = p[0];
 	m->nb_groups = (uint16_t)(p[1] << 8 | p[2]);
 	m->entries = p + 3;
-	if (m->bits < SWIM_DSYNC_BITS_MIN || m->bits > SWIM_DSYNC_BITS_MAX)
+	if (!swim_dsync_bits_ok(m->bits))
 		return SWIM_DSYNC_E_BITS;
 	uint32_t el = swim_dsync_entry_len(m->bits);
 	if (m->nb_groups > SWIM_DSYNC_GROUPS ||
@@ -369,26 +480,20 @@ swim_dsync_decode_diff(const uint8_t *buf, size_t len,
 	m->bits = p[0];
 	m->nb_leaves = swim_dsync_get32(p + 1);
 	m->ids = p + 5;
-	if (m->bits < SWIM_DSYNC_BITS_MIN || m->bits > SWIM_DSYNC_BITS_MAX)
+	if (!swim_dsync_bits_ok(m->bits))
 		return SWIM_DSYNC_E_BITS;
 	if (m->nb_leaves > (1u << m->bits) ||
 	    (uint64_t)body != 5 + 2 * (uint64_t)m->nb_leaves)
 		return SWIM_DSYNC_E_COUNT;
-	for (uint32_t i = 0; i < m->nb_leaves; i++) {
-		uint32_t id = swim_dsync_diff_leaf(m, i);
-		if (id >= (1u << m->bits) ||
-		    (i > 0 && id <= swim_dsync_diff_leaf(m, i - 1)))
-			return SWIM_DSYNC_E_RANGE;
-	}
+	if (swim_dsync_ids_order(m->ids, m->nb_leaves, m->bits) < 0)
+		return SWIM_DSYNC_E_RANGE;
 	return (int)(SWIM_DSYNC_HDR_LEN + body);
 }
 
 uint32_t
 swim_dsync_diff_leaf(const struct swim_dsync_diff *m, uint32_t i)
 {
-	if (i >= m->nb_leaves)
-		return UINT32_MAX;
-	return (uint32_t)m->ids[2 * i] << 8 | m->ids[2 * i + 1];
+	return swim_dsync_id(m->ids, m->nb_leaves, i);
 }
 
 /* --- MEMBERS and WANT (the member round), decoded in place --- */
@@ -396,9 +501,7 @@ swim_dsync_diff_leaf(const struct swim_dsync_diff *m, uint32_t i)
 uint32_t
 swim_dsync_members_leaf(const struct swim_dsync_members *m, uint32_t i)
 {
-	if (i >= m->nb_leaves)
-		return UINT32_MAX;
-	return (uint32_t)m->ids[2 * i] << 8 | m->ids[2 * i + 1];
+	return swim_dsync_id(m->ids, m->nb_leaves, i);
 }
 
 uint64_t
@@ -421,11 +524,8 @@ swim_dsync_members_order(const struct swim_dsync_members *m)
 	uint64_t mask = ((uint64_t)1 << m->bits) - 1, prev = 0, d;
 	uint32_t j = 0;
 
-	for (uint32_t i = 0; i < m->nb_leaves; i++) {
-		uint32_t id = swim_dsync_members_leaf(m, i);
-		if (id > mask || (i > 0 && id <= swim_dsync_members_leaf(m, i - 1)))
-			return SWIM_DSYNC_E_RANGE;
-	}
+	if (swim_dsync_ids_order(m->ids, m->nb_leaves, m->bits) < 0)
+		return SWIM_DSYNC_E_RANGE;
 	for (uint32_t i = 0; i < m->nb_pairs; i++) {
 		uint64_t nh = swim_dsync_members_pair(m, i, &d);
 		uint32_t leaf = (uint32_t)(nh & mask);
@@ -455,7 +555,7 @@ swim_dsync_decode_members(const uint8_t *buf, size_t len,
 	m->nb_pairs = swim_dsync_get32(p + 6);
 	m->ids = p + 10;
 	m->pairs = m->ids;
-	if (m->bits < SWIM_DSYNC_BITS_MIN || m->bits > SWIM_DSYNC_BITS_MAX)
+	if (!swim_dsync_bits_ok(m->bits))
 		return SWIM_DSYNC_E_BITS;
 	if (m->nb_leaves > (1u << m->bits) ||
 	    (uint64_t)body != 10 + 2 * (uint64_t)m->nb_leaves +

@@ -50,6 +50,40 @@ swim_dsync_get64(const uint8_t *p)
 	return (uint64_t)swim_dsync_get32(p) << 32 | swim_dsync_get32(p + 4);
 }
 
+/*
+ * A fixed-size message's layout: its type, body length and fields in
+ * order, each a kind and the offset of its member in the decoded struct.
+ * One encoder and one decoder serve HELLO, INSYNC, ABORT and the two
+ * UDP datagrams (swim_dsync_udp.c).
+ */
+enum swim_dsync_fkind {
+	SWIM_DSYNC_F_END,	/* no more fields */
+	SWIM_DSYNC_F_U8,
+	SWIM_DSYNC_F_ZERO,	/* a 0 byte; not read back */
+	SWIM_DSYNC_F_U32,	/* big-endian */
+	SWIM_DSYNC_F_U64,	/* big-endian */
+};
+struct swim_dsync_field {
+	uint8_t kind;		/* enum swim_dsync_fkind */
+	uint8_t off;		/* offsetof its member */
+};
+struct swim_dsync_fix {
+	uint8_t type;		/* the message's first byte */
+	uint8_t body;		/* its body length */
+	struct swim_dsync_field f[8];	/* ends with SWIM_DSYNC_F_END */
+};
+/** Encode msg (a struct laid out as x says). @retval bytes or
+ * SWIM_DSYNC_E_NOSPACE. */
+int swim_dsync_fix_encode(const struct swim_dsync_fix *x, const void *msg,
+			  uint8_t *out, size_t cap);
+/**
+ * Decode into msg. exact: buf is one datagram, nothing may follow the
+ * message (_E_LENGTH); else buf may hold more (a stream).
+ * @retval the message's length, or _E_TRUNCATED, _E_TYPE, _E_LENGTH.
+ */
+int swim_dsync_fix_decode(const struct swim_dsync_fix *x, const uint8_t *buf,
+			  size_t len, bool exact, void *msg);
+
 /** Write a message header (type, body length). @retval header + body
  * bytes, or SWIM_DSYNC_E_NOSPACE when cap cannot hold them. */
 int swim_dsync_head(uint8_t type, uint32_t body, uint8_t *out, size_t cap);

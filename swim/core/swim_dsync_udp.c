@@ -8,6 +8,7 @@
 #include "swim_dsync_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,103 +17,65 @@
 
 /* --- bytes --- */
 
-/* A whole datagram of `type` with a body of exactly `body` bytes. */
-static int
-swim_dsync_udp_frame(const uint8_t *buf, size_t len, uint8_t type,
-		     uint32_t body)
-{
-	if (buf == NULL || len < SWIM_DSYNC_HDR_LEN)
-		return SWIM_DSYNC_E_TRUNCATED;
-	if (buf[0] != type)
-		return SWIM_DSYNC_E_TYPE;
-	if (swim_dsync_get32(buf + 1) != body)
-		return SWIM_DSYNC_E_LENGTH;
-	if (len < SWIM_DSYNC_HDR_LEN + body)
-		return SWIM_DSYNC_E_TRUNCATED;
-	if (len > SWIM_DSYNC_HDR_LEN + body)
-		return SWIM_DSYNC_E_LENGTH;
-	return 0;
-}
+#define SWIM_DSYNC_UFLD(kind, type, member) \
+	{ SWIM_DSYNC_F_##kind, (uint8_t)offsetof(type, member) }
+
+static const struct swim_dsync_fix swim_dsync_uhello_fix = {
+	SWIM_DSYNC_UDP_HELLO, SWIM_DSYNC_UHELLO_LEN - SWIM_DSYNC_HDR_LEN, {
+		SWIM_DSYNC_UFLD(U8, struct swim_dsync_uhello, version),
+		SWIM_DSYNC_UFLD(U8, struct swim_dsync_uhello, flags),
+		{ SWIM_DSYNC_F_ZERO, 0 },
+		{ SWIM_DSYNC_F_ZERO, 0 },
+		SWIM_DSYNC_UFLD(U32, struct swim_dsync_uhello, nonce),
+		SWIM_DSYNC_UFLD(U32, struct swim_dsync_uhello, count),
+		SWIM_DSYNC_UFLD(U64, struct swim_dsync_uhello, root),
+	} };
+
+static const struct swim_dsync_fix swim_dsync_uanswer_fix = {
+	SWIM_DSYNC_UDP_ANSWER, SWIM_DSYNC_UANSWER_LEN - SWIM_DSYNC_HDR_LEN, {
+		SWIM_DSYNC_UFLD(U32, struct swim_dsync_uanswer, nonce),
+		SWIM_DSYNC_UFLD(U8, struct swim_dsync_uanswer, verdict),
+		SWIM_DSYNC_UFLD(U32, struct swim_dsync_uanswer, count),
+		SWIM_DSYNC_UFLD(U64, struct swim_dsync_uanswer, root),
+	} };
 
 int
 swim_dsync_encode_uhello(const struct swim_dsync_uhello *h, uint8_t *out,
 			 size_t cap)
 {
-	int n = swim_dsync_head(SWIM_DSYNC_UDP_HELLO,
-				SWIM_DSYNC_UHELLO_LEN - SWIM_DSYNC_HDR_LEN,
-				out, cap);
-
-	if (n < 0)
-		return n;
-	uint8_t *p = out + SWIM_DSYNC_HDR_LEN;
-	p[0] = h->version;
-	p[1] = h->flags;
-	p[2] = 0;
-	p[3] = 0;
-	swim_dsync_put32(p + 4, h->nonce);
-	swim_dsync_put32(p + 8, h->count);
-	swim_dsync_put64(p + 12, h->root);
-	return n;
+	return swim_dsync_fix_encode(&swim_dsync_uhello_fix, h, out, cap);
 }
 
 int
 swim_dsync_decode_uhello(const uint8_t *buf, size_t len,
 			 struct swim_dsync_uhello *h)
 {
-	int rc = swim_dsync_udp_frame(buf, len, SWIM_DSYNC_UDP_HELLO,
-				      SWIM_DSYNC_UHELLO_LEN -
-				      SWIM_DSYNC_HDR_LEN);
+	int rc = swim_dsync_fix_decode(&swim_dsync_uhello_fix, buf, len, true,
+				       h);
 
-	if (rc < 0)
-		return rc;
-	const uint8_t *p = buf + SWIM_DSYNC_HDR_LEN;
-	h->version = p[0];
-	h->flags = p[1];
-	h->nonce = swim_dsync_get32(p + 4);
-	h->count = swim_dsync_get32(p + 8);
-	h->root = swim_dsync_get64(p + 12);
-	if (h->version != SWIM_DSYNC_VERSION)
+	if (rc > 0 && h->version != SWIM_DSYNC_VERSION)
 		return SWIM_DSYNC_E_VERSION;
-	return (int)SWIM_DSYNC_UHELLO_LEN;
+	return rc;
 }
 
 int
 swim_dsync_encode_uanswer(const struct swim_dsync_uanswer *a, uint8_t *out,
 			  size_t cap)
 {
-	int n = swim_dsync_head(SWIM_DSYNC_UDP_ANSWER,
-				SWIM_DSYNC_UANSWER_LEN - SWIM_DSYNC_HDR_LEN,
-				out, cap);
-
-	if (n < 0)
-		return n;
-	uint8_t *p = out + SWIM_DSYNC_HDR_LEN;
-	swim_dsync_put32(p, a->nonce);
-	p[4] = a->verdict;
-	swim_dsync_put32(p + 5, a->count);
-	swim_dsync_put64(p + 9, a->root);
-	return n;
+	return swim_dsync_fix_encode(&swim_dsync_uanswer_fix, a, out, cap);
 }
 
 int
 swim_dsync_decode_uanswer(const uint8_t *buf, size_t len,
 			  struct swim_dsync_uanswer *a)
 {
-	int rc = swim_dsync_udp_frame(buf, len, SWIM_DSYNC_UDP_ANSWER,
-				      SWIM_DSYNC_UANSWER_LEN -
-				      SWIM_DSYNC_HDR_LEN);
+	int rc = swim_dsync_fix_decode(&swim_dsync_uanswer_fix, buf, len,
+				       true, a);
 
-	if (rc < 0)
-		return rc;
-	const uint8_t *p = buf + SWIM_DSYNC_HDR_LEN;
-	a->nonce = swim_dsync_get32(p);
-	a->verdict = p[4];
-	a->count = swim_dsync_get32(p + 5);
-	a->root = swim_dsync_get64(p + 9);
-	if (a->verdict != SWIM_DSYNC_VERDICT_INSYNC &&
+	if (rc > 0 && a->verdict != SWIM_DSYNC_VERDICT_INSYNC &&
 	    a->verdict != SWIM_DSYNC_VERDICT_DIFFER)
 		return SWIM_DSYNC_E_RANGE;
-	return (int)SWIM_DSYNC_UANSWER_LEN;
+	return rc;
 }
 
 /* --- state --- */
