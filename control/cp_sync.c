@@ -271,7 +271,7 @@ cp_sync_push_pull_node(struct cp_sync *sync, uint64_t now_us,
 {
 	const struct cp_sync_handler *h = &sync->cfg.h;
 	bool is_sealed = sync->cfg.keyring != NULL;
-	int caps = is_sealed ? cp_sst_peer_caps(sync, node) : 0;
+	int caps = is_sealed ? cp_sst_peer_caps(sync, node, to) : 0;
 	struct cp_sess *s;
 	uint8_t *tx;
 	size_t len;
@@ -283,6 +283,14 @@ cp_sync_push_pull_node(struct cp_sync *sync, uint64_t now_us,
 		return;
 	}
 	tx = cp_sync_local_state(sync, join, &len);
+	/* a state past one sealed frame: no memberlist peer could read it,
+	 * a stranger may be a gossipd that reads chunks */
+	if (tx != NULL && is_sealed && h->pp != NULL && caps < 0 &&
+	    len + SWIM_CRYPTO_STREAM_OVERHEAD > SWIM_CRYPTO_STREAM_MAX) {
+		free(tx);
+		cp_sync_push_pull_streamed(sync, now_us, to, join, true);
+		return;
+	}
 	/* memberlist's single frame; a peer we do not know (a join to an
 	 * address) is asked for a chunked reply, which memberlist ignores */
 	if (tx != NULL && is_sealed && h->pp != NULL && caps < 0)

@@ -166,9 +166,11 @@ int cp_sst_out_start(struct cp_sess *s);
 /** cp_sess_pp_refill for a sealed stream: one chunk into tx.
  * @retval 1 refilled, 0 the end, 2 nothing yet, < 0. */
 int cp_sst_refill(struct cp_sess *s);
-/** The member's Vsn[6] by name (cp_sync_pp_ops.peer_caps), or -1 when
- * unknown (no name, not in the table, no callback). */
-int cp_sst_peer_caps(const struct cp_sync *sync, const char *node);
+/** The member's Vsn[6] by name, or by address when node is NULL or
+ * empty (cp_sync_pp_ops.peer_caps), or -1 when unknown (not in the
+ * table, no callback). */
+int cp_sst_peer_caps(const struct cp_sync *sync, const char *node,
+		     const struct swim_addr *to);
 /** Our classic sealed push/pull asks for a chunked reply: add the
  * header key to *buf (malloc'ed, *len). @retval 0 or < 0 (unchanged). */
 int cp_sst_mark_request(uint8_t **buf, size_t *len);

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct swim_addr;
+
 /** Bytes a streamed push/pull holds per direction: the rx/tx window. */
 #define CP_SYNC_PP_WINDOW (64u * 1024)
 /** Windows written per reactor event before yielding to other work. */
@@ -57,8 +59,11 @@ struct cp_sync_pp_ops {
 	 * no such member is known, so an encrypted push/pull to a gossipd
 	 * peer that reads chunked sealed streams (SWIM_CAP_SEALED_STREAM)
 	 * is sent as chunks, and one to a stranger asks for a chunked reply.
+	 * node NULL (a join to an address): the member at `to`, if any (a
+	 * scan of the table is fine: the push/pull itself is O(n)).
 	 */
-	int (*peer_caps)(void *ctx, const char *node);
+	int (*peer_caps)(void *ctx, const char *node,
+			 const struct swim_addr *to);
 };
 
 struct cp;

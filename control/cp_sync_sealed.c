@@ -269,14 +269,14 @@ cp_sst_refill(struct cp_sess *s)
 }
 
 int
-cp_sst_peer_caps(const struct cp_sync *sync, const char *node)
+cp_sst_peer_caps(const struct cp_sync *sync, const char *node,
+		 const struct swim_addr *to)
 {
 	const struct cp_sync_pp_ops *ops = sync->cfg.h.pp;
 
-	if (node == NULL || node[0] == '\0' || ops == NULL ||
-	    ops->peer_caps == NULL)
+	if (ops == NULL || ops->peer_caps == NULL)
 		return -1;
-	return ops->peer_caps(sync->cfg.h.ctx, node);
+	return ops->peer_caps(sync->cfg.h.ctx, node, to);
 }
 
 int

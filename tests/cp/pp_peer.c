@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cp_sync_int.h"
 #include "swim_wire.h"
@@ -103,16 +107,38 @@ pp_in_join(void *ctx, void *st)
 	return ((struct pp_in *)st)->dec.hdr.join;
 }
 
+/* A member at an address (a join by address): its Vsn[6]. */
+struct pp_addr_find {
+	const struct swim_addr *to;
+	int caps;	/* -1 until found */
+};
+
+static int
+pp_addr_visit(void *ctx, const struct swim_member_info *m)
+{
+	struct pp_addr_find *f = ctx;
+
+	if (m->addr.port != f->to->port || m->addr.ip_len != f->to->ip_len ||
+	    memcmp(m->addr.ip, f->to->ip, m->addr.ip_len) != 0)
+		return 0;
+	f->caps = m->caps;
+	return 1;
+}
+
 /* Vsn[6] of a member of the core (chunked sealed streams). */
 static int
-pp_peer_caps(void *ctx, const char *node)
+pp_peer_caps(void *ctx, const char *node, const struct swim_addr *to)
 {
 	struct pp_peer *p = ctx;
 	struct swim_member_info info;
+	struct pp_addr_find f = { to, -1 };
 
-	if (swim_member_find(p->swim, node, strlen(node), &info) != 0)
-		return -1;
-	return info.caps;
+	if (node != NULL && node[0] != '\0')
+		return swim_member_find(p->swim, node, strlen(node),
+					&info) == 0 ? info.caps : -1;
+	if (to != NULL)
+		swim_member_foreach(p->swim, pp_addr_visit, &f);
+	return f.caps;
 }
 
 static const struct cp_sync_pp_ops pp_ops = {
@@ -165,6 +191,26 @@ pp_ping_done(void *ctx, uint64_t now_us, uint32_t seq_no, bool acked)
 	(void)acked;
 }
 
+/* A TCP port free on 127.0.0.1 now (bound, read, closed). */
+static uint16_t
+pp_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	if (port == 0)
+		abort();
+	return port;
+}
+
 void
 pp_peer_init(struct pp_peer *p, int epfd, const char *name, bool streamed,
 	     size_t max_bytes)
@@ -186,6 +232,10 @@ pp_peer_init_caps(struct pp_peer *p, int epfd, const char *name,
 	swim_cfg_default_local(&sc);
 	snprintf(sc.name, sizeof(sc.name), "%s", name);
 	cp_addr_parse("127.0.0.1:1", 0, &sc.addr);
+	/* a capable peer advertises its engine's port, as the daemon does
+	 * (a join by address finds it in the table) */
+	if (vsn_caps != 0)
+		sc.addr.port = pp_free_port();
 	sc.seed = 42;
 	sc.vsn_caps = vsn_caps;
 	p->swim = swim_new(&sc, &err);
@@ -194,7 +244,7 @@ pp_peer_init_caps(struct pp_peer *p, int epfd, const char *name,
 	cp_sync_cfg_default(&cfg);
 	cfg.epfd = epfd;
 	cfg.bind = sc.addr;
-	cfg.bind.port = 0;
+	cfg.bind.port = vsn_caps != 0 ? sc.addr.port : 0;
 	cfg.advertise = sc.addr;
 	cfg.name = p->name;
 	if (max_bytes != 0)

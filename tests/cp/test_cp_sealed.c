@@ -85,7 +85,8 @@ peer_target(struct pp_peer *p)
 #define SEALED_BOUND (CP_SYNC_PP_WINDOW + SWIM_SSTREAM_CHUNK_MAX)
 
 /* b (1,000 members) joins a (n members, user state ulen) by address,
- * then runs a periodic push/pull to "a": both sealed as chunks. */
+ * then runs a periodic push/pull to "a", then joins a's address again:
+ * the first answered with chunks, the others chunks both ways. */
 static void
 sync_pair(uint32_t n, size_t ulen, size_t *peak)
 {
@@ -130,6 +131,18 @@ sync_pair(uint32_t n, size_t ulen, size_t *peak)
 	cr_assert_eq(sa.sealed_out, 2);
 	cr_assert_eq(sb.sealed_out, 1);
 	cr_assert_eq(sb.sealed_in, 2);
+	/* a join by address to a member b knows (found by address): chunks
+	 * both ways too, so a node in a big pool joins in bounded memory */
+	b.nb_done = 0;
+	cp_sync_push_pull_node(b.sync, cp_now_us(), &to, NULL, true);
+	pp_peer_pump(epfd, ps, 2, 100000, &b.nb_done);
+	pp_peer_pump(epfd, ps, 2, 100, NULL);
+	cr_assert_eq(b.nb_done, 1);
+	cr_assert_eq(b.last_err, 0);
+	cp_sync_get_stats(a.sync, &sa);
+	cp_sync_get_stats(b.sync, &sb);
+	cr_assert_eq(sa.sealed_in, 2);
+	cr_assert_eq(sb.sealed_out, 2);
 	cr_assert_eq(sa.bad_input + sb.bad_input, 0);
 	cr_assert_eq(cp_sync_nb_streams(a.sync) + cp_sync_nb_streams(b.sync),
 		     0);
