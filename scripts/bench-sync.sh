@@ -19,7 +19,9 @@
 #          scaled PushPullInterval (30 s x (ceil(log2 N - 5) + 1)), so
 #          B/s = 2 x bytes / interval.
 #   delta  the swarm answers delta sync: gossipd's periodic push/pull and
-#          its --delta-sync-interval exchanges ($DI s) are delta ones.
+#          its --delta-sync-interval exchanges ($DI s) are delta ones,
+#          each starting with a HELLO over UDP (the swarm answers it);
+#          bytes are the TCP streams' payload plus those datagrams.
 #          Over $WINDOW s in steady state, the delta counters give bytes
 #          and exchanges; B/s = 2 x (bytes per exchange) x (1/DI + 1/PPI)
 #          (each node starts one and answers one per interval).
@@ -65,7 +67,9 @@ done
 trap live_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# sync counters of a gossipd: "full_bytes delta_bytes full insync delta"
+# sync counters of a gossipd: "full_bytes delta_bytes full insync delta
+# udp_bytes insync_udp" (the last two: delta sync's HELLO over UDP, an
+# exchange that ended there, in sync, with no TCP connection)
 sync_counts() {
 	local m
 	m=$(curl -s --max-time 10 "http://127.0.0.1:$1/metrics" 2>/dev/null)
@@ -74,7 +78,9 @@ sync_counts() {
 	     $1 == "gossipd_sync_exchanges_total{kind=\"full\"}" { f = $2 }
 	     $1 == "gossipd_sync_exchanges_total{kind=\"insync\"}" { i = $2 }
 	     $1 == "gossipd_sync_exchanges_total{kind=\"delta\"}" { d = $2 }
-	     END { print fb + 0, db + 0, f + 0, i + 0, d + 0 }' <<<"$m"
+	     $1 == "gossipd_sync_bytes_total{kind=\"delta_udp\"}" { ub = $2 }
+	     $1 == "gossipd_sync_exchanges_total{kind=\"insync_udp\"}" { iu = $2 }
+	     END { print fb + 0, db + 0, f + 0, i + 0, d + 0, ub + 0, iu + 0 }' <<<"$m"
 }
 
 # stop_pids SWARM PID...: SIGINT the swarm, SIGTERM the rest, SIGKILL
@@ -151,13 +157,18 @@ steady() {
 		c0=$(sync_counts "$mp")
 		sleep "$WINDOW"
 		c1=$(sync_counts "$mp")
-		read -r _ db0 _ i0 d0 <<<"$c0"
-		read -r fb1 db1 f1 i1 d1 <<<"$c1"
-		awk -v db=$((db1 - db0)) -v x=$(((i1 - i0) + (d1 - d0))) \
-			-v ins=$((i1 - i0)) -v di="$DI" -v p="$ppi" -v w="$WINDOW" 'BEGIN {
-			per = x > 0 ? db / x : 0
-			printf "%.0f %.2f exchanges=%d(insync %d),window_B/s=%.1f\n",
-				per, 2 * per * (1 / di + 1 / p), x, ins, db / w }'
+		read -r _ db0 _ i0 d0 ub0 iu0 <<<"$c0"
+		read -r fb1 db1 f1 i1 d1 ub1 iu1 <<<"$c1"
+		# bytes: TCP payload of the delta streams + the UDP HELLOs'
+		# datagrams (CRC included; IP/UDP headers not counted)
+		awk -v db=$((db1 - db0)) -v ub=$((ub1 - ub0)) \
+			-v x=$(((i1 - i0) + (d1 - d0) + (iu1 - iu0))) \
+			-v ins=$((i1 - i0)) -v iu=$((iu1 - iu0)) -v di="$DI" \
+			-v p="$ppi" -v w="$WINDOW" 'BEGIN {
+			per = x > 0 ? (db + ub) / x : 0
+			printf "%.0f %.2f exchanges=%d(insync %d tcp %d udp),tcp_B=%d,udp_B=%d,window_B/s=%.1f\n",
+				per, 2 * per * (1 / di + 1 / p), x, ins, iu, db, ub,
+				(db + ub) / w }'
 	fi
 	stop_pids "$sw" "$gd"
 }
