@@ -8,7 +8,9 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* A real, rounded to 6 significant decimals, or null when negative. */
 static json_t *
@@ -59,52 +61,90 @@ gsim_params_json(const struct gsim_opt *o)
 		"push_pull_interval_us", (json_int_t)o->cfg.push_pull_interval_us);
 }
 
+/* How a field of struct gsim_result prints. */
+enum gsim_kind {
+	GSIM_K_NUM,	/* double, gsim_num: null without a sample */
+	GSIM_K_MS,	/* double, rounded to the millisecond */
+	GSIM_K_UINT,	/* unsigned */
+	GSIM_K_U64,	/* uint64_t */
+};
+
+/* One key of the JSON object and the result field it shows. */
+struct gsim_field {
+	const char *key;
+	size_t off;		/* offsetof(struct gsim_result, ...) */
+	enum gsim_kind kind;
+};
+
+#define GSIM_F(key, field, kind)                                        \
+	{ key, offsetof(struct gsim_result, field), GSIM_K_##kind }
+
+/* The keys in the order they print (after "members"). */
+static const struct gsim_field gsim_fields[] = {
+	GSIM_F("simulated_s", simulated_s, NUM),
+	GSIM_F("wall_s", wall_s, MS),
+	GSIM_F("detected", detected, UINT),
+	GSIM_F("detect_p50_s", detect_p50_s, NUM),
+	GSIM_F("detect_p99_s", detect_p99_s, NUM),
+	GSIM_F("detect_max_s", detect_max_s, NUM),
+	GSIM_F("first_detect_p50_s", first_detect_p50_s, NUM),
+	GSIM_F("first_detect_min_s", first_detect_min_s, NUM),
+	GSIM_F("dissemination_periods", diss_periods_p50, NUM),
+	GSIM_F("dissemination_periods_max", diss_periods_max, NUM),
+	GSIM_F("dissemination_periods_expected", diss_periods_expected, NUM),
+	GSIM_F("false_positives", false_positives, U64),
+	GSIM_F("false_suspicions", false_suspicions, U64),
+	GSIM_F("partition_deaths", partition_deaths, U64),
+	GSIM_F("pause_deaths", pause_deaths, U64),
+	GSIM_F("heal_s", heal_s, NUM),
+	GSIM_F("converge_s", converge_s, NUM),
+	GSIM_F("bytes_per_member_per_s", bytes_per_member_per_s, NUM),
+	GSIM_F("udp_bytes_per_member_per_s", udp_bytes_per_member_per_s, NUM),
+	GSIM_F("sync_bytes_per_member_per_s", sync_bytes_per_member_per_s,
+	       NUM),
+	GSIM_F("join_bytes_per_member_per_s", join_bytes_per_member_per_s,
+	       NUM),
+	GSIM_F("delta_syncs", delta_syncs, U64),
+	GSIM_F("memory_bytes_per_member", memory_bytes_per_member, NUM),
+	GSIM_F("node_fixed_bytes", node_fixed_bytes, NUM),
+};
+
+/* The JSON value of one field of r. */
+static json_t *
+gsim_field_json(const struct gsim_result *r, const struct gsim_field *f)
+{
+	const char *p = (const char *)r + f->off;
+	double d;
+	unsigned u;
+	uint64_t u64;
+
+	switch (f->kind) {
+	case GSIM_K_NUM:
+		memcpy(&d, p, sizeof(d));
+		return gsim_num(d);
+	case GSIM_K_MS:
+		memcpy(&d, p, sizeof(d));
+		return json_real(round(d * 1e3) / 1e3);
+	case GSIM_K_UINT:
+		memcpy(&u, p, sizeof(u));
+		return json_integer(u);
+	case GSIM_K_U64:
+		memcpy(&u64, p, sizeof(u64));
+		return json_integer((json_int_t)u64);
+	}
+	return json_null();
+}
+
 static json_t *
 gsim_json(const struct gsim_opt *o, const struct gsim_result *r)
 {
 	json_t *j = json_object();
 
 	json_object_set_new(j, "members", json_integer(o->members));
-	json_object_set_new(j, "simulated_s", gsim_num(r->simulated_s));
-	json_object_set_new(j, "wall_s", json_real(round(r->wall_s * 1e3) / 1e3));
-	json_object_set_new(j, "detected", json_integer(r->detected));
-	json_object_set_new(j, "detect_p50_s", gsim_num(r->detect_p50_s));
-	json_object_set_new(j, "detect_p99_s", gsim_num(r->detect_p99_s));
-	json_object_set_new(j, "detect_max_s", gsim_num(r->detect_max_s));
-	json_object_set_new(j, "first_detect_p50_s",
-			    gsim_num(r->first_detect_p50_s));
-	json_object_set_new(j, "first_detect_min_s",
-			    gsim_num(r->first_detect_min_s));
-	json_object_set_new(j, "dissemination_periods",
-			    gsim_num(r->diss_periods_p50));
-	json_object_set_new(j, "dissemination_periods_max",
-			    gsim_num(r->diss_periods_max));
-	json_object_set_new(j, "dissemination_periods_expected",
-			    gsim_num(r->diss_periods_expected));
-	json_object_set_new(j, "false_positives",
-			    json_integer((json_int_t)r->false_positives));
-	json_object_set_new(j, "false_suspicions",
-			    json_integer((json_int_t)r->false_suspicions));
-	json_object_set_new(j, "partition_deaths",
-			    json_integer((json_int_t)r->partition_deaths));
-	json_object_set_new(j, "pause_deaths",
-			    json_integer((json_int_t)r->pause_deaths));
-	json_object_set_new(j, "heal_s", gsim_num(r->heal_s));
-	json_object_set_new(j, "converge_s", gsim_num(r->converge_s));
-	json_object_set_new(j, "bytes_per_member_per_s",
-			    gsim_num(r->bytes_per_member_per_s));
-	json_object_set_new(j, "udp_bytes_per_member_per_s",
-			    gsim_num(r->udp_bytes_per_member_per_s));
-	json_object_set_new(j, "sync_bytes_per_member_per_s",
-			    gsim_num(r->sync_bytes_per_member_per_s));
-	json_object_set_new(j, "join_bytes_per_member_per_s",
-			    gsim_num(r->join_bytes_per_member_per_s));
-	json_object_set_new(j, "delta_syncs",
-			    json_integer((json_int_t)r->delta_syncs));
-	json_object_set_new(j, "memory_bytes_per_member",
-			    gsim_num(r->memory_bytes_per_member));
-	json_object_set_new(j, "node_fixed_bytes",
-			    gsim_num(r->node_fixed_bytes));
+	for (size_t i = 0; i < sizeof(gsim_fields) / sizeof(gsim_fields[0]);
+	     i++)
+		json_object_set_new(j, gsim_fields[i].key,
+				    gsim_field_json(r, &gsim_fields[i]));
 	json_object_set_new(j, "params", gsim_params_json(o));
 	json_object_set_new(j, "counters", gsim_counters_json(&r->cnt));
 	return j;
