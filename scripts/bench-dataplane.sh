@@ -90,14 +90,7 @@ RES=$LOGDIR/results.txt
 PIDS=()
 cleanup() {
 	trap - INT TERM EXIT
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		# bounded: TERM, then KILL after 5 s
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	bench_memif_cleanup
+	bench_memif_cleanup	# PIDS, then the netns (scripts/lib/bench-memif.sh)
 	echo "bench-dataplane: logs in $LOGDIR"
 }
 trap cleanup EXIT

@@ -83,10 +83,17 @@ bench_memif_rounds() {
 	rm -f "$sock"
 }
 
-# For the caller's trap: every netns bench_memif_rounds made.
+# For the caller's trap: stop every process in PIDS (TERM, then KILL after
+# 5 s, bounded), then delete every netns bench_memif_rounds made.
 BENCH_MEMIF_NS=()
 bench_memif_cleanup() {
-	local ns
+	local pid ns
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	for ns in "${BENCH_MEMIF_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 	return 0
 }
