@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "swim_dsync_peer.h"
+#include "swim_sealed_stream.h"
 #include "swim_dsync_udp.h"
 
 void
@@ -95,8 +96,10 @@ cp_dx_connect(struct cp_sync *sync, uint64_t now_us,
  * reported: the caller decides). */
 static int
 cp_dx_start(struct cp_sync *sync, uint64_t now_us, const struct swim_addr *to,
-	    bool is_tick)
+	    const char *node, bool is_tick)
 {
+	int caps = sync->cfg.keyring != NULL ?
+			   cp_sst_peer_caps(sync, node, NULL) : 0;
 	struct cp_dctl *d = sync->delta;
 	struct cp_sess *s = cp_dx_connect(sync, now_us, to);
 	uint8_t *hello = malloc(SWIM_DSYNC_MSG_MAX);
@@ -106,6 +109,8 @@ cp_dx_start(struct cp_sync *sync, uint64_t now_us, const struct swim_addr *to,
 		goto fail;
 	s->dx->is_tick = is_tick;
 	s->dx->is_periodic = !is_tick;
+	/* encrypted, to a peer that reads chunks (docs/sealed-stream.md) */
+	s->dx->is_chunked = caps > 0 && (caps & SWIM_CAP_SEALED_STREAM);
 	s->deadline_us = now_us + d->cfg.budget_us;
 	swim_dsync_start(&s->dx->x, SWIM_DSYNC_INITIATOR);
 	if (swim_dsync_step(d->cfg.swim, &s->dx->x, NULL, 0, hello,
@@ -134,7 +139,7 @@ cp_sync_delta_push_pull(struct cp_sync *sync, uint64_t now_us,
 	if (d == NULL || !d->cfg.is_enabled || node == NULL ||
 	    !swim_member_dsync_capable(d->cfg.swim, node, strlen(node)))
 		return false;
-	return cp_dx_start(sync, now_us, to, false) == 0;
+	return cp_dx_start(sync, now_us, to, node, false) == 0;
 }
 
 void
@@ -163,7 +168,7 @@ cp_sync_delta_tick(struct cp_sync *sync, uint64_t now_us)
 	if (swim_dsync_udp_hello(d->cfg.swim, now_us, name,
 				 strlen(name)) == 0)
 		return;
-	if (cp_dx_start(sync, now_us, &to, true) != 0)
+	if (cp_dx_start(sync, now_us, &to, name, true) != 0)
 		sync->st.x_delta_failed++;
 }
 

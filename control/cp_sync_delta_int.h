@@ -41,6 +41,8 @@ struct cp_dx {
 	bool is_transfer;	/* reached TRANSFER (leaves differ) */
 	bool is_enc_on;		/* enc streams our push/pull into tx */
 	bool is_failed;		/* ABORT sent: the end is a failure */
+	bool is_chunked;	/* encrypted, the peer reads sealed chunks:
+				 * our transfer goes as chunks */
 	struct swim_pp_enc enc;
 	size_t moved;		/* bytes since the deadline last moved */
 };

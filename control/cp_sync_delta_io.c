@@ -22,6 +22,7 @@
 
 #include "swim_crypto.h"
 #include "swim_dsync.h"
+#include "swim_sealed_stream.h"
 #include "swim_wire.h"
 
 static struct swim *
@@ -97,6 +98,19 @@ cp_dx_pp_whole(struct cp_sess *s, size_t *len)
 	return NULL;
 }
 
+/* Our push/pull of the set as sealed chunks (cp_sync_sealed.c), sealed
+ * a chunk at a time by cp_dx_refill. @retval 0 or < 0. */
+static int
+cp_dx_pp_out_chunks(struct cp_sess *s, enum cp_dx_next next)
+{
+	if (cp_sst_out_start(s) != 0)
+		return -ENOMEM;
+	s->dx->is_enc_on = true;
+	s->dx->next = (uint8_t)next;
+	s->state = CP_SESS_WRITING;
+	return cp_io_mod(s->sync->cfg.epfd, &s->io, EPOLLOUT);
+}
+
 /* Start sending our push/pull of the set, then `next`. @retval 0 or < 0 */
 static int
 cp_dx_pp_out(struct cp_sess *s, enum cp_dx_next next)
@@ -107,6 +121,9 @@ cp_dx_pp_out(struct cp_sess *s, enum cp_dx_next next)
 
 	/* No Serf user state: the members carry what the delta is for. */
 	swim_pp_enc_start_dsync(cp_dx_swim(s), &dx->enc, false, 0, &dx->x);
+	/* sealed chunks to a capable peer, or as the peer spoke to us */
+	if (cp_dx_sealed(s) && (dx->is_chunked || cp_sst_in(s)))
+		return cp_dx_pp_out_chunks(s, next);
 	if (cp_dx_sealed(s)) {
 		buf = cp_dx_pp_whole(s, &len);
 		return buf != NULL ? cp_dx_send(s, buf, len, next) : -ENOMEM;
@@ -122,8 +139,18 @@ cp_dx_pp_out(struct cp_sess *s, enum cp_dx_next next)
 static int
 cp_dx_refill(struct cp_sess *s)
 {
-	int n = swim_pp_enc_next(cp_dx_swim(s), &s->dx->enc, s->tx,
-				 CP_SYNC_PP_WINDOW, CP_SYNC_DELTA_NODES);
+	bool is_chunk = cp_sst_out(s);
+	int n = swim_pp_enc_next(cp_dx_swim(s), &s->dx->enc,
+				 is_chunk ? cp_sst_plain(s) : s->tx,
+				 is_chunk ? SWIM_SSTREAM_CHUNK_MAX :
+					    CP_SYNC_PP_WINDOW,
+				 CP_SYNC_DELTA_NODES);
+
+	if (is_chunk && n >= 0) {
+		/* one sealed chunk; the end is an empty FINAL one */
+		s->dx->is_enc_on = n > 0;
+		return cp_sst_seal_chunk(s, (size_t)n, n == 0);
+	}
 
 	if (n < 0)
 		return n;
@@ -381,6 +408,61 @@ cp_dx_feed(struct cp_sess *s, uint64_t now_us, bool *done)
 	return 0;
 }
 
+/* The peer's push/pull is merged: ours next (responder) or the end. */
+static void
+cp_dx_pp_in_end(struct cp_sess *s, uint64_t now_us)
+{
+	s->sync->cfg.h.pp->in_end(s->sync->cfg.h.ctx, s->pp_in);
+	s->pp_in = NULL;
+	s->dx->is_reading_pp = false;
+	if (s->kind != CP_SESS_IN) {
+		cp_dx_finish(s, now_us, 0);
+		return;
+	}
+	s->dx->next = CP_DX_PP_OUT;
+	cp_dx_written(s, now_us);
+}
+
+/* Does the peer's push/pull come as sealed chunks? (starts reading them) */
+static bool
+cp_dx_chunks_in(struct cp_sess *s)
+{
+	uint8_t b;
+
+	if (cp_sst_in(s))
+		return true;
+	if (!cp_dx_sealed(s) || s->rx_len > 0 ||
+	    recv(s->io.fd, &b, 1, MSG_PEEK) != 1 || b != SWIM_SSTREAM_TYPE)
+		return false;
+	return cp_sst_in_start(s) == 0;
+}
+
+/* The peer's push/pull as sealed chunks: each opened, then decoded. */
+static void
+cp_dx_read_chunks(struct cp_sess *s, uint64_t now_us)
+{
+	ssize_t n = cp_sst_read(s);
+	int rc;
+
+	if (n > 0)
+		cp_dx_progress(s, now_us, (size_t)n);
+	rc = cp_sess_pp_feed_chunks(s, now_us);
+	if (rc < 0) {
+		if (rc != CP_SST_E_DROPPED)
+			s->sync->st.bad_input++;
+		cp_dx_finish(s, now_us, -EPROTO);
+		return;
+	}
+	if (s->pp_in_done && cp_sst_in_final(s)) {
+		cp_dx_pp_in_end(s, now_us);
+		return;
+	}
+	if (n < 0) {
+		cp_sst_count(s->sync, SWIM_SSTREAM_E_TRUNCATED);
+		cp_dx_finish(s, now_us, -ECONNRESET);
+	}
+}
+
 /* The peer's push/pull of the set: read, merge; then ours or the end. */
 static void
 cp_dx_read_pp(struct cp_sess *s, uint64_t now_us)
@@ -403,17 +485,8 @@ cp_dx_read_pp(struct cp_sess *s, uint64_t now_us)
 		cp_dx_finish(s, now_us, rc < 0 ? rc : -ECONNRESET);
 		return;
 	}
-	if (!done)
-		return;
-	s->sync->cfg.h.pp->in_end(s->sync->cfg.h.ctx, s->pp_in);
-	s->pp_in = NULL;
-	s->dx->is_reading_pp = false;
-	if (s->kind != CP_SESS_IN) {
-		cp_dx_finish(s, now_us, 0);
-		return;
-	}
-	s->dx->next = CP_DX_PP_OUT;
-	cp_dx_written(s, now_us);
+	if (done)
+		cp_dx_pp_in_end(s, now_us);
 }
 
 static void
@@ -423,6 +496,10 @@ cp_dx_read(struct cp_sess *s, uint64_t now_us)
 		     (cp_dx_sealed(s) ? SWIM_CRYPTO_STREAM_OVERHEAD : 0);
 	ssize_t n;
 
+	if (s->dx->is_reading_pp && cp_dx_chunks_in(s)) {
+		cp_dx_read_chunks(s, now_us);
+		return;
+	}
 	if (s->dx->is_reading_pp) {
 		cp_dx_read_pp(s, now_us);
 		return;

@@ -163,6 +163,14 @@ bool cp_sst_in_final(const struct cp_sess *s);
 /** Seal what the encoder writes from now on (after
  * cp_sess_pp_out_start). @retval 0 or -ENOMEM. */
 int cp_sst_out_start(struct cp_sess *s);
+/** The plaintext window of our next chunk (SWIM_SSTREAM_CHUNK_MAX). */
+uint8_t *cp_sst_plain(struct cp_sess *s);
+/** Seal len bytes of it as our next chunk into tx. @retval 1 or < 0. */
+int cp_sst_seal_chunk(struct cp_sess *s, size_t len, bool is_final);
+/** Open the chunks read so far and feed them to the push/pull decoder
+ * (cp_sync_pp.c; s->pp_in_done once merged). @retval 0,
+ * CP_SST_E_DROPPED, or a decoder error. */
+int cp_sess_pp_feed_chunks(struct cp_sess *s, uint64_t now_us);
 /** cp_sess_pp_refill for a sealed stream: one chunk into tx.
  * @retval 1 refilled, 0 the end, 2 nothing yet, < 0. */
 int cp_sst_refill(struct cp_sess *s);

@@ -241,8 +241,8 @@ cp_sess_pp_in_done(struct cp_sess *s, uint64_t now_us)
  * before its bytes reach the decoder. @retval 0, CP_SST_E_DROPPED, or a
  * decoder error.
  */
-static int
-cp_sess_pp_feed_sealed(struct cp_sess *s, uint64_t now_us)
+int
+cp_sess_pp_feed_chunks(struct cp_sess *s, uint64_t now_us)
 {
 	int rc = 0;
 
@@ -278,7 +278,7 @@ cp_sess_pp_read(struct cp_sess *s, uint64_t now_us)
 
 	if (n > 0)
 		cp_sess_pp_progress(s, now_us, (size_t)n);
-	rc = is_sealed ? cp_sess_pp_feed_sealed(s, now_us) :
+	rc = is_sealed ? cp_sess_pp_feed_chunks(s, now_us) :
 			 cp_sess_pp_feed(s, now_us);
 	if (rc < 0) {
 		if (rc != CP_SST_E_DROPPED)

@@ -227,9 +227,14 @@ cp_sst_out_start(struct cp_sess *s)
 	return 0;
 }
 
-/* Seal len bytes of t->plain as our next chunk into tx. */
-static int
-cp_sst_seal(struct cp_sess *s, size_t len, bool is_final)
+uint8_t *
+cp_sst_plain(struct cp_sess *s)
+{
+	return s->sst->plain;
+}
+
+int
+cp_sst_seal_chunk(struct cp_sess *s, size_t len, bool is_final)
 {
 	struct cp_sst *t = s->sst;
 	uint8_t nonce[SWIM_CRYPTO_NONCE_LEN];
@@ -261,11 +266,11 @@ cp_sst_refill(struct cp_sess *s)
 	if (n < 0 || (size_t)n > SWIM_SSTREAM_CHUNK_MAX)
 		return n < 0 ? (int)n : -EOVERFLOW;
 	if (n > 0)
-		return cp_sst_seal(s, (size_t)n, false);
+		return cp_sst_seal_chunk(s, (size_t)n, false);
 	/* the encoder is done: an empty FINAL chunk ends the stream */
 	ops->out_end(s->sync->cfg.h.ctx, s->pp_out);
 	s->pp_out = NULL;
-	return cp_sst_seal(s, 0, true);
+	return cp_sst_seal_chunk(s, 0, true);
 }
 
 int

@@ -19,8 +19,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cp_sync_delta.h"
 #include "cp_sync_int.h"
 #include "pp_peer.h"
+#include "swim_dsync.h"
 #include "swim_sealed_stream.h"
 #include "swim_wire.h"
 
@@ -394,4 +396,58 @@ Test(cp_sealed, index_gap_and_bytes_after_final_are_framing)
 	cr_assert_eq(swim_member_count(a.swim), HOSTILE_BASE + 30,
 		     "every whole node in: %u", swim_member_count(a.swim));
 	pp_peer_fini(&a);
+}
+
+/* Delta sync between two encrypting capable peers: the transfer's
+ * push/pulls go as chunks both ways (cp_sync_delta_io.c). */
+Test(cp_sealed, delta_transfer_is_chunked_both_ways)
+{
+	struct pp_peer a, b;
+	struct pp_peer *ps[2] = {&a, &b};
+	struct cp_sync_stats sa0, sb0, sa, sb;
+	struct cp_sync_delta_cfg c;
+	struct swim_addr to;
+
+	pp_peer_init_caps(&a, epfd, "a", true, 0,
+			  SWIM_CAP_SEALED_STREAM | SWIM_DSYNC_CAP_V1);
+	pp_peer_init_caps(&b, epfd, "b", true, 0,
+			  SWIM_CAP_SEALED_STREAM | SWIM_DSYNC_CAP_V1);
+	cp_sync_set_keyring(a.sync, ring);
+	cp_sync_set_keyring(b.sync, ring);
+	pp_peer_fill(&a, "m", 3000);
+	pp_peer_fill(&b, "m", 3000);
+	pp_peer_addr(&a, &to);
+	cp_sync_push_pull_node(b.sync, cp_now_us(), &to, NULL, true);
+	pp_peer_pump(epfd, ps, 2, 10000, &b.nb_done);
+	cr_assert_eq(b.last_err, 0);
+	pp_peer_pump(epfd, ps, 2, 50, NULL);
+	/* now they differ by 40 and 25 members */
+	pp_peer_fill(&a, "da", 40);
+	pp_peer_fill(&b, "db", 25);
+	cp_sync_delta_cfg_default(&c);
+	c.interval_us = 0;
+	c.swim = a.swim;
+	cr_assert_eq(cp_sync_delta_enable(a.sync, &c), 0);
+	c.swim = b.swim;
+	cr_assert_eq(cp_sync_delta_enable(b.sync, &c), 0);
+	cp_sync_get_stats(a.sync, &sa0);
+	cp_sync_get_stats(b.sync, &sb0);
+	b.nb_done = 0;
+	cr_assert(cp_sync_delta_push_pull(b.sync, cp_now_us(), &to, "a"));
+	pp_peer_pump(epfd, ps, 2, 10000, &b.nb_done);
+	pp_peer_pump(epfd, ps, 2, 100, NULL);
+	cr_assert_eq(b.nb_done, 1);
+	cr_assert_eq(b.last_err, 0);
+	cp_sync_get_stats(a.sync, &sa);
+	cp_sync_get_stats(b.sync, &sb);
+	cr_assert_eq(sb.x_delta, sb0.x_delta + 1, "a delta, not a full one");
+	cr_assert_eq(sa.sealed_in, sa0.sealed_in + 1);
+	cr_assert_eq(sa.sealed_out, sa0.sealed_out + 1);
+	cr_assert_eq(sb.sealed_in, sb0.sealed_in + 1);
+	cr_assert_eq(sb.sealed_out, sb0.sealed_out + 1);
+	cr_assert_eq(sa.bad_input + sb.bad_input, 0);
+	cr_assert_eq(swim_member_count(a.swim), 3000 + 40 + 25 + 2);
+	cr_assert_eq(swim_member_count(b.swim), 3000 + 40 + 25 + 2);
+	pp_peer_fini(&a);
+	pp_peer_fini(&b);
 }

@@ -350,9 +350,10 @@ swarm_delta_transfer(struct swarm *sw, int fd, unsigned bits,
 {
 	uint8_t *in = NULL, *out = NULL;
 	size_t len = 0;
+	bool is_chunked = false;	/* sealed chunks: answered in kind */
 	int rc = -1;
 
-	if (swarm_stream_read(sw, fd, &in, &len) != 0 ||
+	if (swarm_stream_read_ex(sw, fd, &in, &len, &is_chunked) != 0 ||
 	    in[0] != SWIM_MSG_PUSH_PULL)
 		goto out;
 	pthread_mutex_lock(&sw->lock);
@@ -361,7 +362,8 @@ swarm_delta_transfer(struct swarm *sw, int fd, unsigned bits,
 		rc = swarm_pp_encode_leaves(sw, bits, set, &out, &len);
 	pthread_mutex_unlock(&sw->lock);
 	if (rc == 0)
-		rc = swarm_stream_write(sw, fd, out, len);
+		rc = is_chunked ? swarm_sealed_write(sw, fd, out, len, true) :
+				  swarm_stream_write(sw, fd, out, len);
 out:
 	free(in);
 	free(out);
