@@ -10,30 +10,15 @@
 
 #include <errno.h>
 
-#include "serf_int.h"
-#include "test_serf_util.h"
+#include "serf_suite.h"
 
 #define US 1000000ull
 #define S(lit) ((struct swim_str){ (const uint8_t *)(lit), sizeof(lit) - 1 })
 
-static struct swim sw;
-static struct serf *serf;
-static struct serf_event ev;
-
 static void
 setup(void)
 {
-	struct serf_cfg cfg;
-	struct serf_tag tag = { "role", "web", 4, 3 };
-	const char *err = NULL;
-
-	fake_init(&sw, "me", 7946);
-	serf_cfg_default(&cfg);
-	snprintf(cfg.name, sizeof(cfg.name), "me");
-	cfg.tags = &tag;
-	cfg.nb_tags = 1;
-	serf = serf_new(&cfg, &sw, &err);
-	cr_assert_not_null(serf, "%s", err);
+	serf_suite_new(false);
 }
 
 static void
@@ -43,50 +28,6 @@ teardown(void)
 }
 
 TestSuite(serf, .init = setup, .fini = teardown, .timeout = 10);
-
-/** Drain events; count those of one kind, keep the last one in ev. */
-static uint32_t
-drain(enum serf_event_kind kind)
-{
-	struct serf_event e;
-	uint32_t n = 0;
-
-	while (serf_pop_event(serf, &e)) {
-		if (e.kind == kind) {
-			n++;
-			ev = e;
-		}
-	}
-	return n;
-}
-
-static void
-swim_ev(struct fake_member *m, enum swim_event_kind kind, uint64_t now)
-{
-	struct swim_event e;
-
-	fake_event(&sw, m, kind, &e);
-	serf_on_swim_event(serf, now, &e);
-}
-
-static struct fake_member *
-join(const char *name, uint8_t octet)
-{
-	struct fake_member *m = fake_add(&sw, name, octet, 7946);
-
-	swim_ev(m, SWIM_EV_JOIN, 0);
-	return m;
-}
-
-static void
-deliver(const uint8_t *buf, int len, uint64_t now)
-{
-	struct swim_event e;
-
-	cr_assert_gt(len, 0);
-	fake_user_event(buf, (size_t)len, &e);
-	serf_on_swim_event(serf, now, &e);
-}
 
 static void
 intent(uint8_t type, const char *node, uint64_t ltime, bool prune)

@@ -10,33 +10,18 @@
 
 #include <errno.h>
 
-#include "serf_int.h"
-#include "test_serf_util.h"
+#include "serf_suite.h"
 
 #define US 1000000ull
 #define S(lit) ((struct swim_str){ (const uint8_t *)(lit), sizeof(lit) - 1 })
 #define NIL ((struct swim_str){ NULL, 0 })
 
-static struct swim sw;
-static struct serf *serf;
-static struct serf_event ev;
 static bool keyring;
 
 static void
 setup(void)
 {
-	struct serf_cfg cfg;
-	struct serf_tag tag = { "role", "web", 4, 3 };
-	const char *err = NULL;
-
-	fake_init(&sw, "me", 7946);
-	serf_cfg_default(&cfg);
-	snprintf(cfg.name, sizeof(cfg.name), "me");
-	cfg.tags = &tag;
-	cfg.nb_tags = 1;
-	cfg.keyring_enabled = keyring;
-	serf = serf_new(&cfg, &sw, &err);
-	cr_assert_not_null(serf, "%s", err);
+	serf_suite_new(keyring);
 	fake_clear_out(&sw);
 }
 
@@ -48,41 +33,6 @@ teardown(void)
 }
 
 TestSuite(serf_query, .init = setup, .fini = teardown, .timeout = 10);
-
-static uint32_t
-drain(enum serf_event_kind kind)
-{
-	struct serf_event e;
-	uint32_t n = 0;
-
-	while (serf_pop_event(serf, &e)) {
-		if (e.kind == kind) {
-			n++;
-			ev = e;
-		}
-	}
-	return n;
-}
-
-static struct fake_member *
-join(const char *name, uint8_t octet)
-{
-	struct fake_member *m = fake_add(&sw, name, octet, 7946);
-	struct swim_event e;
-
-	fake_event(&sw, m, SWIM_EV_JOIN, &e);
-	serf_on_swim_event(serf, 0, &e);
-	return m;
-}
-
-static void
-deliver(const uint8_t *buf, size_t len, uint64_t now)
-{
-	struct swim_event e;
-
-	fake_user_event(buf, len, &e);
-	serf_on_swim_event(serf, now, &e);
-}
 
 /** A query from "q" at 127.0.0.9:9000 with the given parts. */
 static size_t
