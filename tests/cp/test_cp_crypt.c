@@ -21,6 +21,7 @@
 #include "cp.h"
 #include "swim_crypto.h"
 #include "swim_wire.h"
+#include "sync_fx.h"
 
 /* serf keygen output (captures/enc.key.txt) and another 32-byte key. */
 #define KEY_A "NfCkMllT5KcahAfYZFkFkM7bZUzlpnSOoPhQcHck/xE="
@@ -192,60 +193,7 @@ Test(cp_crypt_cfg, aes128_and_aes192_keys_and_the_dpdk_dataplane_encrypt)
 
 /* --- the sync engine with a keyring --- */
 
-/* What the fake handler saw. */
 static struct {
-	int nb_merge, nb_pp_done, nb_ping_done;
-	uint8_t merged[1024];
-	size_t merged_len;
-	int pp_err;
-	bool ping_acked;
-} seen;
-
-static size_t
-fake_local_state(void *ctx, bool join, uint8_t *out, size_t cap)
-{
-	struct swim_push_pull_header h = {.join = join};
-
-	(void)ctx;
-	return (size_t)swim_wire_encode_push_pull_header(&h, out, cap);
-}
-
-static int
-fake_merge(void *ctx, uint64_t now_us, const uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	(void)now_us;
-	seen.nb_merge++;
-	seen.merged_len = len < sizeof(seen.merged) ? len : sizeof(seen.merged);
-	memcpy(seen.merged, buf, seen.merged_len);
-	return 0;
-}
-
-static void
-fake_pp_done(void *ctx, uint64_t now_us, const struct swim_addr *to,
-	     bool join, int e)
-{
-	(void)ctx;
-	(void)now_us;
-	(void)to;
-	(void)join;
-	seen.nb_pp_done++;
-	seen.pp_err = e;
-}
-
-static void
-fake_ping_done(void *ctx, uint64_t now_us, uint32_t seq_no, bool acked)
-{
-	(void)ctx;
-	(void)now_us;
-	(void)seq_no;
-	seen.nb_ping_done++;
-	seen.ping_acked = acked;
-}
-
-static struct {
-	int epfd;
-	struct cp_sync *sync;
 	struct swim_keyring *ring;	/* the engine's: KEY_A */
 	struct swim_keyring *wrong;	/* KEY_B */
 } e;
@@ -260,87 +208,26 @@ ring_of(const char *b64)
 	return r;
 }
 
+/* The engine with a keyring (KEY_A), streams timing out after 2 s. */
 static void
 start(void)
 {
 	struct cp_sync_cfg sc;
-	char msg[256];
 
-	memset(&seen, 0, sizeof(seen));
 	e.ring = ring_of(KEY_A);
 	e.wrong = ring_of(KEY_B);
-	e.epfd = epoll_create1(0);
-	cr_assert_geq(e.epfd, 0);
-	cp_sync_cfg_default(&sc);
-	sc.epfd = e.epfd;
-	cp_addr_parse("127.0.0.1:1", 0, &sc.bind);
-	sc.bind.port = 0;
-	sc.advertise = sc.bind;
-	sc.advertise.port = 4242;
-	sc.name = "me";
+	sync_fx_cfg(&sc);
 	sc.tcp_timeout_us = 2000000;
 	sc.keyring = e.ring;
-	sc.h = (struct cp_sync_handler){
-		.local_state = fake_local_state, .merge = fake_merge,
-		.push_pull_done = fake_pp_done, .ping_done = fake_ping_done,
-	};
-	e.sync = cp_sync_new(&sc, msg, sizeof(msg));
-	cr_assert_not_null(e.sync, "%s", msg);
+	sync_fx_start(&sc);
 }
 
 static void
 stop(void)
 {
-	cp_sync_delete(e.sync);
-	close(e.epfd);
+	sync_fx_stop();
 	swim_keyring_delete(e.ring);
 	swim_keyring_delete(e.wrong);
-}
-
-/* Run the reactor for up to ms, or until *flag becomes non-zero. */
-static void
-pump(int ms, const int *flag)
-{
-	uint64_t end = cp_now_us() + (uint64_t)ms * 1000;
-
-	while (cp_now_us() < end && (flag == NULL || *flag == 0)) {
-		cp_io_poll(e.epfd, 1);
-		cp_sync_expire(e.sync, cp_now_us());
-	}
-}
-
-/* A client connected to the engine; reads time out after 10 ms. */
-static int
-client(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 10000};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_port = htons(cp_sync_port(e.sync));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-/* Read what the other side sends until it closes (pumping meanwhile). */
-static size_t
-read_all(int fd, uint8_t *buf, size_t cap)
-{
-	size_t len = 0;
-
-	for (int i = 0; i < 300; i++) {
-		ssize_t n;
-
-		pump(1, NULL);
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n == 0)
-			break;
-		if (n > 0)
-			len += (size_t)n;
-	}
-	return len;
 }
 
 /* Seal plain as a stream frame under ring, send it on fd. */
@@ -480,7 +367,7 @@ Test(cp_crypt_sync, plaintext_stream_is_refused_like_memberlist)
 	cr_assert_str_eq(text, "Encryption is configured but remote state "
 			       "is not encrypted");
 	cr_assert_eq(seen.nb_merge, 0);
-	cp_sync_get_stats(e.sync, &st);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.bad_input, 1);
 	close(fd);
 	stop();
@@ -503,22 +390,6 @@ Test(cp_crypt_sync, wrong_key_stream_is_refused_like_memberlist)
 	cr_assert_eq(seen.nb_merge, 0);
 	close(fd);
 	stop();
-}
-
-/* A scripted peer: a listener the engine connects to. */
-static int
-peer_listen(uint16_t *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(fd, 4), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	*port = ntohs(sa.sin_port);
-	return fd;
 }
 
 /* Accept the engine's connection and read its whole sealed frame. */
@@ -558,7 +429,7 @@ outbound_push_pull(int lfd, uint16_t port)
 
 	cp_addr_parse("127.0.0.1:1", 0, &to);
 	to.port = port;
-	cp_sync_push_pull(e.sync, cp_now_us(), &to, true);
+	cp_sync_push_pull(fx.sync, cp_now_us(), &to, true);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	cr_assert_eq(req[0], SWIM_CRYPTO_STREAM_TYPE, "we push sealed");
 	n = open_reply(req, len, plain, sizeof(plain));
@@ -628,7 +499,7 @@ Test(cp_crypt_sync, outbound_tcp_ping_is_sealed_both_ways)
 	lfd = peer_listen(&port);
 	cp_addr_parse("127.0.0.1:1", 0, &to);
 	to.port = port;
-	cp_sync_ping(e.sync, cp_now_us(), &to, "peer", 9,
+	cp_sync_ping(fx.sync, cp_now_us(), &to, "peer", 9,
 		     cp_now_us() + 2000000);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	n = open_reply(req, len, plain, sizeof(plain));

@@ -18,161 +18,28 @@
 
 #include "cp.h"
 #include "swim_wire.h"
+#include "sync_fx.h"
 
-/* What the fake handler saw. */
-static struct {
-	int nb_local, nb_merge, nb_pp_done, nb_ping_done, nb_user;
-	bool last_join;			/* local_state's join flag */
-	uint8_t merged[4096];
-	size_t merged_len;
-	int pp_err;
-	bool pp_join;
-	uint32_t ping_seq;
-	bool ping_acked;
-	uint8_t user[256];
-	size_t user_len;
-} seen;
-
-/* Our canned push/pull: header (Nodes 0, no user state). */
-static size_t
-fake_local_state(void *ctx, bool join, uint8_t *out, size_t cap)
-{
-	struct swim_push_pull_header h = {.join = join};
-
-	(void)ctx;
-	seen.nb_local++;
-	seen.last_join = join;
-	return (size_t)swim_wire_encode_push_pull_header(&h, out, cap);
-}
-
-static int
-fake_merge(void *ctx, uint64_t now_us, const uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	(void)now_us;
-	seen.nb_merge++;
-	seen.merged_len = len < sizeof(seen.merged) ? len : sizeof(seen.merged);
-	memcpy(seen.merged, buf, seen.merged_len);
-	return 0;
-}
-
-static void
-fake_pp_done(void *ctx, uint64_t now_us, const struct swim_addr *to,
-	     bool join, int err)
-{
-	(void)ctx;
-	(void)now_us;
-	(void)to;
-	seen.nb_pp_done++;
-	seen.pp_err = err;
-	seen.pp_join = join;
-}
-
-static void
-fake_ping_done(void *ctx, uint64_t now_us, uint32_t seq_no, bool acked)
-{
-	(void)ctx;
-	(void)now_us;
-	seen.nb_ping_done++;
-	seen.ping_seq = seq_no;
-	seen.ping_acked = acked;
-}
-
-static void
-fake_user(void *ctx, uint64_t now_us, const uint8_t *data, size_t len)
-{
-	(void)ctx;
-	(void)now_us;
-	seen.nb_user++;
-	seen.user_len = len < sizeof(seen.user) ? len : sizeof(seen.user);
-	memcpy(seen.user, data, seen.user_len);
-}
-
-static int epfd = -1;
-static struct cp_sync *sync_;
-
-/* A fresh engine on 127.0.0.1:<any> with the given caps. */
+/* A fresh engine on 127.0.0.1:<any> with the given caps (0: default). */
 static void
 start(uint64_t timeout_us, unsigned max_streams, size_t max_bytes)
 {
 	struct cp_sync_cfg cfg;
-	char err[256];
 
-	memset(&seen, 0, sizeof(seen));
-	epfd = epoll_create1(0);
-	cr_assert(epfd >= 0);
-	cp_sync_cfg_default(&cfg);
-	cfg.epfd = epfd;
-	cp_addr_parse("127.0.0.1:1", 0, &cfg.bind);
-	cfg.bind.port = 0;
-	cfg.advertise = cfg.bind;
-	cfg.advertise.port = 4242;
-	cfg.name = "me";
+	sync_fx_cfg(&cfg);
 	if (timeout_us != 0)
 		cfg.tcp_timeout_us = timeout_us;
 	if (max_streams != 0)
 		cfg.max_streams = max_streams;
 	if (max_bytes != 0)
 		cfg.max_bytes = max_bytes;
-	cfg.h = (struct cp_sync_handler){NULL, fake_local_state, fake_merge,
-					 fake_pp_done, fake_ping_done,
-					 fake_user, NULL};
-	sync_ = cp_sync_new(&cfg, err, sizeof(err));
-	cr_assert_not_null(sync_, "%s", err);
+	sync_fx_start(&cfg);
 }
 
 static void
 stop(void)
 {
-	cp_sync_delete(sync_);
-	sync_ = NULL;
-	close(epfd);
-}
-
-/* Run the reactor for up to ms, or until *flag becomes non-zero. */
-static void
-pump(int ms, const int *flag)
-{
-	uint64_t end = cp_now_us() + (uint64_t)ms * 1000;
-
-	while (cp_now_us() < end && (flag == NULL || *flag == 0)) {
-		cp_io_poll(epfd, 1);
-		cp_sync_expire(sync_, cp_now_us());
-	}
-}
-
-/* A blocking client connected to the engine's listener. */
-static int
-client(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 10000};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_port = htons(cp_sync_port(sync_));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-/* Read everything the engine sends until it closes (pumping meanwhile). */
-static size_t
-read_reply(int fd, uint8_t *buf, size_t cap)
-{
-	size_t len = 0;
-
-	for (int i = 0; i < 300; i++) {
-		ssize_t n;
-
-		pump(1, NULL);
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n == 0)
-			break;
-		if (n > 0)
-			len += (size_t)n;
-	}
-	return len;
+	sync_fx_stop();
 }
 
 /* A push/pull from node "peer" with a 3-byte user state. */
@@ -208,7 +75,7 @@ Test(cp_sync, inbound_push_pull_replies_then_merges)
 	len = make_push_pull(req, sizeof(req), true);
 	fd = client();
 	cr_assert_eq(send(fd, req, len, 0), (ssize_t)len);
-	n = read_reply(fd, rep, sizeof(rep));
+	n = read_all(fd, rep, sizeof(rep));
 	cr_assert_gt(n, 0);
 	cr_assert_eq(rep[0], SWIM_MSG_PUSH_PULL);
 	cr_assert(seen.last_join, "the Join flag is copied into the reply");
@@ -234,7 +101,7 @@ Test(cp_sync, inbound_push_pull_byte_by_byte)
 		if (i + 1 < len)
 			cr_assert_eq(seen.nb_merge, 0, "merged early at %zu", i);
 	}
-	cr_assert_gt(read_reply(fd, rep, sizeof(rep)), 0);
+	cr_assert_gt(read_all(fd, rep, sizeof(rep)), 0);
 	cr_assert_eq(seen.nb_merge, 1);
 	cr_assert_not(seen.last_join);
 	close(fd);
@@ -254,7 +121,7 @@ Test(cp_sync, inbound_compressed_push_pull)
 	cr_assert_eq(z[0], SWIM_MSG_COMPRESS);
 	fd = client();
 	cr_assert_eq(send(fd, z, (size_t)zl, 0), zl);
-	cr_assert_gt(read_reply(fd, rep, sizeof(rep)), 0);
+	cr_assert_gt(read_all(fd, rep, sizeof(rep)), 0);
 	cr_assert_eq(seen.nb_merge, 1);
 	cr_assert_eq(seen.merged_len, len, "merge sees the plain bytes");
 	cr_assert_arr_eq(seen.merged, req, len);
@@ -273,7 +140,7 @@ exchange(const struct swim_msg *m, uint8_t *rep, size_t cap)
 
 	cr_assert_gt(n, 0);
 	cr_assert_eq(send(fd, req, (size_t)n, 0), n);
-	r = read_reply(fd, rep, cap);
+	r = read_all(fd, rep, cap);
 	close(fd);
 	return r;
 }
@@ -298,7 +165,7 @@ Test(cp_sync, inbound_tcp_ping_is_acked)
 		     "a ping for another node gets no reply");
 	struct cp_sync_stats st;
 
-	cp_sync_get_stats(sync_, &st);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.in_ping, 1);
 	cr_assert_eq(st.bad_input, 1);
 	stop();
@@ -318,7 +185,7 @@ Test(cp_sync, inbound_user_message)
 	pump(5, NULL);
 	cr_assert_eq(seen.nb_user, 0, "waits for the whole payload");
 	cr_assert_eq(send(fd, req + sizeof(req) - 2, 2, 0), 2);
-	cr_assert_eq(read_reply(fd, rep, sizeof(rep)), 0, "no reply");
+	cr_assert_eq(read_all(fd, rep, sizeof(rep)), 0, "no reply");
 	cr_assert_eq(seen.nb_user, 1);
 	cr_assert_eq(seen.user_len, 3);
 	cr_assert_arr_eq(seen.user, "abc", 3);
@@ -337,7 +204,7 @@ Test(cp_sync, encrypted_stream_gets_memberlists_error)
 	start(0, 0, 0);
 	fd = client();
 	cr_assert_eq(send(fd, req, sizeof(req), 0), sizeof(req));
-	n = read_reply(fd, rep, sizeof(rep));
+	n = read_all(fd, rep, sizeof(rep));
 	cr_assert_eq(swim_wire_decode_msg(rep, n, &m), 0);
 	cr_assert_eq(m.type, SWIM_MSG_ERR);
 	cr_assert_eq(m.err.error.len, strlen(CP_SYNC_ERR_ENCRYPTED));
@@ -361,19 +228,19 @@ Test(cp_sync, garbage_is_closed_and_counted)
 	start(0, 0, 0);
 	fd = client();
 	send(fd, unknown, sizeof(unknown), 0);
-	cr_assert_eq(read_reply(fd, rep, sizeof(rep)), 0,
+	cr_assert_eq(read_all(fd, rep, sizeof(rep)), 0,
 		     "unknown type: closed without reply");
 	close(fd);
 	fd = client();
 	send(fd, bad_pp, sizeof(bad_pp), 0);
-	n = read_reply(fd, rep, sizeof(rep));
+	n = read_all(fd, rep, sizeof(rep));
 	cr_assert_eq(swim_wire_decode_msg(rep, n, &m), 0);
 	cr_assert_eq(m.type, SWIM_MSG_ERR, "decode failure: errResp");
 	close(fd);
-	cp_sync_get_stats(sync_, &st);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.bad_input, 2);
 	cr_assert_eq(seen.nb_merge, 0);
-	cr_assert_eq(cp_sync_nb_streams(sync_), 0);
+	cr_assert_eq(cp_sync_nb_streams(fx.sync), 0);
 	stop();
 }
 
@@ -386,10 +253,10 @@ Test(cp_sync, idle_inbound_stream_times_out)
 	start(30000, 0, 0);
 	fd = client();
 	send(fd, "\x06", 1, 0);
-	cr_assert_eq(read_reply(fd, rep, sizeof(rep)), 0);
-	cp_sync_get_stats(sync_, &st);
+	cr_assert_eq(read_all(fd, rep, sizeof(rep)), 0);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.timeouts, 1);
-	cr_assert_eq(cp_sync_nb_streams(sync_), 0);
+	cr_assert_eq(cp_sync_nb_streams(fx.sync), 0);
 	close(fd);
 	stop();
 }
@@ -404,10 +271,10 @@ Test(cp_sync, stream_cap_refuses_extra_connections)
 		fds[i] = client();
 		pump(5, NULL);
 	}
-	cp_sync_get_stats(sync_, &st);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.accepted, 3);
 	cr_assert_eq(st.refused_full, 1);
-	cr_assert_eq(cp_sync_nb_streams(sync_), 2);
+	cr_assert_eq(cp_sync_nb_streams(fx.sync), 2);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	stop();
@@ -431,27 +298,11 @@ Test(cp_sync, byte_cap_closes_stream)
 	memset(junk, 0x87, sizeof(junk));
 	send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
 	pump(50, NULL);
-	cp_sync_get_stats(sync_, &st);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.too_big + st.bad_input, 1);
 	cr_assert_eq(seen.nb_merge, 0);
 	close(fd);
 	stop();
-}
-
-/* A scripted peer: a listener the engine connects to. */
-static int
-peer_listen(uint16_t *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(fd, 4), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	*port = ntohs(sa.sin_port);
-	return fd;
 }
 
 /* Accept the engine's connection and read its request. */
@@ -491,7 +342,7 @@ Test(cp_sync, outbound_push_pull_merges_reply)
 	lfd = peer_listen(&port);
 	cp_addr_parse("127.0.0.1:1", 0, &to);
 	to.port = port;
-	cp_sync_push_pull(sync_, cp_now_us(), &to, true);
+	cp_sync_push_pull(fx.sync, cp_now_us(), &to, true);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	cr_assert_gt(len, 0);
 	cr_assert_eq(req[0], SWIM_MSG_PUSH_PULL, "we push first");
@@ -525,7 +376,7 @@ Test(cp_sync, outbound_push_pull_failures)
 	/* connection refused */
 	to.port = port;
 	close(lfd);
-	cp_sync_push_pull(sync_, cp_now_us(), &to, false);
+	cp_sync_push_pull(fx.sync, cp_now_us(), &to, false);
 	pump(200, &seen.nb_pp_done);
 	cr_assert_eq(seen.nb_pp_done, 1);
 	cr_assert_lt(seen.pp_err, 0);
@@ -533,7 +384,7 @@ Test(cp_sync, outbound_push_pull_failures)
 	seen.nb_pp_done = 0;
 	lfd = peer_listen(&port);
 	to.port = port;
-	cp_sync_push_pull(sync_, cp_now_us(), &to, false);
+	cp_sync_push_pull(fx.sync, cp_now_us(), &to, false);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	send(fd, err_rep, sizeof(err_rep), 0);
 	pump(200, &seen.nb_pp_done);
@@ -541,11 +392,11 @@ Test(cp_sync, outbound_push_pull_failures)
 	close(fd);
 	/* silence: TCPTimeout */
 	seen.nb_pp_done = 0;
-	cp_sync_push_pull(sync_, cp_now_us(), &to, false);
+	cp_sync_push_pull(fx.sync, cp_now_us(), &to, false);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	pump(500, &seen.nb_pp_done);
 	cr_assert_eq(seen.pp_err, -ETIMEDOUT);
-	cp_sync_get_stats(sync_, &st);
+	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.out_failed, 3);
 	cr_assert_eq(st.err_replies, 1);
 	cr_assert_eq(st.timeouts, 1);
@@ -569,7 +420,7 @@ Test(cp_sync, outbound_tcp_ping)
 	lfd = peer_listen(&port);
 	cp_addr_parse("127.0.0.1:1", 0, &to);
 	to.port = port;
-	cp_sync_ping(sync_, cp_now_us(), &to, "peer", 9,
+	cp_sync_ping(fx.sync, cp_now_us(), &to, "peer", 9,
 		     cp_now_us() + 500000);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	cr_assert_eq(swim_wire_decode_msg(req, len, &ping), 0);
@@ -588,7 +439,7 @@ Test(cp_sync, outbound_tcp_ping)
 	close(fd);
 	/* a wrong SeqNo is a failure */
 	seen.nb_ping_done = 0;
-	cp_sync_ping(sync_, cp_now_us(), &to, "peer", 10,
+	cp_sync_ping(fx.sync, cp_now_us(), &to, "peer", 10,
 		     cp_now_us() + 500000);
 	fd = peer_accept(lfd, req, sizeof(req), &len);
 	send(fd, rep, (size_t)n, 0);
@@ -610,7 +461,7 @@ Test(cp_sync, listen_on_busy_port_names_address)
 	start(0, 0, 0);
 	lfd = peer_listen(&port);
 	cp_sync_cfg_default(&cfg);
-	cfg.epfd = epfd;
+	cfg.epfd = fx.epfd;
 	cp_addr_parse("127.0.0.1:1", 0, &cfg.bind);
 	cfg.bind.port = port;
 	cr_assert_null(cp_sync_new(&cfg, err, sizeof(err)));
