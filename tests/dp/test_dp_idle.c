@@ -26,17 +26,12 @@
 
 #include "dp.h"
 #include "dp_internal.h"
+#include "dp_test_msgs.h"
 #include "dp_test_util.h"
 
 #define WAIT_MS 5000
 /* Ping-pong rounds of the race test: each one parks and wakes once. */
 #define RACE_ROUNDS 20000
-
-/* A memberlist ack: the socket fast path passes it to control. */
-static const uint8_t ack_42[] = {
-	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
-};
 
 /* The null backend: rings and doorbell, the lcore side played by hand. */
 static struct dp *
@@ -334,10 +329,6 @@ fd_wait(int fd, int ms)
 
 Test(dp_idle, inline_socket_runs_on_the_callers_thread)
 {
-	static const uint8_t ping_me[] = {
-		0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa2, 'm', 'e',
-		0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
-	};
 	uint16_t port, cport;
 	struct dp *dp = sock_dp(&port, true);
 	int fd = dp_test_udp_open(&cport);

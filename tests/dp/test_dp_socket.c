@@ -16,23 +16,10 @@
 
 #include "dp.h"
 #include "dp_internal.h"
+#include "dp_test_msgs.h"
 #include "dp_test_util.h"
 
 #define WAIT_MS 2000
-
-static const uint8_t ping_me[] = {
-	0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa2, 'm', 'e',
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
-};
-static const uint8_t ack_42[] = {
-	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
-};
-static const uint8_t suspect_c[] = {
-	0x03, 0x83, 0xa4, 'F', 'r', 'o', 'm', 0xa1, 'b',
-	0xab, 'I', 'n', 'c', 'a', 'r', 'n', 'a', 't', 'i', 'o', 'n', 0x01,
-	0xa4, 'N', 'o', 'd', 'e', 0xa1, 'c',
-};
 
 static uint16_t
 free_port(void)
