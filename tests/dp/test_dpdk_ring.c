@@ -344,23 +344,35 @@ Test(dpdk_ring, ping_in_a_compound_is_acked_and_the_rest_goes_to_control)
 	cr_assert_eq(got.flags, DP_PKT_F_PINGS_ANSWERED);
 }
 
-Test(dpdk_ring, ack_to_another_source_addr_is_resolved_by_arp)
+/* A ping {SeqNo 1, Node "b"} whose SourceAddr (addr_len bytes) and
+ * SourcePort 7948 are not the sender's; its length in body. */
+static int
+ping_b_from(const uint8_t *addr, uint32_t addr_len, uint8_t *body,
+	    size_t cap)
 {
-	static const uint8_t other_ip[4] = { 198, 18, 0, 3 };
 	struct swim_msg m = { .type = SWIM_MSG_PING };
-	struct dp_pkt_self other = { .ip = OTHER_IP, .port = 7948 };
-	struct dp_pkt_view v;
-	uint8_t body[128], f[2048];
 	int n;
 
 	m.ping.seq_no = 1;
 	m.ping.node.ptr = (const uint8_t *)"b";
 	m.ping.node.len = 1;
-	m.ping.source_addr.ptr = other_ip;
-	m.ping.source_addr.len = 4;
+	m.ping.source_addr.ptr = addr;
+	m.ping.source_addr.len = addr_len;
 	m.ping.source_port = 7948;
-	n = swim_wire_encode_msg(&m, body, sizeof(body));
+	n = swim_wire_encode_msg(&m, body, cap);
 	cr_assert_gt(n, 0);
+	return n;
+}
+
+Test(dpdk_ring, ack_to_another_source_addr_is_resolved_by_arp)
+{
+	static const uint8_t other_ip[4] = { 198, 18, 0, 3 };
+	struct dp_pkt_self other = { .ip = OTHER_IP, .port = 7948 };
+	struct dp_pkt_view v;
+	uint8_t body[128], f[2048];
+	int n;
+
+	n = ping_b_from(other_ip, 4, body, sizeof(body));
 	publish_and_wait("b");
 	wire_send(f, peer_udp(f, peer_mac, PEER_IP, body, (size_t)n));
 	memcpy(other.mac, other_mac, 6);
@@ -380,19 +392,11 @@ Test(dpdk_ring, ack_to_another_source_addr_is_resolved_by_arp)
 Test(dpdk_ring, ack_to_an_ipv6_source_addr_is_a_counted_drop)
 {
 	static const uint8_t v6[16] = { [15] = 1 };
-	struct swim_msg m = { .type = SWIM_MSG_PING };
 	uint8_t body[128], f[2048];
 	struct dp_stats st0, st;
 	int n;
 
-	m.ping.seq_no = 1;
-	m.ping.node.ptr = (const uint8_t *)"b";
-	m.ping.node.len = 1;
-	m.ping.source_addr.ptr = v6;
-	m.ping.source_addr.len = 16;
-	m.ping.source_port = 7948;
-	n = swim_wire_encode_msg(&m, body, sizeof(body));
-	cr_assert_gt(n, 0);
+	n = ping_b_from(v6, 16, body, sizeof(body));
 	publish_and_wait("b");
 	dp_get_stats(rig.dp, &st0);
 	wire_send(f, peer_udp(f, peer_mac, PEER_IP, body, (size_t)n));
