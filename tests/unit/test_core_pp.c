@@ -2,24 +2,9 @@
  * Push/pull: our encoding, memberlist's merge rules (doc §6.3), the
  * version check (§9.2), restarts (§6.5), join and periodic sync.
  */
-#include "test_core_util.h"
+#include "tu_suite.h"
 
-static struct tu *t;
-
-static void
-setup(void)
-{
-	t = tu_new();
-	tu_collect(t);
-}
-
-static void
-teardown(void)
-{
-	tu_delete(t);
-}
-
-TestSuite(core_pp, .init = setup, .fini = teardown);
+TestSuite(core_pp, .init = tu_suite_setup, .fini = tu_suite_teardown);
 
 struct pp_node {
 	const char *name;

@@ -3,24 +3,9 @@
  * probes with nacks, the TCP fallback, awareness, acting as an
  * intermediary, piggybacking and gossip.
  */
-#include "test_core_util.h"
+#include "tu_suite.h"
 
-static struct tu *t;
-
-static void
-setup(void)
-{
-	t = tu_new();
-	tu_collect(t);
-}
-
-static void
-teardown(void)
-{
-	tu_delete(t);
-}
-
-TestSuite(core_probe, .init = setup, .fini = teardown);
+TestSuite(core_probe, .init = tu_suite_setup, .fini = tu_suite_teardown);
 
 static void
 send_ping(unsigned from, uint32_t seq, const char *node, bool source)

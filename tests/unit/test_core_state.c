@@ -2,24 +2,9 @@
  * memberlist's state rules (doc §6.2, §6.3, §6.5, §9.2) driven through
  * packets and push/pulls into one core.
  */
-#include "test_core_util.h"
+#include "tu_suite.h"
 
-static struct tu *t;
-
-static void
-setup(void)
-{
-	t = tu_new();
-	tu_collect(t);
-}
-
-static void
-teardown(void)
-{
-	tu_delete(t);
-}
-
-TestSuite(core_state, .init = setup, .fini = teardown);
+TestSuite(core_state, .init = tu_suite_setup, .fini = tu_suite_teardown);
 
 Test(core_state, new_core_knows_itself)
 {
