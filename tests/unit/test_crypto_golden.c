@@ -30,19 +30,11 @@ static uint8_t plain[LINE_MAX_BYTES];
 static uint8_t inner[LINE_MAX_BYTES];
 static struct swim_wire_scratch scratch;
 
-/* Next hex line of f into pkt. @retval length, 0 at EOF. */
+/* Next packet of the capture f into pkt. @retval length, 0 at EOF. */
 static int
 next_packet(FILE *f)
 {
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strcspn(line, "\r\n");
-
-		if (n == 0 || line[0] == '#')
-			continue;
-		line[n] = 0;
-		return unhex(line, pkt, sizeof(pkt));
-	}
-	return 0;
+	return wire_next_hex(f, line, sizeof(line), pkt, sizeof(pkt));
 }
 
 static struct swim_keyring *

@@ -46,22 +46,11 @@ struct golden_stats {
 	int nb_node;		/* push nodes re-encoded exactly */
 };
 
-/* Next hex line of f into pkt. @retval length, 0 at EOF. */
+/* Next packet of the capture f into pkt. @retval length, 0 at EOF. */
 static int
 next_packet(FILE *f)
 {
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strcspn(line, "\r\n");
-
-		if (n == 0 || line[0] == '#')
-			continue;
-		line[n] = 0;
-		int len = wire_unhex(line, pkt, sizeof(pkt));
-
-		cr_assert_gt(len, 0, "bad hex line");
-		return len;
-	}
-	return 0;
+	return wire_next_hex(f, line, sizeof(line), pkt, sizeof(pkt));
 }
 
 static int

@@ -98,6 +98,27 @@ wire_open_data(const char *name, const char *kind)
 	cr_assert_not_null(f, "cannot open %s", path);
 	return f;
 }
+
+/* The next packet of a capture: its next hex line (blank lines and #
+ * comments skipped) into out; line (cap line_cap) holds the text. The
+ * test fails on a bad hex line. @retval bytes, 0 at EOF. */
+static inline int
+wire_next_hex(FILE *f, char *line, size_t line_cap, uint8_t *out,
+	      size_t cap)
+{
+	while (fgets(line, (int)line_cap, f) != NULL) {
+		size_t n = strcspn(line, "\r\n");
+		int len;
+
+		if (n == 0 || line[0] == '#')
+			continue;
+		line[n] = 0;
+		len = wire_unhex(line, out, cap);
+		cr_assert_gt(len, 0, "bad hex line");
+		return len;
+	}
+	return 0;
+}
 #endif
 
 #endif /* WIRE_UTIL_H_INCLUDED */
