@@ -17,6 +17,10 @@
 #   rss_mib    gossipd's VmRSS before it; hwm_mib: VmHWM during it (reset
 #              by clear_refs first), so hwm - rss is the sync's growth;
 #   in_mib     bytes gossipd read(2) during it (the swarm's state, sealed);
+#   fresh      a second, fresh gossipd --encrypt --join the first (a
+#              stranger's address: one small frame out, N + 1 members
+#              back as chunks): seconds until it counts N + 1 alive, its
+#              CPU, VmRSS and VmHWM then;
 #   load       the 1-minute load average at the end.
 #
 # Usage: scripts/bench-sealed.sh [build]   (SIZES="100000 1000000")
@@ -90,8 +94,32 @@ run_size() {
 		"$(awk -v a="$rc0" -v b="$rc1" 'BEGIN { printf "%.1f", (b - a) / 1048576 }')" \
 		"${c// //}" "$(cut -d' ' -f1 /proc/loadavg)"
 	[ -n "$sealed" ] && note "$tag: $sealed"
+	fresh "$n" "$gp"
 	kill "$sw" "$gd" 2>/dev/null
 	wait "$sw" "$gd" 2>/dev/null
+}
+
+# fresh N SEED_PORT: a new gossipd joins the pool through the first one.
+fresh() {
+	local n=$(($1 + 1)) gp rp g2 t0 tj="" c end
+	read -r gp rp <<<"$(free_ports 2)"
+	t0=$(now)
+	"$GOSSIPD" --name "fresh-$1" --bind "127.0.0.1:$gp" --encrypt "$KEY" \
+		--rpc-addr "127.0.0.1:$rp" --join "127.0.0.1:$2" \
+		--log-level warn >"$OUT/fresh-n$1.log" 2>&1 &
+	g2=$!; PIDS+=("$g2")
+	end=$(($(date +%s) + ${JOIN_MAX:-$((120 + $1 / 2000))}))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		kill -0 "$g2" 2>/dev/null || { note "fresh: gossipd died"; return 1; }
+		c=$(info_counts "$rp")
+		if [ "${c%% *}" -ge "$n" ] 2>/dev/null; then tj=$(since "$t0"); break; fi
+		sleep 0.2
+	done
+	printf '%-8s fresh join %s s cpu %s s rss %s MiB hwm %s MiB counts %s load %s\n' \
+		"$1" "${tj:-timeout}" "$(cpu_s "$g2")" "$(mib "$(vm_kb "$g2" VmRSS)")" \
+		"$(mib "$(vm_kb "$g2" VmHWM)")" "${c// //}" "$(cut -d' ' -f1 /proc/loadavg)"
+	kill "$g2" 2>/dev/null
+	wait "$g2" 2>/dev/null
 }
 
 note "output in $OUT; load $(cut -d' ' -f1-3 /proc/loadavg)"
