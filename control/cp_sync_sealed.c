@@ -113,6 +113,8 @@ cp_sst_has_chunk(const struct cp_sess *s)
 	if (t == NULL || !t->is_in || t->clen == 0)
 		return false;
 	l = swim_sstream_chunk_len(t->cbuf, t->clen);
+	if (l == SWIM_SSTREAM_E_AGAIN)
+		return false;
 	return l < 0 || (size_t)l <= t->clen;	/* an error is news too */
 }
 
