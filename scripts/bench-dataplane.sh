@@ -90,7 +90,7 @@ RES=$LOGDIR/results.txt
 PIDS=()
 cleanup() {
 	trap - INT TERM EXIT
-	bench_memif_cleanup	# PIDS, then the netns (scripts/lib/bench-memif.sh)
+	bench_memif_cleanup	# PIDS, then the netns: scripts/lib/bench-memif.sh
 	echo "bench-dataplane: logs in $LOGDIR"
 }
 trap cleanup EXIT

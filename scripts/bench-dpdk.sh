@@ -91,7 +91,7 @@ LOGDIR=$(mktemp -d /tmp/bench-dpdk.XXXXXX)
 PIDS=()
 cleanup() {
 	trap - INT TERM EXIT
-	bench_memif_cleanup	# PIDS, then the netns (scripts/lib/bench-memif.sh)
+	bench_memif_cleanup	# PIDS, then the netns: scripts/lib/bench-memif.sh
 	echo "bench-dpdk: logs in $LOGDIR"
 }
 trap cleanup EXIT

@@ -44,6 +44,9 @@ dp_test_udp_open(uint16_t *out)
 	return fd;
 }
 
+/* 127.0.0.1, for dp_test_pkt_fill. */
+static const uint8_t dp_test_lo[4] = { 127, 0, 0, 1 };
+
 /* A datagram for dp_send: len bytes of data (zeros if data is NULL) to
  * the IPv4 address ip:port. */
 static inline void

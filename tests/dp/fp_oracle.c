@@ -107,25 +107,28 @@ fpo_check_match(const uint8_t *buf, size_t len, const char *name,
 	rs = swim_wire_find_ping(buf, len, name, name_len, &slow);
 	if (rf != rs)
 		return oracle_fail("name '%s': match_ping %d, find_ping %d",
-				name, rf, rs);
+				   name, rf, rs);
 	if (rf <= SWIM_WIRE_E_COUNT || rf > 1)
-		return oracle_fail("name '%s': result %d out of range", name, rf);
+		return oracle_fail("name '%s': result %d out of range",
+				   name, rf);
 	if (rf == 1 && !fpo_same_ping(&fast, &slow))
 		return oracle_fail("name '%s': %s, %s", name,
-				fpo_ping_str("match", &fast),
-				fpo_ping_str("find", &slow));
+				   fpo_ping_str("match", &fast),
+				   fpo_ping_str("find", &slow));
 	if (rf == 1 && (!fpo_in_buf(&fast.node, buf, len) ||
 			!fpo_in_buf(&fast.source_addr, buf, len) ||
 			!fpo_in_buf(&fast.source_node, buf, len)))
-		return oracle_fail("name '%s': a slice outside the packet", name);
+		return oracle_fail("name '%s': a slice outside the packet",
+				   name);
 	swim_wire_decode_packet(buf, len, NULL, fpo_visit, &w);
 	if ((rf == 1) != (w.nb_ours > 0))
-		return oracle_fail("name '%s': match_ping %d, the walk visits %d "
-				"pings for us", name, rf, w.nb_ours);
+		return oracle_fail("name '%s': match_ping %d, the walk "
+				   "visits %d pings for us", name, rf,
+				   w.nb_ours);
 	if (rf == 1 && !fpo_same_ping(&fast, &w.first))
 		return oracle_fail("name '%s': %s, walk's first %s", name,
-				fpo_ping_str("match", &fast),
-				fpo_ping_str("", &w.first));
+				   fpo_ping_str("match", &fast),
+				   fpo_ping_str("", &w.first));
 	return NULL;
 }
 
@@ -195,12 +198,12 @@ fpo_check_sum(const struct dp_fp *fp, const uint8_t *ack, size_t len,
 		return NULL;
 	if (fp->ack_sum >= 1u << 31)
 		return oracle_fail("seq %u: ack_sum %#x not < 2^31", seq_no,
-				fp->ack_sum);
+				   fp->ack_sum);
 	if (oracle_fold(fp->ack_sum) != oracle_fold(oracle_sum(ack, len)))
-		return oracle_fail("seq %u, %zu bytes: ack_sum folds to %#x, the "
-				"bytes sum to %#x", seq_no, len,
-				oracle_fold(fp->ack_sum),
-				oracle_fold(oracle_sum(ack, len)));
+		return oracle_fail("seq %u, %zu bytes: ack_sum folds to "
+				   "%#x, the bytes sum to %#x", seq_no, len,
+				   oracle_fold(fp->ack_sum),
+				   oracle_fold(oracle_sum(ack, len)));
 	return NULL;
 }
 
@@ -214,24 +217,25 @@ fpo_check_ack(struct dp_fp *fp, uint32_t seq_no)
 
 	if (g != w)
 		return oracle_fail("seq %u: build_ack %d bytes, encoders %d",
-				seq_no, g, w);
+				   seq_no, g, w);
 	if (w < 0)
 		return NULL;
 	for (int i = 0; i < w; i++)
 		if (got[i] != want[i])
 			return oracle_fail("seq %u: byte %d of %d is %02x, "
-					"encoders %02x", seq_no, i, w, got[i],
-					want[i]);
+					   "encoders %02x", seq_no, i, w,
+					   got[i], want[i]);
 	err = fpo_check_sum(fp, got, (size_t)w, seq_no);
 	if (err != NULL)
 		return err;
 	/* exactly enough room, then one byte short */
 	if (dp_fp_build_ack(fp, seq_no, got, (size_t)w) != w)
-		return oracle_fail("seq %u: no fit in exactly %d bytes", seq_no, w);
+		return oracle_fail("seq %u: no fit in exactly %d bytes",
+				   seq_no, w);
 	if (dp_fp_build_ack(fp, seq_no, got, (size_t)w - 1) !=
 	    SWIM_WIRE_E_NOSPACE)
 		return oracle_fail("seq %u: fits in %d bytes, needs %d", seq_no,
-				w - 1, w);
+				   w - 1, w);
 	return NULL;
 }
 
@@ -324,16 +328,17 @@ fpo_check_acked(const struct dp_fp *fp, const struct dp_pkt *got,
 		uint32_t seq_no)
 {
 	if (got->len != want_len)
-		return oracle_fail("ack %u bytes, encoders %d", got->len, want_len);
+		return oracle_fail("ack %u bytes, encoders %d", got->len,
+				   want_len);
 	if (memcmp(got->data, want, (size_t)want_len) != 0)
 		return oracle_fail("ack bytes differ from the encoders'");
 	if (got->flags != 0)
 		return oracle_fail("ack flags %#x", got->flags);
 	if (got->addr.ip_len != dst->ip_len || got->addr.port != dst->port ||
 	    memcmp(got->addr.ip, dst->ip, dst->ip_len) != 0)
-		return oracle_fail("ack to ip_len %u port %u, want ip_len %u "
-				"port %u", got->addr.ip_len, got->addr.port,
-				dst->ip_len, dst->port);
+		return oracle_fail("ack to ip_len %u port %u, want ip_len "
+				   "%u port %u", got->addr.ip_len,
+				   got->addr.port, dst->ip_len, dst->port);
 	return fpo_check_sum(fp, got->data, got->len, seq_no);
 }
 
@@ -353,17 +358,17 @@ fpo_check_fp_match(const struct dp_fp *fp, const uint8_t *buf, size_t len,
 	got = dp_fp_match(fp, buf, len, &ping);
 	if (got != exp)
 		return oracle_fail("name '%s': dp_fp_match %d, want %d",
-				fp->snap.name, (int)got, (int)exp);
+				   fp->snap.name, (int)got, (int)exp);
 	if (exp != DP_FP_ACKED && exp != DP_FP_PASS_ACKED)
 		return NULL;
 	if (!fpo_same_ping(&ping, want))
 		return oracle_fail("name '%s': dp_fp_match %s, find_ping %s",
-				fp->snap.name, fpo_ping_str("", &ping),
-				fpo_ping_str("", want));
+				   fp->snap.name, fpo_ping_str("", &ping),
+				   fpo_ping_str("", want));
 	if (dp_fp_ack_to_source(&ping) != fpo_to_source(&ping))
 		return oracle_fail("dp_fp_ack_to_source %d for %s",
-				dp_fp_ack_to_source(&ping),
-				fpo_ping_str("", &ping));
+				   dp_fp_ack_to_source(&ping),
+				   fpo_ping_str("", &ping));
 	return NULL;
 }
 
@@ -387,7 +392,7 @@ fpo_check_process(struct dp_fp *fp, const uint8_t *buf, size_t len)
 	got = dp_fp_process(fp, buf, len, &src, &ack);
 	if (got != exp)
 		return oracle_fail("name '%s': verdict %d, want %d",
-				fp->snap.name, (int)got, (int)exp);
+				   fp->snap.name, (int)got, (int)exp);
 	err = fpo_check_fp_match(fp, buf, len, exp, &ping);
 	if (err != NULL || (exp != DP_FP_ACKED && exp != DP_FP_PASS_ACKED))
 		return err;

@@ -179,8 +179,8 @@ pko_same_view(const struct dp_pkt_view *v, const struct dp_pkt_view *w)
 {
 #define PKO_FIELD(f)                                                       \
 	if (v->f != w->f)                                                  \
-		return oracle_fail(#f " %lu, reference %lu",                  \
-				(unsigned long)v->f, (unsigned long)w->f)
+		return oracle_fail(#f " %lu, reference %lu",               \
+				   (unsigned long)v->f, (unsigned long)w->f)
 	PKO_FIELD(ethertype);
 	PKO_FIELD(l3_off);
 	PKO_FIELD(l4_off);
@@ -211,9 +211,10 @@ pko_in_frame(const struct dp_pkt_view *v, size_t len)
 	if (v->payload_off != 0 &&
 	    (size_t)v->payload_off + v->payload_len > len)
 		return oracle_fail("payload %u+%u, frame %zu", v->payload_off,
-				v->payload_len, len);
+				   v->payload_len, len);
 	if (v->payload_off == 0 && v->payload_len != 0)
-		return oracle_fail("payload_len %u at offset 0", v->payload_len);
+		return oracle_fail("payload_len %u at offset 0",
+				   v->payload_len);
 	return NULL;
 }
 
@@ -248,10 +249,11 @@ pko_check_parse(const uint8_t *frame, size_t len,
 	if (cls != v->cls)
 		return oracle_fail("returned %d, view says %d", cls, v->cls);
 	if (v->cls != w.cls || v->drop != w.drop)
-		return oracle_fail("class %d drop %s, reference class %d drop %s",
-				v->cls, (unsigned)v->drop < DP_PKT_DROP_COUNT ?
-				dp_pkt_drop_str[v->drop] : "?", w.cls,
-				dp_pkt_drop_str[w.drop]);
+		return oracle_fail("class %d drop %s, reference class %d "
+				   "drop %s", v->cls,
+				   (unsigned)v->drop < DP_PKT_DROP_COUNT ?
+				   dp_pkt_drop_str[v->drop] : "?", w.cls,
+				   dp_pkt_drop_str[w.drop]);
 	err = pko_in_frame(v, len);
 	if (err != NULL || (cls != DP_PKT_ARP && cls != DP_PKT_UDP_US))
 		return err;
@@ -380,8 +382,8 @@ pko_peer_accepts(const uint8_t *r, size_t rlen, const struct dp_pkt_view *v,
 		return oracle_fail("the peer's parse of the reply: %s", err);
 	if (pv.cls != DP_PKT_UDP_US || pv.payload_len != plen ||
 	    memcmp(r + pv.payload_off, want, plen) != 0)
-		return oracle_fail("the peer does not get the payload (class %d)",
-				pv.cls);
+		return oracle_fail("the peer does not get the payload "
+				   "(class %d)", pv.cls);
 	return NULL;
 }
 
@@ -450,10 +452,10 @@ pko_tmpl_reply(const struct dp_pkt_self *self, const struct dp_pkt_view *v,
 				   v->src_port, n, sum);
 	if (nc != (int)elen)
 		err = oracle_fail("udp4_hdrs_tmpl %d bytes, reference %zu", nc,
-			       elen);
+				  elen);
 	else if (memcmp(c, e, elen) != 0)
 		err = oracle_fail("udp4_hdrs_tmpl's frame differs (sum %#x)",
-			       sum);
+				  sum);
 	free(c);
 	return err;
 }
@@ -479,12 +481,12 @@ pko_check_reply(const uint8_t *frame, size_t len,
 			  (uint32_t)sum, &na, &nb, &a, &b);
 	if (err == NULL && (na != (int)elen || nb != (int)elen))
 		err = oracle_fail("build_udp4 %d, udp4_hdrs_tmpl in place %d, "
-			       "reference %zu bytes", na, nb, elen);
+				  "reference %zu bytes", na, nb, elen);
 	if (err == NULL && memcmp(a, e, elen) != 0)
 		err = oracle_fail("dp_pkt_build_udp4's frame differs");
 	if (err == NULL && memcmp(b, e, elen) != 0)
 		err = oracle_fail("udp4_hdrs_tmpl's frame in place differs "
-			       "(sum %#llx)", (unsigned long long)sum);
+				  "(sum %#llx)", (unsigned long long)sum);
 	if (err == NULL)
 		err = pko_peer_accepts(b, elen, v, e + DP_UDP4_PAYLOAD_OFF, n);
 	if (err == NULL)
@@ -534,20 +536,20 @@ pko_check_reply_errors(const uint8_t *frame, size_t len,
 	for (int s = 0; s < 2; s++) {
 		if (pko_reply_rc(s, frame, len, need - 1, self, v, big, plen) !=
 		    -ENOSPC)
-			return oracle_fail("reply (template %d): a byte short of "
-					"room, not -ENOSPC", s);
+			return oracle_fail("reply (template %d): a byte short "
+					   "of room, not -ENOSPC", s);
 		if (pko_reply_rc(s, frame, len, len, self, v, big,
 				 65536 - 28) != -EMSGSIZE)
-			return oracle_fail("65508-byte payload (template %d): not "
-					"-EMSGSIZE", s);
+			return oracle_fail("65508-byte payload (template %d): "
+					   "not -EMSGSIZE", s);
 		if (pko_reply_rc(s, frame, len, len, self, v, big, 65535 - 28) ==
 		    -EMSGSIZE)
 			return oracle_fail("65507-byte payload (template %d): "
-					"-EMSGSIZE", s);
+					   "-EMSGSIZE", s);
 		if (pko_reply_rc(s, frame, len, need, self, v, big, plen) !=
 		    (int)need)
 			return oracle_fail("reply (template %d) with just the "
-					"room: not %zu bytes", s, need);
+					   "room: not %zu bytes", s, need);
 	}
 	return NULL;
 }

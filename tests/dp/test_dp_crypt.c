@@ -209,7 +209,7 @@ Test(dp_crypt, control_packets_leave_sealed_with_fresh_nonces)
 	uint8_t a[256], b[256], plain[256];
 	ssize_t na, nb;
 
-	dp_test_pkt_fill(&pkt, (const uint8_t[]){ 127, 0, 0, 1 }, t.fd_port, suspect_c,
+	dp_test_pkt_fill(&pkt, dp_test_lo, t.fd_port, suspect_c,
 			 sizeof(suspect_c));
 	cr_assert(dp_send(t.dp, &pkt));
 	cr_assert(dp_send(t.dp, &pkt));
@@ -239,8 +239,7 @@ Test(dp_crypt, plaintext_and_wrong_key_packets_are_dropped)
 	cr_assert_eq(recv_wait(buf, sizeof(buf)), -1, "no ack");
 	cr_assert_eq(dp_recv(t.dp, &pkt, 1), 0, "nothing for control");
 	/* Control's packet that cannot grow by the overhead is not sent. */
-	dp_test_pkt_fill(&pkt, (const uint8_t[]){ 127, 0, 0, 1 }, t.fd_port, NULL,
-			 DP_PKT_MAX);
+	dp_test_pkt_fill(&pkt, dp_test_lo, t.fd_port, NULL, DP_PKT_MAX);
 	cr_assert(dp_send(t.dp, &pkt));
 	cr_assert_eq(recv_wait(buf, sizeof(buf)), -1, "too big to seal");
 }

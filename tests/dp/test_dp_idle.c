@@ -48,7 +48,7 @@ null_dp(void)
 static void
 pkt_fill(struct dp_pkt *p, unsigned seq)
 {
-	dp_test_pkt_fill(p, (const uint8_t[]){ 127, 0, 0, 1 }, 7946, &seq, sizeof(seq));
+	dp_test_pkt_fill(p, dp_test_lo, 7946, &seq, sizeof(seq));
 }
 
 /* Is the bell readable within ms? */
@@ -363,8 +363,7 @@ Test(dp_idle, inline_socket_runs_on_the_callers_thread)
 	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(ack_42));
 	cr_assert_eq(memcmp(buf, ack_42, sizeof(ack_42)), 0);
 	/* dp_send: out at once, no thread to wake, no ring */
-	dp_test_pkt_fill(&out, (const uint8_t[]){ 127, 0, 0, 1 }, cport, ack_42,
-			 sizeof(ack_42));
+	dp_test_pkt_fill(&out, dp_test_lo, cport, ack_42, sizeof(ack_42));
 	cr_assert(dp_send(dp, &out));
 	cr_assert(fd_wait(fd, WAIT_MS), "sent by dp_send itself");
 	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(ack_42));

@@ -213,8 +213,7 @@ Test(dp_socket, control_packets_are_sent)
 	struct dp_pkt pkt;
 	uint8_t buf[2048];
 
-	dp_test_pkt_fill(&pkt, (const uint8_t[]){ 127, 0, 0, 1 }, cport, suspect_c,
-			 sizeof(suspect_c));
+	dp_test_pkt_fill(&pkt, dp_test_lo, cport, suspect_c, sizeof(suspect_c));
 	cr_assert(dp_send(dp, &pkt));
 	cr_assert_eq(recv_wait(fd, buf, sizeof(buf)), (ssize_t)sizeof(suspect_c));
 	cr_assert_eq(memcmp(buf, suspect_c, sizeof(suspect_c)), 0);
@@ -371,8 +370,7 @@ Test(dp_socket, control_rings_the_doorbell_of_a_napping_thread)
 	struct dp_pkt pkt;
 	uint8_t buf[64];
 
-	dp_test_pkt_fill(&pkt, (const uint8_t[]){ 127, 0, 0, 1 }, cport, suspect_c,
-			 sizeof(suspect_c));
+	dp_test_pkt_fill(&pkt, dp_test_lo, cport, suspect_c, sizeof(suspect_c));
 	/* a few tries: the thread may just be between two naps */
 	for (int t = 0; t < 5 && dp->nb_kicks == 0; t++) {
 		uint64_t end = dp_test_now_ms() + WAIT_MS;
