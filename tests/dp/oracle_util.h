@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * Shared by the differential oracles (fp_oracle.c, pkt_oracle.c): the
- * plain RFC 1071 reference sum the dataplane's checksums are checked
- * against, and the formatter of their failure messages. Header only, test
+ * Shared by the differential oracles (fp_oracle.c, pkt_oracle.c) and
+ * their tests: the plain RFC 1071 reference sum the dataplane's checksums
+ * are checked against, the formatter of their failure messages, and the
+ * hex dump of a failing input. Header only, test
  * only; deliberately naive (a byte at a time), so it shares no code with
  * the dataplane it judges.
  */
@@ -50,6 +51,20 @@ oracle_fail(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return msg;
+}
+
+/** The first 300 bytes of buf in hex ("..." after them if there are
+ * more), for a failure message; valid until the next call. */
+static inline const char *
+oracle_hex(const uint8_t *buf, size_t len)
+{
+	static char s[2 * 300 + 16];
+	size_t n = len < 300 ? len : 300;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", buf[i]);
+	snprintf(s + 2 * n, sizeof(s) - 2 * n, "%s", len > n ? "..." : "");
+	return s;
 }
 
 #endif /* ORACLE_UTIL_H_INCLUDED */

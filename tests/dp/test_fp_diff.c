@@ -35,19 +35,6 @@ static const char *const our_names[] = {
 
 static struct dp_fp fps[NB_NAMES];
 
-/* The input in hex for a failure message (the first 300 bytes). */
-static const char *
-hex(const uint8_t *buf, size_t len)
-{
-	static char s[2 * 300 + 16];
-	size_t n = len < 300 ? len : 300;
-
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", buf[i]);
-	snprintf(s + 2 * n, sizeof(s) - 2 * n, "%s", len > n ? "..." : "");
-	return s;
-}
-
 /* A snapshot for name i: payloads and piggyback vary with i. */
 static void
 snap_for(unsigned i, struct dp_snapshot *snap)
@@ -106,7 +93,7 @@ check_all(const uint8_t *pkt, size_t len, unsigned i, uint64_t seed,
 	free(buf);
 	cr_assert_null(err, "seed %llu iteration %u, name '%s': %s\n"
 		       "input (%zu bytes): %s", (unsigned long long)seed, it,
-		       name, err, len, hex(pkt, len));
+		       name, err, len, oracle_hex(pkt, len));
 }
 
 /* Which packets the valid seeds exercise (a guard on the generator). */

@@ -28,18 +28,6 @@ static const struct dp_pkt_self self = {
 static unsigned nb_cls[DP_PKT_CLASS_COUNT];
 static unsigned nb_drop[DP_PKT_DROP_COUNT];
 
-static const char *
-hex(const uint8_t *buf, size_t len)
-{
-	static char s[2 * 200 + 16];
-	size_t n = len < 200 ? len : 200;
-
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", buf[i]);
-	snprintf(s + 2 * n, sizeof(s) - 2 * n, "%s", len > n ? "..." : "");
-	return s;
-}
-
 /* A peer: mostly ordinary, sometimes a source no frame may have. */
 static void
 gen_peer(struct fpg_rng *r, struct dp_udp4_hdrs *h)
@@ -209,7 +197,8 @@ check_frame(const uint8_t *frame, size_t len, uint64_t seed, unsigned it,
 	nb_drop[v.drop % DP_PKT_DROP_COUNT]++;
 	free(f);
 	cr_assert_null(err, "seed %llu iteration %u: %s\nframe (%zu bytes): %s",
-		       (unsigned long long)seed, it, err, len, hex(frame, len));
+		       (unsigned long long)seed, it, err, len,
+		       oracle_hex(frame, len));
 }
 
 Test(pkt_diff, generated_frames_agree)
