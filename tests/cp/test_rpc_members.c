@@ -218,43 +218,50 @@ members_of(const char **pp, uint32_t step, uint32_t *nb_left)
 	return n;
 }
 
+/* Replies of up to 64 MiB: the whole pool's list, twice. */
+static char reply[64u << 20];
+
+/* A client connected and through the handshake. */
+static int
+client_up(void)
+{
+	int fd = connect_rpc();
+
+	handshake(fd, reply, sizeof(reply));
+	return fd;
+}
+
 TestSuite(rpc_members, .init = start, .fini = stop, .timeout = 100);
 
 Test(rpc_members, whole_pool_streams_past_the_old_cap)
 {
-	size_t cap = 64u << 20, len = 0;
-	char *buf = malloc(cap);
-	int fd = connect_rpc();
+	size_t len = 0;
+	int fd = client_up();
 	uint32_t nb_left = 0;
 
-	handshake(fd, buf, cap);
-	len = 0;
 	send_req(fd, "members", 2, "", 0);
 	/* a second request right behind: answered after the whole list */
 	send_req(fd, "members", 3, "", 0);
-	size_t used = read_values(fd, buf, cap, 4, &len);
-	const char *p = buf;
+	size_t used = read_values(fd, reply, sizeof(reply), 4, &len);
+	const char *p = reply;
 	mp_next(&p);	/* header Seq 2 */
 	cr_assert_eq(members_of(&p, 1, &nb_left), NB);
-	cr_assert_gt((size_t)(p - buf), 16u << 20);	/* the old cap */
+	cr_assert_gt((size_t)(p - reply), 16u << 20);	/* the old cap */
 	mp_next(&p);	/* header Seq 3 */
 	cr_assert_eq(members_of(&p, 1, &nb_left), NB);
-	cr_assert_eq((size_t)(p - buf), used);
+	cr_assert_eq((size_t)(p - reply), used);
 	cr_assert_eq(nb_left, 0);
 	cr_assert_lt(peak_out, 1u << 20, "peak out %zu", peak_out);
 	close(fd);
-	free(buf);
 }
 
 Test(rpc_members, filtered_count_is_exact)
 {
-	size_t cap = 64u << 20, len = 0;
-	char *buf = malloc(cap), body[128], *q = body;
-	int fd = connect_rpc();
+	size_t len = 0;
+	char body[128], *q = body;
+	int fd = client_up();
 	uint32_t nb_left = 0;
 
-	handshake(fd, buf, cap);
-	len = 0;
 	q = mp_encode_map(q, 2);
 	q = mp_encode_str(q, "Status", 6);
 	q = mp_encode_str(q, "alive", 5);
@@ -263,33 +270,28 @@ Test(rpc_members, filtered_count_is_exact)
 	q = mp_encode_str(q, "role", 4);
 	q = mp_encode_str(q, "w.b", 3);
 	send_req(fd, "members-filtered", 2, body, (size_t)(q - body));
-	read_values(fd, buf, cap, 2, &len);
-	const char *p = buf;
+	read_values(fd, reply, sizeof(reply), 2, &len);
+	const char *p = reply;
 	mp_next(&p);
 	cr_assert_eq(members_of(&p, 2, &nb_left), NB / 2);
 	close(fd);
-	free(buf);
 }
 
 Test(rpc_members, member_gone_since_snapshot_is_listed_left)
 {
-	size_t cap = 64u << 20, len = 0;
-	char *buf = malloc(cap);
-	int fd = connect_rpc();
+	size_t len = 0;
+	int fd = client_up();
 	uint32_t nb_left = 0;
 
-	handshake(fd, buf, cap);
-	len = 0;
 	send_req(fd, "members", 2, "", 0);
 	pump();		/* the snapshot is taken here */
 	pool.gone_from = NB - 10;
-	read_values(fd, buf, cap, 2, &len);
-	const char *p = buf;
+	read_values(fd, reply, sizeof(reply), 2, &len);
+	const char *p = reply;
 	mp_next(&p);
 	cr_assert_eq(members_of(&p, 1, &nb_left), NB);
 	cr_assert_eq(nb_left, 10);
 	close(fd);
-	free(buf);
 }
 
 Test(rpc_members, client_gone_mid_list_is_cleaned_up)
