@@ -86,6 +86,23 @@ peer_target(struct pp_peer *p)
  * chunk (rx), one sealed chunk (tx); the chunk buffer is FRAME_MAX. */
 #define SEALED_BOUND (CP_SYNC_PP_WINDOW + SWIM_SSTREAM_CHUNK_MAX)
 
+/* One push/pull from b to `to` (node NULL: by address), pumped to its
+ * end; it must succeed. */
+static void
+exchange(struct pp_peer *a, struct pp_peer *b, const struct swim_addr *to,
+	 const char *node, bool join)
+{
+	struct pp_peer *ps[2] = {a, b};
+
+	b->nb_done = 0;
+	b->user_in = 0;
+	cp_sync_push_pull_node(b->sync, cp_now_us(), to, node, join);
+	pp_peer_pump(epfd, ps, 2, 100000, &b->nb_done);
+	pp_peer_pump(epfd, ps, 2, 100, NULL);
+	cr_assert_eq(b->nb_done, 1);
+	cr_assert_eq(b->last_err, 0);
+}
+
 /* b (1,000 members) joins a (n members, user state ulen) by address,
  * then runs a periodic push/pull to "a", then joins a's address again:
  * the first answered with chunks, the others chunks both ways. */
@@ -93,7 +110,6 @@ static void
 sync_pair(uint32_t n, size_t ulen, size_t *peak)
 {
 	struct pp_peer a, b;
-	struct pp_peer *ps[2] = {&a, &b};
 	struct cp_sync_stats sa, sb;
 	struct swim_addr to;
 
@@ -105,11 +121,7 @@ sync_pair(uint32_t n, size_t ulen, size_t *peak)
 	b.user_len = 5;
 	pp_peer_addr(&a, &to);
 	/* a join: b does not know a, so memberlist's frame + the key */
-	cp_sync_push_pull_node(b.sync, cp_now_us(), &to, NULL, true);
-	pp_peer_pump(epfd, ps, 2, 100000, &b.nb_done);
-	pp_peer_pump(epfd, ps, 2, 100, NULL);
-	cr_assert_eq(b.nb_done, 1);
-	cr_assert_eq(b.last_err, 0);
+	exchange(&a, &b, &to, NULL, true);
 	cr_assert_eq(swim_member_count(b.swim), n + 1002);
 	cr_assert_eq(swim_member_count(a.swim), n + 1002);
 	cr_assert_eq(b.user_in, ulen);
@@ -119,13 +131,7 @@ sync_pair(uint32_t n, size_t ulen, size_t *peak)
 	cr_assert_eq(sa.sealed_in, 0, "b's request was one frame");
 	cr_assert_eq(sb.sealed_in, 1);
 	/* periodic: b knows a is capable now (Vsn[6] from a's entry) */
-	b.user_in = 0;
-	b.nb_done = 0;
-	cp_sync_push_pull_node(b.sync, cp_now_us(), &to, "a", false);
-	pp_peer_pump(epfd, ps, 2, 100000, &b.nb_done);
-	pp_peer_pump(epfd, ps, 2, 100, NULL);
-	cr_assert_eq(b.nb_done, 1);
-	cr_assert_eq(b.last_err, 0);
+	exchange(&a, &b, &to, "a", false);
 	cr_assert_eq(b.user_in, ulen);
 	cp_sync_get_stats(a.sync, &sa);
 	cp_sync_get_stats(b.sync, &sb);
@@ -135,12 +141,7 @@ sync_pair(uint32_t n, size_t ulen, size_t *peak)
 	cr_assert_eq(sb.sealed_in, 2);
 	/* a join by address to a member b knows (found by address): chunks
 	 * both ways too, so a node in a big pool joins in bounded memory */
-	b.nb_done = 0;
-	cp_sync_push_pull_node(b.sync, cp_now_us(), &to, NULL, true);
-	pp_peer_pump(epfd, ps, 2, 100000, &b.nb_done);
-	pp_peer_pump(epfd, ps, 2, 100, NULL);
-	cr_assert_eq(b.nb_done, 1);
-	cr_assert_eq(b.last_err, 0);
+	exchange(&a, &b, &to, NULL, true);
 	cp_sync_get_stats(a.sync, &sa);
 	cp_sync_get_stats(b.sync, &sb);
 	cr_assert_eq(sa.sealed_in, 2);
