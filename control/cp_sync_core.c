@@ -5,9 +5,10 @@
  * peer's decoded and merged node by node (swim_pp_dec), the Serf user
  * state after the nodes. Control thread only.
  *
- * The Serf user state streams the same way (cp_sync_serf.c): sized at
- * the start (its exact length is in the header, before the first node),
- * then written from the Serf table after the nodes; the peer's is merged
+ * The Serf user state streams the same way (cp_sync_serf.c): sized
+ * first, in steps (its exact length is in the header, before the first
+ * node: the first out_fill calls say -EAGAIN until it is known), then
+ * written from the Serf table after the nodes; the peer's is merged
  * entry by entry as it arrives.
  */
 #include "cp.h"
@@ -27,6 +28,8 @@
 struct cp_pp_out {
 	struct swim_pp_enc enc;
 	struct cp_serf_out *us;	/* Serf user state */
+	bool join;		/* for enc, started once us is sized */
+	bool is_sized;		/* us sized, enc started */
 };
 
 struct cp_pp_in {
@@ -39,17 +42,33 @@ cp_pp_out_start(void *ctx, bool join)
 {
 	struct cp *cp = ctx;
 	struct cp_pp_out *o = calloc(1, sizeof(*o));
-	uint32_t len = 0;
 
 	if (o == NULL)
 		return NULL;
-	o->us = cp_sync_serf_out_start(cp, NULL, NULL, &len);
+	/* Sized in steps by out_fill: its length is in the header. */
+	o->us = cp_sync_serf_out_begin(cp, NULL, NULL);
 	if (o->us == NULL) {
 		free(o);
 		return NULL;
 	}
-	swim_pp_enc_start(cp->swim, &o->enc, join, len);
+	o->join = join;
 	return o;
+}
+
+/* One step of the Serf state's sizing; the core's encoder once it is
+ * sized. @retval 0, or -EAGAIN (a step ran: yield). */
+static int
+cp_pp_out_size(struct cp *cp, struct cp_pp_out *o)
+{
+	uint32_t len = 0;
+
+	if (o->is_sized)
+		return 0;
+	if (cp_sync_serf_out_size(cp, o->us, &len) == -EAGAIN)
+		return -EAGAIN;
+	swim_pp_enc_start(cp->swim, &o->enc, o->join, len);
+	o->is_sized = true;
+	return 0;
 }
 
 static long
@@ -57,6 +76,9 @@ cp_pp_out_fill(void *ctx, void *st, uint8_t *out, size_t cap)
 {
 	struct cp *cp = ctx;
 	struct cp_pp_out *o = st;
+
+	if (cp_pp_out_size(cp, o) != 0)
+		return -EAGAIN;
 	int n = swim_pp_enc_next(cp->swim, &o->enc, out, cap,
 				 CP_SYNC_CORE_NODES);
 
@@ -74,7 +96,8 @@ cp_pp_out_end(void *ctx, void *st)
 	struct cp *cp = ctx;
 
 	/* A dropped stream gives its snapshot slot back (swim.h). */
-	swim_pp_enc_end(cp->swim, &o->enc);
+	if (o->is_sized)
+		swim_pp_enc_end(cp->swim, &o->enc);
 	cp_sync_serf_out_end(ctx, o->us);
 	free(o);
 }

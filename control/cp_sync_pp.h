@@ -82,6 +82,16 @@ struct cp_serf_in;
 struct cp_serf_out *cp_sync_serf_out_start(struct cp *cp,
 	bool (*keep)(void *ctx, const char *name, size_t len), void *ctx,
 	uint32_t *len);
+/*
+ * The same in bounded steps (out_start sizes the whole table in one
+ * call): out_begin, then out_size once per reactor pass until it says 0
+ * with *len, before the push/pull header goes. NULL: out of memory.
+ */
+struct cp_serf_out *cp_sync_serf_out_begin(struct cp *cp,
+	bool (*keep)(void *ctx, const char *name, size_t len), void *ctx);
+/** @retval 0 (*len set), or -EAGAIN: a step ran, call again. */
+int cp_sync_serf_out_size(struct cp *cp, struct cp_serf_out *o,
+			  uint32_t *len);
 long cp_sync_serf_out_fill(struct cp *cp, struct cp_serf_out *o,
 			   uint8_t *out, size_t cap);
 void cp_sync_serf_out_end(struct cp *cp, struct cp_serf_out *o);

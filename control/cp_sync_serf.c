@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Serf user state of a streamed push/pull (cp_sync_pp.h), both ways:
- * ours encoded from the Serf table into the stream's window
- * (serf_pp_enc), the peer's decoded from the window and merged entry by
- * entry (serf_pp_dec), so neither costs a buffer that grows with the
- * pool and the control loop runs between windows. The reactor moves one
- * window per event; a walk that found nothing to write in its slice
- * says -EAGAIN and the sync engine yields (cp_sync_pp.c).
+ * ours sized in steps (serf_pp_enc_size: the length goes in the
+ * push/pull header, so the sizing runs before the first byte, a bounded
+ * step per reactor pass) and encoded from the Serf table into the
+ * stream's window (serf_pp_enc), the peer's decoded from the window and
+ * merged entry by entry (serf_pp_dec), so neither costs a buffer that
+ * grows with the pool and the control loop runs between windows. The
+ * reactor moves one window per event; a sizing step, or a walk that
+ * found nothing to write in its slice, says -EAGAIN and the sync engine
+ * yields (cp_sync_pp.c).
  *
  * Only when SERF_PP_ENC_MAX encoders already run (that many push/pulls
  * at once) is our state encoded whole into a buffer, as before.
@@ -25,6 +28,8 @@
 struct cp_serf_out {
 	struct serf_pp_enc enc;
 	bool is_streamed;
+	bool is_whole;		/* no encoder free: one buffer */
+	bool is_sized;		/* its length is known */
 	uint8_t *buf;		/* the whole state, when not streamed */
 	size_t len;
 	size_t off;
@@ -60,26 +65,57 @@ cp_serf_out_whole(struct cp *cp, struct cp_serf_out *o)
 }
 
 struct cp_serf_out *
-cp_sync_serf_out_start(struct cp *cp, serf_pp_keep_f keep, void *ctx,
-		       uint32_t *len)
+cp_sync_serf_out_begin(struct cp *cp, serf_pp_keep_f keep, void *ctx)
 {
 	struct cp_serf_out *o = calloc(1, sizeof(*o));
 	int rc;
 
-	*len = 0;
 	if (o == NULL)
 		return NULL;
-	rc = serf_pp_enc_start(cp->serf, &o->enc, keep, ctx);
+	rc = serf_pp_enc_begin(cp->serf, &o->enc, keep, ctx);
 	if (rc == 0) {
 		o->is_streamed = true;
-		*len = (uint32_t)o->enc.len;
 		return o;
 	}
 	if (rc != -EBUSY || keep != NULL) {
 		CP_LOG(WARN, "serf: user state not sent: %s", strerror(-rc));
+		o->is_sized = true;
 		return o;	/* an empty user state */
 	}
-	*len = (uint32_t)cp_serf_out_whole(cp, o);
+	o->is_whole = true;	/* encoded whole once it is asked for */
+	return o;
+}
+
+int
+cp_sync_serf_out_size(struct cp *cp, struct cp_serf_out *o, uint32_t *len)
+{
+	int rc = 0;
+
+	if (o->is_whole && !o->is_sized)
+		cp_serf_out_whole(cp, o);
+	if (o->is_streamed && !o->is_sized)
+		rc = serf_pp_enc_size(cp->serf, &o->enc);
+	if (rc == -EAGAIN)
+		return rc;	/* a step of the sizing ran: call again */
+	if (rc != 0) {
+		CP_LOG(WARN, "serf: user state not sent: %s", strerror(-rc));
+		serf_pp_enc_end(cp->serf, &o->enc);
+		o->is_streamed = false;	/* an empty user state */
+	}
+	o->is_sized = true;
+	*len = o->is_streamed ? (uint32_t)o->enc.len : (uint32_t)o->len;
+	return 0;
+}
+
+struct cp_serf_out *
+cp_sync_serf_out_start(struct cp *cp, serf_pp_keep_f keep, void *ctx,
+		       uint32_t *len)
+{
+	struct cp_serf_out *o = cp_sync_serf_out_begin(cp, keep, ctx);
+
+	*len = 0;
+	while (o != NULL && cp_sync_serf_out_size(cp, o, len) == -EAGAIN)
+		;
 	return o;
 }
 

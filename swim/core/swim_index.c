@@ -254,3 +254,15 @@ swim_index_next(const struct swim_index *x, uint32_t *pos)
 	}
 	return NULL;
 }
+
+void *
+swim_index_slot(const struct swim_index *x, uint32_t i)
+{
+	void *e = NULL;
+
+	if (x->slots != NULL && i <= x->mask)
+		e = x->slots[i];
+	else if (x->old != NULL && i - x->mask - 1 <= x->old_mask)
+		e = x->old[i - x->mask - 1];
+	return e == SWIM_INDEX_GONE ? NULL : e;
+}

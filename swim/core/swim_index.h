@@ -82,6 +82,22 @@ swim_index_bytes(const struct swim_index *x)
 	return n * sizeof(void *);
 }
 
+/** Slots of both tables, numbered as swim_index_next numbers them. */
+static inline uint32_t
+swim_index_nb_slots(const struct swim_index *x)
+{
+	uint32_t n = x->slots == NULL ? 0 : x->mask + 1;
+
+	return x->old != NULL ? n + x->old_mask + 1 : n;
+}
+
+/**
+ * The entry in slot i of swim_index_nb_slots (the new table, then the
+ * one being moved), or NULL (empty, moved or removed): a uniform random
+ * slot gives every entry the same chance, whatever the move's progress.
+ */
+void *swim_index_slot(const struct swim_index *x, uint32_t i);
+
 /**
  * Iterate: *pos starts at 0 (the new table, then the old one while it
  * is moved). @retval the next entry, or NULL at the end. The index must

@@ -186,19 +186,24 @@ int serf_merge_remote_state(struct serf *serf, uint64_t now_us,
  * through a caller's window in bounded memory (no buffer that grows with
  * the member count) and linear time.
  *
- * Encoding: serf_pp_enc_start sizes the state (one walk that marks the
- * members it counted; its exact length goes in the push/pull header);
- * serf_pp_enc_next then writes exactly those members, whatever happens
- * to the table meanwhile: members added later are skipped, no member is
- * erased while an encoder runs (reaps and prunes wait until the last
- * one ends), every status LTime has one fixed width (room for twice
- * the clock; one that outgrows it goes as 0) so one that grows keeps
- * the length, and an index that grows restarts the walk
- * (the marks say what was sent). Fields in serf's own order: LTime,
- * StatusLTimes, LeftMembers, EventLTime, Events, QueryLTime. A member
- * whose left/not-left status changed since the sizing is sent with
- * LTime 0 (an intent every node ignores), never with an LTime that
- * belongs to the other status. At most SERF_PP_ENC_MAX at once.
+ * Encoding: serf_pp_enc_begin, then serf_pp_enc_size in steps until it
+ * returns 0, size the state (passes over the index that mark the members
+ * they count; its exact length goes in the push/pull header; the steps
+ * are bounded so the control loop runs between them); serf_pp_enc_start
+ * does both in one call. serf_pp_enc_next then writes exactly the
+ * members counted, whatever happens to the table meanwhile: members
+ * the sizing did not count (added once it went by) are skipped, no
+ * member is erased while an encoder runs (reaps and prunes wait until
+ * the last one ends), every status LTime has one fixed width (room for
+ * twice the clock; one that outgrows it goes as 0) so one that grows
+ * keeps the length, and the walk makes passes over the index until it
+ * wrote every member it counted (the marks say what was sent, whatever
+ * the index moved).
+ * Fields in serf's own order: LTime, StatusLTimes, LeftMembers,
+ * EventLTime, Events, QueryLTime. A member whose left/not-left status
+ * changed since the sizing is sent with LTime 0 (an intent every node
+ * ignores), never with an LTime that belongs to the other status. At
+ * most SERF_PP_ENC_MAX at once.
  */
 
 /** Encoders that may run at once (-EBUSY past that). */
@@ -206,7 +211,8 @@ int serf_merge_remote_state(struct serf *serf, uint64_t now_us,
 
 /**
  * A member filter for a restricted push/pull (delta sync): true keeps
- * the member. Asked once per member, during serf_pp_enc_start only.
+ * the member. Asked during the sizing only (once per member and pass
+ * that meets it unmarked: it must answer the same for a name).
  */
 typedef bool (*serf_pp_keep_f)(void *ctx, const char *name, size_t len);
 
@@ -215,22 +221,52 @@ struct serf_pp_enc {
 	uint32_t nb_status;		/* StatusLTimes entries sized */
 	uint32_t nb_left;		/* LeftMembers names sized */
 	uint32_t done;			/* entries written, this phase */
-	uint32_t pos;			/* index slot of the walk */
-	uint32_t mask;			/* the walk's index mask */
+	uint32_t pos;			/* index slot of the walk (as
+					   swim_index_next numbers them) */
 	uint8_t slot;			/* its 2 bits in pp_enc marks */
 	uint8_t lt_bytes;		/* status LTimes: 2, 4 or 8 bytes */
 	uint8_t phase;			/* private */
 	bool is_busy;			/* holds its slot until _end */
+	/* Private to the passes (serf_pp_enc.c): the sizing's filter and
+	 * byte counts, the index layout at the last step (a change means
+	 * the pass may have missed an entry), passes that saw one, and the
+	 * writing walk's passes in a row that found nothing due. */
+	serf_pp_keep_f keep;
+	void *keep_ctx;
+	size_t st_bytes, left_bytes;
+	const void *lay_slots, *lay_old;
+	uint32_t lay_moved;
+	uint8_t passes;
+	bool pass_moved;
+	uint8_t dry;
+	bool pass_any;
 	uint8_t *events;		/* the Events value, encoded */
 	size_t events_len;
 	size_t events_off;		/* bytes of it written */
-	size_t len;			/* the whole state: exact */
+	size_t len;			/* the whole state, once sized */
 	size_t sent;			/* bytes written so far */
 };
 
 /**
- * Size our state and start streaming it. keep (may be NULL: every
- * member, exactly serf's full state) restricts the members sent.
+ * Start an encoder: take a slot, the clocks and the Events value. Its
+ * slot is held (and erasures wait) until serf_pp_enc_end, whatever
+ * happens next. keep (may be NULL: every member, exactly serf's full
+ * state) restricts the members sent.
+ * @retval 0, -EBUSY (SERF_PP_ENC_MAX running), -ENOMEM.
+ */
+int serf_pp_enc_begin(struct serf *serf, struct serf_pp_enc *e,
+		      serf_pp_keep_f keep, void *ctx);
+/**
+ * One step of the sizing: at most about SERF_PP_SIZE_SCAN index slots.
+ * The table may change between steps.
+ * @retval 0: sized (e->len is exact; serf_pp_enc_next may run), -EAGAIN:
+ *         call again, -EMSGSIZE (over 4 GiB), -EINVAL (ended). On an
+ *         error, end the encoder.
+ */
+int serf_pp_enc_size(struct serf *serf, struct serf_pp_enc *e);
+/**
+ * serf_pp_enc_begin and the whole sizing in one call (O(n): control
+ * runs the steps instead). Nothing is held on an error.
  * @retval 0, -EBUSY (SERF_PP_ENC_MAX running), -ENOMEM, -EMSGSIZE.
  */
 int serf_pp_enc_start(struct serf *serf, struct serf_pp_enc *e,
@@ -239,16 +275,23 @@ int serf_pp_enc_start(struct serf *serf, struct serf_pp_enc *e,
  * The next bytes (at most cap, whole pieces; cap >= 256) after at most
  * SERF_PP_ENC_SCAN index slots of work.
  * @retval bytes, 0 at the end (e->sent == e->len), -EAGAIN: nothing
- *         written yet, call again (the walk's slice ran out), or -EPROTO
- *         (a sized member vanished: a bug, the stream must be dropped).
+ *         written yet, call again (the walk's slice ran out), -EINVAL
+ *         (not sized yet, or ended), or -EPROTO (a sized member
+ *         vanished: a bug, the stream must be dropped).
  */
 long serf_pp_enc_next(struct serf *serf, struct serf_pp_enc *e,
 		      uint8_t *out, size_t cap);
 /** Release the encoder (at the end or not); erasures resume after the
  * last one. Safe to call twice. */
 void serf_pp_enc_end(struct serf *serf, struct serf_pp_enc *e);
-/** Index slots one serf_pp_enc_next call visits at most. */
+/** Index slots one serf_pp_enc_next call visits at most (about: a run
+ * of moved slots is crossed whole). */
 #define SERF_PP_ENC_SCAN 32768u
+/** Index slots one serf_pp_enc_size step visits at most (as above):
+ * about a millisecond at 10^6, where each member costs a few cache
+ * misses (256 steps over 2^21 slots; the whole sizing took 85-184 ms in
+ * one call before). */
+#define SERF_PP_SIZE_SCAN 8192u
 
 /*
  * Decoding: bytes as they arrive (any cut), each StatusLTimes entry,

@@ -146,8 +146,10 @@ struct serf {
 	bool has_pending;
 
 	/* Streamed push/pulls (serf_pp_enc.c): encoders running (one bit
-	 * each) and, while any runs, no member is erased. */
+	 * each) and, while any runs, no member is erased; slots released
+	 * with marks left on members (cleared by their next encoder). */
 	uint8_t pp_enc_busy;
+	uint8_t pp_enc_dirty;
 	uint16_t pp_dec_gen;		/* last decoder generation */
 
 	struct serf_coord_client coord;

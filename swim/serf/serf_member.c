@@ -261,6 +261,8 @@ serf_node_join(struct serf *serf, const struct swim_member_info *info)
 						info->name.len);
 	const struct swim_member *node = serf_node_of(serf, info);
 
+	/* Member events end a growth the inserts left unfinished. */
+	serf_table_step(serf, SERF_INDEX_EVENT_STEP);
 	if (node == NULL)
 		return;		/* the core does not know it: nothing to show */
 	if (m != NULL && info->is_self && m->status == SERF_STATUS_ALIVE) {
@@ -296,6 +298,7 @@ serf_node_leave(struct serf *serf, uint64_t now_us,
 	struct serf_member *m = serf_member_get(serf, info->name.ptr,
 						info->name.len);
 
+	serf_table_step(serf, SERF_INDEX_EVENT_STEP);
 	if (m == NULL)
 		return;
 	switch (m->status) {
@@ -323,6 +326,7 @@ serf_node_update(struct serf *serf, const struct swim_member_info *info)
 	struct serf_member *m = serf_member_get(serf, info->name.ptr,
 						info->name.len);
 
+	serf_table_step(serf, SERF_INDEX_EVENT_STEP);
 	if (m == NULL)
 		return;
 	serf_member_set_node(serf, m, serf_node_of(serf, info));
