@@ -176,6 +176,19 @@ cp_visit_core(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 	CP_FAM(sf, s);
 }
 
+/* The core's push/pulls that could not take a snapshot slot. */
+static void
+cp_visit_pp(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
+{
+	static const struct cp_mfam ppf = {
+		.name = "gossipd_push_pull_fallbacks_total", .type = "counter",
+		.help = "Streamed push/pulls that found every snapshot slot "
+			"busy and walked the table unmarked" };
+	const struct cp_mrow r[] = { { NULL, NULL, in->swim.pp_fallbacks } };
+
+	CP_FAM(ppf, r);
+}
+
 /* lcore -1: control's share (the sum minus every lcore's own). */
 static void
 cp_lcore_rows(const struct cp_metrics_input *in, int i, bool drops,
@@ -356,6 +369,7 @@ cp_metrics_visit(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 {
 	cp_visit_gauges(in, fn, arg);
 	cp_visit_core(in, fn, arg);
+	cp_visit_pp(in, fn, arg);
 	cp_visit_dp(in, fn, arg);
 	cp_visit_io(in, fn, arg);
 	cp_visit_sync(in, fn, arg);

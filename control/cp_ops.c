@@ -418,6 +418,7 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"tcp_timeouts", &ts.timeouts},
 		{"tcp_refused_full", &ts.refused_full},
 		{"push_pulls_in", &ts.in_push_pull},
+		{"push_pull_fallbacks", &ss.pp_fallbacks},
 		{"tcp_out_failed", &ts.out_failed},
 		{"sync_full", &ts.x_full},
 		{"sync_delta", &ts.x_delta},

@@ -516,6 +516,7 @@ swim_get_stats(const struct swim *s, struct swim_stats *st)
 	*st = s->stats;
 	st->events_dropped = s->events_dropped;
 	st->bcasts_dropped = s->bq.dropped + s->uq.dropped;
+	st->pp_fallbacks = s->mt.pp_fallbacks;
 }
 
 uint32_t

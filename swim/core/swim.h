@@ -418,6 +418,9 @@ struct swim_stats {
 	uint64_t events_dropped;	/* events lost: out of memory only */
 	uint64_t bcasts_dropped;	/* broadcasts dropped: queue depth
 					   (max_queue_depth) or memory */
+	uint64_t pp_fallbacks;		/* streamed push/pulls that found
+					   every snapshot slot busy and
+					   walked the table unmarked */
 };
 void swim_get_stats(const struct swim *s, struct swim_stats *st);
 
