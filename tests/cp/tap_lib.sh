@@ -22,6 +22,17 @@ NOK=0
 ok() { NOK=$((NOK + 1)); echo "ok $NOK - $1"; }
 fail() { NFAIL=$((NFAIL + 1)); echo "not ok - $1"; }
 
+# tap_is DESC WANT GOT: ok when GOT is exactly WANT, else fail with the
+# diff.
+tap_is() {
+	if [ "$3" == "$2" ]; then
+		ok "$1"
+	else
+		fail "$1"
+		diff <(echo "$2") <(echo "$3") | sed 's/^/#   /'
+	fi
+}
+
 # A TCP port free on 127.0.0.1 right now.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

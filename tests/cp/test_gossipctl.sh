@@ -27,14 +27,7 @@ ctl() {
 # check DESC WANT ARGS...
 check() {
 	local desc=$1 want=$2; shift 2
-	local got
-	got=$(ctl "$@")
-	if [ "$got" == "$want" ]; then
-		ok "$desc"
-	else
-		fail "$desc"
-		diff <(echo "$want") <(echo "$got") | sed 's/^/#   /'
-	fi
+	tap_is "$desc" "$want" "$(ctl "$@")"
 }
 
 # pycheck DESC PYEXPR ARGS...: run gossipctl, JSON-load stdout as d, assert
@@ -96,12 +89,7 @@ if command -v serf >/dev/null 2>&1; then
 		a=$(serf members -rpc-addr="$ADDR" $args)
 		# shellcheck disable=SC2086
 		b=$("$CTL" --rpc-addr "$ADDR" members $gargs)
-		if [ "$a" == "$b" ]; then
-			ok "members $gargs == serf members $args"
-		else
-			fail "members $gargs == serf members $args"
-			diff <(echo "$a") <(echo "$b") | sed 's/^/#   /'
-		fi
+		tap_is "members $gargs == serf members $args" "$a" "$b"
 	done
 fi
 
@@ -225,11 +213,7 @@ if command -v serf >/dev/null 2>&1; then
 	wait_for serf members -rpc-addr="$ADDR"
 	a=$(serf members -rpc-addr="$ADDR" -detailed)
 	b=$("$CTL" --rpc-addr "$ADDR" members --detailed)
-	if [ "$a" == "$b" ]; then
-		ok "real agent: members --detailed == serf's"
-	else
-		fail "real agent table"; echo "$a"; echo "$b"
-	fi
+	tap_is "real agent: members --detailed == serf's" "$a" "$b"
 	pycheck "real agent: json, incarnation null" \
 	'd[0]["name"] == "real" and d[0]["incarnation"] is None and d[0]["tags"] == {"role": "db"}' \
 		members --json

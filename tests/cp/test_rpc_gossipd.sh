@@ -38,11 +38,7 @@ fi
 
 a=$(serf members -rpc-addr="$SERF" -detailed | sort)
 b=$(serf members -rpc-addr="$GRPC" -detailed | sort)
-if [ "$a" == "$b" ]; then
-	ok "serf members -detailed: gossipd == agent"
-else
-	fail "members differ"; diff <(echo "$a") <(echo "$b") | sed 's/^/#   /'
-fi
+tap_is "serf members -detailed: gossipd == agent" "$a" "$b"
 if "$CTL" --rpc-addr "$GRPC" members --json | python3 -c '
 import json, sys
 d = {m["name"]: m for m in json.load(sys.stdin)}

@@ -42,12 +42,7 @@ same() {
 	local a b
 	a=$(run "$REAL" "$@")
 	b=$(run "$FAKEADDR" "$@")
-	if [ "$a" == "$b" ]; then
-		ok "same: $desc"
-	else
-		fail "same: $desc"
-		diff <(echo "$a") <(echo "$b") | sed 's/^/#   /'
-	fi
+	tap_is "same: $desc" "$a" "$b"
 }
 
 same "members -name=alpha" members -name=alpha
@@ -90,14 +85,7 @@ wait "$AGENT" 2>/dev/null
 # expect DESC WANT ARGS...: our output must be exactly WANT
 expect() {
 	local desc=$1 want=$2; shift 2
-	local got
-	got=$(run "$FAKEADDR" "$@")
-	if [ "$got" == "$want" ]; then
-		ok "$desc"
-	else
-		fail "$desc"
-		diff <(echo "$want") <(echo "$got") | sed 's/^/#   /'
-	fi
+	tap_is "$desc" "$want" "$(run "$FAKEADDR" "$@")"
 }
 
 # expect_unordered DESC WANT ARGS...: the same lines in any order. serf's
@@ -105,14 +93,8 @@ expect() {
 # picks at random when both are ready, so their order is not ours to fix.
 expect_unordered() {
 	local desc=$1 want=$2; shift 2
-	local got
-	got=$(run "$FAKEADDR" "$@")
-	if [ "$(sort <<<"$got")" == "$(sort <<<"$want")" ]; then
-		ok "$desc"
-	else
-		fail "$desc"
-		diff <(echo "$want") <(echo "$got") | sed 's/^/#   /'
-	fi
+	tap_is "$desc" "$(sort <<<"$want")" \
+		"$(sort <<<"$(run "$FAKEADDR" "$@")")"
 }
 
 start_fake
