@@ -32,6 +32,10 @@ SWARM=${GOSSIP_SWARM:-$BUILD/tools/swarm/gossip-swarm}
 SIZES=${SIZES-"100000"}
 SYNC_MAX=${SYNC_MAX:-300}
 KEY=${KEY:-"NfCkMllT5KcahAfYZFkFkM7bZUzlpnSOoPhQcHck/xE="}
+# PLAIN=1: the same without --encrypt (plain streamed push/pulls), to
+# compare
+ENC=(--encrypt "$KEY")
+[ "${PLAIN:-0}" = 1 ] && ENC=()
 OUT=${OUT:-$(mktemp -d /tmp/bench-sealed.XXXXXX)}
 mkdir -p "$OUT"
 # shellcheck source=lib/bench-live.sh
@@ -47,7 +51,7 @@ run_size() {
 	local n=$1 m=$(($1 - 1)) tag="n$1" gp rp mp sp gd sw
 	local join_max=${JOIN_MAX:-$((120 + $1 / 2000))}
 	read -r gp rp mp sp <<<"$(free_ports 4)"
-	"$GOSSIPD" --name "sealed-$n" --bind "127.0.0.1:$gp" --encrypt "$KEY" \
+	"$GOSSIPD" --name "sealed-$n" --bind "127.0.0.1:$gp" "${ENC[@]}" \
 		--rpc-addr "127.0.0.1:$rp" --metrics-addr "127.0.0.1:$mp" \
 		--log-level warn >"$OUT/gossipd-$tag.log" 2>&1 &
 	gd=$!; PIDS+=("$gd")
@@ -60,7 +64,7 @@ run_size() {
 	[ "${c%% *}" = 1 ] || { note "$tag: gossipd did not start"; return 1; }
 	t0=$(now)
 	"$SWARM" --members "$m" --join "127.0.0.1:$gp" --port "$sp" \
-		--encrypt "$KEY" --no-leave --json "$OUT/swarm-$tag.json" \
+		"${ENC[@]}" --no-leave --json "$OUT/swarm-$tag.json" \
 		2>"$OUT/swarm-$tag.log" &
 	sw=$!; PIDS+=("$sw")
 	end=$(($(date +%s) + join_max))
@@ -104,7 +108,7 @@ fresh() {
 	local n=$(($1 + 1)) gp rp g2 t0 tj="" c end
 	read -r gp rp <<<"$(free_ports 2)"
 	t0=$(now)
-	"$GOSSIPD" --name "fresh-$1" --bind "127.0.0.1:$gp" --encrypt "$KEY" \
+	"$GOSSIPD" --name "fresh-$1" --bind "127.0.0.1:$gp" "${ENC[@]}" \
 		--rpc-addr "127.0.0.1:$rp" --join "127.0.0.1:$2" \
 		--log-level warn >"$OUT/fresh-n$1.log" 2>&1 &
 	g2=$!; PIDS+=("$g2")
