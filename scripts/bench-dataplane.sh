@@ -60,13 +60,8 @@ while [ $# -gt 0 ]; do
 	*) echo "bench-dataplane: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
-case "$ROUNDS$DURATION$WINDOW$PINGS" in
-*[!0-9]*) echo "bench-dataplane: numbers only" >&2; exit 2 ;;
-esac
-[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] && [ "$DURATION" -ge 1 ] &&
-	[ "$DURATION" -le 60 ] && [ "$WINDOW" -ge 1 ] && [ "$WINDOW" -le 1000 ] ||
-	{ echo "bench-dataplane: rounds 1..20, duration 1..60 s, window 1..1000" >&2; exit 2; }
-skipped() { case ",$SKIP," in *",$1,"*) return 0 ;; esac; return 1; }
+. scripts/lib/bench-args.sh	# bench_args_check, skipped
+bench_args_check bench-dataplane
 # encrypted row $1 (memif, socket, serf, callgrind, backends) skipped?
 # (callgrind skips the encrypted counts too)
 enc_skipped() {

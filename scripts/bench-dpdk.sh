@@ -67,13 +67,8 @@ while [ $# -gt 0 ]; do
 	*) echo "bench-dpdk: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
-case "$ROUNDS$DURATION$WINDOW$PINGS" in
-*[!0-9]*) echo "bench-dpdk: numbers only" >&2; exit 2 ;;
-esac
-[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] && [ "$DURATION" -ge 1 ] &&
-	[ "$DURATION" -le 60 ] && [ "$WINDOW" -ge 1 ] && [ "$WINDOW" -le 1000 ] &&
-	[ "$PINGS" -ge 1000 ] && [ "$PINGS" -le 1000000 ] ||
-	{ echo "bench-dpdk: rounds 1..20, duration 1..60, window 1..1000, pings 1e3..1e6" >&2; exit 2; }
+. scripts/lib/bench-args.sh	# bench_args_check, skipped
+bench_args_check bench-dpdk
 
 BUILD=${BUILD:-build}
 GD=$BUILD/control/gossipd
@@ -84,7 +79,6 @@ if [ ! -x "$GD" ] || [ ! -x "$PG" ] || [ ! -x "$FB" ]; then
 	ninja -C "$BUILD" control/gossipd tools/dpdk-pinggen \
 		tools/dpdk-fpbench >/dev/null
 fi
-skipped() { case ",$SKIP," in *",$1,"*) return 0 ;; esac; return 1; }
 enc_skipped() { skipped enc || skipped "enc-$1"; }
 
 LOGDIR=$(mktemp -d /tmp/bench-dpdk.XXXXXX)
