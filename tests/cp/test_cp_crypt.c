@@ -350,23 +350,34 @@ Test(cp_crypt_sync, sealed_tcp_ping_gets_a_sealed_ack)
 	stop();
 }
 
+/* The engine's answer on fd is a sealed errResp with this text, and
+ * nothing was merged. */
+static void
+expect_refusal(int fd, const char *want)
+{
+	uint8_t rep[512], plain[512];
+	char text[128];
+	int n;
+
+	n = (int)read_all(fd, rep, sizeof(rep));
+	n = open_reply(rep, (size_t)n, plain, sizeof(plain));
+	err_text(plain, (size_t)n, text, sizeof(text));
+	cr_assert_str_eq(text, want);
+	cr_assert_eq(seen.nb_merge, 0);
+}
+
 Test(cp_crypt_sync, plaintext_stream_is_refused_like_memberlist)
 {
-	uint8_t req[64], rep[512], plain[512];
-	char text[128];
+	uint8_t req[64];
 	size_t len = make_push_pull(req, sizeof(req));
 	struct cp_sync_stats st;
-	int n, fd;
+	int fd;
 
 	start();
 	fd = client();
 	cr_assert_eq(send(fd, req, len, 0), (ssize_t)len);
-	n = (int)read_all(fd, rep, sizeof(rep));
-	n = open_reply(rep, (size_t)n, plain, sizeof(plain));
-	err_text(plain, (size_t)n, text, sizeof(text));
-	cr_assert_str_eq(text, "Encryption is configured but remote state "
-			       "is not encrypted");
-	cr_assert_eq(seen.nb_merge, 0);
+	expect_refusal(fd, "Encryption is configured but remote state is not "
+			   "encrypted");
 	cp_sync_get_stats(fx.sync, &st);
 	cr_assert_eq(st.bad_input, 1);
 	close(fd);
@@ -375,19 +386,14 @@ Test(cp_crypt_sync, plaintext_stream_is_refused_like_memberlist)
 
 Test(cp_crypt_sync, wrong_key_stream_is_refused_like_memberlist)
 {
-	uint8_t req[64], rep[512], plain[512];
-	char text[128];
+	uint8_t req[64];
 	size_t len = make_push_pull(req, sizeof(req));
-	int n, fd;
+	int fd;
 
 	start();
 	fd = client();
 	send_sealed(fd, e.wrong, req, len);
-	n = (int)read_all(fd, rep, sizeof(rep));
-	n = open_reply(rep, (size_t)n, plain, sizeof(plain));
-	err_text(plain, (size_t)n, text, sizeof(text));
-	cr_assert_str_eq(text, "No installed keys could decrypt the message");
-	cr_assert_eq(seen.nb_merge, 0);
+	expect_refusal(fd, "No installed keys could decrypt the message");
 	close(fd);
 	stop();
 }
