@@ -4,9 +4,10 @@
  * the dataplane rings into swim_on_packet, runs swim_tick, flushes outputs
  * (UDP to the tx ring, TCP requests to cp_sync), dispatches events to the
  * Serf layer, publishes the fast-path snapshot, then sleeps in the reactor
- * until the earliest deadline of anything here (core, Serf, TCP streams,
- * snapshot while gossip is queued, retry-join, leave, agent; the stats
- * check only when nothing else woke the loop for a period) or
+ * until the earliest strict deadline (core, TCP streams, snapshot while
+ * gossip is queued, handlers, retry-join, leave, a Serf query of ours)
+ * or lax one plus its slack (Serf's reaps and reconnects, agent, metrics,
+ * the stats check: cp_loop.h), or
  * until work arrives: TCP and RPC sockets, a signal, an inline socket
  * dataplane's UDP socket (whose turn then runs here, dp_inline_run), or
  * the doorbell that a threaded dataplane's lcore rings when it queues a
@@ -26,6 +27,7 @@
 #include <sys/epoll.h>
 
 #include "cp_agent.h"
+#include "cp_loop.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_rpc.h"
@@ -129,6 +131,53 @@ cp_loop_rx(struct cp *cp, uint64_t now_us)
 	} while (n == DP_BURST);
 }
 
+/* The node name into the snapshot once, without printf's machinery. */
+static void
+cp_loop_snap_name(struct dp_snapshot *snap, const char *name)
+{
+	size_t n = strnlen(name, sizeof(snap->name) - 1);
+
+	memcpy(snap->name, name, n);
+	snap->name[n] = '\0';
+}
+
+/* Take new piggyback when the lcores answered pings since the last take
+ * (or at the first publish). @retval whether the snapshot's changed. */
+static bool
+cp_loop_snap_piggyback(struct cp *cp, struct dp_snapshot *snap)
+{
+	struct dp_stats st;
+	unsigned nb = 0;
+	size_t n = 0;
+	bool had = snap->piggyback_len > 0;
+
+	dp_get_stats(cp->dp, &st);
+	if (st.acks_fast == cp->last_acks_fast && cp->has_published)
+		return false;
+	cp->last_acks_fast = st.acks_fast;
+	if (swim_broadcast_queue_len(cp->swim) > 0)
+		n = swim_take_piggyback(cp->swim, snap->piggyback,
+					sizeof(snap->piggyback), &nb);
+	snap->piggyback_len = (uint16_t)n;
+	snap->nb_piggyback = (uint16_t)nb;
+	return n > 0 || had;
+}
+
+/* Our coordinate as the ack payload. @retval whether it changed. */
+static bool
+cp_loop_snap_payload(struct cp *cp, struct dp_snapshot *snap)
+{
+	uint8_t buf[sizeof(snap->ack_payload)];
+	size_t n = cp_serf_ack_payload(cp, buf, sizeof(buf));
+
+	if (n == snap->ack_payload_len &&
+	    memcmp(buf, snap->ack_payload, n) == 0)
+		return false;
+	memcpy(snap->ack_payload, buf, n);
+	snap->ack_payload_len = (uint16_t)n;
+	return true;
+}
+
 /*
  * Publish the fast-path snapshot about once per gossip interval: on any
  * wakeup at least half an interval after the last one, at the latest one
@@ -136,39 +185,41 @@ cp_loop_rx(struct cp *cp, uint64_t now_us)
  * (the core's gossip tick wakes the loop once per interval then, so one
  * always falls in that window). With nothing queued it waits for the
  * next wakeup, however late: the snapshot never wakes the thread alone.
- * Piggyback is
- * taken from the core (which counts each take as one transmit) only when
- * the lcores answered pings since the last take, so broadcasts are not
- * used up by snapshots nobody sends.
+ * Piggyback is taken from the core (which counts each take as one
+ * transmit) only when the lcores answered pings since the last take, so
+ * broadcasts are not used up by snapshots nobody sends. A snapshot equal
+ * to the one out already is not copied again (a copy here, two in the
+ * dataplane, its ack template rebuilt), except once a probe interval:
+ * an idle node's coordinate moves once a probe, its other wakeups
+ * (acks, the pings of others) change nothing.
  */
 static void
 cp_loop_publish(struct cp *cp, uint64_t now_us)
 {
-	static struct dp_snapshot snap;
-	struct dp_stats st;
-	unsigned nb = 0;
-	size_t n;
+	static struct dp_snapshot snap;	/* what went out last */
+	static const struct cp *owner;	/* whose (tests run several) */
+	static uint64_t last_us;	/* when it went out */
+	bool is_changed = !cp->has_published || owner != cp;
 
 	if (now_us + cp->gossip_interval_us < cp->publish_next_us)
 		return;
 	cp->publish_next_us = now_us + cp->gossip_interval_us * 3 / 2;
-	dp_get_stats(cp->dp, &st);
-	if (st.acks_fast != cp->last_acks_fast || !cp->has_published) {
-		cp->last_acks_fast = st.acks_fast;
-		n = 0;
-		if (swim_broadcast_queue_len(cp->swim) > 0)
-			n = swim_take_piggyback(cp->swim, snap.piggyback,
-						sizeof(snap.piggyback), &nb);
-		snap.piggyback_len = (uint16_t)n;
-		snap.nb_piggyback = (uint16_t)nb;
+	if (is_changed)
+		cp_loop_snap_name(&snap, cp->cfg.name);
+	owner = cp;
+	if (cp_loop_snap_piggyback(cp, &snap))
+		is_changed = true;
+	if (cp_loop_snap_payload(cp, &snap))
+		is_changed = true;
+	if (snap.keyring != cp->cfg.keyring) {	/* rotated by cp_keys.c */
+		snap.keyring = cp->cfg.keyring;
+		is_changed = true;
 	}
-	snprintf(snap.name, sizeof(snap.name), "%s", cp->cfg.name);
-	n = cp_serf_ack_payload(cp, snap.ack_payload,
-				sizeof(snap.ack_payload));
-	snap.ack_payload_len = (uint16_t)n;
-	snap.keyring = cp->cfg.keyring;	/* rotated by cp_keys.c */
+	if (!is_changed && now_us - last_us < cp->probe_interval_us)
+		return;
 	dp_publish(cp->dp, &snap);
 	cp->has_published = true;
+	last_us = now_us;
 }
 
 /* Warn (rate-limited) when the dataplane or TCP streams dropped input. */
@@ -408,12 +459,29 @@ cp_min_us(uint64_t a, uint64_t b)
 
 /* --- the loop --- */
 
+/* Wakeups of the loop (cp_loop.h); control thread only. */
+static struct cp_loop_stats cp_loop_counters;
+
 uint64_t
-cp_loop_next_deadline(const struct cp *cp)
+cp_loop_lax_us(uint64_t due_us, uint64_t slack_us)
+{
+	return due_us > UINT64_MAX - slack_us ? UINT64_MAX : due_us + slack_us;
+}
+
+uint64_t
+cp_loop_slack_us(const struct cp *cp)
+{
+	return cp->probe_interval_us;
+}
+
+uint64_t
+cp_loop_strict_deadline(const struct cp *cp)
 {
 	uint64_t next = swim_next_deadline(cp->swim);
 
-	next = cp_min_us(next, serf_next_deadline(cp->serf));
+	/* a query of ours ends at its deadline: Serf is strict meanwhile */
+	if (cp_serf_has_query(cp))
+		next = cp_min_us(next, serf_next_deadline(cp->serf));
 	if (cp->sync != NULL)
 		next = cp_min_us(next, cp_sync_next_deadline(cp->sync));
 	/* The snapshot's own deadline matters only while there is gossip
@@ -421,17 +489,45 @@ cp_loop_next_deadline(const struct cp *cp)
 	 * acks, RPC), which is when the ack payload changes anyway. */
 	if (!cp->has_published || swim_broadcast_queue_len(cp->swim) > 0)
 		next = cp_min_us(next, cp->publish_next_us);
-	/* The drop-counter check needs no wakeup of its own: it rides on
-	 * the probes' (about one a second), and wakes the loop only when
-	 * nothing else did for a whole period after it was due. */
-	next = cp_min_us(next, cp->stats_next_us + CP_STATS_PERIOD_US);
-	next = cp_min_us(next, cp_metrics_next_deadline(cp->metrics));
-	next = cp_min_us(next, cp_agent_next_deadline(cp));
 	next = cp_min_us(next, cp_handler_next_deadline(cp));
 	/* UINT64_MAX while an attempt is in flight: its result wakes us */
 	if (cp->retry_next_us != 0 && cp->leave == CP_LEAVE_NONE)
 		next = cp_min_us(next, cp->retry_next_us);
 	return cp_min_us(next, cp_loop_leave_deadline(cp));
+}
+
+uint64_t
+cp_loop_lax_deadline(const struct cp *cp)
+{
+	uint64_t slack = cp_loop_slack_us(cp);
+	uint64_t next = UINT64_MAX;
+
+	/* reaps (15 s), reconnects (30 s), reap deadlines of failed and
+	 * left members (24 h): a probe interval late at most */
+	if (!cp_serf_has_query(cp))
+		next = cp_loop_lax_us(serf_next_deadline(cp->serf), slack);
+	next = cp_min_us(next, cp_loop_lax_us(cp_agent_next_deadline(cp),
+					      slack));
+	next = cp_min_us(next, cp_loop_lax_us(
+			 cp_metrics_next_deadline(cp->metrics), slack));
+	/* The drop-counter check rides on the probes too, and wakes the
+	 * loop only when nothing else did for a whole period after it was
+	 * due (its slack is its period). */
+	return cp_min_us(next, cp_loop_lax_us(cp->stats_next_us,
+					      CP_STATS_PERIOD_US));
+}
+
+uint64_t
+cp_loop_next_deadline(const struct cp *cp)
+{
+	return cp_min_us(cp_loop_strict_deadline(cp),
+			 cp_loop_lax_deadline(cp));
+}
+
+void
+cp_loop_get_stats(struct cp_loop_stats *st)
+{
+	*st = cp_loop_counters;
 }
 
 int
@@ -523,6 +619,11 @@ cp_loop_wait(struct cp *cp)
 			 cp->has_wait_sigmask ? &cp->wait_sigmask : NULL);
 	if (is_parked)
 		dp_unpark(cp->dp);
+	cp_loop_counters.nb_turns++;
+	if (rc > 0)
+		cp_loop_counters.nb_events++;
+	else if (rc == 0 && timeout != 0)
+		cp_loop_counters.nb_timeouts++;
 	if (rc < 0)
 		CP_LOG(ERR, "agent: epoll_wait failed");
 }

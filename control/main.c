@@ -7,13 +7,14 @@
  * error. Exit status: 0 after a stop (graceful leave or not), 1 when no
  * --join seed could be joined, 2 for bad flags or config files or a
  * resource we cannot take (port in use). Owns process-wide setup only
- * (config, sodium); signals and the agent duties are cp_agent.c, the
- * loop cp_loop.c.
+ * (malloc's thresholds, config, sodium); signals and the agent duties
+ * are cp_agent.c, the loop cp_loop.c.
  */
 #include "cp.h"
 #include "cp_agent.h"
 #include "cp_metrics.h"
 #include "cp_handler.h"
+#include "cp_mem.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -103,6 +104,7 @@ main(int argc, char **argv)
 	int rc;
 
 	cp->epfd = -1;
+	(void)cp_mem_init();	/* refused: malloc's defaults, no harm */
 	if (cp_cfg_init(cp, argc, argv) != 0)
 		return CP_EXIT_USAGE;
 	if (cp_agent_signals_init() != 0 || cp_core_init(cp) != 0 ||
