@@ -340,6 +340,19 @@ cp_serf_left(struct cp *cp)
 	serf_leave_done(cp->serf);
 }
 
+/*
+ * The last coordinate encoded and its bytes: the loop asks on most
+ * wakeups, the coordinate moves once per probe (an ack's RTT), and an
+ * equal one needs no msgpack of its floats again (the payload is a
+ * function of the coordinate alone). Control thread only.
+ */
+static struct {
+	bool has;			/* coord and buf are filled */
+	struct serf_coord coord;	/* as encoded, byte for byte */
+	uint8_t buf[256];		/* its payload */
+	size_t len;			/* bytes of buf */
+} cp_serf_ack_cache;
+
 size_t
 cp_serf_ack_payload(struct cp *cp, uint8_t *out, size_t cap)
 {
@@ -348,8 +361,21 @@ cp_serf_ack_payload(struct cp *cp, uint8_t *out, size_t cap)
 
 	if (c == NULL)
 		return 0;
+	if (cp_serf_ack_cache.has && cp_serf_ack_cache.len <= cap &&
+	    memcmp(&cp_serf_ack_cache.coord, c, sizeof(*c)) == 0) {
+		memcpy(out, cp_serf_ack_cache.buf, cp_serf_ack_cache.len);
+		return cp_serf_ack_cache.len;
+	}
 	n = serf_coord_encode_payload(c, out, cap);
-	return n > 0 ? (size_t)n : 0;
+	if (n <= 0)
+		return 0;
+	cp_serf_ack_cache.has = (size_t)n <= sizeof(cp_serf_ack_cache.buf);
+	if (cp_serf_ack_cache.has) {
+		memcpy(&cp_serf_ack_cache.coord, c, sizeof(*c));
+		memcpy(cp_serf_ack_cache.buf, out, (size_t)n);
+		cp_serf_ack_cache.len = (size_t)n;
+	}
+	return (size_t)n;
 }
 
 int

@@ -210,6 +210,38 @@ Test(cp_slack, an_unchanged_snapshot_is_not_copied_again, .timeout = 30)
 	cp_fx_daemon_delete(cp);
 }
 
+/* The ack payload comes from a cache while the coordinate is equal (most
+ * wakeups): always the bytes an encoding of the coordinate gives. */
+Test(cp_slack, the_ack_payload_follows_the_coordinate)
+{
+	struct cp *cp = cp_fx_daemon_new("s7");
+	struct serf_coord *c = (struct serf_coord *)serf_coordinate(cp->serf);
+	uint8_t a[256], b[256], first[256];
+	size_t na, nfirst;
+	int n;
+
+	cr_assert_not_null(c);
+	nfirst = cp_serf_ack_payload(cp, first, sizeof(first));
+	na = cp_serf_ack_payload(cp, a, sizeof(a));	/* cached */
+	n = serf_coord_encode_payload(c, b, sizeof(b));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(na, (size_t)n);
+	cr_assert_eq(nfirst, na);
+	cr_assert_arr_eq(a, b, na);
+	cr_assert_arr_eq(first, b, na);
+	/* the coordinate moves (an RTT sample would): new bytes */
+	c->vec[0] += 0.25;
+	c->height += 0.001;
+	na = cp_serf_ack_payload(cp, a, sizeof(a));
+	n = serf_coord_encode_payload(c, b, sizeof(b));
+	cr_assert_eq(na, (size_t)n);
+	cr_assert_arr_eq(a, b, na);
+	cr_assert(na != nfirst || memcmp(a, first, na) != 0, "not the old");
+	/* too small a buffer: no copy past it, as the encoder */
+	cr_assert_eq(cp_serf_ack_payload(cp, a, 4), 0);
+	cp_fx_daemon_delete(cp);
+}
+
 /* Counted: every wait, and how it ended. */
 Test(cp_slack, the_loop_counts_its_wakeups, .timeout = 30)
 {
