@@ -55,7 +55,8 @@ void cp_dx_on_event(struct cp_io *io, uint32_t events, uint64_t now_us);
  * `next`. @retval 0 or < 0 (buf freed). */
 int cp_dx_send(struct cp_sess *s, uint8_t *buf, size_t len,
 	       enum cp_dx_next next);
-/** Handle every whole message in rx (a claimed stream's first one). */
+/** Handle the peer's next message once it is whole in rx (a claimed
+ * stream's first one); what follows it stays in rx. */
 void cp_dx_read_msgs(struct cp_sess *s, uint64_t now_us);
 
 /* --- cp_sync_delta.c --- */

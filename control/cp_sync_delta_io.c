@@ -9,6 +9,9 @@
  * (cp_sync_pp.h: they merge into the core and the Serf layer); on a
  * sealed stream each is one frame, as a sealed push/pull is. The message
  * phase has the budget's deadline; the transfer moves it with progress.
+ * Turns are strict until the transfer, but the initiator writes its
+ * push/pull right after its last WANT: the responder may read the
+ * push/pull's first bytes with the WANT, and keeps them in rx.
  * Control thread only; never blocks.
  */
 #include "cp_sync_delta_int.h"
@@ -24,6 +27,13 @@
 #include "swim_dsync.h"
 #include "swim_sealed_stream.h"
 #include "swim_wire.h"
+
+/* Most bytes one read in the message phase takes before a message's
+ * header is in: what follows a message (the push/pull after the last
+ * WANT) is read with it only this far, so a chunk buffer holds it. */
+#define CP_DX_RX_AHEAD 4096u
+_Static_assert(CP_DX_RX_AHEAD <= SWIM_SSTREAM_FRAME_MAX,
+	       "bytes read ahead must fit the chunk buffer");
 
 static struct swim *
 cp_dx_swim(const struct cp_sess *s)
@@ -175,12 +185,12 @@ cp_dx_pp_in(struct cp_sess *s, uint64_t now_us)
 	if (s->pp_in == NULL)
 		return -ENOMEM;
 	s->dx->is_reading_pp = true;
-	s->rx_len = 0;
-	s->is_opened = false;
 	s->deadline_us = now_us + s->sync->cfg.tcp_timeout_us;
 	s->state = CP_SESS_READING;
 	return cp_io_mod(s->sync->cfg.epfd, &s->io, EPOLLIN);
 }
+
+static void cp_dx_read(struct cp_sess *s, uint64_t now_us);
 
 /* tx is written: do what comes next. */
 static void
@@ -199,6 +209,12 @@ cp_dx_written(struct cp_sess *s, uint64_t now_us)
 		break;
 	case CP_DX_READ_PP:
 		rc = cp_dx_pp_in(s, now_us);
+		/* its first bytes came with the last message: they may be
+		 * all there is, and then no EPOLLIN comes for them */
+		if (rc == 0 && s->rx_len > 0) {
+			cp_dx_read(s, now_us);
+			return;
+		}
 		break;
 	case CP_DX_DONE:
 		cp_dx_finish(s, now_us, 0);
@@ -353,32 +369,100 @@ cp_dx_on_msg(struct cp_sess *s, uint64_t now_us, const uint8_t *m,
 		cp_dx_finish(s, now_us, -ENOMEM);
 }
 
+/* The whole message at the head of rx is n bytes: copy it out to *m
+ * (the step may close s) and keep what follows in rx. @retval 0 or < 0 */
+static int
+cp_dx_take(struct cp_sess *s, size_t n, uint8_t **m)
+{
+	*m = malloc(n);
+	if (*m == NULL)
+		return -ENOMEM;
+	memcpy(*m, s->rx, n);
+	memmove(s->rx, s->rx + n, s->rx_len - n);
+	s->rx_len -= n;
+	return 0;
+}
+
+/* With a keyring: the sealed frame at the head of rx, opened into *m
+ * and taken out of rx. @retval plaintext bytes, 0 not all in yet, < 0
+ * not a frame, too long, or no key opens it. */
+static long
+cp_dx_unseal(struct cp_sess *s, uint8_t **m)
+{
+	long flen = swim_crypto_stream_frame_len(s->rx, s->rx_len);
+	int n;
+
+	if (flen == SWIM_CRYPTO_E_AGAIN)
+		return 0;
+	if (flen <= 0 ||
+	    (size_t)flen > SWIM_DSYNC_MSG_MAX + SWIM_CRYPTO_STREAM_OVERHEAD)
+		return -EPROTO;
+	if (s->rx_len < (size_t)flen)
+		return 0;
+	*m = malloc((size_t)flen);
+	if (*m == NULL)
+		return -ENOMEM;
+	n = swim_crypto_open_stream(s->sync->cfg.keyring, s->rx, (size_t)flen,
+				    *m, (size_t)flen, NULL);
+	memmove(s->rx, s->rx + flen, s->rx_len - (size_t)flen);
+	s->rx_len -= (size_t)flen;
+	if (n > 0)
+		return n;
+	free(*m);
+	return -EPROTO;
+}
+
+/* An errResp or a stranger: not a delta peer. @retval -EPROTO */
+static long
+cp_dx_stranger(struct cp_sess *s)
+{
+	s->sync->st.bad_input++;
+	return -EPROTO;
+}
+
+/*
+ * The peer's next whole message, out of rx into *m (malloc'ed; opened
+ * when sealed); whatever follows it stays in rx. A sealed frame, or rx
+ * opened by the engine's reader (a claimed stream), holds exactly one.
+ * @retval its length, 0 not all in yet, < 0 not a delta peer's.
+ */
+static long
+cp_dx_next_msg(struct cp_sess *s, uint8_t **m)
+{
+	long k, n;
+
+	if (cp_dx_sealed(s) && !s->is_opened) {
+		k = cp_dx_unseal(s, m);
+		if (k <= 0)
+			return k;
+		if (swim_dsync_msg_len(*m, (size_t)k) == k)
+			return k;
+		free(*m);
+		return cp_dx_stranger(s);
+	}
+	n = swim_dsync_msg_len(s->rx, s->rx_len);
+	if (n < 0 || (s->is_opened && (n == 0 || n != (long)s->rx_len)))
+		return cp_dx_stranger(s);
+	if (n == 0 || (size_t)n > s->rx_len)
+		return 0;	/* more bytes to come */
+	s->is_opened = false;	/* what follows is sealed again */
+	return cp_dx_take(s, (size_t)n, m) == 0 ? n : -ENOMEM;
+}
+
 void
 cp_dx_read_msgs(struct cp_sess *s, uint64_t now_us)
 {
-	int rc = cp_dx_open(s);
-	long n;
+	uint8_t *m = NULL;
+	long n = cp_dx_next_msg(s, &m);
 
-	if (rc != 0) {
-		if (rc < 0)
-			cp_dx_finish(s, now_us, rc);
-		return;	/* 1: the frame is not all in yet */
-	}
-	n = swim_dsync_msg_len(s->rx, s->rx_len);
-	if (n < 0 || (s->is_opened && (n == 0 || (size_t)n > s->rx_len))) {
-		/* an errResp or a stranger: not a delta peer */
-		s->sync->st.bad_input++;
-		cp_dx_finish(s, now_us, -EPROTO);
+	if (n < 0) {
+		cp_dx_finish(s, now_us, (int)n);
 		return;
 	}
-	if (n == 0 || (size_t)n > s->rx_len)
+	if (n == 0)
 		return;	/* more bytes to come */
-	/* Strict turns: nothing of the peer's next message is in yet. The
-	 * message stays readable in rx until the next read; s may be
-	 * closed by the step. */
-	s->rx_len = 0;
-	s->is_opened = false;
-	cp_dx_on_msg(s, now_us, s->rx, (size_t)n);
+	cp_dx_on_msg(s, now_us, m, (size_t)n);	/* may close s */
+	free(m);
 }
 
 /* Feed the whole pieces in rx to the push/pull decoder. @retval 0, or
@@ -431,10 +515,15 @@ cp_dx_chunks_in(struct cp_sess *s)
 
 	if (cp_sst_in(s))
 		return true;
-	if (!cp_dx_sealed(s) || s->rx_len > 0 ||
-	    recv(s->io.fd, &b, 1, MSG_PEEK) != 1 || b != SWIM_SSTREAM_TYPE)
+	if (!cp_dx_sealed(s))
 		return false;
-	return cp_sst_in_start(s) == 0;
+	/* its first byte: read already with the last message, or peeked */
+	if (s->rx_len > 0)
+		b = s->rx[0];
+	else if (recv(s->io.fd, &b, 1, MSG_PEEK) != 1)
+		return false;
+	/* cp_sst_in_start takes rx's bytes as the first chunk's */
+	return b == SWIM_SSTREAM_TYPE && cp_sst_in_start(s) == 0;
 }
 
 /* The peer's push/pull as sealed chunks: each opened, then decoded. */
@@ -489,11 +578,23 @@ cp_dx_read_pp(struct cp_sess *s, uint64_t now_us)
 		cp_dx_pp_in_end(s, now_us);
 }
 
+/* How far rx may fill in the message phase: to the end of the message
+ * (or sealed frame) whose header is in, else CP_DX_RX_AHEAD bytes. */
+static size_t
+cp_dx_msg_cap(const struct cp_sess *s)
+{
+	size_t max = SWIM_DSYNC_MSG_MAX +
+		     (cp_dx_sealed(s) ? SWIM_CRYPTO_STREAM_OVERHEAD : 0);
+	long n = cp_dx_sealed(s) ?
+			 swim_crypto_stream_frame_len(s->rx, s->rx_len) :
+			 swim_dsync_msg_len(s->rx, s->rx_len);
+
+	return n > 0 && (size_t)n <= max ? (size_t)n : CP_DX_RX_AHEAD;
+}
+
 static void
 cp_dx_read(struct cp_sess *s, uint64_t now_us)
 {
-	size_t cap = SWIM_DSYNC_MSG_MAX +
-		     (cp_dx_sealed(s) ? SWIM_CRYPTO_STREAM_OVERHEAD : 0);
 	ssize_t n;
 
 	if (s->dx->is_reading_pp && cp_dx_chunks_in(s)) {
@@ -504,14 +605,15 @@ cp_dx_read(struct cp_sess *s, uint64_t now_us)
 		cp_dx_read_pp(s, now_us);
 		return;
 	}
-	n = cp_dx_fill(s, cap);
+	n = cp_dx_fill(s, cp_dx_msg_cap(s));
 	if (n < 0) {
 		/* closed before a whole message: a peer that cannot read
 		 * ours closes at once (memberlist: unknown message type) */
 		cp_dx_finish(s, now_us, -ECONNRESET);
 		return;
 	}
-	if (n > 0)
+	/* also with nothing read: rx may hold a whole message already */
+	if (s->rx_len > 0)
 		cp_dx_read_msgs(s, now_us);
 }
 

@@ -96,9 +96,15 @@ cp_sst_in_start(struct cp_sess *s)
 	s->rx = p;
 	if (s->rx_cap < CP_SST_RX_CAP)
 		s->rx_cap = CP_SST_RX_CAP;
+	/* bytes in rx already are the stream's first: a delta exchange
+	 * reads them with its last message (cp_sync_delta_io.c) */
+	if (s->rx_len > SWIM_SSTREAM_FRAME_MAX)
+		return -EPROTO;
+	memcpy(t->cbuf, s->rx, s->rx_len);
+	t->clen = s->rx_len;
+	s->rx_len = 0;
 	/* an initiator reads the responder's stream: REPLY set */
 	swim_sstream_init(&t->in, s->kind != CP_SESS_IN);
-	t->clen = 0;
 	t->is_in = true;
 	s->sync->st.sealed_in++;
 	return 0;
