@@ -11,7 +11,9 @@
  * split at every byte; the responder engine must merge exactly the
  * members that differ and answer with its own. Then two real engines on
  * separate epoll sets, the initiator pumped ahead of the responder (as
- * a busy responder process would be), do the same exchange.
+ * a busy responder process would be), do the same exchange. Last, what
+ * the responder refuses: a sealed frame with more than one message, a
+ * frame or message longer than any (at once, not at the deadline).
  */
 #include <criterion/criterion.h>
 
@@ -551,4 +553,97 @@ Test(cp_dsync_rx, a_responder_behind_its_initiator_sealed_chunks)
 {
 	real_pair(WRAP_CHUNKS, 40, 25);
 	real_pair(WRAP_CHUNKS, 2000, 300);
+}
+
+/* --- what the responder refuses now that it reads past a message --- */
+
+static size_t groups_len;	/* R's GROUPS, in msg_buf */
+
+/* A raw initiator whose table differs from R's: HELLO sent, R's GROUPS
+ * read. @retval the client fd. */
+static int
+hello_groups(enum wrap w)
+{
+	size_t n = 0;
+	int fd;
+
+	peers(w, epfd, epfd);
+	pp_peer_fill(&I, "x", 3);
+	fd = client();
+	in_len = 0;
+	swim_dsync_start(x, SWIM_DSYNC_INITIATOR);
+	cr_assert_eq(swim_dsync_step(I.swim, x, NULL, 0, out_buf,
+				     sizeof(out_buf), &n), SWIM_DSYNC_WAIT);
+	send_all(fd, wire, wrap_msg(w, out_buf, n, wire));
+	groups_len = recv_msg(fd, w, msg_buf);
+	cr_assert_eq(msg_buf[0], 0xd2, "GROUPS");
+	return fd;
+}
+
+/* R closes the stream (well before its 5 s budget) and counts it a
+ * failed exchange; bad_input as given. */
+static void
+expect_refused(int fd, uint64_t bad_input)
+{
+	struct cp_sync_stats st;
+
+	while (read_more(fd))
+		;
+	close(fd);
+	pump_r(2);
+	cp_sync_get_stats(R.sync, &st);
+	cr_assert_eq(st.x_delta_failed, 1);
+	cr_assert_eq(st.x_delta + st.x_insync, 0);
+	cr_assert_eq(st.bad_input, bad_input);
+	cr_assert_eq(cp_sync_nb_streams(R.sync), 0);
+	peers_fini();
+}
+
+/* A sealed frame holds one message and nothing else: a byte after the
+ * HELLO (opened by the engine's reader) or after the LEAVES (opened
+ * here) makes the peer a stranger. */
+Test(cp_dsync_rx, a_sealed_frame_holds_exactly_one_message)
+{
+	size_t n = 0;
+	int fd;
+
+	peers(WRAP_FRAME, epfd, epfd);
+	fd = client();
+	swim_dsync_start(x, SWIM_DSYNC_INITIATOR);
+	swim_dsync_step(I.swim, x, NULL, 0, out_buf, sizeof(out_buf), &n);
+	out_buf[n] = 0;
+	send_all(fd, wire, wrap_msg(WRAP_FRAME, out_buf, n + 1, wire));
+	expect_refused(fd, 1);
+
+	fd = hello_groups(WRAP_FRAME);
+	cr_assert_eq(swim_dsync_step(I.swim, x, msg_buf, groups_len, out_buf,
+				     sizeof(out_buf), &n), SWIM_DSYNC_WAIT);
+	cr_assert_eq(out_buf[0], 0xd3, "LEAVES");
+	out_buf[n] = 0;
+	send_all(fd, wire, wrap_msg(WRAP_FRAME, out_buf, n + 1, wire));
+	expect_refused(fd, 1);
+}
+
+/* A frame or a message longer than any delta message fails as soon as
+ * its header is in, not at the budget's deadline. */
+Test(cp_dsync_rx, a_frame_or_message_longer_than_any_fails_at_once)
+{
+	uint32_t body = SWIM_DSYNC_MSG_MAX + SWIM_CRYPTO_STREAM_OVERHEAD;
+	uint8_t hdr[5] = {SWIM_CRYPTO_STREAM_TYPE, (uint8_t)(body >> 24),
+			  (uint8_t)(body >> 16), (uint8_t)(body >> 8),
+			  (uint8_t)body};
+	int fd = hello_groups(WRAP_FRAME);
+
+	send_all(fd, hdr, sizeof(hdr));
+	expect_refused(fd, 0);	/* not a frame it reads: no bad input */
+
+	fd = hello_groups(WRAP_PLAIN);
+	body = SWIM_DSYNC_MSG_MAX;	/* over any LEAVES' body */
+	hdr[0] = 0xd3;
+	hdr[1] = (uint8_t)(body >> 24);
+	hdr[2] = (uint8_t)(body >> 16);
+	hdr[3] = (uint8_t)(body >> 8);
+	hdr[4] = (uint8_t)body;
+	send_all(fd, hdr, sizeof(hdr));
+	expect_refused(fd, 1);	/* a stranger's message */
 }
