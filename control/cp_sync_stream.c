@@ -12,6 +12,8 @@
 #include "cp_sync_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -42,6 +44,10 @@ cp_sess_new(struct cp_sync *sync, int fd, enum cp_sess_kind kind,
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	/* Delta exchanges and TCP pings are small turns: Nagle would hold
+	 * each back for the peer's delayed ACK (about 40 ms a turn). Go's
+	 * net package, hence memberlist, sets TCP_NODELAY on every conn. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	s->io.fd = fd;
 	s->io.on_event = cp_sess_on_event;
 	s->io.ctx = s;
