@@ -32,6 +32,7 @@
 #include "cp_handler.h"
 #include "cp_rpc.h"
 #include "cp_sync_delta.h"
+#include "cp_thp.h"
 #include "dp.h"
 #include "serf.h"
 
@@ -646,6 +647,7 @@ cp_loop_once(struct cp *cp)
 	cp_loop_leave(cp, now_us);
 	cp_loop_stats(cp, now_us);
 	cp_metrics_tick(cp->metrics, cp, now_us);	/* once a second */
+	(void)cp_thp_tick();	/* big tables on huge pages (cp_thp.h) */
 	if (cp->is_done)
 		return;
 	cp_loop_wait(cp);

@@ -15,6 +15,7 @@
 #include "cp_metrics.h"
 #include "cp_handler.h"
 #include "cp_mem.h"
+#include "cp_thp.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -105,6 +106,7 @@ main(int argc, char **argv)
 
 	cp->epfd = -1;
 	(void)cp_mem_init();	/* refused: malloc's defaults, no harm */
+	(void)cp_thp_init(CP_THP_SYSFS);	/* off: 4 KiB pages, as before */
 	if (cp_cfg_init(cp, argc, argv) != 0)
 		return CP_EXIT_USAGE;
 	if (cp_agent_signals_init() != 0 || cp_core_init(cp) != 0 ||
