@@ -68,8 +68,23 @@ def all_alive(obs, want):
 
 ok, dt = g.wait_for(all_alive(nodes, names), 20)
 c.check(bool(ok), f"all 4 list all 4 alive ({dt:.2f}s)")
-# a few delta intervals: every gossipd starts some, answers some
-time.sleep(4)
+
+
+def udp_rounds_seen():
+    # each gossipd has started and answered some HELLOs over UDP; the
+    # peer draw is random, so wait for it (up to 20 intervals) instead
+    # of a fixed sleep that a slow (sanitized) run can miss
+    for n in gds:
+        st = info(n)
+        if st.get("sync_udp_insync", 0) < 2 or \
+                st.get("sync_udp_answered", 0) < 1:
+            return False
+    return True
+
+
+ok, dt = g.wait_for(udp_rounds_seen, 20, step=0.5)
+c.check(bool(ok), f"every gossipd sent and answered UDP HELLOs "
+        f"({dt:.1f}s)")
 for n in gds:
     st = info(n)
     # in sync by a UDP HELLO (no TCP), by a TCP exchange, or transferred
