@@ -16,7 +16,7 @@
 #   ms/s      gossipd's ms on CPU per second (schedstat run time);
 #   slices/s  its threads' timeslices per second (wakeups, about);
 #   pk_in/s   UDP packets received per second (gossipd_packets_total
-#             {dir="in"}), pk_out/s sent;
+#             {direction="in"}), pk_out/s sent;
 #   tcp       TCP streams opened either way in the window;
 #   swarm_ms  the swarm's own ms on CPU per second (it shares the cores);
 #   load      the 1-minute load average at the window's end.
@@ -26,7 +26,13 @@
 # Usage: scripts/bench-idle-scale.sh [build-dir]
 #        (env: SIZES "1000 1000000", SAMPLES 6, WINDOW 60, SETTLE_MAX 150,
 #         SWARM_FLAGS, GOSSIPD_FLAGS, OUT, GOSSIPD, GOSSIPCTL, GOSSIP_SWARM)
-# Loopback only, ports below 32768, every process ours and killed by PID.
+# A size may carry a label, N:LABEL, run with the binary $GOSSIPD_LABEL
+# and the environment $GOSSIPD_ENV_LABEL; the A/B of cp_thp.h:
+#   SIZES="1000 1000000 1000000:off" GOSSIPD_ENV_off=GOSSIPD_THP=0 \
+#   SAMPLES=8 scripts/bench-idle-scale.sh build
+# Do not query a 10^6 node (gossipctl members: ~2 s of CPU) during the
+# windows: it lands in the figures.
+# Loopback only, ports below 27000, every process ours and killed by PID.
 set -u
 
 BUILD=${1:-build}
@@ -186,7 +192,8 @@ for w in $(seq "$SAMPLES"); do
 	done
 	snap
 done
-awk -v order="$SIZES" 'function isort(a, k,  i, j, t) { for (i = 2; i <= k; i++)
+# (into a variable first: awk must not read what tee appends)
+medians=$(awk -v order="$SIZES" 'function isort(a, k,  i, j, t) { for (i = 2; i <= k; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
 			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
      NR > 1 && $1 ~ /^[0-9]+$/ { v[$2] = v[$2] " " $3 }
@@ -197,5 +204,6 @@ awk -v order="$SIZES" 'function isort(a, k,  i, j, t) { for (i = 2; i <= k; i++)
 		if (e == 1) m0 = m;
 		printf "median %s %.3f ms/s over %d windows (min %.3f max %.3f), %.2fx the first\n",
 		    n, m, k, a[1], a[k], (m0 > 0 ? m / m0 : 0) } }' \
-	"$OUT/table.txt" | tee -a "$OUT/table.txt"
+	"$OUT/table.txt")
+echo "$medians" | tee -a "$OUT/table.txt"
 note "done; load $(cut -d' ' -f1-3 /proc/loadavg)"
