@@ -167,38 +167,11 @@ cp_pp_in_end(void *ctx, void *st)
 	free(in);
 }
 
-/* A member at an address (a join by address): its Vsn[6]. */
-struct cp_pp_addr_find {
-	const struct swim_addr *to;
-	int caps;	/* -1 until found */
-};
-
-static int
-cp_pp_addr_visit(void *ctx, const struct swim_member_info *m)
-{
-	struct cp_pp_addr_find *f = ctx;
-
-	if (m->addr.port != f->to->port || m->addr.ip_len != f->to->ip_len ||
-	    memcmp(m->addr.ip, f->to->ip, m->addr.ip_len) != 0)
-		return 0;
-	f->caps = m->caps;
-	return 1;
-}
-
 /* Vsn[6] of a member, for the chunked sealed stream (cp_sync_sealed.c). */
 static int
 cp_pp_peer_caps(void *ctx, const char *node, const struct swim_addr *to)
 {
-	struct cp *cp = ctx;
-	struct swim_member_info info;
-	struct cp_pp_addr_find f = { to, -1 };
-
-	if (node != NULL && node[0] != '\0')
-		return swim_member_find(cp->swim, node, strlen(node),
-					&info) == 0 ? info.caps : -1;
-	if (to != NULL)
-		swim_member_foreach(cp->swim, cp_pp_addr_visit, &f);
-	return f.caps;
+	return swim_member_caps(((struct cp *)ctx)->swim, node, to);
 }
 
 const struct cp_sync_pp_ops *

@@ -492,6 +492,29 @@ swim_member_foreach(const struct swim *s, swim_member_visit_f f, void *ctx)
 	}
 }
 
+int
+swim_member_caps(const struct swim *s, const char *name,
+		 const struct swim_addr *to)
+{
+	struct swim_member_info info;
+
+	if (name != NULL && name[0] != '\0')
+		return swim_member_find(s, name, strlen(name), &info) == 0 ?
+		       info.caps : -1;
+	if (to == NULL)
+		return -1;
+	for (uint32_t i = 0; i < s->mt.all.nb; i++) {
+		const struct swim_addr *a = &s->mt.all.v[i]->addr;
+
+		if (a->port == to->port && a->ip_len == to->ip_len &&
+		    memcmp(a->ip, to->ip, a->ip_len) == 0) {
+			swim_member_info_fill(s->mt.all.v[i], &info);
+			return info.caps;
+		}
+	}
+	return -1;
+}
+
 uint32_t
 swim_self_incarnation(const struct swim *s)
 {

@@ -390,6 +390,14 @@ void swim_member_view(const struct swim_member *m,
 		      struct swim_member_info *info);
 const char *swim_member_name(const struct swim_member *m, size_t *len);
 
+/**
+ * A member's capability byte (Vsn[6]), found by name or, when name is
+ * NULL or empty, by address (a join to an address: O(n), as the
+ * push/pull it serves). @retval the byte, or -1 when unknown.
+ */
+int swim_member_caps(const struct swim *s, const char *name,
+		     const struct swim_addr *to);
+
 /** Visit every member. Stops early when f returns non-zero. */
 typedef int (*swim_member_visit_f)(void *ctx,
 				   const struct swim_member_info *m);

@@ -107,38 +107,11 @@ pp_in_join(void *ctx, void *st)
 	return ((struct pp_in *)st)->dec.hdr.join;
 }
 
-/* A member at an address (a join by address): its Vsn[6]. */
-struct pp_addr_find {
-	const struct swim_addr *to;
-	int caps;	/* -1 until found */
-};
-
-static int
-pp_addr_visit(void *ctx, const struct swim_member_info *m)
-{
-	struct pp_addr_find *f = ctx;
-
-	if (m->addr.port != f->to->port || m->addr.ip_len != f->to->ip_len ||
-	    memcmp(m->addr.ip, f->to->ip, m->addr.ip_len) != 0)
-		return 0;
-	f->caps = m->caps;
-	return 1;
-}
-
 /* Vsn[6] of a member of the core (chunked sealed streams). */
 static int
 pp_peer_caps(void *ctx, const char *node, const struct swim_addr *to)
 {
-	struct pp_peer *p = ctx;
-	struct swim_member_info info;
-	struct pp_addr_find f = { to, -1 };
-
-	if (node != NULL && node[0] != '\0')
-		return swim_member_find(p->swim, node, strlen(node),
-					&info) == 0 ? info.caps : -1;
-	if (to != NULL)
-		swim_member_foreach(p->swim, pp_addr_visit, &f);
-	return f.caps;
+	return swim_member_caps(((struct pp_peer *)ctx)->swim, node, to);
 }
 
 static const struct cp_sync_pp_ops pp_ops = {

@@ -643,6 +643,32 @@ Test(dsync, capability_is_heard_kept_and_relayed)
 	swim_delete(b);
 }
 
+/* swim_member_caps: by name, or by address for a join to an address. */
+Test(dsync, capability_byte_by_name_or_address)
+{
+	struct swim *b = ds_core("b", 2, 2);
+	struct swim_addr at_a = { .ip = { 10, 0, 0, 1 }, .ip_len = 4,
+				  .port = 7946 };
+	struct swim_addr at_s = at_a, nowhere = at_a;
+
+	at_s.ip[3] = 3;
+	nowhere.ip[3] = 99;
+	ds_alive_caps(b, 1 * S, "a", 1, 1, 1);
+	ds_alive_caps(b, 1 * S, "s", 1, 3, 0);
+	cr_assert_eq(swim_member_caps(b, "a", NULL), SWIM_DSYNC_CAP_V1);
+	cr_assert_eq(swim_member_caps(b, "s", NULL), 0);
+	cr_assert_eq(swim_member_caps(b, "nobody", &at_a), -1,
+		     "a name wins over the address");
+	cr_assert_eq(swim_member_caps(b, NULL, &at_a), SWIM_DSYNC_CAP_V1);
+	cr_assert_eq(swim_member_caps(b, "", &at_s), 0);
+	cr_assert_eq(swim_member_caps(b, NULL, &nowhere), -1);
+	nowhere = at_a;
+	nowhere.port = 7947;
+	cr_assert_eq(swim_member_caps(b, NULL, &nowhere), -1, "port counts");
+	cr_assert_eq(swim_member_caps(b, NULL, NULL), -1);
+	swim_delete(b);
+}
+
 struct ds_pp_seen {
 	uint32_t vsn_a, vsn_s;
 };
