@@ -50,11 +50,7 @@ mkdir -p "$OUT"
 # shellcheck source=lib/bench-live.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib/bench-live.sh"
 
-for x in "$GOSSIPD" "$GOSSIPCTL" "$SWARM"; do
-	[ -x "$x" ] || { echo "no $x (ninja -C $BUILD control/gossipd control/gossipctl tools/swarm/gossip-swarm)"; exit 1; }
-done
-trap live_cleanup EXIT
-trap 'exit 130' INT TERM
+live_require
 
 declare -A GD SW RP MP
 

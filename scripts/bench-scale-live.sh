@@ -68,14 +68,9 @@ mkdir -p "$OUT"
 # shellcheck source=lib/bench-live.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib/bench-live.sh"
 
-for x in "$GOSSIPD" "$GOSSIPCTL" "$SWARM"; do
-	[ -x "$x" ] || { echo "no $x (ninja -C $BUILD control/gossipd control/gossipctl tools/swarm/gossip-swarm)"; exit 1; }
-done
+live_require
 HAVE_SERF=1
 command -v serf >/dev/null || HAVE_SERF=0
-
-trap live_cleanup EXIT
-trap 'exit 130' INT TERM
 
 # rchar of a PID: bytes it read through read(2) (gossipd reads its TCP
 # streams with read(2); UDP comes through recvmmsg, not counted here).

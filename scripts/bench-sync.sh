@@ -61,11 +61,7 @@ mkdir -p "$OUT"
 # shellcheck source=lib/bench-live.sh
 . "$HERE/lib/bench-live.sh"
 
-for x in "$GOSSIPD" "$GOSSIPCTL" "$SWARM"; do
-	[ -x "$x" ] || { echo "no $x (ninja -C $BUILD control/gossipd control/gossipctl tools/swarm/gossip-swarm)"; exit 1; }
-done
-trap live_cleanup EXIT
-trap 'exit 130' INT TERM
+live_require
 
 # sync counters of a gossipd: "full_bytes delta_bytes full insync delta
 # udp_bytes insync_udp" (the last two: delta sync's HELLO over UDP, an

@@ -1,5 +1,5 @@
-# Shared by the live bench scripts (sourced): bench-sync.sh, and the same
-# helpers bench-scale-live.sh and bench-swarm.sh define for themselves:
+# Shared by the live bench scripts (sourced): bench-sync.sh,
+# bench-scale-live.sh, bench-swarm.sh, bench-idle-scale.sh, bench-sealed.sh:
 # PID bookkeeping and cleanup, time stamps, free loopback ports, CPU and
 # memory of a process, a gossipd's RPC counts and metrics.
 # The caller sets OUT (a directory) and may set GOSSIPCTL.
@@ -14,6 +14,17 @@ live_cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	PIDS=()
+}
+
+# The binaries the caller named (GOSSIPD, GOSSIPCTL, SWARM) must exist;
+# then every process started is killed by PID on exit.
+live_require() {
+	local x
+	for x in "$GOSSIPD" "$GOSSIPCTL" "$SWARM"; do
+		[ -x "$x" ] || { echo "no $x (ninja -C $BUILD control/gossipd control/gossipctl tools/swarm/gossip-swarm)"; exit 1; }
+	done
+	trap live_cleanup EXIT
+	trap 'exit 130' INT TERM
 }
 
 note() { echo "[$(date +%T)] $*" >&2; }

@@ -258,6 +258,8 @@ int swarm_sealed_read(struct swarm *sw, int fd, const uint8_t *first,
 /** Write buf as a chunked sealed stream. @retval 0 or -1. */
 int swarm_sealed_write(struct swarm *sw, int fd, const uint8_t *buf,
 		       size_t len, bool is_reply);
+/** Send all of buf on a blocking stream socket. @retval 0 or -1. */
+int swarm_write_all(int fd, const uint8_t *buf, size_t len);
 int swarm_stream_write(struct swarm *sw, int fd, const uint8_t *buf,
 		       size_t len);
 

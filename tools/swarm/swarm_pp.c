@@ -476,7 +476,7 @@ fail:
 	return -1;
 }
 
-static int
+int
 swarm_write_all(int fd, const uint8_t *buf, size_t len)
 {
 	while (len > 0) {

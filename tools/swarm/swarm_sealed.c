@@ -112,22 +112,6 @@ out:
 	return rc;
 }
 
-static int
-swarm_sealed_send(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 swarm_sealed_write(struct swarm *sw, int fd, const uint8_t *buf, size_t len,
 		   bool is_reply)
@@ -152,7 +136,7 @@ swarm_sealed_write(struct swarm *sw, int fd, const uint8_t *buf, size_t len,
 		k = swim_sstream_seal(&st, sw->ring, nonce, buf + off, n,
 				      off + n == len, frame,
 				      SWIM_SSTREAM_FRAME_MAX);
-		if (k < 0 || swarm_sealed_send(fd, frame, (size_t)k) != 0)
+		if (k < 0 || swarm_write_all(fd, frame, (size_t)k) != 0)
 			goto out;
 		off += n;
 	} while (off < len);
