@@ -34,8 +34,17 @@ def all_alive(obs, names):
 
 
 names = [n.name for n in nodes]
-ok, dt = g.wait_for(all_alive(nodes, names), 15)
+# Between the serf agents this is memberlist's own convergence: gossip,
+# then a push/pull every 30 s. Once under CI load a serf agent (the last
+# to join) had heard no alive of the three gossipds after 15 s; 40 s
+# covers its first push/pull. Seconds are in the message either way.
+ok, dt = g.wait_for(all_alive(nodes, names), 40)
 c.check(bool(ok), f"all 6 list all 6 alive ({dt:.2f}s)")
+if not ok:
+    for o in nodes:
+        m = g.members(o) or {}
+        print(f"  {o.name} lists " + ", ".join(
+            f"{n}={m.get(n, ('?',))[0]}" for n in names))
 m = g.members(serfs[1]) or {}
 c.check(m.get("g2", ("", {}))[1].get("impl") == "gossipd",
         "serf sees gossipd's tags")
