@@ -8,6 +8,7 @@
 #define SERF_PP_UTIL_H_INCLUDED
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,37 @@ fill(struct node *n, uint32_t nb, bool shape)
 	cr_assert_eq(serf_user_event(n->serf, 0, "x", 1,
 				     (const uint8_t *)"yz", 2, true), 0);
 	pump(n, 1);
+}
+
+/* A step between two windows of a stream (k counts them from a base). */
+typedef void (*mutate_f)(struct node *n, unsigned k);
+
+/* The whole Serf user state through windows of cap bytes; mutate(n,
+ * k0 + k) between them. @return the bytes (malloc'd), their count in *len. */
+static inline uint8_t *
+pp_stream(struct node *n, struct serf_pp_enc *e, size_t cap, mutate_f mutate,
+	  unsigned k0, size_t *len)
+{
+	uint8_t *out = malloc(e->len + 1);
+	uint8_t *win = malloc(cap);
+	size_t off = 0;
+	unsigned k = 0;
+	long rc;
+
+	cr_assert_not_null(out);
+	while ((rc = serf_pp_enc_next(n->serf, e, win, cap)) != 0) {
+		if (rc == -EAGAIN)
+			continue;
+		cr_assert(rc > 0, "rc %ld", rc);
+		cr_assert_leq(off + (size_t)rc, e->len, "more than announced");
+		memcpy(out + off, win, (size_t)rc);
+		off += (size_t)rc;
+		if (mutate != NULL)
+			mutate(n, k0 + k++);
+	}
+	free(win);
+	*len = off;
+	return out;
 }
 
 #endif /* SERF_PP_UTIL_H_INCLUDED */

@@ -23,33 +23,6 @@
 #include "scale_util.h"
 #include "serf_pp_util.h"
 
-/* The whole stream through windows of cap bytes; mutate between them. */
-static uint8_t *
-stream(struct node *n, struct serf_pp_enc *e, size_t cap,
-       void (*mutate)(struct node *, unsigned), size_t *len)
-{
-	uint8_t *out = malloc(e->len + 1);
-	uint8_t *win = malloc(cap);
-	size_t off = 0;
-	unsigned k = 0;
-	long rc;
-
-	cr_assert_not_null(out);
-	while ((rc = serf_pp_enc_next(n->serf, e, win, cap)) != 0) {
-		if (rc == -EAGAIN)
-			continue;
-		cr_assert(rc > 0, "rc %ld", rc);
-		cr_assert_leq(off + (size_t)rc, e->len, "more than announced");
-		memcpy(out + off, win, (size_t)rc);
-		off += (size_t)rc;
-		if (mutate != NULL)
-			mutate(n, k++);
-	}
-	free(win);
-	*len = off;
-	return out;
-}
-
 /* name -> LTime of a decoded StatusLTimes, as a sorted "name=lt" list. */
 static int
 cmp_str(const void *a, const void *b)
@@ -157,7 +130,7 @@ Test(serf_pp, full_state_is_serfs_state_in_any_window)
 		struct serf_pp_enc e;
 		size_t len;
 		cr_assert_eq(serf_pp_enc_start(a.serf, &e, NULL, NULL), 0);
-		uint8_t *s = stream(&a, &e, caps[c], NULL, &len);
+		uint8_t *s = pp_stream(&a, &e, caps[c], NULL, 0, &len);
 		cr_assert_eq(len, e.len, "cap %zu: %zu of %zu", caps[c], len,
 			     e.len);
 		struct pp_view v;
@@ -225,7 +198,7 @@ Test(serf_pp, table_changed_between_every_slice_keeps_the_length)
 	uint32_t left0 = a.serf->nb_status[SERF_STATUS_LEFT];
 	mut_next = 100000;
 	cr_assert_eq(serf_pp_enc_start(a.serf, &e, NULL, NULL), 0);
-	uint8_t *s = stream(&a, &e, 512, mutate, &len);
+	uint8_t *s = pp_stream(&a, &e, 512, mutate, 0, &len);
 	cr_assert_eq(len, e.len, "%zu of the %zu announced", len, e.len);
 	cr_assert_neq(a.serf->index.mask, mask0, "the index grew meanwhile");
 	/* consistent: a valid messagePushPull of the members sized */
@@ -280,7 +253,7 @@ Test(serf_pp, filter_keeps_only_its_members)
 	node_new(&a, "self");
 	fill(&a, 500, true);
 	cr_assert_eq(serf_pp_enc_start(a.serf, &e, keep_odd, NULL), 0);
-	uint8_t *s = stream(&a, &e, 1024, NULL, &len);
+	uint8_t *s = pp_stream(&a, &e, 1024, NULL, 0, &len);
 	cr_assert_eq(len, e.len);
 	struct pp_view v;
 	view(s, len, &v);
@@ -462,7 +435,7 @@ Test(serf_pp, decoder_merges_as_the_whole_merge_both_orders_any_cut)
 	fill(&a, 3000, true);
 	cr_assert_eq(serf_pp_enc_start(a.serf, &e, NULL, NULL), 0);
 	/* serf's field order, and older gossipd's (alphabetical) */
-	uint8_t *go = stream(&a, &e, 65536, NULL, &glen);
+	uint8_t *go = pp_stream(&a, &e, 65536, NULL, 0, &glen);
 	serf_pp_enc_end(a.serf, &e);
 	uint8_t *abc = local_state(&a, &alen);
 	for (int join = 0; join < 2; join++) {
@@ -653,7 +626,7 @@ Test(serf_pp, ltime_outgrowing_its_width_goes_as_zero)
 	cr_assert_eq(e.lt_bytes, 2);
 	get(&a, "member-0000003")->status_ltime = 70000;	/* too wide */
 	get(&a, "member-0000004")->status_ltime = 65535;	/* fits */
-	uint8_t *s = stream(&a, &e, 4096, NULL, &len);
+	uint8_t *s = pp_stream(&a, &e, 4096, NULL, 0, &len);
 	cr_assert_eq(len, e.len);
 	struct pp_view v;
 	view(s, len, &v);

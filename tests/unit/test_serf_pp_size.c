@@ -75,7 +75,6 @@ tally(const uint8_t *buf, size_t len, struct tally *t)
 	cr_assert_eq(t->nb_left, pp.nb_left);
 }
 
-typedef void (*mutate_f)(struct node *n, unsigned k);
 
 /* Size in steps, mutating between them. @retval steps. */
 static unsigned
@@ -93,33 +92,6 @@ size_steps(struct node *n, struct serf_pp_enc *e, mutate_f mutate)
 	}
 	cr_assert_eq(rc, 0);
 	return k + 1;
-}
-
-/* The whole stream through windows of cap bytes; mutate between them. */
-static uint8_t *
-stream(struct node *n, struct serf_pp_enc *e, size_t cap, mutate_f mutate,
-       size_t *len)
-{
-	uint8_t *out = malloc(e->len + 1);
-	uint8_t *win = malloc(cap);
-	size_t off = 0;
-	unsigned k = 0;
-	long rc;
-
-	cr_assert_not_null(out);
-	while ((rc = serf_pp_enc_next(n->serf, e, win, cap)) != 0) {
-		if (rc == -EAGAIN)
-			continue;
-		cr_assert(rc > 0, "rc %ld", rc);
-		cr_assert_leq(off + (size_t)rc, e->len, "more than announced");
-		memcpy(out + off, win, (size_t)rc);
-		off += (size_t)rc;
-		if (mutate != NULL)
-			mutate(n, 1000000 + k++);
-	}
-	free(win);
-	*len = off;
-	return out;
 }
 
 static uint32_t next_name;	/* next new member's number */
@@ -175,7 +147,7 @@ Test(serf_pp_size, sized_in_steps_while_the_table_changes, .timeout = 60)
 	cr_assert_neq(a.serf->index.mask, mask0, "the index grew meanwhile");
 	cr_assert_gt(steps, 16, "sized in %u steps", steps);
 	uint32_t added = next_name;	/* added from here on: never sent */
-	uint8_t *s = stream(&a, &e, 4096, churn, &len);
+	uint8_t *s = pp_stream(&a, &e, 4096, churn, 1000000, &len);
 	cr_assert_eq(len, e.len, "%zu of the %zu announced", len, e.len);
 	tally(s, len, &t);
 	cr_assert_eq(t.self, 1);
@@ -217,7 +189,7 @@ Test(serf_pp_size, filter_in_steps)
 	cr_assert_eq(serf_pp_enc_begin(a.serf, &e, keep_odd, NULL), 0);
 	next_name = 100000;
 	cr_assert_gt(size_steps(&a, &e, churn), 1);
-	uint8_t *s = stream(&a, &e, 65536, NULL, &len);
+	uint8_t *s = pp_stream(&a, &e, 65536, NULL, 0, &len);
 	cr_assert_eq(len, e.len);
 	tally(s, len, &t);
 	for (uint32_t i = 0; i < 30000; i++)
@@ -234,7 +206,7 @@ check_stream(struct node *a, struct serf_pp_enc *e, uint32_t nb)
 {
 	static struct tally t;
 	size_t len;
-	uint8_t *s = stream(a, e, 1024, NULL, &len);
+	uint8_t *s = pp_stream(a, e, 1024, NULL, 0, &len);
 
 	cr_assert_eq(len, e->len);
 	tally(s, len, &t);
