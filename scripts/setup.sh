@@ -9,7 +9,8 @@ PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk
       valgrind python3
       libmicrohttpd-dev prometheus curl  # /metrics; promtool and curl for it_metrics
       dpdk-dev  # dpdk-dev brings the testpmd baseline of scripts/bench-dpdk.sh
-      libipsec-mb-dev)  # AES-GCM for --encrypt (swim_crypto_imb.c; optional, amd64)
+      libipsec-mb-dev  # AES-GCM for --encrypt (swim_crypto_imb.c; optional, amd64)
+      tcpdump)  # loopback captures when an interop test (it_mixed) fails
 
 missing=()
 for p in "${PKGS[@]}"; do
