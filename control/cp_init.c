@@ -91,6 +91,9 @@ cp_core_init(struct cp *cp)
 	/* encrypted push/pulls of any size between gossipd peers */
 	if (sc.is_encrypted)
 		sc.vsn_caps |= SWIM_CAP_SEALED_STREAM;
+	/* An idle node's probe rides a peer's ping when one comes in the
+	 * last half interval before it (swim.h): same rate, never later. */
+	sc.probe_early_us = sc.probe_interval_us / 2;
 	cp->seed = cp_seed();
 	sc.seed = cp->seed;
 	sc.max_queue_depth = cp->cfg.max_queue_depth;

@@ -144,6 +144,7 @@ cp_visit_core(const struct cp_metrics_input *in, cp_visit_f fn, void *arg)
 	const struct cp_mrow o[] = {
 		{ "sent", NULL, in->swim.probes },
 		{ "failed", NULL, in->swim.probes_failed },
+		{ "early", NULL, in->swim.probes_early },
 		{ "indirect", NULL, in->swim.indirect_probes } };
 	const struct cp_mrow r[] = { { "swim", NULL, in->swim.refutes },
 				     { "serf", NULL, in->serf.refutes } };

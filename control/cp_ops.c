@@ -402,6 +402,8 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 	} *e, tab[] = {
 		{"packets_in", &ss.packets_in},
 		{"packets_bad", &ss.packets_bad},
+		{"probes", &ss.probes},
+		{"probes_early", &ss.probes_early},
 		{"msgs_unknown", &ss.msgs_unknown},
 		{"msgs_invalid", &ss.msgs_invalid},
 		{"serf_msgs_bad", &sf.msgs_bad},
@@ -429,6 +431,7 @@ cp_ops_stats_gossipd(struct cp *cp, cp_rpc_stat_emit_f emit, void *arg)
 		{"sync_delta_bytes", &ts.bytes_delta},
 		/* delta sync's HELLO over UDP (swim_dsync_udp.h) */
 		{"sync_udp_hellos", &us.hellos_out},
+		{"sync_udp_hellos_on_probe", &us.hellos_on_probe},
 		{"sync_udp_insync", &us.insync_in},
 		{"sync_udp_differ", &us.differ_in},
 		{"sync_udp_answered", &us.hellos_in},

@@ -142,15 +142,54 @@ cp_sync_delta_push_pull(struct cp_sync *sync, uint64_t now_us,
 	return cp_dx_start(sync, now_us, to, node, false) == 0;
 }
 
-void
-cp_sync_delta_tick(struct cp_sync *sync, uint64_t now_us)
+/* The interval's exchange with a random capable peer: a UDP HELLO when
+ * both sides can (the core asks for the TCP exchange on DIFFER, as a
+ * push/pull), else the TCP exchange at once. */
+static void
+cp_dctl_exchange(struct cp_sync *sync, uint64_t now_us)
 {
 	struct cp_dctl *d = sync->delta;
 	char name[SWIM_NAME_MAX + 1];
 	struct swim_addr to;
+
+	if (swim_dsync_random_peer(d->cfg.swim, cp_dctl_rand(d), name,
+				   sizeof(name), &to) != 0)
+		return;
+	if (swim_dsync_udp_hello(d->cfg.swim, now_us, name,
+				 strlen(name)) == 0)
+		return;
+	if (cp_dx_start(sync, now_us, &to, name, true) != 0)
+		sync->st.x_delta_failed++;
+}
+
+/* A HELLO asked of the core's next probes: sent, still waiting, or
+ * handed back (no capable probe target in time: a random peer then).
+ * @retval true while it waits. */
+static bool
+cp_dctl_wanting(struct cp_sync *sync, uint64_t now_us)
+{
+	struct cp_dctl *d = sync->delta;
+	int rc;
+
+	if (!d->is_wanting)
+		return false;
+	rc = swim_dsync_udp_want_poll(d->cfg.swim, now_us);
+	if (rc == -EINPROGRESS)
+		return true;
+	d->is_wanting = false;
+	if (rc == -ETIMEDOUT && !d->is_tick_busy)
+		cp_dctl_exchange(sync, now_us);
+	return false;
+}
+
+void
+cp_sync_delta_tick(struct cp_sync *sync, uint64_t now_us)
+{
+	struct cp_dctl *d = sync->delta;
 	uint64_t iv;
 
-	if (d == NULL || !d->cfg.is_enabled || d->cfg.interval_us == 0)
+	if (d == NULL || !d->cfg.is_enabled || d->cfg.interval_us == 0 ||
+	    cp_dctl_wanting(sync, now_us))
 		return;
 	iv = d->cfg.interval_us;
 	if (d->next_us == 0)	/* first: a random point in one interval */
@@ -159,17 +198,15 @@ cp_sync_delta_tick(struct cp_sync *sync, uint64_t now_us)
 		return;
 	/* the next one 75 % .. 125 % of an interval later */
 	d->next_us = now_us + iv - iv / 4 + cp_dctl_rand(d) % (iv / 2 + 1);
-	if (d->is_tick_busy ||
-	    swim_dsync_random_peer(d->cfg.swim, cp_dctl_rand(d), name,
-				   sizeof(name), &to) != 0)
+	if (d->is_tick_busy)
 		return;
-	/* a UDP HELLO first when both sides can (swim_dsync_udp.h): the
-	 * core asks for the TCP exchange on DIFFER, as a push/pull */
-	if (swim_dsync_udp_hello(d->cfg.swim, now_us, name,
-				 strlen(name)) == 0)
+	/* with the core's next probe to a capable member: no wakeup, no
+	 * extra datagram to wake the peer (swim_dsync_udp_want) */
+	if (swim_dsync_udp_want(d->cfg.swim, now_us) == 0) {
+		d->is_wanting = true;
 		return;
-	if (cp_dx_start(sync, now_us, &to, name, true) != 0)
-		sync->st.x_delta_failed++;
+	}
+	cp_dctl_exchange(sync, now_us);
 }
 
 void

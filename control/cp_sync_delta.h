@@ -73,7 +73,10 @@ bool cp_sync_delta_push_pull(struct cp_sync *sync, uint64_t now_us,
 /**
  * Start the interval's exchange when due (from cp_sync_expire, after
  * every wait of the loop). No wakeup of its own: a node with peers wakes
- * every ProbeInterval anyway, a lone one has nobody to sync with.
+ * every ProbeInterval anyway, a lone one has nobody to sync with. When
+ * both sides can, its HELLO goes with the core's next probe to a capable
+ * member (swim_dsync_udp_want); with none in SWIM_DSYNC_WANT_PROBES
+ * probe intervals, to a random capable peer as before.
  */
 void cp_sync_delta_tick(struct cp_sync *sync, uint64_t now_us);
 

@@ -21,6 +21,7 @@ struct cp_dctl {
 	uint64_t next_us;	/* next interval exchange; 0: arm first */
 	uint64_t rnd;		/* splitmix64 state: jitter, peer draws */
 	bool is_tick_busy;	/* the interval's exchange is in flight */
+	bool is_wanting;	/* its HELLO waits for a probe (core) */
 };
 
 /* What a delta stream does once the bytes in tx are written. */

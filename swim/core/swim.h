@@ -35,6 +35,15 @@ struct swim_cfg {
 
 	uint64_t probe_interval_us;		/* ProbeInterval */
 	uint64_t probe_timeout_us;		/* ProbeTimeout */
+	/*
+	 * gossipd: a probe due within this much may start early, on a
+	 * wakeup the node has anyway (swim_tick called for a packet). The
+	 * ticker's grid stays, so the rate is memberlist's and every probe
+	 * starts at or before its tick; an idle node saves the probe's own
+	 * wakeup whenever a ping of a peer comes shortly before it. 0: a
+	 * fixed ticker, as memberlist (every profile's default).
+	 */
+	uint64_t probe_early_us;
 	uint64_t gossip_interval_us;		/* GossipInterval */
 	uint32_t gossip_nodes;			/* GossipNodes */
 	uint64_t gossip_to_the_dead_time_us;	/* GossipToTheDeadTime */
@@ -419,6 +428,7 @@ struct swim_stats {
 					   name or address, bad Vsn): dropped */
 	uint64_t packets_out;
 	uint64_t probes;
+	uint64_t probes_early;	/* of them, started early (probe_early_us) */
 	uint64_t probes_failed;
 	uint64_t indirect_probes;
 	uint64_t refutes;

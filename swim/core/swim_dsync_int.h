@@ -141,6 +141,8 @@ struct swim_dsync_udp {
 	struct swim_dsync_upend pend[SWIM_DSYNC_UDP_PENDING];
 	bool is_fallback_spent;		/* the last HELLO timed out and fell
 					   back: the next timeout does not */
+	bool is_wanted;			/* swim_dsync_udp_want: next probe */
+	uint64_t want_us;		/* ... asked at this time */
 	struct swim_dsync_udp_stats st;
 };
 
@@ -151,6 +153,9 @@ struct swim_dsync_udp {
  */
 bool swim_dsync_udp_on_packet(struct swim *s, const struct swim_addr *from,
 			      const uint8_t *buf, size_t len);
+/** swim_probe_start sent its ping to m: a wanted HELLO follows it if
+ * m can take one. */
+void swim_dsync_udp_on_probe(struct swim *s, const struct swim_member *m);
 /** SWIM_T_DSYNC_UDP fired: the HELLOs past their deadline. */
 void swim_dsync_udp_expire(struct swim *s);
 /** swim_push_pull_tick's periodic push/pull with a UDP capable peer:

@@ -229,6 +229,51 @@ swim_dsync_udp_periodic(struct swim *s, const struct swim_member *m)
 	       swim_dsync_udp_send_hello(s, m) == 0;
 }
 
+int
+swim_dsync_udp_want(struct swim *s, uint64_t now_us)
+{
+	struct swim_dsync_udp *d;
+
+	swim_enter(s, now_us);
+	if ((s->cfg.vsn_caps & SWIM_DSYNC_CAP_UDP) == 0)
+		return -EPERM;
+	d = swim_dudp(s);
+	if (d == NULL)
+		return -ENOMEM;
+	if (d->is_wanted)
+		return -EALREADY;
+	d->is_wanted = true;
+	d->want_us = s->now;
+	return 0;
+}
+
+int
+swim_dsync_udp_want_poll(struct swim *s, uint64_t now_us)
+{
+	struct swim_dsync_udp *d = s->dudp;
+
+	swim_enter(s, now_us);
+	if (d == NULL || !d->is_wanted)
+		return 0;
+	if (s->now - d->want_us <
+	    SWIM_DSYNC_WANT_PROBES * s->cfg.probe_interval_us)
+		return -EINPROGRESS;
+	d->is_wanted = false;
+	return -ETIMEDOUT;
+}
+
+void
+swim_dsync_udp_on_probe(struct swim *s, const struct swim_member *m)
+{
+	struct swim_dsync_udp *d = s->dudp;
+
+	if (d == NULL || !d->is_wanted || !swim_dsync_udp_peer_ok(s, m) ||
+	    swim_dsync_udp_send_hello(s, m) != 0)
+		return;
+	d->is_wanted = false;
+	d->st.hellos_on_probe++;
+}
+
 void
 swim_dsync_udp_expire(struct swim *s)
 {

@@ -105,9 +105,31 @@ bool swim_member_dsync_udp_capable(const struct swim *s, const char *name,
 int swim_dsync_udp_hello(struct swim *s, uint64_t now_us, const char *name,
 			 size_t len);
 
+/** Probe intervals a wanted HELLO waits for a capable probe target. */
+#define SWIM_DSYNC_WANT_PROBES 3u
+
+/**
+ * Send the next HELLO with a probe: right after the ping of the next
+ * probe whose target is a capable alive member. The peer then wakes once
+ * for both datagrams and the answer comes back with the ack, so an idle
+ * node spends no wakeup of its own on delta sync (docs/delta-sync.md).
+ * @retval 0 waiting; -EPERM: we lack SWIM_DSYNC_CAP_UDP; -EALREADY: a
+ *         wanted HELLO waits already.
+ */
+int swim_dsync_udp_want(struct swim *s, uint64_t now_us);
+
+/**
+ * The wanted HELLO's fate. @retval 0: sent with a probe (or none was
+ * wanted); -EINPROGRESS: still waiting; -ETIMEDOUT: no probe went to a
+ * capable member for SWIM_DSYNC_WANT_PROBES probe intervals: no longer
+ * wanted, the caller starts the exchange another way.
+ */
+int swim_dsync_udp_want_poll(struct swim *s, uint64_t now_us);
+
 /** What the UDP HELLO path did. Every datagram it takes is counted. */
 struct swim_dsync_udp_stats {
 	uint64_t hellos_out;	/* HELLOs sent */
+	uint64_t hellos_on_probe; /* of them, right after a probe's ping */
 	uint64_t hellos_in;	/* valid HELLOs answered */
 	uint64_t insync_out;	/* we answered INSYNC */
 	uint64_t differ_out;	/* we answered DIFFER */

@@ -196,6 +196,9 @@ struct swim {
 
 /* swim.c */
 void swim_enter(struct swim *s, uint64_t now);
+/** Skip the gossip ticks that passed with nothing queued (memberlist's
+ *  ticker did nothing on them): a new broadcast waits for the next one. */
+void swim_gossip_skip_idle(struct swim *s);
 void swim_member_info_fill(const struct swim_member *m,
 			   struct swim_member_info *info);
 struct swim_member *swim_find_str(const struct swim *s,
@@ -226,6 +229,8 @@ int swim_bcast_encode(void *ctx, struct swim_bcast **owner, uint8_t kind,
 
 /* swim_probe.c */
 void swim_probe_tick(struct swim *s);
+/** swim_tick's first step: start a probe due within probe_early_us. */
+void swim_probe_early(struct swim *s);
 void swim_probe_phase_timeout(struct swim *s);
 void swim_handle_ping(struct swim *s, const struct swim_ping *p);
 void swim_handle_indirect_ping(struct swim *s,

@@ -11,6 +11,7 @@
  * A failed probe makes the target suspect and moves the awareness score.
  */
 #include "swim_int.h"
+#include "swim_dsync_int.h"
 
 #include <string.h>
 
@@ -44,6 +45,21 @@ swim_probe_tick(struct swim *s)
 		s->probe.tick_pending = true;
 		return;
 	}
+	swim_probe_start(s);
+}
+
+void
+swim_probe_early(struct swim *s)
+{
+	struct swim_timer *t = &s->t_probe_tick;
+
+	if (s->cfg.probe_early_us == 0 || !swim_timer_armed(t) ||
+	    s->now >= t->when || t->when - s->now > s->cfg.probe_early_us ||
+	    s->probe.phase != SWIM_PROBE_IDLE || s->leaving)
+		return;
+	/* this tick is spent: the next one stays on the grid */
+	swim_timer_arm(&s->timers, t, t->when + s->cfg.probe_interval_us);
+	s->stats.probes_early++;
 	swim_probe_start(s);
 }
 
@@ -159,6 +175,8 @@ swim_probe_start(struct swim *s)
 		swim_send_msg(s, &m->addr, &ping);
 	else
 		swim_probe_send_suspect(s, m, &ping);
+	/* a wanted delta-sync HELLO rides the ping (swim_dsync_udp.h) */
+	swim_dsync_udp_on_probe(s, m);
 	p->phase = SWIM_PROBE_DIRECT;
 	uint64_t when = s->now + s->cfg.probe_timeout_us;
 	swim_timer_arm(&s->timers, &s->t_probe_phase,

@@ -30,8 +30,8 @@ def info(node):
     except (subprocess.TimeoutExpired, OSError):
         return {}
     return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^\s*(sync_\w+|tcp_\w+) = (\d+)$", out,
-                                 re.M)}
+            for m in re.finditer(r"^\s*(sync_\w+|tcp_\w+|probes\w*) = (\d+)$",
+                                 out, re.M)}
 
 
 def count_alive(node):
@@ -85,6 +85,21 @@ def udp_rounds_seen():
 ok, dt = g.wait_for(udp_rounds_seen, 20, step=0.5)
 c.check(bool(ok), f"every gossipd sent and answered UDP HELLOs "
         f"({dt:.1f}s)")
+
+
+def rides_seen():
+    # an idle node's HELLO goes with a probe to a gossipd, and a probe
+    # due within half an interval goes with a peer's ping (a wakeup it
+    # has anyway): each happens within seconds with 4 members
+    return all(info(n).get("sync_udp_hellos_on_probe", 0) >= 1 and
+               info(n).get("probes_early", 0) >= 1 for n in gds)
+
+
+ok, dt = g.wait_for(rides_seen, 30, step=0.5)
+rides = [(info(n).get("sync_udp_hellos_on_probe"),
+          info(n).get("probes_early")) for n in gds]
+c.check(bool(ok), f"every gossipd sent HELLOs with its probes and "
+        f"started probes early ({dt:.1f}s; (HELLOs, probes): {rides})")
 for n in gds:
     st = info(n)
     # in sync by a UDP HELLO (no TCP), by a TCP exchange, or transferred
