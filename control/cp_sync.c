@@ -355,7 +355,9 @@ cp_sync_ping(struct cp_sync *sync, uint64_t now_us,
 void
 cp_sync_expire(struct cp_sync *sync, uint64_t now_us)
 {
-	for (unsigned i = 0; i < sync->cfg.max_streams; i++) {
+	/* idle: no stream open, nothing to scan */
+	for (unsigned i = 0; i < sync->cfg.max_streams && sync->nb_sess > 0;
+	     i++) {
 		struct cp_sess *s = sync->sess[i];
 
 		if (s == NULL || now_us < s->deadline_us)
