@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """A mixed cluster of 3 serf agents and 3 gossipd processes, each joining
-all those started before it: everyone lists all 6 alive; a SIGKILLed gossipd and then a SIGKILLed serf agent are listed
-failed by every survivor (indirect probes, nacks and suspicion
-confirmations cross implementations); the serf agents log no error about
-what gossipd sent them."""
+all those started before it: everyone lists all 6 alive; a SIGKILLed
+gossipd and then a SIGKILLed serf agent are listed failed by every
+survivor (indirect probes, nacks and suspicion confirmations cross
+implementations); the serf agents log no error about what gossipd sent
+them."""
 import re
 import signal
 import time
