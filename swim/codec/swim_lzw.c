@@ -117,6 +117,8 @@ swim_lzw_compress(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 				continue;
 			}
 			swim_lzw_put(&b, code, e.width);
+			if (b.is_full)	/* it cannot fit: stop here */
+				return SWIM_WIRE_E_NOSPACE;
 			if (!swim_lzw_enc_inc_hi(&e, &b)) {
 				uint16_t hi = (uint16_t)e.hi;
 

@@ -190,8 +190,10 @@ swim_send_raw(struct swim *s, const struct swim_addr *to,
 	if (len == 0 || len > SWIM_UDP_MAX - 5)
 		return;
 	if (s->cfg.enable_compression) {
+		/* only a shorter result is used (memberlist's rule): give
+		 * LZW no more room, so it stops as soon as it cannot win */
 		int clen = swim_wire_encode_compress(buf, len, s->buf_b,
-						     SWIM_UDP_MAX);
+						     len - 1);
 		if (clen > 0 && (size_t)clen < len) {
 			buf = s->buf_b;
 			len = (size_t)clen;
