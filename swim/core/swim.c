@@ -156,30 +156,6 @@ swim_start(struct swim *s, uint64_t now)
 	swim_push_pull_schedule(s, true);
 }
 
-/*
- * memberlist's gossip ticker fires on every grid point (state.go
- * schedule, triggerFunc) and gossip() with nothing queued sends nothing;
- * a broadcast queued later waits for the next point. The core does not
- * wake for a point while nothing is queued (swim_next_deadline), so a
- * point passed meanwhile is still armed: consume it here, as the no-op
- * memberlist made of it, or the first broadcast after a quiet spell
- * would go out at once, up to a gossip interval sooner than memberlist's
- * (on every hop of an idle pool's dissemination). The queues hold what
- * they held since the last call: empty now means empty at those points.
- */
-void
-swim_gossip_skip_idle(struct swim *s)
-{
-	struct swim_timer *t = &s->t_gossip;
-	uint64_t iv = s->cfg.gossip_interval_us;
-
-	if (s->bq.nb != 0 || s->uq.nb != 0 || iv == 0 ||
-	    !swim_timer_armed(t) || t->when > s->now)
-		return;
-	swim_timer_arm(&s->timers, t,
-		       t->when + iv * ((s->now - t->when) / iv + 1));
-}
-
 /* Every entry point with a time: advance the clock, start the timers. */
 void
 swim_enter(struct swim *s, uint64_t now)
@@ -187,7 +163,6 @@ swim_enter(struct swim *s, uint64_t now)
 	if (now > s->now)
 		s->now = now;
 	swim_start(s, s->now);
-	swim_gossip_skip_idle(s);
 }
 
 /* --- inbound --- */
@@ -313,10 +288,12 @@ swim_next_deadline(const struct swim *s)
 		return 0;
 	uint64_t reap = swim_reap_next(s);
 	/* Nothing to gossip: the gossip tick would do nothing, so it does
-	 * not count; the points passed meanwhile are consumed on the next
-	 * entry (swim_gossip_skip_idle), so a broadcast queued later goes
-	 * at the next point of the grid, as memberlist's. An idle daemon
-	 * wakes for probes, not five times a second for nothing. */
+	 * not count; a broadcast queued later makes it due at once (its
+	 * time is then past: the news goes out on the turn that brought
+	 * it, where memberlist's ticker would hold it up to a gossip
+	 * interval; as many transmits either way) and it re-arms on its
+	 * grid. An idle daemon wakes for probes, not five times a second
+	 * for nothing. */
 	uint64_t next = s->bq.nb == 0 && s->uq.nb == 0 ?
 		swim_timer_next_except(&s->timers, &s->t_gossip) :
 		swim_timer_next(&s->timers);

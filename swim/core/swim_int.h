@@ -196,9 +196,6 @@ struct swim {
 
 /* swim.c */
 void swim_enter(struct swim *s, uint64_t now);
-/** Skip the gossip ticks that passed with nothing queued (memberlist's
- *  ticker did nothing on them): a new broadcast waits for the next one. */
-void swim_gossip_skip_idle(struct swim *s);
 void swim_member_info_fill(const struct swim_member *m,
 			   struct swim_member_info *info);
 struct swim_member *swim_find_str(const struct swim *s,
