@@ -96,6 +96,16 @@ dp_spsc_empty(const struct dp_spsc *r)
 	return dp_spsc_count(r) == 0;
 }
 
+/** Both sides at once (one thread is producer and consumer), ring empty:
+ * start over at slot 0, so a quiet ring keeps reusing the same few
+ * slots. Not for a ring two threads share. */
+static inline void
+dp_spsc_rewind(struct dp_spsc *r)
+{
+	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+}
+
 /* Copy n elements between the ring at index i and a flat array,
  * in two pieces when the run wraps past the last slot. */
 static inline void

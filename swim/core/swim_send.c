@@ -91,7 +91,11 @@ swim_ring_pop(struct swim_ring *r)
 		return NULL;
 	void *slot = swim_ring_at(r, 0);
 	r->head = (r->head + 1) % r->cap;
-	r->nb--;
+	/* emptied: start over at slot 0 (the popped slot stays valid), so
+	 * a quiet ring keeps writing the same lines instead of walking
+	 * round pages it last touched long ago */
+	if (--r->nb == 0)
+		r->head = 0;
 	return slot;
 }
 

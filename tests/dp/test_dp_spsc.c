@@ -142,6 +142,42 @@ Test(dp_spsc, partial_dequeue_then_refill)
 	free(r);
 }
 
+/* One thread on both sides (the inline dataplane): an emptied ring
+ * rewound writes slot 0 again, the same memory, and still holds
+ * size - 1 in order. */
+Test(dp_spsc, rewound_empty_ring_reuses_slot_zero)
+{
+	struct dp_spsc *r = ring_new(8);
+	struct elem e = elem_of(7), out[8];
+	const struct elem *slot0 = (const struct elem *)(void *)r->slots;
+
+	for (uint64_t i = 0; i < 5; i++) {
+		struct elem x = elem_of(i);
+
+		cr_assert_eq(dp_spsc_enqueue_burst(r, &x, 1), 1);
+		cr_assert_eq(dp_spsc_dequeue_burst(r, out, 1), 1);
+	}
+	/* walked round: the next element would land in slot 5 */
+	cr_assert_eq(slot0->seq, 0);
+	dp_spsc_rewind(r);
+	cr_assert(dp_spsc_empty(r));
+	cr_assert_eq(dp_spsc_enqueue_burst(r, &e, 1), 1);
+	cr_assert_eq(slot0->seq, 7, "slot 0 written again");
+	cr_assert_eq(dp_spsc_dequeue_burst(r, out, 1), 1);
+	cr_assert_eq(out[0].seq, 7);
+	dp_spsc_rewind(r);
+	for (uint64_t i = 0; i < 7; i++) {
+		struct elem x = elem_of(100 + i);
+
+		cr_assert_eq(dp_spsc_enqueue_burst(r, &x, 1), 1);
+	}
+	cr_assert_eq(dp_spsc_enqueue_burst(r, &e, 1), 0, "size - 1 only");
+	cr_assert_eq(dp_spsc_dequeue_burst(r, out, 8), 7);
+	for (uint64_t i = 0; i < 7; i++)
+		cr_assert_eq(out[i].seq, 100 + i);
+	free(r);
+}
+
 /* Indices run free over uint32_t: start them just below the wrap. */
 Test(dp_spsc, index_wrap_at_uint32_max)
 {
