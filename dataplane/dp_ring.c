@@ -425,9 +425,10 @@ dp_recv(struct dp *dp, struct dp_pkt *pkts, unsigned n)
 		 * dp_lcore_to_control */
 		got += dp_rq_dequeue(lc->rx, &pkts[got], n - got);
 		/* inline, this thread fills the ring too: emptied, start
-		 * over at slot 0. A ring walked round slot by slot writes a
-		 * page its idle owner last touched minutes ago, and on a VM
-		 * each such write costs about 100 us (README, Idle). */
+		 * over at slot 0. Walked round slot by slot, a quiet ring
+		 * faults its whole 2 MiB in over time (a page every other
+		 * packet), and every wakeup pays per resident MiB on a VM
+		 * (README, Idle and Scale). */
 		if (dp_inline_fd(dp) >= 0 && dp_rq_empty(lc->rx))
 			dp_rq_rewind(lc->rx);
 	}
