@@ -21,6 +21,9 @@
 #include "cp.h"
 #include "cp_fixture.h"
 #include "dp.h"
+/* ping_me (answered on the fast path), ack_42 (nobody waits for it:
+ * to control) */
+#include "../dp/dp_test_msgs.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CP_NOALLOC_SKIP 1
@@ -69,17 +72,6 @@ realloc(void *ptr, size_t size)
 	return __libc_realloc(ptr, size);
 }
 #endif
-
-/* ping {Node "me", SeqNo 42}: answered on the fast path. */
-static const uint8_t ping_me[] = {
-	0x00, 0x82, 0xa4, 'N', 'o', 'd', 'e', 0xa2, 'm', 'e',
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
-};
-/* ack {Payload nil, SeqNo 42}: nobody waits for it; to control. */
-static const uint8_t ack_42[] = {
-	0x02, 0x82, 0xa7, 'P', 'a', 'y', 'l', 'o', 'a', 'd', 0xc0,
-	0xa5, 'S', 'e', 'q', 'N', 'o', 0x2a,
-};
 
 struct sender {
 	uint16_t port;
